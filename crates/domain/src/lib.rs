@@ -1,0 +1,38 @@
+//! The KPSS domain: what a community plan of social services is made of,
+//! and the rules every record obeys. Pure: no I/O, no database or GraphQL types.
+
+/// `as_str()` and `FromStr` for an enum stored as text, with the exact
+/// spellings of the contract.
+#[macro_export]
+macro_rules! enum_str {
+    ($t:ident { $($v:ident = $s:literal),+ $(,)? }) => {
+        impl $t {
+            pub const ALL: &'static [$t] = &[$($t::$v),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($t::$v => $s),+ }
+            }
+        }
+        impl std::str::FromStr for $t {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s { $($s => Ok($t::$v),)+ _ => Err(format!("`{s}` is not a valid {}", stringify!($t))) }
+            }
+        }
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+pub mod access;
+pub mod collation;
+pub mod error;
+pub mod plan;
+pub mod region;
+pub mod seed;
+pub mod service;
+pub mod text;
+
+pub use error::{ValidationError, ValidationResult};

@@ -1,0 +1,106 @@
+//! Text rules: NFC, no markup, bounded length.
+
+use crate::error::{ValidationError, ValidationResult};
+use unicode_normalization::UnicodeNormalization;
+
+/// Longest title, name or code we accept (characters).
+pub const MAX_TITLE: usize = 1_000;
+/// Longest free text (rationale, description, comment) we accept (characters).
+pub const MAX_TEXT: usize = 50_000;
+
+/// The NFC form of `s`; everything we store is NFC.
+pub fn nfc(s: &str) -> String {
+    s.nfc().collect()
+}
+
+/// A required one-line value (title, name, code): trimmed, non-empty, bounded.
+pub fn required(field: &str, value: &str, max: usize) -> ValidationResult<String> {
+    let value = nfc(value.trim());
+    if value.is_empty() {
+        return Err(ValidationError::new(field, "must not be empty"));
+    }
+    bounded(field, value, max)
+}
+
+/// An optional free text: stored trimmed and NFC; blank means not stated.
+pub fn optional(field: &str, value: Option<&str>, max: usize) -> ValidationResult<Option<String>> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => bounded(field, nfc(v), max).map(Some),
+    }
+}
+
+/// A list of short entries (target groups, responsible bodies, ...): no empty entries.
+pub fn list(field: &str, values: &[String]) -> ValidationResult<Vec<String>> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| required(&format!("{field}[{i}]"), v, MAX_TEXT))
+        .collect()
+}
+
+fn bounded(field: &str, value: String, max: usize) -> ValidationResult<String> {
+    let len = value.chars().count();
+    if len > max {
+        return Err(ValidationError::new(field, format!("is {len} characters long, at most {max} are allowed")));
+    }
+    if looks_like_markup(&value) {
+        return Err(ValidationError::new(field, "must be plain text, without HTML tags"));
+    }
+    Ok(value)
+}
+
+/// `<p>`, `</i>`, `<ul style=...>`: the tags the PDF conversion leaves behind.
+fn looks_like_markup(value: &str) -> bool {
+    value.match_indices('<').any(|(i, _)| {
+        let rest = &value[i + 1..];
+        let rest = rest.strip_prefix('/').unwrap_or(rest);
+        let name: String = rest.chars().take_while(char::is_ascii_alphabetic).collect();
+        !name.is_empty() && rest[name.len()..].starts_with(['>', ' ', '/'])
+    })
+}
+
+/// A case- and diacritics-insensitive form for search: NFD, combining marks
+/// dropped, lower case. `Pečovatelská` -> `pecovatelska`.
+pub fn fold(s: &str) -> String {
+    s.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn required_rejects_blank_and_trims() {
+        assert!(required("title", "  \t ", 10).is_err());
+        assert_eq!(required("title", " Plán ", 10).unwrap(), "Plán");
+    }
+
+    #[test]
+    fn values_are_stored_nfc() {
+        let decomposed = "Krome\u{030c}r\u{030c}i\u{0301}z\u{030c}";
+        assert_eq!(required("name", decomposed, 100).unwrap(), "Kroměříž");
+    }
+
+    #[test]
+    fn markup_is_rejected_but_comparisons_are_not() {
+        assert!(optional("d", Some("<p>text</p>"), 100).is_err());
+        assert!(optional("d", Some("a <u>b</u>"), 100).is_err());
+        assert!(optional("d", Some("kapacita < 5 a x>2"), 100).is_ok());
+    }
+
+    #[test]
+    fn length_is_bounded() {
+        let err = required("title", &"a".repeat(11), 10).unwrap_err();
+        assert_eq!(err.field, "title");
+    }
+
+    #[test]
+    fn fold_strips_case_and_diacritics() {
+        assert_eq!(fold("Pečovatelská SLUŽBA"), "pecovatelska sluzba");
+        assert_eq!(fold("KROMĚŘÍŽ"), "kromeriz");
+    }
+}
