@@ -1,1 +1,109 @@
-fn main() {}
+//! `kpss`: serve the API, migrate, load seeds, sign tokens, print the schema.
+
+use clap::{Parser, Subcommand};
+use kpss::{Config, Error, parse_ttl, prepare_database, start};
+use kpss_api::auth::TokenRequest;
+use kpss_domain::access::Role;
+
+#[derive(Parser)]
+#[command(name = "kpss", version, about = "KPSS API: community plans of social services of Czech regions")]
+struct Cli {
+    #[command(flatten)]
+    config: Config,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default): migrates, loads seeds into an empty database, prints a ready token.
+    Serve,
+    /// Apply the database migrations.
+    Migrate,
+    /// Load `seeds/` into the database (a region already imported unchanged is skipped).
+    Seed {
+        /// Re-import regions changed through the API; their records are archived, not deleted.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Print a token signed with the configured secret.
+    Token {
+        #[arg(long)]
+        sub: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// A region code, or `*` for every region (repeatable).
+        #[arg(long = "region")]
+        regions: Vec<String>,
+        /// A NUTS 3 kraj code: read access to its regions (repeatable).
+        #[arg(long = "kraj")]
+        kraje: Vec<String>,
+        #[arg(long, default_value = "8h", value_parser = parse_ttl)]
+        ttl: u64,
+    },
+    /// Print the GraphQL schema (SDL).
+    Schema,
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse()
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("KPSS_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    if let Err(e) = run(cli).await {
+        eprintln!("kpss: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Error> {
+    let config = cli.config;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let db = prepare_database(&config).await?;
+            let running = start(&config, db).await?;
+            banner(&config, running.addr)?;
+            running.until_signal().await
+        }
+        Command::Migrate => {
+            kpss_persistence::Db::connect(&config.database_url()?).await?.migrate().await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Seed { replace } => {
+            let db = kpss_persistence::Db::connect(&config.database_url()?).await?;
+            db.migrate().await?;
+            for outcome in kpss_persistence::seed::load_dir(&db, &config.seeds, replace).await? {
+                println!("{outcome:?}");
+            }
+            Ok(())
+        }
+        Command::Token { sub, role, regions, kraje, ttl } => {
+            let token = config.auth()?.issue(&TokenRequest { subject: &sub, role, regions: &regions, kraje: &kraje, ttl_secs: ttl })?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Schema => {
+            print!("{}", kpss_api::graphql::sdl());
+            Ok(())
+        }
+    }
+}
+
+fn banner(config: &Config, addr: std::net::SocketAddr) -> Result<(), Error> {
+    let token = config.auth()?.issue(&TokenRequest { subject: "admin", role: Role::Admin, regions: &["*".into()], kraje: &[], ttl_secs: 8 * 3600 })?;
+    println!("KPSS API is ready.");
+    println!("  GraphiQL:  http://{addr}/graphql");
+    println!("  Admin token (all regions, 8 h):\n{token}\n");
+    println!("  Try it:");
+    println!(
+        "  curl -s http://{addr}/graphql -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\\n    -d '{{\"query\":\"{{ me {{ subject role }} regions {{ code name kraj {{ code }} }} }}\"}}'"
+    );
+    Ok(())
+}

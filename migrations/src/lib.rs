@@ -1,1 +1,15 @@
+//! One migration set for SQLite and PostgreSQL. Migrations change the
+//! schema only; data comes from `seeds/` through `kpss seed`.
 
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_initial;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_initial::Migration)]
+    }
+}

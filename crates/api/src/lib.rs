@@ -1,1 +1,10 @@
+//! The GraphQL and HTTP face of KPSS: authentication, the schema, the routes.
 
+pub mod auth;
+pub mod error;
+pub mod graphql;
+pub mod http;
+
+pub use auth::{AuthConfig, Claims};
+pub use graphql::{Limits, Schema, build_schema};
+pub use http::{AppState, router};

@@ -99,7 +99,7 @@ service_types! {
     IntervencniCentra = "INTERVENCNI_CENTRA", "60a", SocialPrevention, "intervenční centra";
     NizkoprahovaDenniCentra = "NIZKOPRAHOVA_DENNI_CENTRA", "61", SocialPrevention, "nízkoprahová denní centra";
     NizkoprahovaZarizeniProDetiAMladez = "NIZKOPRAHOVA_ZARIZENI_PRO_DETI_A_MLADEZ", "62", SocialPrevention, "nízkoprahová zařízení pro děti a mládež";
-    Noclehary = "NOCLEHARNY", "63", SocialPrevention, "noclehárny";
+    Nocleharny = "NOCLEHARNY", "63", SocialPrevention, "noclehárny";
     SluzbyNaslednePece = "SLUZBY_NASLEDNE_PECE", "64", SocialPrevention, "služby následné péče";
     SasProRodinySDetmi = "SAS_PRO_RODINY_S_DETMI", "65", SocialPrevention, "sociálně aktivizační služby pro rodiny s dětmi";
     SasProSenioryAOzp = "SAS_PRO_SENIORY_A_OZP", "66", SocialPrevention, "sociálně aktivizační služby pro seniory a osoby se zdravotním postižením";

@@ -1,0 +1,193 @@
+//! JWT authentication per `shared/contract/auth.md`: HS256/384/512 with a
+//! shared secret; claims become the caller's [`Ctx`].
+
+use crate::error::ApiError;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode};
+use kpss_domain::access::{Ctx, Role};
+use kpss_domain::region::{KrajCode, RegionCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// Tokens over this size are rejected before any parsing.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// Clock leeway for `exp` and `nbf`.
+pub const LEEWAY_SECS: u64 = 60;
+/// HMAC secrets shorter than this are refused at start.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+const HMAC: [Algorithm; 3] = [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512];
+
+#[derive(Clone)]
+pub struct AuthConfig {
+    pub issuer: String,
+    pub audience: String,
+    pub secret: Option<SecretString>,
+}
+
+impl std::fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthConfig").field("issuer", &self.issuer).field("audience", &self.audience).finish_non_exhaustive()
+    }
+}
+
+/// The claims of a KPSS token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub exp: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+    pub iat: Option<u64>,
+    pub iss: String,
+    pub aud: Audience,
+    pub role: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regions: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kraje: Option<Vec<String>>,
+}
+
+/// `aud` is a string or an array of strings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+fn unauthenticated(msg: impl Into<String>) -> ApiError {
+    ApiError::Unauthenticated(msg.into())
+}
+
+impl AuthConfig {
+    /// Verifies a bearer token and returns the caller's scope.
+    pub fn verify(&self, token: &str) -> Result<Ctx, ApiError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(unauthenticated("the token is larger than 8 KiB"));
+        }
+        // `alg: none` and unknown algorithms fail here already.
+        let header = decode_header(token).map_err(|_| unauthenticated("the token is not a valid JWT"))?;
+        if !HMAC.contains(&header.alg) {
+            return Err(unauthenticated("the token's algorithm is not accepted"));
+        }
+        let secret = self.secret.as_ref().ok_or_else(|| unauthenticated("HMAC tokens are not accepted by this server"))?;
+        let mut validation = Validation::new(header.alg);
+        validation.algorithms = vec![header.alg];
+        validation.leeway = LEEWAY_SECS;
+        validation.validate_nbf = true;
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        let data = decode::<Claims>(token, &DecodingKey::from_secret(secret.expose_secret().as_bytes()), &validation)
+            .map_err(|e| unauthenticated(format!("the token is not valid: {}", reason(&e))))?;
+        claims_to_ctx(data.claims)
+    }
+}
+
+fn reason(e: &jsonwebtoken::errors::Error) -> &'static str {
+    use jsonwebtoken::errors::ErrorKind::*;
+    match e.kind() {
+        ExpiredSignature => "it has expired",
+        ImmatureSignature => "it is not valid yet",
+        InvalidIssuer => "wrong issuer",
+        InvalidAudience => "wrong audience",
+        InvalidSignature => "wrong signature",
+        MissingRequiredClaim(_) => "a required claim is missing",
+        _ => "malformed",
+    }
+}
+
+fn claims_to_ctx(c: Claims) -> Result<Ctx, ApiError> {
+    let role = c.role.parse::<Role>().map_err(|_| unauthenticated(format!("unknown role `{}`", c.role)))?;
+    if c.sub.trim().is_empty() {
+        return Err(unauthenticated("the token's `sub` is empty"));
+    }
+    let mut all = false;
+    let mut regions = BTreeSet::new();
+    for r in c.regions.unwrap_or_default() {
+        if r == "*" {
+            all = true;
+        } else {
+            regions.insert(RegionCode::parse("regions", &r).map_err(|e| unauthenticated(e.message))?);
+        }
+    }
+    let kraje = c
+        .kraje
+        .unwrap_or_default()
+        .iter()
+        .map(|k| KrajCode::parse("kraje", k).map_err(|e| unauthenticated(e.message)))
+        .collect::<Result<BTreeSet<_>, _>>()?;
+    Ok(Ctx::from_claims(c.sub, role, regions, all, kraje))
+}
+
+/// What `kpss token` and the start-up banner sign.
+pub struct TokenRequest<'a> {
+    pub subject: &'a str,
+    pub role: Role,
+    pub regions: &'a [String],
+    pub kraje: &'a [String],
+    pub ttl_secs: u64,
+}
+
+impl AuthConfig {
+    /// Signs a token with the configured secret (HS256).
+    pub fn issue(&self, req: &TokenRequest<'_>) -> Result<String, String> {
+        let secret = self.secret.as_ref().ok_or("no KPSS_JWT_SECRET is configured to sign tokens with")?;
+        let now = jsonwebtoken::get_current_timestamp();
+        let claims = Claims {
+            sub: req.subject.to_owned(),
+            exp: now + req.ttl_secs,
+            nbf: None,
+            iat: Some(now),
+            iss: self.issuer.clone(),
+            aud: Audience::One(self.audience.clone()),
+            role: req.role.as_str().to_owned(),
+            regions: (!req.regions.is_empty()).then(|| req.regions.to_vec()),
+            kraje: (!req.kraje.is_empty()).then(|| req.kraje.to_vec()),
+        };
+        encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret.expose_secret().as_bytes())).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> AuthConfig {
+        AuthConfig { issuer: "kpss".into(), audience: "kpss-api".into(), secret: Some("0123456789abcdef0123456789abcdef".to_owned().into()) }
+    }
+
+    fn token(regions: &[&str], kraje: &[&str], role: Role) -> String {
+        let regions: Vec<String> = regions.iter().map(|s| s.to_string()).collect();
+        let kraje: Vec<String> = kraje.iter().map(|s| s.to_string()).collect();
+        config().issue(&TokenRequest { subject: "t", role, regions: &regions, kraje: &kraje, ttl_secs: 60 }).unwrap()
+    }
+
+    #[test]
+    fn issued_tokens_verify_with_their_scope() {
+        let ctx = config().verify(&token(&["klatovy"], &["CZ072"], Role::Editor)).unwrap();
+        assert_eq!(ctx.role, Role::Editor);
+        assert_eq!(ctx.read.regions.len(), 1);
+        assert_eq!(ctx.read.kraje.len(), 1);
+        assert!(ctx.write.kraje.is_empty());
+    }
+
+    #[test]
+    fn star_means_every_region() {
+        assert!(config().verify(&token(&["*"], &[], Role::Viewer)).unwrap().read.all);
+    }
+
+    #[test]
+    fn malformed_region_claims_are_rejected() {
+        assert!(config().verify(&token(&["Klatovy"], &[], Role::Viewer)).is_err());
+        assert!(config().verify(&token(&[], &["cz032"], Role::Viewer)).is_err());
+    }
+
+    #[test]
+    fn a_server_without_secret_rejects_hmac_tokens() {
+        let t = token(&["klatovy"], &[], Role::Viewer);
+        let no_secret = AuthConfig { secret: None, ..config() };
+        assert!(no_secret.verify(&t).is_err());
+    }
+}

@@ -1,0 +1,73 @@
+//! One error type for the API, mapped once onto the contract's `extensions.code`.
+
+use async_graphql::ErrorExtensions;
+use kpss_persistence::Error as StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{message}")]
+    BadUserInput { field: String, message: String },
+    #[error("the record was changed by someone else (current version {current_version})")]
+    Conflict { current_version: i32 },
+    #[error("internal error")]
+    Internal,
+}
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::BadUserInput { .. } => "BAD_USER_INPUT",
+            Self::Conflict { .. } => "CONFLICT",
+            Self::Internal => "INTERNAL",
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Invalid(v) => Self::BadUserInput { field: v.field, message: v.message },
+            StoreError::Forbidden(m) => Self::Forbidden(m),
+            StoreError::Seed(_) | StoreError::Db(_) => {
+                // Logged here, never shown: SQL and paths are not for clients.
+                tracing::error!(error = %e, "storage failure");
+                Self::Internal
+            }
+        }
+    }
+}
+
+impl From<kpss_domain::ValidationError> for ApiError {
+    fn from(v: kpss_domain::ValidationError) -> Self {
+        Self::BadUserInput { field: v.field, message: v.message }
+    }
+}
+
+impl ErrorExtensions for ApiError {
+    fn extend(&self) -> async_graphql::Error {
+        async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
+            ext.set("code", self.code());
+            match self {
+                Self::BadUserInput { field, .. } => ext.set("field", field.as_str()),
+                Self::Conflict { current_version } => ext.set("currentVersion", *current_version),
+                _ => {}
+            }
+        })
+    }
+}
+
+/// Resolvers return this; `?` turns an [`ApiError`] into a coded GraphQL error.
+pub type Result<T> = std::result::Result<T, async_graphql::Error>;
+
+pub fn coded(e: impl Into<ApiError>) -> async_graphql::Error {
+    e.into().extend()
+}

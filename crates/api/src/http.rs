@@ -1,0 +1,132 @@
+//! HTTP routes: `/graphql` (POST queries, GET GraphiQL), `/healthz`,
+//! `/readyz`, `/metrics`.
+
+use crate::auth::AuthConfig;
+use crate::error::ApiError;
+use crate::graphql::{Limits, Schema, request_data};
+use async_graphql::http::GraphiQLSource;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use kpss_persistence::Db;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+use tracing::Instrument;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub schema: Schema,
+    pub auth: Arc<AuthConfig>,
+    pub metrics: Arc<Metrics>,
+}
+
+/// Counters exported at `/metrics` (Prometheus text format).
+#[derive(Default)]
+pub struct Metrics {
+    requests: AtomicU64,
+    unauthenticated: AtomicU64,
+    errors: AtomicU64,
+    micros: AtomicU64,
+}
+
+pub fn router(state: AppState, limits: &Limits) -> Router {
+    Router::new()
+        .route("/graphql", get(graphiql).post(graphql))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .with_state(state)
+}
+
+async fn graphiql() -> Html<String> {
+    Html(GraphiQLSource::build().endpoint("/graphql").title("KPSS API").finish())
+}
+
+async fn readyz(State(s): State<AppState>) -> Response {
+    match s.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "database does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+async fn metrics(State(s): State<AppState>) -> Response {
+    let m = &s.metrics;
+    let body = format!(
+        "# HELP kpss_graphql_requests_total GraphQL requests received.\n\
+         # TYPE kpss_graphql_requests_total counter\n\
+         kpss_graphql_requests_total {}\n\
+         # HELP kpss_graphql_unauthenticated_total GraphQL requests refused for their token.\n\
+         # TYPE kpss_graphql_unauthenticated_total counter\n\
+         kpss_graphql_unauthenticated_total {}\n\
+         # HELP kpss_graphql_errors_total GraphQL responses that carried errors.\n\
+         # TYPE kpss_graphql_errors_total counter\n\
+         kpss_graphql_errors_total {}\n\
+         # HELP kpss_graphql_duration_seconds_total Time spent executing GraphQL requests.\n\
+         # TYPE kpss_graphql_duration_seconds_total counter\n\
+         kpss_graphql_duration_seconds_total {:.6}\n",
+        m.requests.load(Ordering::Relaxed),
+        m.unauthenticated.load(Ordering::Relaxed),
+        m.errors.load(Ordering::Relaxed),
+        m.micros.load(Ordering::Relaxed) as f64 / 1e6,
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+/// A contract error as a whole HTTP response (nothing was executed).
+fn error_response(status: StatusCode, e: &ApiError) -> Response {
+    let body = serde_json::json!({ "errors": [{ "message": e.to_string(), "extensions": { "code": e.code() } }] });
+    (status, Json(body)).into_response()
+}
+
+fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let value = headers.get(header::AUTHORIZATION).ok_or_else(|| ApiError::Unauthenticated("an Authorization: Bearer token is required".into()))?;
+    let value = value.to_str().map_err(|_| ApiError::Unauthenticated("the Authorization header is not valid".into()))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
+        _ => Err(ApiError::Unauthenticated("the Authorization header must be `Bearer <token>`".into())),
+    }
+}
+
+async fn graphql(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    s.metrics.requests.fetch_add(1, Ordering::Relaxed);
+    let ctx = match bearer(&headers).and_then(|t| s.auth.verify(t)) {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            s.metrics.unauthenticated.fetch_add(1, Ordering::Relaxed);
+            return error_response(StatusCode::UNAUTHORIZED, &e);
+        }
+    };
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            let e = ApiError::BadUserInput { field: "body".into(), message: format!("the body is not a GraphQL request: {e}") };
+            return error_response(StatusCode::BAD_REQUEST, &e);
+        }
+    };
+    let span = tracing::info_span!("graphql", subject = %ctx.subject, operation = request.operation_name.as_deref().unwrap_or("-"));
+    let (ctx, loaders) = request_data(&s.db, ctx);
+    let started = Instant::now();
+    let mut response = s.schema.execute(request.data(ctx).data(loaders)).instrument(span).await;
+    s.metrics.micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+    if !response.errors.is_empty() {
+        s.metrics.errors.fetch_add(1, Ordering::Relaxed);
+    }
+    for e in &mut response.errors {
+        let ext = e.extensions.get_or_insert_with(Default::default);
+        if ext.get("code").is_none() {
+            // Errors of the engine itself: parsing, validation, limits.
+            let code = if e.message.contains("too complex") || e.message.contains("nested too deep") { "QUERY_TOO_COMPLEX" } else { "BAD_USER_INPUT" };
+            ext.set("code", code);
+        }
+    }
+    Json(response).into_response()
+}

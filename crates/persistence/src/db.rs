@@ -1,0 +1,63 @@
+//! Connecting, migrating and checking the database.
+
+use crate::Result;
+use kpss_migrations::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use std::time::Duration;
+
+/// A connection pool to SQLite or PostgreSQL, chosen by the URL.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub(crate) conn: DatabaseConnection,
+}
+
+impl Db {
+    /// `sqlite://path/to/file.db` (created when missing) or `postgres://...`.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let mut opts = ConnectOptions::new(url);
+        opts.sqlx_logging(false)
+            .max_connections(16)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(10))
+            .map_sqlx_sqlite_opts(|o: SqliteConnectOptions| {
+                // WAL lets readers run beside one writer; foreign keys are off in SQLite unless asked.
+                o.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10))
+            });
+        let conn = Database::connect(opts).await?;
+        Ok(Self { conn })
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        Migrator::up(&self.conn, None).await?;
+        Ok(())
+    }
+
+    /// Whether the database answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<()> {
+        self.conn.ping().await?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    /// Runs one raw statement: for tests and diagnostics.
+    pub async fn query_one_i64(&self, sql: &str) -> Result<Option<i64>> {
+        let row = self.conn.query_one_raw(sea_orm::Statement::from_string(self.backend(), sql)).await?;
+        Ok(match row {
+            Some(r) => Some(r.try_get_by_index::<i64>(0)?),
+            None => None,
+        })
+    }
+
+    pub async fn close(self) -> Result<()> {
+        self.conn.close().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,347 @@
+//! sea-orm entities, one module per table; private to this crate.
+//! Lists (target groups, responsible bodies, ...) are JSON arrays in text columns,
+//! which reads the same on SQLite and PostgreSQL.
+
+pub mod kraj {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "kraj")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub code: String,
+        pub name: String,
+        pub name_key: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod region {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "region")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub code: String,
+        pub name: String,
+        pub name_key: String,
+        pub kind: String,
+        pub kraj_code: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod plan {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "plan")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub region_code: String,
+        pub version: i32,
+        pub archived: bool,
+        pub updated_at: DateTimeUtc,
+        #[sea_orm(column_type = "Text")]
+        pub title: String,
+        pub kind: String,
+        pub period_start: i32,
+        pub period_end: i32,
+        pub parent_id: Option<i64>,
+        pub prepared_by: Option<String>,
+        pub approval: Option<String>,
+        pub approved_on: Option<Date>,
+        pub source_document: Option<String>,
+        pub source_line: Option<i32>,
+        pub seed_key: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod plan_project {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "plan_project")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub plan_id: i64,
+        pub region_code: String,
+        pub position: i32,
+        #[sea_orm(column_type = "Text")]
+        pub title: String,
+        pub implementer: Option<String>,
+        pub due: Option<String>,
+        pub due_year: Option<i32>,
+        pub source_line: Option<i32>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod priority {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "priority")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub region_code: String,
+        pub version: i32,
+        pub archived: bool,
+        pub updated_at: DateTimeUtc,
+        pub plan_id: i64,
+        pub position: i32,
+        pub code: String,
+        #[sea_orm(column_type = "Text")]
+        pub title: String,
+        pub description: Option<String>,
+        pub group_name: Option<String>,
+        pub source_line: Option<i32>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod measure {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "measure")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub region_code: String,
+        pub version: i32,
+        pub archived: bool,
+        pub updated_at: DateTimeUtc,
+        pub plan_id: i64,
+        pub priority_id: i64,
+        pub parent_id: Option<i64>,
+        pub position: i32,
+        pub code: String,
+        #[sea_orm(column_type = "Text")]
+        pub title: String,
+        pub rationale: Option<String>,
+        pub description: Option<String>,
+        #[sea_orm(column_type = "Text")]
+        pub target_groups: String,
+        pub term: Option<String>,
+        pub term_start_year: Option<i32>,
+        pub term_end_year: Option<i32>,
+        #[sea_orm(column_type = "Text")]
+        pub responsible: String,
+        pub output: Option<String>,
+        pub cost_amount_czk: Option<f64>,
+        pub cost_per: Option<String>,
+        pub cost_text: Option<String>,
+        #[sea_orm(column_type = "Text")]
+        pub funding_sources: String,
+        #[sea_orm(column_type = "Text")]
+        pub risks: String,
+        #[sea_orm(column_type = "Text")]
+        pub planned_activities: String,
+        pub source_line: Option<i32>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod activity {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "activity")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub region_code: String,
+        pub version: i32,
+        pub archived: bool,
+        pub updated_at: DateTimeUtc,
+        pub measure_id: i64,
+        pub parent_id: Option<i64>,
+        pub position: i32,
+        pub code: String,
+        #[sea_orm(column_type = "Text")]
+        pub title: String,
+        pub description: Option<String>,
+        #[sea_orm(column_type = "Text")]
+        pub responsible: String,
+        pub schedule: Option<String>,
+        pub financing: Option<String>,
+        #[sea_orm(column_type = "Text")]
+        pub outputs: String,
+        pub source_line: Option<i32>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod evaluation {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "evaluation")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub measure_id: i64,
+        pub region_code: String,
+        pub year: i32,
+        pub status: String,
+        pub comment: Option<String>,
+        pub source_line: Option<i32>,
+        pub recorded_at: DateTimeUtc,
+        pub recorded_by: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod provider {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "provider")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub region_code: String,
+        pub version: i32,
+        pub archived: bool,
+        pub updated_at: DateTimeUtc,
+        #[sea_orm(column_type = "Text")]
+        pub name: String,
+        pub name_key: String,
+        pub ico: Option<String>,
+        pub source_line: Option<i32>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod service {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "service")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub region_code: String,
+        pub version: i32,
+        pub archived: bool,
+        pub updated_at: DateTimeUtc,
+        pub provider_id: i64,
+        pub service_type: String,
+        pub name: Option<String>,
+        pub scope: Option<String>,
+        pub source_line: Option<i32>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod capacity {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "capacity")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub region_code: String,
+        pub service_id: Option<i64>,
+        pub measure_id: Option<i64>,
+        pub position: i32,
+        pub form: Option<String>,
+        pub value: i32,
+        pub unit: String,
+        pub text: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod audit_entry {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_entry")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub at: DateTimeUtc,
+        pub actor: String,
+        pub region_code: String,
+        pub entity: String,
+        pub entity_id: i64,
+        pub action: String,
+        pub before: Option<String>,
+        pub after: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod seed_import {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "seed_import")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub region_code: String,
+        pub digest: String,
+        pub imported_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

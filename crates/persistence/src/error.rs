@@ -1,0 +1,17 @@
+use kpss_domain::ValidationError;
+
+/// What a storage call can fail with. Database details stay in `Db`, which
+/// the API layer reports as an internal error without quoting it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Seed(String),
+    #[error("database error: {0}")]
+    Db(#[from] sea_orm::DbErr),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,178 @@
+//! The `kpss` service: configuration and wiring of the crates into a
+//! running server. `main.rs` is the command line over it.
+
+use kpss_api::{AppState, AuthConfig, Limits, build_schema, router};
+use kpss_persistence::Db;
+use secrecy::{ExposeSecret, SecretString};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Everything the service reads from its environment, with working defaults.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "KPSS_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// `sqlite://...` or `postgres://...`; default: an SQLite file in the data folder.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Folder for the SQLite database and the generated JWT secret.
+    #[arg(long, env = "KPSS_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Folder of the seed files.
+    #[arg(long, env = "KPSS_SEEDS", default_value = "seeds")]
+    pub seeds: PathBuf,
+    #[arg(long, env = "KPSS_JWT_ISSUER", default_value = "kpss")]
+    pub jwt_issuer: String,
+    #[arg(long, env = "KPSS_JWT_AUDIENCE", default_value = "kpss-api")]
+    pub jwt_audience: String,
+    /// HMAC secret (at least 32 bytes); default: generated once into the data folder.
+    #[arg(long, env = "KPSS_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<SecretString>,
+}
+
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+impl Config {
+    pub fn database_url(&self) -> Result<String, Error> {
+        match &self.database_url {
+            Some(url) => Ok(url.clone()),
+            None => {
+                std::fs::create_dir_all(&self.data_dir)?;
+                Ok(format!("sqlite://{}", self.data_dir.join("kpss.db").display()))
+            }
+        }
+    }
+
+    /// The verifier: the configured secret, or the one kept in the data folder
+    /// (generated on first use, so a new user runs with one command).
+    pub fn auth(&self) -> Result<AuthConfig, Error> {
+        let secret = match &self.jwt_secret {
+            Some(s) => s.clone(),
+            None => stored_secret(&self.data_dir)?,
+        };
+        if secret.expose_secret().len() < kpss_api::auth::MIN_SECRET_BYTES {
+            return Err("KPSS_JWT_SECRET must be at least 32 bytes long".into());
+        }
+        Ok(AuthConfig { issuer: self.jwt_issuer.clone(), audience: self.jwt_audience.clone(), secret: Some(secret) })
+    }
+}
+
+fn stored_secret(dir: &Path) -> Result<SecretString, Error> {
+    let path = dir.join("jwt-secret");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        return Ok(s.trim().to_owned().into());
+    }
+    std::fs::create_dir_all(dir)?;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| format!("no randomness for a secret: {e}"))?;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    write_private(&path, &hex)?;
+    Ok(hex.into())
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?.write_all(content.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    std::fs::write(path, content)
+}
+
+/// Connects, migrates, and loads the seeds when the database has no regions yet.
+pub async fn prepare_database(config: &Config) -> Result<Db, Error> {
+    let db = Db::connect(&config.database_url()?).await?;
+    db.migrate().await?;
+    if db.query_one_i64("SELECT COUNT(*) FROM region").await?.unwrap_or(0) == 0 {
+        for outcome in kpss_persistence::seed::load_dir(&db, &config.seeds, false).await? {
+            tracing::info!(?outcome, "seed loaded");
+        }
+    }
+    Ok(db)
+}
+
+/// A server running in this process.
+pub struct Running {
+    pub addr: SocketAddr,
+    shutdown: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, finishes the requests under way, and returns.
+    pub async fn stop(self) -> Result<(), Error> {
+        let _ = self.shutdown.send(());
+        self.task.await??;
+        Ok(())
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then shuts down gracefully.
+    pub async fn until_signal(self) -> Result<(), Error> {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        self.stop().await
+    }
+}
+
+/// Starts the HTTP server on `config.listen` (port 0 picks a free one).
+pub async fn start(config: &Config, db: Db) -> Result<Running, Error> {
+    let limits = Limits::default();
+    let state = AppState {
+        schema: build_schema(db.clone(), &limits),
+        db,
+        auth: Arc::new(config.auth()?),
+        metrics: Arc::default(),
+    };
+    let listener = TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    let (shutdown, signal) = oneshot::channel::<()>();
+    let app = router(state, &limits);
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = signal.await;
+            })
+            .await
+    });
+    Ok(Running { addr, shutdown, task })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// Parses `8h`, `30m`, `7d`, `90s` or plain seconds.
+pub fn parse_ttl(s: &str) -> Result<u64, String> {
+    let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = n.parse().map_err(|_| format!("`{s}` is not a duration such as 8h"))?;
+    let factor = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("`{s}`: use s, m, h or d")),
+    };
+    n.checked_mul(factor).filter(|t| *t > 0).ok_or_else(|| format!("`{s}` is not a positive duration"))
+}
