@@ -43,7 +43,10 @@ impl Config {
             Some(url) => Ok(url.clone()),
             None => {
                 std::fs::create_dir_all(&self.data_dir)?;
-                Ok(format!("sqlite://{}", self.data_dir.join("kpss.db").display()))
+                Ok(format!(
+                    "sqlite://{}",
+                    self.data_dir.join("kpss.db").display()
+                ))
             }
         }
     }
@@ -58,7 +61,11 @@ impl Config {
         if secret.expose_secret().len() < kpss_api::auth::MIN_SECRET_BYTES {
             return Err("KPSS_JWT_SECRET must be at least 32 bytes long".into());
         }
-        Ok(AuthConfig { issuer: self.jwt_issuer.clone(), audience: self.jwt_audience.clone(), secret: Some(secret) })
+        Ok(AuthConfig {
+            issuer: self.jwt_issuer.clone(),
+            audience: self.jwt_audience.clone(),
+            secret: Some(secret),
+        })
     }
 }
 
@@ -79,7 +86,12 @@ fn stored_secret(dir: &Path) -> Result<SecretString, Error> {
 fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?.write_all(content.as_bytes())
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?
+        .write_all(content.as_bytes())
 }
 
 #[cfg(not(unix))]
@@ -91,7 +103,7 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
 pub async fn prepare_database(config: &Config) -> Result<Db, Error> {
     let db = Db::connect(&config.database_url()?).await?;
     db.migrate().await?;
-    if db.query_one_i64("SELECT COUNT(*) FROM region").await?.unwrap_or(0) == 0 {
+    if db.is_empty().await? {
         for outcome in kpss_persistence::seed::load_dir(&db, &config.seeds, false).await? {
             tracing::info!(?outcome, "seed loaded");
         }
@@ -142,7 +154,11 @@ pub async fn start(config: &Config, db: Db) -> Result<Running, Error> {
             })
             .await
     });
-    Ok(Running { addr, shutdown, task })
+    Ok(Running {
+        addr,
+        shutdown,
+        task,
+    })
 }
 
 async fn shutdown_signal() {
@@ -166,7 +182,9 @@ async fn shutdown_signal() {
 /// Parses `8h`, `30m`, `7d`, `90s` or plain seconds.
 pub fn parse_ttl(s: &str) -> Result<u64, String> {
     let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = n.parse().map_err(|_| format!("`{s}` is not a duration such as 8h"))?;
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration such as 8h"))?;
     let factor = match unit {
         "" | "s" => 1,
         "m" => 60,
@@ -174,5 +192,7 @@ pub fn parse_ttl(s: &str) -> Result<u64, String> {
         "d" => 86_400,
         _ => return Err(format!("`{s}`: use s, m, h or d")),
     };
-    n.checked_mul(factor).filter(|t| *t > 0).ok_or_else(|| format!("`{s}` is not a positive duration"))
+    n.checked_mul(factor)
+        .filter(|t| *t > 0)
+        .ok_or_else(|| format!("`{s}` is not a positive duration"))
 }

@@ -6,7 +6,11 @@ use kpss_api::auth::TokenRequest;
 use kpss_domain::access::Role;
 
 #[derive(Parser)]
-#[command(name = "kpss", version, about = "KPSS API: community plans of social services of Czech regions")]
+#[command(
+    name = "kpss",
+    version,
+    about = "KPSS API: community plans of social services of Czech regions"
+)]
 struct Cli {
     #[command(flatten)]
     config: Config,
@@ -52,7 +56,10 @@ fn parse_role(s: &str) -> Result<Role, String> {
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("KPSS_LOG").unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KPSS_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -72,7 +79,10 @@ async fn run(cli: Cli) -> Result<(), Error> {
             running.until_signal().await
         }
         Command::Migrate => {
-            kpss_persistence::Db::connect(&config.database_url()?).await?.migrate().await?;
+            kpss_persistence::Db::connect(&config.database_url()?)
+                .await?
+                .migrate()
+                .await?;
             println!("migrations applied");
             Ok(())
         }
@@ -84,8 +94,20 @@ async fn run(cli: Cli) -> Result<(), Error> {
             }
             Ok(())
         }
-        Command::Token { sub, role, regions, kraje, ttl } => {
-            let token = config.auth()?.issue(&TokenRequest { subject: &sub, role, regions: &regions, kraje: &kraje, ttl_secs: ttl })?;
+        Command::Token {
+            sub,
+            role,
+            regions,
+            kraje,
+            ttl,
+        } => {
+            let token = config.auth()?.issue(&TokenRequest {
+                subject: &sub,
+                role,
+                regions: &regions,
+                kraje: &kraje,
+                ttl_secs: ttl,
+            })?;
             println!("{token}");
             Ok(())
         }
@@ -97,7 +119,13 @@ async fn run(cli: Cli) -> Result<(), Error> {
 }
 
 fn banner(config: &Config, addr: std::net::SocketAddr) -> Result<(), Error> {
-    let token = config.auth()?.issue(&TokenRequest { subject: "admin", role: Role::Admin, regions: &["*".into()], kraje: &[], ttl_secs: 8 * 3600 })?;
+    let token = config.auth()?.issue(&TokenRequest {
+        subject: "admin",
+        role: Role::Admin,
+        regions: &["*".into()],
+        kraje: &[],
+        ttl_secs: 8 * 3600,
+    })?;
     println!("KPSS API is ready.");
     println!("  GraphiQL:  http://{addr}/graphql");
     println!("  Admin token (all regions, 8 h):\n{token}\n");

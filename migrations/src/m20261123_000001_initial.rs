@@ -17,17 +17,25 @@ fn editable(mut table: TableCreateStatement, name: &'static str) -> TableCreateS
         .col(integer("version").default(1))
         .col(boolean("archived").default(false))
         .col(timestamp_with_time_zone("updated_at"))
-        .foreign_key(ForeignKey::create().from(name, "region_code").to("region", "code"));
+        .foreign_key(
+            ForeignKey::create()
+                .from(name, "region_code")
+                .to("region", "code"),
+        );
     table
 }
 
 fn fk(table: &'static str, col: &'static str, to: &'static str) -> ForeignKeyCreateStatement {
-    ForeignKey::create().from(table, col).to(to, "id").to_owned()
+    ForeignKey::create()
+        .from(table, col)
+        .to(to, "id")
+        .to_owned()
 }
 
 fn index(table: &'static str, cols: &[&'static str]) -> IndexCreateStatement {
     let mut i = Index::create();
-    i.name(format!("ix_{table}_{}", cols.join("_"))).table(table);
+    i.name(format!("ix_{table}_{}", cols.join("_")))
+        .table(table);
     for c in cols {
         i.col(*c);
     }
@@ -54,26 +62,36 @@ impl MigrationTrait for Migration {
                 .col(string("name_key"))
                 .col(string("kind"))
                 .col(string("kraj_code"))
-                .foreign_key(ForeignKey::create().from("region", "kraj_code").to("kraj", "code"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("region", "kraj_code")
+                        .to("kraj", "code"),
+                )
                 .to_owned(),
         )
         .await?;
 
         m.create_table(
-            editable(Table::create().table("plan").col(big_pk_auto("id")).to_owned(), "plan")
-                .col(text("title"))
-                .col(string("kind"))
-                .col(integer("period_start"))
-                .col(integer("period_end"))
-                .col(big_integer_null("parent_id"))
-                .col(text_null("prepared_by"))
-                .col(text_null("approval"))
-                .col(date_null("approved_on"))
-                .col(string_null("source_document"))
-                .col(integer_null("source_line"))
-                .col(string_null("seed_key"))
-                .foreign_key(&mut fk("plan", "parent_id", "plan"))
-                .to_owned(),
+            editable(
+                Table::create()
+                    .table("plan")
+                    .col(big_pk_auto("id"))
+                    .to_owned(),
+                "plan",
+            )
+            .col(text("title"))
+            .col(string("kind"))
+            .col(integer("period_start"))
+            .col(integer("period_end"))
+            .col(big_integer_null("parent_id"))
+            .col(text_null("prepared_by"))
+            .col(text_null("approval"))
+            .col(date_null("approved_on"))
+            .col(string_null("source_document"))
+            .col(integer_null("source_line"))
+            .col(string_null("seed_key"))
+            .foreign_key(&mut fk("plan", "parent_id", "plan"))
+            .to_owned(),
         )
         .await?;
         m.create_table(
@@ -93,63 +111,81 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_table(
-            editable(Table::create().table("priority").col(big_pk_auto("id")).to_owned(), "priority")
-                .col(big_integer("plan_id"))
-                .col(integer("position"))
-                .col(string("code"))
-                .col(text("title"))
-                .col(text_null("description"))
-                .col(text_null("group_name"))
-                .col(integer_null("source_line"))
-                .foreign_key(&mut fk("priority", "plan_id", "plan"))
-                .to_owned(),
+            editable(
+                Table::create()
+                    .table("priority")
+                    .col(big_pk_auto("id"))
+                    .to_owned(),
+                "priority",
+            )
+            .col(big_integer("plan_id"))
+            .col(integer("position"))
+            .col(string("code"))
+            .col(text("title"))
+            .col(text_null("description"))
+            .col(text_null("group_name"))
+            .col(integer_null("source_line"))
+            .foreign_key(&mut fk("priority", "plan_id", "plan"))
+            .to_owned(),
         )
         .await?;
         m.create_table(
-            editable(Table::create().table("measure").col(big_pk_auto("id")).to_owned(), "measure")
-                .col(big_integer("plan_id"))
-                .col(big_integer("priority_id"))
-                .col(big_integer_null("parent_id"))
-                .col(integer("position"))
-                .col(string("code"))
-                .col(text("title"))
-                .col(text_null("rationale"))
-                .col(text_null("description"))
-                .col(text("target_groups"))
-                .col(text_null("term"))
-                .col(integer_null("term_start_year"))
-                .col(integer_null("term_end_year"))
-                .col(text("responsible"))
-                .col(text_null("output"))
-                .col(double_null("cost_amount_czk"))
-                .col(text_null("cost_per"))
-                .col(text_null("cost_text"))
-                .col(text("funding_sources"))
-                .col(text("risks"))
-                .col(text("planned_activities"))
-                .col(integer_null("source_line"))
-                .foreign_key(&mut fk("measure", "plan_id", "plan"))
-                .foreign_key(&mut fk("measure", "priority_id", "priority"))
-                .foreign_key(&mut fk("measure", "parent_id", "measure"))
-                .to_owned(),
+            editable(
+                Table::create()
+                    .table("measure")
+                    .col(big_pk_auto("id"))
+                    .to_owned(),
+                "measure",
+            )
+            .col(big_integer("plan_id"))
+            .col(big_integer("priority_id"))
+            .col(big_integer_null("parent_id"))
+            .col(integer("position"))
+            .col(string("code"))
+            .col(text("title"))
+            .col(text_null("rationale"))
+            .col(text_null("description"))
+            .col(text("target_groups"))
+            .col(text_null("term"))
+            .col(integer_null("term_start_year"))
+            .col(integer_null("term_end_year"))
+            .col(text("responsible"))
+            .col(text_null("output"))
+            .col(double_null("cost_amount_czk"))
+            .col(text_null("cost_per"))
+            .col(text_null("cost_text"))
+            .col(text("funding_sources"))
+            .col(text("risks"))
+            .col(text("planned_activities"))
+            .col(integer_null("source_line"))
+            .foreign_key(&mut fk("measure", "plan_id", "plan"))
+            .foreign_key(&mut fk("measure", "priority_id", "priority"))
+            .foreign_key(&mut fk("measure", "parent_id", "measure"))
+            .to_owned(),
         )
         .await?;
         m.create_table(
-            editable(Table::create().table("activity").col(big_pk_auto("id")).to_owned(), "activity")
-                .col(big_integer("measure_id"))
-                .col(big_integer_null("parent_id"))
-                .col(integer("position"))
-                .col(string("code"))
-                .col(text("title"))
-                .col(text_null("description"))
-                .col(text("responsible"))
-                .col(text_null("schedule"))
-                .col(text_null("financing"))
-                .col(text("outputs"))
-                .col(integer_null("source_line"))
-                .foreign_key(&mut fk("activity", "measure_id", "measure"))
-                .foreign_key(&mut fk("activity", "parent_id", "activity"))
-                .to_owned(),
+            editable(
+                Table::create()
+                    .table("activity")
+                    .col(big_pk_auto("id"))
+                    .to_owned(),
+                "activity",
+            )
+            .col(big_integer("measure_id"))
+            .col(big_integer_null("parent_id"))
+            .col(integer("position"))
+            .col(string("code"))
+            .col(text("title"))
+            .col(text_null("description"))
+            .col(text("responsible"))
+            .col(text_null("schedule"))
+            .col(text_null("financing"))
+            .col(text("outputs"))
+            .col(integer_null("source_line"))
+            .foreign_key(&mut fk("activity", "measure_id", "measure"))
+            .foreign_key(&mut fk("activity", "parent_id", "activity"))
+            .to_owned(),
         )
         .await?;
         m.create_table(
@@ -169,23 +205,35 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_table(
-            editable(Table::create().table("provider").col(big_pk_auto("id")).to_owned(), "provider")
-                .col(text("name"))
-                .col(text("name_key"))
-                .col(string_null("ico"))
-                .col(integer_null("source_line"))
-                .to_owned(),
+            editable(
+                Table::create()
+                    .table("provider")
+                    .col(big_pk_auto("id"))
+                    .to_owned(),
+                "provider",
+            )
+            .col(text("name"))
+            .col(text("name_key"))
+            .col(string_null("ico"))
+            .col(integer_null("source_line"))
+            .to_owned(),
         )
         .await?;
         m.create_table(
-            editable(Table::create().table("service").col(big_pk_auto("id")).to_owned(), "service")
-                .col(big_integer("provider_id"))
-                .col(string("service_type"))
-                .col(text_null("name"))
-                .col(text_null("scope"))
-                .col(integer_null("source_line"))
-                .foreign_key(&mut fk("service", "provider_id", "provider"))
-                .to_owned(),
+            editable(
+                Table::create()
+                    .table("service")
+                    .col(big_pk_auto("id"))
+                    .to_owned(),
+                "service",
+            )
+            .col(big_integer("provider_id"))
+            .col(string("service_type"))
+            .col(text_null("name"))
+            .col(text_null("scope"))
+            .col(integer_null("source_line"))
+            .foreign_key(&mut fk("service", "provider_id", "provider"))
+            .to_owned(),
         )
         .await?;
         // A capacity belongs to a service (existing) or to a measure (planned).
@@ -220,7 +268,11 @@ impl MigrationTrait for Migration {
                 .col(string("action"))
                 .col(text_null("before"))
                 .col(text_null("after"))
-                .foreign_key(ForeignKey::create().from("audit_entry", "region_code").to("region", "code"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("audit_entry", "region_code")
+                        .to("region", "code"),
+                )
                 .to_owned(),
         )
         .await?;
@@ -231,7 +283,11 @@ impl MigrationTrait for Migration {
                 .col(string("region_code").primary_key())
                 .col(string("digest"))
                 .col(timestamp_with_time_zone("imported_at"))
-                .foreign_key(ForeignKey::create().from("seed_import", "region_code").to("region", "code"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("seed_import", "region_code")
+                        .to("region", "code"),
+                )
                 .to_owned(),
         )
         .await?;
@@ -248,7 +304,9 @@ impl MigrationTrait for Migration {
             index("measure", &["region_code"]),
             index("activity", &["measure_id"]),
             index("activity", &["parent_id"]),
-            index("evaluation", &["measure_id", "year"]).unique().to_owned(),
+            index("evaluation", &["measure_id", "year"])
+                .unique()
+                .to_owned(),
             index("evaluation", &["region_code"]),
             index("provider", &["region_code", "name_key"]),
             index("service", &["provider_id"]),
@@ -267,8 +325,19 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for t in [
-            "seed_import", "audit_entry", "capacity", "service", "provider", "evaluation", "activity", "measure", "priority",
-            "plan_project", "plan", "region", "kraj",
+            "seed_import",
+            "audit_entry",
+            "capacity",
+            "service",
+            "provider",
+            "evaluation",
+            "activity",
+            "measure",
+            "priority",
+            "plan_project",
+            "plan",
+            "region",
+            "kraj",
         ] {
             m.drop_table(Table::drop().table(t).to_owned()).await?;
         }

@@ -2,7 +2,9 @@
 //! shared secret; claims become the caller's [`Ctx`].
 
 use crate::error::ApiError;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode};
+use jsonwebtoken::{
+    Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
+};
 use kpss_domain::access::{Ctx, Role};
 use kpss_domain::region::{KrajCode, RegionCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -27,7 +29,10 @@ pub struct AuthConfig {
 
 impl std::fmt::Debug for AuthConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthConfig").field("issuer", &self.issuer).field("audience", &self.audience).finish_non_exhaustive()
+        f.debug_struct("AuthConfig")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish_non_exhaustive()
     }
 }
 
@@ -67,11 +72,15 @@ impl AuthConfig {
             return Err(unauthenticated("the token is larger than 8 KiB"));
         }
         // `alg: none` and unknown algorithms fail here already.
-        let header = decode_header(token).map_err(|_| unauthenticated("the token is not a valid JWT"))?;
+        let header =
+            decode_header(token).map_err(|_| unauthenticated("the token is not a valid JWT"))?;
         if !HMAC.contains(&header.alg) {
             return Err(unauthenticated("the token's algorithm is not accepted"));
         }
-        let secret = self.secret.as_ref().ok_or_else(|| unauthenticated("HMAC tokens are not accepted by this server"))?;
+        let secret = self
+            .secret
+            .as_ref()
+            .ok_or_else(|| unauthenticated("HMAC tokens are not accepted by this server"))?;
         let mut validation = Validation::new(header.alg);
         validation.algorithms = vec![header.alg];
         validation.leeway = LEEWAY_SECS;
@@ -79,8 +88,12 @@ impl AuthConfig {
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        let data = decode::<Claims>(token, &DecodingKey::from_secret(secret.expose_secret().as_bytes()), &validation)
-            .map_err(|e| unauthenticated(format!("the token is not valid: {}", reason(&e))))?;
+        let data = decode::<Claims>(
+            token,
+            &DecodingKey::from_secret(secret.expose_secret().as_bytes()),
+            &validation,
+        )
+        .map_err(|e| unauthenticated(format!("the token is not valid: {}", reason(&e))))?;
         claims_to_ctx(data.claims)
     }
 }
@@ -99,7 +112,10 @@ fn reason(e: &jsonwebtoken::errors::Error) -> &'static str {
 }
 
 fn claims_to_ctx(c: Claims) -> Result<Ctx, ApiError> {
-    let role = c.role.parse::<Role>().map_err(|_| unauthenticated(format!("unknown role `{}`", c.role)))?;
+    let role = c
+        .role
+        .parse::<Role>()
+        .map_err(|_| unauthenticated(format!("unknown role `{}`", c.role)))?;
     if c.sub.trim().is_empty() {
         return Err(unauthenticated("the token's `sub` is empty"));
     }
@@ -109,7 +125,8 @@ fn claims_to_ctx(c: Claims) -> Result<Ctx, ApiError> {
         if r == "*" {
             all = true;
         } else {
-            regions.insert(RegionCode::parse("regions", &r).map_err(|e| unauthenticated(e.message))?);
+            regions
+                .insert(RegionCode::parse("regions", &r).map_err(|e| unauthenticated(e.message))?);
         }
     }
     let kraje = c
@@ -133,7 +150,10 @@ pub struct TokenRequest<'a> {
 impl AuthConfig {
     /// Signs a token with the configured secret (HS256).
     pub fn issue(&self, req: &TokenRequest<'_>) -> Result<String, String> {
-        let secret = self.secret.as_ref().ok_or("no KPSS_JWT_SECRET is configured to sign tokens with")?;
+        let secret = self
+            .secret
+            .as_ref()
+            .ok_or("no KPSS_JWT_SECRET is configured to sign tokens with")?;
         let now = jsonwebtoken::get_current_timestamp();
         let claims = Claims {
             sub: req.subject.to_owned(),
@@ -146,7 +166,12 @@ impl AuthConfig {
             regions: (!req.regions.is_empty()).then(|| req.regions.to_vec()),
             kraje: (!req.kraje.is_empty()).then(|| req.kraje.to_vec()),
         };
-        encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret.expose_secret().as_bytes())).map_err(|e| e.to_string())
+        encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(secret.expose_secret().as_bytes()),
+        )
+        .map_err(|e| e.to_string())
     }
 }
 
@@ -155,18 +180,32 @@ mod tests {
     use super::*;
 
     fn config() -> AuthConfig {
-        AuthConfig { issuer: "kpss".into(), audience: "kpss-api".into(), secret: Some("0123456789abcdef0123456789abcdef".to_owned().into()) }
+        AuthConfig {
+            issuer: "kpss".into(),
+            audience: "kpss-api".into(),
+            secret: Some("0123456789abcdef0123456789abcdef".to_owned().into()),
+        }
     }
 
     fn token(regions: &[&str], kraje: &[&str], role: Role) -> String {
         let regions: Vec<String> = regions.iter().map(|s| s.to_string()).collect();
         let kraje: Vec<String> = kraje.iter().map(|s| s.to_string()).collect();
-        config().issue(&TokenRequest { subject: "t", role, regions: &regions, kraje: &kraje, ttl_secs: 60 }).unwrap()
+        config()
+            .issue(&TokenRequest {
+                subject: "t",
+                role,
+                regions: &regions,
+                kraje: &kraje,
+                ttl_secs: 60,
+            })
+            .unwrap()
     }
 
     #[test]
     fn issued_tokens_verify_with_their_scope() {
-        let ctx = config().verify(&token(&["klatovy"], &["CZ072"], Role::Editor)).unwrap();
+        let ctx = config()
+            .verify(&token(&["klatovy"], &["CZ072"], Role::Editor))
+            .unwrap();
         assert_eq!(ctx.role, Role::Editor);
         assert_eq!(ctx.read.regions.len(), 1);
         assert_eq!(ctx.read.kraje.len(), 1);
@@ -175,19 +214,36 @@ mod tests {
 
     #[test]
     fn star_means_every_region() {
-        assert!(config().verify(&token(&["*"], &[], Role::Viewer)).unwrap().read.all);
+        assert!(
+            config()
+                .verify(&token(&["*"], &[], Role::Viewer))
+                .unwrap()
+                .read
+                .all
+        );
     }
 
     #[test]
     fn malformed_region_claims_are_rejected() {
-        assert!(config().verify(&token(&["Klatovy"], &[], Role::Viewer)).is_err());
-        assert!(config().verify(&token(&[], &["cz032"], Role::Viewer)).is_err());
+        assert!(
+            config()
+                .verify(&token(&["Klatovy"], &[], Role::Viewer))
+                .is_err()
+        );
+        assert!(
+            config()
+                .verify(&token(&[], &["cz032"], Role::Viewer))
+                .is_err()
+        );
     }
 
     #[test]
     fn a_server_without_secret_rejects_hmac_tokens() {
         let t = token(&["klatovy"], &[], Role::Viewer);
-        let no_secret = AuthConfig { secret: None, ..config() };
+        let no_secret = AuthConfig {
+            secret: None,
+            ..config()
+        };
         assert!(no_secret.verify(&t).is_err());
     }
 }

@@ -35,7 +35,10 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Invalid(v) => Self::BadUserInput { field: v.field, message: v.message },
+            StoreError::Invalid(v) => Self::BadUserInput {
+                field: v.field,
+                message: v.message,
+            },
             StoreError::Forbidden(m) => Self::Forbidden(m),
             StoreError::Seed(_) | StoreError::Db(_) => {
                 // Logged here, never shown: SQL and paths are not for clients.
@@ -48,7 +51,10 @@ impl From<StoreError> for ApiError {
 
 impl From<kpss_domain::ValidationError> for ApiError {
     fn from(v: kpss_domain::ValidationError) -> Self {
-        Self::BadUserInput { field: v.field, message: v.message }
+        Self::BadUserInput {
+            field: v.field,
+            message: v.message,
+        }
     }
 }
 

@@ -27,7 +27,12 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_depth: 16, max_complexity: 5_000, max_page_size: 100, max_body_bytes: 256 * 1024 }
+        Self {
+            max_depth: 16,
+            max_complexity: 5_000,
+            max_page_size: 100,
+            max_body_bytes: 256 * 1024,
+        }
     }
 }
 
@@ -41,7 +46,16 @@ pub fn build_schema(db: Db, limits: &Limits) -> Schema {
 
 /// Per-request data: the caller's scope and the loaders that batch by key.
 pub fn request_data(db: &Db, ctx: Ctx) -> (Ctx, DataLoader<Loaders>) {
-    (ctx.clone(), DataLoader::new(Loaders { db: db.clone(), ctx }, tokio::spawn))
+    (
+        ctx.clone(),
+        DataLoader::new(
+            Loaders {
+                db: db.clone(),
+                ctx,
+            },
+            tokio::spawn,
+        ),
+    )
 }
 
 fn caller<'a>(ctx: &'a Context<'_>) -> &'a Ctx {
@@ -60,7 +74,10 @@ fn loader<'a>(ctx: &'a Context<'_>) -> &'a DataLoader<Loaders> {
 // ---------------------------------------------------------------- enums
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(remote = "kpss_domain::access::Role", rename_items = "SCREAMING_SNAKE_CASE")]
+#[graphql(
+    remote = "kpss_domain::access::Role",
+    rename_items = "SCREAMING_SNAKE_CASE"
+)]
 pub enum Role {
     Viewer,
     Editor,
@@ -208,8 +225,13 @@ impl Loader<KrajCode> for Loaders {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[KrajCode]) -> Result<HashMap<KrajCode, Kraj>> {
-        let kraje = store::kraje_by_codes(&self.db, &self.ctx, keys).await.map_err(coded)?;
-        Ok(kraje.into_iter().map(|k| (k.code.clone(), Kraj(k))).collect())
+        let kraje = store::kraje_by_codes(&self.db, &self.ctx, keys)
+            .await
+            .map_err(coded)?;
+        Ok(kraje
+            .into_iter()
+            .map(|k| (k.code.clone(), Kraj(k)))
+            .collect())
     }
 }
 
@@ -223,10 +245,16 @@ impl Loader<RegionsOf> for Loaders {
 
     async fn load(&self, keys: &[RegionsOf]) -> Result<HashMap<RegionsOf, Vec<Region>>> {
         let kraje: Vec<KrajCode> = keys.iter().map(|k| k.0.clone()).collect();
-        let regions = store::in_kraje(&self.db, &self.ctx, &kraje).await.map_err(coded)?;
-        let mut by_kraj: HashMap<RegionsOf, Vec<Region>> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+        let regions = store::in_kraje(&self.db, &self.ctx, &kraje)
+            .await
+            .map_err(coded)?;
+        let mut by_kraj: HashMap<RegionsOf, Vec<Region>> =
+            keys.iter().map(|k| (k.clone(), Vec::new())).collect();
         for r in regions {
-            by_kraj.entry(RegionsOf(r.kraj.clone())).or_default().push(Region(r));
+            by_kraj
+                .entry(RegionsOf(r.kraj.clone()))
+                .or_default()
+                .push(Region(r));
         }
         Ok(by_kraj)
     }
@@ -258,12 +286,18 @@ impl Query {
     /// One region; null when it does not exist, error FORBIDDEN when it is not visible.
     async fn region(&self, ctx: &Context<'_>, code: String) -> Result<Option<Region>> {
         let code = RegionCode::parse("code", &code).map_err(coded)?;
-        Ok(store::get(db(ctx), caller(ctx), &code).await.map_err(coded)?.map(Region))
+        Ok(store::get(db(ctx), caller(ctx), &code)
+            .await
+            .map_err(coded)?
+            .map(Region))
     }
 
     /// The legal classification of social services.
     async fn service_types(&self) -> Vec<ServiceTypeInfo> {
-        svc::ServiceType::ALL.iter().map(|t| ServiceTypeInfo(*t)).collect()
+        svc::ServiceType::ALL
+            .iter()
+            .map(|t| ServiceTypeInfo(*t))
+            .collect()
     }
 }
 
@@ -288,7 +322,11 @@ impl Viewer {
     /// Regions this caller may change.
     async fn writable_regions(&self, ctx: &Context<'_>) -> Result<Vec<Region>> {
         let regions = store::list(db(ctx), &self.0).await.map_err(coded)?;
-        Ok(regions.into_iter().filter(|r| self.0.write.covers(&r.code, &r.kraj)).map(Region).collect())
+        Ok(regions
+            .into_iter()
+            .filter(|r| self.0.write.covers(&r.code, &r.kraj))
+            .map(Region)
+            .collect())
     }
 }
 
@@ -307,7 +345,10 @@ impl Kraj {
 
     /// Visible regions of this kraj.
     async fn regions(&self, ctx: &Context<'_>) -> Result<Vec<Region>> {
-        Ok(loader(ctx).load_one(RegionsOf(self.0.code.clone())).await?.unwrap_or_default())
+        Ok(loader(ctx)
+            .load_one(RegionsOf(self.0.code.clone()))
+            .await?
+            .unwrap_or_default())
     }
 }
 
@@ -330,7 +371,10 @@ impl Region {
 
     async fn kraj(&self, ctx: &Context<'_>) -> Result<Kraj> {
         // A visible region's kraj is always visible.
-        loader(ctx).load_one(self.0.kraj.clone()).await?.ok_or_else(|| coded(ApiError::Internal))
+        loader(ctx)
+            .load_one(self.0.kraj.clone())
+            .await?
+            .ok_or_else(|| coded(ApiError::Internal))
     }
 }
 
@@ -359,5 +403,7 @@ impl ServiceTypeInfo {
 
 /// The schema as SDL, for `kpss schema` and the drift test.
 pub fn sdl() -> String {
-    Schema::build(Query, EmptyMutation, EmptySubscription).finish().sdl()
+    Schema::build(Query, EmptyMutation, EmptySubscription)
+        .finish()
+        .sdl()
 }

@@ -45,7 +45,12 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
 }
 
 async fn graphiql() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("/graphql").title("KPSS API").finish())
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .title("KPSS API")
+            .finish(),
+    )
 }
 
 async fn readyz(State(s): State<AppState>) -> Response {
@@ -88,11 +93,21 @@ fn error_response(status: StatusCode, e: &ApiError) -> Response {
 }
 
 fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
-    let value = headers.get(header::AUTHORIZATION).ok_or_else(|| ApiError::Unauthenticated("an Authorization: Bearer token is required".into()))?;
-    let value = value.to_str().map_err(|_| ApiError::Unauthenticated("the Authorization header is not valid".into()))?;
+    let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::Unauthenticated("an Authorization: Bearer token is required".into())
+    })?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::Unauthenticated("the Authorization header is not valid".into()))?;
     match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
-        _ => Err(ApiError::Unauthenticated("the Authorization header must be `Bearer <token>`".into())),
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(token.trim())
+        }
+        _ => Err(ApiError::Unauthenticated(
+            "the Authorization header must be `Bearer <token>`".into(),
+        )),
     }
 }
 
@@ -108,15 +123,24 @@ async fn graphql(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> 
     let request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
-            let e = ApiError::BadUserInput { field: "body".into(), message: format!("the body is not a GraphQL request: {e}") };
+            let e = ApiError::BadUserInput {
+                field: "body".into(),
+                message: format!("the body is not a GraphQL request: {e}"),
+            };
             return error_response(StatusCode::BAD_REQUEST, &e);
         }
     };
     let span = tracing::info_span!("graphql", subject = %ctx.subject, operation = request.operation_name.as_deref().unwrap_or("-"));
     let (ctx, loaders) = request_data(&s.db, ctx);
     let started = Instant::now();
-    let mut response = s.schema.execute(request.data(ctx).data(loaders)).instrument(span).await;
-    s.metrics.micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+    let mut response = s
+        .schema
+        .execute(request.data(ctx).data(loaders))
+        .instrument(span)
+        .await;
+    s.metrics
+        .micros
+        .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
     if !response.errors.is_empty() {
         s.metrics.errors.fetch_add(1, Ordering::Relaxed);
     }
@@ -124,7 +148,12 @@ async fn graphql(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> 
         let ext = e.extensions.get_or_insert_with(Default::default);
         if ext.get("code").is_none() {
             // Errors of the engine itself: parsing, validation, limits.
-            let code = if e.message.contains("too complex") || e.message.contains("nested too deep") { "QUERY_TOO_COMPLEX" } else { "BAD_USER_INPUT" };
+            let code = if e.message.contains("too complex") || e.message.contains("nested too deep")
+            {
+                "QUERY_TOO_COMPLEX"
+            } else {
+                "BAD_USER_INPUT"
+            };
             ext.set("code", code);
         }
     }

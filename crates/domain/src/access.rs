@@ -48,19 +48,55 @@ pub struct Ctx {
 impl Ctx {
     /// The scope of a token: `regions` read (and write for editors and admins);
     /// `kraje` only ever read. `"*"` in `regions` means every region.
-    pub fn from_claims(subject: String, role: Role, regions: BTreeSet<RegionCode>, all_regions: bool, kraje: BTreeSet<KrajCode>) -> Self {
-        let own = Grant { all: all_regions, regions, kraje: BTreeSet::new() };
-        let read = Grant { kraje, ..own.clone() };
-        let write = if role >= Role::Editor { own.clone() } else { Grant::default() };
-        let admin = if role == Role::Admin { own } else { Grant::default() };
-        Self { subject, role, read, write, admin }
+    pub fn from_claims(
+        subject: String,
+        role: Role,
+        regions: BTreeSet<RegionCode>,
+        all_regions: bool,
+        kraje: BTreeSet<KrajCode>,
+    ) -> Self {
+        let own = Grant {
+            all: all_regions,
+            regions,
+            kraje: BTreeSet::new(),
+        };
+        let read = Grant {
+            kraje,
+            ..own.clone()
+        };
+        let write = if role >= Role::Editor {
+            own.clone()
+        } else {
+            Grant::default()
+        };
+        let admin = if role == Role::Admin {
+            own
+        } else {
+            Grant::default()
+        };
+        Self {
+            subject,
+            role,
+            read,
+            write,
+            admin,
+        }
     }
 
     /// A scope that reads and writes everything: for the operator's own
     /// commands (seed, export) run on the server, never for a token.
     pub fn system(subject: &str) -> Self {
-        let all = Grant { all: true, ..Grant::default() };
-        Self { subject: subject.to_owned(), role: Role::Admin, read: all.clone(), write: all.clone(), admin: all }
+        let all = Grant {
+            all: true,
+            ..Grant::default()
+        };
+        Self {
+            subject: subject.to_owned(),
+            role: Role::Admin,
+            read: all.clone(),
+            write: all.clone(),
+            admin: all,
+        }
     }
 }
 
@@ -77,7 +113,13 @@ mod tests {
 
     #[test]
     fn kraje_grant_reads_but_never_writes() {
-        let ctx = Ctx::from_claims("a".into(), Role::Admin, BTreeSet::new(), false, [kraj("CZ032")].into());
+        let ctx = Ctx::from_claims(
+            "a".into(),
+            Role::Admin,
+            BTreeSet::new(),
+            false,
+            [kraj("CZ032")].into(),
+        );
         assert!(ctx.read.covers(&code("klatovy"), &kraj("CZ032")));
         assert!(!ctx.write.covers(&code("klatovy"), &kraj("CZ032")));
         assert!(!ctx.admin.covers(&code("klatovy"), &kraj("CZ032")));
@@ -85,14 +127,26 @@ mod tests {
 
     #[test]
     fn viewers_never_write() {
-        let ctx = Ctx::from_claims("v".into(), Role::Viewer, [code("klatovy")].into(), false, BTreeSet::new());
+        let ctx = Ctx::from_claims(
+            "v".into(),
+            Role::Viewer,
+            [code("klatovy")].into(),
+            false,
+            BTreeSet::new(),
+        );
         assert!(ctx.read.covers(&code("klatovy"), &kraj("CZ032")));
         assert!(ctx.write.is_empty());
     }
 
     #[test]
     fn editors_write_their_regions_only() {
-        let ctx = Ctx::from_claims("e".into(), Role::Editor, [code("klatovy")].into(), false, BTreeSet::new());
+        let ctx = Ctx::from_claims(
+            "e".into(),
+            Role::Editor,
+            [code("klatovy")].into(),
+            false,
+            BTreeSet::new(),
+        );
         assert!(ctx.write.covers(&code("klatovy"), &kraj("CZ032")));
         assert!(!ctx.write.covers(&code("kromeriz"), &kraj("CZ072")));
         assert!(ctx.admin.is_empty());
@@ -100,7 +154,13 @@ mod tests {
 
     #[test]
     fn a_token_without_regions_sees_nothing() {
-        let ctx = Ctx::from_claims("n".into(), Role::Admin, BTreeSet::new(), false, BTreeSet::new());
+        let ctx = Ctx::from_claims(
+            "n".into(),
+            Role::Admin,
+            BTreeSet::new(),
+            false,
+            BTreeSet::new(),
+        );
         assert!(ctx.read.is_empty() && ctx.write.is_empty());
     }
 }

@@ -8,8 +8,17 @@ use crate::text::fold;
 const ALPHABET: &str = "0123456789aábcčdďeéěfgh#iíjklmnňoópqrřsštťuúůvwxyýzž";
 /// Letters whose accent is only a secondary difference.
 const SECONDARY: &[(char, char)] = &[
-    ('á', 'a'), ('ď', 'd'), ('é', 'e'), ('ě', 'e'), ('í', 'i'), ('ň', 'n'),
-    ('ó', 'o'), ('ť', 't'), ('ú', 'u'), ('ů', 'u'), ('ý', 'y'),
+    ('á', 'a'),
+    ('ď', 'd'),
+    ('é', 'e'),
+    ('ě', 'e'),
+    ('í', 'i'),
+    ('ň', 'n'),
+    ('ó', 'o'),
+    ('ť', 't'),
+    ('ú', 'u'),
+    ('ů', 'u'),
+    ('ý', 'y'),
 ];
 
 /// A byte string that sorts `s` in Czech order: primary letters first,
@@ -73,18 +82,30 @@ mod tests {
 
     #[test]
     fn ch_sorts_after_h() {
-        assert_eq!(sorted(&["Chomutov", "Hradec", "Cheb", "Ivančice"]), ["Hradec", "Cheb", "Chomutov", "Ivančice"]);
+        assert_eq!(
+            sorted(&["Chomutov", "Hradec", "Cheb", "Ivančice"]),
+            ["Hradec", "Cheb", "Chomutov", "Ivančice"]
+        );
     }
 
     #[test]
     fn hacek_letters_follow_their_base_letter() {
-        assert_eq!(sorted(&["Čáslav", "Dačice", "Cvikov"]), ["Cvikov", "Čáslav", "Dačice"]);
-        assert_eq!(sorted(&["Řevnice", "Sadská", "Rakovník"]), ["Rakovník", "Řevnice", "Sadská"]);
+        assert_eq!(
+            sorted(&["Čáslav", "Dačice", "Cvikov"]),
+            ["Cvikov", "Čáslav", "Dačice"]
+        );
+        assert_eq!(
+            sorted(&["Řevnice", "Sadská", "Rakovník"]),
+            ["Rakovník", "Řevnice", "Sadská"]
+        );
     }
 
     #[test]
     fn acute_accents_only_break_ties() {
-        assert_eq!(sorted(&["Kroměříž", "Krnov", "Klatovy", "Karlovy Vary"]), ["Karlovy Vary", "Klatovy", "Krnov", "Kroměříž"]);
+        assert_eq!(
+            sorted(&["Kroměříž", "Krnov", "Klatovy", "Karlovy Vary"]),
+            ["Karlovy Vary", "Klatovy", "Krnov", "Kroměříž"]
+        );
         assert_eq!(sorted(&["dál", "dal", "dale"]), ["dal", "dál", "dale"]);
     }
 }

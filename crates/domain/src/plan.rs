@@ -200,7 +200,10 @@ pub fn year(field: &str, y: i32) -> ValidationResult<i32> {
     if YEARS.contains(&y) {
         Ok(y)
     } else {
-        Err(ValidationError::new(field, format!("year {y} is outside {}–{}", YEARS.start(), YEARS.end())))
+        Err(ValidationError::new(
+            field,
+            format!("year {y} is outside {}–{}", YEARS.start(), YEARS.end()),
+        ))
     }
 }
 
@@ -213,7 +216,10 @@ pub fn period(start_field: &str, start: i32, end_field: &str, end: i32) -> Valid
     year(start_field, start)?;
     year(end_field, end)?;
     if end < start {
-        return Err(ValidationError::new(end_field, format!("ends in {end}, before it starts in {start}")));
+        return Err(ValidationError::new(
+            end_field,
+            format!("ends in {end}, before it starts in {start}"),
+        ));
     }
     Ok(())
 }
@@ -223,7 +229,9 @@ pub fn iso_date(field: &str, s: &str) -> ValidationResult<String> {
     let parts: Vec<&str> = s.split('-').collect();
     let numbers: Option<Vec<u32>> = parts.iter().map(|p| p.parse().ok()).collect();
     let ok = match (parts.as_slice(), numbers.as_deref()) {
-        ([y, m, d], Some(&[year_n, month, day])) if y.len() == 4 && m.len() == 2 && d.len() == 2 => {
+        ([y, m, d], Some(&[year_n, month, day]))
+            if y.len() == 4 && m.len() == 2 && d.len() == 2 =>
+        {
             let leap = year_n % 4 == 0 && (year_n % 100 != 0 || year_n % 400 == 0);
             let days = match month {
                 1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
@@ -236,21 +244,56 @@ pub fn iso_date(field: &str, s: &str) -> ValidationResult<String> {
         }
         _ => false,
     };
-    if ok { Ok(s.to_owned()) } else { Err(ValidationError::new(field, format!("`{s}` is not a date YYYY-MM-DD between 1990 and 2100"))) }
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err(ValidationError::new(
+            field,
+            format!("`{s}` is not a date YYYY-MM-DD between 1990 and 2100"),
+        ))
+    }
 }
 
 /// Codes must be unique among siblings ("1.4" twice under one priority is an error).
-fn unique_codes<'a>(field: &str, codes: impl Iterator<Item = &'a str>) -> ValidationResult<()> {
+fn unique_codes<K: Eq + std::hash::Hash + CodeOf>(
+    field: &str,
+    codes: impl Iterator<Item = K>,
+) -> ValidationResult<()> {
     let mut seen = HashSet::new();
-    for (i, code) in codes.enumerate() {
-        if !seen.insert(code) {
-            return Err(ValidationError::new(format!("{field}[{i}].code"), format!("code `{code}` is used twice")));
+    for (i, key) in codes.enumerate() {
+        let code = key.code().to_owned();
+        if !seen.insert(key) {
+            return Err(ValidationError::new(
+                format!("{field}[{i}].code"),
+                format!("code `{code}` is used twice"),
+            ));
         }
     }
     Ok(())
 }
 
-fn each<T>(field: &str, items: Vec<T>, f: impl Fn(T) -> ValidationResult<T>) -> ValidationResult<Vec<T>> {
+/// A sibling's code, alone or scoped by its group.
+trait CodeOf {
+    fn code(&self) -> &str;
+}
+
+impl CodeOf for &str {
+    fn code(&self) -> &str {
+        self
+    }
+}
+
+impl CodeOf for (&str, &str) {
+    fn code(&self) -> &str {
+        self.1
+    }
+}
+
+fn each<T>(
+    field: &str,
+    items: Vec<T>,
+    f: impl Fn(T) -> ValidationResult<T>,
+) -> ValidationResult<Vec<T>> {
     items
         .into_iter()
         .enumerate()
@@ -263,7 +306,10 @@ impl Cost {
         if let Some(a) = self.amount_czk
             && !(a.is_finite() && a >= 0.0)
         {
-            return Err(ValidationError::new("amountCzk", "must be a non-negative number"));
+            return Err(ValidationError::new(
+                "amountCzk",
+                "must be a non-negative number",
+            ));
         }
         Ok(Self {
             amount_czk: self.amount_czk,
@@ -275,8 +321,19 @@ impl Cost {
 
 impl PlanData {
     pub fn normalized(self) -> ValidationResult<Self> {
-        period("period_start", self.period_start, "period_end", self.period_end)?;
-        unique_codes("priorities", self.priorities.iter().map(|p| p.code.as_str()))?;
+        period(
+            "period_start",
+            self.period_start,
+            "period_end",
+            self.period_end,
+        )?;
+        // Documents number priorities per group (Kroměříž restarts at 1 in each).
+        unique_codes(
+            "priorities",
+            self.priorities
+                .iter()
+                .map(|p| (p.group.as_deref().unwrap_or(""), p.code.as_str())),
+        )?;
         Ok(Self {
             key: text::required("key", &self.key, MAX_TITLE)?,
             title: text::required("title", &self.title, MAX_TITLE)?,
@@ -286,8 +343,15 @@ impl PlanData {
             parent: self.parent,
             prepared_by: text::optional("prepared_by", self.prepared_by.as_deref(), MAX_TEXT)?,
             approval: text::optional("approval", self.approval.as_deref(), MAX_TEXT)?,
-            approved_on: self.approved_on.map(|d| iso_date("approved_on", &d)).transpose()?,
-            source_document: text::optional("source_document", self.source_document.as_deref(), MAX_TITLE)?,
+            approved_on: self
+                .approved_on
+                .map(|d| iso_date("approved_on", &d))
+                .transpose()?,
+            source_document: text::optional(
+                "source_document",
+                self.source_document.as_deref(),
+                MAX_TITLE,
+            )?,
             line: self.line,
             projects: each("projects", self.projects, ProjectData::normalized)?,
             priorities: each("priorities", self.priorities, PriorityData::normalized)?,
@@ -330,12 +394,21 @@ impl MeasureData {
                 opt_year("term_end_year", e)?;
             }
         }
-        unique_codes("activities", self.activities.iter().map(|a| a.code.as_str()))?;
-        unique_codes("sub_measures", self.sub_measures.iter().map(|m| m.code.as_str()))?;
+        unique_codes(
+            "activities",
+            self.activities.iter().map(|a| a.code.as_str()),
+        )?;
+        unique_codes(
+            "sub_measures",
+            self.sub_measures.iter().map(|m| m.code.as_str()),
+        )?;
         let mut years = HashSet::new();
         for (i, e) in self.evaluations.iter().enumerate() {
             if !years.insert(e.year) {
-                return Err(ValidationError::new(format!("evaluations[{i}].year"), format!("year {} is evaluated twice", e.year)));
+                return Err(ValidationError::new(
+                    format!("evaluations[{i}].year"),
+                    format!("year {} is evaluated twice", e.year),
+                ));
             }
         }
         Ok(Self {
@@ -349,11 +422,18 @@ impl MeasureData {
             term_end_year: self.term_end_year,
             responsible: text::list("responsible", &self.responsible)?,
             output: text::optional("output", self.output.as_deref(), MAX_TEXT)?,
-            expected_cost: self.expected_cost.map(|c| c.normalized().map_err(|e| e.under("expected_cost"))).transpose()?,
+            expected_cost: self
+                .expected_cost
+                .map(|c| c.normalized().map_err(|e| e.under("expected_cost")))
+                .transpose()?,
             funding_sources: text::list("funding_sources", &self.funding_sources)?,
             risks: text::list("risks", &self.risks)?,
             planned_activities: text::list("planned_activities", &self.planned_activities)?,
-            planned_capacities: each("planned_capacities", self.planned_capacities, Capacity::normalized)?,
+            planned_capacities: each(
+                "planned_capacities",
+                self.planned_capacities,
+                Capacity::normalized,
+            )?,
             evaluations: each("evaluations", self.evaluations, EvaluationData::normalized)?,
             activities: each("activities", self.activities, ActivityData::normalized)?,
             sub_measures: each("sub_measures", self.sub_measures, MeasureData::normalized)?,
@@ -364,7 +444,10 @@ impl MeasureData {
 
 impl ActivityData {
     pub fn normalized(self) -> ValidationResult<Self> {
-        unique_codes("sub_activities", self.sub_activities.iter().map(|a| a.code.as_str()))?;
+        unique_codes(
+            "sub_activities",
+            self.sub_activities.iter().map(|a| a.code.as_str()),
+        )?;
         Ok(Self {
             code: text::required("code", &self.code, MAX_TITLE)?,
             title: text::required("title", &self.title, MAX_TEXT)?,
@@ -374,7 +457,11 @@ impl ActivityData {
             financing: text::optional("financing", self.financing.as_deref(), MAX_TEXT)?,
             outputs: text::list("outputs", &self.outputs)?,
             line: self.line,
-            sub_activities: each("sub_activities", self.sub_activities, ActivityData::normalized)?,
+            sub_activities: each(
+                "sub_activities",
+                self.sub_activities,
+                ActivityData::normalized,
+            )?,
         })
     }
 }
@@ -413,33 +500,92 @@ mod tests {
     }
 
     fn priority(code: &str) -> PriorityData {
-        PriorityData { code: code.into(), title: "P".into(), description: None, group: None, line: None, measures: vec![] }
+        PriorityData {
+            code: code.into(),
+            title: "P".into(),
+            description: None,
+            group: None,
+            line: None,
+            measures: vec![],
+        }
     }
 
     #[test]
     fn period_end_before_start_names_the_end() {
-        let err = PlanData { period_end: 2020, ..plan() }.normalized().unwrap_err();
+        let err = PlanData {
+            period_end: 2020,
+            ..plan()
+        }
+        .normalized()
+        .unwrap_err();
         assert_eq!(err.field, "period_end");
     }
 
     #[test]
     fn years_outside_range_are_rejected() {
-        assert_eq!(PlanData { period_start: 1989, ..plan() }.normalized().unwrap_err().field, "period_start");
+        assert_eq!(
+            PlanData {
+                period_start: 1989,
+                ..plan()
+            }
+            .normalized()
+            .unwrap_err()
+            .field,
+            "period_start"
+        );
         assert!(year("y", 2101).is_err());
         assert!(year("y", 2100).is_ok());
     }
 
     #[test]
     fn duplicate_priority_codes_are_rejected_with_their_path() {
-        let err = PlanData { priorities: vec![priority("1"), priority("2"), priority("1")], ..plan() }.normalized().unwrap_err();
+        let err = PlanData {
+            priorities: vec![priority("1"), priority("2"), priority("1")],
+            ..plan()
+        }
+        .normalized()
+        .unwrap_err();
         assert_eq!(err.field, "priorities[2].code");
     }
 
     #[test]
-    fn nested_errors_carry_the_whole_path() {
-        let err = PlanData { priorities: vec![priority("1"), PriorityData { title: " ".into(), ..priority("2") }], ..plan() }
+    fn the_same_priority_code_may_stand_in_two_groups() {
+        let grouped = |code: &str, group: &str| PriorityData {
+            group: Some(group.into()),
+            ..priority(code)
+        };
+        assert!(
+            PlanData {
+                priorities: vec![grouped("1", "Senioři"), grouped("1", "Rodiny")],
+                ..plan()
+            }
             .normalized()
-            .unwrap_err();
+            .is_ok()
+        );
+        assert!(
+            PlanData {
+                priorities: vec![grouped("1", "Senioři"), grouped("1", "Senioři")],
+                ..plan()
+            }
+            .normalized()
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn nested_errors_carry_the_whole_path() {
+        let err = PlanData {
+            priorities: vec![
+                priority("1"),
+                PriorityData {
+                    title: " ".into(),
+                    ..priority("2")
+                },
+            ],
+            ..plan()
+        }
+        .normalized()
+        .unwrap_err();
         assert_eq!(err.field, "priorities[1].title");
     }
 
@@ -454,7 +600,11 @@ mod tests {
 
     #[test]
     fn cost_amount_must_be_non_negative() {
-        let cost = Cost { amount_czk: Some(-1.0), per: None, text: "-1 Kč".into() };
+        let cost = Cost {
+            amount_czk: Some(-1.0),
+            per: None,
+            text: "-1 Kč".into(),
+        };
         assert!(cost.normalized().is_err());
     }
 }

@@ -13,13 +13,17 @@ impl RegionCode {
     pub fn parse(field: &str, s: &str) -> ValidationResult<Self> {
         let valid = !s.is_empty()
             && s.len() <= 64
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !s.starts_with('-')
             && !s.ends_with('-');
         if valid {
             Ok(Self(s.to_owned()))
         } else {
-            Err(ValidationError::new(field, format!("`{s}` is not a region code (lower-case ASCII slug such as `klatovy`)")))
+            Err(ValidationError::new(
+                field,
+                format!("`{s}` is not a region code (lower-case ASCII slug such as `klatovy`)"),
+            ))
         }
     }
 
@@ -39,7 +43,10 @@ impl KrajCode {
         if b.len() == 5 && s.starts_with("CZ0") && b[3..].iter().all(u8::is_ascii_digit) {
             Ok(Self(s.to_owned()))
         } else {
-            Err(ValidationError::new(field, format!("`{s}` is not a kraj code (NUTS 3 such as `CZ032`)")))
+            Err(ValidationError::new(
+                field,
+                format!("`{s}` is not a kraj code (NUTS 3 such as `CZ032`)"),
+            ))
         }
     }
 

@@ -21,21 +21,44 @@ impl Territory {
         for (i, k) in self.kraje.iter().enumerate() {
             text::required(&format!("kraje[{i}].name"), &k.name, MAX_TITLE)?;
             if !kraje.insert(&k.code) {
-                return Err(ValidationError::new(format!("kraje[{i}].code"), format!("kraj `{}` is listed twice", k.code)));
+                return Err(ValidationError::new(
+                    format!("kraje[{i}].code"),
+                    format!("kraj `{}` is listed twice", k.code),
+                ));
             }
         }
         let mut regions = HashSet::new();
         for (i, r) in self.regions.iter().enumerate() {
             text::required(&format!("regions[{i}].name"), &r.name, MAX_TITLE)?;
             if !regions.insert(&r.code) {
-                return Err(ValidationError::new(format!("regions[{i}].code"), format!("region `{}` is listed twice", r.code)));
+                return Err(ValidationError::new(
+                    format!("regions[{i}].code"),
+                    format!("region `{}` is listed twice", r.code),
+                ));
             }
             if !kraje.contains(&r.kraj) {
-                return Err(ValidationError::new(format!("regions[{i}].kraj"), format!("kraj `{}` is not in `kraje`", r.kraj)));
+                return Err(ValidationError::new(
+                    format!("regions[{i}].kraj"),
+                    format!("kraj `{}` is not in `kraje`", r.kraj),
+                ));
             }
         }
-        let kraje = self.kraje.into_iter().map(|k| Kraj { name: text::nfc(k.name.trim()), ..k }).collect();
-        let regions = self.regions.into_iter().map(|r| Region { name: text::nfc(r.name.trim()), ..r }).collect();
+        let kraje = self
+            .kraje
+            .into_iter()
+            .map(|k| Kraj {
+                name: text::nfc(k.name.trim()),
+                ..k
+            })
+            .collect();
+        let regions = self
+            .regions
+            .into_iter()
+            .map(|r| Region {
+                name: text::nfc(r.name.trim()),
+                ..r
+            })
+            .collect();
         Ok(Self { kraje, regions })
     }
 }
@@ -63,22 +86,35 @@ impl RegionData {
         let mut keys = HashSet::new();
         for (i, p) in plans.iter().enumerate() {
             if !keys.insert(p.key.as_str()) {
-                return Err(ValidationError::new(format!("plans[{i}].key"), format!("plan key `{}` is used twice", p.key)));
+                return Err(ValidationError::new(
+                    format!("plans[{i}].key"),
+                    format!("plan key `{}` is used twice", p.key),
+                ));
             }
         }
         for (i, p) in plans.iter().enumerate() {
             if let Some(parent) = &p.parent
                 && (!keys.contains(parent.as_str()) || parent == &p.key)
             {
-                return Err(ValidationError::new(format!("plans[{i}].parent"), format!("`{parent}` is not another plan of this file")));
+                return Err(ValidationError::new(
+                    format!("plans[{i}].parent"),
+                    format!("`{parent}` is not another plan of this file"),
+                ));
             }
         }
         let providers = self
             .providers
             .into_iter()
             .enumerate()
-            .map(|(i, p)| p.normalized().map_err(|e| e.under(&format!("providers[{i}]"))))
+            .map(|(i, p)| {
+                p.normalized()
+                    .map_err(|e| e.under(&format!("providers[{i}]")))
+            })
             .collect::<ValidationResult<_>>()?;
-        Ok(Self { region: self.region, plans, providers })
+        Ok(Self {
+            region: self.region,
+            plans,
+            providers,
+        })
     }
 }

@@ -124,9 +124,15 @@ pub struct Capacity {
 impl Capacity {
     pub fn normalized(self) -> ValidationResult<Self> {
         if self.value < 0 {
-            return Err(ValidationError::new("value", format!("capacity {} is negative", self.value)));
+            return Err(ValidationError::new(
+                "value",
+                format!("capacity {} is negative", self.value),
+            ));
         }
-        Ok(Self { text: text::optional("text", self.text.as_deref(), MAX_TEXT)?, ..self })
+        Ok(Self {
+            text: text::optional("text", self.text.as_deref(), MAX_TEXT)?,
+            ..self
+        })
     }
 }
 
@@ -163,7 +169,10 @@ pub fn ico(field: &str, s: &str) -> ValidationResult<String> {
     if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
         Ok(s.to_owned())
     } else {
-        Err(ValidationError::new(field, format!("`{s}` is not an IČO (8 digits)")))
+        Err(ValidationError::new(
+            field,
+            format!("`{s}` is not an IČO (8 digits)"),
+        ))
     }
 }
 
@@ -173,7 +182,10 @@ impl ProviderData {
             .services
             .into_iter()
             .enumerate()
-            .map(|(i, s)| s.normalized().map_err(|e| e.under(&format!("services[{i}]"))))
+            .map(|(i, s)| {
+                s.normalized()
+                    .map_err(|e| e.under(&format!("services[{i}]")))
+            })
             .collect::<ValidationResult<_>>()?;
         Ok(Self {
             name: text::required("name", &self.name, MAX_TITLE)?,
@@ -190,7 +202,10 @@ impl ServiceData {
             .capacities
             .into_iter()
             .enumerate()
-            .map(|(i, c)| c.normalized().map_err(|e| e.under(&format!("capacities[{i}]"))))
+            .map(|(i, c)| {
+                c.normalized()
+                    .map_err(|e| e.under(&format!("capacities[{i}]")))
+            })
             .collect::<ValidationResult<_>>()?;
         Ok(Self {
             service_type: self.service_type,
@@ -210,14 +225,28 @@ mod tests {
     fn all_33_service_types_have_paragraph_and_name() {
         assert_eq!(ServiceType::ALL.len(), 33);
         assert_eq!(ServiceType::IntervencniCentra.paragraph(), "60a");
-        assert_eq!(ServiceType::PecovatelskaSluzba.name(), "pečovatelská služba");
-        assert_eq!(ServiceType::OdborneSocialniPoradenstvi.category(), ServiceCategory::SocialCounselling);
-        assert_eq!(ServiceType::SocialniRehabilitace.category(), ServiceCategory::SocialPrevention);
+        assert_eq!(
+            ServiceType::PecovatelskaSluzba.name(),
+            "pečovatelská služba"
+        );
+        assert_eq!(
+            ServiceType::OdborneSocialniPoradenstvi.category(),
+            ServiceCategory::SocialCounselling
+        );
+        assert_eq!(
+            ServiceType::SocialniRehabilitace.category(),
+            ServiceCategory::SocialPrevention
+        );
     }
 
     #[test]
     fn negative_capacity_is_rejected() {
-        let c = Capacity { form: None, value: -1, unit: CapacityUnit::Beds, text: None };
+        let c = Capacity {
+            form: None,
+            value: -1,
+            unit: CapacityUnit::Beds,
+            text: None,
+        };
         assert_eq!(c.normalized().unwrap_err().field, "value");
     }
 

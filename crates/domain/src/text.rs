@@ -42,10 +42,16 @@ pub fn list(field: &str, values: &[String]) -> ValidationResult<Vec<String>> {
 fn bounded(field: &str, value: String, max: usize) -> ValidationResult<String> {
     let len = value.chars().count();
     if len > max {
-        return Err(ValidationError::new(field, format!("is {len} characters long, at most {max} are allowed")));
+        return Err(ValidationError::new(
+            field,
+            format!("is {len} characters long, at most {max} are allowed"),
+        ));
     }
     if looks_like_markup(&value) {
-        return Err(ValidationError::new(field, "must be plain text, without HTML tags"));
+        return Err(ValidationError::new(
+            field,
+            "must be plain text, without HTML tags",
+        ));
     }
     Ok(value)
 }

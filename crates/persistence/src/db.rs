@@ -3,7 +3,7 @@
 use crate::Result;
 use kpss_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
 use std::time::Duration;
 
 /// A connection pool to SQLite or PostgreSQL, chosen by the URL.
@@ -47,13 +47,13 @@ impl Db {
         self.conn.get_database_backend()
     }
 
-    /// Runs one raw statement: for tests and diagnostics.
-    pub async fn query_one_i64(&self, sql: &str) -> Result<Option<i64>> {
-        let row = self.conn.query_one_raw(sea_orm::Statement::from_string(self.backend(), sql)).await?;
-        Ok(match row {
-            Some(r) => Some(r.try_get_by_index::<i64>(0)?),
-            None => None,
-        })
+    /// Whether no region has been loaded yet (a new database).
+    pub async fn is_empty(&self) -> Result<bool> {
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        Ok(crate::entity::region::Entity::find()
+            .count(&self.conn)
+            .await?
+            == 0)
     }
 
     pub async fn close(self) -> Result<()> {

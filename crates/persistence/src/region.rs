@@ -43,20 +43,30 @@ pub async fn in_kraje(db: &Db, ctx: &Ctx, kraje: &[KrajCode]) -> Result<Vec<Regi
 /// One region: `Ok(None)` when no such region exists, `Forbidden` when it
 /// exists but the caller may not read it.
 pub async fn get(db: &Db, ctx: &Ctx, code: &RegionCode) -> Result<Option<Region>> {
-    let Some(m) = region::Entity::find_by_id(code.as_str()).one(&db.conn).await? else {
+    let Some(m) = region::Entity::find_by_id(code.as_str())
+        .one(&db.conn)
+        .await?
+    else {
         return Ok(None);
     };
     let region = to_region(m)?;
     if ctx.read.covers(&region.code, &region.kraj) {
         Ok(Some(region))
     } else {
-        Err(Error::Forbidden(format!("region `{code}` is not readable with this token")))
+        Err(Error::Forbidden(format!(
+            "region `{code}` is not readable with this token"
+        )))
     }
 }
 
 /// Kraje with at least one region the caller may read, in Czech order.
 pub async fn kraje(db: &Db, ctx: &Ctx) -> Result<Vec<Kraj>> {
-    kraje_query(ctx).all(&db.conn).await?.into_iter().map(to_kraj).collect()
+    kraje_query(ctx)
+        .all(&db.conn)
+        .await?
+        .into_iter()
+        .map(to_kraj)
+        .collect()
 }
 
 fn kraje_query(ctx: &Ctx) -> sea_orm::Select<kraj::Entity> {
@@ -65,11 +75,16 @@ fn kraje_query(ctx: &Ctx) -> sea_orm::Select<kraj::Entity> {
         .from(region::Entity)
         .cond_where(scope::condition(&ctx.read, region::Column::Code))
         .to_owned();
-    kraj::Entity::find().filter(kraj::Column::Code.in_subquery(visible)).order_by_asc(kraj::Column::NameKey)
+    kraj::Entity::find()
+        .filter(kraj::Column::Code.in_subquery(visible))
+        .order_by_asc(kraj::Column::NameKey)
 }
 
 fn to_kraj(m: kraj::Model) -> Result<Kraj> {
-    Ok(Kraj { code: KrajCode::parse("kraj.code", &m.code)?, name: m.name })
+    Ok(Kraj {
+        code: KrajCode::parse("kraj.code", &m.code)?,
+        name: m.name,
+    })
 }
 
 /// Kraje by code, among those the caller sees (for a region's kraj).

@@ -27,4 +27,3 @@ fn kraj_regions(grant: &Grant) -> sea_orm::sea_query::SelectStatement {
         .and_where(Expr::col("kraj_code").is_in(grant.kraje.iter().map(|k| k.as_str().to_owned())))
         .to_owned()
 }
-

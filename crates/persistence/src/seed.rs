@@ -2,7 +2,10 @@
 //! per region, each region in one transaction. A file already imported
 //! unchanged is skipped, so a second run changes nothing.
 
-use crate::entity::{activity, audit_entry, capacity, evaluation, kraj, measure, plan, plan_project, priority, provider, region, seed_import, service};
+use crate::entity::{
+    activity, audit_entry, capacity, evaluation, kraj, measure, plan, plan_project, priority,
+    provider, region, seed_import, service,
+};
 use crate::{Db, Error, Result};
 use chrono::{NaiveDate, Utc};
 use kpss_domain::ValidationError;
@@ -11,7 +14,10 @@ use kpss_domain::plan::{ActivityData, MeasureData, PlanData};
 use kpss_domain::seed::{RegionData, Territory};
 use kpss_domain::service::{Capacity, ProviderData};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    TransactionTrait,
+};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -22,8 +28,14 @@ pub const SEED_ACTOR: &str = "import";
 /// What one run did, per region file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Imported { region: String, plans: usize, providers: usize },
-    Unchanged { region: String },
+    Imported {
+        region: String,
+        plans: usize,
+        providers: usize,
+    },
+    Unchanged {
+        region: String,
+    },
 }
 
 /// Reads and validates a seed file; errors name the file and the path in it.
@@ -32,7 +44,11 @@ pub fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
     serde_path_to_error::deserialize(de).map_err(|e| {
         let at = e.path().to_string();
         let inner = e.into_inner();
-        Error::Seed(format!("{}: {}: {inner}", path.display(), if at == "." { "(top)".to_owned() } else { at }))
+        Error::Seed(format!(
+            "{}: {}: {inner}",
+            path.display(),
+            if at == "." { "(top)".to_owned() } else { at }
+        ))
     })
 }
 
@@ -46,27 +62,42 @@ fn invalid(path: &Path, e: ValidationError) -> Error {
 pub async fn load_dir(db: &Db, dir: &Path, replace: bool) -> Result<Vec<Outcome>> {
     let territory_path = dir.join("regions.yaml");
     let text = read(&territory_path)?;
-    let territory = parse::<Territory>(&territory_path, &text)?.normalized().map_err(|e| invalid(&territory_path, e))?;
+    let territory = parse::<Territory>(&territory_path, &text)?
+        .normalized()
+        .map_err(|e| invalid(&territory_path, e))?;
     upsert_territory(db, &territory).await?;
 
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| Error::Seed(format!("{}: {e}", dir.display())))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml") && p.file_name().is_some_and(|n| n != "regions.yaml"))
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "yaml")
+                && p.file_name().is_some_and(|n| n != "regions.yaml")
+        })
         .collect();
     files.sort();
     let mut outcomes = Vec::new();
     for path in files {
         let text = read(&path)?;
-        let data = parse::<RegionData>(&path, &text)?.normalized().map_err(|e| invalid(&path, e))?;
+        let data = parse::<RegionData>(&path, &text)?
+            .normalized()
+            .map_err(|e| invalid(&path, e))?;
         if !territory.regions.iter().any(|r| r.code == data.region) {
-            return Err(Error::Seed(format!("{}: region: `{}` is not in regions.yaml", path.display(), data.region)));
+            return Err(Error::Seed(format!(
+                "{}: region: `{}` is not in regions.yaml",
+                path.display(),
+                data.region
+            )));
         }
         let digest = format!("{:x}", Sha256::digest(text.as_bytes()));
-        outcomes.push(import_region(db, &data, &digest, replace).await.map_err(|e| match e {
-            Error::Seed(m) => Error::Seed(format!("{}: {m}", path.display())),
-            other => other,
-        })?);
+        outcomes.push(
+            import_region(db, &data, &digest, replace)
+                .await
+                .map_err(|e| match e {
+                    Error::Seed(m) => Error::Seed(format!("{}: {m}", path.display())),
+                    other => other,
+                })?,
+        );
     }
     Ok(outcomes)
 }
@@ -78,9 +109,17 @@ fn read(path: &Path) -> Result<String> {
 async fn upsert_territory(db: &Db, t: &Territory) -> Result<()> {
     let txn = db.conn.begin().await?;
     for k in &t.kraje {
-        let am = kraj::ActiveModel { code: Set(k.code.to_string()), name: Set(k.name.clone()), name_key: Set(sort_key(&k.name)) };
+        let am = kraj::ActiveModel {
+            code: Set(k.code.to_string()),
+            name: Set(k.name.clone()),
+            name_key: Set(sort_key(&k.name)),
+        };
         kraj::Entity::insert(am)
-            .on_conflict(sea_orm::sea_query::OnConflict::column(kraj::Column::Code).update_columns([kraj::Column::Name, kraj::Column::NameKey]).to_owned())
+            .on_conflict(
+                sea_orm::sea_query::OnConflict::column(kraj::Column::Code)
+                    .update_columns([kraj::Column::Name, kraj::Column::NameKey])
+                    .to_owned(),
+            )
             .exec(&txn)
             .await?;
     }
@@ -95,7 +134,12 @@ async fn upsert_territory(db: &Db, t: &Territory) -> Result<()> {
         region::Entity::insert(am)
             .on_conflict(
                 sea_orm::sea_query::OnConflict::column(region::Column::Code)
-                    .update_columns([region::Column::Name, region::Column::NameKey, region::Column::Kind, region::Column::KrajCode])
+                    .update_columns([
+                        region::Column::Name,
+                        region::Column::NameKey,
+                        region::Column::Kind,
+                        region::Column::KrajCode,
+                    ])
                     .to_owned(),
             )
             .exec(&txn)
@@ -108,11 +152,16 @@ async fn upsert_territory(db: &Db, t: &Territory) -> Result<()> {
 async fn import_region(db: &Db, data: &RegionData, digest: &str, replace: bool) -> Result<Outcome> {
     let code = data.region.to_string();
     let txn = db.conn.begin().await?;
-    let previous = seed_import::Entity::find_by_id(code.as_str()).one(&txn).await?;
+    let previous = seed_import::Entity::find_by_id(code.as_str())
+        .one(&txn)
+        .await?;
     if previous.as_ref().is_some_and(|p| p.digest == digest) {
         return Ok(Outcome::Unchanged { region: code });
     }
-    let edits = audit_entry::Entity::find().filter(audit_entry::Column::RegionCode.eq(code.as_str())).count(&txn).await?;
+    let edits = audit_entry::Entity::find()
+        .filter(audit_entry::Column::RegionCode.eq(code.as_str()))
+        .count(&txn)
+        .await?;
     if edits > 0 && !replace {
         return Err(Error::Seed(format!(
             "region `{code}` has {edits} change(s) made through the API; run `kpss seed --replace` to archive them and import the seed again"
@@ -137,7 +186,11 @@ async fn import_region(db: &Db, data: &RegionData, digest: &str, replace: bool) 
     for p in &data.providers {
         insert_provider(&txn, &code, p).await?;
     }
-    let marker = seed_import::ActiveModel { region_code: Set(code.clone()), digest: Set(digest.to_owned()), imported_at: Set(Utc::now()) };
+    let marker = seed_import::ActiveModel {
+        region_code: Set(code.clone()),
+        digest: Set(digest.to_owned()),
+        imported_at: Set(Utc::now()),
+    };
     seed_import::Entity::insert(marker)
         .on_conflict(
             sea_orm::sea_query::OnConflict::column(seed_import::Column::RegionCode)
@@ -147,7 +200,11 @@ async fn import_region(db: &Db, data: &RegionData, digest: &str, replace: bool) 
         .exec(&txn)
         .await?;
     txn.commit().await?;
-    Ok(Outcome::Imported { region: code, plans: data.plans.len(), providers: data.providers.len() })
+    Ok(Outcome::Imported {
+        region: code,
+        plans: data.plans.len(),
+        providers: data.providers.len(),
+    })
 }
 
 /// Archives a region's current records before a re-import: nothing is deleted.
@@ -178,7 +235,11 @@ fn line(l: Option<u32>) -> Option<i32> {
 
 fn date(field: &str, s: &Option<String>) -> Result<Option<NaiveDate>> {
     s.as_deref()
-        .map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| Error::Invalid(ValidationError::new(field, format!("`{d}` is not a date")))))
+        .map(|d| {
+            NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                Error::Invalid(ValidationError::new(field, format!("`{d}` is not a date")))
+            })
+        })
         .transpose()
 }
 
@@ -299,7 +360,16 @@ async fn insert_measure(
         insert_activity(txn, region, id, None, i, a).await?;
     }
     for (i, sub) in m.sub_measures.iter().enumerate() {
-        Box::pin(insert_measure(txn, region, plan_id, priority_id, Some(id), i, sub)).await?;
+        Box::pin(insert_measure(
+            txn,
+            region,
+            plan_id,
+            priority_id,
+            Some(id),
+            i,
+            sub,
+        ))
+        .await?;
     }
     Ok(id)
 }

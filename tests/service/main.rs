@@ -1,0 +1,10 @@
+//! Black-box tests of the `kpss` service: the real server on a random port
+//! with a fresh database, each storage test on SQLite and on PostgreSQL.
+//! One test binary keeps link times down.
+
+#[macro_use]
+mod support;
+
+mod api;
+mod cli;
+mod storage;

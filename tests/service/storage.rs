@@ -1,0 +1,205 @@
+//! Storage: migrations and seed loading on both databases.
+
+use crate::support::{Backend, fresh_config, repo_path};
+use kpss_persistence::seed::{Outcome, load_dir};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use std::path::Path;
+
+const TABLES: &[&str] = &[
+    "kraj",
+    "region",
+    "plan",
+    "plan_project",
+    "priority",
+    "measure",
+    "activity",
+    "evaluation",
+    "provider",
+    "service",
+    "capacity",
+];
+
+async fn raw(url: &str) -> DatabaseConnection {
+    Database::connect(url).await.expect("raw connection")
+}
+
+async fn count(conn: &DatabaseConnection, sql: &str) -> i64 {
+    let row = conn
+        .query_one_raw(Statement::from_string(conn.get_database_backend(), sql))
+        .await
+        .expect("query")
+        .expect("a row");
+    row.try_get_by_index::<i64>(0).expect("a count")
+}
+
+async fn counts(conn: &DatabaseConnection) -> Vec<i64> {
+    let mut all = Vec::new();
+    for t in TABLES {
+        all.push(count(conn, &format!("SELECT COUNT(*) FROM {t}")).await);
+    }
+    all
+}
+
+fn copy_seeds(to: &Path) {
+    for entry in std::fs::read_dir(repo_path("seeds")).expect("seeds") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|x| x == "yaml") {
+            std::fs::copy(&path, to.join(path.file_name().expect("name"))).expect("copy");
+        }
+    }
+}
+
+async fn seeding_twice_changes_nothing(b: Backend) {
+    let (config, _dir) = fresh_config(b).await;
+    let db = kpss::prepare_database(&config).await.expect("prepared");
+    let conn = raw(config.database_url.as_deref().expect("url")).await;
+    let before = counts(&conn).await;
+    assert!(before[2] > 0, "the seeds hold plans");
+    let outcomes = load_dir(&db, &config.seeds, false)
+        .await
+        .expect("second load");
+    assert!(!outcomes.is_empty());
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Outcome::Unchanged { .. })),
+        "{outcomes:?}"
+    );
+    assert_eq!(counts(&conn).await, before);
+}
+
+async fn reseeding_a_region_changed_through_the_api_needs_replace_and_archives(b: Backend) {
+    let (config, dir) = fresh_config(b).await;
+    let db = kpss::prepare_database(&config).await.expect("prepared");
+    let conn = raw(config.database_url.as_deref().expect("url")).await;
+    let active = "SELECT COUNT(*) FROM plan WHERE region_code = 'klatovy' AND archived = false";
+    let plans = count(&conn, active).await;
+    conn.execute_unprepared(
+        "INSERT INTO audit_entry (at, actor, region_code, entity, entity_id, action) VALUES (CURRENT_TIMESTAMP, 'editor', 'klatovy', 'Plan', 1, 'UPDATED')",
+    )
+    .await
+    .expect("an API change");
+    let seeds = dir.path().join("seeds");
+    std::fs::create_dir(&seeds).expect("dir");
+    copy_seeds(&seeds);
+    let klatovy = seeds.join("klatovy.yaml");
+    let text = std::fs::read_to_string(&klatovy).expect("read");
+    std::fs::write(&klatovy, format!("# edited\n{text}")).expect("write");
+
+    let err = load_dir(&db, &seeds, false)
+        .await
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        err.contains("klatovy") && err.contains("--replace"),
+        "{err}"
+    );
+    assert_eq!(
+        count(&conn, active).await,
+        plans,
+        "a refused import changes nothing"
+    );
+
+    load_dir(&db, &seeds, true).await.expect("replaced");
+    assert_eq!(count(&conn, active).await, plans);
+    let archived = count(
+        &conn,
+        "SELECT COUNT(*) FROM plan WHERE region_code = 'klatovy' AND archived = true",
+    )
+    .await;
+    assert_eq!(
+        archived, plans,
+        "the earlier records are archived, not deleted"
+    );
+}
+
+async fn a_broken_seed_file_is_named_with_its_path_and_imports_nothing(b: Backend) {
+    let cases = [
+        (
+            "plans:\n  - key: a\n    title: T\n    kind: ACTION_PLAN\n    period_start: 2023\n    period_end: 2023\n    colour: red\n",
+            "plans[0]",
+            "colour",
+        ),
+        (
+            "plans:\n  - key: a\n    title: T\n    kind: ACTION\n    period_start: 2023\n    period_end: 2023\n",
+            "plans[0].kind",
+            "ACTION",
+        ),
+        (
+            "plans:\n  - key: a\n    title: T\n    kind: ACTION_PLAN\n    period_start: 2023\n    period_end: 2022\n",
+            "plans[0].period_end",
+            "before",
+        ),
+        (
+            "plans:\n  - key: a\n    title: T\n    kind: ACTION_PLAN\n    period_start: 2023\n    period_end: 2023\n    parent: b\n",
+            "plans[0].parent",
+            "`b`",
+        ),
+        (
+            "plans:\n  - key: a\n    title: T\n    kind: ACTION_PLAN\n    period_start: 2023\n    period_end: 2023\n    priorities:\n      - {code: '1', title: A}\n      - {code: '1', title: B}\n",
+            "plans[0].priorities[1].code",
+            "twice",
+        ),
+        (
+            "providers:\n  - name: P\n    services:\n      - service_type: PECOVATELSKA_SLUZBA\n        capacities: [{value: -3, unit: BEDS}]\n",
+            "providers[0].services[0].capacities[0].value",
+            "negative",
+        ),
+    ];
+    for (body, path, detail) in cases {
+        let (config, dir) = fresh_config(b).await;
+        let db = kpss_persistence::Db::connect(config.database_url.as_deref().expect("url"))
+            .await
+            .expect("connect");
+        db.migrate().await.expect("migrate");
+        let seeds = dir.path().join("seeds");
+        std::fs::create_dir(&seeds).expect("dir");
+        std::fs::copy(repo_path("seeds/regions.yaml"), seeds.join("regions.yaml")).expect("copy");
+        std::fs::write(
+            seeds.join("chomutov.yaml"),
+            format!("region: chomutov\n{body}"),
+        )
+        .expect("write");
+        let err = load_dir(&db, &seeds, false)
+            .await
+            .expect_err("invalid seed")
+            .to_string();
+        assert!(
+            err.contains("chomutov.yaml") && err.contains(path) && err.contains(detail),
+            "expected {path} / {detail} in: {err}"
+        );
+        let conn = raw(config.database_url.as_deref().expect("url")).await;
+        assert_eq!(
+            count(&conn, "SELECT COUNT(*) FROM plan").await
+                + count(&conn, "SELECT COUNT(*) FROM provider").await,
+            0
+        );
+    }
+}
+
+async fn migrations_are_idempotent(b: Backend) {
+    let (config, _dir) = fresh_config(b).await;
+    let db = kpss_persistence::Db::connect(config.database_url.as_deref().expect("url"))
+        .await
+        .expect("connect");
+    db.migrate().await.expect("first");
+    db.migrate().await.expect("second run is a no-op");
+    assert!(db.is_empty().await.expect("empty"));
+}
+
+crate::on_both_databases!(
+    seeding_twice_changes_nothing,
+    reseeding_a_region_changed_through_the_api_needs_replace_and_archives,
+    a_broken_seed_file_is_named_with_its_path_and_imports_nothing,
+    migrations_are_idempotent,
+);
+
+#[tokio::test]
+async fn sqlite_database_runs_in_wal_mode() {
+    let (config, dir) = fresh_config(Backend::Sqlite).await;
+    kpss::prepare_database(&config).await.expect("prepared");
+    assert!(
+        dir.path().join("kpss.db-wal").exists(),
+        "WAL journal in use"
+    );
+}

@@ -1,0 +1,256 @@
+//! A PostgreSQL server for the tests. With `KPSS_TEST_DATABASE_URL` set
+//! (a URL of a role that may CREATE DATABASE), that server is used. Otherwise
+//! a throwaway server is started from Debian's `postgresql` package
+//! (installed when missing): `initdb` into a temporary folder, run as an
+//! unprivileged user, listening on 127.0.0.1 on a free port; a watchdog
+//! stops it and removes the folder when the test process exits.
+//! A test that cannot get a server fails: it never skips.
+
+use sea_orm::{ConnectionTrait, Database};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+static SERVER: OnceLock<Result<String, String>> = OnceLock::new();
+static NEXT_DB: AtomicU32 = AtomicU32::new(0);
+
+/// The admin URL of the server (without a database name).
+fn server() -> String {
+    let result = SERVER.get_or_init(|| match std::env::var("KPSS_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Ok(url.trim_end_matches('/').to_owned()),
+        _ => start_throwaway_server(),
+    });
+    match result {
+        Ok(url) => url.clone(),
+        Err(e) => panic!("PostgreSQL is required for this test and could not be provided: {e}"),
+    }
+}
+
+/// Creates an empty database for one test and returns its URL.
+pub async fn fresh_database() -> String {
+    let admin = tokio::task::spawn_blocking(server)
+        .await
+        .expect("server thread");
+    let name = format!(
+        "kpss_test_{}_{}",
+        std::process::id(),
+        NEXT_DB.fetch_add(1, Ordering::Relaxed)
+    );
+    let conn = Database::connect(format!("{admin}/postgres"))
+        .await
+        .expect("connect to PostgreSQL");
+    conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
+    conn.close().await.expect("close");
+    format!("{admin}/{name}")
+}
+
+fn bin_dir() -> Option<PathBuf> {
+    let from_pg_config = Command::new("pg_config")
+        .arg("--bindir")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        .filter(|d| d.join("initdb").exists() && d.join("postgres").exists());
+    from_pg_config.or_else(|| {
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .filter(|d| d.join("initdb").exists() && d.join("postgres").exists())
+            .collect();
+        dirs.sort_by_key(|d| {
+            d.parent()
+                .and_then(|v| v.file_name())
+                .and_then(|v| v.to_str())
+                .and_then(|v| v.parse::<u32>().ok())
+        });
+        dirs.pop()
+    })
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn install_postgresql() -> Result<(), String> {
+    if !is_root() {
+        return Err("PostgreSQL is not installed and this user cannot install it (apt-get install postgresql)".into());
+    }
+    let run = |args: &[&str]| {
+        Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdout(Stdio::null())
+            .status()
+            .map_err(|e| format!("apt-get: {e}"))
+            .and_then(|s| {
+                if s.success() {
+                    Ok(())
+                } else {
+                    Err(format!("apt-get {args:?} failed: {s}"))
+                }
+            })
+    };
+    run(&["update", "-q"])?;
+    run(&[
+        "install",
+        "-y",
+        "-q",
+        "--no-install-recommends",
+        "postgresql",
+        "postgresql-contrib",
+    ])
+}
+
+fn free_port() -> Result<u16, String> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+}
+
+fn start_throwaway_server() -> Result<String, String> {
+    let bin = match bin_dir() {
+        Some(b) => b,
+        None => {
+            install_postgresql()?;
+            bin_dir().ok_or("postgresql installed, but initdb/postgres not found")?
+        }
+    };
+    let dir = tempfile::Builder::new()
+        .prefix("kpss-pg-")
+        .tempdir()
+        .map_err(|e| e.to_string())?
+        .keep();
+    let data = dir.join("data");
+    // PostgreSQL refuses to run as root: run it as `nobody`.
+    let user = if is_root() {
+        Some((65534u32, 65534u32))
+    } else {
+        None
+    };
+    if let Some((uid, gid)) = user {
+        std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
+            .map_err(|e| format!("chown {}: {e}", dir.display()))?;
+    }
+    let as_user = |cmd: &mut Command| {
+        if let Some((uid, gid)) = user {
+            use std::os::unix::process::CommandExt;
+            cmd.uid(uid).gid(gid);
+        }
+    };
+    let mut initdb = Command::new(bin.join("initdb"));
+    initdb.args([
+        "-D",
+        path(&data)?,
+        "-U",
+        "postgres",
+        "-A",
+        "trust",
+        "-E",
+        "UTF8",
+        "--no-sync",
+        "--locale=C.UTF-8",
+    ]);
+    as_user(&mut initdb);
+    let out = initdb.output().map_err(|e| format!("initdb: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "initdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let port = free_port()?;
+    let mut postgres = Command::new(bin.join("postgres"));
+    postgres
+        .args([
+            "-D",
+            path(&data)?,
+            "-k",
+            path(&dir)?,
+            "-p",
+            &port.to_string(),
+        ])
+        .args([
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+        ])
+        .args(["-c", "full_page_writes=off", "-c", "max_connections=300"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("postgres.log")).map_err(|e| e.to_string())?);
+    as_user(&mut postgres);
+    let child = postgres.spawn().map_err(|e| format!("postgres: {e}"))?;
+    watchdog(child.id(), &dir)?;
+    let url = format!("postgres://postgres@127.0.0.1:{port}");
+    wait_ready(&bin, port).map_err(|e| {
+        format!(
+            "{e}\n{}",
+            std::fs::read_to_string(dir.join("postgres.log")).unwrap_or_default()
+        )
+    })?;
+    Ok(url)
+}
+
+fn path(p: &Path) -> Result<&str, String> {
+    p.to_str()
+        .ok_or_else(|| format!("{} is not UTF-8", p.display()))
+}
+
+/// Stops the server and removes its folder once this test process is gone.
+fn watchdog(postgres_pid: u32, dir: &Path) -> Result<(), String> {
+    let script = r#"while kill -0 "$1" 2>/dev/null; do sleep 1; done
+kill -INT "$2" 2>/dev/null
+for _ in $(seq 1 30); do kill -0 "$2" 2>/dev/null || break; sleep 0.2; done
+rm -rf "$3""#;
+    Command::new("sh")
+        .args([
+            "-c",
+            script,
+            "watchdog",
+            &std::process::id().to_string(),
+            &postgres_pid.to_string(),
+            path(dir)?,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map(|_| ())
+        .map_err(|e| format!("watchdog: {e}"))
+}
+
+fn wait_ready(bin: &Path, port: u16) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let ready = Command::new(bin.join("pg_isready"))
+            .args([
+                "-q",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-U",
+                "postgres",
+            ])
+            .status()
+            .is_ok_and(|s| s.success());
+        if ready {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(format!(
+        "PostgreSQL did not become ready on port {port} within 60 s"
+    ))
+}
