@@ -54,7 +54,12 @@ impl Config {
     /// The verifier: the configured secret, or the one kept in the data folder
     /// (generated on first use, so a new user runs with one command).
     pub fn auth(&self) -> Result<AuthConfig, Error> {
-        let secret = match &self.jwt_secret {
+        // An empty KPSS_JWT_SECRET (as docker-compose passes it) means "not set".
+        let secret = match self
+            .jwt_secret
+            .as_ref()
+            .filter(|s| !s.expose_secret().is_empty())
+        {
             Some(s) => s.clone(),
             None => stored_secret(&self.data_dir)?,
         };

@@ -30,6 +30,13 @@ enum Command {
         #[arg(long)]
         replace: bool,
     },
+    /// Write a region's current data in the seed format (to stdout, or a file).
+    Export {
+        #[arg(long)]
+        region: String,
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
     /// Print a token signed with the configured secret.
     Token {
         #[arg(long)]
@@ -91,6 +98,22 @@ async fn run(cli: Cli) -> Result<(), Error> {
             db.migrate().await?;
             for outcome in kpss_persistence::seed::load_dir(&db, &config.seeds, replace).await? {
                 println!("{outcome:?}");
+            }
+            Ok(())
+        }
+        Command::Export { region, out } => {
+            let db = kpss_persistence::Db::connect(&config.database_url()?).await?;
+            let code = kpss_domain::region::RegionCode::parse("--region", &region)?;
+            let data = kpss_persistence::export::region(
+                &db,
+                &kpss_domain::access::Ctx::system("export"),
+                &code,
+            )
+            .await?;
+            let yaml = kpss_persistence::export::to_yaml(&data)?;
+            match out {
+                Some(path) => std::fs::write(path, yaml)?,
+                None => print!("{yaml}"),
             }
             Ok(())
         }

@@ -9,6 +9,7 @@ mod scope;
 
 pub mod db;
 pub mod error;
+pub mod export;
 pub mod region;
 pub mod seed;
 

@@ -1,0 +1,284 @@
+//! A region's current (non-archived) data in the seed format: how an office
+//! takes its data home, and the proof that an import loses nothing.
+
+use crate::entity::{
+    activity, capacity, evaluation, measure, plan, plan_project, priority, provider, service,
+};
+use crate::{Db, Error, Result};
+use kpss_domain::access::Ctx;
+use kpss_domain::plan::{
+    ActivityData, Cost, EvaluationData, MeasureData, PlanData, PriorityData, ProjectData,
+};
+use kpss_domain::region::RegionCode;
+use kpss_domain::seed::RegionData;
+use kpss_domain::service::{Capacity, ProviderData, ServiceData};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use std::collections::HashMap;
+
+/// Exports one region the caller may read (`Forbidden` otherwise).
+pub async fn region(db: &Db, ctx: &Ctx, code: &RegionCode) -> Result<RegionData> {
+    if crate::region::get(db, ctx, code).await?.is_none() {
+        return Err(Error::Forbidden(format!("no region `{code}`")));
+    }
+    let c = &db.conn;
+    let r = code.as_str();
+    macro_rules! rows {
+        ($m:ident, archivable) => {
+            $m::Entity::find()
+                .filter($m::Column::RegionCode.eq(r))
+                .filter($m::Column::Archived.eq(false))
+                .order_by_asc($m::Column::Id)
+                .all(c)
+                .await?
+        };
+        ($m:ident) => {
+            $m::Entity::find()
+                .filter($m::Column::RegionCode.eq(r))
+                .order_by_asc($m::Column::Id)
+                .all(c)
+                .await?
+        };
+    }
+    let plans = rows!(plan, archivable);
+    let projects = rows!(plan_project);
+    let priorities = rows!(priority, archivable);
+    let measures = rows!(measure, archivable);
+    let activities = rows!(activity, archivable);
+    let evaluations = rows!(evaluation);
+    let providers = rows!(provider, archivable);
+    let services = rows!(service, archivable);
+    let capacities = rows!(capacity);
+
+    let caps = |owner: &dyn Fn(&capacity::Model) -> bool| -> Result<Vec<Capacity>> {
+        let mut list: Vec<&capacity::Model> = capacities.iter().filter(|m| owner(m)).collect();
+        list.sort_by_key(|m| m.position);
+        list.into_iter().map(to_capacity).collect()
+    };
+    let keys: HashMap<i64, String> = plans.iter().map(|p| (p.id, plan_key(p))).collect();
+
+    let activity_tree = Tree::new(&activities, |a| a.parent_id, |a| a.position);
+    let measure_tree = Tree::new(&measures, |m| m.parent_id, |m| m.position);
+    let to_activity =
+        |a: &activity::Model| -> Result<ActivityData> { build_activity(a, &activity_tree) };
+    let measure_data = |m: &measure::Model| -> Result<MeasureData> {
+        build_measure(m, &measure_tree, &|m: &measure::Model| {
+            let mut evals: Vec<&evaluation::Model> = evaluations
+                .iter()
+                .filter(|e| e.measure_id == m.id)
+                .collect();
+            evals.sort_by_key(|e| e.year);
+            let evals = evals
+                .into_iter()
+                .map(to_evaluation)
+                .collect::<Result<_>>()?;
+            let mut acts: Vec<&activity::Model> = activities
+                .iter()
+                .filter(|a| a.measure_id == m.id && a.parent_id.is_none())
+                .collect();
+            acts.sort_by_key(|a| a.position);
+            let acts = acts.into_iter().map(to_activity).collect::<Result<_>>()?;
+            Ok((evals, acts, caps(&|c| c.measure_id == Some(m.id))?))
+        })
+    };
+
+    let mut out_plans = Vec::new();
+    for p in &plans {
+        let mut projs: Vec<&plan_project::Model> =
+            projects.iter().filter(|x| x.plan_id == p.id).collect();
+        projs.sort_by_key(|x| x.position);
+        let mut prios: Vec<&priority::Model> =
+            priorities.iter().filter(|x| x.plan_id == p.id).collect();
+        prios.sort_by_key(|x| x.position);
+        let mut out_prios = Vec::new();
+        for pr in prios {
+            let mut top: Vec<&measure::Model> = measures
+                .iter()
+                .filter(|m| m.priority_id == pr.id && m.parent_id.is_none())
+                .collect();
+            top.sort_by_key(|m| m.position);
+            out_prios.push(PriorityData {
+                code: pr.code.clone(),
+                title: pr.title.clone(),
+                description: pr.description.clone(),
+                group: pr.group_name.clone(),
+                line: line(pr.source_line),
+                measures: top.into_iter().map(measure_data).collect::<Result<_>>()?,
+            });
+        }
+        out_plans.push(PlanData {
+            key: plan_key(p),
+            title: p.title.clone(),
+            kind: parse(&p.kind)?,
+            period_start: p.period_start,
+            period_end: p.period_end,
+            parent: p.parent_id.and_then(|id| keys.get(&id).cloned()),
+            prepared_by: p.prepared_by.clone(),
+            approval: p.approval.clone(),
+            approved_on: p.approved_on.map(|d| d.format("%Y-%m-%d").to_string()),
+            source_document: p.source_document.clone(),
+            line: line(p.source_line),
+            projects: projs
+                .into_iter()
+                .map(|x| ProjectData {
+                    title: x.title.clone(),
+                    implementer: x.implementer.clone(),
+                    due: x.due.clone(),
+                    due_year: x.due_year,
+                    line: line(x.source_line),
+                })
+                .collect(),
+            priorities: out_prios,
+        });
+    }
+
+    let mut out_providers = Vec::new();
+    for p in &providers {
+        let mut svcs = Vec::new();
+        for s in services.iter().filter(|s| s.provider_id == p.id) {
+            svcs.push(ServiceData {
+                service_type: parse(&s.service_type)?,
+                name: s.name.clone(),
+                scope: s.scope.clone(),
+                line: line(s.source_line),
+                capacities: caps(&|c| c.service_id == Some(s.id))?,
+            });
+        }
+        out_providers.push(ProviderData {
+            name: p.name.clone(),
+            ico: p.ico.clone(),
+            line: line(p.source_line),
+            services: svcs,
+        });
+    }
+    Ok(RegionData {
+        region: code.clone(),
+        plans: out_plans,
+        providers: out_providers,
+    })
+}
+
+/// The seed file text of a region, as `kpss export` writes it.
+pub fn to_yaml(data: &RegionData) -> Result<String> {
+    serde_norway::to_string(data).map_err(|e| Error::Seed(format!("cannot write YAML: {e}")))
+}
+
+fn plan_key(p: &plan::Model) -> String {
+    p.seed_key
+        .clone()
+        .unwrap_or_else(|| format!("plan-{}", p.id))
+}
+
+/// Children by parent id, in document order.
+struct Tree<'a, T> {
+    children: HashMap<i64, Vec<&'a T>>,
+}
+
+impl<'a, T> Tree<'a, T> {
+    fn new(
+        rows: &'a [T],
+        parent: impl Fn(&T) -> Option<i64>,
+        position: impl Fn(&T) -> i32,
+    ) -> Self {
+        let mut children: HashMap<i64, Vec<&T>> = HashMap::new();
+        for r in rows {
+            if let Some(p) = parent(r) {
+                children.entry(p).or_default().push(r);
+            }
+        }
+        for list in children.values_mut() {
+            list.sort_by_key(|r| position(r));
+        }
+        Self { children }
+    }
+
+    fn of(&self, id: i64) -> &[&'a T] {
+        self.children.get(&id).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+type MeasureParts = (Vec<EvaluationData>, Vec<ActivityData>, Vec<Capacity>);
+
+fn build_measure(
+    m: &measure::Model,
+    tree: &Tree<measure::Model>,
+    parts: &dyn Fn(&measure::Model) -> Result<MeasureParts>,
+) -> Result<MeasureData> {
+    let (evaluations, activities, planned_capacities) = parts(m)?;
+    Ok(MeasureData {
+        code: m.code.clone(),
+        title: m.title.clone(),
+        rationale: m.rationale.clone(),
+        description: m.description.clone(),
+        target_groups: list(&m.target_groups)?,
+        term: m.term.clone(),
+        term_start_year: m.term_start_year,
+        term_end_year: m.term_end_year,
+        responsible: list(&m.responsible)?,
+        output: m.output.clone(),
+        expected_cost: m.cost_text.clone().map(|text| Cost {
+            amount_czk: m.cost_amount_czk,
+            per: m.cost_per.clone(),
+            text,
+        }),
+        funding_sources: list(&m.funding_sources)?,
+        risks: list(&m.risks)?,
+        planned_activities: list(&m.planned_activities)?,
+        planned_capacities,
+        evaluations,
+        activities,
+        sub_measures: tree
+            .of(m.id)
+            .iter()
+            .map(|s| build_measure(s, tree, parts))
+            .collect::<Result<_>>()?,
+        line: line(m.source_line),
+    })
+}
+
+fn build_activity(a: &activity::Model, tree: &Tree<activity::Model>) -> Result<ActivityData> {
+    Ok(ActivityData {
+        code: a.code.clone(),
+        title: a.title.clone(),
+        description: a.description.clone(),
+        responsible: list(&a.responsible)?,
+        schedule: a.schedule.clone(),
+        financing: a.financing.clone(),
+        outputs: list(&a.outputs)?,
+        line: line(a.source_line),
+        sub_activities: tree
+            .of(a.id)
+            .iter()
+            .map(|s| build_activity(s, tree))
+            .collect::<Result<_>>()?,
+    })
+}
+
+fn to_evaluation(e: &evaluation::Model) -> Result<EvaluationData> {
+    Ok(EvaluationData {
+        year: e.year,
+        status: parse(&e.status)?,
+        comment: e.comment.clone(),
+        line: line(e.source_line),
+    })
+}
+
+fn to_capacity(c: &capacity::Model) -> Result<Capacity> {
+    Ok(Capacity {
+        form: c.form.as_deref().map(parse).transpose()?,
+        value: c.value,
+        unit: parse(&c.unit)?,
+        text: c.text.clone(),
+    })
+}
+
+pub(crate) fn parse<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T> {
+    s.parse().map_err(Error::Seed)
+}
+
+pub(crate) fn list(json: &str) -> Result<Vec<String>> {
+    serde_json::from_str(json).map_err(|e| Error::Seed(format!("stored list is not JSON: {e}")))
+}
+
+fn line(l: Option<i32>) -> Option<u32> {
+    l.and_then(|l| u32::try_from(l).ok())
+}
