@@ -7,4 +7,5 @@ mod support;
 
 mod api;
 mod cli;
+mod seeds;
 mod storage;

@@ -1,0 +1,542 @@
+//! The data set: everything the seed files say is stored and comes back
+//! out exactly, with the counts of the documents.
+
+use crate::support::{Backend, fresh_config, repo_path};
+use kpss_domain::access::Ctx;
+use kpss_domain::region::RegionCode;
+use kpss_domain::seed::RegionData;
+use kpss_persistence::{Db, export, seed};
+use sea_orm::ConnectionTrait;
+
+pub const REGIONS: &[&str] = &["chomutov", "karlovy-vary", "klatovy", "kromeriz"];
+
+pub fn seed_file(region: &str) -> RegionData {
+    let path = repo_path(&format!("seeds/{region}.yaml"));
+    let text = std::fs::read_to_string(&path).expect("seed file");
+    seed::parse::<RegionData>(&path, &text)
+        .expect("parses")
+        .normalized()
+        .expect("valid")
+}
+
+async fn seeded(b: Backend) -> (Db, tempfile::TempDir) {
+    let (config, dir) = fresh_config(b).await;
+    (
+        kpss::prepare_database(&config).await.expect("prepared"),
+        dir,
+    )
+}
+
+pub async fn exported(db: &Db, region: &str) -> RegionData {
+    let code = RegionCode::parse("region", region).expect("code");
+    export::region(db, &Ctx::system("test"), &code)
+        .await
+        .expect("export")
+}
+
+async fn export_gives_back_every_seed_file_exactly(b: Backend) {
+    let (db, _dir) = seeded(b).await;
+    for region in REGIONS {
+        let out = exported(&db, region).await;
+        assert_eq!(
+            out,
+            seed_file(region),
+            "{region}: export differs from the seed"
+        );
+        // And the written YAML reads back to the same data.
+        let yaml = export::to_yaml(&out).expect("yaml");
+        let again: RegionData =
+            seed::parse(std::path::Path::new("export.yaml"), &yaml).expect("re-parse");
+        assert_eq!(
+            again.normalized().expect("valid"),
+            out,
+            "{region}: YAML round trip"
+        );
+    }
+}
+
+crate::on_both_databases!(export_gives_back_every_seed_file_exactly);
+
+fn plan<'a>(data: &'a RegionData, key: &str) -> &'a kpss_domain::plan::PlanData {
+    data.plans
+        .iter()
+        .find(|p| p.key == key)
+        .unwrap_or_else(|| panic!("plan {key}"))
+}
+
+/// A measure (or sub-measure) by its code path, e.g. `["7.1", "7.1 a"]`.
+fn measure<'a>(
+    plan: &'a kpss_domain::plan::PlanData,
+    group: Option<&str>,
+    path: &[&str],
+) -> &'a kpss_domain::plan::MeasureData {
+    let mut found = plan
+        .priorities
+        .iter()
+        .filter(|p| group.is_none() || p.group.as_deref() == group)
+        .flat_map(|p| &p.measures)
+        .find(|m| m.code == path[0])
+        .unwrap_or_else(|| panic!("measure {}", path[0]));
+    for code in &path[1..] {
+        found = found
+            .sub_measures
+            .iter()
+            .find(|m| m.code == *code)
+            .unwrap_or_else(|| panic!("sub-measure {code}"));
+    }
+    found
+}
+
+fn service<'a>(
+    data: &'a RegionData,
+    provider: &str,
+    ty: ServiceType,
+) -> &'a kpss_domain::service::ServiceData {
+    let p = data
+        .providers
+        .iter()
+        .find(|p| p.name == provider)
+        .unwrap_or_else(|| panic!("provider {provider}"));
+    p.services
+        .iter()
+        .find(|s| s.service_type == ty)
+        .unwrap_or_else(|| panic!("{provider}: {ty}"))
+}
+
+fn caps(s: &kpss_domain::service::ServiceData) -> Vec<(Option<ServiceForm>, i32, CapacityUnit)> {
+    s.capacities
+        .iter()
+        .map(|c| (c.form, c.value, c.unit))
+        .collect()
+}
+
+use kpss_domain::plan::{EvaluationStatus, PlanKind};
+use kpss_domain::service::{CapacityUnit, ServiceForm, ServiceType};
+
+/// Values read off the source documents by hand (file and line in each comment),
+/// checked against what the database gives back.
+async fn spot_checks_against_the_documents(b: Backend) {
+    let (db, _dir) = seeded(b).await;
+    use CapacityUnit::*;
+    use ServiceForm::*;
+
+    // Klatovy, klatovy-akcni-plan-2023.txt
+    let k = exported(&db, "klatovy").await;
+    let ap = plan(&k, "ap-2023");
+    assert_eq!(
+        (ap.kind, ap.period_start, ap.period_end),
+        (PlanKind::ActionPlan, 2023, 2023)
+    );
+    assert_eq!(
+        ap.parent.as_deref(),
+        Some("kp-2023-2025"),
+        "the action plan implements the community plan"
+    );
+    assert_eq!(
+        ap.approved_on.as_deref(),
+        Some("2022-05-31"),
+        "line 20: schváleny na řídicí skupině 31. 5. 2022"
+    );
+    assert_eq!(plan(&k, "kp-2023-2025").period_end, 2025);
+    // line 267-268: the capacity list of measure 7.1 a
+    assert_eq!(
+        caps(service(
+            &k,
+            "Clementas Janovice, s.r.o.",
+            ServiceType::DomovySeZvlastnimRezimem
+        )),
+        [(Some(Residential), 229, Beds)]
+    );
+    assert_eq!(
+        caps(service(
+            &k,
+            "Městský ústav sociálních služeb Klatovy",
+            ServiceType::DomovyProSeniory
+        )),
+        [(Some(Residential), 164, Beds)]
+    );
+    assert_eq!(
+        caps(service(
+            &k,
+            "Městský ústav sociálních služeb Klatovy",
+            ServiceType::Nocleharny
+        ))[0]
+            .1,
+        11
+    );
+    assert_eq!(
+        caps(service(
+            &k,
+            "Centrum pro dětský sluch Tamtam, o.p.s.",
+            ServiceType::RanaPece
+        )),
+        [(Some(Field), 140, ClientsAtOnce)]
+    );
+    assert_eq!(
+        caps(service(
+            &k,
+            "Domus – centrum pro rodinu",
+            ServiceType::SasProRodinySDetmi
+        )),
+        [
+            (Some(Outpatient), 6, ClientsAtOnce),
+            (Some(Field), 12, ClientsAtOnce)
+        ]
+    );
+    let och = caps(service(
+        &k,
+        "Oblastní charita Klatovy",
+        ServiceType::OdborneSocialniPoradenstvi,
+    ));
+    assert!(
+        och.contains(&(Some(Field), 250, InterventionsPerYear))
+            && och.contains(&(Some(Outpatient), 50, InterventionsPerYear)),
+        "roční 250 / 50 intervencí"
+    );
+    assert_eq!(
+        caps(service(
+            &k,
+            "Správa uprchlických zařízení Ministerstva vnitra ČR",
+            ServiceType::OdborneSocialniPoradenstvi
+        )),
+        [
+            (Some(Outpatient), 2, ClientsPerHour),
+            (Some(Field), 1, ClientsPerHour)
+        ]
+    );
+    assert_eq!(
+        caps(service(
+            &k,
+            "Oblastní charita Klatovy",
+            ServiceType::NizkoprahovaZarizeniProDetiAMladez
+        )),
+        [
+            (Some(Outpatient), 35, ClientsAtOnce),
+            (Some(Field), 60, ClientsAtOnce)
+        ]
+    );
+    assert_eq!(
+        service(&k, "Tichý svět, o. p. s.", ServiceType::TlumocnickeSluzby)
+            .scope
+            .as_deref(),
+        Some("v Plz. kraji")
+    );
+    assert_eq!(
+        caps(service(
+            &k,
+            "VIDA z.s.",
+            ServiceType::OdborneSocialniPoradenstvi
+        )),
+        [(Some(Field), 1, ClientsAtOnce)],
+        "line 273, the last provider"
+    );
+    // line 200-203: 23 flats planned in Plánice
+    let planice = measure(ap, None, &["4.1", "4.1 a"]);
+    assert_eq!(
+        planice
+            .planned_capacities
+            .iter()
+            .map(|c| (c.value, c.unit))
+            .collect::<Vec<_>>(),
+        [(23, HousingUnits)]
+    );
+    assert_eq!(planice.responsible, ["Město Plánice"]);
+    assert_eq!(planice.term.as_deref(), Some("2023, 2024"));
+
+    // Kroměříž, kromeriz-vyhodnoceni-2020-2023.txt
+    let kr = exported(&db, "kromeriz").await;
+    let kp = &kr.plans[0];
+    assert_eq!(
+        (kp.kind, kp.period_start, kp.period_end),
+        (PlanKind::CommunityPlan, 2020, 2023)
+    );
+    let system = Some("SYSTÉMOVÉ PRIORITY A OPATŘENÍ");
+    let m14 = measure(kp, system, &["1. 4"]);
+    let cost = m14.expected_cost.as_ref().expect("cost");
+    assert_eq!(
+        (cost.amount_czk, cost.per.as_deref(), cost.text.as_str()),
+        (Some(10_000.0), Some("setkání"), "10 000 Kč / setkání"),
+        "line 40"
+    );
+    let m22 = measure(kp, system, &["2. 2"]);
+    assert_eq!(
+        m22.expected_cost.as_ref().and_then(|c| c.amount_czk),
+        Some(30_000.0),
+        "line 64"
+    );
+    assert_eq!(m22.term.as_deref(), Some("2020 - 2023"));
+    assert_eq!(m22.responsible, ["Poskytovatelé sociálních služeb"]);
+    let m81 = measure(kp, system, &["8.1"]);
+    assert_eq!(
+        m81.expected_cost
+            .as_ref()
+            .map(|c| (c.amount_czk, c.text.as_str())),
+        Some((Some(100_000_000.0), "100 mil Kč")),
+        "line 156"
+    );
+    assert!(
+        m81.planned_capacities
+            .iter()
+            .any(|c| (c.value, c.unit) == (50, Beds)),
+        "minimálně 50 lůžek is planned, not a service"
+    );
+    assert_eq!(m81.evaluations[0].year, 2023);
+    assert_eq!(
+        m81.evaluations[0].status,
+        EvaluationStatus::InProgress,
+        "line 159: Výstup je naplňován."
+    );
+    assert!(
+        m81.evaluations[0]
+            .comment
+            .as_deref()
+            .is_some_and(|c| c.contains("Račín s kapacitou 23 lůžek"))
+    );
+    let m12 = measure(kp, None, &["1.2"]);
+    assert_eq!(
+        m12.output.as_deref(),
+        Some("Sociální bydlení pro rodiny s dětmi v SO ORP Kroměříž"),
+        "line 227"
+    );
+    assert_eq!(
+        m12.expected_cost
+            .as_ref()
+            .map(|c| (c.amount_czk, c.text.as_str())),
+        Some((None, "Nelze specifikovat"))
+    );
+    assert_eq!(
+        m12.risks.first().map(String::as_str),
+        Some("Nezájem ze strany obcí a měst")
+    );
+    assert!(
+        kr.providers.is_empty(),
+        "the evaluation lists no provider capacities"
+    );
+
+    // Chomutov, chomutov-vyhodnoceni-2007-2008-plan-2009.txt
+    let ch = exported(&db, "chomutov").await;
+    let st = plan(&ch, "kratkodoby-plan-2007-2008");
+    assert_eq!(
+        (st.kind, st.period_start, st.period_end),
+        (PlanKind::ShortTermPlan, 2007, 2008)
+    );
+    assert_eq!(
+        st.priorities[0].title,
+        "Cílené vytváření finančních prostředků pro udržení a rozvoj sociálních služeb",
+        "line 17"
+    );
+    let m112 = measure(st, None, &["1.1", "1.1.2"]);
+    assert_eq!(
+        m112.expected_cost.as_ref().and_then(|c| c.amount_czk),
+        Some(2_774_600.0),
+        "line 24: 2 774 600,- Kč"
+    );
+    assert_eq!(
+        m112.evaluations[0].status,
+        EvaluationStatus::Unknown,
+        "the tick marks were lost"
+    );
+    assert_eq!(st.projects.len(), 5, "lines 203-207");
+    let p = &st.projects[2];
+    assert_eq!(
+        (
+            p.title.as_str(),
+            p.implementer.as_deref(),
+            p.due.as_deref(),
+            p.due_year
+        ),
+        (
+            "Vybudování poradenského centra pro děti a mládež zaměřeného na sociální prevenci",
+            Some("o.s. Kuprospěchu"),
+            Some("rok 2008"),
+            Some(2008)
+        )
+    );
+    assert_eq!(
+        plan(&ch, "plan-2009").prepared_by.as_deref(),
+        Some("Kateřina Pecháčková"),
+        "line 211"
+    );
+
+    // Karlovarský kraj, karlovarsky-kraj-plan-prace-2011-2012.txt
+    let kv = exported(&db, "karlovy-vary").await;
+    let sp = plan(&kv, "sp-2009-2013");
+    assert_eq!(
+        (sp.kind, sp.period_start, sp.period_end),
+        (PlanKind::MediumTermPlan, 2009, 2013)
+    );
+    assert!(
+        sp.approval
+            .as_deref()
+            .is_some_and(|a| a.contains("RK 702/09/08") && a.contains("ZK 239/09/08")),
+        "line 7"
+    );
+    let wp = plan(&kv, "pp-2011-2012");
+    assert_eq!(
+        (wp.kind, wp.parent.as_deref(), wp.approved_on.as_deref()),
+        (PlanKind::WorkPlan, Some("sp-2009-2013"), Some("2011-05-16")),
+        "line 1127: RK 498/05/11 ze dne 16.5.2011"
+    );
+    let inspekce = &wp.priorities[0]
+        .measures
+        .iter()
+        .find(|m| m.code == "1.2")
+        .expect("1.2")
+        .activities[1];
+    assert_eq!(
+        (inspekce.code.as_str(), inspekce.title.as_str()),
+        ("1.2.2", "Inspekce poskytování sociálních služeb"),
+        "line 149"
+    );
+    assert_eq!(
+        inspekce.responsible,
+        [
+            "odbor sociálních věcí – pracovníci odpovědní za inspekce poskytování sociálních služeb",
+            "spolupráce s externími odborníky"
+        ],
+        "lines 158-160"
+    );
+    assert!(
+        inspekce
+            .description
+            .as_deref()
+            .is_some_and(|d| d.contains("Inspekční tým tvoří vždy 3 členové")),
+        "line 155"
+    );
+    let vzdelavani = wp.priorities[0]
+        .measures
+        .iter()
+        .find(|m| m.code == "1.2")
+        .expect("1.2")
+        .activities
+        .iter()
+        .find(|a| a.code == "1.2.6")
+        .expect("1.2.6");
+    assert_eq!(
+        vzdelavani
+            .sub_activities
+            .iter()
+            .map(|a| a.code.as_str())
+            .collect::<Vec<_>>(),
+        ["1.2.6.1", "1.2.6.2", "1.2.6.3", "1.2.6.4"]
+    );
+    assert!(
+        vzdelavani.sub_activities[0]
+            .title
+            .starts_with("Vzdělávání pracovníků v přímé péči"),
+        "line 264"
+    );
+}
+
+/// Per region, what the documents hold (how each was counted: seeds/README.md).
+const COUNTS: &[(&str, [i64; 12])] = &[
+    // plans, priorities, measures, sub-measures, activities, sub-activities, evaluations, projects, providers, services, capacities, planned capacities
+    ("chomutov", [2, 8, 23, 66, 0, 0, 37, 5, 1, 0, 0, 0]),
+    ("karlovy-vary", [3, 9, 16, 0, 27, 4, 0, 0, 6, 6, 0, 0]),
+    ("klatovy", [2, 7, 20, 11, 0, 0, 0, 0, 25, 51, 64, 1]),
+    ("kromeriz", [1, 23, 33, 0, 0, 0, 33, 0, 0, 0, 0, 6]),
+];
+
+async fn each_region_holds_what_its_document_counts(b: Backend) {
+    let (config, _dir) = fresh_config(b).await;
+    kpss::prepare_database(&config).await.expect("prepared");
+    let conn = sea_orm::Database::connect(config.database_url.as_deref().expect("url"))
+        .await
+        .expect("connect");
+    let queries = [
+        "SELECT COUNT(*) FROM plan WHERE region_code = $1 AND archived = false",
+        "SELECT COUNT(*) FROM priority WHERE region_code = $1 AND archived = false",
+        "SELECT COUNT(*) FROM measure WHERE region_code = $1 AND archived = false AND parent_id IS NULL",
+        "SELECT COUNT(*) FROM measure WHERE region_code = $1 AND archived = false AND parent_id IS NOT NULL",
+        "SELECT COUNT(*) FROM activity WHERE region_code = $1 AND archived = false AND parent_id IS NULL",
+        "SELECT COUNT(*) FROM activity WHERE region_code = $1 AND archived = false AND parent_id IS NOT NULL",
+        "SELECT COUNT(*) FROM evaluation WHERE region_code = $1",
+        "SELECT COUNT(*) FROM plan_project WHERE region_code = $1",
+        "SELECT COUNT(*) FROM provider WHERE region_code = $1 AND archived = false",
+        "SELECT COUNT(*) FROM service WHERE region_code = $1 AND archived = false",
+        "SELECT COUNT(*) FROM capacity WHERE region_code = $1 AND service_id IS NOT NULL",
+        "SELECT COUNT(*) FROM capacity WHERE region_code = $1 AND measure_id IS NOT NULL",
+    ];
+    for (region, expected) in COUNTS {
+        let mut got = [0i64; 12];
+        for (i, q) in queries.iter().enumerate() {
+            let backend = conn.get_database_backend();
+            let sql = if backend == sea_orm::DbBackend::Sqlite {
+                q.replace("$1", "?")
+            } else {
+                q.to_string()
+            };
+            let row = conn
+                .query_one_raw(sea_orm::Statement::from_sql_and_values(
+                    backend,
+                    sql,
+                    [(*region).into()],
+                ))
+                .await
+                .expect("query")
+                .expect("row");
+            got[i] = row.try_get_by_index::<i64>(0).expect("count");
+        }
+        assert_eq!(
+            &got, expected,
+            "{region}: plans, priorities, measures, sub-measures, activities, sub-activities, evaluations, projects, providers, services, capacities, planned capacities"
+        );
+    }
+}
+
+crate::on_both_databases!(each_region_holds_what_its_document_counts);
+
+crate::on_both_databases!(spot_checks_against_the_documents);
+
+/// Every text in the seed files is already clean: NFC, trimmed, no markup,
+/// no tabs or table rules left from the PDF conversion.
+#[test]
+fn seed_files_hold_clean_text() {
+    fn walk(v: &serde_json::Value, path: &str, problems: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(s) => {
+                let checks = [
+                    (kpss_domain::text::nfc(s) != *s, "not NFC"),
+                    (s.trim() != s, "untrimmed"),
+                    (s.contains('\t'), "tab"),
+                    (s.contains("---"), "table rule"),
+                    (s.contains("  "), "double space"),
+                    (s.contains("\n\n\n"), "more than one blank line"),
+                    (s.lines().any(|l| l.trim() != l), "untrimmed line"),
+                    (
+                        kpss_domain::text::optional("", Some(s), usize::MAX).is_err(),
+                        "HTML tag",
+                    ),
+                ];
+                problems.extend(
+                    checks
+                        .iter()
+                        .filter(|(bad, _)| *bad)
+                        .map(|(_, what)| format!("{path}: {what}: {s:?}")),
+                );
+            }
+            serde_json::Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .for_each(|(i, x)| walk(x, &format!("{path}[{i}]"), problems)),
+            serde_json::Value::Object(o) => o
+                .iter()
+                .for_each(|(k, x)| walk(x, &format!("{path}.{k}"), problems)),
+            _ => {}
+        }
+    }
+    let mut problems = Vec::new();
+    for region in REGIONS {
+        let text =
+            std::fs::read_to_string(repo_path(&format!("seeds/{region}.yaml"))).expect("seed");
+        let value: serde_json::Value = serde_norway::from_str(&text).expect("yaml");
+        walk(&value, region, &mut problems);
+        assert!(!text.contains('<'), "{region}: a '<' is left");
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
