@@ -30,6 +30,7 @@ pub mod access;
 pub mod collation;
 pub mod error;
 pub mod plan;
+pub mod record;
 pub mod region;
 pub mod seed;
 pub mod service;

@@ -110,3 +110,71 @@ mod tests {
         assert_eq!(fold("KROMĚŘÍŽ"), "kromeriz");
     }
 }
+
+/// The search terms of a query: folded words.
+pub fn terms(query: &str) -> Vec<String> {
+    fold(query).split_whitespace().map(str::to_owned).collect()
+}
+
+/// About `width` characters of `text` around the first place where a folded
+/// term occurs, with `…` where it is cut; the start of `text` when none does.
+pub fn snippet(text: &str, terms: &[String], width: usize) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    // Fold char by char so positions in the folded text map back to `text`.
+    let mut folded = String::new();
+    let mut origin = Vec::new();
+    for (i, c) in chars.iter().enumerate() {
+        for f in fold(&c.to_string()).chars() {
+            folded.push(f);
+            origin.push(i);
+        }
+    }
+    let hit = terms
+        .iter()
+        .filter_map(|t| {
+            folded
+                .find(t.as_str())
+                .map(|byte| folded[..byte].chars().count())
+        })
+        .min()
+        .map(|at| origin.get(at).copied().unwrap_or(0))
+        .unwrap_or(0);
+    let start = hit.saturating_sub(width / 3);
+    let end = (start + width).min(chars.len());
+    let start = end.saturating_sub(width).min(start);
+    let mut out: String = chars[start..end]
+        .iter()
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if start > 0 {
+        out.insert(0, '…');
+    }
+    if end < chars.len() {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod snippet_tests {
+    use super::*;
+
+    #[test]
+    fn snippet_centres_on_the_match_ignoring_diacritics() {
+        let text = format!(
+            "{} Pečovatelská služba v Klatovech {}",
+            "a ".repeat(100),
+            "b ".repeat(100)
+        );
+        let s = snippet(&text, &terms("PECOVATELSKA"), 60);
+        assert!(s.contains("Pečovatelská služba"), "{s}");
+        assert!(s.starts_with('…') && s.ends_with('…'), "{s}");
+    }
+
+    #[test]
+    fn snippet_of_a_short_text_is_the_text() {
+        assert_eq!(snippet("Kroměříž", &terms("kromeriz"), 60), "Kroměříž");
+    }
+}

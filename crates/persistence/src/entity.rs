@@ -164,6 +164,10 @@ pub mod measure {
         #[sea_orm(column_type = "Text")]
         pub planned_activities: String,
         pub source_line: Option<i32>,
+        #[sea_orm(column_type = "Text")]
+        pub fold_text: String,
+        #[sea_orm(column_type = "Text")]
+        pub fold_target_groups: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -247,6 +251,8 @@ pub mod provider {
         pub name_key: String,
         pub ico: Option<String>,
         pub source_line: Option<i32>,
+        #[sea_orm(column_type = "Text")]
+        pub fold_name: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -338,6 +344,33 @@ pub mod seed_import {
         pub region_code: String,
         pub digest: String,
         pub imported_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod search_entry {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "search_entry")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub region_code: String,
+        pub kind: String,
+        pub entity_id: i64,
+        #[sea_orm(column_type = "Text")]
+        pub title: String,
+        #[sea_orm(column_type = "Text")]
+        pub body: String,
+        #[sea_orm(column_type = "Text")]
+        pub fold_title: String,
+        #[sea_orm(column_type = "Text")]
+        pub fold: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -7,11 +7,15 @@
 mod entity;
 mod scope;
 
+pub mod audit;
 pub mod db;
 pub mod error;
 pub mod export;
+pub mod read;
 pub mod region;
+pub mod search;
 pub mod seed;
+pub mod summary;
 
 pub use db::Db;
 pub use error::{Error, Result};

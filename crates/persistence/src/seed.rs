@@ -13,6 +13,7 @@ use kpss_domain::collation::sort_key;
 use kpss_domain::plan::{ActivityData, MeasureData, PlanData};
 use kpss_domain::seed::{RegionData, Territory};
 use kpss_domain::service::{Capacity, ProviderData};
+use kpss_domain::text::fold;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
@@ -186,6 +187,7 @@ async fn import_region(db: &Db, data: &RegionData, digest: &str, replace: bool) 
     for p in &data.providers {
         insert_provider(&txn, &code, p).await?;
     }
+    crate::search::reindex_region(&txn, &code).await?;
     let marker = seed_import::ActiveModel {
         region_code: Set(code.clone()),
         digest: Set(digest.to_owned()),
@@ -223,6 +225,21 @@ async fn archive_region(txn: &DatabaseTransaction, code: &str) -> Result<()> {
     }
     archive!(plan, priority, measure, activity, provider, service);
     Ok(())
+}
+
+/// What `MeasureFilter.text` searches: title, rationale and description, folded.
+pub(crate) fn measure_fold_text(
+    title: &str,
+    rationale: Option<&str>,
+    description: Option<&str>,
+) -> String {
+    fold(
+        &[Some(title), rationale, description]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
 }
 
 fn json(list: &[String]) -> String {
@@ -338,6 +355,12 @@ async fn insert_measure(
         risks: Set(json(&m.risks)),
         planned_activities: Set(json(&m.planned_activities)),
         source_line: Set(line(m.line)),
+        fold_text: Set(measure_fold_text(
+            &m.title,
+            m.rationale.as_deref(),
+            m.description.as_deref(),
+        )),
+        fold_target_groups: Set(fold(&m.target_groups.join("\n"))),
         ..Default::default()
     };
     let id = measure::Entity::insert(am).exec(txn).await?.last_insert_id;
@@ -418,6 +441,7 @@ async fn insert_provider(txn: &DatabaseTransaction, region: &str, p: &ProviderDa
         name_key: Set(sort_key(&p.name)),
         ico: Set(p.ico.clone()),
         source_line: Set(line(p.line)),
+        fold_name: Set(fold(&p.name)),
         ..Default::default()
     };
     let provider_id = provider::Entity::insert(am).exec(txn).await?.last_insert_id;

@@ -1,0 +1,133 @@
+//! Stored records as readers see them: each with its id, region, version
+//! and archive flag. Content fields mean what they mean in [`crate::plan`].
+
+use crate::plan::{Cost, EvaluationStatus, PlanKind};
+use crate::region::RegionCode;
+use crate::service::{Capacity, ServiceType};
+
+/// Seconds since the Unix epoch, UTC (the API formats it as DateTime).
+pub type Timestamp = i64;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub id: i64,
+    pub region: RegionCode,
+    pub title: String,
+    pub kind: PlanKind,
+    pub period_start: i32,
+    pub period_end: i32,
+    pub parent_id: Option<i64>,
+    pub prepared_by: Option<String>,
+    pub approval: Option<String>,
+    /// ISO date.
+    pub approved_on: Option<String>,
+    pub source_document: Option<String>,
+    pub archived: bool,
+    pub version: i32,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Project {
+    pub id: i64,
+    pub plan_id: i64,
+    pub title: String,
+    pub implementer: Option<String>,
+    pub due: Option<String>,
+    pub due_year: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Priority {
+    pub id: i64,
+    pub region: RegionCode,
+    pub plan_id: i64,
+    pub code: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub group: Option<String>,
+    pub archived: bool,
+    pub version: i32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measure {
+    pub id: i64,
+    pub region: RegionCode,
+    pub plan_id: i64,
+    pub priority_id: i64,
+    pub parent_id: Option<i64>,
+    pub code: String,
+    pub title: String,
+    pub rationale: Option<String>,
+    pub description: Option<String>,
+    pub target_groups: Vec<String>,
+    pub term: Option<String>,
+    pub term_start_year: Option<i32>,
+    pub term_end_year: Option<i32>,
+    pub responsible: Vec<String>,
+    pub output: Option<String>,
+    pub expected_cost: Option<Cost>,
+    pub funding_sources: Vec<String>,
+    pub risks: Vec<String>,
+    pub planned_activities: Vec<String>,
+    pub archived: bool,
+    pub version: i32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Activity {
+    pub id: i64,
+    pub region: RegionCode,
+    pub measure_id: i64,
+    pub parent_id: Option<i64>,
+    pub code: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub responsible: Vec<String>,
+    pub schedule: Option<String>,
+    pub financing: Option<String>,
+    pub outputs: Vec<String>,
+    pub archived: bool,
+    pub version: i32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    pub id: i64,
+    pub measure_id: i64,
+    pub year: i32,
+    pub status: EvaluationStatus,
+    pub comment: Option<String>,
+    pub recorded_at: Timestamp,
+    pub recorded_by: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Provider {
+    pub id: i64,
+    pub region: RegionCode,
+    pub name: String,
+    pub ico: Option<String>,
+    pub archived: bool,
+    pub version: i32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    pub id: i64,
+    pub region: RegionCode,
+    pub provider_id: i64,
+    pub service_type: ServiceType,
+    pub name: Option<String>,
+    pub scope: Option<String>,
+    pub archived: bool,
+    pub version: i32,
+}
+
+/// A capacity with the record it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnedCapacity {
+    pub owner_id: i64,
+    pub capacity: Capacity,
+}

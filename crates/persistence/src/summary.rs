@@ -1,0 +1,293 @@
+//! Aggregates for dashboards, computed in SQL (GROUP BY) over readable
+//! records only. Capacities are always grouped by unit: beds and clients are
+//! never added together.
+
+use crate::entity::{capacity, evaluation, measure, region, service};
+use crate::export::parse;
+use crate::read::{ServiceQuery, service_condition};
+use crate::{Db, Result, scope};
+use kpss_domain::access::{Ctx, Grant};
+use kpss_domain::plan::EvaluationStatus;
+use kpss_domain::region::{KrajCode, RegionCode};
+use kpss_domain::service::{CapacityUnit, ServiceForm, ServiceType};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SelectStatement};
+use sea_orm::{ColumnTrait, ConnectionTrait, QueryResult};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapacityDim {
+    Kraj,
+    Region,
+    Provider,
+    ServiceType,
+    Form,
+    Unit,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CapacityGroup {
+    pub kraj: Option<KrajCode>,
+    pub region: Option<RegionCode>,
+    pub provider_id: Option<i64>,
+    pub service_type: Option<ServiceType>,
+    pub form: Option<ServiceForm>,
+    pub unit: CapacityUnit,
+    pub total: i64,
+    pub services: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvaluationDim {
+    Kraj,
+    Region,
+    Plan,
+    Year,
+    Status,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EvaluationQuery {
+    pub regions: Option<Grant>,
+    pub plan_id: Option<i64>,
+    pub year: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvaluationGroup {
+    pub kraj: Option<KrajCode>,
+    pub region: Option<RegionCode>,
+    pub plan_id: Option<i64>,
+    pub year: Option<i32>,
+    pub status: Option<EvaluationStatus>,
+    pub count: i64,
+}
+
+/// Adds `expr AS alias` to the select and the grouping.
+fn group(q: &mut SelectStatement, expr: Expr, alias: &str) {
+    q.expr_as(expr.clone(), Alias::new(alias))
+        .add_group_by([expr])
+        .order_by_expr(Expr::col(Alias::new(alias)), sea_orm::Order::Asc);
+}
+
+async fn rows(db: &Db, q: &SelectStatement) -> Result<Vec<QueryResult>> {
+    Ok(db.conn.query_all(q).await?)
+}
+
+fn text(row: &QueryResult, alias: &str) -> Option<String> {
+    row.try_get::<Option<String>>("", alias).ok().flatten()
+}
+
+fn opt<T: std::str::FromStr<Err = String>>(row: &QueryResult, alias: &str) -> Result<Option<T>> {
+    text(row, alias).map(|s| parse(&s)).transpose()
+}
+
+pub async fn capacities(
+    db: &Db,
+    ctx: &Ctx,
+    filter: &ServiceQuery,
+    dims: &[CapacityDim],
+) -> Result<Vec<CapacityGroup>> {
+    let mut q = Query::select();
+    q.from(capacity::Entity)
+        .inner_join(
+            service::Entity,
+            Expr::col((service::Entity, service::Column::Id))
+                .equals((capacity::Entity, capacity::Column::ServiceId)),
+        )
+        .inner_join(
+            region::Entity,
+            Expr::col((region::Entity, region::Column::Code))
+                .equals((service::Entity, service::Column::RegionCode)),
+        )
+        .cond_where(service_condition(ctx, filter));
+    if let Some(forms) = &filter.forms {
+        q.and_where(capacity::Column::Form.is_in(forms.iter().map(|f| f.as_str())));
+    }
+    if let Some(units) = &filter.units {
+        q.and_where(capacity::Column::Unit.is_in(units.iter().map(|u| u.as_str())));
+    }
+    let has = |d| dims.contains(&d);
+    if has(CapacityDim::Kraj) {
+        group(
+            &mut q,
+            Expr::col((region::Entity, region::Column::KrajCode)),
+            "kraj",
+        );
+    }
+    if has(CapacityDim::Region) {
+        group(
+            &mut q,
+            Expr::col((service::Entity, service::Column::RegionCode)),
+            "region",
+        );
+    }
+    if has(CapacityDim::Provider) {
+        group(
+            &mut q,
+            Expr::col((service::Entity, service::Column::ProviderId)),
+            "provider",
+        );
+    }
+    if has(CapacityDim::ServiceType) {
+        group(
+            &mut q,
+            Expr::col((service::Entity, service::Column::ServiceType)),
+            "service_type",
+        );
+    }
+    if has(CapacityDim::Form) {
+        group(
+            &mut q,
+            Expr::col((capacity::Entity, capacity::Column::Form)),
+            "form",
+        );
+    }
+    group(
+        &mut q,
+        Expr::col((capacity::Entity, capacity::Column::Unit)),
+        "unit",
+    );
+    q.expr_as(
+        Func::sum(Expr::col((capacity::Entity, capacity::Column::Value)))
+            .cast_as(Alias::new("BIGINT")),
+        Alias::new("total"),
+    )
+    .expr_as(
+        Func::count_distinct(Expr::col((service::Entity, service::Column::Id))),
+        Alias::new("services"),
+    );
+    rows(db, &q)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(CapacityGroup {
+                kraj: text(r, "kraj")
+                    .map(|k| KrajCode::parse("kraj", &k))
+                    .transpose()?,
+                region: text(r, "region")
+                    .map(|c| RegionCode::parse("region", &c))
+                    .transpose()?,
+                provider_id: if has(CapacityDim::Provider) {
+                    r.try_get::<i64>("", "provider").ok()
+                } else {
+                    None
+                },
+                service_type: opt(r, "service_type")?,
+                form: opt(r, "form")?,
+                unit: parse(&r.try_get::<String>("", "unit")?)?,
+                total: r.try_get::<i64>("", "total")?,
+                services: r.try_get::<i64>("", "services")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn evaluations(
+    db: &Db,
+    ctx: &Ctx,
+    filter: &EvaluationQuery,
+    dims: &[EvaluationDim],
+) -> Result<Vec<EvaluationGroup>> {
+    let l = Alias::new("l");
+    // The evaluation that counts per measure: the one of `year`, or the latest.
+    let mut latest = Query::select();
+    latest
+        .expr(Func::max(Expr::col((l.clone(), evaluation::Column::Year))))
+        .from_as(evaluation::Entity, l.clone())
+        .and_where(
+            Expr::col((l.clone(), evaluation::Column::MeasureId))
+                .equals((evaluation::Entity, evaluation::Column::MeasureId)),
+        );
+    if let Some(y) = filter.year {
+        latest.and_where(Expr::col((l, evaluation::Column::Year)).eq(y));
+    }
+    let mut q = Query::select();
+    q.from(evaluation::Entity)
+        .inner_join(
+            measure::Entity,
+            Expr::col((measure::Entity, measure::Column::Id))
+                .equals((evaluation::Entity, evaluation::Column::MeasureId)),
+        )
+        .inner_join(
+            region::Entity,
+            Expr::col((region::Entity, region::Column::Code))
+                .equals((evaluation::Entity, evaluation::Column::RegionCode)),
+        )
+        .cond_where(scope::condition(&ctx.read, evaluation::Column::RegionCode))
+        .and_where(measure::Column::Archived.eq(false))
+        .and_where(
+            Expr::col((evaluation::Entity, evaluation::Column::Year))
+                .eq(Expr::SubQuery(None, Box::new(latest.into()))),
+        );
+    if let Some(g) = &filter.regions {
+        q.cond_where(scope::condition(g, evaluation::Column::RegionCode));
+    }
+    if let Some(p) = filter.plan_id {
+        q.and_where(measure::Column::PlanId.eq(p));
+    }
+    let has = |d| dims.contains(&d);
+    if has(EvaluationDim::Kraj) {
+        group(
+            &mut q,
+            Expr::col((region::Entity, region::Column::KrajCode)),
+            "kraj",
+        );
+    }
+    if has(EvaluationDim::Region) {
+        group(
+            &mut q,
+            Expr::col((evaluation::Entity, evaluation::Column::RegionCode)),
+            "region",
+        );
+    }
+    if has(EvaluationDim::Plan) {
+        group(
+            &mut q,
+            Expr::col((measure::Entity, measure::Column::PlanId)),
+            "plan",
+        );
+    }
+    if has(EvaluationDim::Year) {
+        group(
+            &mut q,
+            Expr::col((evaluation::Entity, evaluation::Column::Year)),
+            "year",
+        );
+    }
+    if has(EvaluationDim::Status) {
+        group(
+            &mut q,
+            Expr::col((evaluation::Entity, evaluation::Column::Status)),
+            "status",
+        );
+    }
+    q.expr_as(
+        Func::count(Expr::col((evaluation::Entity, evaluation::Column::Id))),
+        Alias::new("count"),
+    );
+    rows(db, &q)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(EvaluationGroup {
+                kraj: text(r, "kraj")
+                    .map(|k| KrajCode::parse("kraj", &k))
+                    .transpose()?,
+                region: text(r, "region")
+                    .map(|c| RegionCode::parse("region", &c))
+                    .transpose()?,
+                plan_id: if has(EvaluationDim::Plan) {
+                    r.try_get::<i64>("", "plan").ok()
+                } else {
+                    None
+                },
+                year: if has(EvaluationDim::Year) {
+                    r.try_get::<i32>("", "year").ok()
+                } else {
+                    None
+                },
+                status: opt(r, "status")?,
+                count: r.try_get::<i64>("", "count")?,
+            })
+        })
+        .collect()
+}
