@@ -7,5 +7,6 @@ mod support;
 
 mod api;
 mod cli;
+mod read;
 mod seeds;
 mod storage;

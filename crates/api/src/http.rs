@@ -77,11 +77,15 @@ async fn metrics(State(s): State<AppState>) -> Response {
          kpss_graphql_errors_total {}\n\
          # HELP kpss_graphql_duration_seconds_total Time spent executing GraphQL requests.\n\
          # TYPE kpss_graphql_duration_seconds_total counter\n\
-         kpss_graphql_duration_seconds_total {:.6}\n",
+         kpss_graphql_duration_seconds_total {:.6}\n\
+         # HELP kpss_db_statements_total SQL statements run.\n\
+         # TYPE kpss_db_statements_total counter\n\
+         kpss_db_statements_total {}\n",
         m.requests.load(Ordering::Relaxed),
         m.unauthenticated.load(Ordering::Relaxed),
         m.errors.load(Ordering::Relaxed),
         m.micros.load(Ordering::Relaxed) as f64 / 1e6,
+        s.db.statements(),
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

@@ -4,12 +4,15 @@ use crate::Result;
 use kpss_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// A connection pool to SQLite or PostgreSQL, chosen by the URL.
 #[derive(Clone, Debug)]
 pub struct Db {
     pub(crate) conn: DatabaseConnection,
+    statements: Arc<AtomicU64>,
 }
 
 impl Db {
@@ -28,8 +31,13 @@ impl Db {
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))
             });
-        let conn = Database::connect(opts).await?;
-        Ok(Self { conn })
+        let mut conn = Database::connect(opts).await?;
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = statements.clone();
+        conn.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        Ok(Self { conn, statements })
     }
 
     pub async fn migrate(&self) -> Result<()> {
@@ -41,6 +49,12 @@ impl Db {
     pub async fn ping(&self) -> Result<()> {
         self.conn.ping().await?;
         Ok(())
+    }
+
+    /// SQL statements run through this pool so far (for `/metrics`, and
+    /// for the tests that prove resolvers batch).
+    pub fn statements(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
     }
 
     pub fn backend(&self) -> DbBackend {

@@ -1,0 +1,572 @@
+//! The read API: tenancy on every query, pagination, aggregates, search,
+//! and batching.
+
+use crate::seeds::{REGIONS, seed_file};
+use crate::support::{Backend, TestApp};
+use kpss_domain::access::Role;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+const KRAJ_OF: &[(&str, &str)] = &[
+    ("chomutov", "CZ042"),
+    ("karlovy-vary", "CZ041"),
+    ("klatovy", "CZ032"),
+    ("kromeriz", "CZ072"),
+];
+
+fn kraj_of(region: &str) -> &'static str {
+    KRAJ_OF
+        .iter()
+        .find(|(r, _)| *r == region)
+        .map(|(_, k)| *k)
+        .expect("known region")
+}
+
+/// Every `region { code }` anywhere in a response.
+fn region_codes(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(o) => {
+            if let Some(Value::String(code)) = o.get("region").and_then(|r| r.get("code")) {
+                out.insert(code.clone());
+            }
+            o.values().for_each(|x| region_codes(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| region_codes(x, out)),
+        _ => {}
+    }
+}
+
+/// One query touching every region-bearing result of the contract.
+const EVERYTHING: &str = r#"{
+  regions { code }
+  kraje { code regions { code } }
+  plans(first: 100, filter: { includeArchived: true }) { totalCount nodes { region { code } parent { region { code } }
+    priorities { plan { region { code } } measures { plan { region { code } } subMeasures { plan { region { code } } } } } } }
+  measures(first: 100) { totalCount nodes { plan { region { code } } } }
+  providers(first: 100) { totalCount nodes { region { code } services { region { code } } } }
+  services(first: 100) { totalCount nodes { region { code } provider { region { code } } } }
+  capacitySummary(groupBy: [REGION, UNIT]) { region { code } total }
+  evaluationSummary(groupBy: [REGION, STATUS]) { region { code } count }
+  search(text: "sociálních", first: 100) { region { code } }
+}"#;
+
+/// Named regions a token of each kind may read.
+fn cases() -> Vec<(
+    String,
+    Role,
+    Vec<&'static str>,
+    Vec<&'static str>,
+    BTreeSet<String>,
+)> {
+    let mut cases = Vec::new();
+    for r in REGIONS {
+        let only: BTreeSet<String> = [r.to_string()].into();
+        for role in [Role::Viewer, Role::Editor, Role::Admin] {
+            cases.push((
+                format!("{role} of {r}"),
+                role,
+                vec![*r],
+                vec![],
+                only.clone(),
+            ));
+        }
+        cases.push((
+            format!("kraj reader of {}", kraj_of(r)),
+            Role::Viewer,
+            vec![],
+            vec![kraj_of(r)],
+            only,
+        ));
+    }
+    cases.push((
+        "no regions".into(),
+        Role::Admin,
+        vec![],
+        vec![],
+        BTreeSet::new(),
+    ));
+    cases
+}
+
+async fn every_result_belongs_to_a_readable_region(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    for (name, role, regions, kraje, readable) in cases() {
+        let token = app.token(role, &regions, &kraje);
+        let data = app.query(&token, EVERYTHING, json!({})).await;
+        let mut seen = BTreeSet::new();
+        region_codes(&data, &mut seen);
+        for list in ["regions"] {
+            data[list].as_array().expect("list").iter().for_each(|r| {
+                seen.insert(r["code"].as_str().expect("code").to_owned());
+            });
+        }
+        assert_eq!(
+            seen, readable,
+            "{name}: every object belongs to a readable region, and every readable region shows"
+        );
+        for r in REGIONS.iter().filter(|r| !readable.contains(**r)) {
+            for (q, vars) in [
+                (
+                    "query($r: [String!]) { plans(filter: { regions: $r }) { totalCount } }",
+                    json!({ "r": [r] }),
+                ),
+                (
+                    "query($r: [String!]) { measures(filter: { regions: $r }) { totalCount } }",
+                    json!({ "r": [r] }),
+                ),
+                (
+                    "query($r: [String!]) { providers(filter: { regions: $r }) { totalCount } }",
+                    json!({ "r": [r] }),
+                ),
+                (
+                    "query($r: [String!]) { services(filter: { regions: $r }) { totalCount } }",
+                    json!({ "r": [r] }),
+                ),
+                (
+                    "query($r: [String!]) { capacitySummary(filter: { regions: $r }, groupBy: [UNIT]) { total } }",
+                    json!({ "r": [r] }),
+                ),
+                (
+                    "query($r: [String!]) { evaluationSummary(filter: { regions: $r }, groupBy: [STATUS]) { count } }",
+                    json!({ "r": [r] }),
+                ),
+                (
+                    "query($r: [String!]) { search(text: \"plán\", regions: $r) { title } }",
+                    json!({ "r": [r] }),
+                ),
+                (
+                    "query($k: [String!]) { plans(filter: { kraje: $k }) { totalCount } }",
+                    json!({ "k": [kraj_of(r)] }),
+                ),
+                (
+                    "query($r: String!) { region(code: $r) { code } }",
+                    json!({ "r": r }),
+                ),
+            ] {
+                assert_eq!(
+                    app.error_code(&token, q, vars.clone()).await,
+                    "FORBIDDEN",
+                    "{name}: {q} {vars}"
+                );
+            }
+        }
+    }
+    app.stop().await;
+}
+
+async fn records_of_unreadable_regions_are_null_by_id(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let all = app
+        .query(
+            &app.admin(),
+            "{ plans(first: 100) { nodes { id region { code } priorities { measures { id } } } } }",
+            json!({}),
+        )
+        .await;
+    let klatovy = app.token(Role::Viewer, &["klatovy"], &[]);
+    for plan in all["plans"]["nodes"].as_array().expect("plans") {
+        let own = plan["region"]["code"] == "klatovy";
+        let got = app
+            .query(
+                &klatovy,
+                "query($id: ID!) { plan(id: $id) { id } }",
+                json!({ "id": plan["id"] }),
+            )
+            .await;
+        assert_eq!(got["plan"].is_null(), !own, "{plan}");
+        if let Some(m) = plan["priorities"][0]["measures"][0]["id"].as_str() {
+            let got = app
+                .query(
+                    &klatovy,
+                    "query($id: ID!) { measure(id: $id) { id } }",
+                    json!({ "id": m }),
+                )
+                .await;
+            assert_eq!(got["measure"].is_null(), !own);
+        }
+    }
+    let missing = app
+        .query(
+            &klatovy,
+            "{ plan(id: \"999999\") { id } measure(id: \"999999\") { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        missing,
+        json!({ "plan": null, "measure": null }),
+        "an unknown id looks like an unreadable one"
+    );
+    app.stop().await;
+}
+
+async fn filters_name_regions_by_the_contract(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let token = app.token(Role::Viewer, &["klatovy", "kromeriz"], &[]);
+    let q = "query($r: [String!], $k: [String!]) { plans(filter: { regions: $r, kraje: $k }) { totalCount nodes { region { code } } } }";
+    for bad in [
+        json!({ "r": ["*"] }),
+        json!({ "r": ["Klatovy"] }),
+        json!({ "r": ["no-such"] }),
+        json!({ "k": ["CZ999"] }),
+        json!({ "k": ["cz032"] }),
+    ] {
+        assert_eq!(
+            app.error_code(&token, q, bad.clone()).await,
+            "BAD_USER_INPUT",
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        app.query(&token, q, json!({ "r": [] })).await["plans"]["totalCount"],
+        0,
+        "an empty list matches nothing"
+    );
+    let both = app
+        .query(&token, q, json!({ "r": ["klatovy"], "k": ["CZ072"] }))
+        .await;
+    let mut seen = BTreeSet::new();
+    region_codes(&both, &mut seen);
+    assert_eq!(
+        seen,
+        ["klatovy".to_string(), "kromeriz".to_string()].into(),
+        "regions OR kraje"
+    );
+    app.stop().await;
+}
+
+/// Walks a connection page by page; returns the ids in order.
+async fn walk(app: &TestApp, token: &str, field: &str, first: usize) -> (Vec<String>, i64) {
+    let q = format!(
+        "query($after: String) {{ {field}(first: {first}, after: $after) {{ totalCount pageInfo {{ hasNextPage endCursor }} nodes {{ id }} }} }}"
+    );
+    let (mut ids, mut after, mut total) = (Vec::new(), Value::Null, 0);
+    loop {
+        let data = app.query(token, &q, json!({ "after": after })).await;
+        let conn = &data[field];
+        total = conn["totalCount"].as_i64().expect("total");
+        let page: Vec<String> = conn["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .map(|n| n["id"].as_str().expect("id").to_owned())
+            .collect();
+        assert!(page.len() <= first);
+        ids.extend(page);
+        if !conn["pageInfo"]["hasNextPage"].as_bool().expect("bool") {
+            break (ids, total);
+        }
+        after = conn["pageInfo"]["endCursor"].clone();
+    }
+}
+
+async fn cursors_walk_every_record_exactly_once(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.admin();
+    for (field, first) in [
+        ("plans", 3),
+        ("measures", 7),
+        ("providers", 5),
+        ("services", 10),
+    ] {
+        let (ids, total) = walk(&app, &admin, field, first).await;
+        let unique: BTreeSet<&String> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len(), "{field}: no record twice");
+        assert_eq!(ids.len() as i64, total, "{field}: every record once");
+        assert!(total > first as i64, "{field}: more than one page");
+    }
+    assert_eq!(
+        app.error_code(&admin, "{ plans(first: 101) { totalCount } }", json!({}))
+            .await,
+        "BAD_USER_INPUT"
+    );
+    assert_eq!(
+        app.error_code(&admin, "{ plans(first: -1) { totalCount } }", json!({}))
+            .await,
+        "BAD_USER_INPUT"
+    );
+    assert_eq!(
+        app.error_code(
+            &admin,
+            "{ plans(after: \"garbage\") { totalCount } }",
+            json!({})
+        )
+        .await,
+        "BAD_USER_INPUT"
+    );
+    let provider_cursor = app
+        .query(
+            &admin,
+            "{ providers(first: 1) { pageInfo { endCursor } } }",
+            json!({}),
+        )
+        .await["providers"]["pageInfo"]["endCursor"]
+        .clone();
+    assert_eq!(
+        app.error_code(
+            &admin,
+            "query($a: String) { plans(after: $a) { totalCount } }",
+            json!({ "a": provider_cursor })
+        )
+        .await,
+        "BAD_USER_INPUT"
+    );
+    app.stop().await;
+}
+
+async fn capacity_summary_matches_the_seed_files(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let mut expected: BTreeMap<(String, String, String), (i64, BTreeSet<(usize, usize)>)> =
+        BTreeMap::new();
+    for region in REGIONS {
+        for (pi, p) in seed_file(region).providers.iter().enumerate() {
+            for (si, s) in p.services.iter().enumerate() {
+                for c in &s.capacities {
+                    let e = expected
+                        .entry((
+                            region.to_string(),
+                            s.service_type.to_string(),
+                            c.unit.to_string(),
+                        ))
+                        .or_default();
+                    e.0 += i64::from(c.value);
+                    e.1.insert((pi, si));
+                }
+            }
+        }
+    }
+    let data = app
+        .query(&app.token(Role::Viewer, &["*"], &[]), "{ capacitySummary(groupBy: [REGION, SERVICE_TYPE, UNIT]) { region { code } serviceType unit total services } }", json!({}))
+        .await;
+    let got: BTreeMap<(String, String, String), (i64, usize)> = data["capacitySummary"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| {
+            let key = (
+                g["region"]["code"].as_str().expect("r").to_owned(),
+                g["serviceType"].as_str().expect("t").to_owned(),
+                g["unit"].as_str().expect("u").to_owned(),
+            );
+            (
+                key,
+                (
+                    g["total"].as_i64().expect("total"),
+                    g["services"].as_u64().expect("n") as usize,
+                ),
+            )
+        })
+        .collect();
+    let expected: BTreeMap<_, _> = expected
+        .into_iter()
+        .map(|(k, (total, services))| (k, (total, services.len())))
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!(
+        got[&("klatovy".into(), "DOMOVY_PRO_SENIORY".into(), "BEDS".into())],
+        (191, 2),
+        "164 + 27 beds"
+    );
+
+    // Beds and clients are never added: UNIT is always a dimension.
+    let units = app
+        .query(
+            &app.admin(),
+            "{ capacitySummary(groupBy: []) { unit total } }",
+            json!({}),
+        )
+        .await;
+    let units: Vec<&str> = units["capacitySummary"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| g["unit"].as_str().expect("unit"))
+        .collect();
+    assert_eq!(
+        units.len(),
+        units.iter().collect::<BTreeSet<_>>().len(),
+        "one group per unit: {units:?}"
+    );
+    app.stop().await;
+}
+
+async fn evaluation_summary_counts_latest_statuses(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let mut expected: BTreeMap<(String, String), i64> = BTreeMap::new();
+    fn latest(
+        m: &kpss_domain::plan::MeasureData,
+        region: &str,
+        out: &mut BTreeMap<(String, String), i64>,
+    ) {
+        if let Some(e) = m.evaluations.iter().max_by_key(|e| e.year) {
+            *out.entry((region.to_owned(), e.status.to_string()))
+                .or_default() += 1;
+        }
+        m.sub_measures.iter().for_each(|s| latest(s, region, out));
+    }
+    for region in REGIONS {
+        for p in seed_file(region).plans {
+            for pr in p.priorities {
+                pr.measures
+                    .iter()
+                    .for_each(|m| latest(m, region, &mut expected));
+            }
+        }
+    }
+    let data = app
+        .query(
+            &app.admin(),
+            "{ evaluationSummary(groupBy: [REGION, STATUS]) { region { code } status count } }",
+            json!({}),
+        )
+        .await;
+    let got: BTreeMap<(String, String), i64> = data["evaluationSummary"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| {
+            (
+                (
+                    g["region"]["code"].as_str().expect("r").to_owned(),
+                    g["status"].as_str().expect("s").to_owned(),
+                ),
+                g["count"].as_i64().expect("n"),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected);
+    let fulfilled = app
+        .query(
+            &app.admin(),
+            "{ measures(filter: { regions: [\"kromeriz\"], status: FULFILLED }) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        fulfilled["measures"]["totalCount"],
+        got[&("kromeriz".into(), "FULFILLED".into())]
+    );
+    app.stop().await;
+}
+
+async fn search_ignores_case_and_diacritics(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.admin();
+    let hits = app
+        .query(
+            &admin,
+            "{ search(text: \"pecovatelska\", first: 50) { kind title snippet region { code } } }",
+            json!({}),
+        )
+        .await;
+    let hits = hits["search"].as_array().expect("hits");
+    assert!(!hits.is_empty());
+    assert!(
+        hits.iter().all(
+            |h| kpss_domain::text::fold(h["snippet"].as_str().expect("s")).contains("pecovatelska")
+        ),
+        "{hits:?}"
+    );
+    let hits = app
+        .query(
+            &admin,
+            "{ search(text: \"KROMERIZ\", first: 50) { kind title region { code } } }",
+            json!({}),
+        )
+        .await;
+    let hits = hits["search"].as_array().expect("hits");
+    assert!(hits.iter().any(|h| h["kind"] == "PLAN" && h["title"].as_str().expect("t").contains("Kroměřížsku")), "{hits:?}");
+    let clementas = app
+        .query(
+            &admin,
+            "{ search(text: \"clementas\") { kind title snippet } }",
+            json!({}),
+        )
+        .await;
+    let clementas = clementas["search"].as_array().expect("hits");
+    assert_eq!(
+        (&clementas[0]["kind"], &clementas[0]["title"]),
+        (&json!("PROVIDER"), &json!("Clementas Janovice, s.r.o.")),
+        "a title hit ranks first"
+    );
+    assert!(
+        clementas[1..]
+            .iter()
+            .all(|h| h["snippet"].as_str().expect("s").contains("Clementas")),
+        "{clementas:?}"
+    );
+    // A reader of Klatovy finds nothing of Kroměříž.
+    let klatovy = app.token(Role::Viewer, &["klatovy"], &[]);
+    let hits = app
+        .query(
+            &klatovy,
+            "{ search(text: \"KROMERIZ\", first: 50) { region { code } } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        hits["search"]
+            .as_array()
+            .expect("hits")
+            .iter()
+            .all(|h| h["region"]["code"] == "klatovy")
+    );
+    // The same folding in the measure and provider filters.
+    let m = app.query(&admin, "{ measures(filter: { text: \"BEZBARIEROVE\" }) { nodes { title } } providers(filter: { name: \"tichy SVET\" }) { nodes { name } } }", json!({})).await;
+    assert!(
+        !m["measures"]["nodes"].as_array().expect("m").is_empty(),
+        "{m}"
+    );
+    assert_eq!(
+        m["providers"]["nodes"],
+        json!([{ "name": "Tichý svět, o. p. s." }])
+    );
+    app.stop().await;
+}
+
+/// The nested tree below costs one statement per level (15 levels:
+/// the page and its count, then each relation), however many plans and
+/// measures the caller sees; a query per parent would cost hundreds.
+async fn nested_queries_are_batched(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    const TREE: &str = "{ plans(first: 100) { nodes { title region { code kraj { code } } parent { title } projects { title }
+        priorities { code measures { code latestEvaluation { status } evaluations { year } plannedCapacities { value }
+          subMeasures { code latestEvaluation { status } activities { code } } activities { code subActivities { code } } } } } } }";
+    let mut counts = HashMap::new();
+    for (name, token) in [
+        ("one region", app.token(Role::Viewer, &["chomutov"], &[])),
+        ("all regions", app.admin()),
+    ] {
+        let before = app.db.statements();
+        let data = app.query(&token, TREE, json!({})).await;
+        let measures = data.to_string().matches("\"latestEvaluation\"").count();
+        counts.insert(name, (app.db.statements() - before, measures));
+        println!(
+            "{name}: {} statements for {measures} measures and sub-measures",
+            app.db.statements() - before
+        );
+    }
+    let (one, all) = (counts["one region"], counts["all regions"]);
+    assert!(
+        all.1 >= 150 && all.1 > one.1,
+        "more measures with all regions: {counts:?}"
+    );
+    // One statement per level; a loader batch may split when a busy machine
+    // delays a poll past the batching window, so allow a few more.
+    assert!(
+        one.0 <= 20 && all.0 <= 20,
+        "a statement per level, not per parent: {counts:?}"
+    );
+    app.stop().await;
+}
+
+on_both_databases!(
+    every_result_belongs_to_a_readable_region,
+    records_of_unreadable_regions_are_null_by_id,
+    filters_name_regions_by_the_contract,
+    cursors_walk_every_record_exactly_once,
+    capacity_summary_matches_the_seed_files,
+    evaluation_summary_counts_latest_statuses,
+    search_ignores_case_and_diacritics,
+    nested_queries_are_batched,
+);
