@@ -30,9 +30,13 @@ pub struct Config {
     pub jwt_issuer: String,
     #[arg(long, env = "KPSS_JWT_AUDIENCE", default_value = "kpss-api")]
     pub jwt_audience: String,
-    /// HMAC secret (at least 32 bytes); default: generated once into the data folder.
+    /// HMAC secret (at least 32 bytes); default: generated once into the data folder
+    /// (unless a JWK set is configured).
     #[arg(long, env = "KPSS_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<SecretString>,
+    /// Path of a JWK set with the public keys of asymmetric tokens (RS/PS/ES/EdDSA), chosen by `kid`.
+    #[arg(long, env = "KPSS_JWKS")]
+    pub jwks: Option<PathBuf>,
 }
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -51,25 +55,35 @@ impl Config {
         }
     }
 
-    /// The verifier: the configured secret, or the one kept in the data folder
-    /// (generated on first use, so a new user runs with one command).
+    /// The verifier: the configured secret (or the one kept in the data folder,
+    /// generated on first use so a new user runs with one command) and the JWK set.
     pub fn auth(&self) -> Result<AuthConfig, Error> {
+        let jwks = match self.jwks.as_ref().filter(|p| !p.as_os_str().is_empty()) {
+            Some(path) => Some(Arc::new(kpss_api::auth::Jwks::load(path)?)),
+            None => None,
+        };
         // An empty KPSS_JWT_SECRET (as docker-compose passes it) means "not set".
         let secret = match self
             .jwt_secret
             .as_ref()
             .filter(|s| !s.expose_secret().is_empty())
         {
-            Some(s) => s.clone(),
-            None => stored_secret(&self.data_dir)?,
+            Some(s) => Some(s.clone()),
+            // With a JWK set and no secret, HMAC tokens are simply not accepted.
+            None if jwks.is_some() => None,
+            None => Some(stored_secret(&self.data_dir)?),
         };
-        if secret.expose_secret().len() < kpss_api::auth::MIN_SECRET_BYTES {
+        if secret
+            .as_ref()
+            .is_some_and(|s| s.expose_secret().len() < kpss_api::auth::MIN_SECRET_BYTES)
+        {
             return Err("KPSS_JWT_SECRET must be at least 32 bytes long".into());
         }
         Ok(AuthConfig {
             issuer: self.jwt_issuer.clone(),
             audience: self.jwt_audience.clone(),
-            secret: Some(secret),
+            secret,
+            jwks,
         })
     }
 }

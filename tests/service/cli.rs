@@ -54,6 +54,7 @@ fn token_command_signs_a_token_the_service_accepts() {
         issuer: "kpss".into(),
         audience: "kpss-api".into(),
         secret: Some(SECRET.to_owned().into()),
+        jwks: None,
     };
     let ctx = auth.verify(token.trim()).expect("valid token");
     assert_eq!(ctx.subject, "capacity-script");

@@ -6,6 +6,7 @@
 mod support;
 
 mod api;
+mod auth;
 mod cli;
 mod read;
 mod seeds;

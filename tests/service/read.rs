@@ -240,11 +240,11 @@ async fn walk(app: &TestApp, token: &str, field: &str, first: usize) -> (Vec<Str
     let q = format!(
         "query($after: String) {{ {field}(first: {first}, after: $after) {{ totalCount pageInfo {{ hasNextPage endCursor }} nodes {{ id }} }} }}"
     );
-    let (mut ids, mut after, mut total) = (Vec::new(), Value::Null, 0);
+    let (mut ids, mut after) = (Vec::new(), Value::Null);
     loop {
         let data = app.query(token, &q, json!({ "after": after })).await;
         let conn = &data[field];
-        total = conn["totalCount"].as_i64().expect("total");
+        let total = conn["totalCount"].as_i64().expect("total");
         let page: Vec<String> = conn["nodes"]
             .as_array()
             .expect("nodes")

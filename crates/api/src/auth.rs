@@ -1,7 +1,9 @@
-//! JWT authentication per `shared/contract/auth.md`: HS256/384/512 with a
-//! shared secret; claims become the caller's [`Ctx`].
+//! JWT authentication per `shared/contract/auth.md`: HS256/384/512 with the
+//! configured secret, RS/PS/ES/EdDSA with the keys of a JWK set chosen by
+//! `kid`; claims become the caller's [`Ctx`].
 
 use crate::error::ApiError;
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet};
 use jsonwebtoken::{
     Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
 };
@@ -9,7 +11,9 @@ use kpss_domain::access::{Ctx, Role};
 use kpss_domain::region::{KrajCode, RegionCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// Tokens over this size are rejected before any parsing.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -19,12 +23,98 @@ pub const LEEWAY_SECS: u64 = 60;
 pub const MIN_SECRET_BYTES: usize = 32;
 
 const HMAC: [Algorithm; 3] = [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512];
+/// Asymmetric algorithms accepted with keys of the JWK set.
+const ASYMMETRIC: [Algorithm; 7] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+/// An unknown `kid` re-reads the key set at most this often.
+const JWKS_RELOAD_INTERVAL: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
 pub struct AuthConfig {
     pub issuer: String,
     pub audience: String,
     pub secret: Option<SecretString>,
+    pub jwks: Option<Arc<Jwks>>,
+}
+
+/// A JWK set read from a file (`KPSS_JWKS`), keyed by `kid`, re-read when a
+/// token names a `kid` it does not hold (key rotation).
+pub struct Jwks {
+    path: std::path::PathBuf,
+    keys: Mutex<(HashMap<String, Jwk>, Option<Instant>)>,
+}
+
+impl Jwks {
+    /// Reads the set once; a file that cannot be read or parsed is an error at start.
+    pub fn load(path: impl Into<std::path::PathBuf>) -> Result<Self, String> {
+        let path = path.into();
+        let keys = read_jwks(&path)?;
+        Ok(Self {
+            path,
+            keys: Mutex::new((keys, Some(Instant::now()))),
+        })
+    }
+
+    fn key(&self, kid: &str) -> Option<Jwk> {
+        let mut guard = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(k) = guard.0.get(kid) {
+            return Some(k.clone());
+        }
+        let due = guard.1.is_none_or(|t| t.elapsed() >= JWKS_RELOAD_INTERVAL);
+        if due {
+            guard.1 = Some(Instant::now());
+            match read_jwks(&self.path) {
+                Ok(keys) => guard.0 = keys,
+                Err(e) => {
+                    tracing::warn!(error = %e, "JWK set could not be re-read; keeping the old keys")
+                }
+            }
+        }
+        guard.0.get(kid).cloned()
+    }
+}
+
+/// Asymmetric keys with a `kid`; symmetric (`oct`) keys are never taken from a key set.
+fn read_jwks(path: &std::path::Path) -> Result<HashMap<String, Jwk>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let set: JwkSet = serde_json::from_str(&text)
+        .map_err(|e| format!("{}: not a JWK set: {e}", path.display()))?;
+    Ok(set
+        .keys
+        .into_iter()
+        .filter(|k| !matches!(k.algorithm, AlgorithmParameters::OctetKey(_)))
+        .filter_map(|k| k.common.key_id.clone().map(|kid| (kid, k)))
+        .collect())
+}
+
+/// Whether a JWK may verify `alg`: its key type fits, and its own `alg`, when given, is `alg`.
+fn key_fits(jwk: &Jwk, alg: Algorithm) -> bool {
+    let family_fits = match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => matches!(
+            alg,
+            Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 | Algorithm::PS256
+        ),
+        AlgorithmParameters::EllipticCurve(_) => matches!(alg, Algorithm::ES256 | Algorithm::ES384),
+        AlgorithmParameters::OctetKeyPair(_) => alg == Algorithm::EdDSA,
+        AlgorithmParameters::OctetKey(_) => false,
+    };
+    let declared = jwk.common.key_algorithm.map(|a| format!("{a:?}"));
+    family_fits && declared.is_none_or(|d| d == format!("{alg:?}"))
+}
+
+impl std::fmt::Debug for Jwks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Jwks")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for AuthConfig {
@@ -74,13 +164,35 @@ impl AuthConfig {
         // `alg: none` and unknown algorithms fail here already.
         let header =
             decode_header(token).map_err(|_| unauthenticated("the token is not a valid JWT"))?;
-        if !HMAC.contains(&header.alg) {
+        let key = if HMAC.contains(&header.alg) {
+            // Only ever the configured secret: never a public key read as an HMAC secret.
+            let secret = self
+                .secret
+                .as_ref()
+                .ok_or_else(|| unauthenticated("HMAC tokens are not accepted by this server"))?;
+            DecodingKey::from_secret(secret.expose_secret().as_bytes())
+        } else if ASYMMETRIC.contains(&header.alg) {
+            let jwks = self
+                .jwks
+                .as_ref()
+                .ok_or_else(|| unauthenticated("this server accepts no asymmetric tokens"))?;
+            let kid = header
+                .kid
+                .as_deref()
+                .ok_or_else(|| unauthenticated("the token names no `kid`"))?;
+            let jwk = jwks
+                .key(kid)
+                .ok_or_else(|| unauthenticated("the token's `kid` is not a known key"))?;
+            if !key_fits(&jwk, header.alg) {
+                return Err(unauthenticated(
+                    "the token's algorithm does not fit its key",
+                ));
+            }
+            DecodingKey::from_jwk(&jwk)
+                .map_err(|_| unauthenticated("the token's key is not usable"))?
+        } else {
             return Err(unauthenticated("the token's algorithm is not accepted"));
-        }
-        let secret = self
-            .secret
-            .as_ref()
-            .ok_or_else(|| unauthenticated("HMAC tokens are not accepted by this server"))?;
+        };
         let mut validation = Validation::new(header.alg);
         validation.algorithms = vec![header.alg];
         validation.leeway = LEEWAY_SECS;
@@ -88,12 +200,8 @@ impl AuthConfig {
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        let data = decode::<Claims>(
-            token,
-            &DecodingKey::from_secret(secret.expose_secret().as_bytes()),
-            &validation,
-        )
-        .map_err(|e| unauthenticated(format!("the token is not valid: {}", reason(&e))))?;
+        let data = decode::<Claims>(token, &key, &validation)
+            .map_err(|e| unauthenticated(format!("the token is not valid: {}", reason(&e))))?;
         claims_to_ctx(data.claims)
     }
 }
@@ -184,6 +292,7 @@ mod tests {
             issuer: "kpss".into(),
             audience: "kpss-api".into(),
             secret: Some("0123456789abcdef0123456789abcdef".to_owned().into()),
+            jwks: None,
         }
     }
 

@@ -65,6 +65,7 @@ pub async fn fresh_config(backend: Backend) -> (Config, tempfile::TempDir) {
         jwt_issuer: "kpss".into(),
         jwt_audience: "kpss-api".into(),
         jwt_secret: Some(SECRET.to_owned().into()),
+        jwks: None,
     };
     (config, dir)
 }
@@ -72,7 +73,16 @@ pub async fn fresh_config(backend: Backend) -> (Config, tempfile::TempDir) {
 impl TestApp {
     /// The service with migrations applied and `seeds/` loaded.
     pub async fn spawn(backend: Backend) -> Self {
-        let (config, dir) = fresh_config(backend).await;
+        Self::spawn_with(backend, |_, _| {}).await
+    }
+
+    /// The same, with the configuration changed first (given the data folder).
+    pub async fn spawn_with(
+        backend: Backend,
+        change: impl FnOnce(&mut Config, &std::path::Path),
+    ) -> Self {
+        let (mut config, dir) = fresh_config(backend).await;
+        change(&mut config, dir.path());
         let db = kpss::prepare_database(&config)
             .await
             .expect("database prepared");
