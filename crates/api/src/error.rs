@@ -35,11 +35,10 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Invalid(v) => Self::BadUserInput {
-                field: v.field,
-                message: v.message,
-            },
+            StoreError::Invalid(v) => v.into(),
             StoreError::Forbidden(m) => Self::Forbidden(m),
+            StoreError::NotFound(m) => Self::NotFound(m),
+            StoreError::Conflict { current_version } => Self::Conflict { current_version },
             StoreError::Seed(_) | StoreError::Db(_) => {
                 // Logged here, never shown: SQL and paths are not for clients.
                 tracing::error!(error = %e, "storage failure");
@@ -52,10 +51,28 @@ impl From<StoreError> for ApiError {
 impl From<kpss_domain::ValidationError> for ApiError {
     fn from(v: kpss_domain::ValidationError) -> Self {
         Self::BadUserInput {
-            field: v.field,
+            field: camel_path(&v.field),
             message: v.message,
         }
     }
+}
+
+/// `input.period_end` -> `input.periodEnd`: the domain names fields as Rust
+/// does, clients as GraphQL does.
+pub fn camel_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut upper = false;
+    for c in path.chars() {
+        match c {
+            '_' => upper = true,
+            c if upper => {
+                out.extend(c.to_uppercase());
+                upper = false;
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 impl ErrorExtensions for ApiError {

@@ -67,7 +67,9 @@ pub struct Cost {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlanData {
-    /// Reference of the plan within its region's seed file (`parent` names it).
+    /// Reference of the plan within its region's seed file (`parent` names it);
+    /// empty for a plan created through the API.
+    #[serde(default)]
     pub key: String,
     pub title: String,
     pub kind: PlanKind,
@@ -335,7 +337,7 @@ impl PlanData {
                 .map(|p| (p.group.as_deref().unwrap_or(""), p.code.as_str())),
         )?;
         Ok(Self {
-            key: text::required("key", &self.key, MAX_TITLE)?,
+            key: self.key,
             title: text::required("title", &self.title, MAX_TITLE)?,
             kind: self.kind,
             period_start: self.period_start,

@@ -8,7 +8,7 @@ use crate::service::{Capacity, ServiceType};
 /// Seconds since the Unix epoch, UTC (the API formats it as DateTime).
 pub type Timestamp = i64;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Plan {
     pub id: i64,
     pub region: RegionCode,
@@ -27,7 +27,7 @@ pub struct Plan {
     pub updated_at: Timestamp,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Project {
     pub id: i64,
     pub plan_id: i64,
@@ -37,7 +37,7 @@ pub struct Project {
     pub due_year: Option<i32>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Priority {
     pub id: i64,
     pub region: RegionCode,
@@ -50,7 +50,7 @@ pub struct Priority {
     pub version: i32,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Measure {
     pub id: i64,
     pub region: RegionCode,
@@ -75,7 +75,7 @@ pub struct Measure {
     pub version: i32,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Activity {
     pub id: i64,
     pub region: RegionCode,
@@ -92,7 +92,7 @@ pub struct Activity {
     pub version: i32,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Evaluation {
     pub id: i64,
     pub measure_id: i64,
@@ -103,7 +103,7 @@ pub struct Evaluation {
     pub recorded_by: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Provider {
     pub id: i64,
     pub region: RegionCode,
@@ -113,7 +113,7 @@ pub struct Provider {
     pub version: i32,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Service {
     pub id: i64,
     pub region: RegionCode,
@@ -126,7 +126,7 @@ pub struct Service {
 }
 
 /// A capacity with the record it belongs to.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct OwnedCapacity {
     pub owner_id: i64,
     pub capacity: Capacity,

@@ -85,6 +85,7 @@ impl RegionData {
             .collect::<ValidationResult<_>>()?;
         let mut keys = HashSet::new();
         for (i, p) in plans.iter().enumerate() {
+            text::required(&format!("plans[{i}].key"), &p.key, MAX_TITLE)?;
             if !keys.insert(p.key.as_str()) {
                 return Err(ValidationError::new(
                     format!("plans[{i}].key"),

@@ -13,6 +13,7 @@ use std::time::Duration;
 pub struct Db {
     pub(crate) conn: DatabaseConnection,
     statements: Arc<AtomicU64>,
+    pub(crate) events: tokio::sync::broadcast::Sender<crate::events::Change>,
 }
 
 impl Db {
@@ -37,7 +38,23 @@ impl Db {
         conn.set_metric_callback(move |_| {
             counter.fetch_add(1, Ordering::Relaxed);
         });
-        Ok(Self { conn, statements })
+        let (events, _) = tokio::sync::broadcast::channel(1024);
+        Ok(Self {
+            conn,
+            statements,
+            events,
+        })
+    }
+
+    /// A transaction that takes the write lock at once on SQLite (so two
+    /// writers never deadlock upgrading read locks); plain BEGIN on PostgreSQL.
+    pub(crate) async fn begin_write(&self) -> Result<sea_orm::DatabaseTransaction> {
+        use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        Ok(self.conn.begin_with_options(options).await?)
     }
 
     pub async fn migrate(&self) -> Result<()> {

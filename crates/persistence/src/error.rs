@@ -9,6 +9,10 @@ pub enum Error {
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
+    NotFound(String),
+    #[error("the record was changed by someone else (current version {current_version})")]
+    Conflict { current_version: i32 },
+    #[error("{0}")]
     Seed(String),
     #[error("database error: {0}")]
     Db(#[from] sea_orm::DbErr),

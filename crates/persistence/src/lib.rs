@@ -10,12 +10,14 @@ mod scope;
 pub mod audit;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod export;
 pub mod read;
 pub mod region;
 pub mod search;
 pub mod seed;
 pub mod summary;
+pub mod write;
 
 pub use db::Db;
 pub use error::{Error, Result};

@@ -84,7 +84,7 @@ pub struct PlanQuery {
     pub include_archived: bool,
 }
 
-fn to_plan(m: plan::Model) -> Result<Plan> {
+pub(crate) fn to_plan(m: plan::Model) -> Result<Plan> {
     Ok(Plan {
         id: m.id,
         region: code(m.region_code)?,
@@ -174,7 +174,7 @@ pub async fn projects_of_plans(db: &Db, ctx: &Ctx, plan_ids: &[i64]) -> Result<V
 
 // ---------------------------------------------------------------- priorities
 
-fn to_priority(m: priority::Model) -> Result<Priority> {
+pub(crate) fn to_priority(m: priority::Model) -> Result<Priority> {
     Ok(Priority {
         id: m.id,
         region: code(m.region_code)?,
@@ -227,7 +227,7 @@ pub struct MeasureQuery {
     pub include_archived: bool,
 }
 
-fn to_measure(m: measure::Model) -> Result<Measure> {
+pub(crate) fn to_measure(m: measure::Model) -> Result<Measure> {
     Ok(Measure {
         id: m.id,
         region: code(m.region_code)?,
@@ -384,7 +384,7 @@ pub async fn sub_measures(db: &Db, ctx: &Ctx, parent_ids: &[i64]) -> Result<Vec<
 
 // ---------------------------------------------------------------- activities, evaluations, capacities
 
-fn to_activity(m: activity::Model) -> Result<Activity> {
+pub(crate) fn to_activity(m: activity::Model) -> Result<Activity> {
     Ok(Activity {
         id: m.id,
         region: code(m.region_code)?,
@@ -536,7 +536,7 @@ pub struct ProviderQuery {
     pub name: Option<String>,
 }
 
-fn to_provider(m: provider::Model) -> Result<Provider> {
+pub(crate) fn to_provider(m: provider::Model) -> Result<Provider> {
     Ok(Provider {
         id: m.id,
         region: code(m.region_code)?,
@@ -611,7 +611,7 @@ pub struct ServiceQuery {
     pub provider_name: Option<String>,
 }
 
-fn to_service(m: service::Model) -> Result<Service> {
+pub(crate) fn to_service(m: service::Model) -> Result<Service> {
     Ok(Service {
         id: m.id,
         region: code(m.region_code)?,
@@ -686,6 +686,18 @@ pub async fn services_of_providers(
     service::Entity::find()
         .filter(cond)
         .order_by_asc(service::Column::Id)
+        .all(&db.conn)
+        .await?
+        .into_iter()
+        .map(to_service)
+        .collect()
+}
+
+pub async fn services_by_id(db: &Db, ctx: &Ctx, ids: &[i64]) -> Result<Vec<Service>> {
+    let cond = scoped(ctx, None, service::Column::RegionCode)
+        .add(service::Column::Id.is_in(ids.iter().copied()));
+    service::Entity::find()
+        .filter(cond)
         .all(&db.conn)
         .await?
         .into_iter()

@@ -10,9 +10,9 @@ use crate::{Db, Error, Result};
 use chrono::{NaiveDate, Utc};
 use kpss_domain::ValidationError;
 use kpss_domain::collation::sort_key;
-use kpss_domain::plan::{ActivityData, MeasureData, PlanData};
+use kpss_domain::plan::{ActivityData, MeasureData, PlanData, PriorityData};
 use kpss_domain::seed::{RegionData, Territory};
-use kpss_domain::service::{Capacity, ProviderData};
+use kpss_domain::service::{Capacity, ProviderData, ServiceData};
 use kpss_domain::text::fold;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -152,7 +152,7 @@ async fn upsert_territory(db: &Db, t: &Territory) -> Result<()> {
 
 async fn import_region(db: &Db, data: &RegionData, digest: &str, replace: bool) -> Result<Outcome> {
     let code = data.region.to_string();
-    let txn = db.conn.begin().await?;
+    let txn = db.begin_write().await?;
     let previous = seed_import::Entity::find_by_id(code.as_str())
         .one(&txn)
         .await?;
@@ -260,25 +260,97 @@ fn date(field: &str, s: &Option<String>) -> Result<Option<NaiveDate>> {
         .transpose()
 }
 
-async fn insert_plan(txn: &DatabaseTransaction, region: &str, p: &PlanData) -> Result<i64> {
+/// The columns a plan's content sets (shared by import, create and update).
+pub(crate) fn plan_content(p: &PlanData) -> Result<plan::ActiveModel> {
+    Ok(plan::ActiveModel {
+        title: Set(p.title.clone()),
+        kind: Set(p.kind.as_str().to_owned()),
+        period_start: Set(p.period_start),
+        period_end: Set(p.period_end),
+        prepared_by: Set(p.prepared_by.clone()),
+        approval: Set(p.approval.clone()),
+        approved_on: Set(date("approved_on", &p.approved_on)?),
+        ..Default::default()
+    })
+}
+
+pub(crate) fn priority_content(p: &PriorityData) -> priority::ActiveModel {
+    priority::ActiveModel {
+        code: Set(p.code.clone()),
+        title: Set(p.title.clone()),
+        description: Set(p.description.clone()),
+        group_name: Set(p.group.clone()),
+        ..Default::default()
+    }
+}
+
+pub(crate) fn measure_content(m: &MeasureData) -> measure::ActiveModel {
+    let cost = m.expected_cost.as_ref();
+    measure::ActiveModel {
+        code: Set(m.code.clone()),
+        title: Set(m.title.clone()),
+        rationale: Set(m.rationale.clone()),
+        description: Set(m.description.clone()),
+        target_groups: Set(json(&m.target_groups)),
+        term: Set(m.term.clone()),
+        term_start_year: Set(m.term_start_year),
+        term_end_year: Set(m.term_end_year),
+        responsible: Set(json(&m.responsible)),
+        output: Set(m.output.clone()),
+        cost_amount_czk: Set(cost.and_then(|c| c.amount_czk)),
+        cost_per: Set(cost.and_then(|c| c.per.clone())),
+        cost_text: Set(cost.map(|c| c.text.clone())),
+        funding_sources: Set(json(&m.funding_sources)),
+        risks: Set(json(&m.risks)),
+        planned_activities: Set(json(&m.planned_activities)),
+        fold_text: Set(measure_fold_text(
+            &m.title,
+            m.rationale.as_deref(),
+            m.description.as_deref(),
+        )),
+        fold_target_groups: Set(fold(&m.target_groups.join("\n"))),
+        ..Default::default()
+    }
+}
+
+pub(crate) fn activity_content(a: &ActivityData) -> activity::ActiveModel {
+    activity::ActiveModel {
+        code: Set(a.code.clone()),
+        title: Set(a.title.clone()),
+        description: Set(a.description.clone()),
+        responsible: Set(json(&a.responsible)),
+        schedule: Set(a.schedule.clone()),
+        financing: Set(a.financing.clone()),
+        outputs: Set(json(&a.outputs)),
+        ..Default::default()
+    }
+}
+
+pub(crate) fn service_content(s: &ServiceData) -> service::ActiveModel {
+    service::ActiveModel {
+        service_type: Set(s.service_type.as_str().to_owned()),
+        name: Set(s.name.clone()),
+        scope: Set(s.scope.clone()),
+        ..Default::default()
+    }
+}
+
+pub(crate) async fn insert_plan(
+    txn: &DatabaseTransaction,
+    region: &str,
+    p: &PlanData,
+) -> Result<i64> {
     let now = Utc::now();
     let am = plan::ActiveModel {
         region_code: Set(region.to_owned()),
         version: Set(1),
         archived: Set(false),
         updated_at: Set(now),
-        title: Set(p.title.clone()),
-        kind: Set(p.kind.as_str().to_owned()),
-        period_start: Set(p.period_start),
-        period_end: Set(p.period_end),
         parent_id: Set(None),
-        prepared_by: Set(p.prepared_by.clone()),
-        approval: Set(p.approval.clone()),
-        approved_on: Set(date("approved_on", &p.approved_on)?),
         source_document: Set(p.source_document.clone()),
         source_line: Set(line(p.line)),
-        seed_key: Set(Some(p.key.clone())),
-        ..Default::default()
+        seed_key: Set((!p.key.is_empty()).then(|| p.key.clone())),
+        ..plan_content(p)?
     };
     let plan_id = plan::Entity::insert(am).exec(txn).await?.last_insert_id;
     for (i, pr) in p.projects.iter().enumerate() {
@@ -296,21 +368,7 @@ async fn insert_plan(txn: &DatabaseTransaction, region: &str, p: &PlanData) -> R
         plan_project::Entity::insert(am).exec(txn).await?;
     }
     for (i, pr) in p.priorities.iter().enumerate() {
-        let am = priority::ActiveModel {
-            region_code: Set(region.to_owned()),
-            version: Set(1),
-            archived: Set(false),
-            updated_at: Set(now),
-            plan_id: Set(plan_id),
-            position: Set(i as i32),
-            code: Set(pr.code.clone()),
-            title: Set(pr.title.clone()),
-            description: Set(pr.description.clone()),
-            group_name: Set(pr.group.clone()),
-            source_line: Set(line(pr.line)),
-            ..Default::default()
-        };
-        let priority_id = priority::Entity::insert(am).exec(txn).await?.last_insert_id;
+        let priority_id = insert_priority(txn, region, plan_id, i, pr).await?;
         for (j, m) in pr.measures.iter().enumerate() {
             insert_measure(txn, region, plan_id, priority_id, None, j, m).await?;
         }
@@ -318,7 +376,27 @@ async fn insert_plan(txn: &DatabaseTransaction, region: &str, p: &PlanData) -> R
     Ok(plan_id)
 }
 
-async fn insert_measure(
+pub(crate) async fn insert_priority(
+    txn: &DatabaseTransaction,
+    region: &str,
+    plan_id: i64,
+    position: usize,
+    p: &PriorityData,
+) -> Result<i64> {
+    let am = priority::ActiveModel {
+        region_code: Set(region.to_owned()),
+        version: Set(1),
+        archived: Set(false),
+        updated_at: Set(Utc::now()),
+        plan_id: Set(plan_id),
+        position: Set(position as i32),
+        source_line: Set(line(p.line)),
+        ..priority_content(p)
+    };
+    Ok(priority::Entity::insert(am).exec(txn).await?.last_insert_id)
+}
+
+pub(crate) async fn insert_measure(
     txn: &DatabaseTransaction,
     region: &str,
     plan_id: i64,
@@ -328,7 +406,6 @@ async fn insert_measure(
     m: &MeasureData,
 ) -> Result<i64> {
     let now = Utc::now();
-    let cost = m.expected_cost.as_ref();
     let am = measure::ActiveModel {
         region_code: Set(region.to_owned()),
         version: Set(1),
@@ -338,30 +415,8 @@ async fn insert_measure(
         priority_id: Set(priority_id),
         parent_id: Set(parent_id),
         position: Set(position as i32),
-        code: Set(m.code.clone()),
-        title: Set(m.title.clone()),
-        rationale: Set(m.rationale.clone()),
-        description: Set(m.description.clone()),
-        target_groups: Set(json(&m.target_groups)),
-        term: Set(m.term.clone()),
-        term_start_year: Set(m.term_start_year),
-        term_end_year: Set(m.term_end_year),
-        responsible: Set(json(&m.responsible)),
-        output: Set(m.output.clone()),
-        cost_amount_czk: Set(cost.and_then(|c| c.amount_czk)),
-        cost_per: Set(cost.and_then(|c| c.per.clone())),
-        cost_text: Set(cost.map(|c| c.text.clone())),
-        funding_sources: Set(json(&m.funding_sources)),
-        risks: Set(json(&m.risks)),
-        planned_activities: Set(json(&m.planned_activities)),
         source_line: Set(line(m.line)),
-        fold_text: Set(measure_fold_text(
-            &m.title,
-            m.rationale.as_deref(),
-            m.description.as_deref(),
-        )),
-        fold_target_groups: Set(fold(&m.target_groups.join("\n"))),
-        ..Default::default()
+        ..measure_content(m)
     };
     let id = measure::Entity::insert(am).exec(txn).await?.last_insert_id;
     insert_capacities(txn, region, None, Some(id), &m.planned_capacities).await?;
@@ -397,14 +452,14 @@ async fn insert_measure(
     Ok(id)
 }
 
-async fn insert_activity(
+pub(crate) async fn insert_activity(
     txn: &DatabaseTransaction,
     region: &str,
     measure_id: i64,
     parent_id: Option<i64>,
     position: usize,
     a: &ActivityData,
-) -> Result<()> {
+) -> Result<i64> {
     let am = activity::ActiveModel {
         region_code: Set(region.to_owned()),
         version: Set(1),
@@ -413,24 +468,21 @@ async fn insert_activity(
         measure_id: Set(measure_id),
         parent_id: Set(parent_id),
         position: Set(position as i32),
-        code: Set(a.code.clone()),
-        title: Set(a.title.clone()),
-        description: Set(a.description.clone()),
-        responsible: Set(json(&a.responsible)),
-        schedule: Set(a.schedule.clone()),
-        financing: Set(a.financing.clone()),
-        outputs: Set(json(&a.outputs)),
         source_line: Set(line(a.line)),
-        ..Default::default()
+        ..activity_content(a)
     };
     let id = activity::Entity::insert(am).exec(txn).await?.last_insert_id;
     for (i, sub) in a.sub_activities.iter().enumerate() {
         Box::pin(insert_activity(txn, region, measure_id, Some(id), i, sub)).await?;
     }
-    Ok(())
+    Ok(id)
 }
 
-async fn insert_provider(txn: &DatabaseTransaction, region: &str, p: &ProviderData) -> Result<()> {
+pub(crate) async fn insert_provider(
+    txn: &DatabaseTransaction,
+    region: &str,
+    p: &ProviderData,
+) -> Result<i64> {
     let now = Utc::now();
     let am = provider::ActiveModel {
         region_code: Set(region.to_owned()),
@@ -446,25 +498,32 @@ async fn insert_provider(txn: &DatabaseTransaction, region: &str, p: &ProviderDa
     };
     let provider_id = provider::Entity::insert(am).exec(txn).await?.last_insert_id;
     for s in &p.services {
-        let am = service::ActiveModel {
-            region_code: Set(region.to_owned()),
-            version: Set(1),
-            archived: Set(false),
-            updated_at: Set(now),
-            provider_id: Set(provider_id),
-            service_type: Set(s.service_type.as_str().to_owned()),
-            name: Set(s.name.clone()),
-            scope: Set(s.scope.clone()),
-            source_line: Set(line(s.line)),
-            ..Default::default()
-        };
-        let service_id = service::Entity::insert(am).exec(txn).await?.last_insert_id;
-        insert_capacities(txn, region, Some(service_id), None, &s.capacities).await?;
+        insert_service(txn, region, provider_id, s).await?;
     }
-    Ok(())
+    Ok(provider_id)
 }
 
-async fn insert_capacities(
+pub(crate) async fn insert_service(
+    txn: &DatabaseTransaction,
+    region: &str,
+    provider_id: i64,
+    s: &ServiceData,
+) -> Result<i64> {
+    let am = service::ActiveModel {
+        region_code: Set(region.to_owned()),
+        version: Set(1),
+        archived: Set(false),
+        updated_at: Set(Utc::now()),
+        provider_id: Set(provider_id),
+        source_line: Set(line(s.line)),
+        ..service_content(s)
+    };
+    let service_id = service::Entity::insert(am).exec(txn).await?.last_insert_id;
+    insert_capacities(txn, region, Some(service_id), None, &s.capacities).await?;
+    Ok(service_id)
+}
+
+pub(crate) async fn insert_capacities(
     txn: &DatabaseTransaction,
     region: &str,
     service_id: Option<i64>,

@@ -3,11 +3,12 @@
 
 mod enums;
 mod loaders;
+mod mutation;
 mod objects;
 
 use crate::error::{ApiError, Result, coded};
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, EmptyMutation, EmptySubscription, ID, InputObject, Object};
+use async_graphql::{Context, EmptySubscription, ID, InputObject, Object};
 use kpss_domain::access::Ctx;
 use kpss_domain::region::RegionCode;
 use kpss_persistence::read::{self, Page};
@@ -15,7 +16,7 @@ use kpss_persistence::{Db, audit, region as regions, search, summary};
 use loaders::*;
 use objects::*;
 
-pub type Schema = async_graphql::Schema<Query, EmptyMutation, EmptySubscription>;
+pub type Schema = async_graphql::Schema<Query, mutation::Mutation, EmptySubscription>;
 
 /// Abuse limits, in one place, with their defaults.
 #[derive(Debug, Clone)]
@@ -45,7 +46,7 @@ impl Default for Limits {
 const DEFAULT_PAGE_SIZE: i32 = 20;
 
 pub fn build_schema(db: Db, limits: &Limits) -> Schema {
-    Schema::build(Query, EmptyMutation, EmptySubscription)
+    Schema::build(Query, mutation::Mutation, EmptySubscription)
         .data(db)
         .data(limits.clone())
         .limit_depth(limits.max_depth)
@@ -55,7 +56,7 @@ pub fn build_schema(db: Db, limits: &Limits) -> Schema {
 
 /// The schema as SDL, for `kpss schema` and the drift test.
 pub fn sdl() -> String {
-    Schema::build(Query, EmptyMutation, EmptySubscription)
+    Schema::build(Query, mutation::Mutation, EmptySubscription)
         .finish()
         .sdl()
 }

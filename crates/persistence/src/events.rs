@@ -1,0 +1,85 @@
+//! Change events for subscriptions. On PostgreSQL a change is a
+//! `NOTIFY kpss_changes` sent inside the writing transaction, so it is
+//! delivered only when that commits, to every service instance that
+//! `LISTEN`s; on SQLite (one process) it is published in-process after commit.
+
+use crate::{Db, Result};
+use kpss_domain::region::RegionCode;
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
+use serde::{Deserialize, Serialize};
+
+pub const CHANNEL: &str = "kpss_changes";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub region: RegionCode,
+    pub plan_id: Option<i64>,
+    pub entity: String,
+    pub entity_id: i64,
+    /// CREATED, UPDATED, ARCHIVED or RESTORED.
+    pub action: String,
+    pub actor: String,
+    /// Seconds since the epoch.
+    pub at: i64,
+}
+
+/// Queues `change` in the transaction (PostgreSQL delivers it on commit).
+pub(crate) async fn notify(txn: &DatabaseTransaction, change: &Change) -> Result<()> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        let payload = serde_json::to_string(change).unwrap_or_default();
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_notify($1, $2)",
+            [CHANNEL.into(), payload.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// After commit: publishes in-process where the database does not.
+pub(crate) fn committed(db: &Db, change: Change) {
+    if db.backend() != DbBackend::Postgres {
+        let _ = db.events.send(change);
+    }
+}
+
+impl Db {
+    /// Changes committed from now on, in every region (subscribers filter by scope).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Change> {
+        self.events.subscribe()
+    }
+
+    /// On PostgreSQL, forwards `NOTIFY kpss_changes` of every instance to this
+    /// instance's subscribers (reconnecting when the connection drops).
+    pub async fn listen_for_changes(&self, url: &str) -> Result<()> {
+        if self.backend() != DbBackend::Postgres {
+            return Ok(());
+        }
+        let mut listener = sea_orm::sqlx::postgres::PgListener::connect(url)
+            .await
+            .map_err(|e| sea_orm::DbErr::Conn(sea_orm::RuntimeErr::Internal(e.to_string())))?;
+        listener
+            .listen(CHANNEL)
+            .await
+            .map_err(|e| sea_orm::DbErr::Conn(sea_orm::RuntimeErr::Internal(e.to_string())))?;
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            loop {
+                match listener.recv().await {
+                    Ok(n) => match serde_json::from_str::<Change>(n.payload()) {
+                        Ok(change) => {
+                            let _ = events.send(change);
+                        }
+                        Err(e) => tracing::warn!(error = %e, "unreadable change notification"),
+                    },
+                    Err(e) => {
+                        tracing::warn!(error = %e, "change listener lost its connection; retrying");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
+}
