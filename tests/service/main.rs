@@ -11,3 +11,4 @@ mod cli;
 mod read;
 mod seeds;
 mod storage;
+mod write;

@@ -12,7 +12,7 @@ use crate::seed::{
     insert_priority, insert_provider, insert_service, measure_content, plan_content,
     priority_content, service_content,
 };
-use crate::{Db, Error, Result, scope};
+use crate::{Db, Error, Result};
 use chrono::Utc;
 use kpss_domain::ValidationError;
 use kpss_domain::access::Ctx;
@@ -31,7 +31,9 @@ fn invalid(field: &str, message: impl Into<String>) -> Error {
     Error::Invalid(ValidationError::new(field, message))
 }
 
-/// The region row, and whether the caller may write it.
+/// Whether the caller may write the region. Writes find records by id in
+/// any region and answer FORBIDDEN outside the writable ones (NOT_FOUND only
+/// for ids that do not exist).
 async fn writable(txn: &DatabaseTransaction, ctx: &Ctx, code: &str) -> Result<()> {
     let r = region::Entity::find_by_id(code)
         .one(txn)
@@ -43,12 +45,16 @@ async fn writable(txn: &DatabaseTransaction, ctx: &Ctx, code: &str) -> Result<()
     );
     if ctx.write.covers(&region, &kraj) {
         Ok(())
-    } else if ctx.read.covers(&region, &kraj) {
-        Err(Error::Forbidden(format!(
-            "this token may not change region `{code}`"
-        )))
     } else {
-        Err(Error::NotFound("no such record".into()))
+        // The code is only named to a caller that may read the region.
+        let which = if ctx.read.covers(&region, &kraj) {
+            format!("region `{code}`")
+        } else {
+            "that region".to_owned()
+        };
+        Err(Error::Forbidden(format!(
+            "this token may not change {which}"
+        )))
     }
 }
 
@@ -139,7 +145,6 @@ async fn next_position<E: EntityTrait>(
 /// The parent a plan may implement: readable, current, of the same region, not itself or its descendant.
 async fn check_plan_parent(
     txn: &DatabaseTransaction,
-    ctx: &Ctx,
     region: &str,
     parent_id: Option<i64>,
     this: Option<i64>,
@@ -147,10 +152,7 @@ async fn check_plan_parent(
     let mut next = parent_id;
     let mut first = true;
     while let Some(id) = next {
-        let found = plan::Entity::find_by_id(id)
-            .filter(scope::condition(&ctx.read, plan::Column::RegionCode))
-            .one(txn)
-            .await?;
+        let found = plan::Entity::find_by_id(id).one(txn).await?;
         let Some(p) = found else {
             return Err(invalid("input.parent_id", format!("there is no plan {id}")));
         };
@@ -202,7 +204,7 @@ pub async fn create_plan(
             }
             e => e,
         })?;
-    check_plan_parent(&txn, ctx, region.as_str(), parent_id, None).await?;
+    check_plan_parent(&txn, region.as_str(), parent_id, None).await?;
     let id = insert_plan(&txn, region.as_str(), data).await?;
     plan::Entity::update_many()
         .col_expr(plan::Column::ParentId, Expr::value(parent_id))
@@ -234,10 +236,7 @@ pub async fn create_plan(
 }
 
 async fn load_plan(txn: &DatabaseTransaction, ctx: &Ctx, id: i64) -> Result<plan::Model> {
-    let m = plan::Entity::find_by_id(id)
-        .filter(scope::condition(&ctx.read, plan::Column::RegionCode))
-        .one(txn)
-        .await?;
+    let m = plan::Entity::find_by_id(id).one(txn).await?;
     let m = m.ok_or_else(|| Error::NotFound(format!("there is no plan {id}")))?;
     writable(txn, ctx, &m.region_code).await?;
     Ok(m)
@@ -254,7 +253,7 @@ pub async fn update_plan(
     let txn = db.begin_write().await?;
     let current = load_plan(&txn, ctx, id).await?;
     check_version(u64::from(current.version == expected), current.version)?;
-    check_plan_parent(&txn, ctx, &current.region_code, parent_id, Some(id)).await?;
+    check_plan_parent(&txn, &current.region_code, parent_id, Some(id)).await?;
     let am = plan::ActiveModel {
         version: Set(expected + 1),
         updated_at: Set(Utc::now()),
@@ -305,10 +304,7 @@ macro_rules! set_archived {
             archived: bool,
         ) -> Result<$record> {
             let txn = db.begin_write().await?;
-            let found = $m::Entity::find_by_id(id)
-                .filter(scope::condition(&ctx.read, $m::Column::RegionCode))
-                .one(&txn)
-                .await?;
+            let found = $m::Entity::find_by_id(id).one(&txn).await?;
             let current = found.ok_or_else(|| {
                 Error::NotFound(format!("there is no {} {id}", $entity.to_lowercase()))
             })?;
@@ -477,10 +473,7 @@ pub async fn update_priority(
     data: &PriorityData,
 ) -> Result<Priority> {
     let txn = db.begin_write().await?;
-    let found = priority::Entity::find_by_id(id)
-        .filter(scope::condition(&ctx.read, priority::Column::RegionCode))
-        .one(&txn)
-        .await?;
+    let found = priority::Entity::find_by_id(id).one(&txn).await?;
     let current = found.ok_or_else(|| Error::NotFound(format!("there is no priority {id}")))?;
     writable(&txn, ctx, &current.region_code).await?;
     check_version(u64::from(current.version == expected), current.version)?;
@@ -595,10 +588,7 @@ pub async fn create_measure(
     data: &MeasureData,
 ) -> Result<Measure> {
     let txn = db.begin_write().await?;
-    let found = priority::Entity::find_by_id(priority_id)
-        .filter(scope::condition(&ctx.read, priority::Column::RegionCode))
-        .one(&txn)
-        .await?;
+    let found = priority::Entity::find_by_id(priority_id).one(&txn).await?;
     let prio = found
         .ok_or_else(|| invalid("priority_id", format!("there is no priority {priority_id}")))?;
     writable(&txn, ctx, &prio.region_code).await?;
@@ -609,10 +599,7 @@ pub async fn create_measure(
         ));
     }
     if let Some(p) = parent_id {
-        let parent = measure::Entity::find_by_id(p)
-            .filter(scope::condition(&ctx.read, measure::Column::RegionCode))
-            .one(&txn)
-            .await?;
+        let parent = measure::Entity::find_by_id(p).one(&txn).await?;
         match parent {
             Some(m) if m.priority_id == priority_id && !m.archived && m.parent_id.is_none() => {}
             Some(m) if m.region_code != prio.region_code => {
@@ -676,10 +663,7 @@ pub async fn update_measure(
     data: &MeasureData,
 ) -> Result<Measure> {
     let txn = db.begin_write().await?;
-    let found = measure::Entity::find_by_id(id)
-        .filter(scope::condition(&ctx.read, measure::Column::RegionCode))
-        .one(&txn)
-        .await?;
+    let found = measure::Entity::find_by_id(id).one(&txn).await?;
     let current = found.ok_or_else(|| Error::NotFound(format!("there is no measure {id}")))?;
     writable(&txn, ctx, &current.region_code).await?;
     check_version(u64::from(current.version == expected), current.version)?;
@@ -774,10 +758,7 @@ pub async fn create_activity(
     data: &ActivityData,
 ) -> Result<Activity> {
     let txn = db.begin_write().await?;
-    let found = measure::Entity::find_by_id(measure_id)
-        .filter(scope::condition(&ctx.read, measure::Column::RegionCode))
-        .one(&txn)
-        .await?;
+    let found = measure::Entity::find_by_id(measure_id).one(&txn).await?;
     let m =
         found.ok_or_else(|| invalid("measure_id", format!("there is no measure {measure_id}")))?;
     writable(&txn, ctx, &m.region_code).await?;
@@ -788,10 +769,7 @@ pub async fn create_activity(
         ));
     }
     if let Some(p) = parent_id {
-        let parent = activity::Entity::find_by_id(p)
-            .filter(scope::condition(&ctx.read, activity::Column::RegionCode))
-            .one(&txn)
-            .await?;
+        let parent = activity::Entity::find_by_id(p).one(&txn).await?;
         match parent {
             Some(a) if a.measure_id == measure_id && !a.archived => {}
             Some(a) if a.region_code != m.region_code => {
@@ -849,10 +827,7 @@ pub async fn update_activity(
     data: &ActivityData,
 ) -> Result<Activity> {
     let txn = db.begin_write().await?;
-    let found = activity::Entity::find_by_id(id)
-        .filter(scope::condition(&ctx.read, activity::Column::RegionCode))
-        .one(&txn)
-        .await?;
+    let found = activity::Entity::find_by_id(id).one(&txn).await?;
     let current = found.ok_or_else(|| Error::NotFound(format!("there is no activity {id}")))?;
     writable(&txn, ctx, &current.region_code).await?;
     check_version(u64::from(current.version == expected), current.version)?;
@@ -912,10 +887,7 @@ pub async fn record_evaluation(
     data: &EvaluationData,
 ) -> Result<Evaluation> {
     let txn = db.begin_write().await?;
-    let found = measure::Entity::find_by_id(measure_id)
-        .filter(scope::condition(&ctx.read, measure::Column::RegionCode))
-        .one(&txn)
-        .await?;
+    let found = measure::Entity::find_by_id(measure_id).one(&txn).await?;
     let m = found.ok_or_else(|| Error::NotFound(format!("there is no measure {measure_id}")))?;
     writable(&txn, ctx, &m.region_code).await?;
     if m.archived {
@@ -1093,10 +1065,7 @@ pub async fn create_service(
     data: &ServiceData,
 ) -> Result<Service> {
     let txn = db.begin_write().await?;
-    let found = provider::Entity::find_by_id(provider_id)
-        .filter(scope::condition(&ctx.read, provider::Column::RegionCode))
-        .one(&txn)
-        .await?;
+    let found = provider::Entity::find_by_id(provider_id).one(&txn).await?;
     let p = found
         .ok_or_else(|| invalid("provider_id", format!("there is no provider {provider_id}")))?;
     writable(&txn, ctx, &p.region_code).await?;
@@ -1134,10 +1103,7 @@ pub async fn update_service(
     data: &ServiceData,
 ) -> Result<Service> {
     let txn = db.begin_write().await?;
-    let found = service::Entity::find_by_id(id)
-        .filter(scope::condition(&ctx.read, service::Column::RegionCode))
-        .one(&txn)
-        .await?;
+    let found = service::Entity::find_by_id(id).one(&txn).await?;
     let current = found.ok_or_else(|| Error::NotFound(format!("there is no service {id}")))?;
     writable(&txn, ctx, &current.region_code).await?;
     check_version(u64::from(current.version == expected), current.version)?;
@@ -1177,4 +1143,47 @@ pub async fn update_service(
     .await?;
     finish(db, txn, change).await?;
     Ok(after.service)
+}
+
+/// The kinds of record a mutation names by id.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    Plan,
+    Priority,
+    Measure,
+    Activity,
+    Service,
+}
+
+/// Why the caller cannot change record `id` it could not read: FORBIDDEN when
+/// the record exists (outside the caller's regions), NOT_FOUND when it does not.
+pub async fn unreadable(db: &Db, kind: Kind, id: i64) -> Error {
+    let region = match kind {
+        Kind::Plan => plan::Entity::find_by_id(id)
+            .one(&db.conn)
+            .await
+            .map(|m| m.map(|m| m.region_code)),
+        Kind::Priority => priority::Entity::find_by_id(id)
+            .one(&db.conn)
+            .await
+            .map(|m| m.map(|m| m.region_code)),
+        Kind::Measure => measure::Entity::find_by_id(id)
+            .one(&db.conn)
+            .await
+            .map(|m| m.map(|m| m.region_code)),
+        Kind::Activity => activity::Entity::find_by_id(id)
+            .one(&db.conn)
+            .await
+            .map(|m| m.map(|m| m.region_code)),
+        Kind::Service => service::Entity::find_by_id(id)
+            .one(&db.conn)
+            .await
+            .map(|m| m.map(|m| m.region_code)),
+    };
+    match region {
+        // Whoever may write a region may read it: an existing record it could not read is not its to change.
+        Ok(Some(_)) => Error::Forbidden("this token may not change that region".into()),
+        Ok(None) => Error::NotFound(format!("there is no {kind:?} {id}").to_lowercase()),
+        Err(e) => e.into(),
+    }
 }

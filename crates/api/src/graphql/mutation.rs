@@ -5,7 +5,7 @@
 use super::enums;
 use super::objects::*;
 use super::{caller, db, id};
-use crate::error::{ApiError, Result, coded};
+use crate::error::{Result, coded};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use kpss_domain::ValidationError;
 use kpss_domain::plan::{ActivityData, Cost, EvaluationData, MeasureData, PlanData, PriorityData};
@@ -17,8 +17,9 @@ fn invalid(e: ValidationError, under: &str) -> async_graphql::Error {
     coded(e.under(under))
 }
 
-fn not_found(what: &str, id: i64) -> async_graphql::Error {
-    coded(ApiError::NotFound(format!("there is no {what} {id}")))
+/// The answer for a record the caller cannot read: FORBIDDEN if it exists, NOT_FOUND if not.
+async fn unreadable(ctx: &Context<'_>, kind: write::Kind, id: i64) -> async_graphql::Error {
+    coded(write::unreadable(db(ctx), kind, id).await)
 }
 
 /// `value` patched: absent keeps `current`, null clears it, a value sets it.
@@ -301,11 +302,13 @@ impl Mutation {
         patch: PlanPatch,
     ) -> Result<Plan> {
         let plan_id = super::id("id", &id)?;
-        let current = read::plans_by_id(db(ctx), caller(ctx), &[plan_id])
+        let Some(current) = read::plans_by_id(db(ctx), caller(ctx), &[plan_id])
             .await
             .map_err(coded)?
             .pop()
-            .ok_or_else(|| not_found("plan", plan_id))?;
+        else {
+            return Err(unreadable(ctx, write::Kind::Plan, plan_id).await);
+        };
         let parent = match patch.parent_id {
             MaybeUndefined::Undefined => current.parent_id,
             MaybeUndefined::Null => None,
@@ -398,11 +401,13 @@ impl Mutation {
         patch: PriorityPatch,
     ) -> Result<Priority> {
         let pid = super::id("id", &id)?;
-        let current = read::priorities_by_id(db(ctx), caller(ctx), &[pid])
+        let Some(current) = read::priorities_by_id(db(ctx), caller(ctx), &[pid])
             .await
             .map_err(coded)?
             .pop()
-            .ok_or_else(|| not_found("priority", pid))?;
+        else {
+            return Err(unreadable(ctx, write::Kind::Priority, pid).await);
+        };
         let data = PriorityData {
             code: required("code", current.code, patch.code)?,
             title: required("title", current.title, patch.title)?,
@@ -480,11 +485,13 @@ impl Mutation {
         patch: MeasurePatch,
     ) -> Result<Measure> {
         let mid = super::id("id", &id)?;
-        let c = read::measures_by_id(db(ctx), caller(ctx), &[mid])
+        let Some(c) = read::measures_by_id(db(ctx), caller(ctx), &[mid])
             .await
             .map_err(coded)?
             .pop()
-            .ok_or_else(|| not_found("measure", mid))?;
+        else {
+            return Err(unreadable(ctx, write::Kind::Measure, mid).await);
+        };
         let planned = read::planned_capacities(db(ctx), caller(ctx), &[mid])
             .await
             .map_err(coded)?
@@ -580,11 +587,13 @@ impl Mutation {
         patch: ActivityPatch,
     ) -> Result<Activity> {
         let aid = super::id("id", &id)?;
-        let c = read::activities_by_id(db(ctx), caller(ctx), &[aid])
+        let Some(c) = read::activities_by_id(db(ctx), caller(ctx), &[aid])
             .await
             .map_err(coded)?
             .pop()
-            .ok_or_else(|| not_found("activity", aid))?;
+        else {
+            return Err(unreadable(ctx, write::Kind::Activity, aid).await);
+        };
         let data = ActivityData {
             code: required("code", c.code, patch.code)?,
             title: required("title", c.title, patch.title)?,
@@ -695,11 +704,13 @@ impl Mutation {
         patch: ServicePatch,
     ) -> Result<Service> {
         let sid = super::id("id", &id)?;
-        let c = read::services_by_id(db(ctx), caller(ctx), &[sid])
+        let Some(c) = read::services_by_id(db(ctx), caller(ctx), &[sid])
             .await
             .map_err(coded)?
             .pop()
-            .ok_or_else(|| not_found("service", sid))?;
+        else {
+            return Err(unreadable(ctx, write::Kind::Service, sid).await);
+        };
         let caps = read::service_capacities(db(ctx), caller(ctx), &[sid])
             .await
             .map_err(coded)?

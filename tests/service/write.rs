@@ -1,0 +1,474 @@
+//! The write API: the whole edit cycle, authorisation, validation,
+//! optimistic concurrency and the audit log.
+
+use crate::support::{Backend, TestApp};
+use kpss_domain::access::Role;
+use serde_json::{Value, json};
+
+/// Ids of a few Klatovy records to write to.
+struct Ids {
+    plan: String,
+    priority: String,
+    measure: String,
+    provider: String,
+    service: String,
+}
+
+async fn klatovy(app: &TestApp) -> Ids {
+    let data = app
+        .query(
+            &app.admin(),
+            r#"{ plans(filter: { regions: ["klatovy"], kinds: [ACTION_PLAN] }) { nodes { id priorities { id measures { id } } } }
+               providers(filter: { regions: ["klatovy"] }) { nodes { id services { id } } } }"#,
+            json!({}),
+        )
+        .await;
+    let plan = &data["plans"]["nodes"][0];
+    let provider = &data["providers"]["nodes"][0];
+    let s = |v: &Value| v.as_str().expect("id").to_owned();
+    Ids {
+        plan: s(&plan["id"]),
+        priority: s(&plan["priorities"][0]["id"]),
+        measure: s(&plan["priorities"][0]["measures"][0]["id"]),
+        provider: s(&provider["id"]),
+        service: s(&provider["services"][0]["id"]),
+    }
+}
+
+async fn audit_total(app: &TestApp) -> i64 {
+    app.query(&app.admin(), "{ auditLog { totalCount } }", json!({}))
+        .await["auditLog"]["totalCount"]
+        .as_i64()
+        .expect("count")
+}
+
+/// The first error's code and field.
+async fn error(app: &TestApp, token: &str, q: &str, vars: Value) -> (String, Option<String>) {
+    let (_, body) = app.post(Some(&format!("Bearer {token}")), q, vars).await;
+    let ext = &body["errors"][0]["extensions"];
+    (
+        ext["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error in {body}"))
+            .to_owned(),
+        ext["field"].as_str().map(str::to_owned),
+    )
+}
+
+async fn the_whole_edit_cycle_works(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let ids = klatovy(&app).await;
+    let editor = app.token(Role::Editor, &["klatovy"], &[]);
+    let created = app
+        .query(
+            &editor,
+            "mutation($p: ID) { createPlan(input: { region: \"klatovy\", title: \"Akční plán na rok 2024\", kind: ACTION_PLAN, periodStart: 2024, periodEnd: 2024, parentId: $p }) { id version parent { kind } } }",
+            json!({ "p": ids.plan }),
+        )
+        .await["createPlan"]
+        .clone();
+    assert_eq!(
+        (created["version"].as_i64(), &created["parent"]["kind"]),
+        (Some(1), &json!("ACTION_PLAN"))
+    );
+    let id = created["id"].clone();
+    let read = app
+        .query(
+            &editor,
+            "query($id: ID!) { plan(id: $id) { title region { code } sourceDocument } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        read["plan"],
+        json!({ "title": "Akční plán na rok 2024", "region": { "code": "klatovy" }, "sourceDocument": null })
+    );
+
+    let patch = "mutation($id: ID!, $v: Int!, $p: PlanPatch!) { updatePlan(id: $id, expectedVersion: $v, patch: $p) { version title approval parent { id } } }";
+    let updated = app.query(&editor, patch, json!({ "id": id, "v": 1, "p": { "approval": "Rada města Klatovy", "parentId": null } })).await;
+    assert_eq!(
+        updated["updatePlan"],
+        json!({ "version": 2, "title": "Akční plán na rok 2024", "approval": "Rada města Klatovy", "parent": null }),
+        "absent stays, null clears"
+    );
+    let (code, _) = error(
+        &app,
+        &editor,
+        patch,
+        json!({ "id": id, "v": 1, "p": { "title": "Jiný" } }),
+    )
+    .await;
+    assert_eq!(code, "CONFLICT");
+    let (_, body) = app
+        .post(
+            Some(&format!("Bearer {editor}")),
+            patch,
+            json!({ "id": id, "v": 1, "p": { "title": "Jiný" } }),
+        )
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["currentVersion"], 2);
+
+    let before = app.query(&editor, "query($id: ID!) { plan(id: $id) { title kind periodStart periodEnd approval preparedBy approvedOn } }", json!({ "id": id })).await;
+    let archived = app
+        .query(
+            &editor,
+            "mutation($id: ID!) { archivePlan(id: $id, expectedVersion: 2) { archived version } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        archived["archivePlan"],
+        json!({ "archived": true, "version": 3 })
+    );
+    let listed = app.query(&editor, "{ plans(filter: { regions: [\"klatovy\"] }) { totalCount } all: plans(filter: { regions: [\"klatovy\"], includeArchived: true }) { totalCount } }", json!({})).await;
+    assert_eq!(
+        listed["all"]["totalCount"].as_i64().expect("n"),
+        listed["plans"]["totalCount"].as_i64().expect("n") + 1
+    );
+    let (code, _) = error(
+        &app,
+        &editor,
+        "mutation($id: ID!) { restorePlan(id: $id, expectedVersion: 3) { archived } }",
+        json!({ "id": id }),
+    )
+    .await;
+    assert_eq!(code, "FORBIDDEN", "restore is for admins");
+    let admin = app.token(Role::Admin, &["klatovy"], &[]);
+    let restored = app
+        .query(
+            &admin,
+            "mutation($id: ID!) { restorePlan(id: $id, expectedVersion: 3) { archived version } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        restored["restorePlan"],
+        json!({ "archived": false, "version": 4 })
+    );
+    let after = app.query(&editor, "query($id: ID!) { plan(id: $id) { title kind periodStart periodEnd approval preparedBy approvedOn } }", json!({ "id": id })).await;
+    assert_eq!(
+        before, after,
+        "archive then restore gives back the identical record"
+    );
+
+    let log = app.query(&admin, "query($id: ID) { auditLog(filter: { entity: \"Plan\", entityId: $id }) { nodes { action actor before after region { code } } } }", json!({ "id": id })).await;
+    let actions: Vec<&str> = log["auditLog"]["nodes"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| e["action"].as_str().expect("a"))
+        .collect();
+    assert_eq!(actions, ["CREATED", "UPDATED", "ARCHIVED", "RESTORED"]);
+    let update = &log["auditLog"]["nodes"][1];
+    assert_eq!(update["actor"], "tester");
+    assert!(
+        update["before"]
+            .as_str()
+            .expect("before")
+            .contains("\"approval\":null")
+            && update["after"]
+                .as_str()
+                .expect("after")
+                .contains("Rada města Klatovy")
+    );
+    let (code, _) = error(&app, &editor, "{ auditLog { totalCount } }", json!({})).await;
+    assert_eq!(code, "FORBIDDEN", "the audit log is for admins");
+    app.stop().await;
+}
+
+async fn writes_outside_the_writable_regions_are_forbidden_and_change_nothing(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let ids = klatovy(&app).await;
+    let before = audit_total(&app).await;
+    let tokens = [
+        (
+            "viewer of klatovy",
+            app.token(Role::Viewer, &["klatovy"], &[]),
+        ),
+        ("admin by kraj", app.token(Role::Admin, &[], &["CZ032"])),
+        (
+            "editor of kromeriz",
+            app.token(Role::Editor, &["kromeriz"], &[]),
+        ),
+        ("no regions", app.token(Role::Admin, &[], &[])),
+    ];
+    let mutations = [
+        "mutation($i: Ids!) { createPlan(input: { region: \"klatovy\", title: \"X\", kind: ACTION_PLAN, periodStart: 2024, periodEnd: 2024 }) { id } }",
+        "mutation($plan: ID!) { updatePlan(id: $plan, expectedVersion: 1, patch: { title: \"X\" }) { id } }",
+        "mutation($plan: ID!) { archivePlan(id: $plan, expectedVersion: 1) { id } }",
+        "mutation($plan: ID!) { createPriority(planId: $plan, input: { code: \"99\", title: \"X\" }) { id } }",
+        "mutation($priority: ID!) { updatePriority(id: $priority, expectedVersion: 1, patch: { title: \"X\" }) { id } }",
+        "mutation($priority: ID!) { archivePriority(id: $priority, expectedVersion: 1) { id } }",
+        "mutation($priority: ID!) { createMeasure(priorityId: $priority, input: { code: \"9.9\", title: \"X\" }) { id } }",
+        "mutation($measure: ID!) { updateMeasure(id: $measure, expectedVersion: 1, patch: { title: \"X\" }) { id } }",
+        "mutation($measure: ID!) { archiveMeasure(id: $measure, expectedVersion: 1) { id } }",
+        "mutation($measure: ID!) { createActivity(measureId: $measure, input: { code: \"9.9.1\", title: \"X\" }) { id } }",
+        "mutation($measure: ID!) { recordEvaluation(measureId: $measure, input: { year: 2024, status: FULFILLED }) { id } }",
+        "mutation { createProvider(input: { region: \"klatovy\", name: \"X\" }) { id } }",
+        "mutation($provider: ID!) { createService(providerId: $provider, input: { serviceType: RANA_PECE, capacities: [] }) { id } }",
+        "mutation($service: ID!) { updateService(id: $service, expectedVersion: 1, patch: { scope: \"X\" }) { id } }",
+        "mutation($service: ID!) { archiveService(id: $service, expectedVersion: 1) { id } }",
+    ];
+    let vars = json!({ "plan": ids.plan, "priority": ids.priority, "measure": ids.measure, "provider": ids.provider, "service": ids.service });
+    for (name, token) in &tokens {
+        for m in mutations {
+            let m = m.replace("($i: Ids!) ", " ");
+            let used: serde_json::Map<String, Value> = vars
+                .as_object()
+                .expect("vars")
+                .iter()
+                .filter(|(k, _)| m.contains(&format!("${k}")))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let (code, _) = error(&app, token, &m, Value::Object(used)).await;
+            assert_eq!(code, "FORBIDDEN", "{name}: {m}");
+        }
+    }
+    assert_eq!(audit_total(&app).await, before, "nothing was written");
+    // A plan of Kroměříž cannot implement a plan of Klatovy.
+    let both = app.token(Role::Editor, &["klatovy", "kromeriz"], &[]);
+    let (code, _) = error(
+        &app,
+        &both,
+        "mutation($p: ID) { createPlan(input: { region: \"kromeriz\", title: \"X\", kind: ACTION_PLAN, periodStart: 2024, periodEnd: 2024, parentId: $p }) { id } }",
+        json!({ "p": ids.plan }),
+    )
+    .await;
+    assert_eq!(code, "FORBIDDEN");
+    app.stop().await;
+}
+
+async fn invalid_input_is_refused_with_its_field_and_changes_nothing(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let ids = klatovy(&app).await;
+    let editor = app.token(Role::Editor, &["klatovy"], &[]);
+    let before = audit_total(&app).await;
+    let plan = |title: &str, start: i32, end: i32| json!({ "in": { "region": "klatovy", "title": title, "kind": "ACTION_PLAN", "periodStart": start, "periodEnd": end } });
+    let create_plan = "mutation($in: PlanInput!) { createPlan(input: $in) { id } }";
+    let create_measure = "mutation($p: ID!, $in: MeasureInput!) { createMeasure(priorityId: $p, input: $in) { id } }";
+    let existing_code = app
+        .query(
+            &editor,
+            "query($id: ID!) { measure(id: $id) { code } }",
+            json!({ "id": ids.measure }),
+        )
+        .await["measure"]["code"]
+        .clone();
+    let cases = [
+        (create_plan, plan("   ", 2024, 2024), "input.title"),
+        (create_plan, plan("Plán", 2024, 2023), "input.periodEnd"),
+        (create_plan, plan("Plán", 1989, 2024), "input.periodStart"),
+        (create_plan, plan("Plán", 2024, 2101), "input.periodEnd"),
+        (
+            create_plan,
+            plan(&"dlouhý ".repeat(200), 2024, 2024),
+            "input.title",
+        ),
+        (create_plan, plan("<p>Plán</p>", 2024, 2024), "input.title"),
+        (
+            create_plan,
+            json!({ "in": { "region": "nowhere", "title": "P", "kind": "ACTION_PLAN", "periodStart": 2024, "periodEnd": 2024 } }),
+            "input.region",
+        ),
+        (
+            create_plan,
+            json!({ "in": { "region": "klatovy", "title": "P", "kind": "ACTION_PLAN", "periodStart": 2024, "periodEnd": 2024, "parentId": "999999" } }),
+            "input.parentId",
+        ),
+        (
+            create_measure,
+            json!({ "p": ids.priority, "in": { "code": "9.1", "title": "M", "plannedCapacities": [{ "value": -5, "unit": "BEDS" }] } }),
+            "input.plannedCapacities[0].value",
+        ),
+        (
+            create_measure,
+            json!({ "p": ids.priority, "in": { "code": existing_code, "title": "M" } }),
+            "input.code",
+        ),
+        (
+            create_measure,
+            json!({ "p": ids.priority, "in": { "code": "9.2", "title": "M", "termStartYear": 2025, "termEndYear": 2024 } }),
+            "input.termEndYear",
+        ),
+        (
+            create_measure,
+            json!({ "p": "999999", "in": { "code": "9.3", "title": "M" } }),
+            "priorityId",
+        ),
+        (
+            create_measure,
+            json!({ "p": ids.priority, "in": { "code": "9.4", "title": "M", "parentId": "999999" } }),
+            "input.parentId",
+        ),
+        (
+            create_measure,
+            json!({ "p": ids.priority, "in": { "code": "9.5", "title": "M", "targetGroups": ["senioři", " "] } }),
+            "input.targetGroups[1]",
+        ),
+    ];
+    for (q, vars, field) in cases {
+        let (code, got) = error(&app, &editor, q, vars.clone()).await;
+        assert_eq!(
+            (code.as_str(), got.as_deref()),
+            ("BAD_USER_INPUT", Some(field)),
+            "{vars}"
+        );
+    }
+    // An archived parent is refused as well.
+    let fresh = app
+        .query(&editor, create_plan, plan("Dočasný plán", 2024, 2024))
+        .await["createPlan"]["id"]
+        .clone();
+    app.query(
+        &editor,
+        "mutation($id: ID!) { archivePlan(id: $id, expectedVersion: 1) { id } }",
+        json!({ "id": fresh }),
+    )
+    .await;
+    let (code, field) = error(&app, &editor, "mutation($p: ID!) { createPriority(planId: $p, input: { code: \"1\", title: \"P\" }) { id } }", json!({ "p": fresh })).await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("BAD_USER_INPUT", Some("planId"))
+    );
+    assert_eq!(
+        audit_total(&app).await,
+        before + 2,
+        "only the plan and its archiving were written"
+    );
+    // Text is stored NFC.
+    let nfd = "Krome\u{030c}r\u{030c}i\u{0301}z\u{030c}";
+    let created = app.query(&editor, create_plan, plan(nfd, 2024, 2024)).await;
+    let title = app
+        .query(
+            &editor,
+            "query($id: ID!) { plan(id: $id) { title } }",
+            json!({ "id": created["createPlan"]["id"] }),
+        )
+        .await;
+    assert_eq!(title["plan"]["title"], "Kroměříž");
+    app.stop().await;
+}
+
+async fn of_concurrent_updates_with_one_version_exactly_one_wins(b: Backend) {
+    let app = std::sync::Arc::new(TestApp::spawn(b).await);
+    let ids = klatovy(&app).await;
+    let editor = app.token(Role::Editor, &["klatovy"], &[]);
+    let q = "mutation($id: ID!, $t: String!) { updateMeasure(id: $id, expectedVersion: 1, patch: { title: $t }) { title version } }";
+    let tasks: Vec<_> = (0..32)
+        .map(|i| {
+            let (app, editor, id) = (app.clone(), editor.clone(), ids.measure.clone());
+            tokio::spawn(async move {
+                app.post(
+                    Some(&format!("Bearer {editor}")),
+                    q,
+                    json!({ "id": id, "t": format!("Vítěz {i}") }),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    let mut conflicts = 0;
+    for t in tasks {
+        let (_, body) = t.await.expect("task");
+        match body["errors"][0]["extensions"]["code"].as_str() {
+            None => winners.push(
+                body["data"]["updateMeasure"]["title"]
+                    .as_str()
+                    .expect("title")
+                    .to_owned(),
+            ),
+            Some("CONFLICT") => conflicts += 1,
+            Some(other) => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!((winners.len(), conflicts), (1, 31));
+    let now = app
+        .query(
+            &editor,
+            "query($id: ID!) { measure(id: $id) { title version } }",
+            json!({ "id": ids.measure }),
+        )
+        .await;
+    assert_eq!(now["measure"], json!({ "title": winners[0], "version": 2 }));
+    let log = app.query(&app.admin(), "query($id: ID) { auditLog(filter: { entity: \"Measure\", entityId: $id }) { totalCount } }", json!({ "id": ids.measure })).await;
+    assert_eq!(log["auditLog"]["totalCount"], 1);
+}
+
+async fn evaluations_replace_per_year_and_edits_reach_the_export(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let ids = klatovy(&app).await;
+    let editor = app.token(Role::Editor, &["klatovy"], &[]);
+    let record = "mutation($m: ID!, $s: EvaluationStatus!, $c: String) { recordEvaluation(measureId: $m, input: { year: 2023, status: $s, comment: $c }) { year status comment recordedBy } }";
+    app.query(
+        &editor,
+        record,
+        json!({ "m": ids.measure, "s": "IN_PROGRESS", "c": "Probíhá." }),
+    )
+    .await;
+    let second = app
+        .query(
+            &editor,
+            record,
+            json!({ "m": ids.measure, "s": "FULFILLED", "c": "Splněno." }),
+        )
+        .await;
+    assert_eq!(
+        second["recordEvaluation"],
+        json!({ "year": 2023, "status": "FULFILLED", "comment": "Splněno.", "recordedBy": "tester" })
+    );
+    let m = app.query(&editor, "query($id: ID!) { measure(id: $id) { evaluations { year status } latestEvaluation { status } } }", json!({ "id": ids.measure })).await;
+    assert_eq!(
+        m["measure"]["evaluations"],
+        json!([{ "year": 2023, "status": "FULFILLED" }]),
+        "one per year"
+    );
+    let log = app
+        .query(
+            &app.admin(),
+            "{ auditLog(filter: { entity: \"Evaluation\" }) { nodes { action before } } }",
+            json!({}),
+        )
+        .await;
+    let nodes = log["auditLog"]["nodes"].as_array().expect("entries");
+    assert_eq!(nodes.len(), 2);
+    assert!(
+        nodes[1]["before"]
+            .as_str()
+            .expect("before")
+            .contains("Probíhá."),
+        "the replaced one stays in the audit log"
+    );
+
+    let created = app
+        .query(
+            &editor,
+            "mutation($p: ID!) { createMeasure(priorityId: $p, input: { code: \"1.99\", title: \"Nové opatření\", plannedCapacities: [{ form: RESIDENTIAL, value: 12, unit: BEDS, text: \"12 lůžek\" }] }) { id code plannedCapacities { value unit } } }",
+            json!({ "p": ids.priority }),
+        )
+        .await;
+    assert_eq!(
+        created["createMeasure"]["plannedCapacities"],
+        json!([{ "value": 12, "unit": "BEDS" }])
+    );
+    app.query(&editor, "mutation($s: ID!) { updateService(id: $s, expectedVersion: 1, patch: { capacities: [{ value: 7, unit: CLIENTS_AT_ONCE }] }) { id } }", json!({ "s": ids.service })).await;
+    let export =
+        kpss_persistence::export::to_yaml(&crate::seeds::exported(&app.db, "klatovy").await)
+            .expect("yaml");
+    assert!(
+        export.contains("Nové opatření")
+            && export.contains("12 lůžek")
+            && export.contains("Splněno."),
+        "every edit is in the export"
+    );
+    assert!(export.contains("value: 7"));
+    app.stop().await;
+}
+
+on_both_databases!(
+    the_whole_edit_cycle_works,
+    writes_outside_the_writable_regions_are_forbidden_and_change_nothing,
+    invalid_input_is_refused_with_its_field_and_changes_nothing,
+    of_concurrent_updates_with_one_version_exactly_one_wins,
+    evaluations_replace_per_year_and_edits_reach_the_export,
+);
