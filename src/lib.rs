@@ -156,6 +156,8 @@ impl Running {
 /// Starts the HTTP server on `config.listen` (port 0 picks a free one).
 pub async fn start(config: &Config, db: Db) -> Result<Running, Error> {
     let limits = Limits::default();
+    // Changes written by any instance reach this one's subscribers (PostgreSQL).
+    db.listen_for_changes(&config.database_url()?).await?;
     let state = AppState {
         schema: build_schema(db.clone(), &limits),
         db,

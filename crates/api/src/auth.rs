@@ -158,6 +158,12 @@ fn unauthenticated(msg: impl Into<String>) -> ApiError {
 impl AuthConfig {
     /// Verifies a bearer token and returns the caller's scope.
     pub fn verify(&self, token: &str) -> Result<Ctx, ApiError> {
+        self.verify_until(token).map(|(ctx, _)| ctx)
+    }
+
+    /// Verifies a token; returns the caller's scope and when the token expires
+    /// (seconds since the epoch), for connections that outlive a request.
+    pub fn verify_until(&self, token: &str) -> Result<(Ctx, u64), ApiError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(unauthenticated("the token is larger than 8 KiB"));
         }
@@ -202,7 +208,8 @@ impl AuthConfig {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         let data = decode::<Claims>(token, &key, &validation)
             .map_err(|e| unauthenticated(format!("the token is not valid: {}", reason(&e))))?;
-        claims_to_ctx(data.claims)
+        let exp = data.claims.exp;
+        Ok((claims_to_ctx(data.claims)?, exp))
     }
 }
 

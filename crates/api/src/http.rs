@@ -4,6 +4,7 @@
 use crate::auth::AuthConfig;
 use crate::error::ApiError;
 use crate::graphql::{Limits, Schema, request_data};
+
 use async_graphql::http::GraphiQLSource;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
@@ -37,6 +38,7 @@ pub struct Metrics {
 pub fn router(state: AppState, limits: &Limits) -> Router {
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -162,4 +164,111 @@ async fn graphql(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> 
         }
     }
     Json(response).into_response()
+}
+
+/// graphql-transport-ws close code for a missing, bad or expired token.
+const CLOSE_UNAUTHORIZED: u16 = 4401;
+/// How long a new socket may take to send `connection_init`.
+const INIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// graphql-transport-ws (the protocol of the `graphql-ws` client library).
+async fn graphql_ws(
+    State(s): State<AppState>,
+    ws: axum::extract::ws::WebSocketUpgrade,
+) -> Response {
+    ws.protocols(["graphql-transport-ws"])
+        .on_upgrade(move |socket| serve_ws(s, socket))
+}
+
+/// The token from a `connection_init` message's payload.
+fn init_token(text: &str) -> Option<String> {
+    let msg: serde_json::Value = serde_json::from_str(text).ok()?;
+    if msg["type"] != "connection_init" {
+        return None;
+    }
+    let auth = msg["payload"]["Authorization"]
+        .as_str()
+        .or_else(|| msg["payload"]["authorization"].as_str())?;
+    let (scheme, token) = auth.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+/// Authenticates in `connection_init`, then runs the protocol until the
+/// client leaves or the token expires (closing with 4401 in both failure cases).
+async fn serve_ws(s: AppState, socket: axum::extract::ws::WebSocket) {
+    use axum::extract::ws::{CloseFrame, Message};
+    use futures_util::{SinkExt, StreamExt};
+    let (mut sink, mut stream) = socket.split();
+    let close = |reason: &str| {
+        Message::Close(Some(CloseFrame {
+            code: CLOSE_UNAUTHORIZED,
+            reason: reason.into(),
+        }))
+    };
+    let first = match tokio::time::timeout(INIT_TIMEOUT, stream.next()).await {
+        Ok(Some(Ok(Message::Text(t)))) => t.to_string(),
+        _ => {
+            let _ = sink
+                .send(close("connection_init with a token is required"))
+                .await;
+            return;
+        }
+    };
+    let verified = init_token(&first)
+        .ok_or_else(|| ApiError::Unauthenticated("no token".into()))
+        .and_then(|t| s.auth.verify_until(&t));
+    let (ctx, expires) = match verified {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = sink.send(close(&e.to_string())).await;
+            return;
+        }
+    };
+    let (ctx, loaders) = request_data(&s.db, ctx);
+    let mut data = async_graphql::Data::default();
+    data.insert(ctx);
+    data.insert(loaders);
+    let input = futures_util::stream::once(async move { first.into_bytes() }).chain(
+        stream
+            .take_while(|m| std::future::ready(m.is_ok()))
+            .filter_map(|m| {
+                std::future::ready(match m {
+                    Ok(Message::Text(t)) => Some(t.as_bytes().to_vec()),
+                    Ok(Message::Binary(b)) => Some(b.to_vec()),
+                    _ => None,
+                })
+            }),
+    );
+    let output = async_graphql::http::WebSocket::new(
+        s.schema.clone(),
+        input,
+        async_graphql::http::WebSocketProtocols::GraphQLWS,
+    )
+    .on_connection_init(move |_| async move { Ok(data) });
+    futures_util::pin_mut!(output);
+    let ttl = expires.saturating_sub(jsonwebtoken::get_current_timestamp());
+    let expiry = tokio::time::sleep(std::time::Duration::from_secs(ttl));
+    tokio::pin!(expiry);
+    loop {
+        tokio::select! {
+            msg = output.next() => match msg {
+                Some(async_graphql::http::WsMessage::Text(text)) => {
+                    if sink.send(Message::Text(text.into())).await.is_err() {
+                        break;
+                    }
+                }
+                Some(async_graphql::http::WsMessage::Close(code, reason)) => {
+                    let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+                    break;
+                }
+                None => break,
+            },
+            () = &mut expiry => {
+                let _ = sink.send(close("the token has expired")).await;
+                break;
+            }
+        }
+    }
 }

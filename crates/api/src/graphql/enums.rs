@@ -239,3 +239,16 @@ pub enum ChangeAction {
     Archived,
     Restored,
 }
+
+impl ChangeAction {
+    /// From the spelling stored in the audit log and change events.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "CREATED" => Some(Self::Created),
+            "UPDATED" => Some(Self::Updated),
+            "ARCHIVED" => Some(Self::Archived),
+            "RESTORED" => Some(Self::Restored),
+            _ => None,
+        }
+    }
+}

@@ -5,10 +5,11 @@ mod enums;
 mod loaders;
 mod mutation;
 mod objects;
+mod subscription;
 
 use crate::error::{ApiError, Result, coded};
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, EmptySubscription, ID, InputObject, Object};
+use async_graphql::{Context, ID, InputObject, Object};
 use kpss_domain::access::Ctx;
 use kpss_domain::region::RegionCode;
 use kpss_persistence::read::{self, Page};
@@ -16,7 +17,7 @@ use kpss_persistence::{Db, audit, region as regions, search, summary};
 use loaders::*;
 use objects::*;
 
-pub type Schema = async_graphql::Schema<Query, mutation::Mutation, EmptySubscription>;
+pub type Schema = async_graphql::Schema<Query, mutation::Mutation, subscription::Subscription>;
 
 /// Abuse limits, in one place, with their defaults.
 #[derive(Debug, Clone)]
@@ -46,7 +47,7 @@ impl Default for Limits {
 const DEFAULT_PAGE_SIZE: i32 = 20;
 
 pub fn build_schema(db: Db, limits: &Limits) -> Schema {
-    Schema::build(Query, mutation::Mutation, EmptySubscription)
+    Schema::build(Query, mutation::Mutation, subscription::Subscription)
         .data(db)
         .data(limits.clone())
         .limit_depth(limits.max_depth)
@@ -56,7 +57,7 @@ pub fn build_schema(db: Db, limits: &Limits) -> Schema {
 
 /// The schema as SDL, for `kpss schema` and the drift test.
 pub fn sdl() -> String {
-    Schema::build(Query, mutation::Mutation, EmptySubscription)
+    Schema::build(Query, mutation::Mutation, subscription::Subscription)
         .finish()
         .sdl()
 }

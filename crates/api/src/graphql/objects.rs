@@ -856,13 +856,7 @@ impl AuditEntry {
     }
 
     async fn action(&self) -> Result<enums::ChangeAction> {
-        match self.0.action.as_str() {
-            "CREATED" => Ok(enums::ChangeAction::Created),
-            "UPDATED" => Ok(enums::ChangeAction::Updated),
-            "ARCHIVED" => Ok(enums::ChangeAction::Archived),
-            "RESTORED" => Ok(enums::ChangeAction::Restored),
-            _ => Err(coded(ApiError::Internal)),
-        }
+        enums::ChangeAction::parse(&self.0.action).ok_or_else(|| coded(ApiError::Internal))
     }
 
     /// JSON of the entity before and after the change.

@@ -1,0 +1,134 @@
+//! Subscriptions over graphql-transport-ws: authenticated in
+//! connection_init, scoped to readable regions, closed when the token expires,
+//! and shared between service instances through PostgreSQL.
+
+use crate::support::{Backend, TestApp};
+use futures_util::{SinkExt, StreamExt};
+use kpss_domain::access::Role;
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(base: &str, token: &str) -> Socket {
+    let mut req = format!("{}/graphql/ws", base.replace("http://", "ws://"))
+        .into_client_request()
+        .expect("request");
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("connect");
+    let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
+    ws.send(Message::Text(init.to_string().into()))
+        .await
+        .expect("send");
+    ws
+}
+
+async fn next_json(ws: &mut Socket) -> Value {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a message within 10 s")
+        {
+            Some(Ok(Message::Text(t))) => {
+                let v: Value = serde_json::from_str(&t).expect("json");
+                if v["type"] != "ping" && v["type"] != "pong" {
+                    return v;
+                }
+            }
+            Some(Ok(Message::Close(frame))) => {
+                return json!({ "close": frame.map(|f| u16::from(f.code)) });
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("socket ended: {other:?}"),
+        }
+    }
+}
+
+async fn subscribe(base: &str, token: &str) -> Socket {
+    let mut ws = connect(base, token).await;
+    assert_eq!(next_json(&mut ws).await["type"], "connection_ack");
+    let sub = json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription { changes { region { code } entity action actor } }" } });
+    ws.send(Message::Text(sub.to_string().into()))
+        .await
+        .expect("send");
+    // Let the subscription reach the event bus before anything is written.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    ws
+}
+
+async fn create_provider(app: &TestApp, region: &str) {
+    let editor = app.token(Role::Editor, &[region], &[]);
+    app.query(&editor, "mutation($r: String!) { createProvider(input: { region: $r, name: \"Nový poskytovatel\" }) { id } }", json!({ "r": region })).await;
+}
+
+async fn a_reader_receives_only_its_regions_changes(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let mut ws = subscribe(&app.base, &app.token(Role::Viewer, &["klatovy"], &[])).await;
+    create_provider(&app, "kromeriz").await;
+    create_provider(&app, "klatovy").await;
+    let event = next_json(&mut ws).await;
+    assert_eq!(event["type"], "next", "{event}");
+    assert_eq!(
+        event["payload"]["data"]["changes"],
+        json!({ "region": { "code": "klatovy" }, "entity": "Provider", "action": "CREATED", "actor": "tester" }),
+        "Kroměříž's change never arrives"
+    );
+    app.stop().await;
+}
+
+async fn bad_and_expired_tokens_close_the_socket(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let mut ws = connect(&app.base, "garbage").await;
+    assert_eq!(next_json(&mut ws).await, json!({ "close": 4401 }));
+    let short = {
+        let auth = app.config.auth().expect("auth");
+        let regions = ["klatovy".to_owned()];
+        auth.issue(&kpss_api::auth::TokenRequest {
+            subject: "short",
+            role: Role::Viewer,
+            regions: &regions,
+            kraje: &[],
+            ttl_secs: 2,
+        })
+        .expect("token")
+    };
+    let mut ws = subscribe(&app.base, &short).await;
+    assert_eq!(
+        next_json(&mut ws).await,
+        json!({ "close": 4401 }),
+        "closed when the token expires"
+    );
+    app.stop().await;
+}
+
+crate::on_both_databases!(
+    a_reader_receives_only_its_regions_changes,
+    bad_and_expired_tokens_close_the_socket
+);
+
+/// Two service instances on one PostgreSQL database: a change written through
+/// one reaches a subscriber of the other (LISTEN/NOTIFY), after commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_cross_instances_through_postgresql() {
+    let writer = TestApp::spawn(Backend::Postgres).await;
+    let url = writer.config.database_url.clone();
+    // The second instance shares the first one's database.
+    let reader = TestApp::spawn_with(Backend::Postgres, move |c, _| c.database_url = url).await;
+    let mut ws = subscribe(&reader.base, &reader.token(Role::Viewer, &["klatovy"], &[])).await;
+    create_provider(&writer, "klatovy").await;
+    let event = next_json(&mut ws).await;
+    assert_eq!(
+        event["payload"]["data"]["changes"]["region"]["code"], "klatovy",
+        "{event}"
+    );
+    writer.stop().await;
+    reader.stop().await;
+}
