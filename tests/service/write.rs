@@ -472,3 +472,96 @@ on_both_databases!(
     of_concurrent_updates_with_one_version_exactly_one_wins,
     evaluations_replace_per_year_and_edits_reach_the_export,
 );
+
+/// Every update and archive mutation: success with the current version, then
+/// CONFLICT (with the current version) when the same version is sent again.
+async fn every_update_checks_the_version(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let ids = klatovy(&app).await;
+    let editor = app.token(Role::Editor, &["klatovy"], &[]);
+    let activity = app
+        .query(&editor, "mutation($m: ID!) { createActivity(measureId: $m, input: { code: \"1.1.1\", title: \"Setkání\" }) { id } }", json!({ "m": ids.measure }))
+        .await["createActivity"]["id"]
+        .clone();
+    let cases = [
+        (
+            "updatePlan",
+            "mutation($id: ID!, $v: Int!) { r: updatePlan(id: $id, expectedVersion: $v, patch: { preparedBy: \"OSVZ\" }) { version } }",
+            json!(ids.plan),
+        ),
+        (
+            "updatePriority",
+            "mutation($id: ID!, $v: Int!) { r: updatePriority(id: $id, expectedVersion: $v, patch: { description: \"Popis\" }) { version } }",
+            json!(ids.priority),
+        ),
+        (
+            "updateMeasure",
+            "mutation($id: ID!, $v: Int!) { r: updateMeasure(id: $id, expectedVersion: $v, patch: { risks: [\"Nedostatek financí\"] }) { version } }",
+            json!(ids.measure),
+        ),
+        (
+            "updateActivity",
+            "mutation($id: ID!, $v: Int!) { r: updateActivity(id: $id, expectedVersion: $v, patch: { schedule: \"2024\" }) { version } }",
+            activity.clone(),
+        ),
+        (
+            "updateService",
+            "mutation($id: ID!, $v: Int!) { r: updateService(id: $id, expectedVersion: $v, patch: { scope: \"v Plz. kraji\" }) { version } }",
+            json!(ids.service),
+        ),
+        (
+            "archiveActivity",
+            "mutation($id: ID!, $v: Int!) { r: archiveActivity(id: $id, expectedVersion: $v) { version } }",
+            activity,
+        ),
+        (
+            "archiveService",
+            "mutation($id: ID!, $v: Int!) { r: archiveService(id: $id, expectedVersion: $v) { version } }",
+            json!(ids.service),
+        ),
+        (
+            "archiveMeasure",
+            "mutation($id: ID!, $v: Int!) { r: archiveMeasure(id: $id, expectedVersion: $v) { version } }",
+            json!(ids.measure),
+        ),
+        (
+            "archivePriority",
+            "mutation($id: ID!, $v: Int!) { r: archivePriority(id: $id, expectedVersion: $v) { version } }",
+            json!(ids.priority),
+        ),
+        (
+            "archivePlan",
+            "mutation($id: ID!, $v: Int!) { r: archivePlan(id: $id, expectedVersion: $v) { version } }",
+            json!(ids.plan),
+        ),
+    ];
+    let mut versions = std::collections::HashMap::new();
+    for (name, q, id) in cases {
+        // Ids are per kind: key the versions by kind and id.
+        let key = format!(
+            "{}:{id}",
+            name.trim_start_matches("update")
+                .trim_start_matches("archive")
+        );
+        let v = *versions.entry(key.clone()).or_insert(1);
+        let done = app.query(&editor, q, json!({ "id": id, "v": v })).await;
+        assert_eq!(done["r"]["version"], v + 1, "{name}");
+        versions.insert(key, v + 1);
+        let (_, body) = app
+            .post(
+                Some(&format!("Bearer {editor}")),
+                q,
+                json!({ "id": id, "v": v }),
+            )
+            .await;
+        let ext = &body["errors"][0]["extensions"];
+        assert_eq!(
+            (&ext["code"], &ext["currentVersion"]),
+            (&json!("CONFLICT"), &json!(v + 1)),
+            "{name}: {body}"
+        );
+    }
+    app.stop().await;
+}
+
+on_both_databases!(every_update_checks_the_version);
