@@ -1,7 +1,7 @@
 //! The data set: everything the seed files say is stored and comes back
 //! out exactly, with the counts of the documents.
 
-use crate::support::{Backend, fresh_config, repo_path};
+use crate::support::{Backend, TestApp, fresh_config, repo_path};
 use kpss_domain::access::Ctx;
 use kpss_domain::region::RegionCode;
 use kpss_domain::seed::RegionData;
@@ -26,6 +26,109 @@ async fn seeded(b: Backend) -> (Db, tempfile::TempDir) {
         dir,
     )
 }
+
+const REGION_TREE: &str = r#"query($r: String!) { region(code: $r) {
+  plans { id key: id title kind period_start: periodStart period_end: periodEnd prepared_by: preparedBy approval
+    approved_on: approvedOn source_document: sourceDocument parent { id }
+    projects { title implementer due due_year: dueYear }
+    priorities { code title description group measures { ...M sub_measures: subMeasures { ...M } } } }
+  providers { name ico services { service_type: serviceType name scope capacities { form value unit text } } } } }
+fragment M on Measure { code title rationale description target_groups: targetGroups term term_start_year: termStartYear
+  term_end_year: termEndYear responsible output expected_cost: expectedCost { amount_czk: amountCzk per text }
+  funding_sources: fundingSources risks planned_activities: plannedActivities
+  planned_capacities: plannedCapacities { form value unit text } evaluations { year status comment }
+  activities { ...A sub_activities: subActivities { ...A } } }
+fragment A on Activity { code title description responsible schedule financing outputs }"#;
+
+/// A region as the GraphQL API serves it, in the seed format: plan keys and
+/// parents mapped back to the seed's keys (plans keep their order), lines
+/// (which the API does not serve) left out.
+pub async fn through_graphql(app: &TestApp, region: &str) -> RegionData {
+    let mut data = app
+        .query(
+            &app.admin(),
+            REGION_TREE,
+            serde_json::json!({ "r": region }),
+        )
+        .await["region"]
+        .take();
+    let seed = seed_file(region);
+    let key_of: std::collections::HashMap<String, String> = data["plans"]
+        .as_array()
+        .expect("plans")
+        .iter()
+        .zip(&seed.plans)
+        .map(|(p, s)| (p["id"].as_str().expect("id").to_owned(), s.key.clone()))
+        .collect();
+    for p in data["plans"].as_array_mut().expect("plans") {
+        let o = p.as_object_mut().expect("plan");
+        o.remove("id");
+        let parent = o
+            .remove("parent")
+            .and_then(|v| v["id"].as_str().map(|id| key_of[id].clone()));
+        o.insert("parent".into(), serde_json::json!(parent));
+        let key = key_of[o["key"].as_str().expect("key")].clone();
+        o.insert("key".into(), key.into());
+    }
+    data["region"] = region.into();
+    let mut out: RegionData = serde_json::from_value(data).expect("the seed format");
+    for p in &mut out.plans {
+        p.priorities
+            .iter_mut()
+            .flat_map(|pr| &mut pr.measures)
+            .for_each(|m| {
+                m.evaluations.reverse();
+                m.sub_measures
+                    .iter_mut()
+                    .for_each(|s| s.evaluations.reverse());
+            });
+    }
+    out
+}
+
+/// The seed without what the API does not serve (source lines), providers in
+/// the API's Czech order of names.
+fn as_served(mut d: RegionData) -> RegionData {
+    fn measure(m: &mut kpss_domain::plan::MeasureData) {
+        m.line = None;
+        m.evaluations.iter_mut().for_each(|e| e.line = None);
+        m.activities.iter_mut().for_each(activity);
+        m.sub_measures.iter_mut().for_each(measure);
+    }
+    fn activity(a: &mut kpss_domain::plan::ActivityData) {
+        a.line = None;
+        a.sub_activities.iter_mut().for_each(activity);
+    }
+    for p in &mut d.plans {
+        p.line = None;
+        p.projects.iter_mut().for_each(|x| x.line = None);
+        for pr in &mut p.priorities {
+            pr.line = None;
+            pr.measures.iter_mut().for_each(measure);
+        }
+    }
+    for p in &mut d.providers {
+        p.line = None;
+        p.services.iter_mut().for_each(|s| s.line = None);
+    }
+    d.providers
+        .sort_by_key(|p| kpss_domain::collation::sort_key(&p.name));
+    d
+}
+
+async fn the_api_serves_every_seed_value(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    for region in REGIONS {
+        assert_eq!(
+            through_graphql(&app, region).await,
+            as_served(seed_file(region)),
+            "{region}"
+        );
+    }
+    app.stop().await;
+}
+
+crate::on_both_databases!(the_api_serves_every_seed_value);
 
 pub async fn exported(db: &Db, region: &str) -> RegionData {
     let code = RegionCode::parse("region", region).expect("code");
@@ -116,12 +219,29 @@ use kpss_domain::service::{CapacityUnit, ServiceForm, ServiceType};
 /// Values read off the source documents by hand (file and line in each comment),
 /// checked against what the database gives back.
 async fn spot_checks_against_the_documents(b: Backend) {
-    let (db, _dir) = seeded(b).await;
+    let app = TestApp::spawn(b).await;
+    // The same checks on what the repositories export and on what the GraphQL API serves.
+    for source in ["export", "graphql"] {
+        let mut data = std::collections::HashMap::new();
+        for region in REGIONS {
+            let d = if source == "export" {
+                exported(&app.db, region).await
+            } else {
+                through_graphql(&app, region).await
+            };
+            data.insert(*region, d);
+        }
+        spot_checks(&data);
+    }
+    app.stop().await;
+}
+
+fn spot_checks(data: &std::collections::HashMap<&str, RegionData>) {
     use CapacityUnit::*;
     use ServiceForm::*;
 
     // Klatovy, klatovy-akcni-plan-2023.txt
-    let k = exported(&db, "klatovy").await;
+    let k = &data["klatovy"];
     let ap = plan(&k, "ap-2023");
     assert_eq!(
         (ap.kind, ap.period_start, ap.period_end),
@@ -244,7 +364,7 @@ async fn spot_checks_against_the_documents(b: Backend) {
     assert_eq!(planice.term.as_deref(), Some("2023, 2024"));
 
     // Kroměříž, kromeriz-vyhodnoceni-2020-2023.txt
-    let kr = exported(&db, "kromeriz").await;
+    let kr = &data["kromeriz"];
     let kp = &kr.plans[0];
     assert_eq!(
         (kp.kind, kp.period_start, kp.period_end),
@@ -314,7 +434,7 @@ async fn spot_checks_against_the_documents(b: Backend) {
     );
 
     // Chomutov, chomutov-vyhodnoceni-2007-2008-plan-2009.txt
-    let ch = exported(&db, "chomutov").await;
+    let ch = &data["chomutov"];
     let st = plan(&ch, "kratkodoby-plan-2007-2008");
     assert_eq!(
         (st.kind, st.period_start, st.period_end),
@@ -359,7 +479,7 @@ async fn spot_checks_against_the_documents(b: Backend) {
     );
 
     // Karlovarský kraj, karlovarsky-kraj-plan-prace-2011-2012.txt
-    let kv = exported(&db, "karlovy-vary").await;
+    let kv = &data["karlovy-vary"];
     let sp = plan(&kv, "sp-2009-2013");
     assert_eq!(
         (sp.kind, sp.period_start, sp.period_end),
