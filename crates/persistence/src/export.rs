@@ -262,7 +262,7 @@ fn to_evaluation(e: &evaluation::Model) -> Result<EvaluationData> {
     })
 }
 
-fn to_capacity(c: &capacity::Model) -> Result<Capacity> {
+pub(crate) fn to_capacity(c: &capacity::Model) -> Result<Capacity> {
     Ok(Capacity {
         form: c.form.as_deref().map(parse).transpose()?,
         value: c.value,

@@ -12,7 +12,7 @@ use kpss_domain::record::{
     Activity, Evaluation, Measure, OwnedCapacity, Plan, Priority, Project, Provider, Service,
 };
 use kpss_domain::region::RegionCode;
-use kpss_domain::service::{Capacity, ServiceForm, ServiceType};
+use kpss_domain::service::{ServiceForm, ServiceType};
 use kpss_domain::text::fold;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
 use sea_orm::{
@@ -476,36 +476,42 @@ pub async fn evaluations_of_measures(
         .collect()
 }
 
-fn to_capacity(m: capacity::Model, owner_id: i64) -> Result<OwnedCapacity> {
-    Ok(OwnedCapacity {
-        owner_id,
-        capacity: Capacity {
-            form: m.form.as_deref().map(parse::<ServiceForm>).transpose()?,
-            value: m.value,
-            unit: parse(&m.unit)?,
-            text: m.text,
-        },
-    })
+/// Capacities whose `owner` column (measure or service) is among `ids`, in order.
+async fn capacities(
+    db: &Db,
+    ctx: &Ctx,
+    owner: capacity::Column,
+    ids: &[i64],
+) -> Result<Vec<OwnedCapacity>> {
+    let cond =
+        scoped(ctx, None, capacity::Column::RegionCode).add(owner.is_in(ids.iter().copied()));
+    let rows = capacity::Entity::find()
+        .filter(cond)
+        .order_by_asc(capacity::Column::Position)
+        .all(&db.conn)
+        .await?;
+    rows.iter()
+        .map(|m| {
+            let owner_id = if matches!(owner, capacity::Column::MeasureId) {
+                m.measure_id
+            } else {
+                m.service_id
+            };
+            Ok(OwnedCapacity {
+                owner_id: owner_id.unwrap_or_default(),
+                capacity: crate::export::to_capacity(m)?,
+            })
+        })
+        .collect()
 }
 
+/// Capacities measures plan to create.
 pub async fn planned_capacities(
     db: &Db,
     ctx: &Ctx,
     measure_ids: &[i64],
 ) -> Result<Vec<OwnedCapacity>> {
-    let cond = scoped(ctx, None, capacity::Column::RegionCode)
-        .add(capacity::Column::MeasureId.is_in(measure_ids.iter().copied()));
-    capacity::Entity::find()
-        .filter(cond)
-        .order_by_asc(capacity::Column::Position)
-        .all(&db.conn)
-        .await?
-        .into_iter()
-        .map(|m| {
-            let owner = m.measure_id.unwrap_or_default();
-            to_capacity(m, owner)
-        })
-        .collect()
+    capacities(db, ctx, capacity::Column::MeasureId, measure_ids).await
 }
 
 pub async fn service_capacities(
@@ -513,19 +519,7 @@ pub async fn service_capacities(
     ctx: &Ctx,
     service_ids: &[i64],
 ) -> Result<Vec<OwnedCapacity>> {
-    let cond = scoped(ctx, None, capacity::Column::RegionCode)
-        .add(capacity::Column::ServiceId.is_in(service_ids.iter().copied()));
-    capacity::Entity::find()
-        .filter(cond)
-        .order_by_asc(capacity::Column::Position)
-        .all(&db.conn)
-        .await?
-        .into_iter()
-        .map(|m| {
-            let owner = m.service_id.unwrap_or_default();
-            to_capacity(m, owner)
-        })
-        .collect()
+    capacities(db, ctx, capacity::Column::ServiceId, service_ids).await
 }
 
 // ---------------------------------------------------------------- providers and services

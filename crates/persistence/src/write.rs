@@ -23,7 +23,7 @@ use kpss_domain::service::{ProviderData, ServiceData};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    QuerySelect,
+    QueryOrder, QuerySelect,
 };
 use serde::Serialize;
 
@@ -519,6 +519,20 @@ pub async fn update_priority(
 
 // ---------------------------------------------------------------- measures
 
+/// The capacities of a measure or service (`owner` is the column naming it), in order.
+async fn capacities_of(
+    txn: &DatabaseTransaction,
+    owner: capacity::Column,
+    id: i64,
+) -> Result<Vec<kpss_domain::service::Capacity>> {
+    let rows = capacity::Entity::find()
+        .filter(owner.eq(id))
+        .order_by_asc(capacity::Column::Position)
+        .all(txn)
+        .await?;
+    rows.iter().map(crate::export::to_capacity).collect()
+}
+
 /// A measure with its planned capacities, as the audit log shows it.
 #[derive(Serialize)]
 struct MeasureState {
@@ -532,21 +546,7 @@ async fn measure_state(txn: &DatabaseTransaction, id: i64) -> Result<MeasureStat
         .one(txn)
         .await?
         .ok_or(Error::NotFound("measure".into()))?;
-    let caps = capacity::Entity::find()
-        .filter(capacity::Column::MeasureId.eq(id))
-        .all(txn)
-        .await?;
-    let planned_capacities = caps
-        .into_iter()
-        .map(|c| {
-            Ok(kpss_domain::service::Capacity {
-                form: c.form.as_deref().map(crate::export::parse).transpose()?,
-                value: c.value,
-                unit: crate::export::parse(&c.unit)?,
-                text: c.text,
-            })
-        })
-        .collect::<Result<_>>()?;
+    let planned_capacities = capacities_of(txn, capacity::Column::MeasureId, id).await?;
     Ok(MeasureState {
         measure: to_measure(m)?,
         planned_capacities,
@@ -1037,21 +1037,7 @@ async fn service_state(txn: &DatabaseTransaction, id: i64) -> Result<ServiceStat
         .one(txn)
         .await?
         .ok_or(Error::NotFound("service".into()))?;
-    let caps = capacity::Entity::find()
-        .filter(capacity::Column::ServiceId.eq(id))
-        .all(txn)
-        .await?;
-    let capacities = caps
-        .into_iter()
-        .map(|c| {
-            Ok(kpss_domain::service::Capacity {
-                form: c.form.as_deref().map(crate::export::parse).transpose()?,
-                value: c.value,
-                unit: crate::export::parse(&c.unit)?,
-                text: c.text,
-            })
-        })
-        .collect::<Result<_>>()?;
+    let capacities = capacities_of(txn, capacity::Column::ServiceId, id).await?;
     Ok(ServiceState {
         service: to_service(s)?,
         capacities,
