@@ -131,3 +131,19 @@ pub struct OwnedCapacity {
     pub owner_id: i64,
     pub capacity: Capacity,
 }
+
+/// One change in the audit log: who did what to which record, and the record
+/// before and after (JSON).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: Timestamp,
+    pub actor: String,
+    pub region: RegionCode,
+    pub entity: String,
+    pub entity_id: i64,
+    /// CREATED, UPDATED, ARCHIVED or RESTORED.
+    pub action: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}

@@ -8,18 +8,7 @@ use kpss_domain::access::{Ctx, Grant};
 use kpss_domain::region::RegionCode;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Entry {
-    pub id: i64,
-    pub at: i64,
-    pub actor: String,
-    pub region: RegionCode,
-    pub entity: String,
-    pub entity_id: i64,
-    pub action: String,
-    pub before: Option<String>,
-    pub after: Option<String>,
-}
+pub use kpss_domain::record::AuditEntry as Entry;
 
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
