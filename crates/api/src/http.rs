@@ -139,11 +139,20 @@ async fn graphql(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> 
     let span = tracing::info_span!("graphql", subject = %ctx.subject, operation = request.operation_name.as_deref().unwrap_or("-"));
     let (ctx, loaders) = request_data(&s.db, ctx);
     let started = Instant::now();
-    let mut response = s
-        .schema
-        .execute(request.data(ctx).data(loaders))
-        .instrument(span)
-        .await;
+    // A panic in a resolver is a bug: the client gets INTERNAL, never the panic.
+    let execution = std::panic::AssertUnwindSafe(
+        s.schema
+            .execute(request.data(ctx).data(loaders))
+            .instrument(span),
+    );
+    let mut response = match futures_util::FutureExt::catch_unwind(execution).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::error!("a resolver panicked");
+            s.metrics.errors.fetch_add(1, Ordering::Relaxed);
+            return error_response(StatusCode::INTERNAL_SERVER_ERROR, &ApiError::Internal);
+        }
+    };
     s.metrics
         .micros
         .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
