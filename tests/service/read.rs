@@ -51,13 +51,16 @@ const EVERYTHING: &str = r#"{
 }"#;
 
 /// Named regions a token of each kind may read.
-fn cases() -> Vec<(
+/// A token to test: its name, role, `regions`, `kraje`, and the regions it may read.
+type Case = (
     String,
     Role,
     Vec<&'static str>,
     Vec<&'static str>,
     BTreeSet<String>,
-)> {
+);
+
+fn cases() -> Vec<Case> {
     let mut cases = Vec::new();
     for r in REGIONS {
         let only: BTreeSet<String> = [r.to_string()].into();
@@ -95,7 +98,8 @@ async fn every_result_belongs_to_a_readable_region(b: Backend) {
         let data = app.query(&token, EVERYTHING, json!({})).await;
         let mut seen = BTreeSet::new();
         region_codes(&data, &mut seen);
-        for list in ["regions"] {
+        {
+            let list = "regions";
             data[list].as_array().expect("list").iter().for_each(|r| {
                 seen.insert(r["code"].as_str().expect("code").to_owned());
             });
@@ -316,8 +320,9 @@ async fn cursors_walk_every_record_exactly_once(b: Backend) {
 
 async fn capacity_summary_matches_the_seed_files(b: Backend) {
     let app = TestApp::spawn(b).await;
-    let mut expected: BTreeMap<(String, String, String), (i64, BTreeSet<(usize, usize)>)> =
-        BTreeMap::new();
+    // (region, service type, unit) -> (total, the services summed)
+    type Sums = BTreeMap<(String, String, String), (i64, BTreeSet<(usize, usize)>)>;
+    let mut expected: Sums = BTreeMap::new();
     for region in REGIONS {
         for (pi, p) in seed_file(region).providers.iter().enumerate() {
             for (si, s) in p.services.iter().enumerate() {

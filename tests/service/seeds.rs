@@ -242,7 +242,7 @@ fn spot_checks(data: &std::collections::HashMap<&str, RegionData>) {
 
     // Klatovy, klatovy-akcni-plan-2023.txt
     let k = &data["klatovy"];
-    let ap = plan(&k, "ap-2023");
+    let ap = plan(k, "ap-2023");
     assert_eq!(
         (ap.kind, ap.period_start, ap.period_end),
         (PlanKind::ActionPlan, 2023, 2023)
@@ -257,11 +257,11 @@ fn spot_checks(data: &std::collections::HashMap<&str, RegionData>) {
         Some("2022-05-31"),
         "line 20: schváleny na řídicí skupině 31. 5. 2022"
     );
-    assert_eq!(plan(&k, "kp-2023-2025").period_end, 2025);
+    assert_eq!(plan(k, "kp-2023-2025").period_end, 2025);
     // line 267-268: the capacity list of measure 7.1 a
     assert_eq!(
         caps(service(
-            &k,
+            k,
             "Clementas Janovice, s.r.o.",
             ServiceType::DomovySeZvlastnimRezimem
         )),
@@ -269,7 +269,7 @@ fn spot_checks(data: &std::collections::HashMap<&str, RegionData>) {
     );
     assert_eq!(
         caps(service(
-            &k,
+            k,
             "Městský ústav sociálních služeb Klatovy",
             ServiceType::DomovyProSeniory
         )),
@@ -277,7 +277,7 @@ fn spot_checks(data: &std::collections::HashMap<&str, RegionData>) {
     );
     assert_eq!(
         caps(service(
-            &k,
+            k,
             "Městský ústav sociálních služeb Klatovy",
             ServiceType::Nocleharny
         ))[0]
@@ -286,7 +286,7 @@ fn spot_checks(data: &std::collections::HashMap<&str, RegionData>) {
     );
     assert_eq!(
         caps(service(
-            &k,
+            k,
             "Centrum pro dětský sluch Tamtam, o.p.s.",
             ServiceType::RanaPece
         )),
@@ -294,7 +294,7 @@ fn spot_checks(data: &std::collections::HashMap<&str, RegionData>) {
     );
     assert_eq!(
         caps(service(
-            &k,
+            k,
             "Domus – centrum pro rodinu",
             ServiceType::SasProRodinySDetmi
         )),
@@ -304,7 +304,7 @@ fn spot_checks(data: &std::collections::HashMap<&str, RegionData>) {
         ]
     );
     let och = caps(service(
-        &k,
+        k,
         "Oblastní charita Klatovy",
         ServiceType::OdborneSocialniPoradenstvi,
     ));
@@ -315,7 +315,7 @@ fn spot_checks(data: &std::collections::HashMap<&str, RegionData>) {
     );
     assert_eq!(
         caps(service(
-            &k,
+            k,
             "Správa uprchlických zařízení Ministerstva vnitra ČR",
             ServiceType::OdborneSocialniPoradenstvi
         )),
@@ -326,7 +326,7 @@ fn spot_checks(data: &std::collections::HashMap<&str, RegionData>) {
     );
     assert_eq!(
         caps(service(
-            &k,
+            k,
             "Oblastní charita Klatovy",
             ServiceType::NizkoprahovaZarizeniProDetiAMladez
         )),
@@ -336,14 +336,14 @@ fn spot_checks(data: &std::collections::HashMap<&str, RegionData>) {
         ]
     );
     assert_eq!(
-        service(&k, "Tichý svět, o. p. s.", ServiceType::TlumocnickeSluzby)
+        service(k, "Tichý svět, o. p. s.", ServiceType::TlumocnickeSluzby)
             .scope
             .as_deref(),
         Some("v Plz. kraji")
     );
     assert_eq!(
         caps(service(
-            &k,
+            k,
             "VIDA z.s.",
             ServiceType::OdborneSocialniPoradenstvi
         )),
@@ -435,7 +435,7 @@ fn spot_checks(data: &std::collections::HashMap<&str, RegionData>) {
 
     // Chomutov, chomutov-vyhodnoceni-2007-2008-plan-2009.txt
     let ch = &data["chomutov"];
-    let st = plan(&ch, "kratkodoby-plan-2007-2008");
+    let st = plan(ch, "kratkodoby-plan-2007-2008");
     assert_eq!(
         (st.kind, st.period_start, st.period_end),
         (PlanKind::ShortTermPlan, 2007, 2008)
@@ -473,14 +473,14 @@ fn spot_checks(data: &std::collections::HashMap<&str, RegionData>) {
         )
     );
     assert_eq!(
-        plan(&ch, "plan-2009").prepared_by.as_deref(),
+        plan(ch, "plan-2009").prepared_by.as_deref(),
         Some("Kateřina Pecháčková"),
         "line 211"
     );
 
     // Karlovarský kraj, karlovarsky-kraj-plan-prace-2011-2012.txt
     let kv = &data["karlovy-vary"];
-    let sp = plan(&kv, "sp-2009-2013");
+    let sp = plan(kv, "sp-2009-2013");
     assert_eq!(
         (sp.kind, sp.period_start, sp.period_end),
         (PlanKind::MediumTermPlan, 2009, 2013)
@@ -491,7 +491,7 @@ fn spot_checks(data: &std::collections::HashMap<&str, RegionData>) {
             .is_some_and(|a| a.contains("RK 702/09/08") && a.contains("ZK 239/09/08")),
         "line 7"
     );
-    let wp = plan(&kv, "pp-2011-2012");
+    let wp = plan(kv, "pp-2011-2012");
     assert_eq!(
         (wp.kind, wp.parent.as_deref(), wp.approved_on.as_deref()),
         (PlanKind::WorkPlan, Some("sp-2009-2013"), Some("2011-05-16")),

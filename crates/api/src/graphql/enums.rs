@@ -1,5 +1,8 @@
 //! GraphQL enums: the contract's spellings over the domain's enums.
 
+// The variants spell the contract's values (COMMUNITY_PLAN, SOCIAL_CARE, ...).
+#![allow(clippy::enum_variant_names)]
+
 use async_graphql::Enum;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
