@@ -477,6 +477,34 @@ fn spot_checks(data: &std::collections::HashMap<&str, RegionData>) {
         Some("Kateřina Pecháčková"),
         "line 211"
     );
+    let approval = plan(ch, "plan-2009").approval.clone().unwrap_or_default();
+    assert!(
+        approval.contains("Mgr. Tölgová Alena") && approval.contains("manažerka projektu"),
+        "the last lines, 213-214: {approval}"
+    );
+
+    // The last lines of the others: Kroměříž's last evaluation (line 405), Klatovy's last measure (7.2).
+    let last = measure(
+        &kr.plans[0],
+        Some("PRACOVNÍ SKUPINA OSOBY OHROŽENÉ SOCIÁLNÍM VYLOUČENÍM"),
+        &["5.1"],
+    );
+    assert_eq!(
+        last.evaluations[0].status,
+        EvaluationStatus::NotFulfilled,
+        "line 405: Výstup nesplněn."
+    );
+    assert!(
+        last.evaluations[0]
+            .comment
+            .as_deref()
+            .is_some_and(|c| c.ends_with("pracovníky sociálního odboru Zlínského kraje."))
+    );
+    let komise = measure(plan(k, "ap-2023"), None, &["7.2"]);
+    assert_eq!(
+        (komise.term.as_deref(), komise.responsible.as_slice()),
+        (Some("2023, 2024"), &["Město Klatovy".to_owned()][..])
+    );
 
     // Karlovarský kraj, karlovarsky-kraj-plan-prace-2011-2012.txt
     let kv = &data["karlovy-vary"];
