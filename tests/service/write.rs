@@ -179,6 +179,10 @@ async fn the_whole_edit_cycle_works(b: Backend) {
 async fn writes_outside_the_writable_regions_are_forbidden_and_change_nothing(b: Backend) {
     let app = TestApp::spawn(b).await;
     let ids = klatovy(&app).await;
+    let activity = app
+        .query(&app.admin(), "mutation($m: ID!) { createActivity(measureId: $m, input: { code: \"1.1.1\", title: \"Setkání\" }) { id } }", json!({ "m": ids.measure }))
+        .await["createActivity"]["id"]
+        .clone();
     let before = audit_total(&app).await;
     let tokens = [
         (
@@ -208,8 +212,11 @@ async fn writes_outside_the_writable_regions_are_forbidden_and_change_nothing(b:
         "mutation($provider: ID!) { createService(providerId: $provider, input: { serviceType: RANA_PECE, capacities: [] }) { id } }",
         "mutation($service: ID!) { updateService(id: $service, expectedVersion: 1, patch: { scope: \"X\" }) { id } }",
         "mutation($service: ID!) { archiveService(id: $service, expectedVersion: 1) { id } }",
+        "mutation($activity: ID!) { updateActivity(id: $activity, expectedVersion: 1, patch: { title: \"X\" }) { id } }",
+        "mutation($activity: ID!) { archiveActivity(id: $activity, expectedVersion: 1) { id } }",
+        "mutation($plan: ID!) { restorePlan(id: $plan, expectedVersion: 1) { id } }",
     ];
-    let vars = json!({ "plan": ids.plan, "priority": ids.priority, "measure": ids.measure, "provider": ids.provider, "service": ids.service });
+    let vars = json!({ "plan": ids.plan, "priority": ids.priority, "measure": ids.measure, "provider": ids.provider, "service": ids.service, "activity": activity });
     for (name, token) in &tokens {
         for m in mutations {
             let m = m.replace("($i: Ids!) ", " ");
