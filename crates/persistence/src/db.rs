@@ -86,9 +86,4 @@ impl Db {
             .await?
             == 0)
     }
-
-    pub async fn close(self) -> Result<()> {
-        self.conn.close().await?;
-        Ok(())
-    }
 }
