@@ -22,8 +22,8 @@ use kpss_domain::region::{KrajCode, RegionCode};
 use kpss_domain::service::{ProviderData, ServiceData};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::Serialize;
 
@@ -392,31 +392,118 @@ set_archived!(
 
 // ---------------------------------------------------------------- priorities
 
-/// A priority code is unique among the current priorities of its plan and group.
+/// A code is unique among the current (not archived) `siblings`, this record aside.
+async fn check_code<E>(
+    txn: &DatabaseTransaction,
+    siblings: Condition,
+    [archived, code_col, id_col]: [E::Column; 3],
+    code: &str,
+    this: Option<i64>,
+) -> Result<()>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+{
+    let mut q = E::find()
+        .filter(siblings)
+        .filter(archived.eq(false))
+        .filter(code_col.eq(code));
+    if let Some(id) = this {
+        q = q.filter(id_col.ne(id));
+    }
+    if q.count(txn).await? > 0 {
+        return Err(invalid(
+            "input.code",
+            format!("the code `{code}` is already used there"),
+        ));
+    }
+    Ok(())
+}
+
+/// A priority's code is unique within its plan and group.
 async fn check_priority_code(
     txn: &DatabaseTransaction,
     plan_id: i64,
     data: &PriorityData,
     this: Option<i64>,
 ) -> Result<()> {
-    let mut q = priority::Entity::find()
-        .filter(priority::Column::PlanId.eq(plan_id))
-        .filter(priority::Column::Archived.eq(false))
-        .filter(priority::Column::Code.eq(data.code.as_str()));
-    q = match &data.group {
-        Some(g) => q.filter(priority::Column::GroupName.eq(g.as_str())),
-        None => q.filter(priority::Column::GroupName.is_null()),
+    let group = match &data.group {
+        Some(g) => priority::Column::GroupName.eq(g.as_str()),
+        None => priority::Column::GroupName.is_null(),
     };
-    if let Some(id) = this {
-        q = q.filter(priority::Column::Id.ne(id));
-    }
-    if q.count(txn).await? > 0 {
-        return Err(invalid(
-            "input.code",
-            format!("the plan already has a priority `{}`", data.code),
-        ));
-    }
-    Ok(())
+    let siblings = Condition::all()
+        .add(priority::Column::PlanId.eq(plan_id))
+        .add(group);
+    let cols = [
+        priority::Column::Archived,
+        priority::Column::Code,
+        priority::Column::Id,
+    ];
+    check_code::<priority::Entity>(txn, siblings, cols, &data.code, this).await
+}
+
+/// Measures under the same priority and parent.
+fn measure_siblings(priority_id: i64, parent_id: Option<i64>) -> Condition {
+    Condition::all()
+        .add(measure::Column::PriorityId.eq(priority_id))
+        .add(match parent_id {
+            Some(p) => measure::Column::ParentId.eq(p),
+            None => measure::Column::ParentId.is_null(),
+        })
+}
+
+async fn check_measure_code(
+    txn: &DatabaseTransaction,
+    priority_id: i64,
+    parent_id: Option<i64>,
+    code: &str,
+    this: Option<i64>,
+) -> Result<()> {
+    let cols = [
+        measure::Column::Archived,
+        measure::Column::Code,
+        measure::Column::Id,
+    ];
+    check_code::<measure::Entity>(
+        txn,
+        measure_siblings(priority_id, parent_id),
+        cols,
+        code,
+        this,
+    )
+    .await
+}
+
+/// Activities under the same measure and parent.
+fn activity_siblings(measure_id: i64, parent_id: Option<i64>) -> Condition {
+    Condition::all()
+        .add(activity::Column::MeasureId.eq(measure_id))
+        .add(match parent_id {
+            Some(p) => activity::Column::ParentId.eq(p),
+            None => activity::Column::ParentId.is_null(),
+        })
+}
+
+async fn check_activity_code(
+    txn: &DatabaseTransaction,
+    measure_id: i64,
+    parent_id: Option<i64>,
+    code: &str,
+    this: Option<i64>,
+) -> Result<()> {
+    let cols = [
+        activity::Column::Archived,
+        activity::Column::Code,
+        activity::Column::Id,
+    ];
+    check_code::<activity::Entity>(
+        txn,
+        activity_siblings(measure_id, parent_id),
+        cols,
+        code,
+        this,
+    )
+    .await
 }
 
 pub async fn create_priority(
@@ -553,33 +640,6 @@ async fn measure_state(txn: &DatabaseTransaction, id: i64) -> Result<MeasureStat
     })
 }
 
-async fn check_measure_code(
-    txn: &DatabaseTransaction,
-    priority_id: i64,
-    parent_id: Option<i64>,
-    code: &str,
-    this: Option<i64>,
-) -> Result<()> {
-    let mut q = measure::Entity::find()
-        .filter(measure::Column::PriorityId.eq(priority_id))
-        .filter(measure::Column::Archived.eq(false))
-        .filter(measure::Column::Code.eq(code));
-    q = match parent_id {
-        Some(p) => q.filter(measure::Column::ParentId.eq(p)),
-        None => q.filter(measure::Column::ParentId.is_null()),
-    };
-    if let Some(id) = this {
-        q = q.filter(measure::Column::Id.ne(id));
-    }
-    if q.count(txn).await? > 0 {
-        return Err(invalid(
-            "input.code",
-            format!("a measure `{code}` already stands there"),
-        ));
-    }
-    Ok(())
-}
-
 pub async fn create_measure(
     db: &Db,
     ctx: &Ctx,
@@ -618,12 +678,7 @@ pub async fn create_measure(
         }
     }
     check_measure_code(&txn, priority_id, parent_id, &data.code, None).await?;
-    let siblings = sea_orm::Condition::all()
-        .add(measure::Column::PriorityId.eq(priority_id))
-        .add(match parent_id {
-            Some(p) => measure::Column::ParentId.eq(p),
-            None => measure::Column::ParentId.is_null(),
-        });
+    let siblings = measure_siblings(priority_id, parent_id);
     let position =
         next_position::<measure::Entity>(&txn, siblings, measure::Column::Position).await?;
     let id = insert_measure(
@@ -723,33 +778,6 @@ pub async fn update_measure(
 
 // ---------------------------------------------------------------- activities
 
-async fn check_activity_code(
-    txn: &DatabaseTransaction,
-    measure_id: i64,
-    parent_id: Option<i64>,
-    code: &str,
-    this: Option<i64>,
-) -> Result<()> {
-    let mut q = activity::Entity::find()
-        .filter(activity::Column::MeasureId.eq(measure_id))
-        .filter(activity::Column::Archived.eq(false))
-        .filter(activity::Column::Code.eq(code));
-    q = match parent_id {
-        Some(p) => q.filter(activity::Column::ParentId.eq(p)),
-        None => q.filter(activity::Column::ParentId.is_null()),
-    };
-    if let Some(id) = this {
-        q = q.filter(activity::Column::Id.ne(id));
-    }
-    if q.count(txn).await? > 0 {
-        return Err(invalid(
-            "input.code",
-            format!("an activity `{code}` already stands there"),
-        ));
-    }
-    Ok(())
-}
-
 pub async fn create_activity(
     db: &Db,
     ctx: &Ctx,
@@ -786,12 +814,7 @@ pub async fn create_activity(
         }
     }
     check_activity_code(&txn, measure_id, parent_id, &data.code, None).await?;
-    let siblings = sea_orm::Condition::all()
-        .add(activity::Column::MeasureId.eq(measure_id))
-        .add(match parent_id {
-            Some(p) => activity::Column::ParentId.eq(p),
-            None => activity::Column::ParentId.is_null(),
-        });
+    let siblings = activity_siblings(measure_id, parent_id);
     let position =
         next_position::<activity::Entity>(&txn, siblings, activity::Column::Position).await?;
     let id = insert_activity(&txn, &m.region_code, measure_id, parent_id, position, data).await?;
