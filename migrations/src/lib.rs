@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_initial;
 mod m20261123_000002_search;
+mod m20261123_000003_sort_keys_bytewise;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_initial::Migration),
             Box::new(m20261123_000002_search::Migration),
+            Box::new(m20261123_000003_sort_keys_bytewise::Migration),
         ]
     }
 }

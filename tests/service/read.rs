@@ -575,3 +575,65 @@ on_both_databases!(
     search_ignores_case_and_diacritics,
     nested_queries_are_batched,
 );
+
+/// Providers are listed in Czech order of their names, across pages
+/// ("Charita Sušice" after "HEWER", "Člověk v tísni" after "Clementas").
+async fn providers_come_in_czech_order_across_pages(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let q = "query($after: String) { providers(first: 4, after: $after) { pageInfo { hasNextPage endCursor } nodes { name } } }";
+    let (mut names, mut after) = (Vec::new(), Value::Null);
+    loop {
+        let data = app.query(&app.admin(), q, json!({ "after": after })).await;
+        names.extend(
+            data["providers"]["nodes"]
+                .as_array()
+                .expect("nodes")
+                .iter()
+                .map(|n| n["name"].as_str().expect("name").to_owned()),
+        );
+        if data["providers"]["pageInfo"]["hasNextPage"] != json!(true) {
+            break;
+        }
+        after = data["providers"]["pageInfo"]["endCursor"].clone();
+    }
+    let mut sorted = names.clone();
+    sorted.sort_by_key(|n| kpss_domain::collation::sort_key(n));
+    assert_eq!(names, sorted);
+    let at = |n: &str| {
+        names
+            .iter()
+            .position(|x| x == n)
+            .unwrap_or_else(|| panic!("{n}"))
+    };
+    assert!(at("HEWER, z.s.") < at("Charita Sušice") && at("Charita Sušice") < at("Ledovec, z.s."));
+    assert!(at("Clementas Janovice, s.r.o.") < at("Člověk v tísni, o.p.s."));
+    assert_eq!(names.len(), 32, "every provider once");
+
+    // Names whose keys a linguistic database collation would reorder
+    // (spaces, punctuation, case): the database must keep the Rust order.
+    let editor = app.token(Role::Editor, &["chomutov"], &[]);
+    for name in [
+        "Ab", "A b", "A-c", "AB", "a c", "Á b", "Ch a", "C h", "ch", "H", "Z", "1 A",
+    ] {
+        app.query(&editor, "mutation($n: String!) { createProvider(input: { region: \"chomutov\", name: $n }) { id } }", json!({ "n": name })).await;
+    }
+    let listed = app
+        .query(
+            &editor,
+            "{ providers(first: 100, filter: { regions: [\"chomutov\"] }) { nodes { name } } }",
+            json!({}),
+        )
+        .await;
+    let listed: Vec<String> = listed["providers"]["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .map(|n| n["name"].as_str().expect("name").to_owned())
+        .collect();
+    let mut expected = listed.clone();
+    expected.sort_by_key(|n| kpss_domain::collation::sort_key(n));
+    assert_eq!(listed, expected);
+    app.stop().await;
+}
+
+on_both_databases!(providers_come_in_czech_order_across_pages);

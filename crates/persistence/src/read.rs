@@ -34,7 +34,7 @@ pub struct Connection<T> {
     pub total_count: u64,
 }
 
-/// One page of `query` (already filtered and scoped) plus the total count.
+/// One page of `query` (already filtered and scoped) in id order, plus the total count.
 pub(crate) async fn page<E, T>(
     db: &Db,
     query: Select<E>,
@@ -46,10 +46,50 @@ where
     E: EntityTrait,
     E::Model: Send + Sync,
 {
+    page_by(db, query, None, id, page, map).await
+}
+
+/// The same, ordered by `key` (then id); the cursor stays the last id, and
+/// the page continues after that record's key.
+pub(crate) async fn page_by<E, T>(
+    db: &Db,
+    query: Select<E>,
+    key: Option<E::Column>,
+    id: E::Column,
+    page: Page,
+    map: fn(E::Model) -> Result<T>,
+) -> Result<Connection<T>>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+{
     let total_count = query.clone().count(&db.conn).await?;
-    let mut q = query.order_by_asc(id);
+    let mut q = query;
+    if let Some(k) = key {
+        q = q.order_by_asc(k);
+    }
+    q = q.order_by_asc(id);
     if let Some(after) = page.after {
-        q = q.filter(id.gt(after));
+        q = match key {
+            None => q.filter(id.gt(after)),
+            Some(k) => {
+                let after_key = || {
+                    let sub = Query::select()
+                        .column(k)
+                        .from(E::default())
+                        .and_where(id.eq(after))
+                        .to_owned();
+                    Expr::SubQuery(None, Box::new(sub.into()))
+                };
+                q.filter(
+                    Condition::any().add(k.into_expr().gt(after_key())).add(
+                        Condition::all()
+                            .add(k.into_expr().eq(after_key()))
+                            .add(id.gt(after)),
+                    ),
+                )
+            }
+        };
     }
     let mut rows = q.limit(page.first + 1).all(&db.conn).await?;
     let has_next_page = rows.len() as u64 > page.first;
@@ -555,9 +595,11 @@ pub async fn providers(
                 .like(sea_orm::sea_query::LikeExpr::new(contains(n)).escape('\\')),
         );
     }
-    page(
+    // Providers come in Czech order of their names.
+    page_by(
         db,
         provider::Entity::find().filter(cond),
+        Some(provider::Column::NameKey),
         provider::Column::Id,
         p,
         to_provider,

@@ -157,6 +157,10 @@ fn start_throwaway_server() -> Result<String, String> {
         "UTF8",
         "--no-sync",
         "--locale=C.UTF-8",
+        // A linguistic default collation, as production servers have: byte-wise
+        // order must not depend on it.
+        "--locale-provider=icu",
+        "--icu-locale=en-US",
     ]);
     as_user(&mut initdb);
     let out = initdb.output().map_err(|e| format!("initdb: {e}"))?;
