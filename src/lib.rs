@@ -20,6 +20,10 @@ pub struct Config {
     /// `sqlite://...` or `postgres://...`; default: an SQLite file in the data folder.
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
+    /// PostgreSQL: a role that owns the database, for migrations and seeding;
+    /// `DATABASE_URL` is then the service's own role, under row-level security.
+    #[arg(long, env = "KPSS_OWNER_DATABASE_URL", hide_env_values = true)]
+    pub owner_database_url: Option<String>,
     /// Folder for the SQLite database and the generated JWT secret.
     #[arg(long, env = "KPSS_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
@@ -52,6 +56,14 @@ impl Config {
                     self.data_dir.join("kpss.db").display()
                 ))
             }
+        }
+    }
+
+    /// Where migrations and seeding run: the owner's URL when set, else `DATABASE_URL`.
+    pub fn owner_url(&self) -> Result<String, Error> {
+        match self.owner_database_url.as_ref().filter(|u| !u.is_empty()) {
+            Some(url) => Ok(url.clone()),
+            None => self.database_url(),
         }
     }
 
@@ -119,15 +131,27 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
 }
 
 /// Connects, migrates, and loads the seeds when the database has no regions yet.
+/// With `KPSS_OWNER_DATABASE_URL`, the owner migrates, seeds and grants the
+/// service's role its rights; the service then connects as that role.
 pub async fn prepare_database(config: &Config) -> Result<Db, Error> {
-    let db = Db::connect(&config.database_url()?).await?;
-    db.migrate().await?;
-    if db.is_empty().await? {
-        for outcome in kpss_persistence::seed::load_dir(&db, &config.seeds, false).await? {
+    let url = config.database_url()?;
+    let owner = Db::connect(&config.owner_url()?).await?;
+    owner.migrate().await?;
+    if owner.is_empty().await? {
+        for outcome in kpss_persistence::seed::load_dir(&owner, &config.seeds, false).await? {
             tracing::info!(?outcome, "seed loaded");
         }
     }
-    Ok(db)
+    if config.owner_database_url.as_ref().is_some_and(|u| !u.is_empty()) {
+        owner.grant_service_role(&kpss_persistence::db::user_of(&url)?).await?;
+        return Ok(Db::connect(&url).await?);
+    }
+    if owner.backend() == kpss_persistence::DbBackend::Postgres {
+        tracing::warn!(
+            "one database role migrates and serves, so row-level security is not a second wall in this set-up (set KPSS_OWNER_DATABASE_URL)"
+        );
+    }
+    Ok(owner)
 }
 
 /// A server running in this process.

@@ -86,7 +86,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             running.until_signal().await
         }
         Command::Migrate => {
-            kpss_persistence::Db::connect(&config.database_url()?)
+            kpss_persistence::Db::connect(&config.owner_url()?)
                 .await?
                 .migrate()
                 .await?;
@@ -94,7 +94,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Seed { replace } => {
-            let db = kpss_persistence::Db::connect(&config.database_url()?).await?;
+            let db = kpss_persistence::Db::connect(&config.owner_url()?).await?;
             db.migrate().await?;
             for outcome in kpss_persistence::seed::load_dir(&db, &config.seeds, replace).await? {
                 println!("{outcome:?}");
@@ -105,8 +105,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             let db = kpss_persistence::Db::connect(&config.database_url()?).await?;
             let code = kpss_domain::region::RegionCode::parse("--region", &region)?;
             let data = kpss_persistence::export::region(
-                &db,
-                &kpss_domain::access::Ctx::system("export"),
+                &db.scoped(kpss_domain::access::Ctx::system("export")),
                 &code,
             )
             .await?;

@@ -6,6 +6,8 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_initial;
 mod m20261123_000002_search;
 mod m20261123_000003_sort_keys_bytewise;
+mod m20261201_000004_money_in_crowns;
+mod m20261201_000005_row_level_security;
 
 pub struct Migrator;
 
@@ -16,6 +18,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_initial::Migration),
             Box::new(m20261123_000002_search::Migration),
             Box::new(m20261123_000003_sort_keys_bytewise::Migration),
+            Box::new(m20261201_000004_money_in_crowns::Migration),
+            Box::new(m20261201_000005_row_level_security::Migration),
         ]
     }
 }
+
+pub use m20261201_000005_row_level_security::TENANT_TABLES;

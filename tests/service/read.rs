@@ -399,7 +399,7 @@ async fn evaluation_summary_counts_latest_statuses(b: Backend) {
     let app = TestApp::spawn(b).await;
     let mut expected: BTreeMap<(String, String), i64> = BTreeMap::new();
     fn latest(
-        m: &kpss_domain::plan::MeasureData,
+        m: &kpss_domain::seed::MeasureData,
         region: &str,
         out: &mut BTreeMap<(String, String), i64>,
     ) {

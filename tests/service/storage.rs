@@ -51,8 +51,12 @@ fn copy_seeds(to: &Path) {
 
 async fn seeding_twice_changes_nothing(b: Backend) {
     let (config, _dir) = fresh_config(b).await;
-    let db = kpss::prepare_database(&config).await.expect("prepared");
-    let conn = raw(config.database_url.as_deref().expect("url")).await;
+    kpss::prepare_database(&config).await.expect("prepared");
+    // Seeding is the owner's work, as `kpss seed` does it.
+    let db = kpss_persistence::Db::connect(&config.owner_url().expect("url"))
+        .await
+        .expect("connect");
+    let conn = raw(&config.owner_url().expect("url")).await;
     let before = counts(&conn).await;
     assert!(before[2] > 0, "the seeds hold plans");
     let outcomes = load_dir(&db, &config.seeds, false)
@@ -70,8 +74,12 @@ async fn seeding_twice_changes_nothing(b: Backend) {
 
 async fn reseeding_a_region_changed_through_the_api_needs_replace_and_archives(b: Backend) {
     let (config, dir) = fresh_config(b).await;
-    let db = kpss::prepare_database(&config).await.expect("prepared");
-    let conn = raw(config.database_url.as_deref().expect("url")).await;
+    kpss::prepare_database(&config).await.expect("prepared");
+    // Seeding is the owner's work, as `kpss seed` does it.
+    let db = kpss_persistence::Db::connect(&config.owner_url().expect("url"))
+        .await
+        .expect("connect");
+    let conn = raw(&config.owner_url().expect("url")).await;
     let active = "SELECT COUNT(*) FROM plan WHERE region_code = 'klatovy' AND archived = false";
     let plans = count(&conn, active).await;
     conn.execute_unprepared(
@@ -148,7 +156,7 @@ async fn a_broken_seed_file_is_named_with_its_path_and_imports_nothing(b: Backen
     ];
     for (body, path, detail) in cases {
         let (config, dir) = fresh_config(b).await;
-        let db = kpss_persistence::Db::connect(config.database_url.as_deref().expect("url"))
+        let db = kpss_persistence::Db::connect(&config.owner_url().expect("url"))
             .await
             .expect("connect");
         db.migrate().await.expect("migrate");
@@ -168,7 +176,7 @@ async fn a_broken_seed_file_is_named_with_its_path_and_imports_nothing(b: Backen
             err.contains("chomutov.yaml") && err.contains(path) && err.contains(detail),
             "expected {path} / {detail} in: {err}"
         );
-        let conn = raw(config.database_url.as_deref().expect("url")).await;
+        let conn = raw(&config.owner_url().expect("url")).await;
         assert_eq!(
             count(&conn, "SELECT COUNT(*) FROM plan").await
                 + count(&conn, "SELECT COUNT(*) FROM provider").await,
@@ -179,7 +187,7 @@ async fn a_broken_seed_file_is_named_with_its_path_and_imports_nothing(b: Backen
 
 async fn migrations_are_idempotent(b: Backend) {
     let (config, _dir) = fresh_config(b).await;
-    let db = kpss_persistence::Db::connect(config.database_url.as_deref().expect("url"))
+    let db = kpss_persistence::Db::connect(&config.owner_url().expect("url"))
         .await
         .expect("connect");
     db.migrate().await.expect("first");

@@ -39,7 +39,7 @@ impl From<StoreError> for ApiError {
             StoreError::Forbidden(m) => Self::Forbidden(m),
             StoreError::NotFound(m) => Self::NotFound(m),
             StoreError::Conflict { current_version } => Self::Conflict { current_version },
-            StoreError::Seed(_) | StoreError::Db(_) => {
+            StoreError::Seed(_) | StoreError::Data(_) | StoreError::Db(_) => {
                 // Logged here, never shown: SQL and paths are not for clients.
                 tracing::error!(error = %e, "storage failure");
                 Self::Internal

@@ -137,12 +137,13 @@ async fn graphql(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> 
         }
     };
     let span = tracing::info_span!("graphql", subject = %ctx.subject, operation = request.operation_name.as_deref().unwrap_or("-"));
-    let (ctx, loaders) = request_data(&s.db, ctx);
+    let mut request = request;
+    request.data = request_data(ctx.clone(), s.db.scoped(ctx));
     let started = Instant::now();
     // A panic in a resolver is a bug: the client gets INTERNAL, never the panic.
     let execution = std::panic::AssertUnwindSafe(
         s.schema
-            .execute(request.data(ctx).data(loaders))
+            .execute(request)
             .instrument(span),
     );
     let mut response = match futures_util::FutureExt::catch_unwind(execution).await {
@@ -235,10 +236,8 @@ async fn serve_ws(s: AppState, socket: axum::extract::ws::WebSocket) {
             return;
         }
     };
-    let (ctx, loaders) = request_data(&s.db, ctx);
-    let mut data = async_graphql::Data::default();
-    data.insert(ctx);
-    data.insert(loaders);
+    // The connection lives long: its reads must not hold a transaction.
+    let data = request_data(ctx.clone(), s.db.scoped_per_read(ctx));
     let input = futures_util::stream::once(async move { first.into_bytes() }).chain(
         stream
             .take_while(|m| std::future::ready(m.is_ok()))

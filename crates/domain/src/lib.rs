@@ -27,13 +27,20 @@ macro_rules! enum_str {
 }
 
 pub mod access;
+pub mod activity;
 pub mod collation;
 pub mod error;
+pub mod evaluation;
+pub mod kind;
+pub mod measure;
+pub mod patch;
 pub mod plan;
+pub mod priority;
 pub mod record;
 pub mod region;
 pub mod seed;
 pub mod service;
 pub mod text;
+pub mod value;
 
 pub use error::{ValidationError, ValidationResult};

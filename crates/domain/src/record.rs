@@ -1,8 +1,12 @@
 //! Stored records as readers see them: each with its id, region, version
 //! and archive flag. Content fields mean what they mean in [`crate::plan`].
 
-use crate::plan::{Cost, EvaluationStatus, PlanKind};
+use crate::evaluation::EvaluationStatus;
+use crate::kind::{AuditAction, EntityKind};
+use crate::measure::Cost;
+use crate::plan::PlanKind;
 use crate::region::RegionCode;
+use crate::value::Date;
 use crate::service::{Capacity, ServiceType};
 
 /// Seconds since the Unix epoch, UTC (the API formats it as DateTime).
@@ -19,8 +23,7 @@ pub struct Plan {
     pub parent_id: Option<i64>,
     pub prepared_by: Option<String>,
     pub approval: Option<String>,
-    /// ISO date.
-    pub approved_on: Option<String>,
+    pub approved_on: Option<Date>,
     pub source_document: Option<String>,
     pub archived: bool,
     pub version: i32,
@@ -140,10 +143,9 @@ pub struct AuditEntry {
     pub at: Timestamp,
     pub actor: String,
     pub region: RegionCode,
-    pub entity: String,
+    pub entity: EntityKind,
     pub entity_id: i64,
-    /// CREATED, UPDATED, ARCHIVED or RESTORED.
-    pub action: String,
+    pub action: AuditAction,
     pub before: Option<String>,
     pub after: Option<String>,
 }

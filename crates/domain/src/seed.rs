@@ -1,10 +1,17 @@
-//! The seed files: `regions.yaml` (territory) and one file per region.
+//! The seed files: `regions.yaml` (territory) and one file per region, whose
+//! documents are also the export format. Each record converts into the
+//! domain's commands (`draft()`), so a seed obeys the same rules as the API.
 
+use crate::activity::ActivityDraft;
 use crate::error::{ValidationError, ValidationResult};
-use crate::plan::PlanData;
+use crate::evaluation::{EvaluationFields, EvaluationStatus};
+use crate::measure::{Cost, MeasureDraft};
+use crate::plan::{PlanDraft, PlanKind, source_document};
+use crate::priority::PriorityDraft;
 use crate::region::{Kraj, Region, RegionCode};
-use crate::service::ProviderData;
-use crate::text::{self, MAX_TITLE};
+use crate::service::{Capacity, ProviderFields, ServiceDraft, ServiceType};
+use crate::text::{self, MAX_TEXT, MAX_TITLE};
+use crate::value::{Date, Year};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -118,4 +125,557 @@ impl RegionData {
             providers,
         })
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanData {
+    /// Reference of the plan within its region's seed file (`parent` names it);
+    /// empty for a plan created through the API.
+    #[serde(default)]
+    pub key: String,
+    pub title: String,
+    pub kind: PlanKind,
+    pub period_start: i32,
+    pub period_end: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prepared_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_on: Option<Date>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_document: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub projects: Vec<ProjectData>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub priorities: Vec<PriorityData>,
+}
+
+/// A project a plan lists (Chomutov's table): title, implementer, due term.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectData {
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub implementer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_year: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriorityData {
+    pub code: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Working group or section the document puts the priority under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub measures: Vec<MeasureData>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeasureData {
+    pub code: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rationale: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub target_groups: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term_start_year: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term_end_year: Option<i32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub responsible: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_cost: Option<Cost>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub funding_sources: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub risks: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub planned_activities: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub planned_capacities: Vec<Capacity>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evaluations: Vec<EvaluationData>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub activities: Vec<ActivityData>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sub_measures: Vec<MeasureData>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityData {
+    pub code: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub responsible: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub financing: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sub_activities: Vec<ActivityData>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluationData {
+    pub year: i32,
+    pub status: EvaluationStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderData {
+    pub name: String,
+    /// IČO, only where the source states it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ico: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceData>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceData {
+    pub service_type: ServiceType,
+    /// The source's own name of the service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(default)]
+    pub capacities: Vec<Capacity>,
+}
+
+/// Codes must be unique among siblings ("1.4" twice under one priority is an error).
+fn unique_codes<K: Eq + std::hash::Hash + CodeOf>(
+    field: &str,
+    codes: impl Iterator<Item = K>,
+) -> ValidationResult<()> {
+    let mut seen = HashSet::new();
+    for (i, key) in codes.enumerate() {
+        let code = key.code().to_owned();
+        if !seen.insert(key) {
+            return Err(ValidationError::new(
+                format!("{field}[{i}].code"),
+                format!("code `{code}` is used twice"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A sibling's code, alone or scoped by its group.
+trait CodeOf {
+    fn code(&self) -> &str;
+}
+
+impl CodeOf for &str {
+    fn code(&self) -> &str {
+        self
+    }
+}
+
+impl CodeOf for (&str, &str) {
+    fn code(&self) -> &str {
+        self.1
+    }
+}
+
+fn each<T>(
+    field: &str,
+    items: Vec<T>,
+    f: impl Fn(T) -> ValidationResult<T>,
+) -> ValidationResult<Vec<T>> {
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| f(item).map_err(|e| e.under(&format!("{field}[{i}]"))))
+        .collect()
+}
+
+impl PlanData {
+    /// The plan's own content as a draft (its children aside).
+    pub fn draft(&self) -> PlanDraft {
+        PlanDraft {
+            title: self.title.clone(),
+            kind: self.kind,
+            period_start: self.period_start,
+            period_end: self.period_end,
+            prepared_by: self.prepared_by.clone(),
+            approval: self.approval.clone(),
+            approved_on: self.approved_on,
+        }
+    }
+
+    pub fn normalized(self) -> ValidationResult<Self> {
+        let fields = self.draft().parse()?;
+        // Documents number priorities per group (Kroměříž restarts at 1 in each).
+        unique_codes(
+            "priorities",
+            self.priorities
+                .iter()
+                .map(|p| (p.group.as_deref().unwrap_or(""), p.code.as_str())),
+        )?;
+        let d = fields.draft();
+        Ok(Self {
+            key: self.key,
+            title: d.title,
+            kind: d.kind,
+            period_start: d.period_start,
+            period_end: d.period_end,
+            parent: self.parent,
+            prepared_by: d.prepared_by,
+            approval: d.approval,
+            approved_on: d.approved_on,
+            source_document: source_document("source_document", self.source_document.as_deref())?,
+            line: self.line,
+            projects: each("projects", self.projects, ProjectData::normalized)?,
+            priorities: each("priorities", self.priorities, PriorityData::normalized)?,
+        })
+    }
+}
+
+impl ProjectData {
+    pub fn normalized(self) -> ValidationResult<Self> {
+        Ok(Self {
+            title: text::required("title", &self.title, MAX_TEXT)?,
+            implementer: text::optional("implementer", self.implementer.as_deref(), MAX_TEXT)?,
+            due: text::optional("due", self.due.as_deref(), MAX_TITLE)?,
+            due_year: self.due_year.map(|y| Year::parse("due_year", y).map(Year::get)).transpose()?,
+            line: self.line,
+        })
+    }
+}
+
+impl PriorityData {
+    pub fn draft(&self) -> PriorityDraft {
+        PriorityDraft {
+            code: self.code.clone(),
+            title: self.title.clone(),
+            description: self.description.clone(),
+            group: self.group.clone(),
+        }
+    }
+
+    pub fn normalized(self) -> ValidationResult<Self> {
+        let d = self.draft().parse()?.draft();
+        unique_codes("measures", self.measures.iter().map(|m| m.code.as_str()))?;
+        Ok(Self {
+            code: d.code,
+            title: d.title,
+            description: d.description,
+            group: d.group,
+            line: self.line,
+            measures: each("measures", self.measures, MeasureData::normalized)?,
+        })
+    }
+}
+
+impl MeasureData {
+    pub fn draft(&self) -> MeasureDraft {
+        MeasureDraft {
+            code: self.code.clone(),
+            title: self.title.clone(),
+            rationale: self.rationale.clone(),
+            description: self.description.clone(),
+            target_groups: self.target_groups.clone(),
+            term: self.term.clone(),
+            term_start_year: self.term_start_year,
+            term_end_year: self.term_end_year,
+            responsible: self.responsible.clone(),
+            output: self.output.clone(),
+            expected_cost: self.expected_cost.clone(),
+            funding_sources: self.funding_sources.clone(),
+            risks: self.risks.clone(),
+            planned_activities: self.planned_activities.clone(),
+            planned_capacities: self.planned_capacities.clone(),
+        }
+    }
+
+    pub fn normalized(self) -> ValidationResult<Self> {
+        let d = self.draft().parse()?.draft();
+        unique_codes(
+            "activities",
+            self.activities.iter().map(|a| a.code.as_str()),
+        )?;
+        unique_codes(
+            "sub_measures",
+            self.sub_measures.iter().map(|m| m.code.as_str()),
+        )?;
+        let mut years = HashSet::new();
+        for (i, e) in self.evaluations.iter().enumerate() {
+            if !years.insert(e.year) {
+                return Err(ValidationError::new(
+                    format!("evaluations[{i}].year"),
+                    format!("year {} is evaluated twice", e.year),
+                ));
+            }
+        }
+        Ok(Self {
+            code: d.code,
+            title: d.title,
+            rationale: d.rationale,
+            description: d.description,
+            target_groups: d.target_groups,
+            term: d.term,
+            term_start_year: d.term_start_year,
+            term_end_year: d.term_end_year,
+            responsible: d.responsible,
+            output: d.output,
+            expected_cost: d.expected_cost,
+            funding_sources: d.funding_sources,
+            risks: d.risks,
+            planned_activities: d.planned_activities,
+            planned_capacities: d.planned_capacities,
+            evaluations: each("evaluations", self.evaluations, EvaluationData::normalized)?,
+            activities: each("activities", self.activities, ActivityData::normalized)?,
+            sub_measures: each("sub_measures", self.sub_measures, MeasureData::normalized)?,
+            line: self.line,
+        })
+    }
+}
+
+impl ActivityData {
+    pub fn draft(&self) -> ActivityDraft {
+        ActivityDraft {
+            code: self.code.clone(),
+            title: self.title.clone(),
+            description: self.description.clone(),
+            responsible: self.responsible.clone(),
+            schedule: self.schedule.clone(),
+            financing: self.financing.clone(),
+            outputs: self.outputs.clone(),
+        }
+    }
+
+    pub fn normalized(self) -> ValidationResult<Self> {
+        let d = self.draft().parse()?.draft();
+        unique_codes(
+            "sub_activities",
+            self.sub_activities.iter().map(|a| a.code.as_str()),
+        )?;
+        Ok(Self {
+            code: d.code,
+            title: d.title,
+            description: d.description,
+            responsible: d.responsible,
+            schedule: d.schedule,
+            financing: d.financing,
+            outputs: d.outputs,
+            line: self.line,
+            sub_activities: each(
+                "sub_activities",
+                self.sub_activities,
+                ActivityData::normalized,
+            )?,
+        })
+    }
+}
+
+impl EvaluationData {
+    pub fn fields(&self) -> ValidationResult<EvaluationFields> {
+        EvaluationFields::parse(self.year, self.status, self.comment.as_deref())
+    }
+
+    pub fn normalized(self) -> ValidationResult<Self> {
+        let f = self.fields()?;
+        Ok(Self {
+            year: f.year.get(),
+            status: f.status,
+            comment: f.comment,
+            line: self.line,
+        })
+    }
+}
+
+impl ProviderData {
+    pub fn fields(&self) -> ValidationResult<ProviderFields> {
+        ProviderFields::parse(&self.name, self.ico.as_deref())
+    }
+
+    pub fn normalized(self) -> ValidationResult<Self> {
+        let f = self.fields()?;
+        Ok(Self {
+            name: f.name.as_str().to_owned(),
+            ico: f.ico,
+            line: self.line,
+            services: each("services", self.services, ServiceData::normalized)?,
+        })
+    }
+}
+
+impl ServiceData {
+    pub fn draft(&self) -> ServiceDraft {
+        ServiceDraft {
+            service_type: self.service_type,
+            name: self.name.clone(),
+            scope: self.scope.clone(),
+            capacities: self.capacities.clone(),
+        }
+    }
+
+    pub fn normalized(self) -> ValidationResult<Self> {
+        let d = self.draft().parse()?.draft();
+        Ok(Self {
+            service_type: d.service_type,
+            name: d.name,
+            scope: d.scope,
+            line: self.line,
+            capacities: d.capacities,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> PlanData {
+        PlanData {
+            key: "ap".into(),
+            title: "Akční plán".into(),
+            kind: PlanKind::ActionPlan,
+            period_start: 2023,
+            period_end: 2023,
+            parent: None,
+            prepared_by: None,
+            approval: None,
+            approved_on: None,
+            source_document: None,
+            line: None,
+            projects: vec![],
+            priorities: vec![],
+        }
+    }
+
+    fn priority(code: &str) -> PriorityData {
+        PriorityData {
+            code: code.into(),
+            title: "P".into(),
+            description: None,
+            group: None,
+            line: None,
+            measures: vec![],
+        }
+    }
+
+    #[test]
+    fn period_end_before_start_names_the_end() {
+        let err = PlanData {
+            period_end: 2020,
+            ..plan()
+        }
+        .normalized()
+        .unwrap_err();
+        assert_eq!(err.field, "period_end");
+    }
+
+    #[test]
+    fn years_outside_range_are_rejected() {
+        assert_eq!(
+            PlanData {
+                period_start: 1989,
+                ..plan()
+            }
+            .normalized()
+            .unwrap_err()
+            .field,
+            "period_start"
+        );
+    }
+
+    #[test]
+    fn duplicate_priority_codes_are_rejected_with_their_path() {
+        let err = PlanData {
+            priorities: vec![priority("1"), priority("2"), priority("1")],
+            ..plan()
+        }
+        .normalized()
+        .unwrap_err();
+        assert_eq!(err.field, "priorities[2].code");
+    }
+
+    #[test]
+    fn the_same_priority_code_may_stand_in_two_groups() {
+        let grouped = |code: &str, group: &str| PriorityData {
+            group: Some(group.into()),
+            ..priority(code)
+        };
+        assert!(
+            PlanData {
+                priorities: vec![grouped("1", "Senioři"), grouped("1", "Rodiny")],
+                ..plan()
+            }
+            .normalized()
+            .is_ok()
+        );
+        assert!(
+            PlanData {
+                priorities: vec![grouped("1", "Senioři"), grouped("1", "Senioři")],
+                ..plan()
+            }
+            .normalized()
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn nested_errors_carry_the_whole_path() {
+        let err = PlanData {
+            priorities: vec![
+                priority("1"),
+                PriorityData {
+                    title: " ".into(),
+                    ..priority("2")
+                },
+            ],
+            ..plan()
+        }
+        .normalized()
+        .unwrap_err();
+        assert_eq!(err.field, "priorities[1].title");
+    }
+
 }

@@ -1,7 +1,10 @@
 //! Providers, their social services (Act No. 108/2006 Sb.) and capacities.
 
 use crate::error::{ValidationError, ValidationResult};
+use crate::patch::Patch;
+use crate::region::RegionCode;
 use crate::text::{self, MAX_TEXT, MAX_TITLE};
+use crate::value::Title;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -136,32 +139,12 @@ impl Capacity {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProviderData {
-    pub name: String,
-    /// IČO, only where the source states it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ico: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line: Option<u32>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub services: Vec<ServiceData>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ServiceData {
-    pub service_type: ServiceType,
-    /// The source's own name of the service.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line: Option<u32>,
-    #[serde(default)]
-    pub capacities: Vec<Capacity>,
+/// Capacities as listed, each checked (`field[i]` names a bad one).
+pub fn capacities(field: &str, list: Vec<Capacity>) -> ValidationResult<Vec<Capacity>> {
+    list.into_iter()
+        .enumerate()
+        .map(|(i, c)| c.normalized().map_err(|e| e.under(&format!("{field}[{i}]"))))
+        .collect()
 }
 
 /// IČO: eight digits.
@@ -176,44 +159,87 @@ pub fn ico(field: &str, s: &str) -> ValidationResult<String> {
     }
 }
 
-impl ProviderData {
-    pub fn normalized(self) -> ValidationResult<Self> {
-        let services = self
-            .services
-            .into_iter()
-            .enumerate()
-            .map(|(i, s)| {
-                s.normalized()
-                    .map_err(|e| e.under(&format!("services[{i}]")))
-            })
-            .collect::<ValidationResult<_>>()?;
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderFields {
+    pub name: Title,
+    /// IČO, only where the source states it.
+    pub ico: Option<String>,
+}
+
+impl ProviderFields {
+    pub fn parse(name: &str, ico_text: Option<&str>) -> ValidationResult<Self> {
         Ok(Self {
-            name: text::required("name", &self.name, MAX_TITLE)?,
-            ico: self.ico.map(|i| ico("ico", &i)).transpose()?,
-            line: self.line,
-            services,
+            name: Title::name("name", name)?,
+            ico: ico_text.map(|i| ico("ico", i)).transpose()?,
         })
     }
 }
 
-impl ServiceData {
-    pub fn normalized(self) -> ValidationResult<Self> {
-        let capacities = self
-            .capacities
-            .into_iter()
-            .enumerate()
-            .map(|(i, c)| {
-                c.normalized()
-                    .map_err(|e| e.under(&format!("capacities[{i}]")))
-            })
-            .collect::<ValidationResult<_>>()?;
-        Ok(Self {
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderForCreate {
+    pub region: RegionCode,
+    pub fields: ProviderFields,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceFields {
+    pub service_type: ServiceType,
+    /// The source's own name of the service.
+    pub name: Option<String>,
+    pub scope: Option<String>,
+    pub capacities: Vec<Capacity>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceDraft {
+    pub service_type: ServiceType,
+    pub name: Option<String>,
+    pub scope: Option<String>,
+    pub capacities: Vec<Capacity>,
+}
+
+impl ServiceDraft {
+    pub fn parse(self) -> ValidationResult<ServiceFields> {
+        Ok(ServiceFields {
             service_type: self.service_type,
             name: text::optional("name", self.name.as_deref(), MAX_TITLE)?,
             scope: text::optional("scope", self.scope.as_deref(), MAX_TITLE)?,
-            line: self.line,
-            capacities,
+            capacities: capacities("capacities", self.capacities)?,
         })
+    }
+}
+
+impl ServiceFields {
+    pub fn draft(&self) -> ServiceDraft {
+        ServiceDraft {
+            service_type: self.service_type,
+            name: self.name.clone(),
+            scope: self.scope.clone(),
+            capacities: self.capacities.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceForCreate {
+    pub provider_id: i64,
+    pub fields: ServiceFields,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ServicePatch {
+    pub service_type: Patch<ServiceType>,
+    pub capacities: Patch<Vec<Capacity>>,
+    pub scope: Patch<String>,
+}
+
+impl ServicePatch {
+    pub fn apply(self, current: &ServiceFields) -> ValidationResult<ServiceFields> {
+        let mut d = current.draft();
+        self.service_type.apply_required("service_type", &mut d.service_type)?;
+        self.capacities.apply_list(&mut d.capacities);
+        self.scope.apply(&mut d.scope);
+        d.parse()
     }
 }
 

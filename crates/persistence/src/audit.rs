@@ -1,24 +1,50 @@
 //! The audit log, readable by admins of its regions.
 
 use crate::entity::audit_entry;
-use crate::read::{Connection, Page};
-use crate::{Db, Error, Result, scope};
+use crate::events::Change;
+use crate::page::{Connection, Page};
+use crate::scoped::Scoped;
+use crate::{Error, Result, scope};
 use chrono::{DateTime, Utc};
-use kpss_domain::access::{Ctx, Grant};
+use kpss_domain::access::Grant;
+use kpss_domain::kind::EntityKind;
 use kpss_domain::region::RegionCode;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter};
 
 pub use kpss_domain::record::AuditEntry as Entry;
 
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
     pub regions: Option<Grant>,
-    pub entity: Option<String>,
+    pub entity: Option<EntityKind>,
     pub entity_id: Option<i64>,
     pub since: Option<DateTime<Utc>>,
 }
 
-pub async fn list(db: &Db, ctx: &Ctx, q: &AuditQuery, p: Page) -> Result<Connection<Entry>> {
+/// Writes the audit entry of `change` in its transaction.
+pub(crate) async fn record(
+    txn: &DatabaseTransaction,
+    change: &Change,
+    before: Option<String>,
+    after: Option<String>,
+) -> Result<()> {
+    let entry = audit_entry::ActiveModel {
+        at: Set(DateTime::from_timestamp(change.at, 0).unwrap_or_else(Utc::now)),
+        actor: Set(change.actor.clone()),
+        region_code: Set(change.region.as_str().to_owned()),
+        entity: Set(change.entity.as_str().to_owned()),
+        entity_id: Set(change.entity_id),
+        action: Set(change.action.as_str().to_owned()),
+        before: Set(before),
+        after: Set(after),
+        ..Default::default()
+    };
+    audit_entry::Entity::insert(entry).exec(txn).await?;
+    Ok(())
+}
+
+pub async fn list(s: &Scoped, q: &AuditQuery, p: Page) -> Result<Connection<Entry>> {
+    let ctx = s.ctx();
     if ctx.admin.is_empty() {
         return Err(Error::Forbidden(
             "the audit log is for admins of a region".into(),
@@ -50,8 +76,8 @@ pub async fn list(db: &Db, ctx: &Ctx, q: &AuditQuery, p: Page) -> Result<Connect
     if let Some(since) = q.since {
         cond = cond.add(audit_entry::Column::At.gte(since));
     }
-    crate::read::page(
-        db,
+    crate::page::page(
+        s,
         audit_entry::Entity::find().filter(cond),
         audit_entry::Column::Id,
         p,
@@ -61,9 +87,9 @@ pub async fn list(db: &Db, ctx: &Ctx, q: &AuditQuery, p: Page) -> Result<Connect
                 at: m.at.timestamp(),
                 actor: m.actor,
                 region: RegionCode::parse("region", &m.region_code)?,
-                entity: m.entity,
+                entity: crate::columns::parse(&m.entity)?,
                 entity_id: m.entity_id,
-                action: m.action,
+                action: crate::columns::parse(&m.action)?,
                 before: m.before,
                 after: m.after,
             })

@@ -1,12 +1,22 @@
 //! Connecting, migrating and checking the database.
 
+use crate::scoped::Scoped;
 use crate::Result;
+use kpss_domain::access::Ctx;
 use kpss_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+/// The user name of a PostgreSQL URL (the role the service connects as).
+pub fn user_of(url: &str) -> Result<String> {
+    use std::str::FromStr;
+    let opts = sea_orm::sqlx::postgres::PgConnectOptions::from_str(url)
+        .map_err(|e| crate::Error::Data(format!("not a PostgreSQL URL: {e}")))?;
+    Ok(opts.get_username().to_owned())
+}
 
 /// A connection pool to SQLite or PostgreSQL, chosen by the URL.
 #[derive(Clone, Debug)]
@@ -46,20 +56,27 @@ impl Db {
         })
     }
 
-    /// A transaction that takes the write lock at once on SQLite (so two
-    /// writers never deadlock upgrading read locks); plain BEGIN on PostgreSQL.
-    pub(crate) async fn begin_write(&self) -> Result<sea_orm::DatabaseTransaction> {
-        use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
-        let options = TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        };
-        Ok(self.conn.begin_with_options(options).await?)
+    /// The one way to read and write: a handle carrying the caller's scope,
+    /// for one request (its reads share a transaction on PostgreSQL).
+    pub fn scoped(&self, ctx: Ctx) -> Scoped {
+        Scoped::new(self.clone(), ctx, true)
+    }
+
+    /// The same for a handle that lives as long as a connection (a
+    /// subscription): each read runs in a transaction of its own.
+    pub fn scoped_per_read(&self, ctx: Ctx) -> Scoped {
+        Scoped::new(self.clone(), ctx, false)
     }
 
     pub async fn migrate(&self) -> Result<()> {
         Migrator::up(&self.conn, None).await?;
         Ok(())
+    }
+
+    /// Run by the database's owner at every start: gives `role` (the
+    /// service's own login role) exactly the rights it needs.
+    pub async fn grant_service_role(&self, role: &str) -> Result<()> {
+        crate::dialect::grant_service_role(&self.conn, role).await
     }
 
     /// Whether the database answers (for `/readyz`).

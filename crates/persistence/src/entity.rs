@@ -154,7 +154,7 @@ pub mod measure {
         #[sea_orm(column_type = "Text")]
         pub responsible: String,
         pub output: Option<String>,
-        pub cost_amount_czk: Option<f64>,
+        pub cost_czk: Option<i64>,
         pub cost_per: Option<String>,
         pub cost_text: Option<String>,
         #[sea_orm(column_type = "Text")]

@@ -14,6 +14,9 @@ pub enum Error {
     Conflict { current_version: i32 },
     #[error("{0}")]
     Seed(String),
+    /// Stored data that cannot be read back or written out (a bug, never the caller's input).
+    #[error("{0}")]
+    Data(String),
     #[error("database error: {0}")]
     Db(#[from] sea_orm::DbErr),
 }

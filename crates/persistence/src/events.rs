@@ -3,9 +3,10 @@
 //! delivered only when that commits, to every service instance that
 //! `LISTEN`s; on SQLite (one process) it is published in-process after commit.
 
-use crate::{Db, Result};
+use crate::{Db, Error, Result, dialect};
+use kpss_domain::kind::{AuditAction, EntityKind};
 use kpss_domain::region::RegionCode;
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
+use sea_orm::{DatabaseTransaction, DbBackend};
 use serde::{Deserialize, Serialize};
 
 pub const CHANNEL: &str = "kpss_changes";
@@ -14,27 +15,19 @@ pub const CHANNEL: &str = "kpss_changes";
 pub struct Change {
     pub region: RegionCode,
     pub plan_id: Option<i64>,
-    pub entity: String,
+    pub entity: EntityKind,
     pub entity_id: i64,
-    /// CREATED, UPDATED, ARCHIVED or RESTORED.
-    pub action: String,
+    pub action: AuditAction,
     pub actor: String,
     /// Seconds since the epoch.
     pub at: i64,
 }
 
 /// Queues `change` in the transaction (PostgreSQL delivers it on commit).
-pub(crate) async fn notify(txn: &DatabaseTransaction, change: &Change) -> Result<()> {
-    if txn.get_database_backend() == DbBackend::Postgres {
-        let payload = serde_json::to_string(change).unwrap_or_default();
-        txn.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_notify($1, $2)",
-            [CHANNEL.into(), payload.into()],
-        ))
-        .await?;
-    }
-    Ok(())
+pub(crate) async fn queue(txn: &DatabaseTransaction, change: &Change) -> Result<()> {
+    let payload = serde_json::to_string(change)
+        .map_err(|e| Error::Data(format!("cannot encode a change: {e}")))?;
+    dialect::notify(txn, CHANNEL, payload).await
 }
 
 /// After commit: publishes in-process where the database does not.

@@ -4,23 +4,27 @@
 use crate::entity::{
     activity, capacity, evaluation, measure, plan, plan_project, priority, provider, service,
 };
-use crate::{Db, Error, Result};
-use kpss_domain::access::Ctx;
-use kpss_domain::plan::{
-    ActivityData, Cost, EvaluationData, MeasureData, PlanData, PriorityData, ProjectData,
-};
+use crate::columns::{from_date, parse, read_list, source_line as line};
+use crate::scoped::Scoped;
+use crate::service::to_capacity;
+use crate::{Error, Result};
+use kpss_domain::measure::Cost;
 use kpss_domain::region::RegionCode;
-use kpss_domain::seed::RegionData;
-use kpss_domain::service::{Capacity, ProviderData, ServiceData};
+use kpss_domain::seed::{
+    ActivityData, EvaluationData, MeasureData, PlanData, PriorityData, ProjectData, ProviderData,
+    RegionData, ServiceData,
+};
+use kpss_domain::service::Capacity;
+use kpss_domain::value::AmountCzk;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::HashMap;
 
 /// Exports one region the caller may read (`Forbidden` otherwise).
-pub async fn region(db: &Db, ctx: &Ctx, code: &RegionCode) -> Result<RegionData> {
-    if crate::region::get(db, ctx, code).await?.is_none() {
+pub async fn region(s: &Scoped, code: &RegionCode) -> Result<RegionData> {
+    if crate::region::get(s, code).await?.is_none() {
         return Err(Error::Forbidden(format!("no region `{code}`")));
     }
-    let c = &db.conn;
+    let c = &s.reader().await?;
     let r = code.as_str();
     macro_rules! rows {
         ($m:ident, archivable) => {
@@ -114,7 +118,7 @@ pub async fn region(db: &Db, ctx: &Ctx, code: &RegionCode) -> Result<RegionData>
             parent: p.parent_id.and_then(|id| keys.get(&id).cloned()),
             prepared_by: p.prepared_by.clone(),
             approval: p.approval.clone(),
-            approved_on: p.approved_on.map(|d| d.format("%Y-%m-%d").to_string()),
+            approved_on: p.approved_on.map(from_date).transpose()?,
             source_document: p.source_document.clone(),
             line: line(p.source_line),
             projects: projs
@@ -209,20 +213,23 @@ fn build_measure(
         title: m.title.clone(),
         rationale: m.rationale.clone(),
         description: m.description.clone(),
-        target_groups: list(&m.target_groups)?,
+        target_groups: read_list(&m.target_groups)?,
         term: m.term.clone(),
         term_start_year: m.term_start_year,
         term_end_year: m.term_end_year,
-        responsible: list(&m.responsible)?,
+        responsible: read_list(&m.responsible)?,
         output: m.output.clone(),
-        expected_cost: m.cost_text.clone().map(|text| Cost {
-            amount_czk: m.cost_amount_czk,
-            per: m.cost_per.clone(),
-            text,
-        }),
-        funding_sources: list(&m.funding_sources)?,
-        risks: list(&m.risks)?,
-        planned_activities: list(&m.planned_activities)?,
+        expected_cost: match &m.cost_text {
+            Some(text) => Some(Cost {
+                amount_czk: m.cost_czk.map(|a| AmountCzk::new("amount_czk", a)).transpose()?,
+                per: m.cost_per.clone(),
+                text: text.clone(),
+            }),
+            None => None,
+        },
+        funding_sources: read_list(&m.funding_sources)?,
+        risks: read_list(&m.risks)?,
+        planned_activities: read_list(&m.planned_activities)?,
         planned_capacities,
         evaluations,
         activities,
@@ -240,10 +247,10 @@ fn build_activity(a: &activity::Model, tree: &Tree<activity::Model>) -> Result<A
         code: a.code.clone(),
         title: a.title.clone(),
         description: a.description.clone(),
-        responsible: list(&a.responsible)?,
+        responsible: read_list(&a.responsible)?,
         schedule: a.schedule.clone(),
         financing: a.financing.clone(),
-        outputs: list(&a.outputs)?,
+        outputs: read_list(&a.outputs)?,
         line: line(a.source_line),
         sub_activities: tree
             .of(a.id)
@@ -262,23 +269,3 @@ fn to_evaluation(e: &evaluation::Model) -> Result<EvaluationData> {
     })
 }
 
-pub(crate) fn to_capacity(c: &capacity::Model) -> Result<Capacity> {
-    Ok(Capacity {
-        form: c.form.as_deref().map(parse).transpose()?,
-        value: c.value,
-        unit: parse(&c.unit)?,
-        text: c.text.clone(),
-    })
-}
-
-pub(crate) fn parse<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T> {
-    s.parse().map_err(Error::Seed)
-}
-
-pub(crate) fn list(json: &str) -> Result<Vec<String>> {
-    serde_json::from_str(json).map_err(|e| Error::Seed(format!("stored list is not JSON: {e}")))
-}
-
-fn line(l: Option<i32>) -> Option<u32> {
-    l.and_then(|l| u32::try_from(l).ok())
-}

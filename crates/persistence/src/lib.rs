@@ -1,23 +1,38 @@
-//! Storage of KPSS data on SQLite (embedded default) and PostgreSQL.
+//! Storage of KPSS data on SQLite (embedded default) and PostgreSQL, one
+//! module per aggregate.
 //!
-//! Every read and write takes the caller's [`Ctx`](kpss_domain::access::Ctx)
-//! and filters by its tenant scope in SQL: there is no unscoped query path
-//! outside migrations and seeding.
+//! Every read and write goes through a [`Scoped`] handle made from the
+//! caller's [`Ctx`](kpss_domain::access::Ctx) (`db.scoped(ctx)`): queries
+//! filter by its tenant scope in SQL, and on PostgreSQL row-level security
+//! enforces the same scope a second time. Only migrations and seeding use
+//! the pool directly.
 
+mod columns;
+mod dialect;
 mod entity;
 mod scope;
+mod stored;
 
+pub mod activity;
 pub mod audit;
 pub mod db;
 pub mod error;
+pub mod evaluation;
 pub mod events;
 pub mod export;
-pub mod read;
+pub mod measure;
+pub mod page;
+pub mod plan;
+pub mod priority;
+pub mod provider;
 pub mod region;
+pub mod scoped;
 pub mod search;
 pub mod seed;
+pub mod service;
 pub mod summary;
-pub mod write;
 
 pub use db::Db;
 pub use error::{Error, Result};
+pub use scoped::Scoped;
+pub use sea_orm::DbBackend;

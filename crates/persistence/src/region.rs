@@ -1,9 +1,11 @@
 //! Kraje and regions as the caller may see them.
 
 use crate::entity::{kraj, region};
-use crate::{Db, Error, Result, scope};
+use crate::scoped::Scoped;
+use crate::{Error, Result, scope};
 use kpss_domain::ValidationError;
 use kpss_domain::access::{Ctx, Grant};
+use std::collections::HashMap;
 use kpss_domain::region::{Kraj, KrajCode, Region, RegionCode, RegionKind};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
@@ -17,11 +19,11 @@ fn to_region(m: region::Model) -> Result<Region> {
 }
 
 /// Regions the caller may read, in Czech order of their names.
-pub async fn list(db: &Db, ctx: &Ctx) -> Result<Vec<Region>> {
+pub async fn list(s: &Scoped) -> Result<Vec<Region>> {
     region::Entity::find()
-        .filter(scope::condition(&ctx.read, region::Column::Code))
+        .filter(scope::condition(&s.ctx().read, region::Column::Code))
         .order_by_asc(region::Column::NameKey)
-        .all(&db.conn)
+        .all(&s.reader().await?)
         .await?
         .into_iter()
         .map(to_region)
@@ -29,12 +31,12 @@ pub async fn list(db: &Db, ctx: &Ctx) -> Result<Vec<Region>> {
 }
 
 /// Readable regions of the given kraje, in Czech order.
-pub async fn in_kraje(db: &Db, ctx: &Ctx, kraje: &[KrajCode]) -> Result<Vec<Region>> {
+pub async fn in_kraje(s: &Scoped, kraje: &[KrajCode]) -> Result<Vec<Region>> {
     region::Entity::find()
-        .filter(scope::condition(&ctx.read, region::Column::Code))
+        .filter(scope::condition(&s.ctx().read, region::Column::Code))
         .filter(region::Column::KrajCode.is_in(kraje.iter().map(|k| k.as_str().to_owned())))
         .order_by_asc(region::Column::NameKey)
-        .all(&db.conn)
+        .all(&s.reader().await?)
         .await?
         .into_iter()
         .map(to_region)
@@ -43,15 +45,15 @@ pub async fn in_kraje(db: &Db, ctx: &Ctx, kraje: &[KrajCode]) -> Result<Vec<Regi
 
 /// One region: `Ok(None)` when no such region exists, `Forbidden` when it
 /// exists but the caller may not read it.
-pub async fn get(db: &Db, ctx: &Ctx, code: &RegionCode) -> Result<Option<Region>> {
+pub async fn get(s: &Scoped, code: &RegionCode) -> Result<Option<Region>> {
     let Some(m) = region::Entity::find_by_id(code.as_str())
-        .one(&db.conn)
+        .one(&s.reader().await?)
         .await?
     else {
         return Ok(None);
     };
     let region = to_region(m)?;
-    if ctx.read.covers(&region.code, &region.kraj) {
+    if s.ctx().read.covers(&region.code, &region.kraj) {
         Ok(Some(region))
     } else {
         Err(Error::Forbidden(format!(
@@ -61,9 +63,9 @@ pub async fn get(db: &Db, ctx: &Ctx, code: &RegionCode) -> Result<Option<Region>
 }
 
 /// Kraje with at least one region the caller may read, in Czech order.
-pub async fn kraje(db: &Db, ctx: &Ctx) -> Result<Vec<Kraj>> {
-    kraje_query(ctx)
-        .all(&db.conn)
+pub async fn kraje(s: &Scoped) -> Result<Vec<Kraj>> {
+    kraje_query(s.ctx())
+        .all(&s.reader().await?)
         .await?
         .into_iter()
         .map(to_kraj)
@@ -89,10 +91,10 @@ fn to_kraj(m: kraj::Model) -> Result<Kraj> {
 }
 
 /// Kraje by code, among those the caller sees (for a region's kraj).
-pub async fn kraje_by_codes(db: &Db, ctx: &Ctx, codes: &[KrajCode]) -> Result<Vec<Kraj>> {
-    kraje_query(ctx)
+pub async fn kraje_by_codes(s: &Scoped, codes: &[KrajCode]) -> Result<Vec<Kraj>> {
+    kraje_query(s.ctx())
         .filter(kraj::Column::Code.is_in(codes.iter().map(|k| k.as_str().to_owned())))
-        .all(&db.conn)
+        .all(&s.reader().await?)
         .await?
         .into_iter()
         .map(to_kraj)
@@ -104,8 +106,7 @@ pub async fn kraje_by_codes(db: &Db, ctx: &Ctx, codes: &[KrajCode]) -> Result<Ve
 /// or a kraj none of whose regions it can read, is forbidden. `None` when
 /// the filter names neither; an empty list matches nothing.
 pub async fn filter(
-    db: &Db,
-    ctx: &Ctx,
+    s: &Scoped,
     regions: Option<&[String]>,
     kraje: Option<&[String]>,
     field: &str,
@@ -113,17 +114,37 @@ pub async fn filter(
     if regions.is_none() && kraje.is_none() {
         return Ok(None);
     }
+    let ctx = s.ctx();
+    let (regions, kraje) = (regions.unwrap_or_default(), kraje.unwrap_or_default());
+    let region_codes = regions
+        .iter()
+        .enumerate()
+        .map(|(i, c)| RegionCode::parse(&format!("{field}.regions[{i}]"), c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let kraj_codes = kraje
+        .iter()
+        .enumerate()
+        .map(|(i, c)| KrajCode::parse(&format!("{field}.kraje[{i}]"), c))
+        .collect::<Result<Vec<_>, _>>()?;
+    // One statement for every named region and every region of the named kraje.
+    let known: Vec<Region> = region::Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(region::Column::Code.is_in(region_codes.iter().map(RegionCode::as_str)))
+                .add(region::Column::KrajCode.is_in(kraj_codes.iter().map(KrajCode::as_str))),
+        )
+        .all(&s.reader().await?)
+        .await?
+        .into_iter()
+        .map(to_region)
+        .collect::<Result<_>>()?;
+    let by_code: HashMap<&RegionCode, &Region> = known.iter().map(|r| (&r.code, r)).collect();
     let mut grant = Grant::default();
-    for (i, code) in regions.unwrap_or_default().iter().enumerate() {
-        let path = format!("{field}.regions[{i}]");
-        let code = RegionCode::parse(&path, code)?;
-        let Some(m) = region::Entity::find_by_id(code.as_str())
-            .one(&db.conn)
-            .await?
-        else {
+    for (i, code) in region_codes.into_iter().enumerate() {
+        let Some(region) = by_code.get(&code) else {
+            let path = format!("{field}.regions[{i}]");
             return Err(ValidationError::new(path, format!("there is no region `{code}`")).into());
         };
-        let region = to_region(m)?;
         if !ctx.read.covers(&region.code, &region.kraj) {
             return Err(Error::Forbidden(format!(
                 "region `{code}` is not readable with this token"
@@ -131,20 +152,15 @@ pub async fn filter(
         }
         grant.regions.insert(code);
     }
-    for (i, code) in kraje.unwrap_or_default().iter().enumerate() {
-        let path = format!("{field}.kraje[{i}]");
-        let code = KrajCode::parse(&path, code)?;
-        if kraj::Entity::find_by_id(code.as_str())
-            .one(&db.conn)
-            .await?
-            .is_none()
-        {
+    let kraje_known: Vec<&KrajCode> = known.iter().map(|r| &r.kraj).collect();
+    for (i, code) in kraj_codes.into_iter().enumerate() {
+        let exists = kraje_known.contains(&&code)
+            || kraj::Entity::find_by_id(code.as_str()).one(&s.reader().await?).await?.is_some();
+        if !exists {
+            let path = format!("{field}.kraje[{i}]");
             return Err(ValidationError::new(path, format!("there is no kraj `{code}`")).into());
         }
-        if in_kraje(db, ctx, std::slice::from_ref(&code))
-            .await?
-            .is_empty()
-        {
+        if !known.iter().any(|r| r.kraj == code && ctx.read.covers(&r.code, &r.kraj)) {
             return Err(Error::Forbidden(format!(
                 "no region of kraj `{code}` is readable with this token"
             )));
@@ -155,11 +171,11 @@ pub async fn filter(
 }
 
 /// Readable regions by code (for a record's region).
-pub async fn by_codes(db: &Db, ctx: &Ctx, codes: &[RegionCode]) -> Result<Vec<Region>> {
+pub async fn by_codes(s: &Scoped, codes: &[RegionCode]) -> Result<Vec<Region>> {
     region::Entity::find()
-        .filter(scope::condition(&ctx.read, region::Column::Code))
+        .filter(scope::condition(&s.ctx().read, region::Column::Code))
         .filter(region::Column::Code.is_in(codes.iter().map(|c| c.as_str().to_owned())))
-        .all(&db.conn)
+        .all(&s.reader().await?)
         .await?
         .into_iter()
         .map(to_region)

@@ -4,8 +4,10 @@
 //! trigram index on PostgreSQL); title hits rank first.
 
 use crate::entity::{activity, measure, plan, priority, provider, search_entry};
-use crate::{Db, Result, scope};
-use kpss_domain::access::{Ctx, Grant};
+use crate::scoped::Scoped;
+use crate::{Result, scope};
+use kpss_domain::access::Grant;
+use kpss_domain::kind::EntityKind;
 use kpss_domain::region::RegionCode;
 use kpss_domain::text::{fold, snippet, terms};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
@@ -38,88 +40,130 @@ pub struct Hit {
 /// Characters of context a snippet shows.
 const SNIPPET_WIDTH: usize = 160;
 
-/// Rebuilds the search entries of a region from its current records.
-pub(crate) async fn reindex_region(c: &impl ConnectionTrait, region: &str) -> Result<()> {
-    search_entry::Entity::delete_many()
-        .filter(search_entry::Column::RegionCode.eq(region))
-        .exec(c)
-        .await?;
-    let mut entries: Vec<(Kind, i64, String, Vec<Option<String>>)> = Vec::new();
-    for p in plan::Entity::find()
-        .filter(plan::Column::RegionCode.eq(region))
-        .filter(plan::Column::Archived.eq(false))
-        .all(c)
-        .await?
-    {
-        entries.push((Kind::Plan, p.id, p.title, vec![p.prepared_by, p.approval]));
+/// What a record shows to search: its title and body texts.
+struct Doc {
+    kind: Kind,
+    id: i64,
+    region: String,
+    title: String,
+    body: Vec<Option<String>>,
+}
+
+fn plan_doc(p: plan::Model) -> Doc {
+    Doc { kind: Kind::Plan, id: p.id, region: p.region_code, title: p.title, body: vec![p.prepared_by, p.approval] }
+}
+
+fn priority_doc(p: priority::Model) -> Doc {
+    Doc {
+        kind: Kind::Priority,
+        id: p.id,
+        region: p.region_code,
+        title: format!("{} {}", p.code, p.title),
+        body: vec![p.description, p.group_name],
     }
-    for p in priority::Entity::find()
-        .filter(priority::Column::RegionCode.eq(region))
-        .filter(priority::Column::Archived.eq(false))
-        .all(c)
-        .await?
-    {
-        entries.push((
-            Kind::Priority,
-            p.id,
-            format!("{} {}", p.code, p.title),
-            vec![p.description, p.group_name],
-        ));
+}
+
+fn measure_doc(m: measure::Model) -> Doc {
+    Doc {
+        kind: Kind::Measure,
+        id: m.id,
+        region: m.region_code,
+        title: format!("{} {}", m.code, m.title),
+        body: vec![m.rationale, m.description, m.output],
     }
-    for m in measure::Entity::find()
-        .filter(measure::Column::RegionCode.eq(region))
-        .filter(measure::Column::Archived.eq(false))
-        .all(c)
-        .await?
-    {
-        entries.push((
-            Kind::Measure,
-            m.id,
-            format!("{} {}", m.code, m.title),
-            vec![m.rationale, m.description, m.output],
-        ));
+}
+
+fn activity_doc(a: activity::Model) -> Doc {
+    Doc {
+        kind: Kind::Activity,
+        id: a.id,
+        region: a.region_code,
+        title: format!("{} {}", a.code, a.title),
+        body: vec![a.description],
     }
-    for a in activity::Entity::find()
-        .filter(activity::Column::RegionCode.eq(region))
-        .filter(activity::Column::Archived.eq(false))
-        .all(c)
-        .await?
-    {
-        entries.push((
-            Kind::Activity,
-            a.id,
-            format!("{} {}", a.code, a.title),
-            vec![a.description],
-        ));
+}
+
+fn provider_doc(p: provider::Model) -> Doc {
+    Doc { kind: Kind::Provider, id: p.id, region: p.region_code, title: p.name, body: vec![] }
+}
+
+/// The search kind of an entity kind, for the kinds search covers.
+fn kind_of(k: EntityKind) -> Option<Kind> {
+    match k {
+        EntityKind::Plan => Some(Kind::Plan),
+        EntityKind::Priority => Some(Kind::Priority),
+        EntityKind::Measure => Some(Kind::Measure),
+        EntityKind::Activity => Some(Kind::Activity),
+        EntityKind::Provider => Some(Kind::Provider),
+        EntityKind::Evaluation | EntityKind::Service => None,
     }
-    for p in provider::Entity::find()
-        .filter(provider::Column::RegionCode.eq(region))
-        .filter(provider::Column::Archived.eq(false))
-        .all(c)
-        .await?
-    {
-        entries.push((Kind::Provider, p.id, p.name, vec![]));
+}
+
+/// The current (not archived) records of `kind` meeting `cond`, as search documents.
+async fn docs(c: &impl ConnectionTrait, kind: Kind, cond: Condition) -> Result<Vec<Doc>> {
+    macro_rules! current {
+        ($m:ident, $doc:ident) => {
+            $m::Entity::find()
+                .filter(cond.add($m::Column::Archived.eq(false)))
+                .all(c)
+                .await?
+                .into_iter()
+                .map($doc)
+                .collect()
+        };
     }
-    for chunk in entries.chunks(200) {
-        let rows = chunk.iter().map(|(kind, id, title, body)| {
-            let body = body
-                .iter()
-                .flatten()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("\n\n");
+    Ok(match kind {
+        Kind::Plan => current!(plan, plan_doc),
+        Kind::Priority => current!(priority, priority_doc),
+        Kind::Measure => current!(measure, measure_doc),
+        Kind::Activity => current!(activity, activity_doc),
+        Kind::Provider => current!(provider, provider_doc),
+    })
+}
+
+async fn insert(c: &impl ConnectionTrait, docs: Vec<Doc>) -> Result<()> {
+    for chunk in docs.chunks(200) {
+        let rows = chunk.iter().map(|d| {
+            let body = d.body.iter().flatten().cloned().collect::<Vec<_>>().join("\n\n");
             search_entry::ActiveModel {
-                region_code: Set(region.to_owned()),
-                kind: Set(kind.as_str().to_owned()),
-                entity_id: Set(*id),
-                fold_title: Set(fold(title)),
-                fold: Set(fold(&format!("{title}\n{body}"))),
-                title: Set(title.clone()),
+                region_code: Set(d.region.clone()),
+                kind: Set(d.kind.as_str().to_owned()),
+                entity_id: Set(d.id),
+                fold_title: Set(fold(&d.title)),
+                fold: Set(fold(&format!("{}\n{body}", d.title))),
+                title: Set(d.title.clone()),
                 body: Set(body),
                 ..Default::default()
             }
         });
         search_entry::Entity::insert_many(rows).exec(c).await?;
+    }
+    Ok(())
+}
+
+/// Replaces the search entry of one record (none once it is archived).
+pub(crate) async fn index(c: &impl ConnectionTrait, entity: EntityKind, id: i64) -> Result<()> {
+    let Some(kind) = kind_of(entity) else {
+        return Ok(());
+    };
+    search_entry::Entity::delete_many()
+        .filter(search_entry::Column::Kind.eq(kind.as_str()))
+        .filter(search_entry::Column::EntityId.eq(id))
+        .exec(c)
+        .await?;
+    let by_id = Condition::all().add(Expr::col("id").eq(id));
+    insert(c, docs(c, kind, by_id).await?).await
+}
+
+/// Rebuilds the search entries of a region from its current records (after an import).
+pub(crate) async fn reindex_region(c: &impl ConnectionTrait, region: &str) -> Result<()> {
+    search_entry::Entity::delete_many()
+        .filter(search_entry::Column::RegionCode.eq(region))
+        .exec(c)
+        .await?;
+    for kind in Kind::ALL {
+        let in_region = Condition::all().add(Expr::col("region_code").eq(region));
+        insert(c, docs(c, *kind, in_region).await?).await?;
     }
     Ok(())
 }
@@ -134,8 +178,7 @@ fn like(col: search_entry::Column, term: &str) -> sea_orm::sea_query::SimpleExpr
 
 /// Hits for `text` among readable records (narrowed to `regions`), best first.
 pub async fn search(
-    db: &Db,
-    ctx: &Ctx,
+    s: &Scoped,
     text: &str,
     regions: Option<&Grant>,
     first: u64,
@@ -145,7 +188,7 @@ pub async fn search(
         return Ok(Vec::new());
     }
     let mut cond = Condition::all().add(scope::condition(
-        &ctx.read,
+        &s.ctx().read,
         search_entry::Column::RegionCode,
     ));
     if let Some(g) = regions {
@@ -164,7 +207,7 @@ pub async fn search(
         .order_by(Expr::cust("LENGTH(fold)"), sea_orm::Order::Asc)
         .order_by_asc(search_entry::Column::Id)
         .limit(first)
-        .all(&db.conn)
+        .all(&s.reader().await?)
         .await?;
     rows.into_iter()
         .map(|r| {
@@ -174,7 +217,7 @@ pub async fn search(
                 &r.body
             };
             Ok(Hit {
-                kind: crate::export::parse(&r.kind)?,
+                kind: crate::columns::parse(&r.kind)?,
                 id: r.entity_id,
                 region: RegionCode::parse("region", &r.region_code)?,
                 snippet: snippet(source, &terms, SNIPPET_WIDTH),

@@ -2,18 +2,14 @@
 //! per region, each region in one transaction. A file already imported
 //! unchanged is skipped, so a second run changes nothing.
 
-use crate::entity::{
-    activity, audit_entry, capacity, evaluation, kraj, measure, plan, plan_project, priority,
-    provider, region, seed_import, service,
-};
-use crate::{Db, Error, Result};
-use chrono::{NaiveDate, Utc};
+use crate::columns::line;
+use crate::entity::{audit_entry, kraj, region, seed_import};
+use crate::measure::Place;
+use crate::{Db, Error, Result, activity, dialect, evaluation, measure, plan, priority, provider, service};
+use chrono::Utc;
 use kpss_domain::ValidationError;
 use kpss_domain::collation::sort_key;
-use kpss_domain::plan::{ActivityData, MeasureData, PlanData, PriorityData};
-use kpss_domain::seed::{RegionData, Territory};
-use kpss_domain::service::{Capacity, ProviderData, ServiceData};
-use kpss_domain::text::fold;
+use kpss_domain::seed::{ActivityData, MeasureData, PlanData, ProviderData, RegionData, Territory};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
@@ -152,7 +148,7 @@ async fn upsert_territory(db: &Db, t: &Territory) -> Result<()> {
 
 async fn import_region(db: &Db, data: &RegionData, digest: &str, replace: bool) -> Result<Outcome> {
     let code = data.region.to_string();
-    let txn = db.begin_write().await?;
+    let txn = db.conn.begin_with_options(dialect::write_options()).await?;
     let previous = seed_import::Entity::find_by_id(code.as_str())
         .one(&txn)
         .await?;
@@ -177,9 +173,9 @@ async fn import_region(db: &Db, data: &RegionData, digest: &str, replace: bool) 
     }
     for p in &data.plans {
         if let Some(parent) = &p.parent {
-            plan::Entity::update_many()
-                .col_expr(plan::Column::ParentId, Expr::value(ids[parent]))
-                .filter(plan::Column::Id.eq(ids[&p.key]))
+            crate::entity::plan::Entity::update_many()
+                .col_expr(crate::entity::plan::Column::ParentId, Expr::value(ids[parent]))
+                .filter(crate::entity::plan::Column::Id.eq(ids[&p.key]))
                 .exec(&txn)
                 .await?;
         }
@@ -223,326 +219,59 @@ async fn archive_region(txn: &DatabaseTransaction, code: &str) -> Result<()> {
                 .await?;
         )+};
     }
+    use crate::entity::{activity, measure, plan, priority, provider, service};
     archive!(plan, priority, measure, activity, provider, service);
     Ok(())
 }
 
-/// What `MeasureFilter.text` searches: title, rationale and description, folded.
-pub(crate) fn measure_fold_text(
-    title: &str,
-    rationale: Option<&str>,
-    description: Option<&str>,
-) -> String {
-    fold(
-        &[Some(title), rationale, description]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join("\n"),
-    )
-}
-
-fn json(list: &[String]) -> String {
-    serde_json::to_string(list).unwrap_or_else(|_| "[]".to_owned())
-}
-
-fn line(l: Option<u32>) -> Option<i32> {
-    l.and_then(|l| i32::try_from(l).ok())
-}
-
-fn date(field: &str, s: &Option<String>) -> Result<Option<NaiveDate>> {
-    s.as_deref()
-        .map(|d| {
-            NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
-                Error::Invalid(ValidationError::new(field, format!("`{d}` is not a date")))
-            })
-        })
-        .transpose()
-}
-
-/// The columns a plan's content sets (shared by import, create and update).
-pub(crate) fn plan_content(p: &PlanData) -> Result<plan::ActiveModel> {
-    Ok(plan::ActiveModel {
-        title: Set(p.title.clone()),
-        kind: Set(p.kind.as_str().to_owned()),
-        period_start: Set(p.period_start),
-        period_end: Set(p.period_end),
-        prepared_by: Set(p.prepared_by.clone()),
-        approval: Set(p.approval.clone()),
-        approved_on: Set(date("approved_on", &p.approved_on)?),
-        ..Default::default()
-    })
-}
-
-pub(crate) fn priority_content(p: &PriorityData) -> priority::ActiveModel {
-    priority::ActiveModel {
-        code: Set(p.code.clone()),
-        title: Set(p.title.clone()),
-        description: Set(p.description.clone()),
-        group_name: Set(p.group.clone()),
-        ..Default::default()
-    }
-}
-
-pub(crate) fn measure_content(m: &MeasureData) -> measure::ActiveModel {
-    let cost = m.expected_cost.as_ref();
-    measure::ActiveModel {
-        code: Set(m.code.clone()),
-        title: Set(m.title.clone()),
-        rationale: Set(m.rationale.clone()),
-        description: Set(m.description.clone()),
-        target_groups: Set(json(&m.target_groups)),
-        term: Set(m.term.clone()),
-        term_start_year: Set(m.term_start_year),
-        term_end_year: Set(m.term_end_year),
-        responsible: Set(json(&m.responsible)),
-        output: Set(m.output.clone()),
-        cost_amount_czk: Set(cost.and_then(|c| c.amount_czk)),
-        cost_per: Set(cost.and_then(|c| c.per.clone())),
-        cost_text: Set(cost.map(|c| c.text.clone())),
-        funding_sources: Set(json(&m.funding_sources)),
-        risks: Set(json(&m.risks)),
-        planned_activities: Set(json(&m.planned_activities)),
-        fold_text: Set(measure_fold_text(
-            &m.title,
-            m.rationale.as_deref(),
-            m.description.as_deref(),
-        )),
-        fold_target_groups: Set(fold(&m.target_groups.join("\n"))),
-        ..Default::default()
-    }
-}
-
-pub(crate) fn activity_content(a: &ActivityData) -> activity::ActiveModel {
-    activity::ActiveModel {
-        code: Set(a.code.clone()),
-        title: Set(a.title.clone()),
-        description: Set(a.description.clone()),
-        responsible: Set(json(&a.responsible)),
-        schedule: Set(a.schedule.clone()),
-        financing: Set(a.financing.clone()),
-        outputs: Set(json(&a.outputs)),
-        ..Default::default()
-    }
-}
-
-pub(crate) fn service_content(s: &ServiceData) -> service::ActiveModel {
-    service::ActiveModel {
-        service_type: Set(s.service_type.as_str().to_owned()),
-        name: Set(s.name.clone()),
-        scope: Set(s.scope.clone()),
-        ..Default::default()
-    }
-}
-
-pub(crate) async fn insert_plan(
-    txn: &DatabaseTransaction,
-    region: &str,
-    p: &PlanData,
-) -> Result<i64> {
-    let now = Utc::now();
-    let am = plan::ActiveModel {
-        region_code: Set(region.to_owned()),
-        version: Set(1),
-        archived: Set(false),
-        updated_at: Set(now),
-        parent_id: Set(None),
-        source_document: Set(p.source_document.clone()),
-        source_line: Set(line(p.line)),
-        seed_key: Set((!p.key.is_empty()).then(|| p.key.clone())),
-        ..plan_content(p)?
-    };
-    let plan_id = plan::Entity::insert(am).exec(txn).await?.last_insert_id;
-    for (i, pr) in p.projects.iter().enumerate() {
-        let am = plan_project::ActiveModel {
-            plan_id: Set(plan_id),
-            region_code: Set(region.to_owned()),
-            position: Set(i as i32),
-            title: Set(pr.title.clone()),
-            implementer: Set(pr.implementer.clone()),
-            due: Set(pr.due.clone()),
-            due_year: Set(pr.due_year),
-            source_line: Set(line(pr.line)),
-            ..Default::default()
-        };
-        plan_project::Entity::insert(am).exec(txn).await?;
-    }
+async fn insert_plan(c: &DatabaseTransaction, region: &str, p: &PlanData) -> Result<i64> {
+    let plan_id = plan::insert(c, region, &p.draft().parse()?, None, Some(p)).await?;
+    plan::insert_projects(c, region, plan_id, p).await?;
     for (i, pr) in p.priorities.iter().enumerate() {
-        let priority_id = insert_priority(txn, region, plan_id, i, pr).await?;
+        let priority_id = priority::insert(c, region, plan_id, i, &pr.draft().parse()?, line(pr.line)).await?;
         for (j, m) in pr.measures.iter().enumerate() {
-            insert_measure(txn, region, plan_id, priority_id, None, j, m).await?;
+            let at = Place { region, plan_id, priority_id, parent_id: None, position: j, line: line(m.line) };
+            insert_measure(c, at, m).await?;
         }
     }
     Ok(plan_id)
 }
 
-pub(crate) async fn insert_priority(
-    txn: &DatabaseTransaction,
-    region: &str,
-    plan_id: i64,
-    position: usize,
-    p: &PriorityData,
-) -> Result<i64> {
-    let am = priority::ActiveModel {
-        region_code: Set(region.to_owned()),
-        version: Set(1),
-        archived: Set(false),
-        updated_at: Set(Utc::now()),
-        plan_id: Set(plan_id),
-        position: Set(position as i32),
-        source_line: Set(line(p.line)),
-        ..priority_content(p)
-    };
-    Ok(priority::Entity::insert(am).exec(txn).await?.last_insert_id)
-}
-
-pub(crate) async fn insert_measure(
-    txn: &DatabaseTransaction,
-    region: &str,
-    plan_id: i64,
-    priority_id: i64,
-    parent_id: Option<i64>,
-    position: usize,
-    m: &MeasureData,
-) -> Result<i64> {
-    let now = Utc::now();
-    let am = measure::ActiveModel {
-        region_code: Set(region.to_owned()),
-        version: Set(1),
-        archived: Set(false),
-        updated_at: Set(now),
-        plan_id: Set(plan_id),
-        priority_id: Set(priority_id),
-        parent_id: Set(parent_id),
-        position: Set(position as i32),
-        source_line: Set(line(m.line)),
-        ..measure_content(m)
-    };
-    let id = measure::Entity::insert(am).exec(txn).await?.last_insert_id;
-    insert_capacities(txn, region, None, Some(id), &m.planned_capacities).await?;
+async fn insert_measure(c: &DatabaseTransaction, at: Place<'_>, m: &MeasureData) -> Result<i64> {
+    let (region, plan_id, priority_id) = (at.region, at.plan_id, at.priority_id);
+    let id = measure::insert(c, at, &m.draft().parse()?).await?;
     for e in &m.evaluations {
-        let am = evaluation::ActiveModel {
-            measure_id: Set(id),
-            region_code: Set(region.to_owned()),
-            year: Set(e.year),
-            status: Set(e.status.as_str().to_owned()),
-            comment: Set(e.comment.clone()),
-            source_line: Set(line(e.line)),
-            recorded_at: Set(now),
-            recorded_by: Set(SEED_ACTOR.to_owned()),
-            ..Default::default()
-        };
-        evaluation::Entity::insert(am).exec(txn).await?;
+        evaluation::insert(c, region, id, &e.fields()?, SEED_ACTOR, line(e.line)).await?;
     }
     for (i, a) in m.activities.iter().enumerate() {
-        insert_activity(txn, region, id, None, i, a).await?;
+        insert_activity(c, region, id, None, i, a).await?;
     }
     for (i, sub) in m.sub_measures.iter().enumerate() {
-        Box::pin(insert_measure(
-            txn,
-            region,
-            plan_id,
-            priority_id,
-            Some(id),
-            i,
-            sub,
-        ))
-        .await?;
+        let at = Place { region, plan_id, priority_id, parent_id: Some(id), position: i, line: line(sub.line) };
+        Box::pin(insert_measure(c, at, sub)).await?;
     }
     Ok(id)
 }
 
-pub(crate) async fn insert_activity(
-    txn: &DatabaseTransaction,
+async fn insert_activity(
+    c: &DatabaseTransaction,
     region: &str,
     measure_id: i64,
     parent_id: Option<i64>,
     position: usize,
     a: &ActivityData,
-) -> Result<i64> {
-    let am = activity::ActiveModel {
-        region_code: Set(region.to_owned()),
-        version: Set(1),
-        archived: Set(false),
-        updated_at: Set(Utc::now()),
-        measure_id: Set(measure_id),
-        parent_id: Set(parent_id),
-        position: Set(position as i32),
-        source_line: Set(line(a.line)),
-        ..activity_content(a)
-    };
-    let id = activity::Entity::insert(am).exec(txn).await?.last_insert_id;
-    for (i, sub) in a.sub_activities.iter().enumerate() {
-        Box::pin(insert_activity(txn, region, measure_id, Some(id), i, sub)).await?;
-    }
-    Ok(id)
-}
-
-pub(crate) async fn insert_provider(
-    txn: &DatabaseTransaction,
-    region: &str,
-    p: &ProviderData,
-) -> Result<i64> {
-    let now = Utc::now();
-    let am = provider::ActiveModel {
-        region_code: Set(region.to_owned()),
-        version: Set(1),
-        archived: Set(false),
-        updated_at: Set(now),
-        name: Set(p.name.clone()),
-        name_key: Set(sort_key(&p.name)),
-        ico: Set(p.ico.clone()),
-        source_line: Set(line(p.line)),
-        fold_name: Set(fold(&p.name)),
-        ..Default::default()
-    };
-    let provider_id = provider::Entity::insert(am).exec(txn).await?.last_insert_id;
-    for s in &p.services {
-        insert_service(txn, region, provider_id, s).await?;
-    }
-    Ok(provider_id)
-}
-
-pub(crate) async fn insert_service(
-    txn: &DatabaseTransaction,
-    region: &str,
-    provider_id: i64,
-    s: &ServiceData,
-) -> Result<i64> {
-    let am = service::ActiveModel {
-        region_code: Set(region.to_owned()),
-        version: Set(1),
-        archived: Set(false),
-        updated_at: Set(Utc::now()),
-        provider_id: Set(provider_id),
-        source_line: Set(line(s.line)),
-        ..service_content(s)
-    };
-    let service_id = service::Entity::insert(am).exec(txn).await?.last_insert_id;
-    insert_capacities(txn, region, Some(service_id), None, &s.capacities).await?;
-    Ok(service_id)
-}
-
-pub(crate) async fn insert_capacities(
-    txn: &DatabaseTransaction,
-    region: &str,
-    service_id: Option<i64>,
-    measure_id: Option<i64>,
-    caps: &[Capacity],
 ) -> Result<()> {
-    for (i, c) in caps.iter().enumerate() {
-        let am = capacity::ActiveModel {
-            region_code: Set(region.to_owned()),
-            service_id: Set(service_id),
-            measure_id: Set(measure_id),
-            position: Set(i as i32),
-            form: Set(c.form.map(|f| f.as_str().to_owned())),
-            value: Set(c.value),
-            unit: Set(c.unit.as_str().to_owned()),
-            text: Set(c.text.clone()),
-            ..Default::default()
-        };
-        capacity::Entity::insert(am).exec(txn).await?;
+    let id = activity::insert(c, region, measure_id, parent_id, position, &a.draft().parse()?, line(a.line)).await?;
+    for (i, sub) in a.sub_activities.iter().enumerate() {
+        Box::pin(insert_activity(c, region, measure_id, Some(id), i, sub)).await?;
+    }
+    Ok(())
+}
+
+async fn insert_provider(c: &DatabaseTransaction, region: &str, p: &ProviderData) -> Result<()> {
+    let provider_id = provider::insert(c, region, &p.fields()?, line(p.line)).await?;
+    for s in &p.services {
+        service::insert(c, region, provider_id, &s.draft().parse()?, line(s.line)).await?;
     }
     Ok(())
 }

@@ -3,11 +3,12 @@
 //! never added together.
 
 use crate::entity::{capacity, evaluation, measure, region, service};
-use crate::export::parse;
-use crate::read::{ServiceQuery, service_condition};
-use crate::{Db, Result, scope};
-use kpss_domain::access::{Ctx, Grant};
-use kpss_domain::plan::EvaluationStatus;
+use crate::columns::parse;
+use crate::service::ServiceQuery;
+use crate::scoped::Scoped;
+use crate::{Result, scope};
+use kpss_domain::access::Grant;
+use kpss_domain::evaluation::EvaluationStatus;
 use kpss_domain::region::{KrajCode, RegionCode};
 use kpss_domain::service::{CapacityUnit, ServiceForm, ServiceType};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SelectStatement};
@@ -68,8 +69,8 @@ fn group(q: &mut SelectStatement, expr: Expr, alias: &str) {
         .order_by_expr(Expr::col(Alias::new(alias)), sea_orm::Order::Asc);
 }
 
-async fn rows(db: &Db, q: &SelectStatement) -> Result<Vec<QueryResult>> {
-    Ok(db.conn.query_all(q).await?)
+async fn rows(s: &Scoped, q: &SelectStatement) -> Result<Vec<QueryResult>> {
+    Ok(s.reader().await?.query_all(q).await?)
 }
 
 fn text(row: &QueryResult, alias: &str) -> Option<String> {
@@ -81,8 +82,7 @@ fn opt<T: std::str::FromStr<Err = String>>(row: &QueryResult, alias: &str) -> Re
 }
 
 pub async fn capacities(
-    db: &Db,
-    ctx: &Ctx,
+    s: &Scoped,
     filter: &ServiceQuery,
     dims: &[CapacityDim],
 ) -> Result<Vec<CapacityGroup>> {
@@ -98,7 +98,7 @@ pub async fn capacities(
             Expr::col((region::Entity, region::Column::Code))
                 .equals((service::Entity, service::Column::RegionCode)),
         )
-        .cond_where(service_condition(ctx, filter));
+        .cond_where(crate::service::condition(s, filter));
     if let Some(forms) = &filter.forms {
         q.and_where(capacity::Column::Form.is_in(forms.iter().map(|f| f.as_str())));
     }
@@ -155,7 +155,7 @@ pub async fn capacities(
         Func::count_distinct(Expr::col((service::Entity, service::Column::Id))),
         Alias::new("services"),
     );
-    rows(db, &q)
+    rows(s, &q)
         .await?
         .iter()
         .map(|r| {
@@ -182,8 +182,7 @@ pub async fn capacities(
 }
 
 pub async fn evaluations(
-    db: &Db,
-    ctx: &Ctx,
+    s: &Scoped,
     filter: &EvaluationQuery,
     dims: &[EvaluationDim],
 ) -> Result<Vec<EvaluationGroup>> {
@@ -212,7 +211,7 @@ pub async fn evaluations(
             Expr::col((region::Entity, region::Column::Code))
                 .equals((evaluation::Entity, evaluation::Column::RegionCode)),
         )
-        .cond_where(scope::condition(&ctx.read, evaluation::Column::RegionCode))
+        .cond_where(scope::condition(&s.ctx().read, evaluation::Column::RegionCode))
         .and_where(measure::Column::Archived.eq(false))
         .and_where(
             Expr::col((evaluation::Entity, evaluation::Column::Year))
@@ -264,7 +263,7 @@ pub async fn evaluations(
         Func::count(Expr::col((evaluation::Entity, evaluation::Column::Id))),
         Alias::new("count"),
     );
-    rows(db, &q)
+    rows(s, &q)
         .await?
         .iter()
         .map(|r| {

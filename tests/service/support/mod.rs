@@ -53,13 +53,17 @@ pub fn repo_path(rel: &str) -> PathBuf {
 /// A configuration with a fresh database of `backend` and a private data folder.
 pub async fn fresh_config(backend: Backend) -> (Config, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = match backend {
-        Backend::Sqlite => format!("sqlite://{}", dir.path().join("kpss.db").display()),
-        Backend::Postgres => postgres::fresh_database().await,
+    let (database_url, owner_database_url) = match backend {
+        Backend::Sqlite => (format!("sqlite://{}", dir.path().join("kpss.db").display()), None),
+        Backend::Postgres => {
+            let (service, owner) = postgres::fresh_database().await;
+            (service, Some(owner))
+        }
     };
     let config = Config {
         listen: "127.0.0.1:0".parse().expect("addr"),
         database_url: Some(database_url),
+        owner_database_url,
         data_dir: dir.path().to_path_buf(),
         seeds: repo_path("seeds"),
         jwt_issuer: "kpss".into(),

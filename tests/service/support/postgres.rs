@@ -28,11 +28,42 @@ fn server() -> String {
     }
 }
 
-/// Creates an empty database for one test and returns its URL.
-pub async fn fresh_database() -> String {
+/// The two roles of a production set-up, as an operator creates them: the
+/// owner of the databases (migrations, seeding) and the service's own role,
+/// which owns nothing and is subject to row-level security.
+pub const OWNER: &str = "kpss_owner";
+pub const SERVICE: &str = "kpss_service";
+
+static ROLES: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+
+async fn create_roles(admin: &str) {
+    let conn = Database::connect(format!("{admin}/postgres"))
+        .await
+        .expect("connect to PostgreSQL");
+    for role in [OWNER, SERVICE] {
+        conn.execute_unprepared(&format!(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN \
+             CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD '{role}'; END IF; END $$"
+        ))
+        .await
+        .expect("create role");
+    }
+    conn.close().await.expect("close");
+}
+
+/// A URL of `role` on the server of `admin` (a URL with a user and no database).
+fn as_role(admin: &str, role: &str, db: &str) -> String {
+    let host = admin.rsplit_once('@').map_or(admin, |(_, h)| h);
+    format!("postgres://{role}:{role}@{host}/{db}")
+}
+
+/// An empty database for one test, owned by the owner role: the service's
+/// URL and the owner's.
+pub async fn fresh_database() -> (String, String) {
     let admin = tokio::task::spawn_blocking(server)
         .await
         .expect("server thread");
+    ROLES.get_or_init(|| create_roles(&admin)).await;
     let name = format!(
         "kpss_test_{}_{}",
         std::process::id(),
@@ -41,11 +72,11 @@ pub async fn fresh_database() -> String {
     let conn = Database::connect(format!("{admin}/postgres"))
         .await
         .expect("connect to PostgreSQL");
-    conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
+    conn.execute_unprepared(&format!("CREATE DATABASE {name} OWNER {OWNER}"))
         .await
         .expect("create test database");
     conn.close().await.expect("close");
-    format!("{admin}/{name}")
+    (as_role(&admin, SERVICE, &name), as_role(&admin, OWNER, &name))
 }
 
 fn bin_dir() -> Option<PathBuf> {

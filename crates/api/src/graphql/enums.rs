@@ -41,7 +41,7 @@ pub enum PlanKind {
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(remote = "kpss_domain::plan::EvaluationStatus")]
+#[graphql(remote = "kpss_domain::evaluation::EvaluationStatus")]
 pub enum EvaluationStatus {
     /// splněn / naplněn
     Fulfilled,
@@ -236,22 +236,10 @@ pub enum SearchHitKind {
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "kpss_domain::kind::AuditAction")]
 pub enum ChangeAction {
     Created,
     Updated,
     Archived,
     Restored,
-}
-
-impl ChangeAction {
-    /// From the spelling stored in the audit log and change events.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "CREATED" => Some(Self::Created),
-            "UPDATED" => Some(Self::Updated),
-            "ARCHIVED" => Some(Self::Archived),
-            "RESTORED" => Some(Self::Restored),
-            _ => None,
-        }
-    }
 }

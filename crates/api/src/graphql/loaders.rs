@@ -4,16 +4,14 @@
 use super::objects::*;
 use crate::error::{Result, coded};
 use async_graphql::dataloader::Loader;
-use kpss_domain::access::Ctx;
 use kpss_domain::region::{KrajCode, RegionCode};
-use kpss_persistence::{Db, read, region as regions};
+use kpss_persistence::{Scoped, activity, evaluation, measure, plan, priority, provider, region as regions, service};
 use std::collections::HashMap;
 use std::hash::Hash;
 
 /// The loaders of one request, with the caller's scope.
 pub struct Loaders {
-    pub(super) db: Db,
-    pub(super) ctx: Ctx,
+    pub(super) scoped: Scoped,
 }
 
 /// Groups `items` under their key; every requested key gets a (maybe empty) list.
@@ -41,7 +39,7 @@ macro_rules! by_id {
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $object>> {
                 let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-                let rows = $fetch(&self.db, &self.ctx, &ids).await.map_err(coded)?;
+                let rows = $fetch(&self.scoped, &ids).await.map_err(coded)?;
                 Ok(rows.into_iter().map(|r| ($key(r.id), $object(r))).collect())
             }
         }
@@ -60,7 +58,7 @@ macro_rules! children {
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Vec<$object>>> {
                 let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-                let rows = $fetch(&self.db, &self.ctx, &ids).await.map_err(coded)?;
+                let rows = $fetch(&self.scoped, &ids).await.map_err(coded)?;
                 Ok(grouped(keys, rows.into_iter().map($object), |o| {
                     $key($parent(&o.0))
                 }))
@@ -69,70 +67,70 @@ macro_rules! children {
     };
 }
 
-by_id!(PlanById, Plan, read::plans_by_id);
-by_id!(PriorityById, Priority, read::priorities_by_id);
-by_id!(MeasureById, Measure, read::measures_by_id);
-by_id!(ActivityById, Activity, read::activities_by_id);
-by_id!(ProviderById, Provider, read::providers_by_id);
+by_id!(PlanById, Plan, plan::by_ids);
+by_id!(PriorityById, Priority, priority::by_ids);
+by_id!(MeasureById, Measure, measure::by_ids);
+by_id!(ActivityById, Activity, activity::by_ids);
+by_id!(ProviderById, Provider, provider::by_ids);
 
 children!(
     ProjectsOf,
     PlanProject,
-    read::projects_of_plans,
+    plan::projects_of,
     |p: &kpss_domain::record::Project| p.plan_id
 );
 children!(
     PrioritiesOf,
     Priority,
-    read::priorities_of_plans,
+    priority::of_plans,
     |p: &kpss_domain::record::Priority| p.plan_id
 );
 children!(
     MeasuresOf,
     Measure,
-    read::measures_of_priorities,
+    measure::of_priorities,
     |m: &kpss_domain::record::Measure| m.priority_id
 );
 children!(
     SubMeasuresOf,
     Measure,
-    read::sub_measures,
+    measure::sub_measures,
     |m: &kpss_domain::record::Measure| m.parent_id.unwrap_or_default()
 );
 children!(
     ActivitiesOf,
     Activity,
-    read::activities_of_measures,
+    activity::of_measures,
     |a: &kpss_domain::record::Activity| a.measure_id
 );
 children!(
     SubActivitiesOf,
     Activity,
-    read::sub_activities,
+    activity::sub_activities,
     |a: &kpss_domain::record::Activity| a.parent_id.unwrap_or_default()
 );
 children!(
     EvaluationsOf,
     Evaluation,
-    read::evaluations_of_measures,
+    evaluation::of_measures,
     |e: &kpss_domain::record::Evaluation| e.measure_id
 );
 children!(
     PlannedCapacitiesOf,
     Capacity,
-    read::planned_capacities,
+    measure::planned_capacities,
     |c: &kpss_domain::record::OwnedCapacity| c.owner_id
 );
 children!(
     CapacitiesOf,
     Capacity,
-    read::service_capacities,
+    service::capacities,
     |c: &kpss_domain::record::OwnedCapacity| c.owner_id
 );
 children!(
     ServicesOf,
     Service,
-    read::services_of_providers,
+    service::of_providers,
     |s: &kpss_domain::record::Service| s.provider_id
 );
 
@@ -141,7 +139,7 @@ impl Loader<KrajCode> for Loaders {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[KrajCode]) -> Result<HashMap<KrajCode, Kraj>> {
-        let kraje = regions::kraje_by_codes(&self.db, &self.ctx, keys)
+        let kraje = regions::kraje_by_codes(&self.scoped, keys)
             .await
             .map_err(coded)?;
         Ok(kraje
@@ -156,7 +154,7 @@ impl Loader<RegionCode> for Loaders {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[RegionCode]) -> Result<HashMap<RegionCode, Region>> {
-        let found = regions::by_codes(&self.db, &self.ctx, keys)
+        let found = regions::by_codes(&self.scoped, keys)
             .await
             .map_err(coded)?;
         Ok(found
@@ -176,7 +174,7 @@ impl Loader<RegionsOf> for Loaders {
 
     async fn load(&self, keys: &[RegionsOf]) -> Result<HashMap<RegionsOf, Vec<Region>>> {
         let kraje: Vec<KrajCode> = keys.iter().map(|k| k.0.clone()).collect();
-        let found = regions::in_kraje(&self.db, &self.ctx, &kraje)
+        let found = regions::in_kraje(&self.scoped, &kraje)
             .await
             .map_err(coded)?;
         Ok(grouped(keys, found.into_iter().map(Region), |r| {
@@ -195,7 +193,7 @@ impl Loader<PlansOf> for Loaders {
 
     async fn load(&self, keys: &[PlansOf]) -> Result<HashMap<PlansOf, Vec<Plan>>> {
         let codes: Vec<RegionCode> = keys.iter().map(|k| k.0.clone()).collect();
-        let found = read::plans_of_regions(&self.db, &self.ctx, &codes)
+        let found = plan::of_regions(&self.scoped, &codes)
             .await
             .map_err(coded)?;
         Ok(grouped(keys, found.into_iter().map(Plan), |p| {
@@ -214,7 +212,7 @@ impl Loader<ProvidersOf> for Loaders {
 
     async fn load(&self, keys: &[ProvidersOf]) -> Result<HashMap<ProvidersOf, Vec<Provider>>> {
         let codes: Vec<RegionCode> = keys.iter().map(|k| k.0.clone()).collect();
-        let found = read::providers_of_regions(&self.db, &self.ctx, &codes)
+        let found = provider::of_regions(&self.scoped, &codes)
             .await
             .map_err(coded)?;
         Ok(grouped(keys, found.into_iter().map(Provider), |p| {

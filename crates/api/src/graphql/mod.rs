@@ -11,9 +11,10 @@ use crate::error::{ApiError, Result, coded};
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, InputObject, Object};
 use kpss_domain::access::Ctx;
+use kpss_domain::kind::EntityKind;
 use kpss_domain::region::RegionCode;
-use kpss_persistence::read::{self, Page};
-use kpss_persistence::{Db, audit, region as regions, search, summary};
+use kpss_persistence::page::{Connection, Page};
+use kpss_persistence::{Db, Scoped, audit, measure, plan, provider, region as regions, search, service, summary};
 use loaders::*;
 use objects::*;
 
@@ -62,18 +63,18 @@ pub fn sdl() -> String {
         .sdl()
 }
 
-/// Per-request data: the caller's scope and the loaders that batch by key.
-pub fn request_data(db: &Db, ctx: Ctx) -> (Ctx, DataLoader<Loaders>) {
-    (
-        ctx.clone(),
-        DataLoader::new(
-            Loaders {
-                db: db.clone(),
-                ctx,
-            },
-            tokio::spawn,
-        ),
-    )
+/// Per-request data: the caller, its scoped handle on the database, and the
+/// loaders that batch by key through the same handle.
+pub fn request_data(ctx: Ctx, scoped: Scoped) -> async_graphql::Data {
+    let mut data = async_graphql::Data::default();
+    // Loads of one level queue on the request's one PostgreSQL transaction, so a
+    // level's keys can arrive a little apart: wait a little longer to batch them.
+    let loaders = DataLoader::new(Loaders { scoped: scoped.clone() }, tokio::spawn)
+        .delay(std::time::Duration::from_millis(3));
+    data.insert(loaders);
+    data.insert(ctx);
+    data.insert(scoped);
+    data
 }
 
 fn caller<'a>(ctx: &'a Context<'_>) -> &'a Ctx {
@@ -83,6 +84,11 @@ fn caller<'a>(ctx: &'a Context<'_>) -> &'a Ctx {
 
 fn db<'a>(ctx: &'a Context<'_>) -> &'a Db {
     ctx.data_unchecked::<Db>()
+}
+
+fn scoped<'a>(ctx: &'a Context<'_>) -> &'a Scoped {
+    // Attached with the caller's Ctx by `request_data`.
+    ctx.data_unchecked::<Scoped>()
 }
 
 fn loader<'a>(ctx: &'a Context<'_>) -> &'a DataLoader<Loaders> {
@@ -138,7 +144,7 @@ fn page(ctx: &Context<'_>, kind: &str, first: Option<i32>, after: Option<String>
     })
 }
 
-fn page_info<T>(kind: &str, c: &read::Connection<T>, id_of: impl Fn(&T) -> i64) -> PageInfo {
+fn page_info<T>(kind: &str, c: &Connection<T>, id_of: impl Fn(&T) -> i64) -> PageInfo {
     PageInfo {
         has_next_page: c.has_next_page,
         end_cursor: c.nodes.last().map(|n| cursor(kind, id_of(n))),
@@ -154,7 +160,7 @@ async fn grant(
     regions: Option<&[String]>,
     kraje: Option<&[String]>,
 ) -> Result<Option<kpss_domain::access::Grant>> {
-    regions::filter(db(ctx), caller(ctx), regions, kraje, "filter")
+    regions::filter(scoped(ctx), regions, kraje, "filter")
         .await
         .map_err(coded)
 }
@@ -221,8 +227,8 @@ pub struct AuditFilter {
     since: Option<DateTime>,
 }
 
-async fn service_query(ctx: &Context<'_>, f: ServiceFilter) -> Result<read::ServiceQuery> {
-    Ok(read::ServiceQuery {
+async fn service_query(ctx: &Context<'_>, f: ServiceFilter) -> Result<service::ServiceQuery> {
+    Ok(service::ServiceQuery {
         regions: grant(ctx, f.regions.as_deref(), f.kraje.as_deref()).await?,
         service_types: f
             .service_types
@@ -246,20 +252,20 @@ impl Query {
 
     /// Kraje with at least one region visible to the caller.
     async fn kraje(&self, ctx: &Context<'_>) -> Result<Vec<Kraj>> {
-        let found = regions::kraje(db(ctx), caller(ctx)).await.map_err(coded)?;
+        let found = regions::kraje(scoped(ctx)).await.map_err(coded)?;
         Ok(found.into_iter().map(Kraj).collect())
     }
 
     /// Regions (tenants) visible to the caller, ordered by Czech collation of name.
     async fn regions(&self, ctx: &Context<'_>) -> Result<Vec<Region>> {
-        let found = regions::list(db(ctx), caller(ctx)).await.map_err(coded)?;
+        let found = regions::list(scoped(ctx)).await.map_err(coded)?;
         Ok(found.into_iter().map(Region).collect())
     }
 
     /// One region; null when it does not exist, error FORBIDDEN when it is not visible.
     async fn region(&self, ctx: &Context<'_>, code: String) -> Result<Option<Region>> {
         let code = RegionCode::parse("code", &code).map_err(coded)?;
-        Ok(regions::get(db(ctx), caller(ctx), &code)
+        Ok(regions::get(scoped(ctx), &code)
             .await
             .map_err(coded)?
             .map(Region))
@@ -274,13 +280,13 @@ impl Query {
     ) -> Result<PlanConnection> {
         let p = page(ctx, "plan", first, after)?;
         let f = filter.unwrap_or_default();
-        let q = read::PlanQuery {
+        let q = plan::PlanQuery {
             regions: grant(ctx, f.regions.as_deref(), f.kraje.as_deref()).await?,
             kinds: f.kinds.map(|k| k.into_iter().map(Into::into).collect()),
             year: f.year,
             include_archived: f.include_archived.unwrap_or(false),
         };
-        let c = read::plans(db(ctx), caller(ctx), &q, p)
+        let c = plan::list(scoped(ctx), &q, p)
             .await
             .map_err(coded)?;
         Ok(PlanConnection {
@@ -303,7 +309,7 @@ impl Query {
     ) -> Result<MeasureConnection> {
         let p = page(ctx, "measure", first, after)?;
         let f = filter.unwrap_or_default();
-        let q = read::MeasureQuery {
+        let q = measure::MeasureQuery {
             regions: grant(ctx, f.regions.as_deref(), None).await?,
             plan_id: f
                 .plan_id
@@ -316,7 +322,7 @@ impl Query {
             text: f.text,
             include_archived: f.include_archived.unwrap_or(false),
         };
-        let c = read::measures(db(ctx), caller(ctx), &q, p)
+        let c = measure::list(scoped(ctx), &q, p)
             .await
             .map_err(coded)?;
         Ok(MeasureConnection {
@@ -341,11 +347,11 @@ impl Query {
     ) -> Result<ProviderConnection> {
         let p = page(ctx, "provider", first, after)?;
         let f = filter.unwrap_or_default();
-        let q = read::ProviderQuery {
+        let q = provider::ProviderQuery {
             regions: grant(ctx, f.regions.as_deref(), f.kraje.as_deref()).await?,
             name: f.name,
         };
-        let c = read::providers(db(ctx), caller(ctx), &q, p)
+        let c = provider::list(scoped(ctx), &q, p)
             .await
             .map_err(coded)?;
         Ok(ProviderConnection {
@@ -364,7 +370,7 @@ impl Query {
     ) -> Result<ServiceConnection> {
         let p = page(ctx, "service", first, after)?;
         let q = service_query(ctx, filter.unwrap_or_default()).await?;
-        let c = read::services(db(ctx), caller(ctx), &q, p)
+        let c = service::list(scoped(ctx), &q, p)
             .await
             .map_err(coded)?;
         Ok(ServiceConnection {
@@ -383,7 +389,7 @@ impl Query {
     ) -> Result<Vec<CapacityGroup>> {
         let q = service_query(ctx, filter.unwrap_or_default()).await?;
         let dims: Vec<summary::CapacityDim> = group_by.into_iter().map(Into::into).collect();
-        let groups = summary::capacities(db(ctx), caller(ctx), &q, &dims)
+        let groups = summary::capacities(scoped(ctx), &q, &dims)
             .await
             .map_err(coded)?;
         Ok(groups.into_iter().map(CapacityGroup).collect())
@@ -407,7 +413,7 @@ impl Query {
             year: f.year,
         };
         let dims: Vec<summary::EvaluationDim> = group_by.into_iter().map(Into::into).collect();
-        let groups = summary::evaluations(db(ctx), caller(ctx), &q, &dims)
+        let groups = summary::evaluations(scoped(ctx), &q, &dims)
             .await
             .map_err(coded)?;
         Ok(groups.into_iter().map(EvaluationGroup).collect())
@@ -425,10 +431,10 @@ impl Query {
         if text.chars().count() > kpss_domain::text::MAX_TITLE {
             return Err(bad("text", "the search text is too long"));
         }
-        let scope = regions::filter(db(ctx), caller(ctx), regions.as_deref(), None, "regions")
+        let scope = regions::filter(scoped(ctx), regions.as_deref(), None, "regions")
             .await
             .map_err(coded)?;
-        let hits = search::search(db(ctx), caller(ctx), &text, scope.as_ref(), p.first)
+        let hits = search::search(scoped(ctx), &text, scope.as_ref(), p.first)
             .await
             .map_err(coded)?;
         Ok(hits.into_iter().map(SearchHit).collect())
@@ -454,7 +460,10 @@ impl Query {
         let f = filter.unwrap_or_default();
         let q = audit::AuditQuery {
             regions: grant(ctx, f.regions.as_deref(), None).await?,
-            entity: f.entity,
+            entity: f
+                .entity
+                .map(|e| e.parse::<EntityKind>().map_err(|m| bad("filter.entity", m)))
+                .transpose()?,
             entity_id: f
                 .entity_id
                 .as_ref()
@@ -462,7 +471,7 @@ impl Query {
                 .transpose()?,
             since: f.since.map(|d| d.0),
         };
-        let c = audit::list(db(ctx), caller(ctx), &q, p)
+        let c = audit::list(scoped(ctx), &q, p)
             .await
             .map_err(coded)?;
         Ok(AuditEntryConnection {

@@ -3,7 +3,7 @@
 
 use super::enums;
 use super::loaders::*;
-use super::{db, loader};
+use super::{loader, scoped};
 use crate::error::{ApiError, Result, coded};
 use async_graphql::{Context, ID, Object, Scalar, ScalarType, SimpleObject, Value};
 use kpss_domain::access::Ctx;
@@ -13,13 +13,13 @@ use kpss_domain::service as svc;
 use kpss_persistence::region as regions;
 
 /// A calendar date, ISO 8601 (`2009-09-18`).
-pub struct Date(pub String);
+pub struct Date(pub kpss_domain::value::Date);
 
 #[Scalar(name = "Date")]
 impl ScalarType for Date {
     fn parse(value: Value) -> async_graphql::InputValueResult<Self> {
         match &value {
-            Value::String(s) => kpss_domain::plan::iso_date("date", s)
+            Value::String(s) => kpss_domain::value::Date::parse_iso("date", s)
                 .map(Date)
                 .map_err(|e| async_graphql::InputValueError::custom(e.message)),
             _ => Err(async_graphql::InputValueError::expected_type(value)),
@@ -27,7 +27,7 @@ impl ScalarType for Date {
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.0.clone())
+        Value::String(self.0.to_string())
     }
 }
 
@@ -82,13 +82,13 @@ impl Viewer {
 
     /// Regions this caller may read.
     async fn regions(&self, ctx: &Context<'_>) -> Result<Vec<Region>> {
-        let found = regions::list(db(ctx), &self.0).await.map_err(coded)?;
+        let found = regions::list(scoped(ctx)).await.map_err(coded)?;
         Ok(found.into_iter().map(Region).collect())
     }
 
     /// Regions this caller may change.
     async fn writable_regions(&self, ctx: &Context<'_>) -> Result<Vec<Region>> {
-        let found = regions::list(db(ctx), &self.0).await.map_err(coded)?;
+        let found = regions::list(scoped(ctx)).await.map_err(coded)?;
         Ok(found
             .into_iter()
             .filter(|r| self.0.write.covers(&r.code, &r.kraj))
@@ -208,7 +208,7 @@ impl Plan {
     }
 
     async fn approved_on(&self) -> Option<Date> {
-        self.0.approved_on.clone().map(Date)
+        self.0.approved_on.map(Date)
     }
 
     /// File name of the source document the plan was imported from; null for plans created through the API.
@@ -414,7 +414,7 @@ impl Measure {
 
     async fn expected_cost(&self) -> Option<Cost> {
         self.0.expected_cost.clone().map(|c| Cost {
-            amount_czk: c.amount_czk,
+            amount_czk: c.amount_czk.map(|a| a.get() as f64),
             per: c.per,
             text: c.text,
         })
@@ -848,7 +848,7 @@ impl AuditEntry {
     }
 
     async fn entity(&self) -> &str {
-        &self.0.entity
+        self.0.entity.as_str()
     }
 
     async fn entity_id(&self) -> ID {
@@ -856,7 +856,7 @@ impl AuditEntry {
     }
 
     async fn action(&self) -> Result<enums::ChangeAction> {
-        enums::ChangeAction::parse(&self.0.action).ok_or_else(|| coded(ApiError::Internal))
+        Ok(self.0.action.into())
     }
 
     /// JSON of the entity before and after the change.

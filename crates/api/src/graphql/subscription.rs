@@ -28,7 +28,7 @@ impl PlanChange {
     }
 
     async fn entity(&self) -> &str {
-        &self.0.entity
+        self.0.entity.as_str()
     }
 
     async fn entity_id(&self) -> ID {
@@ -36,7 +36,7 @@ impl PlanChange {
     }
 
     async fn action(&self) -> Result<enums::ChangeAction> {
-        enums::ChangeAction::parse(&self.0.action).ok_or_else(|| coded(ApiError::Internal))
+        Ok(self.0.action.into())
     }
 
     async fn actor(&self) -> &str {
@@ -58,11 +58,14 @@ impl Subscription {
         ctx: &Context<'_>,
         regions: Option<Vec<String>>,
     ) -> Result<impl Stream<Item = PlanChange> + use<>> {
-        let (db, who) = (db(ctx), caller(ctx));
-        let wanted = regions::filter(db, who, regions.as_deref(), None, "regions")
+        let db = db(ctx);
+        // A handle of its own, dropped before the stream starts, so that a
+        // long-lived subscription holds no database transaction.
+        let scoped = db.scoped(caller(ctx).clone());
+        let wanted = regions::filter(&scoped, regions.as_deref(), None, "regions")
             .await
             .map_err(coded)?;
-        let visible: HashSet<_> = regions::list(db, who)
+        let visible: HashSet<_> = regions::list(&scoped)
             .await
             .map_err(coded)?
             .into_iter()

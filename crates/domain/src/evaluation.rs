@@ -1,0 +1,49 @@
+//! Yearly evaluations of measures.
+
+use crate::error::ValidationResult;
+use crate::text::{self, MAX_TEXT};
+use crate::value::Year;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EvaluationStatus {
+    Fulfilled,
+    PartiallyFulfilled,
+    InProgress,
+    NotFulfilled,
+    /// The source gives no readable status.
+    Unknown,
+}
+
+crate::enum_str!(EvaluationStatus {
+    Fulfilled = "FULFILLED",
+    PartiallyFulfilled = "PARTIALLY_FULFILLED",
+    InProgress = "IN_PROGRESS",
+    NotFulfilled = "NOT_FULFILLED",
+    Unknown = "UNKNOWN",
+});
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvaluationFields {
+    pub year: Year,
+    pub status: EvaluationStatus,
+    pub comment: Option<String>,
+}
+
+impl EvaluationFields {
+    pub fn parse(year: i32, status: EvaluationStatus, comment: Option<&str>) -> ValidationResult<Self> {
+        Ok(Self {
+            year: Year::parse("year", year)?,
+            status,
+            comment: text::optional("comment", comment, MAX_TEXT)?,
+        })
+    }
+}
+
+/// The evaluation of a year for a measure: added, or replacing that year's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvaluationForRecord {
+    pub measure_id: i64,
+    pub fields: EvaluationFields,
+}

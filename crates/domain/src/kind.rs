@@ -1,0 +1,80 @@
+//! What a change touched and what it did, from the database to the
+//! subscription payload. GraphQL shows them as strings with these spellings.
+
+use serde::{Deserialize, Serialize};
+
+/// The kinds of record the audit log and change events name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "&'static str")]
+pub enum EntityKind {
+    Plan,
+    Priority,
+    Measure,
+    Activity,
+    Evaluation,
+    Provider,
+    Service,
+}
+
+crate::enum_str!(EntityKind {
+    Plan = "Plan",
+    Priority = "Priority",
+    Measure = "Measure",
+    Activity = "Activity",
+    Evaluation = "Evaluation",
+    Provider = "Provider",
+    Service = "Service",
+});
+
+/// What a change did to its record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "&'static str")]
+pub enum AuditAction {
+    Created,
+    Updated,
+    Archived,
+    Restored,
+}
+
+crate::enum_str!(AuditAction {
+    Created = "CREATED",
+    Updated = "UPDATED",
+    Archived = "ARCHIVED",
+    Restored = "RESTORED",
+});
+
+macro_rules! string_conversions {
+    ($($t:ident),+) => {$(
+        impl TryFrom<String> for $t {
+            type Error = String;
+            fn try_from(s: String) -> Result<Self, String> {
+                s.parse()
+            }
+        }
+        impl From<$t> for &'static str {
+            fn from(v: $t) -> Self {
+                v.as_str()
+            }
+        }
+    )+};
+}
+
+string_conversions!(EntityKind, AuditAction);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_and_actions_keep_their_spellings() {
+        assert_eq!("Measure".parse::<EntityKind>(), Ok(EntityKind::Measure));
+        assert!("measure".parse::<EntityKind>().is_err());
+        assert_eq!(AuditAction::Restored.as_str(), "RESTORED");
+        let json = serde_json_like(EntityKind::Service);
+        assert_eq!(json, "Service");
+    }
+
+    fn serde_json_like(k: EntityKind) -> &'static str {
+        k.into()
+    }
+}

@@ -1,0 +1,201 @@
+//! Measures of a priority (and sub-measures of a measure): the commands that
+//! create and change one.
+
+use crate::error::{ValidationError, ValidationResult};
+use crate::patch::Patch;
+use crate::service::Capacity;
+use crate::text::{self, MAX_TEXT, MAX_TITLE};
+use crate::value::{AmountCzk, Code, Title, Year};
+use serde::{Deserialize, Serialize};
+
+/// Expected cost: the amount where the text gives one, what one amount pays
+/// for, and the text as written ("10 000 Kč / setkání", "Nelze specifikovat").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cost {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_czk: Option<AmountCzk>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per: Option<String>,
+    pub text: String,
+}
+
+impl Cost {
+    pub fn normalized(self) -> ValidationResult<Self> {
+        Ok(Self {
+            amount_czk: self.amount_czk,
+            per: text::optional("per", self.per.as_deref(), MAX_TITLE)?,
+            text: text::required("text", &self.text, MAX_TITLE)?,
+        })
+    }
+}
+
+/// A measure's term: as written, and the years it spans where it states them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Term {
+    pub text: Option<String>,
+    pub start_year: Option<Year>,
+    pub end_year: Option<Year>,
+}
+
+impl Term {
+    pub fn parse(text: Option<&str>, start: Option<i32>, end: Option<i32>) -> ValidationResult<Self> {
+        let start_year = start.map(|y| Year::parse("term_start_year", y)).transpose()?;
+        let end_year = end.map(|y| Year::parse("term_end_year", y)).transpose()?;
+        if let (Some(s), Some(e)) = (start_year, end_year)
+            && e < s
+        {
+            return Err(ValidationError::new(
+                "term_end_year",
+                format!("ends in {}, before it starts in {}", e.get(), s.get()),
+            ));
+        }
+        Ok(Self {
+            text: text::optional("term", text, MAX_TEXT)?,
+            start_year,
+            end_year,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeasureFields {
+    pub code: Code,
+    pub title: Title,
+    pub rationale: Option<String>,
+    pub description: Option<String>,
+    pub target_groups: Vec<String>,
+    pub term: Term,
+    pub responsible: Vec<String>,
+    pub output: Option<String>,
+    pub expected_cost: Option<Cost>,
+    pub funding_sources: Vec<String>,
+    pub risks: Vec<String>,
+    pub planned_activities: Vec<String>,
+    pub planned_capacities: Vec<Capacity>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeasureDraft {
+    pub code: String,
+    pub title: String,
+    pub rationale: Option<String>,
+    pub description: Option<String>,
+    pub target_groups: Vec<String>,
+    pub term: Option<String>,
+    pub term_start_year: Option<i32>,
+    pub term_end_year: Option<i32>,
+    pub responsible: Vec<String>,
+    pub output: Option<String>,
+    pub expected_cost: Option<Cost>,
+    pub funding_sources: Vec<String>,
+    pub risks: Vec<String>,
+    pub planned_activities: Vec<String>,
+    pub planned_capacities: Vec<Capacity>,
+}
+
+impl MeasureDraft {
+    pub fn parse(self) -> ValidationResult<MeasureFields> {
+        Ok(MeasureFields {
+            term: Term::parse(self.term.as_deref(), self.term_start_year, self.term_end_year)?,
+            code: Code::parse("code", &self.code)?,
+            title: Title::parse("title", &self.title)?,
+            rationale: text::optional("rationale", self.rationale.as_deref(), MAX_TEXT)?,
+            description: text::optional("description", self.description.as_deref(), MAX_TEXT)?,
+            target_groups: text::list("target_groups", &self.target_groups)?,
+            responsible: text::list("responsible", &self.responsible)?,
+            output: text::optional("output", self.output.as_deref(), MAX_TEXT)?,
+            expected_cost: self
+                .expected_cost
+                .map(|c| c.normalized().map_err(|e| e.under("expected_cost")))
+                .transpose()?,
+            funding_sources: text::list("funding_sources", &self.funding_sources)?,
+            risks: text::list("risks", &self.risks)?,
+            planned_activities: text::list("planned_activities", &self.planned_activities)?,
+            planned_capacities: crate::service::capacities("planned_capacities", self.planned_capacities)?,
+        })
+    }
+}
+
+impl MeasureFields {
+    pub fn draft(&self) -> MeasureDraft {
+        MeasureDraft {
+            code: self.code.as_str().to_owned(),
+            title: self.title.as_str().to_owned(),
+            rationale: self.rationale.clone(),
+            description: self.description.clone(),
+            target_groups: self.target_groups.clone(),
+            term: self.term.text.clone(),
+            term_start_year: self.term.start_year.map(Year::get),
+            term_end_year: self.term.end_year.map(Year::get),
+            responsible: self.responsible.clone(),
+            output: self.output.clone(),
+            expected_cost: self.expected_cost.clone(),
+            funding_sources: self.funding_sources.clone(),
+            risks: self.risks.clone(),
+            planned_activities: self.planned_activities.clone(),
+            planned_capacities: self.planned_capacities.clone(),
+        }
+    }
+}
+
+/// A new measure of `priority_id`, a sub-measure of `parent_id` if given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeasureForCreate {
+    pub priority_id: i64,
+    pub parent_id: Option<i64>,
+    pub fields: MeasureFields,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MeasurePatch {
+    pub code: Patch<String>,
+    pub title: Patch<String>,
+    pub rationale: Patch<String>,
+    pub description: Patch<String>,
+    pub target_groups: Patch<Vec<String>>,
+    pub term: Patch<String>,
+    pub term_start_year: Patch<i32>,
+    pub term_end_year: Patch<i32>,
+    pub responsible: Patch<Vec<String>>,
+    pub output: Patch<String>,
+    pub expected_cost: Patch<Cost>,
+    pub funding_sources: Patch<Vec<String>>,
+    pub risks: Patch<Vec<String>>,
+    pub planned_activities: Patch<Vec<String>>,
+    pub planned_capacities: Patch<Vec<Capacity>>,
+}
+
+impl MeasurePatch {
+    pub fn apply(self, current: &MeasureFields) -> ValidationResult<MeasureFields> {
+        let mut d = current.draft();
+        self.code.apply_required("code", &mut d.code)?;
+        self.title.apply_required("title", &mut d.title)?;
+        self.rationale.apply(&mut d.rationale);
+        self.description.apply(&mut d.description);
+        self.target_groups.apply_list(&mut d.target_groups);
+        self.term.apply(&mut d.term);
+        self.term_start_year.apply(&mut d.term_start_year);
+        self.term_end_year.apply(&mut d.term_end_year);
+        self.responsible.apply_list(&mut d.responsible);
+        self.output.apply(&mut d.output);
+        self.expected_cost.apply(&mut d.expected_cost);
+        self.funding_sources.apply_list(&mut d.funding_sources);
+        self.risks.apply_list(&mut d.risks);
+        self.planned_activities.apply_list(&mut d.planned_activities);
+        self.planned_capacities.apply_list(&mut d.planned_capacities);
+        d.parse()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_term_ends_after_it_starts() {
+        assert_eq!(Term::parse(None, Some(2023), Some(2021)).unwrap_err().field, "term_end_year");
+        assert!(Term::parse(Some("průběžně"), Some(2021), None).is_ok());
+        assert_eq!(Term::parse(None, Some(1989), None).unwrap_err().field, "term_start_year");
+    }
+}

@@ -1,0 +1,193 @@
+//! Activities of measures and their sub-activities.
+
+use crate::columns::{read_list, write_list};
+use crate::entity::{activity, measure};
+use crate::scoped::Scoped;
+use crate::stored::{self, Archive, Change, Create, Editable, Head, Stored, invalid};
+use crate::{Error, Result};
+use chrono::Utc;
+use kpss_domain::activity::{ActivityDraft, ActivityFields, ActivityForCreate, ActivityPatch};
+use kpss_domain::kind::{AuditAction, EntityKind};
+use kpss_domain::record::Activity;
+use kpss_domain::region::RegionCode;
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QuerySelect};
+
+impl Stored for activity::Entity {
+    type Record = Activity;
+    const ID: activity::Column = activity::Column::Id;
+    const REGION: activity::Column = activity::Column::RegionCode;
+    const ORDER: activity::Column = activity::Column::Position;
+
+    fn record(m: activity::Model) -> Result<Activity> {
+        Ok(Activity {
+            id: m.id,
+            region: RegionCode::parse("region", &m.region_code)?,
+            measure_id: m.measure_id,
+            parent_id: m.parent_id,
+            code: m.code,
+            title: m.title,
+            description: m.description,
+            responsible: read_list(&m.responsible)?,
+            schedule: m.schedule,
+            financing: m.financing,
+            outputs: read_list(&m.outputs)?,
+            archived: m.archived,
+            version: m.version,
+        })
+    }
+}
+
+impl Editable for activity::Entity {
+    const KIND: EntityKind = EntityKind::Activity;
+    const VERSION: activity::Column = activity::Column::Version;
+    const UPDATED_AT: activity::Column = activity::Column::UpdatedAt;
+    const ARCHIVED: activity::Column = activity::Column::Archived;
+    type State = Activity;
+
+    fn head(m: &activity::Model) -> Head {
+        Head { region: m.region_code.clone(), version: m.version, archived: m.archived }
+    }
+
+    /// The plan of the activity's measure.
+    async fn plan_of(c: &DatabaseTransaction, m: &activity::Model) -> Result<Option<i64>> {
+        Ok(measure::Entity::find_by_id(m.measure_id)
+            .select_only()
+            .column(measure::Column::PlanId)
+            .into_tuple::<i64>()
+            .one(c)
+            .await?)
+    }
+
+    async fn state(c: &DatabaseTransaction, id: i64) -> Result<Activity> {
+        stored::record_state::<activity::Entity>(c, id).await
+    }
+}
+
+pub async fn by_ids(s: &Scoped, ids: &[i64]) -> Result<Vec<Activity>> {
+    stored::by_ids::<activity::Entity>(s, ids).await
+}
+
+/// Current top-level activities of measures.
+pub async fn of_measures(s: &Scoped, measure_ids: &[i64]) -> Result<Vec<Activity>> {
+    let cond = Condition::all()
+        .add(activity::Column::ParentId.is_null())
+        .add(activity::Column::Archived.eq(false));
+    stored::children::<activity::Entity>(s, activity::Column::MeasureId, measure_ids, cond).await
+}
+
+/// Current sub-activities of activities.
+pub async fn sub_activities(s: &Scoped, parent_ids: &[i64]) -> Result<Vec<Activity>> {
+    let cond = Condition::all().add(activity::Column::Archived.eq(false));
+    stored::children::<activity::Entity>(s, activity::Column::ParentId, parent_ids, cond).await
+}
+
+fn content(f: &ActivityFields) -> Result<activity::ActiveModel> {
+    Ok(activity::ActiveModel {
+        code: Set(f.code.as_str().to_owned()),
+        title: Set(f.title.as_str().to_owned()),
+        description: Set(f.description.clone()),
+        responsible: Set(write_list(&f.responsible)?),
+        schedule: Set(f.schedule.clone()),
+        financing: Set(f.financing.clone()),
+        outputs: Set(write_list(&f.outputs)?),
+        ..Default::default()
+    })
+}
+
+fn fields_of(m: &activity::Model) -> Result<ActivityFields> {
+    let r = activity::Entity::record(m.clone())?;
+    Ok(ActivityDraft {
+        code: r.code,
+        title: r.title,
+        description: r.description,
+        responsible: r.responsible,
+        schedule: r.schedule,
+        financing: r.financing,
+        outputs: r.outputs,
+    }
+    .parse()?)
+}
+
+/// Activities under the same measure and parent.
+fn siblings(measure_id: i64, parent_id: Option<i64>) -> Condition {
+    Condition::all().add(activity::Column::MeasureId.eq(measure_id)).add(match parent_id {
+        Some(p) => activity::Column::ParentId.eq(p),
+        None => activity::Column::ParentId.is_null(),
+    })
+}
+
+pub(crate) async fn insert(
+    c: &DatabaseTransaction,
+    region: &str,
+    measure_id: i64,
+    parent_id: Option<i64>,
+    position: usize,
+    f: &ActivityFields,
+    line: Option<i32>,
+) -> Result<i64> {
+    let am = activity::ActiveModel {
+        region_code: Set(region.to_owned()),
+        version: Set(1),
+        archived: Set(false),
+        updated_at: Set(Utc::now()),
+        measure_id: Set(measure_id),
+        parent_id: Set(parent_id),
+        position: Set(position as i32),
+        source_line: Set(line),
+        ..content(f)?
+    };
+    Ok(activity::Entity::insert(am).exec(c).await?.last_insert_id)
+}
+
+impl Create<activity::Entity> for ActivityForCreate {
+    async fn insert(&self, s: &Scoped, c: &DatabaseTransaction) -> Result<i64> {
+        let m = stored::parent::<measure::Entity>(s, c, self.measure_id, "measure_id").await?;
+        if let Some(p) = self.parent_id {
+            let parent = activity::Entity::find_by_id(p).one(c).await?;
+            match parent {
+                Some(a) if a.measure_id == self.measure_id && !a.archived => {}
+                Some(a) if a.region_code != m.region_code => {
+                    return Err(Error::Forbidden("an activity can only hang under an activity of its own region".into()));
+                }
+                None if crate::dialect::region_of(&s.db().conn, EntityKind::Activity, p).await?.is_some() => {
+                    return Err(Error::Forbidden("an activity can only hang under an activity of its own region".into()));
+                }
+                _ => {
+                    return Err(invalid(
+                        "input.parent_id",
+                        format!("activity {p} is not a current activity of measure {}", self.measure_id),
+                    ));
+                }
+            }
+        }
+        let siblings = siblings(self.measure_id, self.parent_id);
+        stored::check_code::<activity::Entity>(c, siblings.clone(), activity::Column::Code, self.fields.code.as_str(), None).await?;
+        let position = stored::next_position::<activity::Entity>(c, siblings).await?;
+        insert(c, &m.region_code, self.measure_id, self.parent_id, position, &self.fields, None).await
+    }
+}
+
+impl Change<activity::Entity> for ActivityPatch {
+    fn action(&self) -> AuditAction {
+        AuditAction::Updated
+    }
+
+    async fn columns(&self, c: &DatabaseTransaction, current: &activity::Model) -> Result<activity::ActiveModel> {
+        let fields = self.clone().apply(&fields_of(current)?).map_err(|e| Error::Invalid(e.under("patch")))?;
+        let siblings = siblings(current.measure_id, current.parent_id);
+        stored::check_code::<activity::Entity>(c, siblings, activity::Column::Code, fields.code.as_str(), Some(current.id)).await?;
+        content(&fields)
+    }
+}
+
+pub async fn create(s: &Scoped, cmd: &ActivityForCreate) -> Result<Activity> {
+    stored::create::<activity::Entity>(s, cmd).await
+}
+
+pub async fn update(s: &Scoped, id: i64, expected: i32, patch: &ActivityPatch) -> Result<Activity> {
+    stored::update::<activity::Entity>(s, id, expected, patch).await
+}
+
+pub async fn set_archived(s: &Scoped, id: i64, expected: i32, archived: bool) -> Result<Activity> {
+    stored::update::<activity::Entity>(s, id, expected, &Archive(archived)).await
+}

@@ -1,0 +1,105 @@
+//! Yearly evaluations of measures.
+
+use crate::columns::parse;
+use crate::entity::{evaluation, measure};
+use crate::scoped::Scoped;
+use crate::stored::{self, Entry, Stored, invalid};
+use crate::{Error, Result};
+use chrono::Utc;
+use kpss_domain::evaluation::{EvaluationFields, EvaluationForRecord};
+use kpss_domain::kind::{AuditAction, EntityKind};
+use kpss_domain::record::Evaluation;
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter};
+
+impl Stored for evaluation::Entity {
+    type Record = Evaluation;
+    const ID: evaluation::Column = evaluation::Column::Id;
+    const REGION: evaluation::Column = evaluation::Column::RegionCode;
+    /// Newest year first comes from [`of_measures`]; by id otherwise.
+    const ORDER: evaluation::Column = evaluation::Column::Id;
+
+    fn record(e: evaluation::Model) -> Result<Evaluation> {
+        Ok(Evaluation {
+            id: e.id,
+            measure_id: e.measure_id,
+            year: e.year,
+            status: parse(&e.status)?,
+            comment: e.comment,
+            recorded_at: e.recorded_at.timestamp(),
+            recorded_by: e.recorded_by,
+        })
+    }
+}
+
+/// Evaluations of measures, newest year first.
+pub async fn of_measures(s: &Scoped, measure_ids: &[i64]) -> Result<Vec<Evaluation>> {
+    let mut found = stored::children::<evaluation::Entity>(s, evaluation::Column::MeasureId, measure_ids, Condition::all()).await?;
+    found.sort_by_key(|e| std::cmp::Reverse(e.year));
+    Ok(found)
+}
+
+/// Inserts an evaluation (of an import, or a new year).
+pub(crate) async fn insert(
+    c: &DatabaseTransaction,
+    region: &str,
+    measure_id: i64,
+    f: &EvaluationFields,
+    recorded_by: &str,
+    line: Option<i32>,
+) -> Result<i64> {
+    let am = evaluation::ActiveModel {
+        measure_id: Set(measure_id),
+        region_code: Set(region.to_owned()),
+        year: Set(f.year.get()),
+        status: Set(f.status.as_str().to_owned()),
+        comment: Set(f.comment.clone()),
+        source_line: Set(line),
+        recorded_at: Set(Utc::now()),
+        recorded_by: Set(recorded_by.to_owned()),
+        ..Default::default()
+    };
+    Ok(evaluation::Entity::insert(am).exec(c).await?.last_insert_id)
+}
+
+/// Adds the evaluation of a year, or replaces it (the old one stays in the audit log).
+pub async fn record(s: &Scoped, cmd: &EvaluationForRecord) -> Result<Evaluation> {
+    stored::retrying(move || async move {
+        let txn = s.begin_write().await?;
+        let m = stored::load::<measure::Entity>(s, &txn, cmd.measure_id).await?;
+        if m.archived {
+            return Err(invalid("measure_id", format!("measure {} is archived", cmd.measure_id)));
+        }
+        let f = &cmd.fields;
+        let existing = evaluation::Entity::find()
+            .filter(evaluation::Column::MeasureId.eq(cmd.measure_id))
+            .filter(evaluation::Column::Year.eq(f.year.get()))
+            .one(&txn)
+            .await?;
+        let actor = &s.ctx().subject;
+        let (id, before, action) = match existing {
+            Some(e) => {
+                let id = e.id;
+                let content = evaluation::ActiveModel {
+                    status: Set(f.status.as_str().to_owned()),
+                    comment: Set(f.comment.clone()),
+                    recorded_at: Set(Utc::now()),
+                    recorded_by: Set(actor.clone()),
+                    source_line: Set(None),
+                    ..Default::default()
+                };
+                evaluation::Entity::update_many()
+                    .set(content)
+                    .filter(evaluation::Column::Id.eq(id))
+                    .exec(&txn)
+                    .await?;
+                (id, Some(evaluation::Entity::record(e)?), AuditAction::Updated)
+            }
+            None => (insert(&txn, &m.region_code, cmd.measure_id, f, actor, None).await?, None, AuditAction::Created),
+        };
+        let after = stored::record_state::<evaluation::Entity>(&txn, id).await?;
+        let entry = Entry { id, region: &m.region_code, plan_id: Some(m.plan_id), action };
+        stored::finish(s, txn, EntityKind::Evaluation, entry, before.as_ref(), &after).await?;
+        Ok::<_, Error>(after)
+    })
+    .await
+}

@@ -1,0 +1,348 @@
+//! Measures of priorities, their sub-measures and the capacities they plan.
+
+use crate::columns::{read_list, write_list};
+use crate::entity::{capacity, evaluation, measure, priority};
+use crate::page::{Connection, Page, contains, page, scoped};
+use crate::scoped::Scoped;
+use crate::service::{capacities_of, replace_capacities};
+use crate::stored::{self, Archive, Change, Create, Editable, Head, Stored, invalid};
+use crate::{Error, Result};
+use chrono::Utc;
+use kpss_domain::access::Grant;
+use kpss_domain::evaluation::EvaluationStatus;
+use kpss_domain::kind::{AuditAction, EntityKind};
+use kpss_domain::measure::{Cost, MeasureDraft, MeasureFields, MeasureForCreate, MeasurePatch};
+use kpss_domain::record::{Measure, OwnedCapacity};
+use kpss_domain::region::RegionCode;
+use kpss_domain::service::Capacity;
+use kpss_domain::text::fold;
+use kpss_domain::value::{AmountCzk, Year};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter};
+use serde::Serialize;
+
+impl Stored for measure::Entity {
+    type Record = Measure;
+    const ID: measure::Column = measure::Column::Id;
+    const REGION: measure::Column = measure::Column::RegionCode;
+    const ORDER: measure::Column = measure::Column::Position;
+
+    fn record(m: measure::Model) -> Result<Measure> {
+        Ok(Measure {
+            id: m.id,
+            region: RegionCode::parse("region", &m.region_code)?,
+            plan_id: m.plan_id,
+            priority_id: m.priority_id,
+            parent_id: m.parent_id,
+            code: m.code,
+            title: m.title,
+            rationale: m.rationale,
+            description: m.description,
+            target_groups: read_list(&m.target_groups)?,
+            term: m.term,
+            term_start_year: m.term_start_year,
+            term_end_year: m.term_end_year,
+            responsible: read_list(&m.responsible)?,
+            output: m.output,
+            expected_cost: match m.cost_text {
+                Some(text) => Some(Cost {
+                    amount_czk: m.cost_czk.map(|a| AmountCzk::new("amount_czk", a)).transpose()?,
+                    per: m.cost_per,
+                    text,
+                }),
+                None => None,
+            },
+            funding_sources: read_list(&m.funding_sources)?,
+            risks: read_list(&m.risks)?,
+            planned_activities: read_list(&m.planned_activities)?,
+            archived: m.archived,
+            version: m.version,
+        })
+    }
+}
+
+/// A measure with its planned capacities, as the audit log shows it.
+#[derive(Serialize)]
+pub(crate) struct MeasureState {
+    #[serde(flatten)]
+    pub measure: Measure,
+    pub planned_capacities: Vec<Capacity>,
+}
+
+impl Editable for measure::Entity {
+    const KIND: EntityKind = EntityKind::Measure;
+    const VERSION: measure::Column = measure::Column::Version;
+    const UPDATED_AT: measure::Column = measure::Column::UpdatedAt;
+    const ARCHIVED: measure::Column = measure::Column::Archived;
+    type State = MeasureState;
+
+    fn head(m: &measure::Model) -> Head {
+        Head { region: m.region_code.clone(), version: m.version, archived: m.archived }
+    }
+
+    async fn plan_of(_c: &DatabaseTransaction, m: &measure::Model) -> Result<Option<i64>> {
+        Ok(Some(m.plan_id))
+    }
+
+    async fn state(c: &DatabaseTransaction, id: i64) -> Result<MeasureState> {
+        Ok(MeasureState {
+            measure: stored::record_state::<measure::Entity>(c, id).await?,
+            planned_capacities: capacities_of(c, capacity::Column::MeasureId, id).await?,
+        })
+    }
+}
+
+// ---------------------------------------------------------------- reads
+
+#[derive(Debug, Clone, Default)]
+pub struct MeasureQuery {
+    pub regions: Option<Grant>,
+    pub plan_id: Option<i64>,
+    pub status: Option<EvaluationStatus>,
+    pub target_group: Option<String>,
+    pub year: Option<i32>,
+    pub text: Option<String>,
+    pub include_archived: bool,
+}
+
+pub async fn list(s: &Scoped, q: &MeasureQuery, p: Page) -> Result<Connection<Measure>> {
+    let mut cond = scoped(s.ctx(), q.regions.as_ref(), measure::Column::RegionCode);
+    if !q.include_archived {
+        cond = cond.add(measure::Column::Archived.eq(false));
+    }
+    if let Some(id) = q.plan_id {
+        cond = cond.add(measure::Column::PlanId.eq(id));
+    }
+    if let Some(y) = q.year {
+        // A term covers a year when it starts by then and has not ended before it.
+        cond = cond.add(measure::Column::TermStartYear.lte(y)).add(
+            Condition::any()
+                .add(measure::Column::TermEndYear.is_null())
+                .add(measure::Column::TermEndYear.gte(y)),
+        );
+    }
+    if let Some(t) = &q.target_group {
+        cond = cond.add(contains(measure::Column::FoldTargetGroups, t));
+    }
+    if let Some(t) = &q.text {
+        cond = cond.add(contains(measure::Column::FoldText, t));
+    }
+    if let Some(status) = q.status {
+        cond = cond.add(measure::Column::Id.in_subquery(latest_with_status(status)));
+    }
+    page(s, measure::Entity::find().filter(cond), measure::Column::Id, p, measure::Entity::record).await
+}
+
+/// Ids of measures whose latest evaluation has `status`.
+fn latest_with_status(status: EvaluationStatus) -> sea_orm::sea_query::SelectStatement {
+    let (l, e) = (Alias::new("l"), Alias::new("e"));
+    let latest = Query::select()
+        .expr(Func::max(Expr::col((l.clone(), evaluation::Column::Year))))
+        .from_as(evaluation::Entity, l.clone())
+        .and_where(
+            Expr::col((l, evaluation::Column::MeasureId))
+                .equals((e.clone(), evaluation::Column::MeasureId)),
+        )
+        .to_owned();
+    Query::select()
+        .column((e.clone(), evaluation::Column::MeasureId))
+        .from_as(evaluation::Entity, e.clone())
+        .and_where(Expr::col((e.clone(), evaluation::Column::Status)).eq(status.as_str()))
+        .and_where(
+            Expr::col((e, evaluation::Column::Year)).eq(Expr::SubQuery(None, Box::new(latest.into()))),
+        )
+        .to_owned()
+}
+
+pub async fn by_ids(s: &Scoped, ids: &[i64]) -> Result<Vec<Measure>> {
+    stored::by_ids::<measure::Entity>(s, ids).await
+}
+
+/// Current top-level measures of priorities.
+pub async fn of_priorities(s: &Scoped, priority_ids: &[i64]) -> Result<Vec<Measure>> {
+    let cond = Condition::all()
+        .add(measure::Column::ParentId.is_null())
+        .add(measure::Column::Archived.eq(false));
+    stored::children::<measure::Entity>(s, measure::Column::PriorityId, priority_ids, cond).await
+}
+
+/// Current sub-measures of measures.
+pub async fn sub_measures(s: &Scoped, parent_ids: &[i64]) -> Result<Vec<Measure>> {
+    let cond = Condition::all().add(measure::Column::Archived.eq(false));
+    stored::children::<measure::Entity>(s, measure::Column::ParentId, parent_ids, cond).await
+}
+
+/// Capacities measures plan to create.
+pub async fn planned_capacities(s: &Scoped, measure_ids: &[i64]) -> Result<Vec<OwnedCapacity>> {
+    crate::service::owned_capacities(s, capacity::Column::MeasureId, measure_ids).await
+}
+
+// ---------------------------------------------------------------- writes
+
+/// What `MeasureFilter.text` searches: title, rationale and description, folded.
+fn fold_text(f: &MeasureFields) -> String {
+    fold(
+        &[Some(f.title.as_str()), f.rationale.as_deref(), f.description.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+}
+
+fn content(f: &MeasureFields) -> Result<measure::ActiveModel> {
+    let cost = f.expected_cost.as_ref();
+    Ok(measure::ActiveModel {
+        code: Set(f.code.as_str().to_owned()),
+        title: Set(f.title.as_str().to_owned()),
+        rationale: Set(f.rationale.clone()),
+        description: Set(f.description.clone()),
+        target_groups: Set(write_list(&f.target_groups)?),
+        term: Set(f.term.text.clone()),
+        term_start_year: Set(f.term.start_year.map(Year::get)),
+        term_end_year: Set(f.term.end_year.map(Year::get)),
+        responsible: Set(write_list(&f.responsible)?),
+        output: Set(f.output.clone()),
+        cost_czk: Set(cost.and_then(|c| c.amount_czk).map(AmountCzk::get)),
+        cost_per: Set(cost.and_then(|c| c.per.clone())),
+        cost_text: Set(cost.map(|c| c.text.clone())),
+        funding_sources: Set(write_list(&f.funding_sources)?),
+        risks: Set(write_list(&f.risks)?),
+        planned_activities: Set(write_list(&f.planned_activities)?),
+        fold_text: Set(fold_text(f)),
+        fold_target_groups: Set(fold(&f.target_groups.join("\n"))),
+        ..Default::default()
+    })
+}
+
+async fn fields_of(c: &DatabaseTransaction, m: &measure::Model) -> Result<MeasureFields> {
+    let r = measure::Entity::record(m.clone())?;
+    Ok(MeasureDraft {
+        code: r.code,
+        title: r.title,
+        rationale: r.rationale,
+        description: r.description,
+        target_groups: r.target_groups,
+        term: r.term,
+        term_start_year: r.term_start_year,
+        term_end_year: r.term_end_year,
+        responsible: r.responsible,
+        output: r.output,
+        expected_cost: r.expected_cost,
+        funding_sources: r.funding_sources,
+        risks: r.risks,
+        planned_activities: r.planned_activities,
+        planned_capacities: capacities_of(c, capacity::Column::MeasureId, m.id).await?,
+    }
+    .parse()?)
+}
+
+/// Measures under the same priority and parent.
+fn siblings(priority_id: i64, parent_id: Option<i64>) -> Condition {
+    Condition::all().add(measure::Column::PriorityId.eq(priority_id)).add(match parent_id {
+        Some(p) => measure::Column::ParentId.eq(p),
+        None => measure::Column::ParentId.is_null(),
+    })
+}
+
+/// Where a new measure goes: its region, plan, priority, parent and place.
+pub(crate) struct Place<'a> {
+    pub region: &'a str,
+    pub plan_id: i64,
+    pub priority_id: i64,
+    pub parent_id: Option<i64>,
+    pub position: usize,
+    pub line: Option<i32>,
+}
+
+/// Inserts a measure with its planned capacities.
+pub(crate) async fn insert(c: &DatabaseTransaction, at: Place<'_>, f: &MeasureFields) -> Result<i64> {
+    let am = measure::ActiveModel {
+        region_code: Set(at.region.to_owned()),
+        version: Set(1),
+        archived: Set(false),
+        updated_at: Set(Utc::now()),
+        plan_id: Set(at.plan_id),
+        priority_id: Set(at.priority_id),
+        parent_id: Set(at.parent_id),
+        position: Set(at.position as i32),
+        source_line: Set(at.line),
+        ..content(f)?
+    };
+    let id = measure::Entity::insert(am).exec(c).await?.last_insert_id;
+    replace_capacities(c, at.region, capacity::Column::MeasureId, id, &f.planned_capacities).await?;
+    Ok(id)
+}
+
+impl Create<measure::Entity> for MeasureForCreate {
+    async fn insert(&self, s: &Scoped, c: &DatabaseTransaction) -> Result<i64> {
+        let prio = stored::parent::<priority::Entity>(s, c, self.priority_id, "priority_id").await?;
+        if let Some(p) = self.parent_id {
+            let parent = measure::Entity::find_by_id(p).one(c).await?;
+            match parent {
+                Some(m) if m.priority_id == self.priority_id && !m.archived && m.parent_id.is_none() => {}
+                Some(m) if m.region_code != prio.region_code => {
+                    return Err(Error::Forbidden("a measure can only hang under a measure of its own region".into()));
+                }
+                None if crate::dialect::region_of(&s.db().conn, EntityKind::Measure, p).await?.is_some() => {
+                    return Err(Error::Forbidden("a measure can only hang under a measure of its own region".into()));
+                }
+                _ => {
+                    return Err(invalid(
+                        "input.parent_id",
+                        format!("measure {p} is not a current top-level measure of priority {}", self.priority_id),
+                    ));
+                }
+            }
+        }
+        let siblings = siblings(self.priority_id, self.parent_id);
+        stored::check_code::<measure::Entity>(c, siblings.clone(), measure::Column::Code, self.fields.code.as_str(), None).await?;
+        let position = stored::next_position::<measure::Entity>(c, siblings).await?;
+        let at = Place {
+            region: &prio.region_code,
+            plan_id: prio.plan_id,
+            priority_id: self.priority_id,
+            parent_id: self.parent_id,
+            position,
+            line: None,
+        };
+        insert(c, at, &self.fields).await
+    }
+}
+
+/// An update with the patched content, kept for rewriting the capacities.
+impl Change<measure::Entity> for MeasurePatch {
+    fn action(&self) -> AuditAction {
+        AuditAction::Updated
+    }
+
+    async fn columns(&self, c: &DatabaseTransaction, current: &measure::Model) -> Result<measure::ActiveModel> {
+        let fields = self.clone().apply(&fields_of(c, current).await?).map_err(|e| Error::Invalid(e.under("patch")))?;
+        let siblings = siblings(current.priority_id, current.parent_id);
+        stored::check_code::<measure::Entity>(c, siblings, measure::Column::Code, fields.code.as_str(), Some(current.id)).await?;
+        content(&fields)
+    }
+
+    async fn rewrite_owned(&self, c: &DatabaseTransaction, current: &measure::Model) -> Result<()> {
+        // Planned capacities are part of the measure's content: the old ones stay in the audit entry.
+        if let kpss_domain::patch::Patch::Keep = self.planned_capacities {
+            return Ok(());
+        }
+        let planned = self.planned_capacities.clone().optional(None).unwrap_or_default();
+        let planned = kpss_domain::service::capacities("patch.planned_capacities", planned)?;
+        replace_capacities(c, &current.region_code, capacity::Column::MeasureId, current.id, &planned).await
+    }
+}
+
+pub async fn create(s: &Scoped, cmd: &MeasureForCreate) -> Result<Measure> {
+    Ok(stored::create::<measure::Entity>(s, cmd).await?.measure)
+}
+
+pub async fn update(s: &Scoped, id: i64, expected: i32, patch: &MeasurePatch) -> Result<Measure> {
+    Ok(stored::update::<measure::Entity>(s, id, expected, patch).await?.measure)
+}
+
+pub async fn set_archived(s: &Scoped, id: i64, expected: i32, archived: bool) -> Result<Measure> {
+    Ok(stored::update::<measure::Entity>(s, id, expected, &Archive(archived)).await?.measure)
+}
+

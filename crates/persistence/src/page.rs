@@ -1,0 +1,111 @@
+//! Pages of a list with cursors, in id order or by a sort key.
+
+use crate::scoped::Scoped;
+use crate::{Result, scope};
+use kpss_domain::access::{Ctx, Grant};
+use kpss_domain::text::fold;
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select,
+};
+
+/// `first` records after the record with id `after`, in id order.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub first: u64,
+    pub after: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Connection<T> {
+    pub nodes: Vec<T>,
+    pub has_next_page: bool,
+    pub total_count: u64,
+}
+
+/// One page of `query` (already filtered and scoped) in id order, plus the total count.
+pub(crate) async fn page<E, T>(
+    s: &Scoped,
+    query: Select<E>,
+    id: E::Column,
+    page: Page,
+    map: fn(E::Model) -> Result<T>,
+) -> Result<Connection<T>>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+{
+    page_by(s, query, None, id, page, map).await
+}
+
+/// The same, ordered by `key` (then id); the cursor stays the last id, and
+/// the page continues after that record's key.
+pub(crate) async fn page_by<E, T>(
+    s: &Scoped,
+    query: Select<E>,
+    key: Option<E::Column>,
+    id: E::Column,
+    page: Page,
+    map: fn(E::Model) -> Result<T>,
+) -> Result<Connection<T>>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+{
+    let c = s.reader().await?;
+    let total_count = query.clone().count(&c).await?;
+    let mut q = query;
+    if let Some(k) = key {
+        q = q.order_by_asc(k);
+    }
+    q = q.order_by_asc(id);
+    if let Some(after) = page.after {
+        q = match key {
+            None => q.filter(id.gt(after)),
+            Some(k) => {
+                let after_key = || {
+                    let sub = Query::select()
+                        .column(k)
+                        .from(E::default())
+                        .and_where(id.eq(after))
+                        .to_owned();
+                    Expr::SubQuery(None, Box::new(sub.into()))
+                };
+                q.filter(
+                    Condition::any().add(k.into_expr().gt(after_key())).add(
+                        Condition::all()
+                            .add(k.into_expr().eq(after_key()))
+                            .add(id.gt(after)),
+                    ),
+                )
+            }
+        };
+    }
+    let mut rows = q.limit(page.first + 1).all(&c).await?;
+    let has_next_page = rows.len() as u64 > page.first;
+    rows.truncate(page.first as usize);
+    Ok(Connection {
+        nodes: rows.into_iter().map(map).collect::<Result<_>>()?,
+        has_next_page,
+        total_count,
+    })
+}
+
+/// The caller's read scope, narrowed by a filter's regions/kraje when one is given.
+pub(crate) fn scoped(ctx: &Ctx, filter: Option<&Grant>, region: impl ColumnTrait + Copy) -> Condition {
+    let c = Condition::all().add(scope::condition(&ctx.read, region));
+    match filter {
+        Some(g) => c.add(scope::condition(g, region)),
+        None => c,
+    }
+}
+
+/// `column` contains `text`, ignoring case and diacritics (the column holds folded text).
+pub(crate) fn contains(column: impl ColumnTrait, text: &str) -> sea_orm::sea_query::SimpleExpr {
+    let escaped = fold(text)
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    Expr::col(column).like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
+}

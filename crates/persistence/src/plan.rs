@@ -1,0 +1,247 @@
+//! Plans and the projects they list.
+
+use crate::columns::{from_date, line, parse, to_date};
+use crate::entity::{plan, plan_project};
+use crate::page::{Connection, Page, page, scoped};
+use crate::scoped::Scoped;
+use crate::stored::{self, Archive, Change, Create, Editable, Head, Stored, invalid};
+use crate::{Error, Result};
+use chrono::Utc;
+use kpss_domain::access::Grant;
+use kpss_domain::kind::{AuditAction, EntityKind};
+use kpss_domain::plan::{PlanDraft, PlanFields, PlanForCreate, PlanKind, PlanPatch};
+use kpss_domain::record::{Plan, Project};
+use kpss_domain::region::RegionCode;
+use kpss_domain::seed::PlanData;
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter};
+
+impl Stored for plan::Entity {
+    type Record = Plan;
+    const ID: plan::Column = plan::Column::Id;
+    const REGION: plan::Column = plan::Column::RegionCode;
+    const ORDER: plan::Column = plan::Column::Id;
+
+    fn record(m: plan::Model) -> Result<Plan> {
+        Ok(Plan {
+            id: m.id,
+            region: RegionCode::parse("region", &m.region_code)?,
+            title: m.title,
+            kind: parse(&m.kind)?,
+            period_start: m.period_start,
+            period_end: m.period_end,
+            parent_id: m.parent_id,
+            prepared_by: m.prepared_by,
+            approval: m.approval,
+            approved_on: m.approved_on.map(from_date).transpose()?,
+            source_document: m.source_document,
+            archived: m.archived,
+            version: m.version,
+            updated_at: m.updated_at.timestamp(),
+        })
+    }
+}
+
+impl Editable for plan::Entity {
+    const KIND: EntityKind = EntityKind::Plan;
+    const VERSION: plan::Column = plan::Column::Version;
+    const UPDATED_AT: plan::Column = plan::Column::UpdatedAt;
+    const ARCHIVED: plan::Column = plan::Column::Archived;
+    type State = Plan;
+
+    fn head(m: &plan::Model) -> Head {
+        Head { region: m.region_code.clone(), version: m.version, archived: m.archived }
+    }
+
+    async fn plan_of(_c: &DatabaseTransaction, m: &plan::Model) -> Result<Option<i64>> {
+        Ok(Some(m.id))
+    }
+
+    async fn state(c: &DatabaseTransaction, id: i64) -> Result<Plan> {
+        stored::record_state::<plan::Entity>(c, id).await
+    }
+}
+
+// ---------------------------------------------------------------- reads
+
+#[derive(Debug, Clone, Default)]
+pub struct PlanQuery {
+    pub regions: Option<Grant>,
+    pub kinds: Option<Vec<PlanKind>>,
+    pub year: Option<i32>,
+    pub include_archived: bool,
+}
+
+pub async fn list(s: &Scoped, q: &PlanQuery, p: Page) -> Result<Connection<Plan>> {
+    let mut cond = scoped(s.ctx(), q.regions.as_ref(), plan::Column::RegionCode);
+    if !q.include_archived {
+        cond = cond.add(plan::Column::Archived.eq(false));
+    }
+    if let Some(kinds) = &q.kinds {
+        cond = cond.add(plan::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())));
+    }
+    if let Some(y) = q.year {
+        cond = cond.add(plan::Column::PeriodStart.lte(y)).add(plan::Column::PeriodEnd.gte(y));
+    }
+    page(s, plan::Entity::find().filter(cond), plan::Column::Id, p, plan::Entity::record).await
+}
+
+pub async fn by_ids(s: &Scoped, ids: &[i64]) -> Result<Vec<Plan>> {
+    stored::by_ids::<plan::Entity>(s, ids).await
+}
+
+/// Current plans of regions.
+pub async fn of_regions(s: &Scoped, regions: &[RegionCode]) -> Result<Vec<Plan>> {
+    let cond = Condition::all()
+        .add(plan::Column::RegionCode.is_in(regions.iter().map(RegionCode::as_str)))
+        .add(plan::Column::Archived.eq(false));
+    stored::select_where::<plan::Entity>(s, cond).await
+}
+
+impl Stored for plan_project::Entity {
+    type Record = Project;
+    const ID: plan_project::Column = plan_project::Column::Id;
+    const REGION: plan_project::Column = plan_project::Column::RegionCode;
+    const ORDER: plan_project::Column = plan_project::Column::Position;
+
+    fn record(m: plan_project::Model) -> Result<Project> {
+        Ok(Project {
+            id: m.id,
+            plan_id: m.plan_id,
+            title: m.title,
+            implementer: m.implementer,
+            due: m.due,
+            due_year: m.due_year,
+        })
+    }
+}
+
+pub async fn projects_of(s: &Scoped, plan_ids: &[i64]) -> Result<Vec<Project>> {
+    stored::children::<plan_project::Entity>(s, plan_project::Column::PlanId, plan_ids, Condition::all()).await
+}
+
+// ---------------------------------------------------------------- writes
+
+/// The columns a plan's content sets.
+fn content(f: &PlanFields) -> Result<plan::ActiveModel> {
+    Ok(plan::ActiveModel {
+        title: Set(f.title.as_str().to_owned()),
+        kind: Set(f.kind.as_str().to_owned()),
+        period_start: Set(f.period.start.get()),
+        period_end: Set(f.period.end.get()),
+        prepared_by: Set(f.prepared_by.clone()),
+        approval: Set(f.approval.clone()),
+        approved_on: Set(f.approved_on.map(to_date).transpose()?),
+        ..Default::default()
+    })
+}
+
+pub(crate) fn fields_of(m: &plan::Model) -> Result<PlanFields> {
+    Ok(PlanDraft {
+        title: m.title.clone(),
+        kind: parse(&m.kind)?,
+        period_start: m.period_start,
+        period_end: m.period_end,
+        prepared_by: m.prepared_by.clone(),
+        approval: m.approval.clone(),
+        approved_on: m.approved_on.map(from_date).transpose()?,
+    }
+    .parse()?)
+}
+
+/// Inserts a plan (without children); the seed loader adds its import details.
+pub(crate) async fn insert(
+    c: &DatabaseTransaction,
+    region: &str,
+    fields: &PlanFields,
+    parent_id: Option<i64>,
+    seed: Option<&PlanData>,
+) -> Result<i64> {
+    let am = plan::ActiveModel {
+        region_code: Set(region.to_owned()),
+        version: Set(1),
+        archived: Set(false),
+        updated_at: Set(Utc::now()),
+        parent_id: Set(parent_id),
+        source_document: Set(seed.and_then(|p| p.source_document.clone())),
+        source_line: Set(seed.and_then(|p| line(p.line))),
+        seed_key: Set(seed.map(|p| p.key.clone()).filter(|k| !k.is_empty())),
+        ..content(fields)?
+    };
+    Ok(plan::Entity::insert(am).exec(c).await?.last_insert_id)
+}
+
+/// The parent a plan may implement: current, of the same region, not itself or its descendant.
+async fn check_parent(c: &DatabaseTransaction, region: &str, parent_id: Option<i64>, this: Option<i64>) -> Result<()> {
+    let mut next = parent_id;
+    let mut first = true;
+    while let Some(id) = next {
+        let Some(p) = plan::Entity::find_by_id(id).one(c).await? else {
+            return Err(invalid("input.parent_id", format!("there is no plan {id}")));
+        };
+        if first {
+            if p.archived {
+                return Err(invalid("input.parent_id", format!("plan {id} is archived")));
+            }
+            if p.region_code != region {
+                return Err(Error::Forbidden("a plan can only implement a plan of its own region".into()));
+            }
+            first = false;
+        }
+        if Some(p.id) == this {
+            return Err(invalid("input.parent_id", "a plan cannot implement itself or a plan that implements it"));
+        }
+        next = p.parent_id;
+    }
+    Ok(())
+}
+
+impl Create<plan::Entity> for PlanForCreate {
+    async fn insert(&self, s: &Scoped, c: &DatabaseTransaction) -> Result<i64> {
+        stored::region_for_create(s, c, &self.region).await?;
+        check_parent(c, self.region.as_str(), self.parent_id, None).await?;
+        insert(c, self.region.as_str(), &self.fields, self.parent_id, None).await
+    }
+}
+
+impl Change<plan::Entity> for PlanPatch {
+    fn action(&self) -> AuditAction {
+        AuditAction::Updated
+    }
+
+    async fn columns(&self, c: &DatabaseTransaction, current: &plan::Model) -> Result<plan::ActiveModel> {
+        let parent_id = self.parent_id.clone().optional(current.parent_id);
+        check_parent(c, &current.region_code, parent_id, Some(current.id)).await?;
+        let fields = self.clone().apply(&fields_of(current)?).map_err(|e| Error::Invalid(e.under("patch")))?;
+        Ok(plan::ActiveModel { parent_id: Set(parent_id), ..content(&fields)? })
+    }
+}
+
+pub async fn create(s: &Scoped, cmd: &PlanForCreate) -> Result<Plan> {
+    stored::create::<plan::Entity>(s, cmd).await
+}
+
+pub async fn update(s: &Scoped, id: i64, expected: i32, patch: &PlanPatch) -> Result<Plan> {
+    stored::update::<plan::Entity>(s, id, expected, patch).await
+}
+
+pub async fn set_archived(s: &Scoped, id: i64, expected: i32, archived: bool) -> Result<Plan> {
+    stored::update::<plan::Entity>(s, id, expected, &Archive(archived)).await
+}
+
+pub(crate) async fn insert_projects(c: &DatabaseTransaction, region: &str, plan_id: i64, data: &PlanData) -> Result<()> {
+    for (i, pr) in data.projects.iter().enumerate() {
+        let am = plan_project::ActiveModel {
+            plan_id: Set(plan_id),
+            region_code: Set(region.to_owned()),
+            position: Set(i as i32),
+            title: Set(pr.title.clone()),
+            implementer: Set(pr.implementer.clone()),
+            due: Set(pr.due.clone()),
+            due_year: Set(pr.due_year),
+            source_line: Set(line(pr.line)),
+            ..Default::default()
+        };
+        plan_project::Entity::insert(am).exec(c).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,148 @@
+//! Priorities of a plan.
+
+use crate::entity::{plan, priority};
+use crate::scoped::Scoped;
+use crate::stored::{self, Archive, Change, Create, Editable, Head, Stored};
+use crate::{Error, Result};
+use chrono::Utc;
+use kpss_domain::kind::{AuditAction, EntityKind};
+use kpss_domain::priority::{PriorityDraft, PriorityFields, PriorityForCreate, PriorityPatch};
+use kpss_domain::record::Priority;
+use kpss_domain::region::RegionCode;
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait};
+
+impl Stored for priority::Entity {
+    type Record = Priority;
+    const ID: priority::Column = priority::Column::Id;
+    const REGION: priority::Column = priority::Column::RegionCode;
+    const ORDER: priority::Column = priority::Column::Position;
+
+    fn record(m: priority::Model) -> Result<Priority> {
+        Ok(Priority {
+            id: m.id,
+            region: RegionCode::parse("region", &m.region_code)?,
+            plan_id: m.plan_id,
+            code: m.code,
+            title: m.title,
+            description: m.description,
+            group: m.group_name,
+            archived: m.archived,
+            version: m.version,
+        })
+    }
+}
+
+impl Editable for priority::Entity {
+    const KIND: EntityKind = EntityKind::Priority;
+    const VERSION: priority::Column = priority::Column::Version;
+    const UPDATED_AT: priority::Column = priority::Column::UpdatedAt;
+    const ARCHIVED: priority::Column = priority::Column::Archived;
+    type State = Priority;
+
+    fn head(m: &priority::Model) -> Head {
+        Head { region: m.region_code.clone(), version: m.version, archived: m.archived }
+    }
+
+    async fn plan_of(_c: &DatabaseTransaction, m: &priority::Model) -> Result<Option<i64>> {
+        Ok(Some(m.plan_id))
+    }
+
+    async fn state(c: &DatabaseTransaction, id: i64) -> Result<Priority> {
+        stored::record_state::<priority::Entity>(c, id).await
+    }
+}
+
+pub async fn by_ids(s: &Scoped, ids: &[i64]) -> Result<Vec<Priority>> {
+    stored::by_ids::<priority::Entity>(s, ids).await
+}
+
+/// Current priorities of plans, in document order.
+pub async fn of_plans(s: &Scoped, plan_ids: &[i64]) -> Result<Vec<Priority>> {
+    let current = Condition::all().add(priority::Column::Archived.eq(false));
+    stored::children::<priority::Entity>(s, priority::Column::PlanId, plan_ids, current).await
+}
+
+fn content(f: &PriorityFields) -> priority::ActiveModel {
+    priority::ActiveModel {
+        code: Set(f.code.as_str().to_owned()),
+        title: Set(f.title.as_str().to_owned()),
+        description: Set(f.description.clone()),
+        group_name: Set(f.group.clone()),
+        ..Default::default()
+    }
+}
+
+fn fields_of(m: &priority::Model) -> Result<PriorityFields> {
+    Ok(PriorityDraft {
+        code: m.code.clone(),
+        title: m.title.clone(),
+        description: m.description.clone(),
+        group: m.group_name.clone(),
+    }
+    .parse()?)
+}
+
+/// A priority's code is unique within its plan and group.
+async fn check_code(c: &DatabaseTransaction, plan_id: i64, f: &PriorityFields, this: Option<i64>) -> Result<()> {
+    let group = match &f.group {
+        Some(g) => priority::Column::GroupName.eq(g.as_str()),
+        None => priority::Column::GroupName.is_null(),
+    };
+    let siblings = Condition::all().add(priority::Column::PlanId.eq(plan_id)).add(group);
+    stored::check_code::<priority::Entity>(c, siblings, priority::Column::Code, f.code.as_str(), this).await
+}
+
+pub(crate) async fn insert(
+    c: &DatabaseTransaction,
+    region: &str,
+    plan_id: i64,
+    position: usize,
+    f: &PriorityFields,
+    line: Option<i32>,
+) -> Result<i64> {
+    let am = priority::ActiveModel {
+        region_code: Set(region.to_owned()),
+        version: Set(1),
+        archived: Set(false),
+        updated_at: Set(Utc::now()),
+        plan_id: Set(plan_id),
+        position: Set(position as i32),
+        source_line: Set(line),
+        ..content(f)
+    };
+    Ok(priority::Entity::insert(am).exec(c).await?.last_insert_id)
+}
+
+impl Create<priority::Entity> for PriorityForCreate {
+    async fn insert(&self, s: &Scoped, c: &DatabaseTransaction) -> Result<i64> {
+        let plan = stored::parent::<plan::Entity>(s, c, self.plan_id, "plan_id").await?;
+        check_code(c, self.plan_id, &self.fields, None).await?;
+        let siblings = Condition::all().add(priority::Column::PlanId.eq(self.plan_id));
+        let position = stored::next_position::<priority::Entity>(c, siblings).await?;
+        insert(c, &plan.region_code, self.plan_id, position, &self.fields, None).await
+    }
+}
+
+impl Change<priority::Entity> for PriorityPatch {
+    fn action(&self) -> AuditAction {
+        AuditAction::Updated
+    }
+
+    async fn columns(&self, c: &DatabaseTransaction, current: &priority::Model) -> Result<priority::ActiveModel> {
+        let fields = self.clone().apply(&fields_of(current)?).map_err(|e| Error::Invalid(e.under("patch")))?;
+        check_code(c, current.plan_id, &fields, Some(current.id)).await?;
+        Ok(content(&fields))
+    }
+}
+
+pub async fn create(s: &Scoped, cmd: &PriorityForCreate) -> Result<Priority> {
+    stored::create::<priority::Entity>(s, cmd).await
+}
+
+pub async fn update(s: &Scoped, id: i64, expected: i32, patch: &PriorityPatch) -> Result<Priority> {
+    stored::update::<priority::Entity>(s, id, expected, patch).await
+}
+
+pub async fn set_archived(s: &Scoped, id: i64, expected: i32, archived: bool) -> Result<Priority> {
+    stored::update::<priority::Entity>(s, id, expected, &Archive(archived)).await
+}

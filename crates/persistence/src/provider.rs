@@ -1,0 +1,111 @@
+//! Providers of social services.
+
+use crate::entity::provider;
+use crate::page::{Connection, Page, contains, page_by, scoped};
+use crate::scoped::Scoped;
+use crate::stored::{self, Create, Editable, Head, Stored};
+use crate::Result;
+use chrono::Utc;
+use kpss_domain::access::Grant;
+use kpss_domain::collation::sort_key;
+use kpss_domain::kind::EntityKind;
+use kpss_domain::record::Provider;
+use kpss_domain::region::RegionCode;
+use kpss_domain::service::{ProviderFields, ProviderForCreate};
+use kpss_domain::text::fold;
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter};
+
+impl Stored for provider::Entity {
+    type Record = Provider;
+    const ID: provider::Column = provider::Column::Id;
+    const REGION: provider::Column = provider::Column::RegionCode;
+    /// Providers come in Czech order of their names.
+    const ORDER: provider::Column = provider::Column::NameKey;
+
+    fn record(m: provider::Model) -> Result<Provider> {
+        Ok(Provider {
+            id: m.id,
+            region: RegionCode::parse("region", &m.region_code)?,
+            name: m.name,
+            ico: m.ico,
+            archived: m.archived,
+            version: m.version,
+        })
+    }
+}
+
+impl Editable for provider::Entity {
+    const KIND: EntityKind = EntityKind::Provider;
+    const VERSION: provider::Column = provider::Column::Version;
+    const UPDATED_AT: provider::Column = provider::Column::UpdatedAt;
+    const ARCHIVED: provider::Column = provider::Column::Archived;
+    type State = Provider;
+
+    fn head(m: &provider::Model) -> Head {
+        Head { region: m.region_code.clone(), version: m.version, archived: m.archived }
+    }
+
+    async fn plan_of(_c: &DatabaseTransaction, _m: &provider::Model) -> Result<Option<i64>> {
+        Ok(None)
+    }
+
+    async fn state(c: &DatabaseTransaction, id: i64) -> Result<Provider> {
+        stored::record_state::<provider::Entity>(c, id).await
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ProviderQuery {
+    pub regions: Option<Grant>,
+    pub name: Option<String>,
+}
+
+pub async fn list(s: &Scoped, q: &ProviderQuery, p: Page) -> Result<Connection<Provider>> {
+    let mut cond = scoped(s.ctx(), q.regions.as_ref(), provider::Column::RegionCode)
+        .add(provider::Column::Archived.eq(false));
+    if let Some(n) = &q.name {
+        cond = cond.add(contains(provider::Column::FoldName, n));
+    }
+    let query = provider::Entity::find().filter(cond);
+    page_by(s, query, Some(provider::Column::NameKey), provider::Column::Id, p, provider::Entity::record).await
+}
+
+pub async fn by_ids(s: &Scoped, ids: &[i64]) -> Result<Vec<Provider>> {
+    stored::by_ids::<provider::Entity>(s, ids).await
+}
+
+/// Current providers of regions, in Czech order of their names.
+pub async fn of_regions(s: &Scoped, regions: &[RegionCode]) -> Result<Vec<Provider>> {
+    let cond = Condition::all()
+        .add(provider::Column::RegionCode.is_in(regions.iter().map(RegionCode::as_str)))
+        .add(provider::Column::Archived.eq(false));
+    stored::select_where::<provider::Entity>(s, cond).await
+}
+
+pub(crate) async fn insert(c: &DatabaseTransaction, region: &str, f: &ProviderFields, line: Option<i32>) -> Result<i64> {
+    let name = f.name.as_str();
+    let am = provider::ActiveModel {
+        region_code: Set(region.to_owned()),
+        version: Set(1),
+        archived: Set(false),
+        updated_at: Set(Utc::now()),
+        name: Set(name.to_owned()),
+        name_key: Set(sort_key(name)),
+        ico: Set(f.ico.clone()),
+        source_line: Set(line),
+        fold_name: Set(fold(name)),
+        ..Default::default()
+    };
+    Ok(provider::Entity::insert(am).exec(c).await?.last_insert_id)
+}
+
+impl Create<provider::Entity> for ProviderForCreate {
+    async fn insert(&self, s: &Scoped, c: &DatabaseTransaction) -> Result<i64> {
+        stored::region_for_create(s, c, &self.region).await?;
+        insert(c, self.region.as_str(), &self.fields, None).await
+    }
+}
+
+pub async fn create(s: &Scoped, cmd: &ProviderForCreate) -> Result<Provider> {
+    stored::create::<provider::Entity>(s, cmd).await
+}

@@ -1,0 +1,75 @@
+//! The caller's handle on the database. Every read and write goes through
+//! one, made from the caller's [`Ctx`]: queries add the tenant `WHERE`, and
+//! on PostgreSQL each transaction carries the caller's regions for
+//! row-level security, the second wall.
+
+use crate::{Db, Result, dialect};
+use kpss_domain::access::{Ctx, Grant};
+use sea_orm::{DatabaseExecutor, DatabaseTransaction, DbBackend, TransactionTrait};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct Scoped(Arc<Inner>);
+
+struct Inner {
+    db: Db,
+    ctx: Ctx,
+    /// Whether reads share one transaction (a request) or each runs in its
+    /// own (a handle as long-lived as a subscription).
+    shared: bool,
+    /// PostgreSQL: the reads of one handle (one request) share a transaction
+    /// that carries the caller's scope, as PostGraphile does; it is never
+    /// committed, as it only reads.
+    reads: tokio::sync::OnceCell<DatabaseTransaction>,
+}
+
+impl Scoped {
+    pub(crate) fn new(db: Db, ctx: Ctx, shared: bool) -> Self {
+        Self(Arc::new(Inner {
+            db,
+            ctx,
+            shared,
+            reads: tokio::sync::OnceCell::new(),
+        }))
+    }
+
+    pub fn ctx(&self) -> &Ctx {
+        &self.0.ctx
+    }
+
+    pub(crate) fn db(&self) -> &Db {
+        &self.0.db
+    }
+
+    /// Where reads run: the pool on SQLite (each statement sees the latest
+    /// commit); on PostgreSQL the handle's read transaction (read committed:
+    /// each statement sees the latest commit too).
+    pub(crate) async fn reader(&self) -> Result<DatabaseExecutor<'_>> {
+        let conn = &self.0.db.conn;
+        if self.0.db.backend() != DbBackend::Postgres {
+            return Ok(conn.into());
+        }
+        if !self.0.shared {
+            let txn = conn.begin().await?;
+            dialect::set_scope(&txn, &self.0.ctx.read, &Grant::default()).await?;
+            return Ok(DatabaseExecutor::OwnedTransaction(txn));
+        }
+        let txn = self
+            .0
+            .reads
+            .get_or_try_init(|| async {
+                let txn = conn.begin().await?;
+                dialect::set_scope(&txn, &self.0.ctx.read, &Grant::default()).await?;
+                Ok::<_, crate::Error>(txn)
+            })
+            .await?;
+        Ok(txn.into())
+    }
+
+    /// A write transaction with the caller's read and write scope.
+    pub(crate) async fn begin_write(&self) -> Result<DatabaseTransaction> {
+        let txn = self.0.db.conn.begin_with_options(dialect::write_options()).await?;
+        dialect::set_scope(&txn, &self.0.ctx.read, &self.0.ctx.write).await?;
+        Ok(txn)
+    }
+}

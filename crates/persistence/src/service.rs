@@ -1,0 +1,282 @@
+//! Social services of providers and their capacities (a service's own, or
+//! those a measure plans).
+
+use crate::columns::parse;
+use crate::entity::{capacity, provider, service};
+use crate::page::{Connection, Page, contains, page, scoped};
+use crate::scoped::Scoped;
+use crate::stored::{self, Archive, Change, Create, Editable, Head, Stored};
+use crate::{Error, Result};
+use chrono::Utc;
+use kpss_domain::access::Grant;
+use kpss_domain::kind::{AuditAction, EntityKind};
+use kpss_domain::record::{OwnedCapacity, Service};
+use kpss_domain::region::RegionCode;
+use kpss_domain::service::{
+    Capacity, CapacityUnit, ServiceDraft, ServiceFields, ServiceForCreate, ServiceForm, ServicePatch, ServiceType,
+};
+use sea_orm::sea_query::Query;
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder};
+use serde::Serialize;
+
+impl Stored for service::Entity {
+    type Record = Service;
+    const ID: service::Column = service::Column::Id;
+    const REGION: service::Column = service::Column::RegionCode;
+    const ORDER: service::Column = service::Column::Id;
+
+    fn record(m: service::Model) -> Result<Service> {
+        Ok(Service {
+            id: m.id,
+            region: RegionCode::parse("region", &m.region_code)?,
+            provider_id: m.provider_id,
+            service_type: parse(&m.service_type)?,
+            name: m.name,
+            scope: m.scope,
+            archived: m.archived,
+            version: m.version,
+        })
+    }
+}
+
+/// A service with its capacities, as the audit log shows it.
+#[derive(Serialize)]
+pub(crate) struct ServiceState {
+    #[serde(flatten)]
+    pub service: Service,
+    pub capacities: Vec<Capacity>,
+}
+
+impl Editable for service::Entity {
+    const KIND: EntityKind = EntityKind::Service;
+    const VERSION: service::Column = service::Column::Version;
+    const UPDATED_AT: service::Column = service::Column::UpdatedAt;
+    const ARCHIVED: service::Column = service::Column::Archived;
+    type State = ServiceState;
+
+    fn head(m: &service::Model) -> Head {
+        Head { region: m.region_code.clone(), version: m.version, archived: m.archived }
+    }
+
+    async fn plan_of(_c: &DatabaseTransaction, _m: &service::Model) -> Result<Option<i64>> {
+        Ok(None)
+    }
+
+    async fn state(c: &DatabaseTransaction, id: i64) -> Result<ServiceState> {
+        Ok(ServiceState {
+            service: stored::record_state::<service::Entity>(c, id).await?,
+            capacities: capacities_of(c, capacity::Column::ServiceId, id).await?,
+        })
+    }
+}
+
+// ---------------------------------------------------------------- capacities
+
+pub(crate) fn to_capacity(c: &capacity::Model) -> Result<Capacity> {
+    Ok(Capacity {
+        form: c.form.as_deref().map(parse).transpose()?,
+        value: c.value,
+        unit: parse(&c.unit)?,
+        text: c.text.clone(),
+    })
+}
+
+/// The capacities of one measure or service (`owner` names which), in order.
+pub(crate) async fn capacities_of(c: &DatabaseTransaction, owner: capacity::Column, id: i64) -> Result<Vec<Capacity>> {
+    let rows = capacity::Entity::find()
+        .filter(owner.eq(id))
+        .order_by_asc(capacity::Column::Position)
+        .all(c)
+        .await?;
+    rows.iter().map(to_capacity).collect()
+}
+
+/// Readable capacities of the measures or services `ids`, in order.
+pub(crate) async fn owned_capacities(s: &Scoped, owner: capacity::Column, ids: &[i64]) -> Result<Vec<OwnedCapacity>> {
+    let cond = scoped(s.ctx(), None, capacity::Column::RegionCode).add(owner.is_in(ids.iter().copied()));
+    let c = s.reader().await?;
+    let rows = capacity::Entity::find()
+        .filter(cond)
+        .order_by_asc(capacity::Column::Position)
+        .all(&c)
+        .await?;
+    rows.iter()
+        .map(|m| {
+            let owner_id = if matches!(owner, capacity::Column::MeasureId) { m.measure_id } else { m.service_id };
+            Ok(OwnedCapacity {
+                owner_id: owner_id.ok_or_else(|| Error::Data(format!("capacity {} has no owner", m.id)))?,
+                capacity: to_capacity(m)?,
+            })
+        })
+        .collect()
+}
+
+/// Replaces the capacities of one measure or service: they are part of its
+/// content (derived rows, so the old ones live on in the audit entry).
+pub(crate) async fn replace_capacities(
+    c: &DatabaseTransaction,
+    region: &str,
+    owner: capacity::Column,
+    id: i64,
+    caps: &[Capacity],
+) -> Result<()> {
+    capacity::Entity::delete_many().filter(owner.eq(id)).exec(c).await?;
+    for (i, cap) in caps.iter().enumerate() {
+        let mut am = capacity::ActiveModel {
+            region_code: Set(region.to_owned()),
+            service_id: Set(None),
+            measure_id: Set(None),
+            position: Set(i as i32),
+            form: Set(cap.form.map(|f| f.as_str().to_owned())),
+            value: Set(cap.value),
+            unit: Set(cap.unit.as_str().to_owned()),
+            text: Set(cap.text.clone()),
+            ..Default::default()
+        };
+        sea_orm::ActiveModelTrait::set(&mut am, owner, Some(id).into());
+        capacity::Entity::insert(am).exec(c).await?;
+    }
+    Ok(())
+}
+
+pub async fn capacities(s: &Scoped, service_ids: &[i64]) -> Result<Vec<OwnedCapacity>> {
+    owned_capacities(s, capacity::Column::ServiceId, service_ids).await
+}
+
+// ---------------------------------------------------------------- reads
+
+#[derive(Debug, Clone, Default)]
+pub struct ServiceQuery {
+    pub regions: Option<Grant>,
+    pub service_types: Option<Vec<ServiceType>>,
+    pub forms: Option<Vec<ServiceForm>>,
+    pub units: Option<Vec<CapacityUnit>>,
+    pub provider_name: Option<String>,
+}
+
+/// The condition on `service` rows for a service filter (shared with the capacity summary).
+pub(crate) fn condition(s: &Scoped, q: &ServiceQuery) -> Condition {
+    let mut cond = scoped(s.ctx(), q.regions.as_ref(), service::Column::RegionCode)
+        .add(service::Column::Archived.eq(false));
+    if let Some(types) = &q.service_types {
+        cond = cond.add(service::Column::ServiceType.is_in(types.iter().map(|t| t.as_str())));
+    }
+    if let Some(name) = &q.provider_name {
+        let providers = Query::select()
+            .column(provider::Column::Id)
+            .from(provider::Entity)
+            .and_where(contains(provider::Column::FoldName, name))
+            .to_owned();
+        cond = cond.add(service::Column::ProviderId.in_subquery(providers));
+    }
+    if q.forms.is_some() || q.units.is_some() {
+        let mut caps = Query::select()
+            .column(capacity::Column::ServiceId)
+            .from(capacity::Entity)
+            .and_where(capacity::Column::ServiceId.is_not_null())
+            .to_owned();
+        if let Some(forms) = &q.forms {
+            caps.and_where(capacity::Column::Form.is_in(forms.iter().map(|f| f.as_str())));
+        }
+        if let Some(units) = &q.units {
+            caps.and_where(capacity::Column::Unit.is_in(units.iter().map(|u| u.as_str())));
+        }
+        cond = cond.add(service::Column::Id.in_subquery(caps));
+    }
+    cond
+}
+
+pub async fn list(s: &Scoped, q: &ServiceQuery, p: Page) -> Result<Connection<Service>> {
+    page(s, service::Entity::find().filter(condition(s, q)), service::Column::Id, p, service::Entity::record).await
+}
+
+pub async fn by_ids(s: &Scoped, ids: &[i64]) -> Result<Vec<Service>> {
+    stored::by_ids::<service::Entity>(s, ids).await
+}
+
+/// Current services of providers.
+pub async fn of_providers(s: &Scoped, provider_ids: &[i64]) -> Result<Vec<Service>> {
+    let cond = Condition::all().add(service::Column::Archived.eq(false));
+    stored::children::<service::Entity>(s, service::Column::ProviderId, provider_ids, cond).await
+}
+
+// ---------------------------------------------------------------- writes
+
+fn content(f: &ServiceFields) -> service::ActiveModel {
+    service::ActiveModel {
+        service_type: Set(f.service_type.as_str().to_owned()),
+        name: Set(f.name.clone()),
+        scope: Set(f.scope.clone()),
+        ..Default::default()
+    }
+}
+
+pub(crate) async fn insert(
+    c: &DatabaseTransaction,
+    region: &str,
+    provider_id: i64,
+    f: &ServiceFields,
+    line: Option<i32>,
+) -> Result<i64> {
+    let am = service::ActiveModel {
+        region_code: Set(region.to_owned()),
+        version: Set(1),
+        archived: Set(false),
+        updated_at: Set(Utc::now()),
+        provider_id: Set(provider_id),
+        source_line: Set(line),
+        ..content(f)
+    };
+    let id = service::Entity::insert(am).exec(c).await?.last_insert_id;
+    replace_capacities(c, region, capacity::Column::ServiceId, id, &f.capacities).await?;
+    Ok(id)
+}
+
+impl Create<service::Entity> for ServiceForCreate {
+    async fn insert(&self, s: &Scoped, c: &DatabaseTransaction) -> Result<i64> {
+        let p = stored::parent::<provider::Entity>(s, c, self.provider_id, "provider_id").await?;
+        insert(c, &p.region_code, self.provider_id, &self.fields, None).await
+    }
+}
+
+async fn fields_of(c: &DatabaseTransaction, m: &service::Model) -> Result<ServiceFields> {
+    Ok(ServiceDraft {
+        service_type: parse(&m.service_type)?,
+        name: m.name.clone(),
+        scope: m.scope.clone(),
+        capacities: capacities_of(c, capacity::Column::ServiceId, m.id).await?,
+    }
+    .parse()?)
+}
+
+impl Change<service::Entity> for ServicePatch {
+    fn action(&self) -> AuditAction {
+        AuditAction::Updated
+    }
+
+    async fn columns(&self, c: &DatabaseTransaction, current: &service::Model) -> Result<service::ActiveModel> {
+        let fields = self.clone().apply(&fields_of(c, current).await?).map_err(|e| Error::Invalid(e.under("patch")))?;
+        Ok(content(&fields))
+    }
+
+    async fn rewrite_owned(&self, c: &DatabaseTransaction, current: &service::Model) -> Result<()> {
+        if let kpss_domain::patch::Patch::Keep = self.capacities {
+            return Ok(());
+        }
+        let caps = self.capacities.clone().optional(None).unwrap_or_default();
+        let caps = kpss_domain::service::capacities("patch.capacities", caps)?;
+        replace_capacities(c, &current.region_code, capacity::Column::ServiceId, current.id, &caps).await
+    }
+}
+
+pub async fn create(s: &Scoped, cmd: &ServiceForCreate) -> Result<Service> {
+    Ok(stored::create::<service::Entity>(s, cmd).await?.service)
+}
+
+pub async fn update(s: &Scoped, id: i64, expected: i32, patch: &ServicePatch) -> Result<Service> {
+    Ok(stored::update::<service::Entity>(s, id, expected, patch).await?.service)
+}
+
+pub async fn set_archived(s: &Scoped, id: i64, expected: i32, archived: bool) -> Result<Service> {
+    stored::update::<service::Entity>(s, id, expected, &Archive(archived)).await.map(|st| st.service)
+}

@@ -1,0 +1,388 @@
+//! What every stored kind of record shares: reads by id and by parent in the
+//! caller's scope, and the one versioned write path (load in scope, check the
+//! expected version, apply, audit entry, search entry of the changed record,
+//! change event; one transaction, retried on a transient failure).
+//! An aggregate module implements [`Stored`] and [`Editable`] for its entity
+//! and describes its commands as a [`Change`] or a [`Create`].
+
+use crate::events::{self, Change as Event};
+use crate::scoped::Scoped;
+use crate::{Error, Result, dialect, entity::region, scope, search};
+use chrono::Utc;
+use kpss_domain::ValidationError;
+use kpss_domain::kind::{AuditAction, EntityKind};
+use kpss_domain::region::{KrajCode, RegionCode};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use serde::Serialize;
+use std::future::Future;
+
+/// A table of tenant records and the domain record it reads as.
+pub(crate) trait Stored:
+    EntityTrait<
+        Model: Send + Sync + IntoActiveModel<Self::ActiveModel>,
+        ActiveModel: ActiveModelTrait<Entity = Self> + Default + Send,
+        Column: Send + Sync,
+    >
+{
+    type Record: Send;
+    const ID: Self::Column;
+    const REGION: Self::Column;
+    /// Document order among siblings.
+    const ORDER: Self::Column;
+    fn record(m: Self::Model) -> Result<Self::Record>;
+}
+
+/// Records by id, among those the caller may read.
+pub(crate) async fn by_ids<E: Stored>(s: &Scoped, ids: &[i64]) -> Result<Vec<E::Record>> {
+    select_where::<E>(s, Condition::all().add(E::ID.is_in(ids.iter().copied()))).await
+}
+
+/// Readable records whose `parent` column is among `parents` and that meet
+/// `extra` (current ones, top-level ones), in document order.
+pub(crate) async fn children<E: Stored>(
+    s: &Scoped,
+    parent: E::Column,
+    parents: &[i64],
+    extra: Condition,
+) -> Result<Vec<E::Record>> {
+    select_where::<E>(s, extra.add(parent.is_in(parents.iter().copied()))).await
+}
+
+pub(crate) async fn select_where<E: Stored>(s: &Scoped, cond: Condition) -> Result<Vec<E::Record>> {
+    let cond = cond.add(scope::condition(&s.ctx().read, E::REGION));
+    let c = s.reader().await?;
+    E::find()
+        .filter(cond)
+        .order_by_asc(E::ORDER)
+        .order_by_asc(E::ID)
+        .all(&c)
+        .await?
+        .into_iter()
+        .map(E::record)
+        .collect()
+}
+
+/// Where an edited record stands: its region, version and archive flag.
+pub(crate) struct Head {
+    pub region: String,
+    pub version: i32,
+    pub archived: bool,
+}
+
+/// A kind of record the API edits.
+pub(crate) trait Editable: Stored {
+    const KIND: EntityKind;
+    const VERSION: Self::Column;
+    const UPDATED_AT: Self::Column;
+    const ARCHIVED: Self::Column;
+    /// What the audit log shows and a mutation answers: the record with what it owns.
+    type State: Serialize + Send + Sync;
+    fn head(m: &Self::Model) -> Head;
+    /// The plan a change event names (subscribers filter by it).
+    fn plan_of(
+        c: &DatabaseTransaction,
+        m: &Self::Model,
+    ) -> impl Future<Output = Result<Option<i64>>> + Send;
+    fn state(c: &DatabaseTransaction, id: i64) -> impl Future<Output = Result<Self::State>> + Send;
+}
+
+/// The state of a record that owns nothing: the record itself.
+pub(crate) async fn record_state<E: Stored>(c: &DatabaseTransaction, id: i64) -> Result<E::Record> {
+    let m = E::find().filter(E::ID.eq(id)).one(c).await?;
+    E::record(m.ok_or_else(|| Error::NotFound(format!("record {id} is gone")))?)
+}
+
+/// A change to a stored record: an update, an archive or a restore.
+pub(crate) trait Change<E: Editable>: Sync {
+    fn action(&self) -> AuditAction;
+    /// Checks the change against the current row and its siblings; the columns it sets.
+    fn columns(
+        &self,
+        c: &DatabaseTransaction,
+        current: &E::Model,
+    ) -> impl Future<Output = Result<E::ActiveModel>> + Send;
+    /// Rewrites rows the record owns (capacities) after the update.
+    fn rewrite_owned(
+        &self,
+        _c: &DatabaseTransaction,
+        _current: &E::Model,
+    ) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
+    }
+}
+
+/// A new record: checks its parent and siblings, inserts it, gives its id.
+pub(crate) trait Create<E: Editable>: Sync {
+    fn insert(&self, s: &Scoped, c: &DatabaseTransaction) -> impl Future<Output = Result<i64>> + Send;
+}
+
+/// Archives (`true`) or restores (`false`, for admins of the region) a record.
+pub(crate) struct Archive(pub bool);
+
+impl<E: Editable> Change<E> for Archive {
+    fn action(&self) -> AuditAction {
+        if self.0 {
+            AuditAction::Archived
+        } else {
+            AuditAction::Restored
+        }
+    }
+
+    async fn columns(&self, _c: &DatabaseTransaction, _current: &E::Model) -> Result<E::ActiveModel> {
+        let mut am = <E::ActiveModel as Default>::default();
+        am.set(E::ARCHIVED, self.0.into());
+        Ok(am)
+    }
+}
+
+/// The versioned update: `change` applies only if the record is still at
+/// version `expected`; the answer is the record's new state.
+pub(crate) async fn update<E: Editable>(
+    s: &Scoped,
+    id: i64,
+    expected: i32,
+    change: &impl Change<E>,
+) -> Result<E::State> {
+    retrying(move || async move {
+        let txn = s.begin_write().await?;
+        let current = load::<E>(s, &txn, id).await?;
+        let head = E::head(&current);
+        if change.action() == AuditAction::Restored && !admin_of(s, &head.region)? {
+            return Err(Error::Forbidden("restoring is for admins of the region".into()));
+        }
+        check_version(head.version == expected, head.version)?;
+        let mut am = change.columns(&txn, &current).await?;
+        am.set(E::VERSION, (expected + 1).into());
+        am.set(E::UPDATED_AT, Utc::now().into());
+        let before = E::state(&txn, id).await?;
+        let rows = E::update_many()
+            .set(am)
+            .filter(E::ID.eq(id))
+            .filter(E::VERSION.eq(expected))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        check_version(rows == 1, head.version)?;
+        change.rewrite_owned(&txn, &current).await?;
+        let after = E::state(&txn, id).await?;
+        let plan_id = E::plan_of(&txn, &current).await?;
+        let entry = Entry { id, region: &head.region, plan_id, action: change.action() };
+        finish(s, txn, E::KIND, entry, Some(&before), &after).await?;
+        Ok(after)
+    })
+    .await
+}
+
+/// Creates a record through `cmd`; the answer is its state.
+pub(crate) async fn create<E: Editable>(s: &Scoped, cmd: &impl Create<E>) -> Result<E::State> {
+    retrying(move || async move {
+        let txn = s.begin_write().await?;
+        let id = cmd.insert(s, &txn).await?;
+        let m = E::find().filter(E::ID.eq(id)).one(&txn).await?;
+        let m = m.ok_or_else(|| Error::NotFound(format!("new record {id} is gone")))?;
+        let plan_id = E::plan_of(&txn, &m).await?;
+        let after = E::state(&txn, id).await?;
+        let region = E::head(&m).region;
+        let entry = Entry { id, region: &region, plan_id, action: AuditAction::Created };
+        finish(s, txn, E::KIND, entry, None, &after).await?;
+        Ok(after)
+    })
+    .await
+}
+
+/// One audited change.
+pub(crate) struct Entry<'a> {
+    pub id: i64,
+    pub region: &'a str,
+    pub plan_id: Option<i64>,
+    pub action: AuditAction,
+}
+
+/// Ends a change: its audit entry, the search entry of the record, commit,
+/// and the change event.
+pub(crate) async fn finish<S: Serialize>(
+    s: &Scoped,
+    txn: DatabaseTransaction,
+    entity: EntityKind,
+    entry: Entry<'_>,
+    before: Option<&S>,
+    after: &S,
+) -> Result<()> {
+    let event = Event {
+        region: RegionCode::parse("region", entry.region)?,
+        plan_id: entry.plan_id,
+        entity,
+        entity_id: entry.id,
+        action: entry.action,
+        actor: s.ctx().subject.clone(),
+        at: Utc::now().timestamp(),
+    };
+    crate::audit::record(&txn, &event, before.map(to_json).transpose()?, Some(to_json(after)?))
+        .await?;
+    search::index(&txn, entity, entry.id).await?;
+    events::queue(&txn, &event).await?;
+    txn.commit().await?;
+    events::committed(s.db(), event);
+    Ok(())
+}
+
+fn to_json(v: &impl Serialize) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::Data(format!("cannot encode a record: {e}")))
+}
+
+/// Runs `attempt` again, up to a few times, when it failed transiently
+/// (a serialization failure, a deadlock, a busy database).
+pub(crate) async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    const ATTEMPTS: u32 = 8;
+    let mut n = 0;
+    loop {
+        n += 1;
+        match attempt().await {
+            Err(e) if n < ATTEMPTS && dialect::is_transient(&e) => {
+                tracing::debug!(attempt = n, error = %e, "transient write failure; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(u64::from(5 * n))).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn check_version(ok: bool, current: i32) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Conflict {
+            current_version: current,
+        })
+    }
+}
+
+/// The row of `id` for a change: in the caller's read scope and region
+/// writable; FORBIDDEN for a record of another region, NOT_FOUND for none.
+pub(crate) async fn load<E: Editable>(s: &Scoped, c: &DatabaseTransaction, id: i64) -> Result<E::Model> {
+    let found = E::find()
+        .filter(E::ID.eq(id))
+        .filter(scope::condition(&s.ctx().read, E::REGION))
+        .one(c)
+        .await?;
+    match found {
+        Some(m) => {
+            writable(s, c, &E::head(&m).region).await?;
+            Ok(m)
+        }
+        None => Err(unreadable(s, E::KIND, id).await),
+    }
+}
+
+/// The parent a new record hangs under: like [`load`], but a missing or
+/// archived parent is bad input in `field`.
+pub(crate) async fn parent<E: Editable>(
+    s: &Scoped,
+    c: &DatabaseTransaction,
+    id: i64,
+    field: &str,
+) -> Result<E::Model> {
+    let m = load::<E>(s, c, id).await.map_err(|e| match e {
+        Error::NotFound(m) => invalid(field, m),
+        e => e,
+    })?;
+    if E::head(&m).archived {
+        return Err(invalid(field, format!("{} {id} is archived", E::KIND.as_str().to_lowercase())));
+    }
+    Ok(m)
+}
+
+/// Why the caller cannot change record `id` it cannot read: FORBIDDEN when it
+/// exists (in another region), NOT_FOUND when it does not.
+pub(crate) async fn unreadable(s: &Scoped, kind: EntityKind, id: i64) -> Error {
+    match dialect::region_of(&s.db().conn, kind, id).await {
+        // Whoever may write a region may read it: an existing record it could not read is not its to change.
+        Ok(Some(_)) => Error::Forbidden("this token may not change that region".into()),
+        Ok(None) => Error::NotFound(format!("there is no {} {id}", kind.as_str().to_lowercase())),
+        Err(e) => e,
+    }
+}
+
+/// Whether the caller may write region `code`.
+pub(crate) async fn writable(s: &Scoped, c: &DatabaseTransaction, code: &str) -> Result<()> {
+    let r = region::Entity::find_by_id(code)
+        .one(c)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("no region `{code}`")))?;
+    let (region, kraj) = (
+        RegionCode::parse("region", &r.code)?,
+        KrajCode::parse("kraj", &r.kraj_code)?,
+    );
+    let ctx = s.ctx();
+    if ctx.write.covers(&region, &kraj) {
+        Ok(())
+    } else {
+        // The code is only named to a caller that may read the region.
+        let which = if ctx.read.covers(&region, &kraj) {
+            format!("region `{code}`")
+        } else {
+            "that region".to_owned()
+        };
+        Err(Error::Forbidden(format!("this token may not change {which}")))
+    }
+}
+
+/// A region for a new top-level record (plan, provider): it must exist and be writable.
+pub(crate) async fn region_for_create(s: &Scoped, c: &DatabaseTransaction, code: &RegionCode) -> Result<()> {
+    if region::Entity::find_by_id(code.as_str()).one(c).await?.is_none() {
+        return Err(invalid("input.region", format!("there is no region `{code}`")));
+    }
+    writable(s, c, code.as_str()).await
+}
+
+fn admin_of(s: &Scoped, region: &str) -> Result<bool> {
+    let region = RegionCode::parse("region", region)?;
+    let admin = &s.ctx().admin;
+    Ok(admin.all || admin.regions.contains(&region))
+}
+
+pub(crate) fn invalid(field: &str, message: impl Into<String>) -> Error {
+    Error::Invalid(ValidationError::new(field, message))
+}
+
+/// A code is unique among the current (not archived) `siblings`, this record aside.
+pub(crate) async fn check_code<E: Editable>(
+    c: &DatabaseTransaction,
+    siblings: Condition,
+    code_col: E::Column,
+    code: &str,
+    this: Option<i64>,
+) -> Result<()> {
+    let mut q = E::find()
+        .select_only()
+        .column(E::ID)
+        .filter(siblings)
+        .filter(E::ARCHIVED.eq(false))
+        .filter(code_col.eq(code));
+    if let Some(id) = this {
+        q = q.filter(E::ID.ne(id));
+    }
+    if q.into_tuple::<i64>().one(c).await?.is_some() {
+        return Err(invalid("input.code", format!("the code `{code}` is already used there")));
+    }
+    Ok(())
+}
+
+/// Next position among `siblings` (appended at the end).
+pub(crate) async fn next_position<E: Stored>(c: &DatabaseTransaction, siblings: Condition) -> Result<usize> {
+    let max: Option<Option<i32>> = E::find()
+        .filter(siblings)
+        .select_only()
+        .column_as(E::ORDER.max(), "m")
+        .into_tuple()
+        .one(c)
+        .await?;
+    Ok(max.flatten().map_or(0, |m| m as usize + 1))
+}

@@ -1,0 +1,63 @@
+//! Row-level security on PostgreSQL, the second tenant wall: the service's
+//! role, connected directly, sees and changes only what its settings allow.
+
+use crate::support::{Backend, TestApp};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement, TransactionTrait};
+
+async fn count(c: &impl ConnectionTrait, sql: &str) -> i64 {
+    let row = c
+        .query_one_raw(Statement::from_string(c.get_database_backend(), sql))
+        .await
+        .expect(sql)
+        .expect("a row");
+    row.try_get_by_index::<i64>(0).expect("count")
+}
+
+async fn as_service_role(app: &TestApp) -> DatabaseConnection {
+    Database::connect(app.config.database_url.as_deref().expect("service url"))
+        .await
+        .expect("connect as the service role")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_role_sees_only_the_regions_of_its_settings() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let c = as_service_role(&app).await;
+    let txn = c.begin().await.expect("begin");
+    txn.execute_unprepared(
+        "SELECT set_config('kpss.read_regions', 'klatovy', true), set_config('kpss.write_regions', 'klatovy', true)",
+    )
+    .await
+    .expect("settings");
+    assert!(count(&txn, "SELECT COUNT(*) FROM measure").await > 0);
+    assert_eq!(count(&txn, "SELECT COUNT(*) FROM measure WHERE region_code <> 'klatovy'").await, 0);
+    let changed = txn
+        .execute_unprepared("UPDATE measure SET title = 'x' WHERE region_code <> 'klatovy'")
+        .await
+        .expect("update")
+        .rows_affected();
+    assert_eq!(changed, 0, "no row of another region is changed");
+    txn.rollback().await.expect("rollback");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_settings_every_tenant_table_is_empty_and_plans_cannot_be_deleted() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let c = as_service_role(&app).await;
+    for table in kpss_migrations::TENANT_TABLES {
+        assert_eq!(count(&c, &format!("SELECT COUNT(*) FROM \"{table}\"")).await, 0, "{table}");
+    }
+    let changed = c
+        .execute_unprepared("UPDATE measure SET title = 'x'")
+        .await
+        .expect("update")
+        .rows_affected();
+    assert_eq!(changed, 0);
+    let refused = c.execute_unprepared("DELETE FROM plan").await.expect_err("no DELETE on plan");
+    assert!(refused.to_string().contains("permission denied"), "{refused}");
+    // The owner still sees the data: the rows are there, only hidden.
+    let owner = Database::connect(app.config.owner_url().expect("owner")).await.expect("owner");
+    assert!(count(&owner, "SELECT COUNT(*) FROM measure").await > 0);
+    app.stop().await;
+}
