@@ -36,9 +36,10 @@ pub struct Config {
     /// (unless a JWK set is configured).
     #[arg(long, env = "KPSS_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<SecretString>,
-    /// Path of a JWK set with the public keys of asymmetric tokens (RS/PS/ES/EdDSA), chosen by `kid`.
+    /// Path or URL (`https://`; `http://` on loopback only) of a JWK set with the
+    /// public keys of asymmetric tokens (RS/PS/ES/EdDSA), chosen by `kid`.
     #[arg(long, env = "KPSS_JWKS")]
-    pub jwks: Option<PathBuf>,
+    pub jwks: Option<String>,
     /// `production` turns off the development defaults (CORS for http://localhost).
     #[arg(long = "env", env = "KPSS_ENV")]
     pub environment: Option<String>,
@@ -73,8 +74,8 @@ impl Config {
     /// The verifier: the configured secret (or the one kept in the data folder,
     /// generated on first use so a new user runs with one command) and the JWK set.
     pub fn auth(&self) -> Result<AuthConfig, Error> {
-        let jwks = match self.jwks.as_ref().filter(|p| !p.as_os_str().is_empty()) {
-            Some(path) => Some(Arc::new(kpss_api::auth::Jwks::load(path)?)),
+        let jwks = match self.jwks.as_deref().filter(|s| !s.trim().is_empty()) {
+            Some(source) => Some(Arc::new(kpss_api::auth::Jwks::from_source(source.trim())?)),
             None => None,
         };
         // An empty KPSS_JWT_SECRET (as docker-compose passes it) means "not set".
@@ -214,14 +215,19 @@ impl Running {
 pub async fn start(config: &Config, db: Db) -> Result<Running, Error> {
     let limits = config.limits()?;
     let cors = config.cors_origins()?.layer();
+    let documents = config.documents()?;
+    let auth = config.auth()?;
+    if let Some(jwks) = &auth.jwks {
+        jwks.load().await?;
+    }
     // Changes written by any instance reach this one's subscribers (PostgreSQL).
     db.listen_for_changes(&config.database_url()?).await?;
     let state = AppState {
         schema: build_schema(db.clone(), &limits),
         db,
-        auth: Arc::new(config.auth()?),
+        auth: Arc::new(auth),
         metrics: Arc::default(),
-        documents: Arc::new(config.documents()?),
+        documents: Arc::new(documents),
         max_batch: limits.max_batch,
     };
     let listener = TcpListener::bind(config.listen).await?;

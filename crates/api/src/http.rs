@@ -132,8 +132,12 @@ fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
 }
 
 /// The caller of a request with a valid token.
-fn authenticate(s: &AppState, headers: &HeaderMap) -> Result<Ctx, ApiError> {
-    bearer(headers).and_then(|t| s.auth.verify(t)).inspect_err(|_| {
+async fn authenticate(s: &AppState, headers: &HeaderMap) -> Result<Ctx, ApiError> {
+    let verified = match bearer(headers) {
+        Ok(token) => s.auth.verify(token).await,
+        Err(e) => Err(e),
+    };
+    verified.inspect_err(|_| {
         s.metrics.unauthenticated.fetch_add(1, Ordering::Relaxed);
     })
 }
@@ -430,7 +434,7 @@ fn count_errors(s: &AppState, answers: &[&Answer]) {
 async fn graphql_post(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     s.metrics.requests.fetch_add(1, Ordering::Relaxed);
     let media = accepted(&headers);
-    let ctx = match authenticate(&s, &headers) {
+    let ctx = match authenticate(&s, &headers).await {
         Ok(ctx) => ctx,
         Err(e) => return unauthorized(&e),
     };
@@ -504,7 +508,7 @@ async fn graphql_get(
         Err(e) => Err(format!("the query string is not valid: {e}")),
     };
     s.metrics.requests.fetch_add(1, Ordering::Relaxed);
-    let ctx = match authenticate(&s, &headers) {
+    let ctx = match authenticate(&s, &headers).await {
         Ok(ctx) => ctx,
         Err(e) => return unauthorized(&e),
     };
@@ -573,9 +577,10 @@ async fn serve_ws(s: AppState, socket: axum::extract::ws::WebSocket) {
             return;
         }
     };
-    let verified = init_token(&first)
-        .ok_or_else(|| ApiError::Unauthenticated("no token".into()))
-        .and_then(|t| s.auth.verify_until(&t));
+    let verified = match init_token(&first) {
+        Some(t) => s.auth.verify_until(&t).await,
+        None => Err(ApiError::Unauthenticated("no token".into())),
+    };
     let (ctx, expires) = match verified {
         Ok(v) => v,
         Err(e) => {
