@@ -1,6 +1,8 @@
 //! The `kpss` service: configuration and wiring of the crates into a
 //! running server. `main.rs` is the command line over it.
 
+use kpss_api::cors::Origins;
+use kpss_api::persisted::Documents;
 use kpss_api::{AppState, AuthConfig, Limits, build_schema, router};
 use kpss_persistence::Db;
 use secrecy::{ExposeSecret, SecretString};
@@ -38,9 +40,23 @@ pub struct Config {
     /// (unless a JWK set is configured).
     #[arg(long, env = "KPSS_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<SecretString>,
-    /// Path of a JWK set with the public keys of asymmetric tokens (RS/PS/ES/EdDSA), chosen by `kid`.
+    /// Path or URL (`https://`; `http://` on loopback only) of a JWK set with the
+    /// public keys of asymmetric tokens (RS/PS/ES/EdDSA), chosen by `kid`.
     #[arg(long, env = "KPSS_JWKS")]
-    pub jwks: Option<PathBuf>,
+    pub jwks: Option<String>,
+    /// `production` turns off the development defaults (CORS for http://localhost).
+    #[arg(long = "env", env = "KPSS_ENV")]
+    pub environment: Option<String>,
+    /// Origins that browsers may call the API from, comma-separated (or `*`);
+    /// default: none in production, any http://localhost port otherwise.
+    #[arg(long, env = "KPSS_CORS_ORIGINS")]
+    pub cors_origins: Option<String>,
+    /// A JSON object of sha256 hash -> document: only these operations run.
+    #[arg(long, env = "KPSS_TRUSTED_DOCUMENTS")]
+    pub trusted_documents: Option<PathBuf>,
+    /// Most operations in one batch (a JSON array body).
+    #[arg(long, env = "KPSS_MAX_BATCH")]
+    pub max_batch: Option<usize>,
 }
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -70,8 +86,8 @@ impl Config {
     /// The verifier: the configured secret (or the one kept in the data folder,
     /// generated on first use so a new user runs with one command) and the JWK set.
     pub fn auth(&self) -> Result<AuthConfig, Error> {
-        let jwks = match self.jwks.as_ref().filter(|p| !p.as_os_str().is_empty()) {
-            Some(path) => Some(Arc::new(kpss_api::auth::Jwks::load(path)?)),
+        let jwks = match self.jwks.as_deref().filter(|s| !s.trim().is_empty()) {
+            Some(source) => Some(Arc::new(kpss_api::auth::Jwks::from_source(source.trim())?)),
             None => None,
         };
         // An empty KPSS_JWT_SECRET (as docker-compose passes it) means "not set".
@@ -97,6 +113,48 @@ impl Config {
             secret,
             jwks,
         })
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.environment
+            .as_deref()
+            .is_some_and(|e| e.eq_ignore_ascii_case("production"))
+    }
+
+    /// Browser origins allowed to call the API.
+    pub fn cors_origins(&self) -> Result<Origins, Error> {
+        match self
+            .cors_origins
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+        {
+            Some(list) => Ok(Origins::parse(list)?),
+            None if self.is_production() => Ok(Origins::None),
+            None => Ok(Origins::Localhost),
+        }
+    }
+
+    /// Persisted operations: trusted documents only, when a file is given.
+    pub fn documents(&self) -> Result<Documents, Error> {
+        match self
+            .trusted_documents
+            .as_ref()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            Some(path) => Ok(Documents::trusted_from_file(path)?),
+            None => Ok(Documents::automatic()),
+        }
+    }
+
+    pub fn limits(&self) -> Result<Limits, Error> {
+        let mut limits = Limits::default();
+        if let Some(n) = self.max_batch {
+            if n == 0 {
+                return Err("KPSS_MAX_BATCH must be at least 1".into());
+            }
+            limits.max_batch = n;
+        }
+        Ok(limits)
     }
 }
 
@@ -179,19 +237,27 @@ impl Running {
 
 /// Starts the HTTP server on `config.listen` (port 0 picks a free one).
 pub async fn start(config: &Config, db: Db) -> Result<Running, Error> {
-    let limits = Limits::default();
+    let limits = config.limits()?;
+    let cors = config.cors_origins()?.layer();
+    let documents = config.documents()?;
+    let auth = config.auth()?;
+    if let Some(jwks) = &auth.jwks {
+        jwks.load().await?;
+    }
     // Changes written by any instance reach this one's subscribers (PostgreSQL).
     db.listen_for_changes(&config.database_url()?).await?;
     let state = AppState {
         schema: build_schema(db.clone(), &limits),
         db,
-        auth: Arc::new(config.auth()?),
+        auth: Arc::new(auth),
         metrics: Arc::default(),
+        documents: Arc::new(documents),
+        max_batch: limits.max_batch,
     };
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     let (shutdown, signal) = oneshot::channel::<()>();
-    let app = router(state, &limits);
+    let app = router(state, &limits, cors);
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async {

@@ -157,7 +157,7 @@ async fn asymmetric_tokens_verify_by_kid_and_keys_rotate(b: Backend) {
     std::fs::write(&jwks, json!({ "keys": [jwk1, oct] }).to_string()).expect("write");
     let path = jwks.clone();
     let app = TestApp::spawn_with(b, move |c, _| {
-        c.jwks = Some(path);
+        c.jwks = Some(path.display().to_string());
         c.jwt_secret = None;
     })
     .await;
@@ -225,9 +225,145 @@ async fn secret_and_key_set_work_side_by_side() {
     let (pem, jwk) = ed25519_key(keys.path(), "k1");
     let jwks = keys.path().join("jwks.json");
     std::fs::write(&jwks, json!({ "keys": [jwk] }).to_string()).expect("write");
-    let app = TestApp::spawn_with(Backend::Sqlite, move |c, _| c.jwks = Some(jwks)).await;
+    let app = TestApp::spawn_with(Backend::Sqlite, move |c, _| {
+        c.jwks = Some(jwks.display().to_string())
+    })
+    .await;
     app.query(&eddsa(&claims(), &pem, "k1"), Q, json!({})).await;
     app.query(&hs256(&claims(), SECRET.as_bytes()), Q, json!({}))
         .await;
     app.stop().await;
+}
+
+/// An identity provider's key endpoint for the tests: serves the set it is
+/// given (or 503 while it has none) and counts the fetches.
+struct KeyServer {
+    url: String,
+    state: std::sync::Arc<std::sync::Mutex<(Option<Value>, usize)>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl KeyServer {
+    async fn start(set: Value) -> Self {
+        use axum::extract::State;
+        type Shared = std::sync::Arc<std::sync::Mutex<(Option<Value>, usize)>>;
+        let state: Shared = std::sync::Arc::new(std::sync::Mutex::new((Some(set), 0)));
+        let app = axum::Router::new()
+            .route(
+                "/.well-known/jwks.json",
+                axum::routing::get(|State(s): State<Shared>| async move {
+                    use axum::response::IntoResponse;
+                    let mut s = s.lock().expect("lock");
+                    s.1 += 1;
+                    match &s.0 {
+                        Some(set) => axum::Json(set.clone()).into_response(),
+                        None => axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response(),
+                    }
+                }),
+            )
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!(
+            "http://{}/.well-known/jwks.json",
+            listener.local_addr().expect("addr")
+        );
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("key server");
+        });
+        Self { url, state, task }
+    }
+
+    fn serve(&self, set: Option<Value>) {
+        self.state.lock().expect("lock").0 = set;
+    }
+
+    fn fetches(&self) -> usize {
+        self.state.lock().expect("lock").1
+    }
+}
+
+async fn app_with_key_url(url: &str) -> TestApp {
+    let url = url.to_owned();
+    TestApp::spawn_with(Backend::Sqlite, move |c, _| {
+        c.jwks = Some(url);
+        c.jwt_secret = None;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn keys_from_a_url_follow_rotation_to_a_new_kid() {
+    let keys = tempfile::tempdir().expect("dir");
+    let (pem1, jwk1) = ed25519_key(keys.path(), "2026-01");
+    let (pem2, jwk2) = ed25519_key(keys.path(), "2026-02");
+    let (pem3, _) = ed25519_key(keys.path(), "2026-03");
+    let idp = KeyServer::start(json!({ "keys": [jwk1] })).await;
+    let app = app_with_key_url(&idp.url).await;
+    assert_eq!(idp.fetches(), 1, "fetched once at start");
+    app.query(&eddsa(&claims(), &pem1, "2026-01"), Q, json!({}))
+        .await;
+
+    // The provider rotates: the first token of the new kid fetches the set again.
+    idp.serve(Some(json!({ "keys": [jwk2] })));
+    let data = app
+        .query(&eddsa(&claims(), &pem2, "2026-02"), Q, json!({}))
+        .await;
+    assert_eq!(data["me"]["subject"], "t");
+    assert_eq!(idp.fetches(), 2);
+    assert_401(&app, "rotated-out key", &eddsa(&claims(), &pem1, "2026-01")).await;
+
+    // Another unknown kid within 30 s does not reach the provider.
+    assert_401(&app, "unknown kid", &eddsa(&claims(), &pem3, "2026-03")).await;
+    assert_401(
+        &app,
+        "unknown kid again",
+        &eddsa(&claims(), &pem3, "2026-03"),
+    )
+    .await;
+    assert_eq!(idp.fetches(), 2, "at most one fetch per 30 s");
+    app.stop().await;
+    idp.task.abort();
+}
+
+#[tokio::test]
+async fn an_outage_of_the_key_server_keeps_the_known_keys() {
+    let keys = tempfile::tempdir().expect("dir");
+    let (pem1, jwk1) = ed25519_key(keys.path(), "k1");
+    let (pem2, _) = ed25519_key(keys.path(), "k2");
+    let idp = KeyServer::start(json!({ "keys": [jwk1] })).await;
+    let app = app_with_key_url(&idp.url).await;
+
+    idp.serve(None);
+    // An unknown kid makes the service fetch; the provider answers 503.
+    assert_401(
+        &app,
+        "unknown kid in an outage",
+        &eddsa(&claims(), &pem2, "k2"),
+    )
+    .await;
+    assert_eq!(idp.fetches(), 2, "the fetch was tried");
+    app.query(&eddsa(&claims(), &pem1, "k1"), Q, json!({}))
+        .await;
+
+    // The provider is gone altogether: known keys still verify.
+    idp.task.abort();
+    let _ = idp.task.await;
+    app.query(&eddsa(&claims(), &pem1, "k1"), Q, json!({}))
+        .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_key_url_is_an_error_at_start() {
+    let (mut config, _dir) = crate::support::fresh_config(Backend::Sqlite).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    config.jwks = Some(format!("http://{closed}/jwks.json"));
+    let db = kpss::prepare_database(&config).await.expect("database");
+    let e = kpss::start(&config, db).await.err().expect("refused");
+    assert!(e.to_string().contains("jwks.json"), "{e}");
 }

@@ -25,8 +25,8 @@ fn schema_graphql_is_the_schema_the_code_serves() {
     );
 }
 
-#[test]
-fn token_command_signs_a_token_the_service_accepts() {
+#[tokio::test]
+async fn token_command_signs_a_token_the_service_accepts() {
     let out = kpss()
         .args([
             "token",
@@ -56,7 +56,7 @@ fn token_command_signs_a_token_the_service_accepts() {
         secret: Some(SECRET.to_owned().into()),
         jwks: None,
     };
-    let ctx = auth.verify(token.trim()).expect("valid token");
+    let ctx = auth.verify(token.trim()).await.expect("valid token");
     assert_eq!(ctx.subject, "capacity-script");
     assert_eq!(
         ctx.read

@@ -33,8 +33,14 @@ const ASYMMETRIC: [Algorithm; 7] = [
     Algorithm::ES384,
     Algorithm::EdDSA,
 ];
-/// An unknown `kid` re-reads the key set at most this often.
-const JWKS_RELOAD_INTERVAL: Duration = Duration::from_secs(10);
+/// An unknown `kid` re-reads a key set file at most this often.
+const JWKS_FILE_REREAD_INTERVAL: Duration = Duration::from_secs(10);
+/// An unknown `kid` re-fetches a key set URL at most this often (the identity provider's load).
+const JWKS_URL_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
+/// Longest a key set fetch may take.
+const JWKS_FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest key set accepted from a URL.
+const MAX_JWKS_BYTES: usize = 1024 * 1024;
 
 #[derive(Clone)]
 pub struct AuthConfig {
@@ -44,48 +50,146 @@ pub struct AuthConfig {
     pub jwks: Option<Arc<Jwks>>,
 }
 
-/// A JWK set read from a file (`KPSS_JWKS`), keyed by `kid`, re-read when a
-/// token names a `kid` it does not hold (key rotation).
+/// A JWK set (`KPSS_JWKS`) from a file or a URL, keyed by `kid`, read again
+/// when a token names a `kid` it does not hold (key rotation). A read that
+/// fails keeps the keys of the last good one.
 pub struct Jwks {
-    path: std::path::PathBuf,
-    keys: Mutex<(HashMap<String, Jwk>, Option<Instant>)>,
+    source: Source,
+    keys: Mutex<Keys>,
+    /// One re-read at a time; tokens of known keys never wait for it.
+    reread: futures_util::lock::Mutex<()>,
+}
+
+enum Source {
+    File(std::path::PathBuf),
+    Url(reqwest::Url, reqwest::Client),
+}
+
+#[derive(Default)]
+struct Keys {
+    by_kid: HashMap<String, Jwk>,
+    /// The last re-read on an unknown `kid` (the read at start does not count).
+    last_reread: Option<Instant>,
 }
 
 impl Jwks {
-    /// Reads the set once; a file that cannot be read or parsed is an error at start.
-    pub fn load(path: impl Into<std::path::PathBuf>) -> Result<Self, String> {
-        let path = path.into();
-        let keys = read_jwks(&path)?;
+    /// `https://...` (or `http://` on a loopback address, for tests), or a path.
+    /// Nothing is read yet: [`Jwks::load`] does that at start.
+    pub fn from_source(source: &str) -> Result<Self, String> {
+        let lower = source.to_ascii_lowercase();
+        let source = if lower.starts_with("https://") || lower.starts_with("http://") {
+            let url = reqwest::Url::parse(source)
+                .map_err(|e| format!("KPSS_JWKS `{source}` is not a URL: {e}"))?;
+            let loopback = url.host_str().is_some_and(|h| {
+                h.eq_ignore_ascii_case("localhost")
+                    || h.trim_matches(['[', ']'])
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+            });
+            if url.scheme() != "https" && !loopback {
+                return Err(format!(
+                    "KPSS_JWKS `{source}`: keys are fetched over https (http only from a loopback address)"
+                ));
+            }
+            let client = reqwest::Client::builder()
+                .timeout(JWKS_FETCH_TIMEOUT)
+                // A redirect could lead from https to http.
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| format!("KPSS_JWKS: no HTTP client: {e}"))?;
+            Source::Url(url, client)
+        } else {
+            Source::File(source.into())
+        };
         Ok(Self {
-            path,
-            keys: Mutex::new((keys, Some(Instant::now()))),
+            source,
+            keys: Mutex::default(),
+            reread: futures_util::lock::Mutex::new(()),
         })
     }
 
-    fn key(&self, kid: &str) -> Option<Jwk> {
-        let mut guard = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(k) = guard.0.get(kid) {
+    /// Reads the set at start; a source that cannot be read or parsed is an error then.
+    pub async fn load(&self) -> Result<(), String> {
+        let keys = self.read().await?;
+        self.lock().by_kid = keys;
+        Ok(())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Keys> {
+        self.keys.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn interval(&self) -> Duration {
+        match self.source {
+            Source::File(_) => JWKS_FILE_REREAD_INTERVAL,
+            Source::Url(..) => JWKS_URL_REFETCH_INTERVAL,
+        }
+    }
+
+    async fn key(&self, kid: &str) -> Option<Jwk> {
+        if let Some(k) = self.lock().by_kid.get(kid) {
             return Some(k.clone());
         }
-        let due = guard.1.is_none_or(|t| t.elapsed() >= JWKS_RELOAD_INTERVAL);
-        if due {
-            guard.1 = Some(Instant::now());
-            match read_jwks(&self.path) {
-                Ok(keys) => guard.0 = keys,
-                Err(e) => {
-                    tracing::warn!(error = %e, "JWK set could not be re-read; keeping the old keys")
-                }
+        let _one_at_a_time = self.reread.lock().await;
+        {
+            let mut keys = self.lock();
+            // Another request may have re-read the set while this one waited.
+            if let Some(k) = keys.by_kid.get(kid) {
+                return Some(k.clone());
+            }
+            if keys
+                .last_reread
+                .is_some_and(|t| t.elapsed() < self.interval())
+            {
+                return None;
+            }
+            keys.last_reread = Some(Instant::now());
+        }
+        match self.read().await {
+            Ok(fresh) => self.lock().by_kid = fresh,
+            Err(e) => {
+                tracing::warn!(error = %e, "JWK set could not be re-read; keeping the old keys")
             }
         }
-        guard.0.get(kid).cloned()
+        self.lock().by_kid.get(kid).cloned()
+    }
+
+    async fn read(&self) -> Result<HashMap<String, Jwk>, String> {
+        let (name, text) = match &self.source {
+            Source::File(path) => (
+                path.display().to_string(),
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
+            ),
+            Source::Url(url, client) => (url.to_string(), fetch(url, client).await?),
+        };
+        parse_jwks(&text).map_err(|e| format!("{name}: {e}"))
     }
 }
 
+async fn fetch(url: &reqwest::Url, client: &reqwest::Client) -> Result<String, String> {
+    let fail = |e: String| format!("{url}: {e}");
+    let mut res = client
+        .get(url.clone())
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    if !res.status().is_success() {
+        return Err(fail(format!("HTTP {}", res.status())));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = res.chunk().await.map_err(|e| fail(e.to_string()))? {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_JWKS_BYTES {
+            return Err(fail("the key set is larger than 1 MiB".into()));
+        }
+    }
+    String::from_utf8(body).map_err(|_| fail("the key set is not UTF-8".into()))
+}
+
 /// Asymmetric keys with a `kid`; symmetric (`oct`) keys are never taken from a key set.
-fn read_jwks(path: &std::path::Path) -> Result<HashMap<String, Jwk>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let set: JwkSet = serde_json::from_str(&text)
-        .map_err(|e| format!("{}: not a JWK set: {e}", path.display()))?;
+fn parse_jwks(text: &str) -> Result<HashMap<String, Jwk>, String> {
+    let set: JwkSet = serde_json::from_str(text).map_err(|e| format!("not a JWK set: {e}"))?;
     Ok(set
         .keys
         .into_iter()
@@ -111,8 +215,12 @@ fn key_fits(jwk: &Jwk, alg: Algorithm) -> bool {
 
 impl std::fmt::Debug for Jwks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let source = match &self.source {
+            Source::File(path) => path.display().to_string(),
+            Source::Url(url, _) => url.to_string(),
+        };
         f.debug_struct("Jwks")
-            .field("path", &self.path)
+            .field("source", &source)
             .finish_non_exhaustive()
     }
 }
@@ -157,13 +265,13 @@ fn unauthenticated(msg: impl Into<String>) -> ApiError {
 
 impl AuthConfig {
     /// Verifies a bearer token and returns the caller's scope.
-    pub fn verify(&self, token: &str) -> Result<Ctx, ApiError> {
-        self.verify_until(token).map(|(ctx, _)| ctx)
+    pub async fn verify(&self, token: &str) -> Result<Ctx, ApiError> {
+        self.verify_until(token).await.map(|(ctx, _)| ctx)
     }
 
     /// Verifies a token; returns the caller's scope and when the token expires
     /// (seconds since the epoch), for connections that outlive a request.
-    pub fn verify_until(&self, token: &str) -> Result<(Ctx, u64), ApiError> {
+    pub async fn verify_until(&self, token: &str) -> Result<(Ctx, u64), ApiError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(unauthenticated("the token is larger than 8 KiB"));
         }
@@ -188,6 +296,7 @@ impl AuthConfig {
                 .ok_or_else(|| unauthenticated("the token names no `kid`"))?;
             let jwk = jwks
                 .key(kid)
+                .await
                 .ok_or_else(|| unauthenticated("the token's `kid` is not a known key"))?;
             if !key_fits(&jwk, header.alg) {
                 return Err(unauthenticated(
@@ -317,10 +426,11 @@ mod tests {
             .unwrap()
     }
 
-    #[test]
-    fn issued_tokens_verify_with_their_scope() {
+    #[tokio::test]
+    async fn issued_tokens_verify_with_their_scope() {
         let ctx = config()
             .verify(&token(&["klatovy"], &["CZ072"], Role::Editor))
+            .await
             .unwrap();
         assert_eq!(ctx.role, Role::Editor);
         assert_eq!(ctx.read.regions.len(), 1);
@@ -328,38 +438,66 @@ mod tests {
         assert!(ctx.write.kraje.is_empty());
     }
 
-    #[test]
-    fn star_means_every_region() {
+    #[tokio::test]
+    async fn star_means_every_region() {
         assert!(
             config()
                 .verify(&token(&["*"], &[], Role::Viewer))
+                .await
                 .unwrap()
                 .read
                 .all
         );
     }
 
-    #[test]
-    fn malformed_region_claims_are_rejected() {
+    #[tokio::test]
+    async fn malformed_region_claims_are_rejected() {
         assert!(
             config()
                 .verify(&token(&["Klatovy"], &[], Role::Viewer))
+                .await
                 .is_err()
         );
         assert!(
             config()
                 .verify(&token(&[], &["cz032"], Role::Viewer))
+                .await
                 .is_err()
         );
     }
 
-    #[test]
-    fn a_server_without_secret_rejects_hmac_tokens() {
+    #[tokio::test]
+    async fn a_server_without_secret_rejects_hmac_tokens() {
         let t = token(&["klatovy"], &[], Role::Viewer);
         let no_secret = AuthConfig {
             secret: None,
             ..config()
         };
-        assert!(no_secret.verify(&t).is_err());
+        assert!(no_secret.verify(&t).await.is_err());
+    }
+}
+
+#[cfg(test)]
+mod jwks_source_tests {
+    use super::Jwks;
+
+    #[test]
+    fn key_sets_come_over_https_or_from_loopback() {
+        for ok in [
+            "https://login.example.cz/.well-known/jwks.json",
+            "http://127.0.0.1:8081/jwks.json",
+            "http://localhost/jwks",
+            "http://[::1]:9000/jwks",
+            "/etc/kpss/jwks.json",
+        ] {
+            assert!(Jwks::from_source(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://login.example.cz/jwks.json",
+            "http://10.0.0.1/jwks",
+            "https://",
+        ] {
+            assert!(Jwks::from_source(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -1,9 +1,12 @@
 //! The GraphQL and HTTP face of KPSS: authentication, the schema, the routes.
 
 pub mod auth;
+pub mod cors;
 pub mod error;
 pub mod graphql;
 pub mod http;
+mod order;
+pub mod persisted;
 
 pub use auth::{AuthConfig, Claims};
 pub use graphql::{Limits, Schema, build_schema};

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod node;
 pub mod postgres;
 
 use kpss::{Config, Running};
@@ -70,6 +71,10 @@ pub async fn fresh_config(backend: Backend) -> (Config, tempfile::TempDir) {
         jwt_audience: "kpss-api".into(),
         jwt_secret: Some(SECRET.to_owned().into()),
         jwks: None,
+        environment: None,
+        cors_origins: None,
+        trusted_documents: None,
+        max_batch: None,
     };
     (config, dir)
 }
@@ -118,6 +123,11 @@ impl TestApp {
                 ttl_secs: 600,
             })
             .expect("token")
+    }
+
+    /// The HTTP client, for requests the helpers below do not make.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
     pub fn admin(&self) -> String {
@@ -183,4 +193,59 @@ pub fn codes(v: &Value) -> Vec<String> {
         .iter()
         .map(|x| x["code"].as_str().expect("code").to_owned())
         .collect()
+}
+
+/// The key order of a JSON text, e.g. `{data{me{role},plans{totalCount}}}`:
+/// objects list their keys in the order the server wrote them (a parsed
+/// `serde_json::Value` would sort them); a list shows each distinct shape of its items.
+pub fn key_order(json: &str) -> String {
+    use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+    struct Shape(String);
+    impl<'de> Deserialize<'de> for Shape {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Shape;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("JSON")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shape, A::Error> {
+                    let mut keys = Vec::new();
+                    while let Some(key) = map.next_key::<String>()? {
+                        keys.push(key + &map.next_value::<Shape>()?.0);
+                    }
+                    Ok(Shape(format!("{{{}}}", keys.join(","))))
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shape, A::Error> {
+                    let mut shapes: Vec<String> = Vec::new();
+                    while let Some(Shape(s)) = seq.next_element()? {
+                        if !shapes.contains(&s) {
+                            shapes.push(s);
+                        }
+                    }
+                    Ok(Shape(format!("[{}]", shapes.join("|"))))
+                }
+                fn visit_bool<E>(self, _: bool) -> Result<Shape, E> {
+                    Ok(Shape(String::new()))
+                }
+                fn visit_i64<E>(self, _: i64) -> Result<Shape, E> {
+                    Ok(Shape(String::new()))
+                }
+                fn visit_u64<E>(self, _: u64) -> Result<Shape, E> {
+                    Ok(Shape(String::new()))
+                }
+                fn visit_f64<E>(self, _: f64) -> Result<Shape, E> {
+                    Ok(Shape(String::new()))
+                }
+                fn visit_str<E>(self, _: &str) -> Result<Shape, E> {
+                    Ok(Shape(String::new()))
+                }
+                fn visit_unit<E>(self) -> Result<Shape, E> {
+                    Ok(Shape(String::new()))
+                }
+            }
+            d.deserialize_any(V)
+        }
+    }
+    serde_json::from_str::<Shape>(json).expect("JSON").0
 }

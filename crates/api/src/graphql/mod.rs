@@ -31,6 +31,8 @@ pub struct Limits {
     pub max_page_size: usize,
     /// Largest request body in bytes.
     pub max_body_bytes: usize,
+    /// Most operations in one batch (a JSON array body).
+    pub max_batch: usize,
 }
 
 impl Default for Limits {
@@ -40,6 +42,7 @@ impl Default for Limits {
             max_complexity: 5_000,
             max_page_size: 100,
             max_body_bytes: 256 * 1024,
+            max_batch: 10,
         }
     }
 }

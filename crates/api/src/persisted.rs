@@ -1,0 +1,149 @@
+//! Persisted operations. By default, Apollo's automatic persisted queries: a
+//! client sends the sha256 of its document (`extensions.persistedQuery`),
+//! and the document itself only when the server answers
+//! `PERSISTED_QUERY_NOT_FOUND`; short GET URLs follow, which HTTP caches can
+//! keep. With `KPSS_TRUSTED_DOCUMENTS`, only the listed documents run (the
+//! `persisted-documents.json` of graphql-codegen's client preset).
+//!
+//! The cache is async-graphql's own `LruCacheStorage`; the protocol runs here
+//! rather than in its extension because the HTTP layer needs the document
+//! before execution (GET must not run mutations; response key order).
+
+use async_graphql::ServerError;
+use async_graphql::extensions::apollo_persisted_queries::{CacheStorage, LruCacheStorage};
+use async_graphql::parser::parse_query;
+use async_graphql::parser::types::ExecutableDocument;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Documents kept for automatic persisted queries (least recently used go first).
+const APQ_CAPACITY: usize = 1_000;
+
+pub enum Documents {
+    /// Any document runs; one sent with its hash is kept, so the hash alone suffices next time.
+    Automatic(LruCacheStorage),
+    /// Only these documents run, by their sha256 (hex).
+    Trusted(HashMap<String, ExecutableDocument>),
+}
+
+/// Why a request names no document that may run.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Apollo's signal to send the document along with its hash.
+    NotFound,
+    /// Not a trusted document.
+    Forbidden(String),
+    /// A malformed `persistedQuery` or `documentId`, or a hash that is not the query's.
+    Invalid(String),
+    /// The document does not parse.
+    Syntax(ServerError),
+}
+
+impl Documents {
+    pub fn automatic() -> Self {
+        Self::Automatic(LruCacheStorage::new(APQ_CAPACITY))
+    }
+
+    /// Reads a JSON object of sha256 hash -> document; every key must be its
+    /// document's sha256 and every document must parse.
+    pub fn trusted_from_file(path: &Path) -> Result<Self, String> {
+        let fail = |e: String| format!("KPSS_TRUSTED_DOCUMENTS {}: {e}", path.display());
+        let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+        let list: HashMap<String, String> = serde_json::from_str(&text)
+            .map_err(|e| fail(format!("not a JSON object of sha256 hash -> document: {e}")))?;
+        let mut trusted = HashMap::with_capacity(list.len());
+        for (hash, document) in list {
+            let hash = hash.to_ascii_lowercase();
+            if sha256(&document) != hash {
+                return Err(fail(format!(
+                    "`{hash}` is not the sha256 of its document (graphql-codegen: persistedDocuments: {{ hashAlgorithm: 'sha256' }})"
+                )));
+            }
+            let doc = parse_query(&document)
+                .map_err(|e| fail(format!("document `{hash}` does not parse: {e}")))?;
+            trusted.insert(hash, doc);
+        }
+        Ok(Self::Trusted(trusted))
+    }
+
+    /// The document a request runs, from its `query` text and/or the hash it names.
+    pub async fn resolve(
+        &self,
+        query: Option<&str>,
+        hash: Option<&str>,
+    ) -> Result<ExecutableDocument, Refusal> {
+        match self {
+            Self::Trusted(list) => {
+                let hash = match (hash, query) {
+                    (Some(h), _) => h.to_owned(),
+                    (None, Some(q)) => sha256(q),
+                    (None, None) => return Err(no_query()),
+                };
+                list.get(&hash).cloned().ok_or_else(|| {
+                    Refusal::Forbidden(format!(
+                        "this server runs only its trusted documents, and `{hash}` is not one of them"
+                    ))
+                })
+            }
+            Self::Automatic(cache) => match (hash, query) {
+                (None, Some(q)) => parse_query(q).map_err(|e| Refusal::Syntax(e.into())),
+                (Some(h), None) => cache.get(h.to_owned()).await.ok_or(Refusal::NotFound),
+                (Some(h), Some(q)) => {
+                    if sha256(q) != h {
+                        return Err(Refusal::Invalid(
+                            "the persisted query's sha256Hash is not the sha256 of the query"
+                                .into(),
+                        ));
+                    }
+                    let doc = parse_query(q).map_err(|e| Refusal::Syntax(e.into()))?;
+                    cache.set(h.to_owned(), doc.clone()).await;
+                    Ok(doc)
+                }
+                (None, None) => Err(no_query()),
+            },
+        }
+    }
+}
+
+fn no_query() -> Refusal {
+    Refusal::Invalid("the request has no `query`".into())
+}
+
+/// The hash a request names: `extensions.persistedQuery.sha256Hash` (Apollo),
+/// or `documentId` (`sha256:<hex>` or `<hex>`, GraphQL over HTTP's persisted documents).
+pub fn requested_hash(
+    extensions: &Map<String, Value>,
+    document_id: Option<&str>,
+) -> Result<Option<String>, Refusal> {
+    let hash = match (extensions.get("persistedQuery"), document_id) {
+        (None | Some(Value::Null), None) => return Ok(None),
+        (_, Some(id)) => id.strip_prefix("sha256:").unwrap_or(id),
+        (Some(pq), None) => {
+            if pq.get("version").and_then(Value::as_i64) != Some(1) {
+                return Err(Refusal::Invalid(
+                    "only version 1 of the persistedQuery extension is supported".into(),
+                ));
+            }
+            pq.get("sha256Hash")
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    Refusal::Invalid("persistedQuery needs a sha256Hash string".into())
+                })?
+        }
+    };
+    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Refusal::Invalid(
+            "a persisted document's hash is 64 hexadecimal digits (sha256)".into(),
+        ));
+    }
+    Ok(Some(hash.to_ascii_lowercase()))
+}
+
+fn sha256(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -1,0 +1,226 @@
+//! GraphQL over HTTP: response keys in selection-set order, batching with a
+//! limit, GET for queries only, media types and status codes.
+
+use crate::support::{Backend, TestApp, key_order};
+use serde_json::{Value, json};
+
+/// POSTs a body as it is; returns the status, the headers and the body text.
+async fn post_raw(
+    app: &TestApp,
+    accept: &str,
+    body: &Value,
+) -> (u16, reqwest::header::HeaderMap, String) {
+    let res = app
+        .http()
+        .post(format!("{}/graphql", app.base))
+        .bearer_auth(app.admin())
+        .header("Accept", accept)
+        .json(body)
+        .send()
+        .await
+        .expect("request sent");
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    (status, headers, res.text().await.expect("body"))
+}
+
+async fn get_raw(app: &TestApp, query: &[(&str, &str)], token: Option<&str>) -> reqwest::Response {
+    let mut req = app.http().get(format!("{}/graphql", app.base)).query(query);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.expect("request sent")
+}
+
+/// Slow fields first, fast ones after: an engine that writes keys as their
+/// fields complete puts `me` before `plans` and `totalCount` before `nodes`.
+async fn response_keys_follow_the_selection_set(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let cases = [
+        (
+            "{ plans { nodes { title kind } totalCount } me { role } }",
+            "{data{plans{nodes[{title,kind}],totalCount},me{role}}}",
+        ),
+        (
+            "{ plans(first: 50) { nodes { title region { kraj { regions { code } name code } code } id } pageInfo { hasNextPage } } me { subject role } }",
+            "{data{plans{nodes[{title,region{kraj{regions[{code}],name,code},code},id}],pageInfo{hasNextPage}},me{subject,role}}}",
+        ),
+        (
+            "{ all: plans(first: 50) { nodes { id } } me { role } few: plans(first: 1) { totalCount } z: regions { code } a: regions { name } }",
+            "{data{all{nodes[{id}]},me{role},few{totalCount},z[{code}],a[{name}]}}",
+        ),
+        (
+            "query Q { plans(first: 50) { nodes { ...Bits region { code ... on Region { name } } } } ...Me regions { code } }
+             fragment Bits on Plan { title id }
+             fragment Me on Query { me { ... { subject } role } }",
+            "{data{plans{nodes[{title,id,region{code,name}}]},me{subject,role},regions[{code}]}}",
+        ),
+    ];
+    for (query, expected) in cases {
+        let (status, _, body) =
+            post_raw(&app, "application/json", &json!({ "query": query })).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(key_order(&body), expected, "{query}");
+    }
+    app.stop().await;
+}
+
+on_both_databases!(response_keys_follow_the_selection_set);
+
+#[tokio::test]
+async fn batches_run_in_order_up_to_the_limit() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c, _| c.max_batch = Some(3)).await;
+    let one = json!({ "query": "{ me { role } }" });
+    let two = json!({ "query": "query R($c: String!) { region(code: $c) { name } }", "variables": { "c": "klatovy" } });
+    let bad = json!({ "query": "{ nope }" });
+    let (status, _, body) = post_raw(&app, "application/json", &json!([one, two, bad])).await;
+    assert_eq!(status, 200, "{body}");
+    let answers: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(answers[0]["data"]["me"]["role"], "ADMIN");
+    assert_eq!(answers[1]["data"]["region"]["name"], "Klatovy");
+    assert_eq!(
+        answers[2]["errors"][0]["extensions"]["code"],
+        "BAD_USER_INPUT"
+    );
+    assert!(answers[2].get("data").is_none(), "{body}");
+
+    for too_many in [json!([one, one, one, one]), json!([])] {
+        let (status, _, body) = post_raw(&app, "application/json", &too_many).await;
+        assert_eq!(status, 400, "{body}");
+        let body: Value = serde_json::from_str(&body).expect("JSON");
+        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("1 to 3 operations")),
+            "{body}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn get_runs_queries_never_mutations_and_serves_graphiql_without_a_query() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let admin = app.admin();
+    for accept in ["text/html", "application/json", "*/*"] {
+        let res = app
+            .http()
+            .get(format!("{}/graphql", app.base))
+            .header("Accept", accept)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(res.status(), 200);
+        assert!(
+            res.text().await.expect("body").contains("graphiql"),
+            "{accept}"
+        );
+    }
+
+    let res = get_raw(
+        &app,
+        &[
+            (
+                "query",
+                "query R($c: String!) { region(code: $c) { code name } me { role } }",
+            ),
+            ("variables", r#"{"c":"kromeriz"}"#),
+        ],
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["vary"]
+            .to_str()
+            .expect("vary")
+            .contains("authorization"),
+        "answers vary by token"
+    );
+    let body = res.text().await.expect("body");
+    assert_eq!(key_order(&body), "{data{region{code,name},me{role}}}");
+    assert!(body.contains("Kroměříž"), "{body}");
+
+    let mutation = "mutation { archivePlan(id: \"1\", expectedVersion: 1) { version } }";
+    let res = get_raw(&app, &[("query", mutation)], Some(&admin)).await;
+    assert_eq!(res.status(), 405);
+    assert_eq!(res.headers()["allow"], "POST");
+    let body: Value = res.json().await.expect("JSON");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    let data = app
+        .query(
+            &admin,
+            "{ plan(id: \"1\") { archived version } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data["plan"],
+        json!({ "archived": false, "version": 1 }),
+        "nothing ran"
+    );
+
+    let res = get_raw(&app, &[("query", "{ me { role } }")], None).await;
+    assert_eq!(res.status(), 401);
+    let res = get_raw(
+        &app,
+        &[("query", "{ me { role } }"), ("variables", "[1]")],
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn request_errors_have_no_data_and_their_status_follows_the_media_type() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let invalid = json!({ "query": "{ regions { nope } }" });
+    let (status, headers, body) =
+        post_raw(&app, "application/graphql-response+json", &invalid).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("application/graphql-response+json"),
+    );
+    let parsed: Value = serde_json::from_str(&body).expect("JSON");
+    assert!(parsed.get("data").is_none(), "{body}");
+    assert_eq!(parsed["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+
+    let (status, headers, body) = post_raw(&app, "application/json", &invalid).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers["content-type"], "application/json");
+    assert!(
+        serde_json::from_str::<Value>(&body)
+            .expect("JSON")
+            .get("data")
+            .is_none()
+    );
+
+    // A field error is not a request error: data is there, status 200.
+    let (status, _, body) = post_raw(
+        &app,
+        "application/graphql-response+json",
+        &json!({ "query": "{ region(code: \"Nope\") { code } me { role } }" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let parsed: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(parsed["data"]["me"]["role"], "ADMIN");
+    assert_eq!(parsed["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+
+    let res = app
+        .http()
+        .post(format!("{}/graphql", app.base))
+        .bearer_auth(app.admin())
+        .header("Content-Type", "text/plain")
+        .body(r#"{"query":"{ me { role } }"}"#)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(res.status(), 415);
+    app.stop().await;
+}

@@ -1,0 +1,171 @@
+//! Persisted operations: Apollo's automatic persisted queries over POST and
+//! GET, and the trusted-documents mode that runs listed documents only.
+
+use crate::support::{Backend, TestApp};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const QUERY: &str = "query Regions { regions { code } }";
+
+fn sha256(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn persisted(hash: &str) -> Value {
+    json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } })
+}
+
+async fn post(app: &TestApp, body: Value) -> (u16, Value) {
+    let res = app
+        .http()
+        .post(format!("{}/graphql", app.base))
+        .bearer_auth(app.admin())
+        .json(&body)
+        .send()
+        .await
+        .expect("sent");
+    (res.status().as_u16(), res.json().await.expect("JSON"))
+}
+
+async fn get(app: &TestApp, params: &[(&str, &str)]) -> (u16, Value) {
+    let res = app
+        .http()
+        .get(format!("{}/graphql", app.base))
+        .bearer_auth(app.admin())
+        .query(params)
+        .send()
+        .await
+        .expect("sent");
+    (res.status().as_u16(), res.json().await.expect("JSON"))
+}
+
+fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("none")
+}
+
+const FOUR: [&str; 4] = ["chomutov", "karlovy-vary", "klatovy", "kromeriz"];
+
+fn region_codes(body: &Value) -> Vec<String> {
+    crate::support::codes(&body["data"]["regions"])
+}
+
+#[tokio::test]
+async fn automatic_persisted_queries_register_by_hash_over_post_and_get() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let hash = sha256(QUERY);
+
+    let (status, body) = post(&app, json!({ "extensions": persisted(&hash) })).await;
+    assert_eq!(
+        (status, code(&body)),
+        (200, "PERSISTED_QUERY_NOT_FOUND"),
+        "{body}"
+    );
+    assert_eq!(body["errors"][0]["message"], "PersistedQueryNotFound");
+    let extensions = persisted(&hash).to_string();
+    let (status, body) = get(&app, &[("extensions", &extensions)]).await;
+    assert_eq!(
+        (status, code(&body)),
+        (200, "PERSISTED_QUERY_NOT_FOUND"),
+        "{body}"
+    );
+
+    let (status, body) = post(
+        &app,
+        json!({ "query": QUERY, "extensions": persisted(&hash) }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(region_codes(&body), FOUR);
+
+    let (status, body) = post(&app, json!({ "extensions": persisted(&hash) })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(region_codes(&body), FOUR);
+    let (status, body) = get(
+        &app,
+        &[("extensions", &extensions), ("operationName", "Regions")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(region_codes(&body), FOUR);
+
+    let wrong = sha256("{ me { role } }");
+    let (status, body) = post(
+        &app,
+        json!({ "query": QUERY, "extensions": persisted(&wrong) }),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (400, "BAD_USER_INPUT"), "{body}");
+    let (status, body) = post(
+        &app,
+        json!({ "query": QUERY, "extensions": persisted("abc") }),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (400, "BAD_USER_INPUT"), "{body}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn trusted_documents_run_listed_operations_only() {
+    let listed = "query Me { me { role } }";
+    let hash = sha256(listed);
+    let app = TestApp::spawn_with(Backend::Sqlite, |c, dir| {
+        let file = dir.join("persisted-documents.json");
+        std::fs::write(&file, json!({ &hash: listed }).to_string()).expect("write");
+        c.trusted_documents = Some(file);
+    })
+    .await;
+
+    for body in [
+        json!({ "extensions": persisted(&hash) }),
+        json!({ "documentId": format!("sha256:{hash}") }),
+        json!({ "query": listed }),
+    ] {
+        let (status, answer) = post(&app, body.clone()).await;
+        assert_eq!(status, 200, "{body}: {answer}");
+        assert_eq!(answer["data"]["me"]["role"], "ADMIN", "{body}");
+    }
+    let extensions = persisted(&hash).to_string();
+    let (status, answer) = get(&app, &[("extensions", &extensions)]).await;
+    assert_eq!(
+        (status, answer["data"]["me"]["role"].as_str()),
+        (200, Some("ADMIN"))
+    );
+
+    let unlisted = sha256(QUERY);
+    for body in [
+        json!({ "query": QUERY }),
+        json!({ "query": QUERY, "extensions": persisted(&unlisted) }),
+        json!({ "extensions": persisted(&unlisted) }),
+    ] {
+        let (status, answer) = post(&app, body.clone()).await;
+        assert_eq!(
+            (status, code(&answer)),
+            (200, "FORBIDDEN"),
+            "{body}: {answer}"
+        );
+        assert!(answer.get("data").is_none(), "nothing ran: {answer}");
+        let message = answer["errors"][0]["message"].as_str().expect("message");
+        assert!(message.contains("trusted documents"), "{message}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_trusted_documents_file_with_a_wrong_hash_is_refused_at_start() {
+    let (mut config, dir) = crate::support::fresh_config(Backend::Sqlite).await;
+    let file = dir.path().join("persisted-documents.json");
+    // graphql-codegen's default hash is sha1: such a file must not start a server that runs nothing.
+    std::fs::write(
+        &file,
+        json!({ "0f5b1ebd0a1f8c5e5d2c8b7a3f0e2d1c4b6a9e8f": "{ me { role } }" }).to_string(),
+    )
+    .expect("write");
+    config.trusted_documents = Some(file);
+    let e = config.documents().err().expect("refused").to_string();
+    assert!(e.contains("sha256"), "{e}");
+}
