@@ -200,8 +200,14 @@ pub async fn prepare_database(config: &Config) -> Result<Db, Error> {
             tracing::info!(?outcome, "seed loaded");
         }
     }
-    if config.owner_database_url.as_ref().is_some_and(|u| !u.is_empty()) {
-        owner.grant_service_role(&kpss_persistence::db::user_of(&url)?).await?;
+    if config
+        .owner_database_url
+        .as_ref()
+        .is_some_and(|u| !u.is_empty())
+    {
+        owner
+            .grant_service_role(&kpss_persistence::db::user_of(&url)?)
+            .await?;
         return Ok(Db::connect(&url).await?);
     }
     if owner.backend() == kpss_persistence::DbBackend::Postgres {

@@ -27,12 +27,20 @@ async fn retype(m: &SchemaManager<'_>, from: &str, to: &str, ty: &str) -> Result
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        let integer = if m.get_database_backend() == DbBackend::Postgres { "bigint" } else { "INTEGER" };
+        let integer = if m.get_database_backend() == DbBackend::Postgres {
+            "bigint"
+        } else {
+            "INTEGER"
+        };
         retype(m, "cost_amount_czk", "cost_czk", integer).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        let real = if m.get_database_backend() == DbBackend::Postgres { "double precision" } else { "REAL" };
+        let real = if m.get_database_backend() == DbBackend::Postgres {
+            "double precision"
+        } else {
+            "REAL"
+        };
         retype(m, "cost_czk", "cost_amount_czk", real).await
     }
 }

@@ -30,7 +30,14 @@ async fn the_service_role_sees_only_the_regions_of_its_settings() {
     .await
     .expect("settings");
     assert!(count(&txn, "SELECT COUNT(*) FROM measure").await > 0);
-    assert_eq!(count(&txn, "SELECT COUNT(*) FROM measure WHERE region_code <> 'klatovy'").await, 0);
+    assert_eq!(
+        count(
+            &txn,
+            "SELECT COUNT(*) FROM measure WHERE region_code <> 'klatovy'"
+        )
+        .await,
+        0
+    );
     let changed = txn
         .execute_unprepared("UPDATE measure SET title = 'x' WHERE region_code <> 'klatovy'")
         .await
@@ -46,7 +53,11 @@ async fn without_settings_every_tenant_table_is_empty_and_plans_cannot_be_delete
     let app = TestApp::spawn(Backend::Postgres).await;
     let c = as_service_role(&app).await;
     for table in kpss_migrations::TENANT_TABLES {
-        assert_eq!(count(&c, &format!("SELECT COUNT(*) FROM \"{table}\"")).await, 0, "{table}");
+        assert_eq!(
+            count(&c, &format!("SELECT COUNT(*) FROM \"{table}\"")).await,
+            0,
+            "{table}"
+        );
     }
     let changed = c
         .execute_unprepared("UPDATE measure SET title = 'x'")
@@ -54,10 +65,18 @@ async fn without_settings_every_tenant_table_is_empty_and_plans_cannot_be_delete
         .expect("update")
         .rows_affected();
     assert_eq!(changed, 0);
-    let refused = c.execute_unprepared("DELETE FROM plan").await.expect_err("no DELETE on plan");
-    assert!(refused.to_string().contains("permission denied"), "{refused}");
+    let refused = c
+        .execute_unprepared("DELETE FROM plan")
+        .await
+        .expect_err("no DELETE on plan");
+    assert!(
+        refused.to_string().contains("permission denied"),
+        "{refused}"
+    );
     // The owner still sees the data: the rows are there, only hidden.
-    let owner = Database::connect(app.config.owner_url().expect("owner")).await.expect("owner");
+    let owner = Database::connect(app.config.owner_url().expect("owner"))
+        .await
+        .expect("owner");
     assert!(count(&owner, "SELECT COUNT(*) FROM measure").await > 0);
     app.stop().await;
 }

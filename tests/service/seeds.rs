@@ -375,13 +375,20 @@ fn spot_checks(data: &std::collections::HashMap<&str, RegionData>) {
     let m14 = measure(kp, system, &["1. 4"]);
     let cost = m14.expected_cost.as_ref().expect("cost");
     assert_eq!(
-        (cost.amount_czk.map(i64::from), cost.per.as_deref(), cost.text.as_str()),
+        (
+            cost.amount_czk.map(i64::from),
+            cost.per.as_deref(),
+            cost.text.as_str()
+        ),
         (Some(10_000), Some("setkání"), "10 000 Kč / setkání"),
         "line 40"
     );
     let m22 = measure(kp, system, &["2. 2"]);
     assert_eq!(
-        m22.expected_cost.as_ref().and_then(|c| c.amount_czk).map(i64::from),
+        m22.expected_cost
+            .as_ref()
+            .and_then(|c| c.amount_czk)
+            .map(i64::from),
         Some(30_000),
         "line 64"
     );
@@ -448,7 +455,10 @@ fn spot_checks(data: &std::collections::HashMap<&str, RegionData>) {
     );
     let m112 = measure(st, None, &["1.1", "1.1.2"]);
     assert_eq!(
-        m112.expected_cost.as_ref().and_then(|c| c.amount_czk).map(i64::from),
+        m112.expected_cost
+            .as_ref()
+            .and_then(|c| c.amount_czk)
+            .map(i64::from),
         Some(2_774_600),
         "line 24: 2 774 600,- Kč"
     );
@@ -522,7 +532,11 @@ fn spot_checks(data: &std::collections::HashMap<&str, RegionData>) {
     );
     let wp = plan(kv, "pp-2011-2012");
     assert_eq!(
-        (wp.kind, wp.parent.as_deref(), wp.approved_on.map(|d| d.to_string()).as_deref()),
+        (
+            wp.kind,
+            wp.parent.as_deref(),
+            wp.approved_on.map(|d| d.to_string()).as_deref()
+        ),
         (PlanKind::WorkPlan, Some("sp-2009-2013"), Some("2011-05-16")),
         "line 1127: RK 498/05/11 ze dne 16.5.2011"
     );

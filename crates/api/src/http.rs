@@ -363,11 +363,7 @@ async fn answer(s: &AppState, ctx: &Ctx, params: Params, over_get: bool) -> Answ
     request.data = request_data(ctx.clone(), s.db.scoped(ctx.clone()));
     let started = Instant::now();
     // A panic in a resolver is a bug: the client gets INTERNAL, never the panic.
-    let execution = std::panic::AssertUnwindSafe(
-        s.schema
-            .execute(request)
-            .instrument(span),
-    );
+    let execution = std::panic::AssertUnwindSafe(s.schema.execute(request).instrument(span));
     let mut response = match futures_util::FutureExt::catch_unwind(execution).await {
         Ok(response) => response,
         Err(_) => {

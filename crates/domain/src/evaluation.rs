@@ -32,7 +32,11 @@ pub struct EvaluationFields {
 }
 
 impl EvaluationFields {
-    pub fn parse(year: i32, status: EvaluationStatus, comment: Option<&str>) -> ValidationResult<Self> {
+    pub fn parse(
+        year: i32,
+        status: EvaluationStatus,
+        comment: Option<&str>,
+    ) -> ValidationResult<Self> {
         Ok(Self {
             year: Year::parse("year", year)?,
             status,

@@ -39,8 +39,14 @@ pub struct Term {
 }
 
 impl Term {
-    pub fn parse(text: Option<&str>, start: Option<i32>, end: Option<i32>) -> ValidationResult<Self> {
-        let start_year = start.map(|y| Year::parse("term_start_year", y)).transpose()?;
+    pub fn parse(
+        text: Option<&str>,
+        start: Option<i32>,
+        end: Option<i32>,
+    ) -> ValidationResult<Self> {
+        let start_year = start
+            .map(|y| Year::parse("term_start_year", y))
+            .transpose()?;
         let end_year = end.map(|y| Year::parse("term_end_year", y)).transpose()?;
         if let (Some(s), Some(e)) = (start_year, end_year)
             && e < s
@@ -97,7 +103,11 @@ pub struct MeasureDraft {
 impl MeasureDraft {
     pub fn parse(self) -> ValidationResult<MeasureFields> {
         Ok(MeasureFields {
-            term: Term::parse(self.term.as_deref(), self.term_start_year, self.term_end_year)?,
+            term: Term::parse(
+                self.term.as_deref(),
+                self.term_start_year,
+                self.term_end_year,
+            )?,
             code: Code::parse("code", &self.code)?,
             title: Title::parse("title", &self.title)?,
             rationale: text::optional("rationale", self.rationale.as_deref(), MAX_TEXT)?,
@@ -112,7 +122,10 @@ impl MeasureDraft {
             funding_sources: text::list("funding_sources", &self.funding_sources)?,
             risks: text::list("risks", &self.risks)?,
             planned_activities: text::list("planned_activities", &self.planned_activities)?,
-            planned_capacities: crate::service::capacities("planned_capacities", self.planned_capacities)?,
+            planned_capacities: crate::service::capacities(
+                "planned_capacities",
+                self.planned_capacities,
+            )?,
         })
     }
 }
@@ -182,8 +195,10 @@ impl MeasurePatch {
         self.expected_cost.apply(&mut d.expected_cost);
         self.funding_sources.apply_list(&mut d.funding_sources);
         self.risks.apply_list(&mut d.risks);
-        self.planned_activities.apply_list(&mut d.planned_activities);
-        self.planned_capacities.apply_list(&mut d.planned_capacities);
+        self.planned_activities
+            .apply_list(&mut d.planned_activities);
+        self.planned_capacities
+            .apply_list(&mut d.planned_capacities);
         d.parse()
     }
 }
@@ -194,8 +209,14 @@ mod tests {
 
     #[test]
     fn a_term_ends_after_it_starts() {
-        assert_eq!(Term::parse(None, Some(2023), Some(2021)).unwrap_err().field, "term_end_year");
+        assert_eq!(
+            Term::parse(None, Some(2023), Some(2021)).unwrap_err().field,
+            "term_end_year"
+        );
         assert!(Term::parse(Some("průběžně"), Some(2021), None).is_ok());
-        assert_eq!(Term::parse(None, Some(1989), None).unwrap_err().field, "term_start_year");
+        assert_eq!(
+            Term::parse(None, Some(1989), None).unwrap_err().field,
+            "term_start_year"
+        );
     }
 }

@@ -68,7 +68,10 @@ mod tests {
         assert_eq!(Patch::Keep.optional(Some(1)), Some(1));
         assert_eq!(Patch::<i32>::Clear.optional(Some(1)), None);
         assert_eq!(Patch::Set(2).optional(Some(1)), Some(2));
-        assert_eq!(Patch::<i32>::Clear.required("title", 1).unwrap_err().field, "title");
+        assert_eq!(
+            Patch::<i32>::Clear.required("title", 1).unwrap_err().field,
+            "title"
+        );
         assert_eq!(Patch::Set(2).required("title", 1), Ok(2));
     }
 }

@@ -51,7 +51,12 @@ pub struct PlanDraft {
 impl PlanDraft {
     pub fn parse(self) -> ValidationResult<PlanFields> {
         Ok(PlanFields {
-            period: Period::parse("period_start", self.period_start, "period_end", self.period_end)?,
+            period: Period::parse(
+                "period_start",
+                self.period_start,
+                "period_end",
+                self.period_end,
+            )?,
             title: Title::name("title", &self.title)?,
             kind: self.kind,
             prepared_by: text::optional("prepared_by", self.prepared_by.as_deref(), MAX_TEXT)?,
@@ -101,8 +106,10 @@ impl PlanPatch {
         let mut d = current.draft();
         self.title.apply_required("title", &mut d.title)?;
         self.kind.apply_required("kind", &mut d.kind)?;
-        self.period_start.apply_required("period_start", &mut d.period_start)?;
-        self.period_end.apply_required("period_end", &mut d.period_end)?;
+        self.period_start
+            .apply_required("period_start", &mut d.period_start)?;
+        self.period_end
+            .apply_required("period_end", &mut d.period_end)?;
         self.prepared_by.apply(&mut d.prepared_by);
         self.approval.apply(&mut d.approval);
         self.approved_on.apply(&mut d.approved_on);

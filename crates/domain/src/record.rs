@@ -6,8 +6,8 @@ use crate::kind::{AuditAction, EntityKind};
 use crate::measure::Cost;
 use crate::plan::PlanKind;
 use crate::region::RegionCode;
-use crate::value::Date;
 use crate::service::{Capacity, ServiceType};
+use crate::value::Date;
 
 /// Seconds since the Unix epoch, UTC (the API formats it as DateTime).
 pub type Timestamp = i64;

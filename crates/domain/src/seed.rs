@@ -383,7 +383,10 @@ impl ProjectData {
             title: text::required("title", &self.title, MAX_TEXT)?,
             implementer: text::optional("implementer", self.implementer.as_deref(), MAX_TEXT)?,
             due: text::optional("due", self.due.as_deref(), MAX_TITLE)?,
-            due_year: self.due_year.map(|y| Year::parse("due_year", y).map(Year::get)).transpose()?,
+            due_year: self
+                .due_year
+                .map(|y| Year::parse("due_year", y).map(Year::get))
+                .transpose()?,
             line: self.line,
         })
     }
@@ -677,5 +680,4 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.field, "priorities[1].title");
     }
-
 }

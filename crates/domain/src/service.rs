@@ -143,7 +143,10 @@ impl Capacity {
 pub fn capacities(field: &str, list: Vec<Capacity>) -> ValidationResult<Vec<Capacity>> {
     list.into_iter()
         .enumerate()
-        .map(|(i, c)| c.normalized().map_err(|e| e.under(&format!("{field}[{i}]"))))
+        .map(|(i, c)| {
+            c.normalized()
+                .map_err(|e| e.under(&format!("{field}[{i}]")))
+        })
         .collect()
 }
 
@@ -236,7 +239,8 @@ pub struct ServicePatch {
 impl ServicePatch {
     pub fn apply(self, current: &ServiceFields) -> ValidationResult<ServiceFields> {
         let mut d = current.draft();
-        self.service_type.apply_required("service_type", &mut d.service_type)?;
+        self.service_type
+            .apply_required("service_type", &mut d.service_type)?;
         self.capacities.apply_list(&mut d.capacities);
         self.scope.apply(&mut d.scope);
         d.parse()

@@ -38,8 +38,16 @@ pub struct Period {
 }
 
 impl Period {
-    pub fn parse(start_field: &str, start: i32, end_field: &str, end: i32) -> ValidationResult<Self> {
-        let (start, end) = (Year::parse(start_field, start)?, Year::parse(end_field, end)?);
+    pub fn parse(
+        start_field: &str,
+        start: i32,
+        end_field: &str,
+        end: i32,
+    ) -> ValidationResult<Self> {
+        let (start, end) = (
+            Year::parse(start_field, start)?,
+            Year::parse(end_field, end)?,
+        );
         if end < start {
             return Err(ValidationError::new(
                 end_field,
@@ -217,7 +225,9 @@ impl AmountCzk {
             if c.is_ascii_digit() {
                 whole.push(c);
             } else if matches!(c, ' ' | '\u{a0}' | '\u{202f}')
-                && chars.get(i + 1..i + 4).is_some_and(|g| g.iter().all(char::is_ascii_digit))
+                && chars
+                    .get(i + 1..i + 4)
+                    .is_some_and(|g| g.iter().all(char::is_ascii_digit))
             {
             } else {
                 break;
@@ -250,7 +260,11 @@ impl AmountCzk {
         }
         let whole: i64 = whole.parse().ok()?;
         let scale = 10i64.checked_pow(u32::try_from(fraction.len()).ok()?)?;
-        let fraction: i64 = if fraction.is_empty() { 0 } else { fraction.parse().ok()? };
+        let fraction: i64 = if fraction.is_empty() {
+            0
+        } else {
+            fraction.parse().ok()?
+        };
         let amount = whole
             .checked_mul(multiplier)?
             .checked_add(fraction.checked_mul(multiplier)? / scale)?;
@@ -296,7 +310,10 @@ mod tests {
 
     #[test]
     fn amounts_sent_as_numbers_are_whole_crowns() {
-        assert_eq!(AmountCzk::from_number("a", 2_774_600.0).map(AmountCzk::get), Ok(2_774_600));
+        assert_eq!(
+            AmountCzk::from_number("a", 2_774_600.0).map(AmountCzk::get),
+            Ok(2_774_600)
+        );
         for bad in [-1.0, 0.5, f64::NAN, f64::INFINITY] {
             assert!(AmountCzk::from_number("a", bad).is_err(), "{bad}");
         }
@@ -305,10 +322,25 @@ mod tests {
 
     #[test]
     fn dates_as_the_documents_write_them() {
-        assert_eq!(Date::parse_czech("d", "31. 5. 2022").map(|d| d.to_string()), Ok("2022-05-31".into()));
-        assert_eq!(Date::parse_czech("d", "18.9.2009").map(|d| d.to_string()), Ok("2009-09-18".into()));
-        assert_eq!(Date::parse_czech("d", "3. 9. 2008").map(|d| d.to_string()), Ok("2008-09-03".into()));
-        for bad in ["31. 6. 2022", "29. 2. 2023", "1. 1. 1989", "září 2009", "1. 2022"] {
+        assert_eq!(
+            Date::parse_czech("d", "31. 5. 2022").map(|d| d.to_string()),
+            Ok("2022-05-31".into())
+        );
+        assert_eq!(
+            Date::parse_czech("d", "18.9.2009").map(|d| d.to_string()),
+            Ok("2009-09-18".into())
+        );
+        assert_eq!(
+            Date::parse_czech("d", "3. 9. 2008").map(|d| d.to_string()),
+            Ok("2008-09-03".into())
+        );
+        for bad in [
+            "31. 6. 2022",
+            "29. 2. 2023",
+            "1. 1. 1989",
+            "září 2009",
+            "1. 2022",
+        ] {
             assert!(Date::parse_czech("d", bad).is_err(), "{bad}");
         }
     }
@@ -317,7 +349,13 @@ mod tests {
     fn iso_dates_are_checked() {
         assert!(Date::parse_iso("d", "2009-09-18").is_ok());
         assert!(Date::parse_iso("d", "2024-02-29").is_ok());
-        for bad in ["2023-02-29", "18.9.2009", "2009-13-01", "1890-01-01", "2009-9-18"] {
+        for bad in [
+            "2023-02-29",
+            "18.9.2009",
+            "2009-13-01",
+            "1890-01-01",
+            "2009-9-18",
+        ] {
             assert!(Date::parse_iso("d", bad).is_err(), "{bad}");
         }
     }
@@ -333,10 +371,16 @@ mod tests {
 
     #[test]
     fn titles_and_codes_are_plain_nfc_text() {
-        assert_eq!(Title::parse("t", "  Pec\u{30c}ovatelská  ").map(|t| t.as_str().to_owned()), Ok("Pečovatelská".into()));
+        assert_eq!(
+            Title::parse("t", "  Pec\u{30c}ovatelská  ").map(|t| t.as_str().to_owned()),
+            Ok("Pečovatelská".into())
+        );
         assert!(Title::parse("t", " ").is_err());
         assert!(Title::name("t", "<b>Plán</b>").is_err());
         assert!(Title::name("t", &"x".repeat(MAX_TITLE + 1)).is_err());
-        assert_eq!(Code::parse("c", "1. 2").map(|c| c.as_str().to_owned()), Ok("1. 2".into()));
+        assert_eq!(
+            Code::parse("c", "1. 2").map(|c| c.as_str().to_owned()),
+            Ok("1. 2".into())
+        );
     }
 }

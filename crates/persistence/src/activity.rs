@@ -10,7 +10,9 @@ use kpss_domain::activity::{ActivityDraft, ActivityFields, ActivityForCreate, Ac
 use kpss_domain::kind::{AuditAction, EntityKind};
 use kpss_domain::record::Activity;
 use kpss_domain::region::RegionCode;
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QuerySelect,
+};
 
 impl Stored for activity::Entity {
     type Record = Activity;
@@ -45,7 +47,11 @@ impl Editable for activity::Entity {
     type State = Activity;
 
     fn head(m: &activity::Model) -> Head {
-        Head { region: m.region_code.clone(), version: m.version, archived: m.archived }
+        Head {
+            region: m.region_code.clone(),
+            version: m.version,
+            archived: m.archived,
+        }
     }
 
     /// The plan of the activity's measure.
@@ -110,10 +116,12 @@ fn fields_of(m: &activity::Model) -> Result<ActivityFields> {
 
 /// Activities under the same measure and parent.
 fn siblings(measure_id: i64, parent_id: Option<i64>) -> Condition {
-    Condition::all().add(activity::Column::MeasureId.eq(measure_id)).add(match parent_id {
-        Some(p) => activity::Column::ParentId.eq(p),
-        None => activity::Column::ParentId.is_null(),
-    })
+    Condition::all()
+        .add(activity::Column::MeasureId.eq(measure_id))
+        .add(match parent_id {
+            Some(p) => activity::Column::ParentId.eq(p),
+            None => activity::Column::ParentId.is_null(),
+        })
 }
 
 pub(crate) async fn insert(
@@ -147,23 +155,49 @@ impl Create<activity::Entity> for ActivityForCreate {
             match parent {
                 Some(a) if a.measure_id == self.measure_id && !a.archived => {}
                 Some(a) if a.region_code != m.region_code => {
-                    return Err(Error::Forbidden("an activity can only hang under an activity of its own region".into()));
+                    return Err(Error::Forbidden(
+                        "an activity can only hang under an activity of its own region".into(),
+                    ));
                 }
-                None if crate::dialect::region_of(&s.db().conn, EntityKind::Activity, p).await?.is_some() => {
-                    return Err(Error::Forbidden("an activity can only hang under an activity of its own region".into()));
+                None if crate::dialect::region_of(&s.db().conn, EntityKind::Activity, p)
+                    .await?
+                    .is_some() =>
+                {
+                    return Err(Error::Forbidden(
+                        "an activity can only hang under an activity of its own region".into(),
+                    ));
                 }
                 _ => {
                     return Err(invalid(
                         "input.parent_id",
-                        format!("activity {p} is not a current activity of measure {}", self.measure_id),
+                        format!(
+                            "activity {p} is not a current activity of measure {}",
+                            self.measure_id
+                        ),
                     ));
                 }
             }
         }
         let siblings = siblings(self.measure_id, self.parent_id);
-        stored::check_code::<activity::Entity>(c, siblings.clone(), activity::Column::Code, self.fields.code.as_str(), None).await?;
+        stored::check_code::<activity::Entity>(
+            c,
+            siblings.clone(),
+            activity::Column::Code,
+            self.fields.code.as_str(),
+            None,
+        )
+        .await?;
         let position = stored::next_position::<activity::Entity>(c, siblings).await?;
-        insert(c, &m.region_code, self.measure_id, self.parent_id, position, &self.fields, None).await
+        insert(
+            c,
+            &m.region_code,
+            self.measure_id,
+            self.parent_id,
+            position,
+            &self.fields,
+            None,
+        )
+        .await
     }
 }
 
@@ -172,10 +206,24 @@ impl Change<activity::Entity> for ActivityPatch {
         AuditAction::Updated
     }
 
-    async fn columns(&self, c: &DatabaseTransaction, current: &activity::Model) -> Result<activity::ActiveModel> {
-        let fields = self.clone().apply(&fields_of(current)?).map_err(|e| Error::Invalid(e.under("patch")))?;
+    async fn columns(
+        &self,
+        c: &DatabaseTransaction,
+        current: &activity::Model,
+    ) -> Result<activity::ActiveModel> {
+        let fields = self
+            .clone()
+            .apply(&fields_of(current)?)
+            .map_err(|e| Error::Invalid(e.under("patch")))?;
         let siblings = siblings(current.measure_id, current.parent_id);
-        stored::check_code::<activity::Entity>(c, siblings, activity::Column::Code, fields.code.as_str(), Some(current.id)).await?;
+        stored::check_code::<activity::Entity>(
+            c,
+            siblings,
+            activity::Column::Code,
+            fields.code.as_str(),
+            Some(current.id),
+        )
+        .await?;
         content(&fields)
     }
 }

@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use kpss_domain::access::Grant;
 use kpss_domain::kind::EntityKind;
 use kpss_domain::region::RegionCode;
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
+};
 
 pub use kpss_domain::record::AuditEntry as Entry;
 

@@ -1,7 +1,7 @@
 //! Connecting, migrating and checking the database.
 
-use crate::scoped::Scoped;
 use crate::Result;
+use crate::scoped::Scoped;
 use kpss_domain::access::Ctx;
 use kpss_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};

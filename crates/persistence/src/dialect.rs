@@ -43,9 +43,16 @@ pub(crate) async fn set_scope(c: &impl ConnectionTrait, read: &Grant, write: &Gr
     if c.get_database_backend() != DbBackend::Postgres {
         return Ok(());
     }
-    let values: Vec<sea_orm::Value> = grant_params(read).into_iter().chain(grant_params(write)).collect();
-    c.query_one_raw(Statement::from_sql_and_values(DbBackend::Postgres, SET_SCOPE, values))
-        .await?;
+    let values: Vec<sea_orm::Value> = grant_params(read)
+        .into_iter()
+        .chain(grant_params(write))
+        .collect();
+    c.query_one_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        SET_SCOPE,
+        values,
+    ))
+    .await?;
     Ok(())
 }
 
@@ -66,7 +73,8 @@ pub(crate) async fn notify(c: &impl ConnectionTrait, channel: &str, payload: Str
 /// A failure that goes away when the transaction runs again: a serialization
 /// failure or deadlock on PostgreSQL, a busy or locked database on SQLite.
 pub(crate) fn is_transient(e: &Error) -> bool {
-    let Error::Db(DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = e
+    let Error::Db(DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) =
+        e
     else {
         return false;
     };
@@ -108,7 +116,10 @@ pub(crate) async fn region_of(
         )
     };
     let row = conn.query_one_raw(stmt).await?;
-    Ok(row.map(|r| r.try_get::<Option<String>>("", "region_code")).transpose()?.flatten())
+    Ok(row
+        .map(|r| r.try_get::<Option<String>>("", "region_code"))
+        .transpose()?
+        .flatten())
 }
 
 /// Grants the service's role exactly what it needs, run by the owner at every

@@ -9,7 +9,9 @@ use chrono::Utc;
 use kpss_domain::evaluation::{EvaluationFields, EvaluationForRecord};
 use kpss_domain::kind::{AuditAction, EntityKind};
 use kpss_domain::record::Evaluation;
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
+};
 
 impl Stored for evaluation::Entity {
     type Record = Evaluation;
@@ -33,7 +35,13 @@ impl Stored for evaluation::Entity {
 
 /// Evaluations of measures, newest year first.
 pub async fn of_measures(s: &Scoped, measure_ids: &[i64]) -> Result<Vec<Evaluation>> {
-    let mut found = stored::children::<evaluation::Entity>(s, evaluation::Column::MeasureId, measure_ids, Condition::all()).await?;
+    let mut found = stored::children::<evaluation::Entity>(
+        s,
+        evaluation::Column::MeasureId,
+        measure_ids,
+        Condition::all(),
+    )
+    .await?;
     found.sort_by_key(|e| std::cmp::Reverse(e.year));
     Ok(found)
 }
@@ -67,7 +75,10 @@ pub async fn record(s: &Scoped, cmd: &EvaluationForRecord) -> Result<Evaluation>
         let txn = s.begin_write().await?;
         let m = stored::load::<measure::Entity>(s, &txn, cmd.measure_id).await?;
         if m.archived {
-            return Err(invalid("measure_id", format!("measure {} is archived", cmd.measure_id)));
+            return Err(invalid(
+                "measure_id",
+                format!("measure {} is archived", cmd.measure_id),
+            ));
         }
         let f = &cmd.fields;
         let existing = evaluation::Entity::find()
@@ -92,13 +103,34 @@ pub async fn record(s: &Scoped, cmd: &EvaluationForRecord) -> Result<Evaluation>
                     .filter(evaluation::Column::Id.eq(id))
                     .exec(&txn)
                     .await?;
-                (id, Some(evaluation::Entity::record(e)?), AuditAction::Updated)
+                (
+                    id,
+                    Some(evaluation::Entity::record(e)?),
+                    AuditAction::Updated,
+                )
             }
-            None => (insert(&txn, &m.region_code, cmd.measure_id, f, actor, None).await?, None, AuditAction::Created),
+            None => (
+                insert(&txn, &m.region_code, cmd.measure_id, f, actor, None).await?,
+                None,
+                AuditAction::Created,
+            ),
         };
         let after = stored::record_state::<evaluation::Entity>(&txn, id).await?;
-        let entry = Entry { id, region: &m.region_code, plan_id: Some(m.plan_id), action };
-        stored::finish(s, txn, EntityKind::Evaluation, entry, before.as_ref(), &after).await?;
+        let entry = Entry {
+            id,
+            region: &m.region_code,
+            plan_id: Some(m.plan_id),
+            action,
+        };
+        stored::finish(
+            s,
+            txn,
+            EntityKind::Evaluation,
+            entry,
+            before.as_ref(),
+            &after,
+        )
+        .await?;
         Ok::<_, Error>(after)
     })
     .await

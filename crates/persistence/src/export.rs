@@ -1,10 +1,10 @@
 //! A region's current (non-archived) data in the seed format: how an office
 //! takes its data home, and the proof that an import loses nothing.
 
+use crate::columns::{from_date, parse, read_list, source_line as line};
 use crate::entity::{
     activity, capacity, evaluation, measure, plan, plan_project, priority, provider, service,
 };
-use crate::columns::{from_date, parse, read_list, source_line as line};
 use crate::scoped::Scoped;
 use crate::service::to_capacity;
 use crate::{Error, Result};
@@ -221,7 +221,10 @@ fn build_measure(
         output: m.output.clone(),
         expected_cost: match &m.cost_text {
             Some(text) => Some(Cost {
-                amount_czk: m.cost_czk.map(|a| AmountCzk::new("amount_czk", a)).transpose()?,
+                amount_czk: m
+                    .cost_czk
+                    .map(|a| AmountCzk::new("amount_czk", a))
+                    .transpose()?,
                 per: m.cost_per.clone(),
                 text: text.clone(),
             }),
@@ -268,4 +271,3 @@ fn to_evaluation(e: &evaluation::Model) -> Result<EvaluationData> {
         line: line(e.source_line),
     })
 }
-

@@ -18,7 +18,9 @@ use kpss_domain::service::Capacity;
 use kpss_domain::text::fold;
 use kpss_domain::value::{AmountCzk, Year};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
+};
 use serde::Serialize;
 
 impl Stored for measure::Entity {
@@ -46,7 +48,10 @@ impl Stored for measure::Entity {
             output: m.output,
             expected_cost: match m.cost_text {
                 Some(text) => Some(Cost {
-                    amount_czk: m.cost_czk.map(|a| AmountCzk::new("amount_czk", a)).transpose()?,
+                    amount_czk: m
+                        .cost_czk
+                        .map(|a| AmountCzk::new("amount_czk", a))
+                        .transpose()?,
                     per: m.cost_per,
                     text,
                 }),
@@ -77,7 +82,11 @@ impl Editable for measure::Entity {
     type State = MeasureState;
 
     fn head(m: &measure::Model) -> Head {
-        Head { region: m.region_code.clone(), version: m.version, archived: m.archived }
+        Head {
+            region: m.region_code.clone(),
+            version: m.version,
+            archived: m.archived,
+        }
     }
 
     async fn plan_of(_c: &DatabaseTransaction, m: &measure::Model) -> Result<Option<i64>> {
@@ -130,7 +139,14 @@ pub async fn list(s: &Scoped, q: &MeasureQuery, p: Page) -> Result<Connection<Me
     if let Some(status) = q.status {
         cond = cond.add(measure::Column::Id.in_subquery(latest_with_status(status)));
     }
-    page(s, measure::Entity::find().filter(cond), measure::Column::Id, p, measure::Entity::record).await
+    page(
+        s,
+        measure::Entity::find().filter(cond),
+        measure::Column::Id,
+        p,
+        measure::Entity::record,
+    )
+    .await
 }
 
 /// Ids of measures whose latest evaluation has `status`.
@@ -149,7 +165,8 @@ fn latest_with_status(status: EvaluationStatus) -> sea_orm::sea_query::SelectSta
         .from_as(evaluation::Entity, e.clone())
         .and_where(Expr::col((e.clone(), evaluation::Column::Status)).eq(status.as_str()))
         .and_where(
-            Expr::col((e, evaluation::Column::Year)).eq(Expr::SubQuery(None, Box::new(latest.into()))),
+            Expr::col((e, evaluation::Column::Year))
+                .eq(Expr::SubQuery(None, Box::new(latest.into()))),
         )
         .to_owned()
 }
@@ -182,11 +199,15 @@ pub async fn planned_capacities(s: &Scoped, measure_ids: &[i64]) -> Result<Vec<O
 /// What `MeasureFilter.text` searches: title, rationale and description, folded.
 fn fold_text(f: &MeasureFields) -> String {
     fold(
-        &[Some(f.title.as_str()), f.rationale.as_deref(), f.description.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join("\n"),
+        &[
+            Some(f.title.as_str()),
+            f.rationale.as_deref(),
+            f.description.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("\n"),
     )
 }
 
@@ -239,10 +260,12 @@ async fn fields_of(c: &DatabaseTransaction, m: &measure::Model) -> Result<Measur
 
 /// Measures under the same priority and parent.
 fn siblings(priority_id: i64, parent_id: Option<i64>) -> Condition {
-    Condition::all().add(measure::Column::PriorityId.eq(priority_id)).add(match parent_id {
-        Some(p) => measure::Column::ParentId.eq(p),
-        None => measure::Column::ParentId.is_null(),
-    })
+    Condition::all()
+        .add(measure::Column::PriorityId.eq(priority_id))
+        .add(match parent_id {
+            Some(p) => measure::Column::ParentId.eq(p),
+            None => measure::Column::ParentId.is_null(),
+        })
 }
 
 /// Where a new measure goes: its region, plan, priority, parent and place.
@@ -256,7 +279,11 @@ pub(crate) struct Place<'a> {
 }
 
 /// Inserts a measure with its planned capacities.
-pub(crate) async fn insert(c: &DatabaseTransaction, at: Place<'_>, f: &MeasureFields) -> Result<i64> {
+pub(crate) async fn insert(
+    c: &DatabaseTransaction,
+    at: Place<'_>,
+    f: &MeasureFields,
+) -> Result<i64> {
     let am = measure::ActiveModel {
         region_code: Set(at.region.to_owned()),
         version: Set(1),
@@ -270,33 +297,61 @@ pub(crate) async fn insert(c: &DatabaseTransaction, at: Place<'_>, f: &MeasureFi
         ..content(f)?
     };
     let id = measure::Entity::insert(am).exec(c).await?.last_insert_id;
-    replace_capacities(c, at.region, capacity::Column::MeasureId, id, &f.planned_capacities).await?;
+    replace_capacities(
+        c,
+        at.region,
+        capacity::Column::MeasureId,
+        id,
+        &f.planned_capacities,
+    )
+    .await?;
     Ok(id)
 }
 
 impl Create<measure::Entity> for MeasureForCreate {
     async fn insert(&self, s: &Scoped, c: &DatabaseTransaction) -> Result<i64> {
-        let prio = stored::parent::<priority::Entity>(s, c, self.priority_id, "priority_id").await?;
+        let prio =
+            stored::parent::<priority::Entity>(s, c, self.priority_id, "priority_id").await?;
         if let Some(p) = self.parent_id {
             let parent = measure::Entity::find_by_id(p).one(c).await?;
             match parent {
-                Some(m) if m.priority_id == self.priority_id && !m.archived && m.parent_id.is_none() => {}
+                Some(m)
+                    if m.priority_id == self.priority_id
+                        && !m.archived
+                        && m.parent_id.is_none() => {}
                 Some(m) if m.region_code != prio.region_code => {
-                    return Err(Error::Forbidden("a measure can only hang under a measure of its own region".into()));
+                    return Err(Error::Forbidden(
+                        "a measure can only hang under a measure of its own region".into(),
+                    ));
                 }
-                None if crate::dialect::region_of(&s.db().conn, EntityKind::Measure, p).await?.is_some() => {
-                    return Err(Error::Forbidden("a measure can only hang under a measure of its own region".into()));
+                None if crate::dialect::region_of(&s.db().conn, EntityKind::Measure, p)
+                    .await?
+                    .is_some() =>
+                {
+                    return Err(Error::Forbidden(
+                        "a measure can only hang under a measure of its own region".into(),
+                    ));
                 }
                 _ => {
                     return Err(invalid(
                         "input.parent_id",
-                        format!("measure {p} is not a current top-level measure of priority {}", self.priority_id),
+                        format!(
+                            "measure {p} is not a current top-level measure of priority {}",
+                            self.priority_id
+                        ),
                     ));
                 }
             }
         }
         let siblings = siblings(self.priority_id, self.parent_id);
-        stored::check_code::<measure::Entity>(c, siblings.clone(), measure::Column::Code, self.fields.code.as_str(), None).await?;
+        stored::check_code::<measure::Entity>(
+            c,
+            siblings.clone(),
+            measure::Column::Code,
+            self.fields.code.as_str(),
+            None,
+        )
+        .await?;
         let position = stored::next_position::<measure::Entity>(c, siblings).await?;
         let at = Place {
             region: &prio.region_code,
@@ -316,10 +371,24 @@ impl Change<measure::Entity> for MeasurePatch {
         AuditAction::Updated
     }
 
-    async fn columns(&self, c: &DatabaseTransaction, current: &measure::Model) -> Result<measure::ActiveModel> {
-        let fields = self.clone().apply(&fields_of(c, current).await?).map_err(|e| Error::Invalid(e.under("patch")))?;
+    async fn columns(
+        &self,
+        c: &DatabaseTransaction,
+        current: &measure::Model,
+    ) -> Result<measure::ActiveModel> {
+        let fields = self
+            .clone()
+            .apply(&fields_of(c, current).await?)
+            .map_err(|e| Error::Invalid(e.under("patch")))?;
         let siblings = siblings(current.priority_id, current.parent_id);
-        stored::check_code::<measure::Entity>(c, siblings, measure::Column::Code, fields.code.as_str(), Some(current.id)).await?;
+        stored::check_code::<measure::Entity>(
+            c,
+            siblings,
+            measure::Column::Code,
+            fields.code.as_str(),
+            Some(current.id),
+        )
+        .await?;
         content(&fields)
     }
 
@@ -328,9 +397,20 @@ impl Change<measure::Entity> for MeasurePatch {
         if let kpss_domain::patch::Patch::Keep = self.planned_capacities {
             return Ok(());
         }
-        let planned = self.planned_capacities.clone().optional(None).unwrap_or_default();
+        let planned = self
+            .planned_capacities
+            .clone()
+            .optional(None)
+            .unwrap_or_default();
         let planned = kpss_domain::service::capacities("patch.planned_capacities", planned)?;
-        replace_capacities(c, &current.region_code, capacity::Column::MeasureId, current.id, &planned).await
+        replace_capacities(
+            c,
+            &current.region_code,
+            capacity::Column::MeasureId,
+            current.id,
+            &planned,
+        )
+        .await
     }
 }
 
@@ -339,10 +419,15 @@ pub async fn create(s: &Scoped, cmd: &MeasureForCreate) -> Result<Measure> {
 }
 
 pub async fn update(s: &Scoped, id: i64, expected: i32, patch: &MeasurePatch) -> Result<Measure> {
-    Ok(stored::update::<measure::Entity>(s, id, expected, patch).await?.measure)
+    Ok(stored::update::<measure::Entity>(s, id, expected, patch)
+        .await?
+        .measure)
 }
 
 pub async fn set_archived(s: &Scoped, id: i64, expected: i32, archived: bool) -> Result<Measure> {
-    Ok(stored::update::<measure::Entity>(s, id, expected, &Archive(archived)).await?.measure)
+    Ok(
+        stored::update::<measure::Entity>(s, id, expected, &Archive(archived))
+            .await?
+            .measure,
+    )
 }
-

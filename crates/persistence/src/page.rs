@@ -93,7 +93,11 @@ where
 }
 
 /// The caller's read scope, narrowed by a filter's regions/kraje when one is given.
-pub(crate) fn scoped(ctx: &Ctx, filter: Option<&Grant>, region: impl ColumnTrait + Copy) -> Condition {
+pub(crate) fn scoped(
+    ctx: &Ctx,
+    filter: Option<&Grant>,
+    region: impl ColumnTrait + Copy,
+) -> Condition {
     let c = Condition::all().add(scope::condition(&ctx.read, region));
     match filter {
         Some(g) => c.add(scope::condition(g, region)),

@@ -13,7 +13,9 @@ use kpss_domain::plan::{PlanDraft, PlanFields, PlanForCreate, PlanKind, PlanPatc
 use kpss_domain::record::{Plan, Project};
 use kpss_domain::region::RegionCode;
 use kpss_domain::seed::PlanData;
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
+};
 
 impl Stored for plan::Entity {
     type Record = Plan;
@@ -49,7 +51,11 @@ impl Editable for plan::Entity {
     type State = Plan;
 
     fn head(m: &plan::Model) -> Head {
-        Head { region: m.region_code.clone(), version: m.version, archived: m.archived }
+        Head {
+            region: m.region_code.clone(),
+            version: m.version,
+            archived: m.archived,
+        }
     }
 
     async fn plan_of(_c: &DatabaseTransaction, m: &plan::Model) -> Result<Option<i64>> {
@@ -80,9 +86,18 @@ pub async fn list(s: &Scoped, q: &PlanQuery, p: Page) -> Result<Connection<Plan>
         cond = cond.add(plan::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())));
     }
     if let Some(y) = q.year {
-        cond = cond.add(plan::Column::PeriodStart.lte(y)).add(plan::Column::PeriodEnd.gte(y));
+        cond = cond
+            .add(plan::Column::PeriodStart.lte(y))
+            .add(plan::Column::PeriodEnd.gte(y));
     }
-    page(s, plan::Entity::find().filter(cond), plan::Column::Id, p, plan::Entity::record).await
+    page(
+        s,
+        plan::Entity::find().filter(cond),
+        plan::Column::Id,
+        p,
+        plan::Entity::record,
+    )
+    .await
 }
 
 pub async fn by_ids(s: &Scoped, ids: &[i64]) -> Result<Vec<Plan>> {
@@ -116,7 +131,13 @@ impl Stored for plan_project::Entity {
 }
 
 pub async fn projects_of(s: &Scoped, plan_ids: &[i64]) -> Result<Vec<Project>> {
-    stored::children::<plan_project::Entity>(s, plan_project::Column::PlanId, plan_ids, Condition::all()).await
+    stored::children::<plan_project::Entity>(
+        s,
+        plan_project::Column::PlanId,
+        plan_ids,
+        Condition::all(),
+    )
+    .await
 }
 
 // ---------------------------------------------------------------- writes
@@ -171,7 +192,12 @@ pub(crate) async fn insert(
 }
 
 /// The parent a plan may implement: current, of the same region, not itself or its descendant.
-async fn check_parent(c: &DatabaseTransaction, region: &str, parent_id: Option<i64>, this: Option<i64>) -> Result<()> {
+async fn check_parent(
+    c: &DatabaseTransaction,
+    region: &str,
+    parent_id: Option<i64>,
+    this: Option<i64>,
+) -> Result<()> {
     let mut next = parent_id;
     let mut first = true;
     while let Some(id) = next {
@@ -183,12 +209,17 @@ async fn check_parent(c: &DatabaseTransaction, region: &str, parent_id: Option<i
                 return Err(invalid("input.parent_id", format!("plan {id} is archived")));
             }
             if p.region_code != region {
-                return Err(Error::Forbidden("a plan can only implement a plan of its own region".into()));
+                return Err(Error::Forbidden(
+                    "a plan can only implement a plan of its own region".into(),
+                ));
             }
             first = false;
         }
         if Some(p.id) == this {
-            return Err(invalid("input.parent_id", "a plan cannot implement itself or a plan that implements it"));
+            return Err(invalid(
+                "input.parent_id",
+                "a plan cannot implement itself or a plan that implements it",
+            ));
         }
         next = p.parent_id;
     }
@@ -208,11 +239,21 @@ impl Change<plan::Entity> for PlanPatch {
         AuditAction::Updated
     }
 
-    async fn columns(&self, c: &DatabaseTransaction, current: &plan::Model) -> Result<plan::ActiveModel> {
+    async fn columns(
+        &self,
+        c: &DatabaseTransaction,
+        current: &plan::Model,
+    ) -> Result<plan::ActiveModel> {
         let parent_id = self.parent_id.clone().optional(current.parent_id);
         check_parent(c, &current.region_code, parent_id, Some(current.id)).await?;
-        let fields = self.clone().apply(&fields_of(current)?).map_err(|e| Error::Invalid(e.under("patch")))?;
-        Ok(plan::ActiveModel { parent_id: Set(parent_id), ..content(&fields)? })
+        let fields = self
+            .clone()
+            .apply(&fields_of(current)?)
+            .map_err(|e| Error::Invalid(e.under("patch")))?;
+        Ok(plan::ActiveModel {
+            parent_id: Set(parent_id),
+            ..content(&fields)?
+        })
     }
 }
 
@@ -228,7 +269,12 @@ pub async fn set_archived(s: &Scoped, id: i64, expected: i32, archived: bool) ->
     stored::update::<plan::Entity>(s, id, expected, &Archive(archived)).await
 }
 
-pub(crate) async fn insert_projects(c: &DatabaseTransaction, region: &str, plan_id: i64, data: &PlanData) -> Result<()> {
+pub(crate) async fn insert_projects(
+    c: &DatabaseTransaction,
+    region: &str,
+    plan_id: i64,
+    data: &PlanData,
+) -> Result<()> {
     for (i, pr) in data.projects.iter().enumerate() {
         let am = plan_project::ActiveModel {
             plan_id: Set(plan_id),

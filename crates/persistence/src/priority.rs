@@ -40,7 +40,11 @@ impl Editable for priority::Entity {
     type State = Priority;
 
     fn head(m: &priority::Model) -> Head {
-        Head { region: m.region_code.clone(), version: m.version, archived: m.archived }
+        Head {
+            region: m.region_code.clone(),
+            version: m.version,
+            archived: m.archived,
+        }
     }
 
     async fn plan_of(_c: &DatabaseTransaction, m: &priority::Model) -> Result<Option<i64>> {
@@ -83,13 +87,27 @@ fn fields_of(m: &priority::Model) -> Result<PriorityFields> {
 }
 
 /// A priority's code is unique within its plan and group.
-async fn check_code(c: &DatabaseTransaction, plan_id: i64, f: &PriorityFields, this: Option<i64>) -> Result<()> {
+async fn check_code(
+    c: &DatabaseTransaction,
+    plan_id: i64,
+    f: &PriorityFields,
+    this: Option<i64>,
+) -> Result<()> {
     let group = match &f.group {
         Some(g) => priority::Column::GroupName.eq(g.as_str()),
         None => priority::Column::GroupName.is_null(),
     };
-    let siblings = Condition::all().add(priority::Column::PlanId.eq(plan_id)).add(group);
-    stored::check_code::<priority::Entity>(c, siblings, priority::Column::Code, f.code.as_str(), this).await
+    let siblings = Condition::all()
+        .add(priority::Column::PlanId.eq(plan_id))
+        .add(group);
+    stored::check_code::<priority::Entity>(
+        c,
+        siblings,
+        priority::Column::Code,
+        f.code.as_str(),
+        this,
+    )
+    .await
 }
 
 pub(crate) async fn insert(
@@ -119,7 +137,15 @@ impl Create<priority::Entity> for PriorityForCreate {
         check_code(c, self.plan_id, &self.fields, None).await?;
         let siblings = Condition::all().add(priority::Column::PlanId.eq(self.plan_id));
         let position = stored::next_position::<priority::Entity>(c, siblings).await?;
-        insert(c, &plan.region_code, self.plan_id, position, &self.fields, None).await
+        insert(
+            c,
+            &plan.region_code,
+            self.plan_id,
+            position,
+            &self.fields,
+            None,
+        )
+        .await
     }
 }
 
@@ -128,8 +154,15 @@ impl Change<priority::Entity> for PriorityPatch {
         AuditAction::Updated
     }
 
-    async fn columns(&self, c: &DatabaseTransaction, current: &priority::Model) -> Result<priority::ActiveModel> {
-        let fields = self.clone().apply(&fields_of(current)?).map_err(|e| Error::Invalid(e.under("patch")))?;
+    async fn columns(
+        &self,
+        c: &DatabaseTransaction,
+        current: &priority::Model,
+    ) -> Result<priority::ActiveModel> {
+        let fields = self
+            .clone()
+            .apply(&fields_of(current)?)
+            .map_err(|e| Error::Invalid(e.under("patch")))?;
         check_code(c, current.plan_id, &fields, Some(current.id)).await?;
         Ok(content(&fields))
     }

@@ -1,10 +1,10 @@
 //! Providers of social services.
 
+use crate::Result;
 use crate::entity::provider;
 use crate::page::{Connection, Page, contains, page_by, scoped};
 use crate::scoped::Scoped;
 use crate::stored::{self, Create, Editable, Head, Stored};
-use crate::Result;
 use chrono::Utc;
 use kpss_domain::access::Grant;
 use kpss_domain::collation::sort_key;
@@ -13,7 +13,9 @@ use kpss_domain::record::Provider;
 use kpss_domain::region::RegionCode;
 use kpss_domain::service::{ProviderFields, ProviderForCreate};
 use kpss_domain::text::fold;
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
+};
 
 impl Stored for provider::Entity {
     type Record = Provider;
@@ -42,7 +44,11 @@ impl Editable for provider::Entity {
     type State = Provider;
 
     fn head(m: &provider::Model) -> Head {
-        Head { region: m.region_code.clone(), version: m.version, archived: m.archived }
+        Head {
+            region: m.region_code.clone(),
+            version: m.version,
+            archived: m.archived,
+        }
     }
 
     async fn plan_of(_c: &DatabaseTransaction, _m: &provider::Model) -> Result<Option<i64>> {
@@ -67,7 +73,15 @@ pub async fn list(s: &Scoped, q: &ProviderQuery, p: Page) -> Result<Connection<P
         cond = cond.add(contains(provider::Column::FoldName, n));
     }
     let query = provider::Entity::find().filter(cond);
-    page_by(s, query, Some(provider::Column::NameKey), provider::Column::Id, p, provider::Entity::record).await
+    page_by(
+        s,
+        query,
+        Some(provider::Column::NameKey),
+        provider::Column::Id,
+        p,
+        provider::Entity::record,
+    )
+    .await
 }
 
 pub async fn by_ids(s: &Scoped, ids: &[i64]) -> Result<Vec<Provider>> {
@@ -82,7 +96,12 @@ pub async fn of_regions(s: &Scoped, regions: &[RegionCode]) -> Result<Vec<Provid
     stored::select_where::<provider::Entity>(s, cond).await
 }
 
-pub(crate) async fn insert(c: &DatabaseTransaction, region: &str, f: &ProviderFields, line: Option<i32>) -> Result<i64> {
+pub(crate) async fn insert(
+    c: &DatabaseTransaction,
+    region: &str,
+    f: &ProviderFields,
+    line: Option<i32>,
+) -> Result<i64> {
     let name = f.name.as_str();
     let am = provider::ActiveModel {
         region_code: Set(region.to_owned()),

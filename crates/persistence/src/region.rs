@@ -5,9 +5,9 @@ use crate::scoped::Scoped;
 use crate::{Error, Result, scope};
 use kpss_domain::ValidationError;
 use kpss_domain::access::{Ctx, Grant};
-use std::collections::HashMap;
 use kpss_domain::region::{Kraj, KrajCode, Region, RegionCode, RegionKind};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use std::collections::HashMap;
 
 fn to_region(m: region::Model) -> Result<Region> {
     Ok(Region {
@@ -155,12 +155,18 @@ pub async fn filter(
     let kraje_known: Vec<&KrajCode> = known.iter().map(|r| &r.kraj).collect();
     for (i, code) in kraj_codes.into_iter().enumerate() {
         let exists = kraje_known.contains(&&code)
-            || kraj::Entity::find_by_id(code.as_str()).one(&s.reader().await?).await?.is_some();
+            || kraj::Entity::find_by_id(code.as_str())
+                .one(&s.reader().await?)
+                .await?
+                .is_some();
         if !exists {
             let path = format!("{field}.kraje[{i}]");
             return Err(ValidationError::new(path, format!("there is no kraj `{code}`")).into());
         }
-        if !known.iter().any(|r| r.kraj == code && ctx.read.covers(&r.code, &r.kraj)) {
+        if !known
+            .iter()
+            .any(|r| r.kraj == code && ctx.read.covers(&r.code, &r.kraj))
+        {
             return Err(Error::Forbidden(format!(
                 "no region of kraj `{code}` is readable with this token"
             )));

@@ -68,7 +68,12 @@ impl Scoped {
 
     /// A write transaction with the caller's read and write scope.
     pub(crate) async fn begin_write(&self) -> Result<DatabaseTransaction> {
-        let txn = self.0.db.conn.begin_with_options(dialect::write_options()).await?;
+        let txn = self
+            .0
+            .db
+            .conn
+            .begin_with_options(dialect::write_options())
+            .await?;
         dialect::set_scope(&txn, &self.0.ctx.read, &self.0.ctx.write).await?;
         Ok(txn)
     }

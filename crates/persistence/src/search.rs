@@ -50,7 +50,13 @@ struct Doc {
 }
 
 fn plan_doc(p: plan::Model) -> Doc {
-    Doc { kind: Kind::Plan, id: p.id, region: p.region_code, title: p.title, body: vec![p.prepared_by, p.approval] }
+    Doc {
+        kind: Kind::Plan,
+        id: p.id,
+        region: p.region_code,
+        title: p.title,
+        body: vec![p.prepared_by, p.approval],
+    }
 }
 
 fn priority_doc(p: priority::Model) -> Doc {
@@ -84,7 +90,13 @@ fn activity_doc(a: activity::Model) -> Doc {
 }
 
 fn provider_doc(p: provider::Model) -> Doc {
-    Doc { kind: Kind::Provider, id: p.id, region: p.region_code, title: p.name, body: vec![] }
+    Doc {
+        kind: Kind::Provider,
+        id: p.id,
+        region: p.region_code,
+        title: p.name,
+        body: vec![],
+    }
 }
 
 /// The search kind of an entity kind, for the kinds search covers.
@@ -124,7 +136,13 @@ async fn docs(c: &impl ConnectionTrait, kind: Kind, cond: Condition) -> Result<V
 async fn insert(c: &impl ConnectionTrait, docs: Vec<Doc>) -> Result<()> {
     for chunk in docs.chunks(200) {
         let rows = chunk.iter().map(|d| {
-            let body = d.body.iter().flatten().cloned().collect::<Vec<_>>().join("\n\n");
+            let body = d
+                .body
+                .iter()
+                .flatten()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n\n");
             search_entry::ActiveModel {
                 region_code: Set(d.region.clone()),
                 kind: Set(d.kind.as_str().to_owned()),

@@ -5,7 +5,9 @@
 use crate::columns::line;
 use crate::entity::{audit_entry, kraj, region, seed_import};
 use crate::measure::Place;
-use crate::{Db, Error, Result, activity, dialect, evaluation, measure, plan, priority, provider, service};
+use crate::{
+    Db, Error, Result, activity, dialect, evaluation, measure, plan, priority, provider, service,
+};
 use chrono::Utc;
 use kpss_domain::ValidationError;
 use kpss_domain::collation::sort_key;
@@ -174,7 +176,10 @@ async fn import_region(db: &Db, data: &RegionData, digest: &str, replace: bool) 
     for p in &data.plans {
         if let Some(parent) = &p.parent {
             crate::entity::plan::Entity::update_many()
-                .col_expr(crate::entity::plan::Column::ParentId, Expr::value(ids[parent]))
+                .col_expr(
+                    crate::entity::plan::Column::ParentId,
+                    Expr::value(ids[parent]),
+                )
                 .filter(crate::entity::plan::Column::Id.eq(ids[&p.key]))
                 .exec(&txn)
                 .await?;
@@ -228,9 +233,17 @@ async fn insert_plan(c: &DatabaseTransaction, region: &str, p: &PlanData) -> Res
     let plan_id = plan::insert(c, region, &p.draft().parse()?, None, Some(p)).await?;
     plan::insert_projects(c, region, plan_id, p).await?;
     for (i, pr) in p.priorities.iter().enumerate() {
-        let priority_id = priority::insert(c, region, plan_id, i, &pr.draft().parse()?, line(pr.line)).await?;
+        let priority_id =
+            priority::insert(c, region, plan_id, i, &pr.draft().parse()?, line(pr.line)).await?;
         for (j, m) in pr.measures.iter().enumerate() {
-            let at = Place { region, plan_id, priority_id, parent_id: None, position: j, line: line(m.line) };
+            let at = Place {
+                region,
+                plan_id,
+                priority_id,
+                parent_id: None,
+                position: j,
+                line: line(m.line),
+            };
             insert_measure(c, at, m).await?;
         }
     }
@@ -247,7 +260,14 @@ async fn insert_measure(c: &DatabaseTransaction, at: Place<'_>, m: &MeasureData)
         insert_activity(c, region, id, None, i, a).await?;
     }
     for (i, sub) in m.sub_measures.iter().enumerate() {
-        let at = Place { region, plan_id, priority_id, parent_id: Some(id), position: i, line: line(sub.line) };
+        let at = Place {
+            region,
+            plan_id,
+            priority_id,
+            parent_id: Some(id),
+            position: i,
+            line: line(sub.line),
+        };
         Box::pin(insert_measure(c, at, sub)).await?;
     }
     Ok(id)
@@ -261,7 +281,16 @@ async fn insert_activity(
     position: usize,
     a: &ActivityData,
 ) -> Result<()> {
-    let id = activity::insert(c, region, measure_id, parent_id, position, &a.draft().parse()?, line(a.line)).await?;
+    let id = activity::insert(
+        c,
+        region,
+        measure_id,
+        parent_id,
+        position,
+        &a.draft().parse()?,
+        line(a.line),
+    )
+    .await?;
     for (i, sub) in a.sub_activities.iter().enumerate() {
         Box::pin(insert_activity(c, region, measure_id, Some(id), i, sub)).await?;
     }

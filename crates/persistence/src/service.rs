@@ -13,10 +13,14 @@ use kpss_domain::kind::{AuditAction, EntityKind};
 use kpss_domain::record::{OwnedCapacity, Service};
 use kpss_domain::region::RegionCode;
 use kpss_domain::service::{
-    Capacity, CapacityUnit, ServiceDraft, ServiceFields, ServiceForCreate, ServiceForm, ServicePatch, ServiceType,
+    Capacity, CapacityUnit, ServiceDraft, ServiceFields, ServiceForCreate, ServiceForm,
+    ServicePatch, ServiceType,
 };
 use sea_orm::sea_query::Query;
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder,
+};
 use serde::Serialize;
 
 impl Stored for service::Entity {
@@ -55,7 +59,11 @@ impl Editable for service::Entity {
     type State = ServiceState;
 
     fn head(m: &service::Model) -> Head {
-        Head { region: m.region_code.clone(), version: m.version, archived: m.archived }
+        Head {
+            region: m.region_code.clone(),
+            version: m.version,
+            archived: m.archived,
+        }
     }
 
     async fn plan_of(_c: &DatabaseTransaction, _m: &service::Model) -> Result<Option<i64>> {
@@ -82,7 +90,11 @@ pub(crate) fn to_capacity(c: &capacity::Model) -> Result<Capacity> {
 }
 
 /// The capacities of one measure or service (`owner` names which), in order.
-pub(crate) async fn capacities_of(c: &DatabaseTransaction, owner: capacity::Column, id: i64) -> Result<Vec<Capacity>> {
+pub(crate) async fn capacities_of(
+    c: &DatabaseTransaction,
+    owner: capacity::Column,
+    id: i64,
+) -> Result<Vec<Capacity>> {
     let rows = capacity::Entity::find()
         .filter(owner.eq(id))
         .order_by_asc(capacity::Column::Position)
@@ -92,8 +104,13 @@ pub(crate) async fn capacities_of(c: &DatabaseTransaction, owner: capacity::Colu
 }
 
 /// Readable capacities of the measures or services `ids`, in order.
-pub(crate) async fn owned_capacities(s: &Scoped, owner: capacity::Column, ids: &[i64]) -> Result<Vec<OwnedCapacity>> {
-    let cond = scoped(s.ctx(), None, capacity::Column::RegionCode).add(owner.is_in(ids.iter().copied()));
+pub(crate) async fn owned_capacities(
+    s: &Scoped,
+    owner: capacity::Column,
+    ids: &[i64],
+) -> Result<Vec<OwnedCapacity>> {
+    let cond =
+        scoped(s.ctx(), None, capacity::Column::RegionCode).add(owner.is_in(ids.iter().copied()));
     let c = s.reader().await?;
     let rows = capacity::Entity::find()
         .filter(cond)
@@ -102,9 +119,14 @@ pub(crate) async fn owned_capacities(s: &Scoped, owner: capacity::Column, ids: &
         .await?;
     rows.iter()
         .map(|m| {
-            let owner_id = if matches!(owner, capacity::Column::MeasureId) { m.measure_id } else { m.service_id };
+            let owner_id = if matches!(owner, capacity::Column::MeasureId) {
+                m.measure_id
+            } else {
+                m.service_id
+            };
             Ok(OwnedCapacity {
-                owner_id: owner_id.ok_or_else(|| Error::Data(format!("capacity {} has no owner", m.id)))?,
+                owner_id: owner_id
+                    .ok_or_else(|| Error::Data(format!("capacity {} has no owner", m.id)))?,
                 capacity: to_capacity(m)?,
             })
         })
@@ -120,7 +142,10 @@ pub(crate) async fn replace_capacities(
     id: i64,
     caps: &[Capacity],
 ) -> Result<()> {
-    capacity::Entity::delete_many().filter(owner.eq(id)).exec(c).await?;
+    capacity::Entity::delete_many()
+        .filter(owner.eq(id))
+        .exec(c)
+        .await?;
     for (i, cap) in caps.iter().enumerate() {
         let mut am = capacity::ActiveModel {
             region_code: Set(region.to_owned()),
@@ -187,7 +212,14 @@ pub(crate) fn condition(s: &Scoped, q: &ServiceQuery) -> Condition {
 }
 
 pub async fn list(s: &Scoped, q: &ServiceQuery, p: Page) -> Result<Connection<Service>> {
-    page(s, service::Entity::find().filter(condition(s, q)), service::Column::Id, p, service::Entity::record).await
+    page(
+        s,
+        service::Entity::find().filter(condition(s, q)),
+        service::Column::Id,
+        p,
+        service::Entity::record,
+    )
+    .await
 }
 
 pub async fn by_ids(s: &Scoped, ids: &[i64]) -> Result<Vec<Service>> {
@@ -254,8 +286,15 @@ impl Change<service::Entity> for ServicePatch {
         AuditAction::Updated
     }
 
-    async fn columns(&self, c: &DatabaseTransaction, current: &service::Model) -> Result<service::ActiveModel> {
-        let fields = self.clone().apply(&fields_of(c, current).await?).map_err(|e| Error::Invalid(e.under("patch")))?;
+    async fn columns(
+        &self,
+        c: &DatabaseTransaction,
+        current: &service::Model,
+    ) -> Result<service::ActiveModel> {
+        let fields = self
+            .clone()
+            .apply(&fields_of(c, current).await?)
+            .map_err(|e| Error::Invalid(e.under("patch")))?;
         Ok(content(&fields))
     }
 
@@ -265,7 +304,14 @@ impl Change<service::Entity> for ServicePatch {
         }
         let caps = self.capacities.clone().optional(None).unwrap_or_default();
         let caps = kpss_domain::service::capacities("patch.capacities", caps)?;
-        replace_capacities(c, &current.region_code, capacity::Column::ServiceId, current.id, &caps).await
+        replace_capacities(
+            c,
+            &current.region_code,
+            capacity::Column::ServiceId,
+            current.id,
+            &caps,
+        )
+        .await
     }
 }
 
@@ -274,9 +320,13 @@ pub async fn create(s: &Scoped, cmd: &ServiceForCreate) -> Result<Service> {
 }
 
 pub async fn update(s: &Scoped, id: i64, expected: i32, patch: &ServicePatch) -> Result<Service> {
-    Ok(stored::update::<service::Entity>(s, id, expected, patch).await?.service)
+    Ok(stored::update::<service::Entity>(s, id, expected, patch)
+        .await?
+        .service)
 }
 
 pub async fn set_archived(s: &Scoped, id: i64, expected: i32, archived: bool) -> Result<Service> {
-    stored::update::<service::Entity>(s, id, expected, &Archive(archived)).await.map(|st| st.service)
+    stored::update::<service::Entity>(s, id, expected, &Archive(archived))
+        .await
+        .map(|st| st.service)
 }

@@ -116,7 +116,11 @@ pub(crate) trait Change<E: Editable>: Sync {
 
 /// A new record: checks its parent and siblings, inserts it, gives its id.
 pub(crate) trait Create<E: Editable>: Sync {
-    fn insert(&self, s: &Scoped, c: &DatabaseTransaction) -> impl Future<Output = Result<i64>> + Send;
+    fn insert(
+        &self,
+        s: &Scoped,
+        c: &DatabaseTransaction,
+    ) -> impl Future<Output = Result<i64>> + Send;
 }
 
 /// Archives (`true`) or restores (`false`, for admins of the region) a record.
@@ -131,7 +135,11 @@ impl<E: Editable> Change<E> for Archive {
         }
     }
 
-    async fn columns(&self, _c: &DatabaseTransaction, _current: &E::Model) -> Result<E::ActiveModel> {
+    async fn columns(
+        &self,
+        _c: &DatabaseTransaction,
+        _current: &E::Model,
+    ) -> Result<E::ActiveModel> {
         let mut am = <E::ActiveModel as Default>::default();
         am.set(E::ARCHIVED, self.0.into());
         Ok(am)
@@ -151,7 +159,9 @@ pub(crate) async fn update<E: Editable>(
         let current = load::<E>(s, &txn, id).await?;
         let head = E::head(&current);
         if change.action() == AuditAction::Restored && !admin_of(s, &head.region)? {
-            return Err(Error::Forbidden("restoring is for admins of the region".into()));
+            return Err(Error::Forbidden(
+                "restoring is for admins of the region".into(),
+            ));
         }
         check_version(head.version == expected, head.version)?;
         let mut am = change.columns(&txn, &current).await?;
@@ -169,7 +179,12 @@ pub(crate) async fn update<E: Editable>(
         change.rewrite_owned(&txn, &current).await?;
         let after = E::state(&txn, id).await?;
         let plan_id = E::plan_of(&txn, &current).await?;
-        let entry = Entry { id, region: &head.region, plan_id, action: change.action() };
+        let entry = Entry {
+            id,
+            region: &head.region,
+            plan_id,
+            action: change.action(),
+        };
         finish(s, txn, E::KIND, entry, Some(&before), &after).await?;
         Ok(after)
     })
@@ -186,7 +201,12 @@ pub(crate) async fn create<E: Editable>(s: &Scoped, cmd: &impl Create<E>) -> Res
         let plan_id = E::plan_of(&txn, &m).await?;
         let after = E::state(&txn, id).await?;
         let region = E::head(&m).region;
-        let entry = Entry { id, region: &region, plan_id, action: AuditAction::Created };
+        let entry = Entry {
+            id,
+            region: &region,
+            plan_id,
+            action: AuditAction::Created,
+        };
         finish(s, txn, E::KIND, entry, None, &after).await?;
         Ok(after)
     })
@@ -220,8 +240,13 @@ pub(crate) async fn finish<S: Serialize>(
         actor: s.ctx().subject.clone(),
         at: Utc::now().timestamp(),
     };
-    crate::audit::record(&txn, &event, before.map(to_json).transpose()?, Some(to_json(after)?))
-        .await?;
+    crate::audit::record(
+        &txn,
+        &event,
+        before.map(to_json).transpose()?,
+        Some(to_json(after)?),
+    )
+    .await?;
     search::index(&txn, entity, entry.id).await?;
     events::queue(&txn, &event).await?;
     txn.commit().await?;
@@ -266,7 +291,11 @@ fn check_version(ok: bool, current: i32) -> Result<()> {
 
 /// The row of `id` for a change: in the caller's read scope and region
 /// writable; FORBIDDEN for a record of another region, NOT_FOUND for none.
-pub(crate) async fn load<E: Editable>(s: &Scoped, c: &DatabaseTransaction, id: i64) -> Result<E::Model> {
+pub(crate) async fn load<E: Editable>(
+    s: &Scoped,
+    c: &DatabaseTransaction,
+    id: i64,
+) -> Result<E::Model> {
     let found = E::find()
         .filter(E::ID.eq(id))
         .filter(scope::condition(&s.ctx().read, E::REGION))
@@ -294,7 +323,10 @@ pub(crate) async fn parent<E: Editable>(
         e => e,
     })?;
     if E::head(&m).archived {
-        return Err(invalid(field, format!("{} {id} is archived", E::KIND.as_str().to_lowercase())));
+        return Err(invalid(
+            field,
+            format!("{} {id} is archived", E::KIND.as_str().to_lowercase()),
+        ));
     }
     Ok(m)
 }
@@ -330,14 +362,27 @@ pub(crate) async fn writable(s: &Scoped, c: &DatabaseTransaction, code: &str) ->
         } else {
             "that region".to_owned()
         };
-        Err(Error::Forbidden(format!("this token may not change {which}")))
+        Err(Error::Forbidden(format!(
+            "this token may not change {which}"
+        )))
     }
 }
 
 /// A region for a new top-level record (plan, provider): it must exist and be writable.
-pub(crate) async fn region_for_create(s: &Scoped, c: &DatabaseTransaction, code: &RegionCode) -> Result<()> {
-    if region::Entity::find_by_id(code.as_str()).one(c).await?.is_none() {
-        return Err(invalid("input.region", format!("there is no region `{code}`")));
+pub(crate) async fn region_for_create(
+    s: &Scoped,
+    c: &DatabaseTransaction,
+    code: &RegionCode,
+) -> Result<()> {
+    if region::Entity::find_by_id(code.as_str())
+        .one(c)
+        .await?
+        .is_none()
+    {
+        return Err(invalid(
+            "input.region",
+            format!("there is no region `{code}`"),
+        ));
     }
     writable(s, c, code.as_str()).await
 }
@@ -370,13 +415,19 @@ pub(crate) async fn check_code<E: Editable>(
         q = q.filter(E::ID.ne(id));
     }
     if q.into_tuple::<i64>().one(c).await?.is_some() {
-        return Err(invalid("input.code", format!("the code `{code}` is already used there")));
+        return Err(invalid(
+            "input.code",
+            format!("the code `{code}` is already used there"),
+        ));
     }
     Ok(())
 }
 
 /// Next position among `siblings` (appended at the end).
-pub(crate) async fn next_position<E: Stored>(c: &DatabaseTransaction, siblings: Condition) -> Result<usize> {
+pub(crate) async fn next_position<E: Stored>(
+    c: &DatabaseTransaction,
+    siblings: Condition,
+) -> Result<usize> {
     let max: Option<Option<i32>> = E::find()
         .filter(siblings)
         .select_only()

@@ -2,10 +2,10 @@
 //! records only. Capacities are always grouped by unit: beds and clients are
 //! never added together.
 
-use crate::entity::{capacity, evaluation, measure, region, service};
 use crate::columns::parse;
-use crate::service::ServiceQuery;
+use crate::entity::{capacity, evaluation, measure, region, service};
 use crate::scoped::Scoped;
+use crate::service::ServiceQuery;
 use crate::{Result, scope};
 use kpss_domain::access::Grant;
 use kpss_domain::evaluation::EvaluationStatus;
@@ -211,7 +211,10 @@ pub async fn evaluations(
             Expr::col((region::Entity, region::Column::Code))
                 .equals((evaluation::Entity, evaluation::Column::RegionCode)),
         )
-        .cond_where(scope::condition(&s.ctx().read, evaluation::Column::RegionCode))
+        .cond_where(scope::condition(
+            &s.ctx().read,
+            evaluation::Column::RegionCode,
+        ))
         .and_where(measure::Column::Archived.eq(false))
         .and_where(
             Expr::col((evaluation::Entity, evaluation::Column::Year))

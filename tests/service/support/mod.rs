@@ -55,7 +55,10 @@ pub fn repo_path(rel: &str) -> PathBuf {
 pub async fn fresh_config(backend: Backend) -> (Config, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
     let (database_url, owner_database_url) = match backend {
-        Backend::Sqlite => (format!("sqlite://{}", dir.path().join("kpss.db").display()), None),
+        Backend::Sqlite => (
+            format!("sqlite://{}", dir.path().join("kpss.db").display()),
+            None,
+        ),
         Backend::Postgres => {
             let (service, owner) = postgres::fresh_database().await;
             (service, Some(owner))

@@ -76,7 +76,10 @@ pub async fn fresh_database() -> (String, String) {
         .await
         .expect("create test database");
     conn.close().await.expect("close");
-    (as_role(&admin, SERVICE, &name), as_role(&admin, OWNER, &name))
+    (
+        as_role(&admin, SERVICE, &name),
+        as_role(&admin, OWNER, &name),
+    )
 }
 
 fn bin_dir() -> Option<PathBuf> {

@@ -1,24 +1,84 @@
-//! The GraphQL schema. Types are written by hand and wrap domain values;
-//! every resolver reads through the persistence layer with the caller's scope.
+//! The GraphQL schema, one module per aggregate (the names of the domain and
+//! persistence crates): its objects, loader keys, filters, inputs, queries
+//! and mutations. Types are written by hand and wrap domain values; every
+//! resolver reads and writes through the caller's scoped handle.
 
-mod enums;
+#[macro_use]
 mod loaders;
-mod mutation;
-mod objects;
+#[macro_use]
+mod page;
+mod activity;
+mod audit;
+mod enums;
+mod evaluation;
+mod measure;
+mod plan;
+mod priority;
+mod provider;
+mod region;
+mod scalars;
+mod search;
+mod service;
 mod subscription;
+mod summary;
 
 use crate::error::{ApiError, Result, coded};
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, ID, InputObject, Object};
+use async_graphql::dataloader::Loader;
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, MergedObject, Object, SimpleObject};
+use async_graphql::{Scalar, ScalarType, Value};
+use kpss_domain::ValidationResult;
 use kpss_domain::access::Ctx;
-use kpss_domain::kind::EntityKind;
+use kpss_domain::activity::{self as dom_activity, ActivityDraft, ActivityForCreate};
+use kpss_domain::evaluation::{EvaluationFields, EvaluationForRecord};
+use kpss_domain::measure::{self as dom_measure, Cost as CostData, MeasureDraft, MeasureForCreate};
+use kpss_domain::patch::Patch;
+use kpss_domain::plan::{self as dom_plan, PlanDraft, PlanForCreate};
+use kpss_domain::priority::{self as dom_priority, PriorityDraft, PriorityForCreate};
+use kpss_domain::region as dom;
+use kpss_domain::region::KrajCode;
 use kpss_domain::region::RegionCode;
+use kpss_domain::service::{
+    self as svc, Capacity as CapacityData, ProviderFields, ProviderForCreate, ServiceDraft,
+    ServiceForCreate,
+};
+use kpss_domain::value::AmountCzk;
+use kpss_domain::{ValidationError, record};
 use kpss_persistence::page::{Connection, Page};
-use kpss_persistence::{Db, Scoped, audit, measure, plan, provider, region as regions, search, service, summary};
-use loaders::*;
-use objects::*;
+use kpss_persistence::{Db, Scoped, region as regions};
+use loaders::{Loaders, grouped};
+use std::collections::HashMap;
+use {
+    activity::*, audit::*, evaluation::*, measure::*, page::*, plan::*, priority::*, provider::*,
+    region::*, scalars::*, search::*, service::*, summary::*,
+};
 
-pub type Schema = async_graphql::Schema<Query, mutation::Mutation, subscription::Subscription>;
+// Every query field, one object per aggregate.
+#[derive(MergedObject, Default)]
+pub struct Query(
+    RegionQueries,
+    PlanQueries,
+    MeasureQueries,
+    ProviderQueries,
+    ServiceQueries,
+    SummaryQueries,
+    SearchQueries,
+    AuditQueries,
+);
+
+// Every mutation, one object per aggregate.
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    PlanMutations,
+    PriorityMutations,
+    MeasureMutations,
+    ActivityMutations,
+    EvaluationMutations,
+    ProviderMutations,
+    ServiceMutations,
+);
+
+pub type Schema = async_graphql::Schema<Query, Mutation, subscription::Subscription>;
 
 /// Abuse limits, in one place, with their defaults.
 #[derive(Debug, Clone)]
@@ -51,19 +111,27 @@ impl Default for Limits {
 const DEFAULT_PAGE_SIZE: i32 = 20;
 
 pub fn build_schema(db: Db, limits: &Limits) -> Schema {
-    Schema::build(Query, mutation::Mutation, subscription::Subscription)
-        .data(db)
-        .data(limits.clone())
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .finish()
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        subscription::Subscription,
+    )
+    .data(db)
+    .data(limits.clone())
+    .limit_depth(limits.max_depth)
+    .limit_complexity(limits.max_complexity)
+    .finish()
 }
 
 /// The schema as SDL, for `kpss schema` and the drift test.
 pub fn sdl() -> String {
-    Schema::build(Query, mutation::Mutation, subscription::Subscription)
-        .finish()
-        .sdl()
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        subscription::Subscription,
+    )
+    .finish()
+    .sdl()
 }
 
 /// Per-request data: the caller, its scoped handle on the database, and the
@@ -72,8 +140,13 @@ pub fn request_data(ctx: Ctx, scoped: Scoped) -> async_graphql::Data {
     let mut data = async_graphql::Data::default();
     // Loads of one level queue on the request's one PostgreSQL transaction, so a
     // level's keys can arrive a little apart: wait a little longer to batch them.
-    let loaders = DataLoader::new(Loaders { scoped: scoped.clone() }, tokio::spawn)
-        .delay(std::time::Duration::from_millis(3));
+    let loaders = DataLoader::new(
+        Loaders {
+            scoped: scoped.clone(),
+        },
+        tokio::spawn,
+    )
+    .delay(std::time::Duration::from_millis(3));
     data.insert(loaders);
     data.insert(ctx);
     data.insert(scoped);
@@ -111,53 +184,6 @@ fn id(field: &str, id: &ID) -> Result<i64> {
         .map_err(|_| bad(field, format!("`{}` is not an id", id.as_str())))
 }
 
-/// Cursors are opaque to clients: the connection's name and the last id, hex-encoded.
-fn cursor(kind: &str, id: i64) -> String {
-    format!("{kind}:{id}")
-        .bytes()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn page(ctx: &Context<'_>, kind: &str, first: Option<i32>, after: Option<String>) -> Result<Page> {
-    let max = ctx.data_unchecked::<Limits>().max_page_size;
-    let first = first.unwrap_or(DEFAULT_PAGE_SIZE);
-    if first < 0 || first as usize > max {
-        return Err(bad("first", format!("first must be between 0 and {max}")));
-    }
-    let after = match after {
-        None => None,
-        Some(c) => {
-            let decoded = (0..c.len())
-                .step_by(2)
-                .map(|i| c.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
-                .collect::<Option<Vec<u8>>>()
-                .and_then(|b| String::from_utf8(b).ok());
-            let id = decoded
-                .as_deref()
-                .and_then(|d| d.strip_prefix(kind))
-                .and_then(|d| d.strip_prefix(':'))
-                .and_then(|d| d.parse().ok());
-            Some(id.ok_or_else(|| bad("after", "not a cursor of this list"))?)
-        }
-    };
-    Ok(Page {
-        first: first as u64,
-        after,
-    })
-}
-
-fn page_info<T>(kind: &str, c: &Connection<T>, id_of: impl Fn(&T) -> i64) -> PageInfo {
-    PageInfo {
-        has_next_page: c.has_next_page,
-        end_cursor: c.nodes.last().map(|n| cursor(kind, id_of(n))),
-    }
-}
-
-fn total(n: u64) -> i32 {
-    i32::try_from(n).unwrap_or(i32::MAX)
-}
-
 async fn grant(
     ctx: &Context<'_>,
     regions: Option<&[String]>,
@@ -168,319 +194,30 @@ async fn grant(
         .map_err(coded)
 }
 
-// ---------------------------------------------------------------- filters
+// ---------------------------------------------------------------- shared pieces
 
-#[derive(InputObject, Default)]
-pub struct PlanFilter {
-    regions: Option<Vec<String>>,
-    kraje: Option<Vec<String>>,
-    kinds: Option<Vec<enums::PlanKind>>,
-    /// Plans whose period contains this year.
-    year: Option<i32>,
-    include_archived: Option<bool>,
+/// A domain error in an input, under the argument it came in (`input`, `patch`).
+fn invalid(e: ValidationError, under: &str) -> async_graphql::Error {
+    coded(e.under(under))
 }
 
-#[derive(InputObject, Default)]
-pub struct MeasureFilter {
-    regions: Option<Vec<String>>,
-    plan_id: Option<ID>,
-    /// Latest evaluation status.
-    status: Option<enums::EvaluationStatus>,
-    /// Case- and diacritics-insensitive substring of a target group.
-    target_group: Option<String>,
-    /// Measures whose term covers this year.
-    year: Option<i32>,
-    /// Case- and diacritics-insensitive text search over title, rationale and description.
-    text: Option<String>,
-    include_archived: Option<bool>,
+/// A patch field: absent keeps the value, null clears it, a value sets it.
+fn patch<T>(m: MaybeUndefined<T>) -> Patch<T> {
+    match m {
+        MaybeUndefined::Undefined => Patch::Keep,
+        MaybeUndefined::Null => Patch::Clear,
+        MaybeUndefined::Value(v) => Patch::Set(v),
+    }
 }
 
-#[derive(InputObject, Default)]
-pub struct ProviderFilter {
-    regions: Option<Vec<String>>,
-    kraje: Option<Vec<String>>,
-    /// Case- and diacritics-insensitive substring of the name.
-    name: Option<String>,
+fn optional_id(field: &str, v: Option<&ID>) -> Result<Option<i64>> {
+    v.map(|i| id(field, i)).transpose()
 }
 
-#[derive(InputObject, Default)]
-pub struct ServiceFilter {
-    regions: Option<Vec<String>>,
-    kraje: Option<Vec<String>>,
-    service_types: Option<Vec<enums::ServiceType>>,
-    forms: Option<Vec<enums::ServiceForm>>,
-    units: Option<Vec<enums::CapacityUnit>>,
-    provider_name: Option<String>,
+fn region_code(field: &str, code: &str) -> Result<RegionCode> {
+    RegionCode::parse(field, code).map_err(coded)
 }
 
-#[derive(InputObject, Default)]
-pub struct EvaluationFilter {
-    regions: Option<Vec<String>>,
-    kraje: Option<Vec<String>>,
-    plan_id: Option<ID>,
-    year: Option<i32>,
-}
-
-#[derive(InputObject, Default)]
-pub struct AuditFilter {
-    regions: Option<Vec<String>>,
-    /// e.g. "Plan", "Measure"
-    entity: Option<String>,
-    entity_id: Option<ID>,
-    since: Option<DateTime>,
-}
-
-async fn service_query(ctx: &Context<'_>, f: ServiceFilter) -> Result<service::ServiceQuery> {
-    Ok(service::ServiceQuery {
-        regions: grant(ctx, f.regions.as_deref(), f.kraje.as_deref()).await?,
-        service_types: f
-            .service_types
-            .map(|v| v.into_iter().map(Into::into).collect()),
-        forms: f.forms.map(|v| v.into_iter().map(Into::into).collect()),
-        units: f.units.map(|v| v.into_iter().map(Into::into).collect()),
-        provider_name: f.provider_name,
-    })
-}
-
-// ---------------------------------------------------------------- query
-
-pub struct Query;
-
-#[Object]
-impl Query {
-    /// The caller as its token presents it.
-    async fn me(&self, ctx: &Context<'_>) -> Viewer {
-        Viewer(caller(ctx).clone())
-    }
-
-    /// Kraje with at least one region visible to the caller.
-    async fn kraje(&self, ctx: &Context<'_>) -> Result<Vec<Kraj>> {
-        let found = regions::kraje(scoped(ctx)).await.map_err(coded)?;
-        Ok(found.into_iter().map(Kraj).collect())
-    }
-
-    /// Regions (tenants) visible to the caller, ordered by Czech collation of name.
-    async fn regions(&self, ctx: &Context<'_>) -> Result<Vec<Region>> {
-        let found = regions::list(scoped(ctx)).await.map_err(coded)?;
-        Ok(found.into_iter().map(Region).collect())
-    }
-
-    /// One region; null when it does not exist, error FORBIDDEN when it is not visible.
-    async fn region(&self, ctx: &Context<'_>, code: String) -> Result<Option<Region>> {
-        let code = RegionCode::parse("code", &code).map_err(coded)?;
-        Ok(regions::get(scoped(ctx), &code)
-            .await
-            .map_err(coded)?
-            .map(Region))
-    }
-
-    async fn plans(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<PlanFilter>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<PlanConnection> {
-        let p = page(ctx, "plan", first, after)?;
-        let f = filter.unwrap_or_default();
-        let q = plan::PlanQuery {
-            regions: grant(ctx, f.regions.as_deref(), f.kraje.as_deref()).await?,
-            kinds: f.kinds.map(|k| k.into_iter().map(Into::into).collect()),
-            year: f.year,
-            include_archived: f.include_archived.unwrap_or(false),
-        };
-        let c = plan::list(scoped(ctx), &q, p)
-            .await
-            .map_err(coded)?;
-        Ok(PlanConnection {
-            page_info: page_info("plan", &c, |n| n.id),
-            total_count: total(c.total_count),
-            nodes: c.nodes.into_iter().map(Plan).collect(),
-        })
-    }
-
-    async fn plan(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Plan>> {
-        loader(ctx).load_one(PlanById(self::id("id", &id)?)).await
-    }
-
-    async fn measures(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<MeasureFilter>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<MeasureConnection> {
-        let p = page(ctx, "measure", first, after)?;
-        let f = filter.unwrap_or_default();
-        let q = measure::MeasureQuery {
-            regions: grant(ctx, f.regions.as_deref(), None).await?,
-            plan_id: f
-                .plan_id
-                .as_ref()
-                .map(|i| id("filter.planId", i))
-                .transpose()?,
-            status: f.status.map(Into::into),
-            target_group: f.target_group,
-            year: f.year,
-            text: f.text,
-            include_archived: f.include_archived.unwrap_or(false),
-        };
-        let c = measure::list(scoped(ctx), &q, p)
-            .await
-            .map_err(coded)?;
-        Ok(MeasureConnection {
-            page_info: page_info("measure", &c, |n| n.id),
-            total_count: total(c.total_count),
-            nodes: c.nodes.into_iter().map(Measure).collect(),
-        })
-    }
-
-    async fn measure(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Measure>> {
-        loader(ctx)
-            .load_one(MeasureById(self::id("id", &id)?))
-            .await
-    }
-
-    async fn providers(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<ProviderFilter>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<ProviderConnection> {
-        let p = page(ctx, "provider", first, after)?;
-        let f = filter.unwrap_or_default();
-        let q = provider::ProviderQuery {
-            regions: grant(ctx, f.regions.as_deref(), f.kraje.as_deref()).await?,
-            name: f.name,
-        };
-        let c = provider::list(scoped(ctx), &q, p)
-            .await
-            .map_err(coded)?;
-        Ok(ProviderConnection {
-            page_info: page_info("provider", &c, |n| n.id),
-            total_count: total(c.total_count),
-            nodes: c.nodes.into_iter().map(Provider).collect(),
-        })
-    }
-
-    async fn services(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<ServiceFilter>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<ServiceConnection> {
-        let p = page(ctx, "service", first, after)?;
-        let q = service_query(ctx, filter.unwrap_or_default()).await?;
-        let c = service::list(scoped(ctx), &q, p)
-            .await
-            .map_err(coded)?;
-        Ok(ServiceConnection {
-            page_info: page_info("service", &c, |n| n.id),
-            total_count: total(c.total_count),
-            nodes: c.nodes.into_iter().map(Service).collect(),
-        })
-    }
-
-    /// Sums of capacity over the visible services that match, grouped by the given dimensions (UNIT is always part of the grouping: beds and clients are never added together).
-    async fn capacity_summary(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<ServiceFilter>,
-        group_by: Vec<enums::CapacityDimension>,
-    ) -> Result<Vec<CapacityGroup>> {
-        let q = service_query(ctx, filter.unwrap_or_default()).await?;
-        let dims: Vec<summary::CapacityDim> = group_by.into_iter().map(Into::into).collect();
-        let groups = summary::capacities(scoped(ctx), &q, &dims)
-            .await
-            .map_err(coded)?;
-        Ok(groups.into_iter().map(CapacityGroup).collect())
-    }
-
-    /// Counts of measures by their latest evaluation, grouped by the given dimensions.
-    async fn evaluation_summary(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<EvaluationFilter>,
-        group_by: Vec<enums::EvaluationDimension>,
-    ) -> Result<Vec<EvaluationGroup>> {
-        let f = filter.unwrap_or_default();
-        let q = summary::EvaluationQuery {
-            regions: grant(ctx, f.regions.as_deref(), f.kraje.as_deref()).await?,
-            plan_id: f
-                .plan_id
-                .as_ref()
-                .map(|i| id("filter.planId", i))
-                .transpose()?,
-            year: f.year,
-        };
-        let dims: Vec<summary::EvaluationDim> = group_by.into_iter().map(Into::into).collect();
-        let groups = summary::evaluations(scoped(ctx), &q, &dims)
-            .await
-            .map_err(coded)?;
-        Ok(groups.into_iter().map(EvaluationGroup).collect())
-    }
-
-    /// Diacritics- and case-insensitive full-text search over plans, priorities, measures, activities and providers.
-    async fn search(
-        &self,
-        ctx: &Context<'_>,
-        text: String,
-        regions: Option<Vec<String>>,
-        first: Option<i32>,
-    ) -> Result<Vec<SearchHit>> {
-        let p = page(ctx, "search", first, None)?;
-        if text.chars().count() > kpss_domain::text::MAX_TITLE {
-            return Err(bad("text", "the search text is too long"));
-        }
-        let scope = regions::filter(scoped(ctx), regions.as_deref(), None, "regions")
-            .await
-            .map_err(coded)?;
-        let hits = search::search(scoped(ctx), &text, scope.as_ref(), p.first)
-            .await
-            .map_err(coded)?;
-        Ok(hits.into_iter().map(SearchHit).collect())
-    }
-
-    /// The legal classification of social services.
-    async fn service_types(&self) -> Vec<ServiceTypeInfo> {
-        kpss_domain::service::ServiceType::ALL
-            .iter()
-            .map(|t| ServiceTypeInfo(*t))
-            .collect()
-    }
-
-    /// Change history; ADMIN of the region (or of all regions) only.
-    async fn audit_log(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<AuditFilter>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<AuditEntryConnection> {
-        let p = page(ctx, "audit", first, after)?;
-        let f = filter.unwrap_or_default();
-        let q = audit::AuditQuery {
-            regions: grant(ctx, f.regions.as_deref(), None).await?,
-            entity: f
-                .entity
-                .map(|e| e.parse::<EntityKind>().map_err(|m| bad("filter.entity", m)))
-                .transpose()?,
-            entity_id: f
-                .entity_id
-                .as_ref()
-                .map(|i| id("filter.entityId", i))
-                .transpose()?,
-            since: f.since.map(|d| d.0),
-        };
-        let c = audit::list(scoped(ctx), &q, p)
-            .await
-            .map_err(coded)?;
-        Ok(AuditEntryConnection {
-            page_info: page_info("audit", &c, |n| n.id),
-            total_count: total(c.total_count),
-            nodes: c.nodes.into_iter().map(AuditEntry).collect(),
-        })
-    }
+fn list(v: Option<Vec<String>>) -> Vec<String> {
+    v.unwrap_or_default()
 }

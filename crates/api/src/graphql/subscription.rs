@@ -2,7 +2,7 @@
 //! readable regions (and the regions it asks for).
 
 use super::enums;
-use super::objects::{DateTime, Region};
+use super::{DateTime, Region};
 use super::{caller, db, loader};
 use crate::error::{ApiError, Result, coded};
 use async_graphql::{Context, ID, Object, Subscription as SubscriptionMacro};

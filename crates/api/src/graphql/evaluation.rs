@@ -1,0 +1,75 @@
+//! Yearly evaluations of measures.
+
+use super::*;
+use kpss_persistence::evaluation;
+
+children!(
+    EvaluationsOf,
+    Evaluation,
+    evaluation::of_measures,
+    |e: &kpss_domain::record::Evaluation| e.measure_id
+);
+
+#[derive(Clone)]
+pub struct Evaluation(pub record::Evaluation);
+
+#[Object]
+impl Evaluation {
+    async fn id(&self) -> ID {
+        self.0.id.into()
+    }
+
+    async fn year(&self) -> i32 {
+        self.0.year
+    }
+
+    async fn status(&self) -> enums::EvaluationStatus {
+        self.0.status.into()
+    }
+
+    async fn comment(&self) -> Option<&str> {
+        self.0.comment.as_deref()
+    }
+
+    async fn recorded_at(&self) -> DateTime {
+        DateTime::from_secs(self.0.recorded_at)
+    }
+
+    async fn recorded_by(&self) -> &str {
+        &self.0.recorded_by
+    }
+}
+
+#[derive(InputObject)]
+pub struct EvaluationInput {
+    year: i32,
+    status: enums::EvaluationStatus,
+    comment: Option<String>,
+}
+
+#[derive(Default)]
+pub struct EvaluationMutations;
+
+#[Object]
+impl EvaluationMutations {
+    /// Adds an evaluation for a year, or replaces the one for the same year (the old one stays in the audit log).
+    async fn record_evaluation(
+        &self,
+        ctx: &Context<'_>,
+        measure_id: ID,
+        input: EvaluationInput,
+    ) -> Result<Evaluation> {
+        let cmd = EvaluationForRecord {
+            measure_id: super::id("measureId", &measure_id)?,
+            fields: EvaluationFields::parse(
+                input.year,
+                input.status.into(),
+                input.comment.as_deref(),
+            )
+            .map_err(|e| invalid(e, "input"))?,
+        };
+        Ok(Evaluation(
+            evaluation::record(scoped(ctx), &cmd).await.map_err(coded)?,
+        ))
+    }
+}

@@ -1,0 +1,392 @@
+//! Measures, their sub-measures and expected costs.
+
+use super::*;
+use kpss_persistence::measure;
+
+by_id!(MeasureById, Measure, measure::by_ids);
+children!(
+    MeasuresOf,
+    Measure,
+    measure::of_priorities,
+    |m: &kpss_domain::record::Measure| m.priority_id
+);
+children!(
+    SubMeasuresOf,
+    Measure,
+    measure::sub_measures,
+    |m: &kpss_domain::record::Measure| m.parent_id.unwrap_or_default()
+);
+children!(
+    PlannedCapacitiesOf,
+    Capacity,
+    measure::planned_capacities,
+    |c: &kpss_domain::record::OwnedCapacity| c.owner_id
+);
+
+connection!(MeasureConnection, Measure);
+
+#[derive(Clone)]
+pub struct Measure(pub record::Measure);
+
+#[derive(SimpleObject)]
+pub struct Cost {
+    /// Amount in CZK; null when the source gives none (e.g. "Nelze specifikovat").
+    amount_czk: Option<f64>,
+    /// What one amount pays for, e.g. "setkání" in "10 000 Kč / setkání".
+    per: Option<String>,
+    /// The cost as the source writes it.
+    text: String,
+}
+
+#[Object]
+impl Measure {
+    async fn id(&self) -> ID {
+        self.0.id.into()
+    }
+
+    async fn plan(&self, ctx: &Context<'_>) -> Result<Plan> {
+        loader(ctx)
+            .load_one(PlanById(self.0.plan_id))
+            .await?
+            .ok_or_else(|| coded(ApiError::Internal))
+    }
+
+    async fn priority(&self, ctx: &Context<'_>) -> Result<Priority> {
+        loader(ctx)
+            .load_one(PriorityById(self.0.priority_id))
+            .await?
+            .ok_or_else(|| coded(ApiError::Internal))
+    }
+
+    /// Sub-measures (a, b, c ...) hang under their measure.
+    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Measure>> {
+        match self.0.parent_id {
+            Some(id) => loader(ctx).load_one(MeasureById(id)).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Code as the document gives it: "1.4" for a measure, "1.4 a" for a sub-measure.
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    /// Odůvodnění
+    async fn rationale(&self) -> Option<&str> {
+        self.0.rationale.as_deref()
+    }
+
+    /// Popis
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    async fn target_groups(&self) -> &[String] {
+        &self.0.target_groups
+    }
+
+    /// Termín realizace / termín, as written.
+    async fn term(&self) -> Option<&str> {
+        self.0.term.as_deref()
+    }
+
+    async fn term_start_year(&self) -> Option<i32> {
+        self.0.term_start_year
+    }
+
+    async fn term_end_year(&self) -> Option<i32> {
+        self.0.term_end_year
+    }
+
+    /// Realizátor, spolupracující subjekt / odpovědnost.
+    async fn responsible(&self) -> &[String] {
+        &self.0.responsible
+    }
+
+    /// Výstup
+    async fn output(&self) -> Option<&str> {
+        self.0.output.as_deref()
+    }
+
+    async fn expected_cost(&self) -> Option<Cost> {
+        self.0.expected_cost.clone().map(|c| Cost {
+            amount_czk: c.amount_czk.map(|a| a.get() as f64),
+            per: c.per,
+            text: c.text,
+        })
+    }
+
+    async fn funding_sources(&self) -> &[String] {
+        &self.0.funding_sources
+    }
+
+    async fn risks(&self) -> &[String] {
+        &self.0.risks
+    }
+
+    async fn planned_activities(&self) -> &[String] {
+        &self.0.planned_activities
+    }
+
+    /// Capacities the measure's output aims to create (e.g. a home with at least 50 beds); not existing services.
+    async fn planned_capacities(&self, ctx: &Context<'_>) -> Result<Vec<Capacity>> {
+        Ok(loader(ctx)
+            .load_one(PlannedCapacitiesOf(self.0.id))
+            .await?
+            .unwrap_or_default())
+    }
+
+    async fn sub_measures(&self, ctx: &Context<'_>) -> Result<Vec<Measure>> {
+        Ok(loader(ctx)
+            .load_one(SubMeasuresOf(self.0.id))
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// Top-level activities; sub-activities are in Activity.subActivities.
+    async fn activities(&self, ctx: &Context<'_>) -> Result<Vec<Activity>> {
+        Ok(loader(ctx)
+            .load_one(ActivitiesOf(self.0.id))
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// All evaluations, newest year first.
+    async fn evaluations(&self, ctx: &Context<'_>) -> Result<Vec<Evaluation>> {
+        Ok(loader(ctx)
+            .load_one(EvaluationsOf(self.0.id))
+            .await?
+            .unwrap_or_default())
+    }
+
+    async fn latest_evaluation(&self, ctx: &Context<'_>) -> Result<Option<Evaluation>> {
+        Ok(loader(ctx)
+            .load_one(EvaluationsOf(self.0.id))
+            .await?
+            .and_then(|e| e.into_iter().next()))
+    }
+
+    async fn archived(&self) -> bool {
+        self.0.archived
+    }
+
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct MeasureFilter {
+    regions: Option<Vec<String>>,
+    plan_id: Option<ID>,
+    /// Latest evaluation status.
+    status: Option<enums::EvaluationStatus>,
+    /// Case- and diacritics-insensitive substring of a target group.
+    target_group: Option<String>,
+    /// Measures whose term covers this year.
+    year: Option<i32>,
+    /// Case- and diacritics-insensitive text search over title, rationale and description.
+    text: Option<String>,
+    include_archived: Option<bool>,
+}
+
+#[derive(InputObject)]
+pub struct CostInput {
+    amount_czk: Option<f64>,
+    per: Option<String>,
+    text: String,
+}
+
+#[derive(InputObject)]
+pub struct MeasureInput {
+    parent_id: Option<ID>,
+    code: String,
+    title: String,
+    rationale: Option<String>,
+    description: Option<String>,
+    target_groups: Option<Vec<String>>,
+    term: Option<String>,
+    term_start_year: Option<i32>,
+    term_end_year: Option<i32>,
+    responsible: Option<Vec<String>>,
+    output: Option<String>,
+    expected_cost: Option<CostInput>,
+    funding_sources: Option<Vec<String>>,
+    risks: Option<Vec<String>>,
+    planned_activities: Option<Vec<String>>,
+    planned_capacities: Option<Vec<CapacityInput>>,
+}
+
+#[derive(InputObject)]
+pub struct MeasurePatch {
+    code: MaybeUndefined<String>,
+    title: MaybeUndefined<String>,
+    rationale: MaybeUndefined<String>,
+    description: MaybeUndefined<String>,
+    target_groups: MaybeUndefined<Vec<String>>,
+    term: MaybeUndefined<String>,
+    term_start_year: MaybeUndefined<i32>,
+    term_end_year: MaybeUndefined<i32>,
+    responsible: MaybeUndefined<Vec<String>>,
+    output: MaybeUndefined<String>,
+    expected_cost: MaybeUndefined<CostInput>,
+    funding_sources: MaybeUndefined<Vec<String>>,
+    risks: MaybeUndefined<Vec<String>>,
+    planned_activities: MaybeUndefined<Vec<String>>,
+    planned_capacities: MaybeUndefined<Vec<CapacityInput>>,
+}
+
+fn cost(c: CostInput) -> ValidationResult<CostData> {
+    Ok(CostData {
+        amount_czk: c
+            .amount_czk
+            .map(|a| AmountCzk::from_number("expected_cost.amount_czk", a))
+            .transpose()?,
+        per: c.per,
+        text: c.text,
+    })
+}
+
+fn cost_patch(m: MaybeUndefined<CostInput>) -> Result<Patch<CostData>> {
+    Ok(match patch(m) {
+        Patch::Set(c) => Patch::Set(cost(c).map_err(|e| invalid(e, "patch"))?),
+        Patch::Keep => Patch::Keep,
+        Patch::Clear => Patch::Clear,
+    })
+}
+
+#[derive(Default)]
+pub struct MeasureQueries;
+
+#[Object]
+impl MeasureQueries {
+    async fn measures(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<MeasureFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<MeasureConnection> {
+        let p = page(ctx, "measure", first, after)?;
+        let f = filter.unwrap_or_default();
+        let q = measure::MeasureQuery {
+            regions: grant(ctx, f.regions.as_deref(), None).await?,
+            plan_id: f
+                .plan_id
+                .as_ref()
+                .map(|i| id("filter.planId", i))
+                .transpose()?,
+            status: f.status.map(Into::into),
+            target_group: f.target_group,
+            year: f.year,
+            text: f.text,
+            include_archived: f.include_archived.unwrap_or(false),
+        };
+        let c = measure::list(scoped(ctx), &q, p).await.map_err(coded)?;
+        Ok(MeasureConnection {
+            page_info: page_info("measure", &c, |n| n.id),
+            total_count: total(c.total_count),
+            nodes: c.nodes.into_iter().map(Measure).collect(),
+        })
+    }
+
+    async fn measure(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Measure>> {
+        loader(ctx)
+            .load_one(MeasureById(self::id("id", &id)?))
+            .await
+    }
+}
+
+#[derive(Default)]
+pub struct MeasureMutations;
+
+#[Object]
+impl MeasureMutations {
+    async fn create_measure(
+        &self,
+        ctx: &Context<'_>,
+        priority_id: ID,
+        input: MeasureInput,
+    ) -> Result<Measure> {
+        let parent_id = optional_id("input.parentId", input.parent_id.as_ref())?;
+        let draft = MeasureDraft {
+            code: input.code,
+            title: input.title,
+            rationale: input.rationale,
+            description: input.description,
+            target_groups: list(input.target_groups),
+            term: input.term,
+            term_start_year: input.term_start_year,
+            term_end_year: input.term_end_year,
+            responsible: list(input.responsible),
+            output: input.output,
+            expected_cost: input
+                .expected_cost
+                .map(cost)
+                .transpose()
+                .map_err(|e| invalid(e, "input"))?,
+            funding_sources: list(input.funding_sources),
+            risks: list(input.risks),
+            planned_activities: list(input.planned_activities),
+            planned_capacities: capacities(input.planned_capacities.unwrap_or_default()),
+        };
+        let cmd = MeasureForCreate {
+            priority_id: super::id("priorityId", &priority_id)?,
+            parent_id,
+            fields: draft.parse().map_err(|e| invalid(e, "input"))?,
+        };
+        Ok(Measure(
+            measure::create(scoped(ctx), &cmd).await.map_err(coded)?,
+        ))
+    }
+
+    async fn update_measure(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        patch: MeasurePatch,
+    ) -> Result<Measure> {
+        let p = dom_measure::MeasurePatch {
+            code: self::patch(patch.code),
+            title: self::patch(patch.title),
+            rationale: self::patch(patch.rationale),
+            description: self::patch(patch.description),
+            target_groups: self::patch(patch.target_groups),
+            term: self::patch(patch.term),
+            term_start_year: self::patch(patch.term_start_year),
+            term_end_year: self::patch(patch.term_end_year),
+            responsible: self::patch(patch.responsible),
+            output: self::patch(patch.output),
+            expected_cost: cost_patch(patch.expected_cost)?,
+            funding_sources: self::patch(patch.funding_sources),
+            risks: self::patch(patch.risks),
+            planned_activities: self::patch(patch.planned_activities),
+            planned_capacities: capacities_patch(patch.planned_capacities),
+        };
+        let id = super::id("id", &id)?;
+        Ok(Measure(
+            measure::update(scoped(ctx), id, expected_version, &p)
+                .await
+                .map_err(coded)?,
+        ))
+    }
+
+    async fn archive_measure(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+    ) -> Result<Measure> {
+        let id = super::id("id", &id)?;
+        Ok(Measure(
+            measure::set_archived(scoped(ctx), id, expected_version, true)
+                .await
+                .map_err(coded)?,
+        ))
+    }
+}

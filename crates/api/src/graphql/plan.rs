@@ -1,0 +1,286 @@
+//! Plans and the projects they list.
+
+use super::*;
+use kpss_persistence::plan;
+
+by_id!(PlanById, Plan, plan::by_ids);
+children!(
+    ProjectsOf,
+    PlanProject,
+    plan::projects_of,
+    |p: &kpss_domain::record::Project| p.plan_id
+);
+
+#[derive(Clone)]
+pub struct Plan(pub record::Plan);
+
+#[Object]
+impl Plan {
+    async fn id(&self) -> ID {
+        self.0.id.into()
+    }
+
+    async fn region(&self, ctx: &Context<'_>) -> Result<Region> {
+        region_of(ctx, &self.0.region).await
+    }
+
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    async fn kind(&self) -> enums::PlanKind {
+        self.0.kind.into()
+    }
+
+    async fn period_start(&self) -> i32 {
+        self.0.period_start
+    }
+
+    async fn period_end(&self) -> i32 {
+        self.0.period_end
+    }
+
+    /// The plan this one implements (an action plan's community plan).
+    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Plan>> {
+        // Null, not an error, when the parent is in a region the caller cannot read.
+        match self.0.parent_id {
+            Some(id) => loader(ctx).load_one(PlanById(id)).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn prepared_by(&self) -> Option<&str> {
+        self.0.prepared_by.as_deref()
+    }
+
+    /// Who approved it, when and by which resolution, as the source states it.
+    async fn approval(&self) -> Option<&str> {
+        self.0.approval.as_deref()
+    }
+
+    async fn approved_on(&self) -> Option<Date> {
+        self.0.approved_on.map(Date)
+    }
+
+    /// File name of the source document the plan was imported from; null for plans created through the API.
+    async fn source_document(&self) -> Option<&str> {
+        self.0.source_document.as_deref()
+    }
+
+    async fn priorities(&self, ctx: &Context<'_>) -> Result<Vec<Priority>> {
+        Ok(loader(ctx)
+            .load_one(PrioritiesOf(self.0.id))
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// Projects the plan lists with their implementer and completion term.
+    async fn projects(&self, ctx: &Context<'_>) -> Result<Vec<PlanProject>> {
+        Ok(loader(ctx)
+            .load_one(ProjectsOf(self.0.id))
+            .await?
+            .unwrap_or_default())
+    }
+
+    async fn archived(&self) -> bool {
+        self.0.archived
+    }
+
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    async fn updated_at(&self) -> DateTime {
+        DateTime::from_secs(self.0.updated_at)
+    }
+}
+
+#[derive(Clone)]
+pub struct PlanProject(pub record::Project);
+
+#[Object]
+impl PlanProject {
+    async fn id(&self) -> ID {
+        self.0.id.into()
+    }
+
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    /// Realizátor
+    async fn implementer(&self) -> Option<&str> {
+        self.0.implementer.as_deref()
+    }
+
+    /// Termín dokončení, as written, e.g. "rok 2007".
+    async fn due(&self) -> Option<&str> {
+        self.0.due.as_deref()
+    }
+
+    async fn due_year(&self) -> Option<i32> {
+        self.0.due_year
+    }
+}
+
+connection!(PlanConnection, Plan);
+
+/// Current plans of a region.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct PlansOf(pub RegionCode);
+
+impl Loader<PlansOf> for Loaders {
+    type Value = Vec<Plan>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[PlansOf]) -> Result<HashMap<PlansOf, Vec<Plan>>> {
+        let codes: Vec<RegionCode> = keys.iter().map(|k| k.0.clone()).collect();
+        let found = plan::of_regions(&self.scoped, &codes)
+            .await
+            .map_err(coded)?;
+        Ok(grouped(keys, found.into_iter().map(Plan), |p| {
+            PlansOf(p.0.region.clone())
+        }))
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct PlanFilter {
+    regions: Option<Vec<String>>,
+    kraje: Option<Vec<String>>,
+    kinds: Option<Vec<enums::PlanKind>>,
+    /// Plans whose period contains this year.
+    year: Option<i32>,
+    include_archived: Option<bool>,
+}
+
+#[derive(InputObject)]
+pub struct PlanInput {
+    region: String,
+    title: String,
+    kind: enums::PlanKind,
+    period_start: i32,
+    period_end: i32,
+    parent_id: Option<ID>,
+    prepared_by: Option<String>,
+    approval: Option<String>,
+    approved_on: Option<Date>,
+}
+
+/// Absent fields stay as they are; null clears a nullable field.
+#[derive(InputObject)]
+pub struct PlanPatch {
+    title: MaybeUndefined<String>,
+    kind: MaybeUndefined<enums::PlanKind>,
+    period_start: MaybeUndefined<i32>,
+    period_end: MaybeUndefined<i32>,
+    parent_id: MaybeUndefined<ID>,
+    prepared_by: MaybeUndefined<String>,
+    approval: MaybeUndefined<String>,
+    approved_on: MaybeUndefined<Date>,
+}
+
+#[derive(Default)]
+pub struct PlanQueries;
+
+#[Object]
+impl PlanQueries {
+    async fn plans(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<PlanFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<PlanConnection> {
+        let p = page(ctx, "plan", first, after)?;
+        let f = filter.unwrap_or_default();
+        let q = plan::PlanQuery {
+            regions: grant(ctx, f.regions.as_deref(), f.kraje.as_deref()).await?,
+            kinds: f.kinds.map(|k| k.into_iter().map(Into::into).collect()),
+            year: f.year,
+            include_archived: f.include_archived.unwrap_or(false),
+        };
+        let c = plan::list(scoped(ctx), &q, p).await.map_err(coded)?;
+        Ok(PlanConnection {
+            page_info: page_info("plan", &c, |n| n.id),
+            total_count: total(c.total_count),
+            nodes: c.nodes.into_iter().map(Plan).collect(),
+        })
+    }
+
+    async fn plan(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Plan>> {
+        loader(ctx).load_one(PlanById(self::id("id", &id)?)).await
+    }
+}
+
+#[derive(Default)]
+pub struct PlanMutations;
+
+#[Object]
+impl PlanMutations {
+    async fn create_plan(&self, ctx: &Context<'_>, input: PlanInput) -> Result<Plan> {
+        let cmd = PlanForCreate {
+            region: region_code("input.region", &input.region)?,
+            parent_id: optional_id("input.parentId", input.parent_id.as_ref())?,
+            fields: PlanDraft {
+                title: input.title,
+                kind: input.kind.into(),
+                period_start: input.period_start,
+                period_end: input.period_end,
+                prepared_by: input.prepared_by,
+                approval: input.approval,
+                approved_on: input.approved_on.map(|d| d.0),
+            }
+            .parse()
+            .map_err(|e| invalid(e, "input"))?,
+        };
+        Ok(Plan(plan::create(scoped(ctx), &cmd).await.map_err(coded)?))
+    }
+
+    async fn update_plan(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        patch: PlanPatch,
+    ) -> Result<Plan> {
+        let p = dom_plan::PlanPatch {
+            title: self::patch(patch.title),
+            kind: self::patch(patch.kind.map_value(Into::into)),
+            period_start: self::patch(patch.period_start),
+            period_end: self::patch(patch.period_end),
+            prepared_by: self::patch(patch.prepared_by),
+            approval: self::patch(patch.approval),
+            approved_on: self::patch(patch.approved_on.map_value(|d| d.0)),
+            parent_id: match patch.parent_id {
+                MaybeUndefined::Undefined => Patch::Keep,
+                MaybeUndefined::Null => Patch::Clear,
+                MaybeUndefined::Value(p) => Patch::Set(super::id("patch.parentId", &p)?),
+            },
+        };
+        let id = super::id("id", &id)?;
+        Ok(Plan(
+            plan::update(scoped(ctx), id, expected_version, &p)
+                .await
+                .map_err(coded)?,
+        ))
+    }
+
+    async fn archive_plan(&self, ctx: &Context<'_>, id: ID, expected_version: i32) -> Result<Plan> {
+        let id = super::id("id", &id)?;
+        Ok(Plan(
+            plan::set_archived(scoped(ctx), id, expected_version, true)
+                .await
+                .map_err(coded)?,
+        ))
+    }
+
+    async fn restore_plan(&self, ctx: &Context<'_>, id: ID, expected_version: i32) -> Result<Plan> {
+        let id = super::id("id", &id)?;
+        Ok(Plan(
+            plan::set_archived(scoped(ctx), id, expected_version, false)
+                .await
+                .map_err(coded)?,
+        ))
+    }
+}

@@ -1,0 +1,142 @@
+//! Priorities of a plan.
+
+use super::*;
+use kpss_persistence::priority;
+
+by_id!(PriorityById, Priority, priority::by_ids);
+children!(
+    PrioritiesOf,
+    Priority,
+    priority::of_plans,
+    |p: &kpss_domain::record::Priority| p.plan_id
+);
+
+#[derive(Clone)]
+pub struct Priority(pub record::Priority);
+
+#[Object]
+impl Priority {
+    async fn id(&self) -> ID {
+        self.0.id.into()
+    }
+
+    async fn plan(&self, ctx: &Context<'_>) -> Result<Plan> {
+        loader(ctx)
+            .load_one(PlanById(self.0.plan_id))
+            .await?
+            .ok_or_else(|| coded(ApiError::Internal))
+    }
+
+    /// Number as the document gives it, e.g. "1" or "4".
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    /// Working group or section the priority belongs to, e.g. "Pracovní skupina rodiny s dětmi".
+    async fn group(&self) -> Option<&str> {
+        self.0.group.as_deref()
+    }
+
+    /// Top-level measures; sub-measures are in Measure.subMeasures.
+    async fn measures(&self, ctx: &Context<'_>) -> Result<Vec<Measure>> {
+        Ok(loader(ctx)
+            .load_one(MeasuresOf(self.0.id))
+            .await?
+            .unwrap_or_default())
+    }
+
+    async fn archived(&self) -> bool {
+        self.0.archived
+    }
+
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+#[derive(InputObject)]
+pub struct PriorityInput {
+    code: String,
+    title: String,
+    description: Option<String>,
+    group: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct PriorityPatch {
+    code: MaybeUndefined<String>,
+    title: MaybeUndefined<String>,
+    description: MaybeUndefined<String>,
+    group: MaybeUndefined<String>,
+}
+
+#[derive(Default)]
+pub struct PriorityMutations;
+
+#[Object]
+impl PriorityMutations {
+    async fn create_priority(
+        &self,
+        ctx: &Context<'_>,
+        plan_id: ID,
+        input: PriorityInput,
+    ) -> Result<Priority> {
+        let cmd = PriorityForCreate {
+            plan_id: super::id("planId", &plan_id)?,
+            fields: PriorityDraft {
+                code: input.code,
+                title: input.title,
+                description: input.description,
+                group: input.group,
+            }
+            .parse()
+            .map_err(|e| invalid(e, "input"))?,
+        };
+        Ok(Priority(
+            priority::create(scoped(ctx), &cmd).await.map_err(coded)?,
+        ))
+    }
+
+    async fn update_priority(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        patch: PriorityPatch,
+    ) -> Result<Priority> {
+        let p = dom_priority::PriorityPatch {
+            code: self::patch(patch.code),
+            title: self::patch(patch.title),
+            description: self::patch(patch.description),
+            group: self::patch(patch.group),
+        };
+        let id = super::id("id", &id)?;
+        Ok(Priority(
+            priority::update(scoped(ctx), id, expected_version, &p)
+                .await
+                .map_err(coded)?,
+        ))
+    }
+
+    async fn archive_priority(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+    ) -> Result<Priority> {
+        let id = super::id("id", &id)?;
+        Ok(Priority(
+            priority::set_archived(scoped(ctx), id, expected_version, true)
+                .await
+                .map_err(coded)?,
+        ))
+    }
+}

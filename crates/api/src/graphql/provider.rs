@@ -1,0 +1,118 @@
+//! Providers of social services.
+
+use super::*;
+use kpss_persistence::provider;
+
+by_id!(ProviderById, Provider, provider::by_ids);
+
+connection!(ProviderConnection, Provider);
+
+#[derive(Clone)]
+pub struct Provider(pub record::Provider);
+
+#[Object]
+impl Provider {
+    async fn id(&self) -> ID {
+        self.0.id.into()
+    }
+
+    async fn region(&self, ctx: &Context<'_>) -> Result<Region> {
+        region_of(ctx, &self.0.region).await
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// IČO, where the source states it.
+    async fn ico(&self) -> Option<&str> {
+        self.0.ico.as_deref()
+    }
+
+    async fn services(&self, ctx: &Context<'_>) -> Result<Vec<Service>> {
+        Ok(loader(ctx)
+            .load_one(ServicesOf(self.0.id))
+            .await?
+            .unwrap_or_default())
+    }
+
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+/// Current providers of a region.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ProvidersOf(pub RegionCode);
+
+impl Loader<ProvidersOf> for Loaders {
+    type Value = Vec<Provider>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[ProvidersOf]) -> Result<HashMap<ProvidersOf, Vec<Provider>>> {
+        let codes: Vec<RegionCode> = keys.iter().map(|k| k.0.clone()).collect();
+        let found = provider::of_regions(&self.scoped, &codes)
+            .await
+            .map_err(coded)?;
+        Ok(grouped(keys, found.into_iter().map(Provider), |p| {
+            ProvidersOf(p.0.region.clone())
+        }))
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct ProviderFilter {
+    regions: Option<Vec<String>>,
+    kraje: Option<Vec<String>>,
+    /// Case- and diacritics-insensitive substring of the name.
+    name: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct ProviderInput {
+    region: String,
+    name: String,
+}
+
+#[derive(Default)]
+pub struct ProviderQueries;
+
+#[Object]
+impl ProviderQueries {
+    async fn providers(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ProviderFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<ProviderConnection> {
+        let p = page(ctx, "provider", first, after)?;
+        let f = filter.unwrap_or_default();
+        let q = provider::ProviderQuery {
+            regions: grant(ctx, f.regions.as_deref(), f.kraje.as_deref()).await?,
+            name: f.name,
+        };
+        let c = provider::list(scoped(ctx), &q, p).await.map_err(coded)?;
+        Ok(ProviderConnection {
+            page_info: page_info("provider", &c, |n| n.id),
+            total_count: total(c.total_count),
+            nodes: c.nodes.into_iter().map(Provider).collect(),
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct ProviderMutations;
+
+#[Object]
+impl ProviderMutations {
+    async fn create_provider(&self, ctx: &Context<'_>, input: ProviderInput) -> Result<Provider> {
+        let cmd = ProviderForCreate {
+            region: region_code("input.region", &input.region)?,
+            fields: ProviderFields::parse(&input.name, None).map_err(|e| invalid(e, "input"))?,
+        };
+        Ok(Provider(
+            provider::create(scoped(ctx), &cmd).await.map_err(coded)?,
+        ))
+    }
+}

@@ -1,0 +1,180 @@
+//! The caller, kraje and regions (tenants).
+
+use super::*;
+
+pub(super) async fn region_of(ctx: &Context<'_>, code: &dom::RegionCode) -> Result<Region> {
+    // A readable record's region is always readable.
+    loader(ctx)
+        .load_one(code.clone())
+        .await?
+        .ok_or_else(|| coded(ApiError::Internal))
+}
+
+pub struct Viewer(pub Ctx);
+
+#[Object]
+impl Viewer {
+    async fn subject(&self) -> &str {
+        &self.0.subject
+    }
+
+    async fn role(&self) -> enums::Role {
+        self.0.role.into()
+    }
+
+    /// Regions this caller may read.
+    async fn regions(&self, ctx: &Context<'_>) -> Result<Vec<Region>> {
+        let found = regions::list(scoped(ctx)).await.map_err(coded)?;
+        Ok(found.into_iter().map(Region).collect())
+    }
+
+    /// Regions this caller may change.
+    async fn writable_regions(&self, ctx: &Context<'_>) -> Result<Vec<Region>> {
+        let found = regions::list(scoped(ctx)).await.map_err(coded)?;
+        Ok(found
+            .into_iter()
+            .filter(|r| self.0.write.covers(&r.code, &r.kraj))
+            .map(Region)
+            .collect())
+    }
+}
+
+#[derive(Clone)]
+pub struct Kraj(pub dom::Kraj);
+
+#[Object]
+impl Kraj {
+    async fn code(&self) -> &str {
+        self.0.code.as_str()
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Visible regions of this kraj.
+    async fn regions(&self, ctx: &Context<'_>) -> Result<Vec<Region>> {
+        Ok(loader(ctx)
+            .load_one(RegionsOf(self.0.code.clone()))
+            .await?
+            .unwrap_or_default())
+    }
+}
+
+#[derive(Clone)]
+pub struct Region(pub dom::Region);
+
+#[Object]
+impl Region {
+    async fn code(&self) -> &str {
+        self.0.code.as_str()
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn kind(&self) -> enums::RegionKind {
+        self.0.kind.into()
+    }
+
+    async fn kraj(&self, ctx: &Context<'_>) -> Result<Kraj> {
+        loader(ctx)
+            .load_one(self.0.kraj.clone())
+            .await?
+            .ok_or_else(|| coded(ApiError::Internal))
+    }
+
+    async fn plans(&self, ctx: &Context<'_>) -> Result<Vec<Plan>> {
+        Ok(loader(ctx)
+            .load_one(PlansOf(self.0.code.clone()))
+            .await?
+            .unwrap_or_default())
+    }
+
+    async fn providers(&self, ctx: &Context<'_>) -> Result<Vec<Provider>> {
+        Ok(loader(ctx)
+            .load_one(ProvidersOf(self.0.code.clone()))
+            .await?
+            .unwrap_or_default())
+    }
+}
+
+impl Loader<KrajCode> for Loaders {
+    type Value = Kraj;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[KrajCode]) -> Result<HashMap<KrajCode, Kraj>> {
+        let kraje = regions::kraje_by_codes(&self.scoped, keys)
+            .await
+            .map_err(coded)?;
+        Ok(kraje
+            .into_iter()
+            .map(|k| (k.code.clone(), Kraj(k)))
+            .collect())
+    }
+}
+
+impl Loader<RegionCode> for Loaders {
+    type Value = Region;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[RegionCode]) -> Result<HashMap<RegionCode, Region>> {
+        let found = regions::by_codes(&self.scoped, keys).await.map_err(coded)?;
+        Ok(found
+            .into_iter()
+            .map(|r| (r.code.clone(), Region(r)))
+            .collect())
+    }
+}
+
+/// Visible regions of a kraj.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct RegionsOf(pub KrajCode);
+
+impl Loader<RegionsOf> for Loaders {
+    type Value = Vec<Region>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[RegionsOf]) -> Result<HashMap<RegionsOf, Vec<Region>>> {
+        let kraje: Vec<KrajCode> = keys.iter().map(|k| k.0.clone()).collect();
+        let found = regions::in_kraje(&self.scoped, &kraje)
+            .await
+            .map_err(coded)?;
+        Ok(grouped(keys, found.into_iter().map(Region), |r| {
+            RegionsOf(r.0.kraj.clone())
+        }))
+    }
+}
+
+#[derive(Default)]
+pub struct RegionQueries;
+
+#[Object]
+impl RegionQueries {
+    /// The caller as its token presents it.
+    async fn me(&self, ctx: &Context<'_>) -> Viewer {
+        Viewer(caller(ctx).clone())
+    }
+
+    /// Kraje with at least one region visible to the caller.
+    async fn kraje(&self, ctx: &Context<'_>) -> Result<Vec<Kraj>> {
+        let found = regions::kraje(scoped(ctx)).await.map_err(coded)?;
+        Ok(found.into_iter().map(Kraj).collect())
+    }
+
+    /// Regions (tenants) visible to the caller, ordered by Czech collation of name.
+    async fn regions(&self, ctx: &Context<'_>) -> Result<Vec<Region>> {
+        let found = regions::list(scoped(ctx)).await.map_err(coded)?;
+        Ok(found.into_iter().map(Region).collect())
+    }
+
+    /// One region; null when it does not exist, error FORBIDDEN when it is not visible.
+    async fn region(&self, ctx: &Context<'_>, code: String) -> Result<Option<Region>> {
+        let code = RegionCode::parse("code", &code).map_err(coded)?;
+        Ok(regions::get(scoped(ctx), &code)
+            .await
+            .map_err(coded)?
+            .map(Region))
+    }
+}

@@ -1,0 +1,279 @@
+//! Social services, their capacities and the legal classification.
+
+use super::*;
+use kpss_persistence::service;
+
+children!(
+    CapacitiesOf,
+    Capacity,
+    service::capacities,
+    |c: &kpss_domain::record::OwnedCapacity| c.owner_id
+);
+children!(
+    ServicesOf,
+    Service,
+    service::of_providers,
+    |s: &kpss_domain::record::Service| s.provider_id
+);
+
+connection!(ServiceConnection, Service);
+
+#[derive(Clone)]
+pub struct Service(pub record::Service);
+
+#[Object]
+impl Service {
+    async fn id(&self) -> ID {
+        self.0.id.into()
+    }
+
+    async fn region(&self, ctx: &Context<'_>) -> Result<Region> {
+        region_of(ctx, &self.0.region).await
+    }
+
+    async fn provider(&self, ctx: &Context<'_>) -> Result<Provider> {
+        loader(ctx)
+            .load_one(ProviderById(self.0.provider_id))
+            .await?
+            .ok_or_else(|| coded(ApiError::Internal))
+    }
+
+    async fn service_type(&self) -> enums::ServiceType {
+        self.0.service_type.into()
+    }
+
+    async fn service_type_info(&self) -> ServiceTypeInfo {
+        ServiceTypeInfo(self.0.service_type)
+    }
+
+    /// The source's own name of the service.
+    async fn name(&self) -> Option<&str> {
+        self.0.name.as_deref()
+    }
+
+    async fn capacities(&self, ctx: &Context<'_>) -> Result<Vec<Capacity>> {
+        Ok(loader(ctx)
+            .load_one(CapacitiesOf(self.0.id))
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// Area the capacity is stated for, e.g. "v Plz. kraji", "pro celé území působnosti".
+    async fn scope(&self) -> Option<&str> {
+        self.0.scope.as_deref()
+    }
+
+    async fn archived(&self) -> bool {
+        self.0.archived
+    }
+
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+#[derive(Clone)]
+pub struct Capacity(pub record::OwnedCapacity);
+
+#[Object]
+impl Capacity {
+    /// null when the source does not say
+    async fn form(&self) -> Option<enums::ServiceForm> {
+        self.0.capacity.form.map(Into::into)
+    }
+
+    async fn value(&self) -> i32 {
+        self.0.capacity.value
+    }
+
+    async fn unit(&self) -> enums::CapacityUnit {
+        self.0.capacity.unit.into()
+    }
+
+    /// The capacity as the source writes it.
+    async fn text(&self) -> Option<&str> {
+        self.0.capacity.text.as_deref()
+    }
+}
+
+pub struct ServiceTypeInfo(pub svc::ServiceType);
+
+#[Object]
+impl ServiceTypeInfo {
+    async fn code(&self) -> enums::ServiceType {
+        self.0.into()
+    }
+
+    /// Official Czech name.
+    async fn name(&self) -> &'static str {
+        self.0.name()
+    }
+
+    /// Paragraph of the Act, e.g. "40" or "60a".
+    async fn paragraph(&self) -> &'static str {
+        self.0.paragraph()
+    }
+
+    async fn category(&self) -> enums::ServiceCategory {
+        self.0.category().into()
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct ServiceFilter {
+    regions: Option<Vec<String>>,
+    kraje: Option<Vec<String>>,
+    service_types: Option<Vec<enums::ServiceType>>,
+    forms: Option<Vec<enums::ServiceForm>>,
+    units: Option<Vec<enums::CapacityUnit>>,
+    provider_name: Option<String>,
+}
+
+pub(super) async fn service_query(
+    ctx: &Context<'_>,
+    f: ServiceFilter,
+) -> Result<service::ServiceQuery> {
+    Ok(service::ServiceQuery {
+        regions: grant(ctx, f.regions.as_deref(), f.kraje.as_deref()).await?,
+        service_types: f
+            .service_types
+            .map(|v| v.into_iter().map(Into::into).collect()),
+        forms: f.forms.map(|v| v.into_iter().map(Into::into).collect()),
+        units: f.units.map(|v| v.into_iter().map(Into::into).collect()),
+        provider_name: f.provider_name,
+    })
+}
+
+#[derive(InputObject)]
+pub struct CapacityInput {
+    form: Option<enums::ServiceForm>,
+    value: i32,
+    unit: enums::CapacityUnit,
+    text: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct ServiceInput {
+    service_type: enums::ServiceType,
+    capacities: Vec<CapacityInput>,
+    scope: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct ServicePatch {
+    service_type: MaybeUndefined<enums::ServiceType>,
+    capacities: MaybeUndefined<Vec<CapacityInput>>,
+    scope: MaybeUndefined<String>,
+}
+
+pub(super) fn capacities(list: Vec<CapacityInput>) -> Vec<CapacityData> {
+    list.into_iter()
+        .map(|c| CapacityData {
+            form: c.form.map(Into::into),
+            value: c.value,
+            unit: c.unit.into(),
+            text: c.text,
+        })
+        .collect()
+}
+
+pub(super) fn capacities_patch(m: MaybeUndefined<Vec<CapacityInput>>) -> Patch<Vec<CapacityData>> {
+    match patch(m) {
+        Patch::Set(c) => Patch::Set(capacities(c)),
+        Patch::Keep => Patch::Keep,
+        Patch::Clear => Patch::Clear,
+    }
+}
+
+#[derive(Default)]
+pub struct ServiceQueries;
+
+#[Object]
+impl ServiceQueries {
+    async fn services(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ServiceFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<ServiceConnection> {
+        let p = page(ctx, "service", first, after)?;
+        let q = service_query(ctx, filter.unwrap_or_default()).await?;
+        let c = service::list(scoped(ctx), &q, p).await.map_err(coded)?;
+        Ok(ServiceConnection {
+            page_info: page_info("service", &c, |n| n.id),
+            total_count: total(c.total_count),
+            nodes: c.nodes.into_iter().map(Service).collect(),
+        })
+    }
+
+    /// The legal classification of social services.
+    async fn service_types(&self) -> Vec<ServiceTypeInfo> {
+        kpss_domain::service::ServiceType::ALL
+            .iter()
+            .map(|t| ServiceTypeInfo(*t))
+            .collect()
+    }
+}
+
+#[derive(Default)]
+pub struct ServiceMutations;
+
+#[Object]
+impl ServiceMutations {
+    async fn create_service(
+        &self,
+        ctx: &Context<'_>,
+        provider_id: ID,
+        input: ServiceInput,
+    ) -> Result<Service> {
+        let cmd = ServiceForCreate {
+            provider_id: super::id("providerId", &provider_id)?,
+            fields: ServiceDraft {
+                service_type: input.service_type.into(),
+                name: None,
+                scope: input.scope,
+                capacities: capacities(input.capacities),
+            }
+            .parse()
+            .map_err(|e| invalid(e, "input"))?,
+        };
+        Ok(Service(
+            service::create(scoped(ctx), &cmd).await.map_err(coded)?,
+        ))
+    }
+
+    async fn update_service(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        patch: ServicePatch,
+    ) -> Result<Service> {
+        let p = svc::ServicePatch {
+            service_type: self::patch(patch.service_type.map_value(Into::into)),
+            capacities: capacities_patch(patch.capacities),
+            scope: self::patch(patch.scope),
+        };
+        let id = super::id("id", &id)?;
+        Ok(Service(
+            service::update(scoped(ctx), id, expected_version, &p)
+                .await
+                .map_err(coded)?,
+        ))
+    }
+
+    async fn archive_service(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+    ) -> Result<Service> {
+        let id = super::id("id", &id)?;
+        Ok(Service(
+            service::set_archived(scoped(ctx), id, expected_version, true)
+                .await
+                .map_err(coded)?,
+        ))
+    }
+}

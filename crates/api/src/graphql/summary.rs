@@ -1,0 +1,142 @@
+//! Sums of capacity and counts of evaluation statuses.
+
+use super::*;
+use kpss_persistence::summary;
+
+pub struct CapacityGroup(pub kpss_persistence::summary::CapacityGroup);
+
+#[Object]
+impl CapacityGroup {
+    async fn kraj(&self, ctx: &Context<'_>) -> Result<Option<Kraj>> {
+        match &self.0.kraj {
+            Some(k) => loader(ctx).load_one(k.clone()).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn region(&self, ctx: &Context<'_>) -> Result<Option<Region>> {
+        match &self.0.region {
+            Some(r) => loader(ctx).load_one(r.clone()).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn provider(&self, ctx: &Context<'_>) -> Result<Option<Provider>> {
+        match self.0.provider_id {
+            Some(id) => loader(ctx).load_one(ProviderById(id)).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn service_type(&self) -> Option<enums::ServiceType> {
+        self.0.service_type.map(Into::into)
+    }
+
+    async fn form(&self) -> Option<enums::ServiceForm> {
+        self.0.form.map(Into::into)
+    }
+
+    async fn unit(&self) -> enums::CapacityUnit {
+        self.0.unit.into()
+    }
+
+    async fn total(&self) -> Result<i32> {
+        i32::try_from(self.0.total).map_err(|_| coded(ApiError::Internal))
+    }
+
+    /// Number of services summed.
+    async fn services(&self) -> Result<i32> {
+        i32::try_from(self.0.services).map_err(|_| coded(ApiError::Internal))
+    }
+}
+
+pub struct EvaluationGroup(pub kpss_persistence::summary::EvaluationGroup);
+
+#[Object]
+impl EvaluationGroup {
+    async fn kraj(&self, ctx: &Context<'_>) -> Result<Option<Kraj>> {
+        match &self.0.kraj {
+            Some(k) => loader(ctx).load_one(k.clone()).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn region(&self, ctx: &Context<'_>) -> Result<Option<Region>> {
+        match &self.0.region {
+            Some(r) => loader(ctx).load_one(r.clone()).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn plan(&self, ctx: &Context<'_>) -> Result<Option<Plan>> {
+        match self.0.plan_id {
+            Some(id) => loader(ctx).load_one(PlanById(id)).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn year(&self) -> Option<i32> {
+        self.0.year
+    }
+
+    async fn status(&self) -> Option<enums::EvaluationStatus> {
+        self.0.status.map(Into::into)
+    }
+
+    async fn count(&self) -> Result<i32> {
+        i32::try_from(self.0.count).map_err(|_| coded(ApiError::Internal))
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct EvaluationFilter {
+    regions: Option<Vec<String>>,
+    kraje: Option<Vec<String>>,
+    plan_id: Option<ID>,
+    year: Option<i32>,
+}
+
+#[derive(Default)]
+pub struct SummaryQueries;
+
+#[Object]
+impl SummaryQueries {
+    /// Sums of capacity over the visible services that match, grouped by the given dimensions (UNIT is always part of the grouping: beds and clients are never added together).
+    async fn capacity_summary(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ServiceFilter>,
+        group_by: Vec<enums::CapacityDimension>,
+    ) -> Result<Vec<CapacityGroup>> {
+        let q = service_query(ctx, filter.unwrap_or_default()).await?;
+        let dims: Vec<summary::CapacityDim> = group_by.into_iter().map(Into::into).collect();
+        let groups = summary::capacities(scoped(ctx), &q, &dims)
+            .await
+            .map_err(coded)?;
+        Ok(groups.into_iter().map(CapacityGroup).collect())
+    }
+
+    /// Counts of measures by their latest evaluation, grouped by the given dimensions.
+    async fn evaluation_summary(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<EvaluationFilter>,
+        group_by: Vec<enums::EvaluationDimension>,
+    ) -> Result<Vec<EvaluationGroup>> {
+        let f = filter.unwrap_or_default();
+        let q = summary::EvaluationQuery {
+            regions: grant(ctx, f.regions.as_deref(), f.kraje.as_deref()).await?,
+            plan_id: f
+                .plan_id
+                .as_ref()
+                .map(|i| id("filter.planId", i))
+                .transpose()?,
+            year: f.year,
+        };
+        let dims: Vec<summary::EvaluationDim> = group_by.into_iter().map(Into::into).collect();
+        let groups = summary::evaluations(scoped(ctx), &q, &dims)
+            .await
+            .map_err(coded)?;
+        Ok(groups.into_iter().map(EvaluationGroup).collect())
+    }
+}
