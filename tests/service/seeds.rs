@@ -703,3 +703,71 @@ fn seed_files_hold_clean_text() {
         problems.join("\n")
     );
 }
+
+/// Amounts and dates agree with the text they come from: an expected cost's
+/// amount is the amount its text states (`2 774 600,- Kč`, `100 mil Kč`), and
+/// an approval date is a date its approval text states (`31. 5. 2022`).
+#[test]
+fn amounts_and_dates_are_the_ones_their_texts_state() {
+    use kpss_domain::value::{AmountCzk, Date};
+    fn dates_in(text: &str) -> Vec<Date> {
+        let chars: Vec<char> = text.chars().collect();
+        let mut found = Vec::new();
+        for start in 0..chars.len() {
+            if !chars[start].is_ascii_digit() || (start > 0 && chars[start - 1].is_ascii_digit()) {
+                continue;
+            }
+            for end in (start + 6..=chars.len().min(start + 12)).rev() {
+                let candidate: String = chars[start..end].iter().collect();
+                if let Ok(d) = Date::parse_czech("", &candidate) {
+                    found.push(d);
+                    break;
+                }
+            }
+        }
+        found
+    }
+    fn costs<'a>(
+        m: &'a kpss_domain::seed::MeasureData,
+        out: &mut Vec<&'a kpss_domain::measure::Cost>,
+    ) {
+        out.extend(m.expected_cost.as_ref());
+        m.sub_measures.iter().for_each(|s| costs(s, out));
+    }
+    let (mut amounts, mut dates) = (0, 0);
+    for region in REGIONS {
+        let text =
+            std::fs::read_to_string(repo_path(&format!("seeds/{region}.yaml"))).expect("seed");
+        let data: RegionData = serde_norway::from_str(&text).expect("seed format");
+        for p in &data.plans {
+            let mut found = Vec::new();
+            p.priorities
+                .iter()
+                .flat_map(|pr| &pr.measures)
+                .for_each(|m| costs(m, &mut found));
+            for c in found {
+                let stated = AmountCzk::parse_czech(&c.text).or_else(|| {
+                    c.text
+                        .parse::<i64>()
+                        .ok()
+                        .and_then(|n| AmountCzk::new("", n).ok())
+                });
+                assert_eq!(c.amount_czk, stated, "{region}: {:?}", c.text);
+                amounts += usize::from(stated.is_some());
+            }
+            if let Some(on) = p.approved_on {
+                let approval = p.approval.as_deref().unwrap_or_default();
+                assert!(
+                    dates_in(approval).contains(&on),
+                    "{region} {}: {on} is not in {approval:?}",
+                    p.key
+                );
+                dates += 1;
+            }
+        }
+    }
+    assert!(
+        amounts >= 10 && dates >= 4,
+        "{amounts} amounts, {dates} dates checked"
+    );
+}

@@ -185,21 +185,75 @@ async fn a_broken_seed_file_is_named_with_its_path_and_imports_nothing(b: Backen
     }
 }
 
-async fn migrations_are_idempotent(b: Backend) {
-    let (config, _dir) = fresh_config(b).await;
-    let db = kpss_persistence::Db::connect(&config.owner_url().expect("url"))
+/// The schema as the database describes it: every column of every table
+/// (with its type), and on PostgreSQL the row-level security policies.
+async fn schema(conn: &DatabaseConnection) -> Vec<String> {
+    let sql = match conn.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            "SELECT table_name || '.' || column_name || ' ' || data_type FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name <> 'seaql_migrations' \
+             UNION ALL SELECT 'policy ' || tablename || '.' || policyname FROM pg_policies ORDER BY 1"
+        }
+        _ => {
+            "SELECT m.name || '.' || p.name || ' ' || p.type FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT IN ('seaql_migrations', 'sqlite_sequence') ORDER BY 1"
+        }
+    };
+    conn.query_all_raw(Statement::from_string(conn.get_database_backend(), sql))
         .await
-        .expect("connect");
-    db.migrate().await.expect("first");
-    db.migrate().await.expect("second run is a no-op");
-    assert!(db.is_empty().await.expect("empty"));
+        .expect("schema")
+        .iter()
+        .map(|r| r.try_get_by_index::<String>(0).expect("a line"))
+        .collect()
+}
+
+/// Up, up again (a no-op), all the way down (nothing left), and up again to the same schema.
+async fn migrations_run_up_twice_down_and_up_again(b: Backend) {
+    use kpss_migrations::{Migrator, MigratorTrait};
+    let (config, _dir) = fresh_config(b).await;
+    let url = config.owner_url().expect("url");
+    // A new SQLite file is created only when asked.
+    let url = if b == Backend::Sqlite {
+        format!("{url}?mode=rwc")
+    } else {
+        url
+    };
+    let conn = raw(&url).await;
+    Migrator::up(&conn, None).await.expect("first");
+    let first = schema(&conn).await;
+    assert!(
+        first.iter().any(|c| c.starts_with("measure.cost_czk")),
+        "{first:?}"
+    );
+    if b == Backend::Postgres {
+        assert_eq!(
+            first.iter().filter(|c| c.starts_with("policy ")).count(),
+            4 * kpss_migrations::TENANT_TABLES.len()
+        );
+    }
+    Migrator::up(&conn, None)
+        .await
+        .expect("second run is a no-op");
+    assert_eq!(schema(&conn).await, first);
+    assert_eq!(
+        count(&conn, "SELECT COUNT(*) FROM seaql_migrations").await,
+        Migrator::migrations().len() as i64
+    );
+    Migrator::down(&conn, None).await.expect("all the way down");
+    assert_eq!(
+        schema(&conn).await,
+        Vec::<String>::new(),
+        "down() leaves no table"
+    );
+    Migrator::up(&conn, None).await.expect("up again");
+    assert_eq!(schema(&conn).await, first);
 }
 
 crate::on_both_databases!(
     seeding_twice_changes_nothing,
     reseeding_a_region_changed_through_the_api_needs_replace_and_archives,
     a_broken_seed_file_is_named_with_its_path_and_imports_nothing,
-    migrations_are_idempotent,
+    migrations_run_up_twice_down_and_up_again,
 );
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 use crate::columns::{read_list, write_list};
 use crate::entity::{activity, measure};
 use crate::scoped::Scoped;
-use crate::stored::{self, Archive, Change, Create, Editable, Head, Stored, invalid};
+use crate::stored::{self, Archive, Change, Create, Editable, Stored, invalid};
 use crate::{Error, Result};
 use chrono::Utc;
 use kpss_domain::activity::{ActivityDraft, ActivityFields, ActivityForCreate, ActivityPatch};
@@ -45,14 +45,6 @@ impl Editable for activity::Entity {
     const UPDATED_AT: activity::Column = activity::Column::UpdatedAt;
     const ARCHIVED: activity::Column = activity::Column::Archived;
     type State = Activity;
-
-    fn head(m: &activity::Model) -> Head {
-        Head {
-            region: m.region_code.clone(),
-            version: m.version,
-            archived: m.archived,
-        }
-    }
 
     /// The plan of the activity's measure.
     async fn plan_of(c: &DatabaseTransaction, m: &activity::Model) -> Result<Option<i64>> {

@@ -5,7 +5,7 @@ use crate::entity::{capacity, evaluation, measure, priority};
 use crate::page::{Connection, Page, contains, page, scoped};
 use crate::scoped::Scoped;
 use crate::service::{capacities_of, replace_capacities};
-use crate::stored::{self, Archive, Change, Create, Editable, Head, Stored, invalid};
+use crate::stored::{self, Archive, Change, Create, Editable, Stored, invalid};
 use crate::{Error, Result};
 use chrono::Utc;
 use kpss_domain::access::Grant;
@@ -80,14 +80,6 @@ impl Editable for measure::Entity {
     const UPDATED_AT: measure::Column = measure::Column::UpdatedAt;
     const ARCHIVED: measure::Column = measure::Column::Archived;
     type State = MeasureState;
-
-    fn head(m: &measure::Model) -> Head {
-        Head {
-            region: m.region_code.clone(),
-            version: m.version,
-            archived: m.archived,
-        }
-    }
 
     async fn plan_of(_c: &DatabaseTransaction, m: &measure::Model) -> Result<Option<i64>> {
         Ok(Some(m.plan_id))

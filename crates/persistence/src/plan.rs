@@ -4,7 +4,7 @@ use crate::columns::{from_date, line, parse, to_date};
 use crate::entity::{plan, plan_project};
 use crate::page::{Connection, Page, page, scoped};
 use crate::scoped::Scoped;
-use crate::stored::{self, Archive, Change, Create, Editable, Head, Stored, invalid};
+use crate::stored::{self, Archive, Change, Create, Editable, Stored, invalid};
 use crate::{Error, Result};
 use chrono::Utc;
 use kpss_domain::access::Grant;
@@ -49,14 +49,6 @@ impl Editable for plan::Entity {
     const UPDATED_AT: plan::Column = plan::Column::UpdatedAt;
     const ARCHIVED: plan::Column = plan::Column::Archived;
     type State = Plan;
-
-    fn head(m: &plan::Model) -> Head {
-        Head {
-            region: m.region_code.clone(),
-            version: m.version,
-            archived: m.archived,
-        }
-    }
 
     async fn plan_of(_c: &DatabaseTransaction, m: &plan::Model) -> Result<Option<i64>> {
         Ok(Some(m.id))

@@ -2,7 +2,7 @@
 
 use crate::entity::{plan, priority};
 use crate::scoped::Scoped;
-use crate::stored::{self, Archive, Change, Create, Editable, Head, Stored};
+use crate::stored::{self, Archive, Change, Create, Editable, Stored};
 use crate::{Error, Result};
 use chrono::Utc;
 use kpss_domain::kind::{AuditAction, EntityKind};
@@ -38,14 +38,6 @@ impl Editable for priority::Entity {
     const UPDATED_AT: priority::Column = priority::Column::UpdatedAt;
     const ARCHIVED: priority::Column = priority::Column::Archived;
     type State = Priority;
-
-    fn head(m: &priority::Model) -> Head {
-        Head {
-            region: m.region_code.clone(),
-            version: m.version,
-            archived: m.archived,
-        }
-    }
 
     async fn plan_of(_c: &DatabaseTransaction, m: &priority::Model) -> Result<Option<i64>> {
         Ok(Some(m.plan_id))

@@ -4,7 +4,7 @@ use crate::Result;
 use crate::entity::provider;
 use crate::page::{Connection, Page, contains, page_by, scoped};
 use crate::scoped::Scoped;
-use crate::stored::{self, Create, Editable, Head, Stored};
+use crate::stored::{self, Create, Editable, Stored};
 use chrono::Utc;
 use kpss_domain::access::Grant;
 use kpss_domain::collation::sort_key;
@@ -42,18 +42,6 @@ impl Editable for provider::Entity {
     const UPDATED_AT: provider::Column = provider::Column::UpdatedAt;
     const ARCHIVED: provider::Column = provider::Column::Archived;
     type State = Provider;
-
-    fn head(m: &provider::Model) -> Head {
-        Head {
-            region: m.region_code.clone(),
-            version: m.version,
-            archived: m.archived,
-        }
-    }
-
-    async fn plan_of(_c: &DatabaseTransaction, _m: &provider::Model) -> Result<Option<i64>> {
-        Ok(None)
-    }
 
     async fn state(c: &DatabaseTransaction, id: i64) -> Result<Provider> {
         stored::record_state::<provider::Entity>(c, id).await

@@ -5,7 +5,7 @@ use crate::columns::parse;
 use crate::entity::{capacity, provider, service};
 use crate::page::{Connection, Page, contains, page, scoped};
 use crate::scoped::Scoped;
-use crate::stored::{self, Archive, Change, Create, Editable, Head, Stored};
+use crate::stored::{self, Archive, Change, Create, Editable, Stored};
 use crate::{Error, Result};
 use chrono::Utc;
 use kpss_domain::access::Grant;
@@ -57,18 +57,6 @@ impl Editable for service::Entity {
     const UPDATED_AT: service::Column = service::Column::UpdatedAt;
     const ARCHIVED: service::Column = service::Column::Archived;
     type State = ServiceState;
-
-    fn head(m: &service::Model) -> Head {
-        Head {
-            region: m.region_code.clone(),
-            version: m.version,
-            archived: m.archived,
-        }
-    }
-
-    async fn plan_of(_c: &DatabaseTransaction, _m: &service::Model) -> Result<Option<i64>> {
-        Ok(None)
-    }
 
     async fn state(c: &DatabaseTransaction, id: i64) -> Result<ServiceState> {
         Ok(ServiceState {

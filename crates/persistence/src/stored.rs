@@ -12,9 +12,10 @@ use chrono::Utc;
 use kpss_domain::ValidationError;
 use kpss_domain::kind::{AuditAction, EntityKind};
 use kpss_domain::region::{KrajCode, RegionCode};
+use sea_orm::sea_query::ValueType;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect,
+    ModelTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::Serialize;
 use std::future::Future;
@@ -80,12 +81,24 @@ pub(crate) trait Editable: Stored {
     const ARCHIVED: Self::Column;
     /// What the audit log shows and a mutation answers: the record with what it owns.
     type State: Serialize + Send + Sync;
-    fn head(m: &Self::Model) -> Head;
-    /// The plan a change event names (subscribers filter by it).
+
+    fn head(m: &Self::Model) -> Result<Head> {
+        let get = |c: Self::Column| m.get(c);
+        let bad = |e: sea_orm::sea_query::ValueTypeErr| Error::Data(format!("{e:?}"));
+        Ok(Head {
+            region: <String as ValueType>::try_from(get(Self::REGION)).map_err(bad)?,
+            version: <i32 as ValueType>::try_from(get(Self::VERSION)).map_err(bad)?,
+            archived: <bool as ValueType>::try_from(get(Self::ARCHIVED)).map_err(bad)?,
+        })
+    }
+
+    /// The plan a change event names (subscribers filter by it); none by default.
     fn plan_of(
-        c: &DatabaseTransaction,
-        m: &Self::Model,
-    ) -> impl Future<Output = Result<Option<i64>>> + Send;
+        _c: &DatabaseTransaction,
+        _m: &Self::Model,
+    ) -> impl Future<Output = Result<Option<i64>>> + Send {
+        async { Ok(None) }
+    }
     fn state(c: &DatabaseTransaction, id: i64) -> impl Future<Output = Result<Self::State>> + Send;
 }
 
@@ -157,7 +170,7 @@ pub(crate) async fn update<E: Editable>(
     retrying(move || async move {
         let txn = s.begin_write().await?;
         let current = load::<E>(s, &txn, id).await?;
-        let head = E::head(&current);
+        let head = E::head(&current)?;
         if change.action() == AuditAction::Restored && !admin_of(s, &head.region)? {
             return Err(Error::Forbidden(
                 "restoring is for admins of the region".into(),
@@ -200,7 +213,7 @@ pub(crate) async fn create<E: Editable>(s: &Scoped, cmd: &impl Create<E>) -> Res
         let m = m.ok_or_else(|| Error::NotFound(format!("new record {id} is gone")))?;
         let plan_id = E::plan_of(&txn, &m).await?;
         let after = E::state(&txn, id).await?;
-        let region = E::head(&m).region;
+        let region = E::head(&m)?.region;
         let entry = Entry {
             id,
             region: &region,
@@ -303,7 +316,7 @@ pub(crate) async fn load<E: Editable>(
         .await?;
     match found {
         Some(m) => {
-            writable(s, c, &E::head(&m).region).await?;
+            writable(s, c, &E::head(&m)?.region).await?;
             Ok(m)
         }
         None => Err(unreadable(s, E::KIND, id).await),
@@ -322,7 +335,7 @@ pub(crate) async fn parent<E: Editable>(
         Error::NotFound(m) => invalid(field, m),
         e => e,
     })?;
-    if E::head(&m).archived {
+    if E::head(&m)?.archived {
         return Err(invalid(
             field,
             format!("{} {id} is archived", E::KIND.as_str().to_lowercase()),
