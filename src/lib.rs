@@ -1,14 +1,18 @@
 //! The `kpss` service: configuration and wiring of the crates into a
 //! running server. `main.rs` is the command line over it.
 
+pub mod telemetry;
+
+use kpss_api::rate::RateLimit;
 use kpss_api::{AppState, AuthConfig, Limits, build_schema, router};
 use kpss_persistence::Db;
 use secrecy::{ExposeSecret, SecretString};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// Everything the service reads from its environment, with working defaults.
@@ -37,11 +41,48 @@ pub struct Config {
     /// Path of a JWK set with the public keys of asymmetric tokens (RS/PS/ES/EdDSA), chosen by `kid`.
     #[arg(long, env = "KPSS_JWKS")]
     pub jwks: Option<PathBuf>,
+    #[command(flatten)]
+    pub limits: Limits,
+    /// `production` turns introspection and GraphiQL off unless switched on.
+    #[arg(long = "env", env = "KPSS_ENV", value_enum, default_value_t = Environment::Development)]
+    pub environment: Environment,
+    /// Serve introspection (default: on, off in production).
+    #[arg(long, env = "KPSS_INTROSPECTION", value_enum)]
+    pub introspection: Option<Switch>,
+    /// Serve GraphiQL at `GET /graphql` (default: on, off in production).
+    #[arg(long, env = "KPSS_GRAPHIQL", value_enum)]
+    pub graphiql: Option<Switch>,
+    /// How long requests under way may take to finish after SIGTERM.
+    #[arg(long, env = "KPSS_SHUTDOWN_TIMEOUT", value_parser = humantime::parse_duration, default_value = "10s")]
+    pub shutdown_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
 }
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
 impl Config {
+    /// The limits, with introspection and GraphiQL as the environment says.
+    pub fn limits(&self) -> Limits {
+        let production = self.environment == Environment::Production;
+        let on = |switch: Option<Switch>| switch.map_or(!production, |s| s == Switch::On);
+        Limits {
+            introspection: on(self.introspection),
+            graphiql: on(self.graphiql),
+            ..self.limits.clone()
+        }
+    }
+
     pub fn database_url(&self) -> Result<String, Error> {
         match &self.database_url {
             Some(url) => Ok(url.clone()),
@@ -118,30 +159,44 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     std::fs::write(path, content)
 }
 
-/// Connects, migrates, and loads the seeds when the database has no regions yet.
+/// Connects, migrates, and loads the seeds when the database has no regions
+/// yet; of several instances starting at once, one does it, the others wait.
 pub async fn prepare_database(config: &Config) -> Result<Db, Error> {
-    let db = Db::connect(&config.database_url()?).await?;
-    db.migrate().await?;
-    if db.is_empty().await? {
-        for outcome in kpss_persistence::seed::load_dir(&db, &config.seeds, false).await? {
-            tracing::info!(?outcome, "seed loaded");
+    let db = Db::connect_with(&config.database_url()?, config.limits.request_timeout).await?;
+    db.exclusively(|| async {
+        db.migrate().await?;
+        if db.is_empty().await? {
+            for outcome in kpss_persistence::seed::load_dir(&db, &config.seeds, false).await? {
+                tracing::info!(?outcome, "seed loaded");
+            }
         }
-    }
+        Ok(())
+    })
+    .await?;
     Ok(db)
 }
 
 /// A server running in this process.
 pub struct Running {
     pub addr: SocketAddr,
-    shutdown: oneshot::Sender<()>,
+    shutdown: watch::Sender<bool>,
     task: JoinHandle<std::io::Result<()>>,
+    grace: Duration,
 }
 
 impl Running {
-    /// Stops accepting, finishes the requests under way, and returns.
+    /// Stops accepting, closes subscriptions (1001), lets the requests under
+    /// way finish for at most the shutdown timeout, and returns.
     pub async fn stop(self) -> Result<(), Error> {
-        let _ = self.shutdown.send(());
-        self.task.await??;
+        let _ = self.shutdown.send(true);
+        let mut task = self.task;
+        match tokio::time::timeout(self.grace, &mut task).await {
+            Ok(served) => served??,
+            Err(_) => {
+                tracing::warn!(grace = ?self.grace, "requests still under way after the shutdown timeout; stopping them");
+                task.abort();
+            }
+        }
         Ok(())
     }
 
@@ -155,30 +210,35 @@ impl Running {
 
 /// Starts the HTTP server on `config.listen` (port 0 picks a free one).
 pub async fn start(config: &Config, db: Db) -> Result<Running, Error> {
-    let limits = Limits::default();
+    let limits = config.limits();
     // Changes written by any instance reach this one's subscribers (PostgreSQL).
     db.listen_for_changes(&config.database_url()?).await?;
+    let (shutdown, stopping) = watch::channel(false);
     let state = AppState {
         schema: build_schema(db.clone(), &limits),
         db,
         auth: Arc::new(config.auth()?),
         metrics: Arc::default(),
+        rate: Arc::new(RateLimit::new(
+            limits.rate_limit_per_second,
+            limits.rate_limit_burst,
+        )),
+        limits: Arc::new(kpss_api::limits::QueryLimits::new(limits)),
+        shutdown: stopping.clone(),
     };
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
-    let (shutdown, signal) = oneshot::channel::<()>();
-    let app = router(state, &limits);
+    let app = router(state);
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = signal.await;
-            })
+            .with_graceful_shutdown(kpss_api::http::stopping(stopping))
             .await
     });
     Ok(Running {
         addr,
         shutdown,
         task,
+        grace: config.shutdown_timeout,
     })
 }
 

@@ -8,6 +8,7 @@ mod support;
 mod api;
 mod auth;
 mod cli;
+mod limits;
 mod live;
 mod read;
 mod seeds;

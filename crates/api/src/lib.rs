@@ -4,6 +4,9 @@ pub mod auth;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod limits;
+pub mod metrics;
+pub mod rate;
 
 pub use auth::{AuthConfig, Claims};
 pub use graphql::{Limits, Schema, build_schema};

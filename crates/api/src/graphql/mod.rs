@@ -19,40 +19,18 @@ use objects::*;
 
 pub type Schema = async_graphql::Schema<Query, mutation::Mutation, subscription::Subscription>;
 
-/// Abuse limits, in one place, with their defaults.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    /// Deepest selection nesting a query may have.
-    pub max_depth: usize,
-    /// Highest complexity (one point per field) a query may have.
-    pub max_complexity: usize,
-    /// Largest `first` of a connection or search.
-    pub max_page_size: usize,
-    /// Largest request body in bytes.
-    pub max_body_bytes: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_depth: 16,
-            max_complexity: 5_000,
-            max_page_size: 100,
-            max_body_bytes: 256 * 1024,
-        }
-    }
-}
-
-/// `first` when a client gives none.
-const DEFAULT_PAGE_SIZE: i32 = 20;
+use crate::limits::DEFAULT_PAGE_SIZE;
+pub use crate::limits::Limits;
 
 pub fn build_schema(db: Db, limits: &Limits) -> Schema {
-    Schema::build(Query, mutation::Mutation, subscription::Subscription)
+    let builder = Schema::build(Query, mutation::Mutation, subscription::Subscription)
         .data(db)
-        .data(limits.clone())
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .finish()
+        .data(limits.clone());
+    if limits.introspection {
+        builder.finish()
+    } else {
+        builder.disable_introspection().finish()
+    }
 }
 
 /// The schema as SDL, for `kpss schema` and the drift test.
