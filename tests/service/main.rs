@@ -8,6 +8,7 @@ mod support;
 mod api;
 mod auth;
 mod cli;
+mod faults;
 mod limits;
 mod live;
 mod read;

@@ -109,6 +109,15 @@ impl TestApp {
         }
     }
 
+    /// The service on a PostgreSQL database of the caller's (e.g. on a
+    /// server of the test's own).
+    pub async fn spawn_on_postgres(database_url: String) -> Self {
+        let mut app =
+            Self::spawn_with(Backend::Sqlite, |c, _| c.database_url = Some(database_url)).await;
+        app.backend = Backend::Postgres;
+        app
+    }
+
     pub fn token(&self, role: Role, regions: &[&str], kraje: &[&str]) -> String {
         self.token_for("tester", role, regions, kraje)
     }
