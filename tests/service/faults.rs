@@ -224,19 +224,21 @@ fn free_port() -> u16 {
 }
 
 async fn serve(database_url: &str, data: &std::path::Path, port: u16) -> Serve {
-    let child = Command::new(env!("CARGO_BIN_EXE_kpss"))
-        .arg("serve")
-        .env("DATABASE_URL", database_url)
-        .env("KPSS_DATA_DIR", data)
-        .env("KPSS_SEEDS", repo_path("seeds"))
-        .env("KPSS_LISTEN", format!("127.0.0.1:{port}"))
-        .env("KPSS_JWT_SECRET", SECRET)
-        .env("KPSS_RATE_LIMIT_PER_SECOND", "0")
-        .env("KPSS_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("kpss serve");
+    let child = Serve(
+        Command::new(env!("CARGO_BIN_EXE_kpss"))
+            .arg("serve")
+            .env("DATABASE_URL", database_url)
+            .env("KPSS_DATA_DIR", data)
+            .env("KPSS_SEEDS", repo_path("seeds"))
+            .env("KPSS_LISTEN", format!("127.0.0.1:{port}"))
+            .env("KPSS_JWT_SECRET", SECRET)
+            .env("KPSS_RATE_LIMIT_PER_SECOND", "0")
+            .env("KPSS_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("kpss serve"),
+    );
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -245,7 +247,7 @@ async fn serve(database_url: &str, data: &std::path::Path, port: u16) -> Serve {
             .send()
             .await;
         if ready.is_ok_and(|r| r.status() == 200) {
-            return Serve(child);
+            return child;
         }
         assert!(
             Instant::now() < deadline,

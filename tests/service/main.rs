@@ -9,6 +9,7 @@ mod api;
 mod auth;
 mod cli;
 mod faults;
+mod generated;
 mod limits;
 mod live;
 mod read;

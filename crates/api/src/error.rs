@@ -70,6 +70,10 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(error = %e, "database unavailable");
                 Self::ServiceUnavailable("the database is not available; retry shortly".into())
             }
+            StoreError::Db(e) if kpss_persistence::db::is_bad_data(&e) => Self::BadUserInput {
+                field: "input".into(),
+                message: "a value cannot be stored (e.g. text with a NUL character)".into(),
+            },
             StoreError::Seed(_) | StoreError::Db(_) => {
                 // Logged here, never shown: SQL and paths are not for clients.
                 tracing::error!(error = %e, "storage failure");

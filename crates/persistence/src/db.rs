@@ -179,6 +179,18 @@ pub fn is_unavailable(e: &DbErr) -> bool {
     }
 }
 
+/// Whether PostgreSQL refused a value the client sent as data it cannot
+/// hold (SQLSTATE class 22: a NUL character in text, a number out of range).
+pub fn is_bad_data(e: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    match e {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            matches!(e.as_ref(), sea_orm::sqlx::Error::Database(d) if d.code().is_some_and(|c| c.starts_with("22")))
+        }
+        _ => false,
+    }
+}
+
 /// Creates a new SQLite database file readable by its owner only (SQLite
 /// gives its journal files the same mode).
 fn create_private_sqlite_file(url: &str) -> std::io::Result<()> {

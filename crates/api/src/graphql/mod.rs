@@ -127,11 +127,27 @@ fn total(n: u64) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
+/// Most codes a filter may list: every region of the country fits, and
+/// each code costs a lookup.
+const MAX_LISTED_CODES: usize = 1_000;
+
+fn listed(field: &str, codes: Option<&[String]>) -> Result<()> {
+    match codes {
+        Some(c) if c.len() > MAX_LISTED_CODES => Err(bad(
+            field,
+            format!("at most {MAX_LISTED_CODES} codes may be listed"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 async fn grant(
     ctx: &Context<'_>,
     regions: Option<&[String]>,
     kraje: Option<&[String]>,
 ) -> Result<Option<kpss_domain::access::Grant>> {
+    listed("filter.regions", regions)?;
+    listed("filter.kraje", kraje)?;
     regions::filter(db(ctx), caller(ctx), regions, kraje, "filter")
         .await
         .map_err(coded)
@@ -403,6 +419,7 @@ impl Query {
         if text.chars().count() > kpss_domain::text::MAX_TITLE {
             return Err(bad("text", "the search text is too long"));
         }
+        listed("regions", regions.as_deref())?;
         let scope = regions::filter(db(ctx), caller(ctx), regions.as_deref(), None, "regions")
             .await
             .map_err(coded)?;
