@@ -1,16 +1,20 @@
 //! The `kpss` service: configuration and wiring of the crates into a
 //! running server. `main.rs` is the command line over it.
 
+pub mod telemetry;
+
 use kpss_api::cors::Origins;
 use kpss_api::persisted::Documents;
+use kpss_api::rate::RateLimit;
 use kpss_api::{AppState, AuthConfig, Limits, build_schema, router};
 use kpss_persistence::Db;
 use secrecy::{ExposeSecret, SecretString};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// Everything the service reads from its environment, with working defaults.
@@ -44,9 +48,6 @@ pub struct Config {
     /// public keys of asymmetric tokens (RS/PS/ES/EdDSA), chosen by `kid`.
     #[arg(long, env = "KPSS_JWKS")]
     pub jwks: Option<String>,
-    /// `production` turns off the development defaults (CORS for http://localhost).
-    #[arg(long = "env", env = "KPSS_ENV")]
-    pub environment: Option<String>,
     /// Origins that browsers may call the API from, comma-separated (or `*`);
     /// default: none in production, any http://localhost port otherwise.
     #[arg(long, env = "KPSS_CORS_ORIGINS")]
@@ -54,14 +55,49 @@ pub struct Config {
     /// A JSON object of sha256 hash -> document: only these operations run.
     #[arg(long, env = "KPSS_TRUSTED_DOCUMENTS")]
     pub trusted_documents: Option<PathBuf>,
-    /// Most operations in one batch (a JSON array body).
-    #[arg(long, env = "KPSS_MAX_BATCH")]
-    pub max_batch: Option<usize>,
+    #[command(flatten)]
+    pub limits: Limits,
+    /// `production` turns introspection and GraphiQL off unless switched on,
+    /// and allows no browser origin unless listed.
+    #[arg(long = "env", env = "KPSS_ENV", value_enum, default_value_t = Environment::Development)]
+    pub environment: Environment,
+    /// Serve introspection (default: on, off in production).
+    #[arg(long, env = "KPSS_INTROSPECTION", value_enum)]
+    pub introspection: Option<Switch>,
+    /// Serve GraphiQL at `GET /graphql` (default: on, off in production).
+    #[arg(long, env = "KPSS_GRAPHIQL", value_enum)]
+    pub graphiql: Option<Switch>,
+    /// How long requests under way may take to finish after SIGTERM.
+    #[arg(long, env = "KPSS_SHUTDOWN_TIMEOUT", value_parser = humantime::parse_duration, default_value = "10s")]
+    pub shutdown_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
 }
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
 impl Config {
+    /// The limits, with introspection and GraphiQL as the environment says.
+    pub fn limits(&self) -> Limits {
+        let production = self.is_production();
+        let on = |switch: Option<Switch>| switch.map_or(!production, |s| s == Switch::On);
+        Limits {
+            introspection: on(self.introspection),
+            graphiql: on(self.graphiql),
+            ..self.limits.clone()
+        }
+    }
+
     pub fn database_url(&self) -> Result<String, Error> {
         match &self.database_url {
             Some(url) => Ok(url.clone()),
@@ -116,9 +152,7 @@ impl Config {
     }
 
     pub fn is_production(&self) -> bool {
-        self.environment
-            .as_deref()
-            .is_some_and(|e| e.eq_ignore_ascii_case("production"))
+        self.environment == Environment::Production
     }
 
     /// Browser origins allowed to call the API.
@@ -144,17 +178,6 @@ impl Config {
             Some(path) => Ok(Documents::trusted_from_file(path)?),
             None => Ok(Documents::automatic()),
         }
-    }
-
-    pub fn limits(&self) -> Result<Limits, Error> {
-        let mut limits = Limits::default();
-        if let Some(n) = self.max_batch {
-            if n == 0 {
-                return Err("KPSS_MAX_BATCH must be at least 1".into());
-            }
-            limits.max_batch = n;
-        }
-        Ok(limits)
     }
 }
 
@@ -188,27 +211,38 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     std::fs::write(path, content)
 }
 
-/// Connects, migrates, and loads the seeds when the database has no regions yet.
+/// Connects, migrates, and loads the seeds when the database has no regions
+/// yet; of several instances starting at once, one does it, the others wait.
 /// With `KPSS_OWNER_DATABASE_URL`, the owner migrates, seeds and grants the
 /// service's role its rights; the service then connects as that role.
 pub async fn prepare_database(config: &Config) -> Result<Db, Error> {
     let url = config.database_url()?;
-    let owner = Db::connect(&config.owner_url()?).await?;
-    owner.migrate().await?;
-    if owner.is_empty().await? {
-        for outcome in kpss_persistence::seed::load_dir(&owner, &config.seeds, false).await? {
-            tracing::info!(?outcome, "seed loaded");
-        }
-    }
-    if config
+    let timeout = config.limits.request_timeout;
+    let owner = Db::connect_with(&config.owner_url()?, timeout).await?;
+    let separate_roles = config
         .owner_database_url
         .as_ref()
-        .is_some_and(|u| !u.is_empty())
-    {
-        owner
-            .grant_service_role(&kpss_persistence::db::user_of(&url)?)
-            .await?;
-        return Ok(Db::connect(&url).await?);
+        .is_some_and(|u| !u.is_empty());
+    owner
+        .exclusively(|| async {
+            owner.migrate().await?;
+            if owner.is_empty().await? {
+                for outcome in
+                    kpss_persistence::seed::load_dir(&owner, &config.seeds, false).await?
+                {
+                    tracing::info!(?outcome, "seed loaded");
+                }
+            }
+            if separate_roles {
+                owner
+                    .grant_service_role(&kpss_persistence::db::user_of(&url)?)
+                    .await?;
+            }
+            Ok(())
+        })
+        .await?;
+    if separate_roles {
+        return Ok(Db::connect_with(&url, timeout).await?);
     }
     if owner.backend() == kpss_persistence::DbBackend::Postgres {
         tracing::warn!(
@@ -221,15 +255,24 @@ pub async fn prepare_database(config: &Config) -> Result<Db, Error> {
 /// A server running in this process.
 pub struct Running {
     pub addr: SocketAddr,
-    shutdown: oneshot::Sender<()>,
+    shutdown: watch::Sender<bool>,
     task: JoinHandle<std::io::Result<()>>,
+    grace: Duration,
 }
 
 impl Running {
-    /// Stops accepting, finishes the requests under way, and returns.
+    /// Stops accepting, closes subscriptions (1001), lets the requests under
+    /// way finish for at most the shutdown timeout, and returns.
     pub async fn stop(self) -> Result<(), Error> {
-        let _ = self.shutdown.send(());
-        self.task.await??;
+        let _ = self.shutdown.send(true);
+        let mut task = self.task;
+        match tokio::time::timeout(self.grace, &mut task).await {
+            Ok(served) => served??,
+            Err(_) => {
+                tracing::warn!(grace = ?self.grace, "requests still under way after the shutdown timeout; stopping them");
+                task.abort();
+            }
+        }
         Ok(())
     }
 
@@ -243,7 +286,7 @@ impl Running {
 
 /// Starts the HTTP server on `config.listen` (port 0 picks a free one).
 pub async fn start(config: &Config, db: Db) -> Result<Running, Error> {
-    let limits = config.limits()?;
+    let limits = config.limits();
     let cors = config.cors_origins()?.layer();
     let documents = config.documents()?;
     let auth = config.auth()?;
@@ -252,29 +295,33 @@ pub async fn start(config: &Config, db: Db) -> Result<Running, Error> {
     }
     // Changes written by any instance reach this one's subscribers (PostgreSQL).
     db.listen_for_changes(&config.database_url()?).await?;
+    let (shutdown, stopping) = watch::channel(false);
     let state = AppState {
         schema: build_schema(db.clone(), &limits),
         db,
         auth: Arc::new(auth),
         metrics: Arc::default(),
         documents: Arc::new(documents),
-        max_batch: limits.max_batch,
+        rate: Arc::new(RateLimit::new(
+            limits.rate_limit_per_second,
+            limits.rate_limit_burst,
+        )),
+        limits: Arc::new(kpss_api::limits::QueryLimits::new(limits)),
+        shutdown: stopping.clone(),
     };
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
-    let (shutdown, signal) = oneshot::channel::<()>();
-    let app = router(state, &limits, cors);
+    let app = router(state, cors);
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = signal.await;
-            })
+            .with_graceful_shutdown(kpss_api::http::stopping(stopping))
             .await
     });
     Ok(Running {
         addr,
         shutdown,
         task,
+        grace: config.shutdown_timeout,
     })
 }
 

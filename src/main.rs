@@ -1,6 +1,7 @@
 //! `kpss`: serve the API, migrate, load seeds, sign tokens, print the schema.
 
 use clap::{Parser, Subcommand};
+use kpss::telemetry::LogFormat;
 use kpss::{Config, Error, parse_ttl, prepare_database, start};
 use kpss_api::auth::TokenRequest;
 use kpss_domain::access::Role;
@@ -14,6 +15,9 @@ use kpss_domain::access::Role;
 struct Cli {
     #[command(flatten)]
     config: Config,
+    /// Log lines as `text` or `json`.
+    #[arg(long, env = "KPSS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -62,14 +66,8 @@ fn parse_role(s: &str) -> Result<Role, String> {
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("KPSS_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    kpss::telemetry::init(cli.log_format);
     if let Err(e) = run(cli).await {
         eprintln!("kpss: {e}");
         std::process::exit(1);
@@ -86,17 +84,20 @@ async fn run(cli: Cli) -> Result<(), Error> {
             running.until_signal().await
         }
         Command::Migrate => {
-            kpss_persistence::Db::connect(&config.owner_url()?)
-                .await?
-                .migrate()
-                .await?;
+            let db = kpss_persistence::Db::connect(&config.owner_url()?).await?;
+            db.exclusively(|| db.migrate()).await?;
             println!("migrations applied");
             Ok(())
         }
         Command::Seed { replace } => {
             let db = kpss_persistence::Db::connect(&config.owner_url()?).await?;
-            db.migrate().await?;
-            for outcome in kpss_persistence::seed::load_dir(&db, &config.seeds, replace).await? {
+            let outcomes = db
+                .exclusively(|| async {
+                    db.migrate().await?;
+                    kpss_persistence::seed::load_dir(&db, &config.seeds, replace).await
+                })
+                .await?;
+            for outcome in outcomes {
                 println!("{outcome:?}");
             }
             Ok(())

@@ -214,14 +214,27 @@ async fn health_readiness_and_metrics_answer(b: Backend) {
     assert_eq!(app.get("/healthz").await, (200, "ok".to_owned()));
     assert_eq!(app.get("/readyz").await.0, 200);
     let _ = app
-        .query(&app.admin(), "{ regions { code } }", json!({}))
+        .query(
+            &app.admin(),
+            "query Regions { regions { code } }",
+            json!({}),
+        )
+        .await;
+    let _ = app
+        .error_code(&app.admin(), "{ regionz { code } }", json!({}))
         .await;
     let (status, metrics) = app.get("/metrics").await;
     assert_eq!(status, 200);
-    assert!(
-        metrics.contains("kpss_graphql_requests_total 1"),
-        "{metrics}"
-    );
+    for line in [
+        r#"kpss_graphql_requests_total{operation="Regions",outcome="ok"} 1"#,
+        r#"kpss_graphql_requests_total{operation="-",outcome="BAD_USER_INPUT"} 1"#,
+        r#"kpss_graphql_errors_total{code="BAD_USER_INPUT"} 1"#,
+        r#"kpss_graphql_request_duration_seconds_count{operation="Regions",outcome="ok"} 1"#,
+        r#"kpss_db_connections{state="idle"}"#,
+        "kpss_db_statements_total ",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
     let (status, page) = app.get("/graphql").await;
     assert_eq!(status, 200);
     assert!(page.contains("graphiql"), "GraphiQL page");

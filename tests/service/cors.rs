@@ -91,7 +91,7 @@ async fn localhost_is_allowed_by_default_except_in_production() {
     dev.stop().await;
 
     let production = TestApp::spawn_with(Backend::Sqlite, |c, _| {
-        c.environment = Some("production".into());
+        c.environment = kpss::Environment::Production;
     })
     .await;
     let origin = "http://localhost:5173";

@@ -69,7 +69,7 @@ on_both_databases!(response_keys_follow_the_selection_set);
 
 #[tokio::test]
 async fn batches_run_in_order_up_to_the_limit() {
-    let app = TestApp::spawn_with(Backend::Sqlite, |c, _| c.max_batch = Some(3)).await;
+    let app = TestApp::spawn_with(Backend::Sqlite, |c, _| c.limits.max_batch = 3).await;
     let one = json!({ "query": "{ me { role } }" });
     let two = json!({ "query": "query R($c: String!) { region(code: $c) { name } }", "variables": { "c": "klatovy" } });
     let bad = json!({ "query": "{ nope }" });
@@ -84,11 +84,15 @@ async fn batches_run_in_order_up_to_the_limit() {
     );
     assert!(answers[2].get("data").is_none(), "{body}");
 
-    for too_many in [json!([one, one, one, one]), json!([])] {
-        let (status, _, body) = post_raw(&app, "application/json", &too_many).await;
+    // Too many is a shape limit; none at all is not a request.
+    for (batch, code) in [
+        (json!([one, one, one, one]), "QUERY_TOO_COMPLEX"),
+        (json!([]), "BAD_USER_INPUT"),
+    ] {
+        let (status, _, body) = post_raw(&app, "application/json", &batch).await;
         assert_eq!(status, 400, "{body}");
         let body: Value = serde_json::from_str(&body).expect("JSON");
-        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+        assert_eq!(body["errors"][0]["extensions"]["code"], code);
         assert!(
             body["errors"][0]["message"]
                 .as_str()

@@ -13,7 +13,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(base: &str, token: &str) -> Socket {
+pub async fn connect(base: &str, token: &str) -> Socket {
     let mut req = format!("{}/graphql/ws", base.replace("http://", "ws://"))
         .into_client_request()
         .expect("request");
@@ -31,7 +31,7 @@ async fn connect(base: &str, token: &str) -> Socket {
     ws
 }
 
-async fn next_json(ws: &mut Socket) -> Value {
+pub async fn next_json(ws: &mut Socket) -> Value {
     loop {
         match tokio::time::timeout(Duration::from_secs(10), ws.next())
             .await

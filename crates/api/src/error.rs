@@ -15,6 +15,12 @@ pub enum ApiError {
     BadUserInput { field: String, message: String },
     #[error("the record was changed by someone else (current version {current_version})")]
     Conflict { current_version: i32 },
+    #[error("{0}")]
+    TooComplex(String),
+    #[error("too many requests; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("{0}")]
+    ServiceUnavailable(String),
     #[error("internal error")]
     Internal,
 }
@@ -27,9 +33,30 @@ impl ApiError {
             Self::NotFound(_) => "NOT_FOUND",
             Self::BadUserInput { .. } => "BAD_USER_INPUT",
             Self::Conflict { .. } => "CONFLICT",
+            Self::TooComplex(_) => "QUERY_TOO_COMPLEX",
+            Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::ServiceUnavailable(_) => "SERVICE_UNAVAILABLE",
             Self::Internal => "INTERNAL",
         }
     }
+}
+
+/// The contract's codes (`auth.md`), as the static strings metrics label by.
+pub const CODES: [&str; 9] = [
+    "UNAUTHENTICATED",
+    "FORBIDDEN",
+    "NOT_FOUND",
+    "BAD_USER_INPUT",
+    "CONFLICT",
+    "QUERY_TOO_COMPLEX",
+    "RATE_LIMITED",
+    "SERVICE_UNAVAILABLE",
+    "INTERNAL",
+];
+
+/// `code` when it is one of the contract's.
+pub fn contract_code(code: &str) -> Option<&'static str> {
+    CODES.iter().find(|c| **c == code).copied()
 }
 
 impl From<StoreError> for ApiError {
@@ -39,6 +66,14 @@ impl From<StoreError> for ApiError {
             StoreError::Forbidden(m) => Self::Forbidden(m),
             StoreError::NotFound(m) => Self::NotFound(m),
             StoreError::Conflict { current_version } => Self::Conflict { current_version },
+            StoreError::Db(e) if kpss_persistence::db::is_unavailable(&e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                Self::ServiceUnavailable("the database is not available; retry shortly".into())
+            }
+            StoreError::Db(e) if kpss_persistence::db::is_bad_data(&e) => Self::BadUserInput {
+                field: "input".into(),
+                message: "a value cannot be stored (e.g. text with a NUL character)".into(),
+            },
             StoreError::Seed(_) | StoreError::Data(_) | StoreError::Db(_) => {
                 // Logged here, never shown: SQL and paths are not for clients.
                 tracing::error!(error = %e, "storage failure");

@@ -4,15 +4,18 @@
 
 use crate::auth::AuthConfig;
 use crate::error::ApiError;
-use crate::graphql::{Limits, Schema, request_data};
+use crate::graphql::{Schema, request_data};
+use crate::limits::QueryLimits;
+use crate::metrics::Metrics;
 use crate::order::{self, KeyOrder};
 use crate::persisted::{self, Documents, Refusal};
+use crate::rate::RateLimit;
 
 use async_graphql::ServerError;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::OperationType;
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -23,9 +26,9 @@ use kpss_persistence::Db;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tower_http::cors::CorsLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tracing::Instrument;
 
 #[derive(Clone)]
@@ -36,80 +39,81 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Persisted operations: automatic, or trusted documents only.
     pub documents: Arc<Documents>,
-    /// Most operations one batch (a JSON array body) may hold.
-    pub max_batch: usize,
+    pub limits: Arc<QueryLimits>,
+    pub rate: Arc<RateLimit>,
+    /// Turns true when the server shuts down (subscriptions close with 1001).
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
-/// Counters exported at `/metrics` (Prometheus text format).
-#[derive(Default)]
-pub struct Metrics {
-    requests: AtomicU64,
-    unauthenticated: AtomicU64,
-    errors: AtomicU64,
-    micros: AtomicU64,
-}
+/// `/readyz` answers 503 when the database has not answered by then.
+const READY_TIMEOUT: Duration = Duration::from_millis(900);
 
-pub fn router(state: AppState, limits: &Limits, cors: CorsLayer) -> Router {
+pub fn router(state: AppState, cors: CorsLayer) -> Router {
+    // Room for the body limit's own answer: the handler sees the rejection.
+    let body_limit = DefaultBodyLimit::max(state.limits.max_body_bytes);
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(body_limit)
         .layer(cors)
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }
-async fn graphiql() -> Html<String> {
+
+fn graphiql(s: &AppState) -> Response {
+    if !s.limits.graphiql {
+        return StatusCode::NOT_FOUND.into_response();
+    }
     Html(
         GraphiQLSource::build()
             .endpoint("/graphql")
             .title("KPSS API")
             .finish(),
     )
+    .into_response()
 }
 
 async fn readyz(State(s): State<AppState>) -> Response {
-    match s.db.ping().await {
-        Ok(()) => (StatusCode::OK, "ready").into_response(),
-        Err(e) => {
+    match tokio::time::timeout(READY_TIMEOUT, s.db.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "database does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+        Err(_) => {
+            tracing::warn!("database did not answer within {READY_TIMEOUT:?}");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
         }
     }
 }
 
 async fn metrics(State(s): State<AppState>) -> Response {
-    let m = &s.metrics;
-    let body = format!(
-        "# HELP kpss_graphql_requests_total GraphQL requests received.\n\
-         # TYPE kpss_graphql_requests_total counter\n\
-         kpss_graphql_requests_total {}\n\
-         # HELP kpss_graphql_unauthenticated_total GraphQL requests refused for their token.\n\
-         # TYPE kpss_graphql_unauthenticated_total counter\n\
-         kpss_graphql_unauthenticated_total {}\n\
-         # HELP kpss_graphql_errors_total GraphQL responses that carried errors.\n\
-         # TYPE kpss_graphql_errors_total counter\n\
-         kpss_graphql_errors_total {}\n\
-         # HELP kpss_graphql_duration_seconds_total Time spent executing GraphQL requests.\n\
-         # TYPE kpss_graphql_duration_seconds_total counter\n\
-         kpss_graphql_duration_seconds_total {:.6}\n\
-         # HELP kpss_db_statements_total SQL statements run.\n\
-         # TYPE kpss_db_statements_total counter\n\
-         kpss_db_statements_total {}\n",
-        m.requests.load(Ordering::Relaxed),
-        m.unauthenticated.load(Ordering::Relaxed),
-        m.errors.load(Ordering::Relaxed),
-        m.micros.load(Ordering::Relaxed) as f64 / 1e6,
-        s.db.statements(),
-    );
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.metrics.render(&s.db),
+    )
+        .into_response()
 }
 
 /// A contract error as a whole HTTP response (nothing was executed).
 fn error_response(status: StatusCode, e: &ApiError) -> Response {
-    let body = serde_json::json!({ "errors": [{ "message": e.to_string(), "extensions": { "code": e.code() } }] });
-    (status, Json(body)).into_response()
+    let mut extensions = serde_json::json!({ "code": e.code() });
+    if let ApiError::BadUserInput { field, .. } = e {
+        extensions["field"] = field.as_str().into();
+    }
+    let body =
+        serde_json::json!({ "errors": [{ "message": e.to_string(), "extensions": extensions }] });
+    let mut response = (status, Json(body)).into_response();
+    if let ApiError::RateLimited { retry_after_secs } = e {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+    }
+    response
 }
 
 fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
@@ -137,18 +141,7 @@ async fn authenticate(s: &AppState, headers: &HeaderMap) -> Result<Ctx, ApiError
         Ok(token) => s.auth.verify(token).await,
         Err(e) => Err(e),
     };
-    verified.inspect_err(|_| {
-        s.metrics.unauthenticated.fetch_add(1, Ordering::Relaxed);
-    })
-}
-
-/// 401: nothing runs without a valid token.
-fn unauthorized(e: &ApiError) -> Response {
-    let mut response = error_response(StatusCode::UNAUTHORIZED, e);
-    response
-        .headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    response
+    verified
 }
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -195,20 +188,40 @@ struct Answer {
     /// Its status under `application/graphql-response+json`; `application/json`
     /// answers every well-formed request with 200 (GraphQL over HTTP).
     status: StatusCode,
-    /// Not a well-formed request (bad JSON or parameters, wrong method):
-    /// `status` whatever the client accepts.
+    /// Not a well-formed request (bad JSON or parameters, wrong method), or
+    /// one that failed as a whole: `status` whatever the client accepts.
     malformed: bool,
-    has_errors: bool,
+    /// The contract codes of its errors, for the outcome and the metrics.
+    codes: Vec<&'static str>,
 }
 
 impl Answer {
-    fn error(status: StatusCode, message: &str, code: &str) -> Self {
+    fn error(status: StatusCode, message: &str, code: &'static str) -> Self {
         Self {
             body: json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })
                 .to_string(),
             status,
             malformed: false,
-            has_errors: true,
+            codes: vec![code],
+        }
+    }
+
+    /// A request that failed as a whole (a panic, past the request time).
+    fn failed(status: StatusCode, e: ApiError) -> Self {
+        Self {
+            malformed: true,
+            ..Self::error(status, &e.to_string(), e.code())
+        }
+    }
+
+    /// Refused before it ran (syntax, validation, limits): no `data`.
+    fn not_executed(mut errors: Vec<ServerError>) -> Self {
+        set_codes(&mut errors);
+        Self {
+            body: json!({ "errors": errors }).to_string(),
+            status: StatusCode::BAD_REQUEST,
+            malformed: false,
+            codes: errors.iter().map(code_of).collect(),
         }
     }
 
@@ -228,16 +241,7 @@ impl Answer {
             ),
             Refusal::Forbidden(m) => Self::error(StatusCode::FORBIDDEN, &m, "FORBIDDEN"),
             Refusal::Invalid(m) => Self::malformed(StatusCode::BAD_REQUEST, &m),
-            Refusal::Syntax(e) => {
-                let mut errors = vec![e];
-                set_codes(&mut errors);
-                Self {
-                    body: json!({ "errors": errors }).to_string(),
-                    status: StatusCode::BAD_REQUEST,
-                    malformed: false,
-                    has_errors: true,
-                }
-            }
+            Refusal::Syntax(e) => Self::not_executed(vec![e]),
         }
     }
 
@@ -316,30 +320,147 @@ impl Params {
     }
 }
 
-/// Errors of the engine itself (parsing, validation, limits) get the contract's codes.
+/// Gives the engine's own errors (syntax, validation, coercion) the
+/// contract's `BAD_USER_INPUT`; limits and resolvers code their errors where
+/// they arise, never from the engine's message texts.
 fn set_codes(errors: &mut [ServerError]) {
     for e in errors {
         let ext = e.extensions.get_or_insert_with(Default::default);
         if ext.get("code").is_none() {
-            let code = if e.message.contains("too complex") || e.message.contains("nested too deep")
-            {
-                "QUERY_TOO_COMPLEX"
-            } else {
-                "BAD_USER_INPUT"
-            };
-            ext.set("code", code);
+            ext.set("code", "BAD_USER_INPUT");
         }
     }
 }
 
+/// What one request log line and its metrics say about a request.
+#[derive(Default)]
+struct Outcome {
+    subject: Option<String>,
+    operation: Option<String>,
+    /// `ok`, or the code of the first error.
+    code: Option<&'static str>,
+}
+
+impl Outcome {
+    /// Counts the errors of an answer; the first one's code is the outcome.
+    fn errors(&mut self, s: &AppState, answer: &Answer) {
+        for code in &answer.codes {
+            self.code.get_or_insert(code);
+            s.metrics.graphql_error(code);
+        }
+    }
+}
+
+/// Logs one line and records the metrics of a finished request.
+fn observe(
+    s: &AppState,
+    headers: &HeaderMap,
+    outcome: &Outcome,
+    started: Instant,
+    response: &Response,
+) {
+    let seconds = started.elapsed().as_secs_f64();
+    let result = outcome.code.unwrap_or("ok");
+    let operation = outcome.operation.as_deref().unwrap_or("");
+    s.metrics.request(operation, result, seconds);
+    tracing::info!(
+        request_id = headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-"),
+        operation,
+        sub = outcome.subject.as_deref().unwrap_or("-"),
+        status = response.status().as_u16(),
+        outcome = result,
+        duration_ms = seconds * 1000.0,
+        "graphql request"
+    );
+}
+
+/// The name of a document that starts with a named operation
+/// (`query Name ...`), for logs and metrics when the request names none.
+fn operation_name(query: &str) -> Option<&str> {
+    let mut rest = query.trim_start_matches(|c: char| c.is_whitespace() || c == ',');
+    while let Some(comment) = rest.strip_prefix('#') {
+        rest = comment
+            .split_once('\n')
+            .map_or("", |(_, r)| r)
+            .trim_start_matches(|c: char| c.is_whitespace() || c == ',');
+    }
+    let rest = ["query", "mutation", "subscription"]
+        .iter()
+        .find_map(|k| rest.strip_prefix(k))?;
+    let name = rest.trim_start();
+    let end = name
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(name.len());
+    (end > 0 && name.len() < rest.len()).then(|| &name[..end])
+}
+
+/// The operation a request names, or the name its document starts with.
+fn operation_of(params: &Params) -> Option<String> {
+    params.operation_name.clone().or_else(|| {
+        params
+            .query
+            .as_deref()
+            .and_then(operation_name)
+            .map(str::to_owned)
+    })
+}
+
+/// The contract code of an error of a response (all are coded by then).
+fn code_of(e: &ServerError) -> &'static str {
+    e.extensions
+        .as_ref()
+        .and_then(|x| x.get("code"))
+        .and_then(|c| match c {
+            async_graphql::Value::String(c) => crate::error::contract_code(c),
+            _ => None,
+        })
+        .unwrap_or("INTERNAL")
+}
+
+/// A request refused as a whole, counted and answered with its code.
+fn refused(s: &AppState, outcome: &mut Outcome, status: StatusCode, e: ApiError) -> Response {
+    outcome.code = Some(e.code());
+    s.metrics.graphql_error(e.code());
+    let mut response = error_response(status, &e);
+    if status == StatusCode::UNAUTHORIZED {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
+}
+
+/// The caller, within its rate: 401 without a valid token, 429 over the rate.
+async fn admit(s: &AppState, headers: &HeaderMap, outcome: &mut Outcome) -> Result<Ctx, Response> {
+    let ctx = authenticate(s, headers)
+        .await
+        .map_err(|e| refused(s, outcome, StatusCode::UNAUTHORIZED, e))?;
+    outcome.subject = Some(ctx.subject.clone());
+    if let Err(wait) = s.rate.check(&ctx.subject) {
+        s.metrics.rate_limited();
+        let retry_after_secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+        let e = ApiError::RateLimited { retry_after_secs };
+        return Err(refused(s, outcome, StatusCode::TOO_MANY_REQUESTS, e));
+    }
+    Ok(ctx)
+}
+
 /// Runs one request: finds its document (text, persisted or trusted), refuses
-/// a mutation over GET, executes, and orders the keys as the document does.
+/// a mutation over GET or a query over a limit, executes within the request
+/// time, and orders the keys as the document does.
 async fn answer(s: &AppState, ctx: &Ctx, params: Params, over_get: bool) -> Answer {
     let hash = match persisted::requested_hash(&params.extensions, params.document_id.as_deref()) {
         Ok(h) => h,
         Err(r) => return Answer::refused(r),
     };
     let query = params.query.as_deref().filter(|q| !q.is_empty());
+    // Refused before the parser sees it: brackets nested deeper than any real query.
+    if let Some(Err(e)) = query.map(|q| s.limits.check_nesting(q)) {
+        return Answer::not_executed(vec![e]);
+    }
     let doc = match s.documents.resolve(query, hash.as_deref()).await {
         Ok(doc) => doc,
         Err(r) => return Answer::refused(r),
@@ -354,6 +475,9 @@ async fn answer(s: &AppState, ctx: &Ctx, params: Params, over_get: bool) -> Answ
         );
     }
     let variables = async_graphql::Variables::from_json(Value::Object(params.variables));
+    if let Err(e) = s.limits.check_document(&doc, &variables) {
+        return Answer::not_executed(vec![e]);
+    }
     let order = KeyOrder::of(&doc, operation_name, &variables);
     let mut request = async_graphql::Request::new(String::new()).variables(variables);
     request.operation_name = params.operation_name.clone();
@@ -361,35 +485,38 @@ async fn answer(s: &AppState, ctx: &Ctx, params: Params, over_get: bool) -> Answ
 
     let span = tracing::info_span!("graphql", subject = %ctx.subject, operation = operation_name.unwrap_or("-"));
     request.data = request_data(ctx.clone(), s.db.scoped(ctx.clone()));
-    let started = Instant::now();
     // A panic in a resolver is a bug: the client gets INTERNAL, never the panic.
-    let execution = std::panic::AssertUnwindSafe(s.schema.execute(request).instrument(span));
-    let mut response = match futures_util::FutureExt::catch_unwind(execution).await {
-        Ok(response) => response,
-        Err(_) => {
+    let execution = futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
+        s.schema.execute(request).instrument(span),
+    ));
+    let mut response = match tokio::time::timeout(s.limits.request_timeout, execution).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(_)) => {
             tracing::error!("a resolver panicked");
-            let e = ApiError::Internal;
-            return Answer {
-                malformed: true,
-                ..Answer::error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string(), e.code())
-            };
+            return Answer::failed(StatusCode::INTERNAL_SERVER_ERROR, ApiError::Internal);
+        }
+        Err(_) => {
+            let e = ApiError::ServiceUnavailable(format!(
+                "the request took longer than {:?}",
+                s.limits.request_timeout
+            ));
+            return Answer::failed(StatusCode::SERVICE_UNAVAILABLE, e);
         }
     };
-    s.metrics
-        .micros
-        .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
     if let Some(order) = order {
         order.apply(&mut response.data);
     }
     set_codes(&mut response.errors);
-    // Errors before execution (validation, variables, limits) have no path:
-    // then nothing ran, and the answer has no `data` (GraphQL over HTTP).
+    // Errors before execution (validation, variables) have no path: then
+    // nothing ran, and the answer has no `data` (GraphQL over HTTP).
     let not_executed = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
-    let has_errors = !response.errors.is_empty();
+    if not_executed {
+        return Answer::not_executed(response.errors);
+    }
     let body = serde_json::to_string(&Body {
-        data: (!not_executed).then_some(&response.data),
+        data: Some(&response.data),
         errors: &response.errors,
         extensions: &response.extensions,
     })
@@ -400,13 +527,9 @@ async fn answer(s: &AppState, ctx: &Ctx, params: Params, over_get: bool) -> Answ
     });
     Answer {
         body,
-        status: if not_executed {
-            StatusCode::BAD_REQUEST
-        } else {
-            StatusCode::OK
-        },
+        status: StatusCode::OK,
         malformed: false,
-        has_errors,
+        codes: response.errors.iter().map(code_of).collect(),
     }
 }
 
@@ -421,52 +544,98 @@ struct Body<'a> {
     extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
 }
 
-fn count_errors(s: &AppState, answers: &[&Answer]) {
-    let n = answers.iter().filter(|a| a.has_errors).count() as u64;
-    s.metrics.errors.fetch_add(n, Ordering::Relaxed);
+/// POST /graphql: one request (a JSON object) or a batch (a JSON array of them).
+async fn graphql_post(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let (started, mut outcome) = (Instant::now(), Outcome::default());
+    let response = post(&s, &headers, body, &mut outcome).await;
+    observe(&s, &headers, &outcome, started, &response);
+    response
 }
 
-/// POST /graphql: one request (a JSON object) or a batch (a JSON array of them).
-async fn graphql_post(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    s.metrics.requests.fetch_add(1, Ordering::Relaxed);
-    let media = accepted(&headers);
-    let ctx = match authenticate(&s, &headers).await {
+async fn post(
+    s: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    outcome: &mut Outcome,
+) -> Response {
+    let media = accepted(headers);
+    let ctx = match admit(s, headers, outcome).await {
         Ok(ctx) => ctx,
-        Err(e) => return unauthorized(&e),
+        Err(response) => return response,
     };
-    if !is_json_body(&headers) {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let e = ApiError::TooComplex(format!(
+                "the body is larger than {} bytes",
+                s.limits.max_body_bytes
+            ));
+            return refused(s, outcome, StatusCode::PAYLOAD_TOO_LARGE, e);
+        }
+        Err(rejection) => {
+            let e = ApiError::BadUserInput {
+                field: "body".into(),
+                message: format!("the body could not be read: {rejection}"),
+            };
+            return refused(s, outcome, rejection.status(), e);
+        }
+    };
+    if !is_json_body(headers) {
         let a = Answer::malformed(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "a GraphQL request is sent with Content-Type: application/json",
         );
+        outcome.errors(s, &a);
         return reply(media, a.status, a.body);
     }
     let single = match serde_json::from_slice::<Value>(&body) {
-        Ok(Value::Array(batch)) => return graphql_batch(&s, &ctx, media, batch).await,
+        Ok(Value::Array(batch)) => return graphql_batch(s, &ctx, media, batch, outcome).await,
         Ok(v) => Params::from_json(v),
         Err(e) => Err(format!("the body is not JSON: {e}")),
     };
     let a = match single {
-        Ok(params) => answer(&s, &ctx, params, false).await,
+        Ok(params) => {
+            outcome.operation = operation_of(&params);
+            answer(s, &ctx, params, false).await
+        }
         Err(m) => Answer::malformed(StatusCode::BAD_REQUEST, &m),
     };
-    count_errors(&s, &[&a]);
+    outcome.errors(s, &a);
     reply(media, a.status(media), a.body)
 }
 
 /// A batch runs its operations one after another and answers with an array
 /// of their results, in order (each with its own errors).
-async fn graphql_batch(s: &AppState, ctx: &Ctx, media: Media, batch: Vec<Value>) -> Response {
-    if batch.is_empty() || batch.len() > s.max_batch {
-        let a = Answer::malformed(
+async fn graphql_batch(
+    s: &AppState,
+    ctx: &Ctx,
+    media: Media,
+    batch: Vec<Value>,
+    outcome: &mut Outcome,
+) -> Response {
+    let message = format!(
+        "a batch holds 1 to {} operations, this one {}",
+        s.limits.max_batch,
+        batch.len()
+    );
+    if batch.is_empty() {
+        let e = ApiError::BadUserInput {
+            field: "body".into(),
+            message,
+        };
+        return refused(s, outcome, StatusCode::BAD_REQUEST, e);
+    }
+    if batch.len() > s.limits.max_batch {
+        return refused(
+            s,
+            outcome,
             StatusCode::BAD_REQUEST,
-            &format!(
-                "a batch holds 1 to {} operations, this one {}",
-                s.max_batch,
-                batch.len()
-            ),
+            ApiError::TooComplex(message),
         );
-        return reply(media, a.status, a.body);
     }
     let mut answers = Vec::with_capacity(batch.len());
     for item in batch {
@@ -475,7 +644,7 @@ async fn graphql_batch(s: &AppState, ctx: &Ctx, media: Media, batch: Vec<Value>)
             Err(m) => Answer::malformed(StatusCode::BAD_REQUEST, &m),
         });
     }
-    count_errors(s, &answers.iter().collect::<Vec<_>>());
+    answers.iter().for_each(|a| outcome.errors(s, a));
     let body = answers
         .into_iter()
         .map(|a| a.body)
@@ -491,28 +660,42 @@ async fn graphql_get(
     headers: HeaderMap,
     params: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Response {
-    let media = accepted(&headers);
     let params = match params {
         Ok(Query(p))
             if ["query", "extensions", "documentId"]
                 .iter()
                 .all(|k| !p.contains_key(*k)) =>
         {
-            return graphiql().await.into_response();
+            return graphiql(&s);
         }
         Ok(Query(p)) => Params::from_query_string(p),
         Err(e) => Err(format!("the query string is not valid: {e}")),
     };
-    s.metrics.requests.fetch_add(1, Ordering::Relaxed);
-    let ctx = match authenticate(&s, &headers).await {
+    let (started, mut outcome) = (Instant::now(), Outcome::default());
+    let response = get_query(&s, &headers, params, &mut outcome).await;
+    observe(&s, &headers, &outcome, started, &response);
+    response
+}
+
+async fn get_query(
+    s: &AppState,
+    headers: &HeaderMap,
+    params: Result<Params, String>,
+    outcome: &mut Outcome,
+) -> Response {
+    let media = accepted(headers);
+    let ctx = match admit(s, headers, outcome).await {
         Ok(ctx) => ctx,
-        Err(e) => return unauthorized(&e),
+        Err(response) => return response,
     };
     let a = match params {
-        Ok(params) => answer(&s, &ctx, params, true).await,
+        Ok(params) => {
+            outcome.operation = operation_of(&params);
+            answer(s, &ctx, params, true).await
+        }
         Err(m) => Answer::malformed(StatusCode::BAD_REQUEST, &m),
     };
-    count_errors(&s, &[&a]);
+    outcome.errors(s, &a);
     let mut response = reply(media, a.status(media), a.body);
     let h = response.headers_mut();
     if a.status == StatusCode::METHOD_NOT_ALLOWED {
@@ -523,8 +706,19 @@ async fn graphql_get(
     response
 }
 
+/// Resolves once the server starts shutting down (or is gone).
+pub async fn stopping(mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    while !*shutdown.borrow_and_update() {
+        if shutdown.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
 /// graphql-transport-ws close code for a missing, bad or expired token.
 const CLOSE_UNAUTHORIZED: u16 = 4401;
+/// WebSocket close code "going away": the server shuts down.
+const CLOSE_GOING_AWAY: u16 = 1001;
 /// How long a new socket may take to send `connection_init`.
 const INIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -550,6 +744,44 @@ fn init_token(text: &str) -> Option<String> {
     scheme
         .eq_ignore_ascii_case("bearer")
         .then(|| token.trim().to_owned())
+}
+
+/// Passes a graphql-transport-ws message on, unless it subscribes with a
+/// query over a limit: then its `error` answer goes to `refusals` instead.
+fn screen(
+    limits: &QueryLimits,
+    message: Vec<u8>,
+    refusals: &tokio::sync::mpsc::UnboundedSender<String>,
+) -> Option<Vec<u8>> {
+    #[derive(serde::Deserialize)]
+    struct Subscribe {
+        id: String,
+        #[serde(rename = "type")]
+        kind: String,
+        payload: async_graphql::Request,
+    }
+    let Ok(Subscribe {
+        id,
+        kind,
+        mut payload,
+    }) = serde_json::from_slice(&message)
+    else {
+        return Some(message);
+    };
+    if kind != "subscribe" {
+        return Some(message);
+    }
+    match limits.check(&mut payload) {
+        Ok(()) => Some(message),
+        Err(e) => {
+            let mut response = async_graphql::Response::from_errors(vec![e]);
+            crate::limits::code_engine_errors(&mut response);
+            let error =
+                serde_json::json!({ "id": id, "type": "error", "payload": response.errors });
+            let _ = refusals.send(error.to_string());
+            None
+        }
+    }
 }
 
 /// Authenticates in `connection_init`, then runs the protocol until the
@@ -586,15 +818,19 @@ async fn serve_ws(s: AppState, socket: axum::extract::ws::WebSocket) {
     };
     // The connection lives long: its reads must not hold a transaction.
     let data = request_data(ctx.clone(), s.db.scoped_per_read(ctx));
+    // Subscriptions over a limit are answered here and never reach the engine.
+    let (refusals, mut refused) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let limits = s.limits.clone();
     let input = futures_util::stream::once(async move { first.into_bytes() }).chain(
         stream
             .take_while(|m| std::future::ready(m.is_ok()))
-            .filter_map(|m| {
-                std::future::ready(match m {
+            .filter_map(move |m| {
+                let message = match m {
                     Ok(Message::Text(t)) => Some(t.as_bytes().to_vec()),
                     Ok(Message::Binary(b)) => Some(b.to_vec()),
                     _ => None,
-                })
+                };
+                std::future::ready(message.and_then(|m| screen(&limits, m, &refusals)))
             }),
     );
     let output = async_graphql::http::WebSocket::new(
@@ -604,6 +840,9 @@ async fn serve_ws(s: AppState, socket: axum::extract::ws::WebSocket) {
     )
     .on_connection_init(move |_| async move { Ok(data) });
     futures_util::pin_mut!(output);
+    let shutdown = stopping(s.shutdown.clone());
+    tokio::pin!(shutdown);
+    s.metrics.subscription_sockets(1.0);
     let ttl = expires.saturating_sub(jsonwebtoken::get_current_timestamp());
     let expiry = tokio::time::sleep(std::time::Duration::from_secs(ttl));
     tokio::pin!(expiry);
@@ -621,10 +860,21 @@ async fn serve_ws(s: AppState, socket: axum::extract::ws::WebSocket) {
                 }
                 None => break,
             },
+            Some(text) = refused.recv() => {
+                if sink.send(Message::Text(text.into())).await.is_err() {
+                    break;
+                }
+            }
             () = &mut expiry => {
                 let _ = sink.send(close("the token has expired")).await;
                 break;
             }
+            () = &mut shutdown => {
+                let going_away = CloseFrame { code: CLOSE_GOING_AWAY, reason: "the server is shutting down".into() };
+                let _ = sink.send(Message::Close(Some(going_away))).await;
+                break;
+            }
         }
     }
+    s.metrics.subscription_sockets(-1.0);
 }

@@ -5,8 +5,11 @@ pub mod cors;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod limits;
+pub mod metrics;
 mod order;
 pub mod persisted;
+pub mod rate;
 
 pub use auth::{AuthConfig, Claims};
 pub use graphql::{Limits, Schema, build_schema};

@@ -124,12 +124,22 @@ pub struct Capacity {
     pub text: Option<String>,
 }
 
+/// The largest capacity of one service: far above any real one, and low
+/// enough that sums over thousands of services stay within a GraphQL Int.
+pub const MAX_CAPACITY: i32 = 1_000_000;
+
 impl Capacity {
     pub fn normalized(self) -> ValidationResult<Self> {
         if self.value < 0 {
             return Err(ValidationError::new(
                 "value",
                 format!("capacity {} is negative", self.value),
+            ));
+        }
+        if self.value > MAX_CAPACITY {
+            return Err(ValidationError::new(
+                "value",
+                format!("capacity {} is over {MAX_CAPACITY}", self.value),
             ));
         }
         Ok(Self {

@@ -107,6 +107,11 @@ pub(crate) fn scoped(
 
 /// `column` contains `text`, ignoring case and diacritics (the column holds folded text).
 pub(crate) fn contains(column: impl ColumnTrait, text: &str) -> sea_orm::sea_query::SimpleExpr {
+    // No stored text holds a NUL (PostgreSQL cannot), so such a pattern matches
+    // nothing; sent to PostgreSQL it would fail the request's read transaction.
+    if text.contains('\0') {
+        return Expr::val(1).eq(0);
+    }
     let escaped = fold(text)
         .replace('\\', "\\\\")
         .replace('%', "\\%")

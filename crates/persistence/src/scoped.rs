@@ -5,7 +5,7 @@
 
 use crate::{Db, Result, dialect};
 use kpss_domain::access::{Ctx, Grant};
-use sea_orm::{DatabaseExecutor, DatabaseTransaction, DbBackend, TransactionTrait};
+use sea_orm::{DatabaseExecutor, DatabaseTransaction, DbBackend, DbErr, TransactionTrait};
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -20,7 +20,9 @@ struct Inner {
     /// PostgreSQL: the reads of one handle (one request) share a transaction
     /// that carries the caller's scope, as PostGraphile does; it is never
     /// committed, as it only reads.
-    reads: tokio::sync::OnceCell<DatabaseTransaction>,
+    /// A failure to open it stays: one unreachable database costs a request
+    /// one connection timeout, not one per resolver.
+    reads: tokio::sync::OnceCell<Result<DatabaseTransaction, DbErr>>,
 }
 
 impl Scoped {
@@ -54,16 +56,22 @@ impl Scoped {
             dialect::set_scope(&txn, &self.0.ctx.read, &Grant::default()).await?;
             return Ok(DatabaseExecutor::OwnedTransaction(txn));
         }
-        let txn = self
+        let opened = self
             .0
             .reads
-            .get_or_try_init(|| async {
+            .get_or_init(|| async {
                 let txn = conn.begin().await?;
-                dialect::set_scope(&txn, &self.0.ctx.read, &Grant::default()).await?;
-                Ok::<_, crate::Error>(txn)
+                match dialect::set_scope(&txn, &self.0.ctx.read, &Grant::default()).await {
+                    Ok(()) => Ok(txn),
+                    Err(crate::Error::Db(e)) => Err(e),
+                    Err(e) => Err(DbErr::Custom(e.to_string())),
+                }
             })
-            .await?;
-        Ok(txn.into())
+            .await;
+        match opened {
+            Ok(txn) => Ok(txn.into()),
+            Err(e) => Err(e.clone().into()),
+        }
     }
 
     /// A write transaction with the caller's read and write scope.

@@ -202,7 +202,8 @@ pub async fn search(
     first: u64,
 ) -> Result<Vec<Hit>> {
     let terms = terms(text);
-    if terms.is_empty() {
+    // No stored text holds a NUL (see `page::contains`).
+    if terms.is_empty() || text.contains('\0') {
         return Ok(Vec::new());
     }
     let mut cond = Condition::all().add(scope::condition(

@@ -74,10 +74,17 @@ pub async fn fresh_config(backend: Backend) -> (Config, tempfile::TempDir) {
         jwt_audience: "kpss-api".into(),
         jwt_secret: Some(SECRET.to_owned().into()),
         jwks: None,
-        environment: None,
         cors_origins: None,
         trusted_documents: None,
-        max_batch: None,
+        // No test depends on timing: the rate limit is off unless a test turns it on.
+        limits: kpss_api::Limits {
+            rate_limit_per_second: 0,
+            ..Default::default()
+        },
+        environment: kpss::Environment::Development,
+        introspection: None,
+        graphiql: None,
+        shutdown_timeout: std::time::Duration::from_secs(10),
     };
     (config, dir)
 }
@@ -112,14 +119,27 @@ impl TestApp {
         }
     }
 
+    /// The service on a PostgreSQL database of the caller's (e.g. on a
+    /// server of the test's own).
+    pub async fn spawn_on_postgres(database_url: String) -> Self {
+        let mut app =
+            Self::spawn_with(Backend::Sqlite, |c, _| c.database_url = Some(database_url)).await;
+        app.backend = Backend::Postgres;
+        app
+    }
+
     pub fn token(&self, role: Role, regions: &[&str], kraje: &[&str]) -> String {
+        self.token_for("tester", role, regions, kraje)
+    }
+
+    pub fn token_for(&self, subject: &str, role: Role, regions: &[&str], kraje: &[&str]) -> String {
         let regions: Vec<String> = regions.iter().map(|s| s.to_string()).collect();
         let kraje: Vec<String> = kraje.iter().map(|s| s.to_string()).collect();
         self.config
             .auth()
             .expect("auth")
             .issue(&TokenRequest {
-                subject: "tester",
+                subject,
                 role,
                 regions: &regions,
                 kraje: &kraje,
@@ -151,6 +171,40 @@ impl TestApp {
         (status, res.json().await.expect("JSON body"))
     }
 
+    /// POSTs a body as it is; returns the status, the headers and the body.
+    pub async fn post_raw(
+        &self,
+        auth: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+        self.try_post_raw(auth, content_type, body)
+            .await
+            .expect("request sent")
+    }
+
+    /// The same, or the client's error (a server may close the connection
+    /// of a body over its limit before reading it all).
+    pub async fn try_post_raw(
+        &self,
+        auth: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> reqwest::Result<(u16, reqwest::header::HeaderMap, Vec<u8>)> {
+        let mut req = self
+            .http
+            .post(format!("{}/graphql", self.base))
+            .header("Content-Type", content_type)
+            .body(body);
+        if let Some(a) = auth {
+            req = req.header("Authorization", a);
+        }
+        let res = req.send().await?;
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        Ok((status, headers, res.bytes().await?.to_vec()))
+    }
+
     /// A query with a bearer token that must succeed without errors; returns `data`.
     pub async fn query(&self, token: &str, query: &str, variables: Value) -> Value {
         let (status, body) = self
@@ -180,6 +234,24 @@ impl TestApp {
             .await
             .expect("request sent");
         (res.status().as_u16(), res.text().await.expect("body"))
+    }
+
+    /// Serves the same database again with the configuration changed, on a
+    /// new pool (so that database settings such as `statement_timeout` apply).
+    pub async fn restart_with(&mut self, change: impl FnOnce(&mut Config)) {
+        if let Some(r) = self.running.take() {
+            r.stop().await.expect("graceful shutdown");
+        }
+        change(&mut self.config);
+        let url = self.config.database_url().expect("url");
+        self.db = kpss_persistence::Db::connect_with(&url, self.config.limits.request_timeout)
+            .await
+            .expect("connect");
+        let running = kpss::start(&self.config, self.db.clone())
+            .await
+            .expect("server started");
+        self.base = format!("http://{}", running.addr);
+        self.running = Some(running);
     }
 
     pub async fn stop(mut self) {

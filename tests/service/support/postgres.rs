@@ -64,6 +64,15 @@ pub async fn fresh_database() -> (String, String) {
         .await
         .expect("server thread");
     ROLES.get_or_init(|| create_roles(&admin)).await;
+    let name = create_database(&admin, OWNER).await;
+    (
+        as_role(&admin, SERVICE, &name),
+        as_role(&admin, OWNER, &name),
+    )
+}
+
+/// Creates an empty database owned by `owner` on the server of `admin`; its name.
+async fn create_database(admin: &str, owner: &str) -> String {
     let name = format!(
         "kpss_test_{}_{}",
         std::process::id(),
@@ -72,14 +81,11 @@ pub async fn fresh_database() -> (String, String) {
     let conn = Database::connect(format!("{admin}/postgres"))
         .await
         .expect("connect to PostgreSQL");
-    conn.execute_unprepared(&format!("CREATE DATABASE {name} OWNER {OWNER}"))
+    conn.execute_unprepared(&format!("CREATE DATABASE {name} OWNER {owner}"))
         .await
         .expect("create test database");
     conn.close().await.expect("close");
-    (
-        as_role(&admin, SERVICE, &name),
-        as_role(&admin, OWNER, &name),
-    )
+    name
 }
 
 fn bin_dir() -> Option<PathBuf> {
@@ -150,94 +156,164 @@ fn free_port() -> Result<u16, String> {
 }
 
 fn start_throwaway_server() -> Result<String, String> {
-    let bin = match bin_dir() {
-        Some(b) => b,
-        None => {
-            install_postgresql()?;
-            bin_dir().ok_or("postgresql installed, but initdb/postgres not found")?
-        }
-    };
-    let dir = tempfile::Builder::new()
-        .prefix("kpss-pg-")
-        .tempdir()
-        .map_err(|e| e.to_string())?
-        .keep();
-    let data = dir.join("data");
-    // PostgreSQL refuses to run as root: run it as `nobody`.
-    let user = if is_root() {
-        Some((65534u32, 65534u32))
-    } else {
-        None
-    };
-    if let Some((uid, gid)) = user {
-        std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
-            .map_err(|e| format!("chown {}: {e}", dir.display()))?;
-    }
-    let as_user = |cmd: &mut Command| {
+    let server = OwnServer::start()?;
+    let url = server.url.clone();
+    // The shared server lives as long as the test process (the watchdog ends it).
+    std::mem::forget(server);
+    Ok(url)
+}
+
+/// A PostgreSQL server of one test's own, which it may stop and start again
+/// (on the same data and port); stopped when dropped, and by a watchdog
+/// should the test process die.
+pub struct OwnServer {
+    pub url: String,
+    bin: PathBuf,
+    dir: PathBuf,
+    port: u16,
+    user: Option<(u32, u32)>,
+    child: Option<std::process::Child>,
+}
+
+impl OwnServer {
+    /// initdb into a temporary folder and start the server on 127.0.0.1.
+    pub fn start() -> Result<Self, String> {
+        let bin = match bin_dir() {
+            Some(b) => b,
+            None => {
+                install_postgresql()?;
+                bin_dir().ok_or("postgresql installed, but initdb/postgres not found")?
+            }
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("kpss-pg-")
+            .tempdir()
+            .map_err(|e| e.to_string())?
+            .keep();
+        // PostgreSQL refuses to run as root: run it as `nobody`.
+        let user = if is_root() {
+            Some((65534u32, 65534u32))
+        } else {
+            None
+        };
         if let Some((uid, gid)) = user {
+            std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
+                .map_err(|e| format!("chown {}: {e}", dir.display()))?;
+        }
+        let mut server = Self {
+            url: String::new(),
+            bin,
+            dir,
+            port: free_port()?,
+            user,
+            child: None,
+        };
+        server.url = format!("postgres://postgres@127.0.0.1:{}", server.port);
+        let mut initdb = Command::new(server.bin.join("initdb"));
+        initdb.args([
+            "-D",
+            path(&server.dir.join("data"))?,
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--locale=C.UTF-8",
+            // A linguistic default collation, as production servers have: byte-wise
+            // order must not depend on it.
+            "--locale-provider=icu",
+            "--icu-locale=en-US",
+        ]);
+        server.as_user(&mut initdb);
+        let out = initdb.output().map_err(|e| format!("initdb: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "initdb failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        server.start_again()?;
+        Ok(server)
+    }
+
+    fn as_user(&self, cmd: &mut Command) {
+        if let Some((uid, gid)) = self.user {
             use std::os::unix::process::CommandExt;
             cmd.uid(uid).gid(gid);
         }
-    };
-    let mut initdb = Command::new(bin.join("initdb"));
-    initdb.args([
-        "-D",
-        path(&data)?,
-        "-U",
-        "postgres",
-        "-A",
-        "trust",
-        "-E",
-        "UTF8",
-        "--no-sync",
-        "--locale=C.UTF-8",
-        // A linguistic default collation, as production servers have: byte-wise
-        // order must not depend on it.
-        "--locale-provider=icu",
-        "--icu-locale=en-US",
-    ]);
-    as_user(&mut initdb);
-    let out = initdb.output().map_err(|e| format!("initdb: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "initdb failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
     }
-    let port = free_port()?;
-    let mut postgres = Command::new(bin.join("postgres"));
-    postgres
-        .args([
-            "-D",
-            path(&data)?,
-            "-k",
-            path(&dir)?,
-            "-p",
-            &port.to_string(),
-        ])
-        .args([
-            "-c",
-            "listen_addresses=127.0.0.1",
-            "-c",
-            "fsync=off",
-            "-c",
-            "synchronous_commit=off",
-        ])
-        .args(["-c", "full_page_writes=off", "-c", "max_connections=300"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("postgres.log")).map_err(|e| e.to_string())?);
-    as_user(&mut postgres);
-    let child = postgres.spawn().map_err(|e| format!("postgres: {e}"))?;
-    watchdog(child.id(), &dir)?;
-    let url = format!("postgres://postgres@127.0.0.1:{port}");
-    wait_ready(&bin, port).map_err(|e| {
-        format!(
-            "{e}\n{}",
-            std::fs::read_to_string(dir.join("postgres.log")).unwrap_or_default()
-        )
-    })?;
-    Ok(url)
+
+    /// Starts the (stopped) server and waits until it accepts connections.
+    pub fn start_again(&mut self) -> Result<(), String> {
+        let data = self.dir.join("data");
+        let mut postgres = Command::new(self.bin.join("postgres"));
+        postgres
+            .args([
+                "-D",
+                path(&data)?,
+                "-k",
+                path(&self.dir)?,
+                "-p",
+                &self.port.to_string(),
+            ])
+            .args([
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+            ])
+            .args(["-c", "full_page_writes=off", "-c", "max_connections=300"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(self.dir.join("postgres.log"))
+                    .map_err(|e| e.to_string())?,
+            );
+        self.as_user(&mut postgres);
+        let child = postgres.spawn().map_err(|e| format!("postgres: {e}"))?;
+        watchdog(child.id(), &self.dir)?;
+        self.child = Some(child);
+        wait_ready(&self.bin, self.port).map_err(|e| {
+            format!(
+                "{e}\n{}",
+                std::fs::read_to_string(self.dir.join("postgres.log")).unwrap_or_default()
+            )
+        })
+    }
+
+    /// Stops the server (fast shutdown: every connection is cut) and waits until it is gone.
+    pub fn stop(&mut self) -> Result<(), String> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
+        Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .map_err(|e| format!("kill: {e}"))?;
+        child.wait().map_err(|e| format!("wait: {e}"))?;
+        Ok(())
+    }
+
+    /// Creates an empty database on this server and returns its URL.
+    /// An empty database of this server, for one role that owns it and serves.
+    pub async fn fresh_database(&self) -> String {
+        let name = create_database(&self.url, "postgres").await;
+        format!("{}/{name}", self.url)
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        let _ = self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 fn path(p: &Path) -> Result<&str, String> {

@@ -80,47 +80,22 @@ pub struct Mutation(
 
 pub type Schema = async_graphql::Schema<Query, Mutation, subscription::Subscription>;
 
-/// Abuse limits, in one place, with their defaults.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    /// Deepest selection nesting a query may have.
-    pub max_depth: usize,
-    /// Highest complexity (one point per field) a query may have.
-    pub max_complexity: usize,
-    /// Largest `first` of a connection or search.
-    pub max_page_size: usize,
-    /// Largest request body in bytes.
-    pub max_body_bytes: usize,
-    /// Most operations in one batch (a JSON array body).
-    pub max_batch: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_depth: 16,
-            max_complexity: 5_000,
-            max_page_size: 100,
-            max_body_bytes: 256 * 1024,
-            max_batch: 10,
-        }
-    }
-}
-
-/// `first` when a client gives none.
-const DEFAULT_PAGE_SIZE: i32 = 20;
+use crate::limits::DEFAULT_PAGE_SIZE;
+pub use crate::limits::Limits;
 
 pub fn build_schema(db: Db, limits: &Limits) -> Schema {
-    Schema::build(
+    let builder = Schema::build(
         Query::default(),
         Mutation::default(),
         subscription::Subscription,
     )
     .data(db)
-    .data(limits.clone())
-    .limit_depth(limits.max_depth)
-    .limit_complexity(limits.max_complexity)
-    .finish()
+    .data(limits.clone());
+    if limits.introspection {
+        builder.finish()
+    } else {
+        builder.disable_introspection().finish()
+    }
 }
 
 /// The schema as SDL, for `kpss schema` and the drift test.
@@ -184,11 +159,27 @@ fn id(field: &str, id: &ID) -> Result<i64> {
         .map_err(|_| bad(field, format!("`{}` is not an id", id.as_str())))
 }
 
+/// Most codes a filter may list: every region of the country fits, and
+/// each code costs a lookup.
+const MAX_LISTED_CODES: usize = 1_000;
+
+fn listed(field: &str, codes: Option<&[String]>) -> Result<()> {
+    match codes {
+        Some(c) if c.len() > MAX_LISTED_CODES => Err(bad(
+            field,
+            format!("at most {MAX_LISTED_CODES} codes may be listed"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 async fn grant(
     ctx: &Context<'_>,
     regions: Option<&[String]>,
     kraje: Option<&[String]>,
 ) -> Result<Option<kpss_domain::access::Grant>> {
+    listed("filter.regions", regions)?;
+    listed("filter.kraje", kraje)?;
     regions::filter(scoped(ctx), regions, kraje, "filter")
         .await
         .map_err(coded)

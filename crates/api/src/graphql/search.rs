@@ -46,6 +46,7 @@ impl SearchQueries {
         if text.chars().count() > kpss_domain::text::MAX_TITLE {
             return Err(bad("text", "the search text is too long"));
         }
+        listed("regions", regions.as_deref())?;
         let scope = regions::filter(scoped(ctx), regions.as_deref(), None, "regions")
             .await
             .map_err(coded)?;
