@@ -16,8 +16,9 @@ impl MigrationName for Migration {
     }
 }
 
-/// Every table with a `region_code`.
-pub const TENANT_TABLES: [&str; 11] = [
+/// The tables with a `region_code` when this migration was written (a later
+/// tenant table gets its policies in its own migration).
+const TABLES: [&str; 11] = [
     "plan",
     "plan_project",
     "priority",
@@ -62,7 +63,7 @@ impl MigrationTrait for Migration {
         }
         let c = m.get_connection();
         c.execute_unprepared(FUNCTIONS).await?;
-        for t in TENANT_TABLES {
+        for t in TABLES {
             c.execute_unprepared(&format!(
                 r#"ALTER TABLE "{t}" ENABLE ROW LEVEL SECURITY;
 CREATE POLICY kpss_read ON "{t}" FOR SELECT USING (kpss_in_setting(region_code, 'kpss.read_regions'));
@@ -80,7 +81,7 @@ CREATE POLICY kpss_delete ON "{t}" FOR DELETE USING (kpss_in_setting(region_code
             return Ok(());
         }
         let c = m.get_connection();
-        for t in TENANT_TABLES {
+        for t in TABLES {
             c.execute_unprepared(&format!(
                 r#"DROP POLICY kpss_read ON "{t}"; DROP POLICY kpss_insert ON "{t}";
 DROP POLICY kpss_update ON "{t}"; DROP POLICY kpss_delete ON "{t}";

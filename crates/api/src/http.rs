@@ -137,11 +137,10 @@ fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
 
 /// The caller of a request with a valid token.
 async fn authenticate(s: &AppState, headers: &HeaderMap) -> Result<Ctx, ApiError> {
-    let verified = match bearer(headers) {
+    match bearer(headers) {
         Ok(token) => s.auth.verify(token).await,
         Err(e) => Err(e),
-    };
-    verified
+    }
 }
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";

@@ -3,7 +3,7 @@
 use crate::columns::{read_list, write_list};
 use crate::entity::{activity, measure};
 use crate::scoped::Scoped;
-use crate::stored::{self, Archive, Change, Create, Editable, Stored, invalid};
+use crate::stored::{self, Archive, Change, Create, Editable, Stored};
 use crate::{Error, Result};
 use chrono::Utc;
 use kpss_domain::activity::{ActivityDraft, ActivityFields, ActivityForCreate, ActivityPatch};
@@ -143,32 +143,9 @@ impl Create<activity::Entity> for ActivityForCreate {
     async fn insert(&self, s: &Scoped, c: &DatabaseTransaction) -> Result<i64> {
         let m = stored::parent::<measure::Entity>(s, c, self.measure_id, "measure_id").await?;
         if let Some(p) = self.parent_id {
-            let parent = activity::Entity::find_by_id(p).one(c).await?;
-            match parent {
-                Some(a) if a.measure_id == self.measure_id && !a.archived => {}
-                Some(a) if a.region_code != m.region_code => {
-                    return Err(Error::Forbidden(
-                        "an activity can only hang under an activity of its own region".into(),
-                    ));
-                }
-                None if crate::dialect::region_of(&s.db().conn, EntityKind::Activity, p)
-                    .await?
-                    .is_some() =>
-                {
-                    return Err(Error::Forbidden(
-                        "an activity can only hang under an activity of its own region".into(),
-                    ));
-                }
-                _ => {
-                    return Err(invalid(
-                        "input.parent_id",
-                        format!(
-                            "activity {p} is not a current activity of measure {}",
-                            self.measure_id
-                        ),
-                    ));
-                }
-            }
+            let what = format!("a current activity of measure {}", self.measure_id);
+            let of_the_same = |a: &activity::Model| a.measure_id == self.measure_id;
+            stored::upper::<activity::Entity>(s, c, p, &m.region_code, of_the_same, &what).await?;
         }
         let siblings = siblings(self.measure_id, self.parent_id);
         stored::check_code::<activity::Entity>(

@@ -5,7 +5,7 @@ use crate::entity::{capacity, evaluation, measure, priority};
 use crate::page::{Connection, Page, contains, page, scoped};
 use crate::scoped::Scoped;
 use crate::service::{capacities_of, replace_capacities};
-use crate::stored::{self, Archive, Change, Create, Editable, Stored, invalid};
+use crate::stored::{self, Archive, Change, Create, Editable, Stored};
 use crate::{Error, Result};
 use chrono::Utc;
 use kpss_domain::access::Grant;
@@ -305,35 +305,14 @@ impl Create<measure::Entity> for MeasureForCreate {
         let prio =
             stored::parent::<priority::Entity>(s, c, self.priority_id, "priority_id").await?;
         if let Some(p) = self.parent_id {
-            let parent = measure::Entity::find_by_id(p).one(c).await?;
-            match parent {
-                Some(m)
-                    if m.priority_id == self.priority_id
-                        && !m.archived
-                        && m.parent_id.is_none() => {}
-                Some(m) if m.region_code != prio.region_code => {
-                    return Err(Error::Forbidden(
-                        "a measure can only hang under a measure of its own region".into(),
-                    ));
-                }
-                None if crate::dialect::region_of(&s.db().conn, EntityKind::Measure, p)
-                    .await?
-                    .is_some() =>
-                {
-                    return Err(Error::Forbidden(
-                        "a measure can only hang under a measure of its own region".into(),
-                    ));
-                }
-                _ => {
-                    return Err(invalid(
-                        "input.parent_id",
-                        format!(
-                            "measure {p} is not a current top-level measure of priority {}",
-                            self.priority_id
-                        ),
-                    ));
-                }
-            }
+            let what = format!(
+                "a current top-level measure of priority {}",
+                self.priority_id
+            );
+            let of_the_same =
+                |m: &measure::Model| m.priority_id == self.priority_id && m.parent_id.is_none();
+            stored::upper::<measure::Entity>(s, c, p, &prio.region_code, of_the_same, &what)
+                .await?;
         }
         let siblings = siblings(self.priority_id, self.parent_id);
         stored::check_code::<measure::Entity>(

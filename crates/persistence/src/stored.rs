@@ -344,6 +344,40 @@ pub(crate) async fn parent<E: Editable>(
     Ok(m)
 }
 
+/// The record a sub-record hangs under (a sub-measure's measure, a
+/// sub-activity's activity): current and `of_the_same` parent; FORBIDDEN
+/// when it is a record of another region, bad input in `input.parent_id`
+/// otherwise (`what` says what it must be).
+pub(crate) async fn upper<E: Editable>(
+    s: &Scoped,
+    c: &DatabaseTransaction,
+    id: i64,
+    region: &str,
+    of_the_same: impl Fn(&E::Model) -> bool,
+    what: &str,
+) -> Result<()> {
+    let kind = E::KIND.as_str().to_lowercase();
+    let elsewhere = || {
+        Error::Forbidden(format!(
+            "a {kind} can only hang under a {kind} of its own region"
+        ))
+    };
+    match E::find().filter(E::ID.eq(id)).one(c).await? {
+        Some(m) if of_the_same(&m) && !E::head(&m)?.archived => Ok(()),
+        Some(m) if E::head(&m)?.region != region => Err(elsewhere()),
+        None if dialect::region_of(&s.db().conn, E::KIND, id)
+            .await?
+            .is_some() =>
+        {
+            Err(elsewhere())
+        }
+        _ => Err(invalid(
+            "input.parent_id",
+            format!("{kind} {id} is not {what}"),
+        )),
+    }
+}
+
 /// Why the caller cannot change record `id` it cannot read: FORBIDDEN when it
 /// exists (in another region), NOT_FOUND when it does not.
 pub(crate) async fn unreadable(s: &Scoped, kind: EntityKind, id: i64) -> Error {
