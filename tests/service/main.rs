@@ -14,6 +14,7 @@ mod http;
 mod http_audit;
 mod live;
 mod persisted;
+mod provenance;
 mod read;
 mod rls;
 mod seeds;
