@@ -276,11 +276,16 @@ impl Running {
         Ok(())
     }
 
-    /// Serves until SIGTERM or Ctrl-C, then shuts down gracefully.
-    pub async fn until_signal(self) -> Result<(), Error> {
-        shutdown_signal().await;
-        tracing::info!("shutting down");
-        self.stop().await
+    /// Serves until SIGTERM or Ctrl-C, then shuts down gracefully. The
+    /// handler is in place when this returns, before the future is awaited,
+    /// so a signal sent right after start-up is not lost.
+    pub fn until_signal(self) -> impl std::future::Future<Output = Result<(), Error>> {
+        let signal = shutdown_signal();
+        async move {
+            signal.await;
+            tracing::info!("shutting down");
+            self.stop().await
+        }
     }
 }
 
@@ -325,22 +330,23 @@ pub async fn start(config: &Config, db: Db) -> Result<Running, Error> {
     })
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        #[cfg(unix)]
+        let term = async {
+            match term.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = term => {} }
+    }
 }
 
 /// Parses `8h`, `30m`, `7d`, `90s` or plain seconds.

@@ -80,8 +80,11 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::Serve => {
             let db = prepare_database(&config).await?;
             let running = start(&config, db).await?;
-            banner(&config, running.addr)?;
-            running.until_signal().await
+            let addr = running.addr;
+            // The signal handler first: whoever reads the banner may stop the server at once.
+            let stopped = running.until_signal();
+            banner(&config, addr)?;
+            stopped.await
         }
         Command::Migrate => {
             let db = kpss_persistence::Db::connect(&config.owner_url()?).await?;

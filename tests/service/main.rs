@@ -17,6 +17,7 @@ mod http_audit;
 mod limits;
 mod live;
 mod persisted;
+mod provenance;
 mod read;
 mod rls;
 mod seeds;

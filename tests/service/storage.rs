@@ -40,12 +40,22 @@ async fn counts(conn: &DatabaseConnection) -> Vec<i64> {
     all
 }
 
+/// The seed files and the source documents they point into.
 fn copy_seeds(to: &Path) {
     for entry in std::fs::read_dir(repo_path("seeds")).expect("seeds") {
         let path = entry.expect("entry").path();
         if path.extension().is_some_and(|x| x == "yaml") {
             std::fs::copy(&path, to.join(path.file_name().expect("name"))).expect("copy");
         }
+    }
+    std::fs::create_dir(to.join("sources")).expect("dir");
+    for entry in std::fs::read_dir(repo_path("seeds/sources")).expect("sources") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(
+            &path,
+            to.join("sources").join(path.file_name().expect("name")),
+        )
+        .expect("copy");
     }
 }
 

@@ -1,6 +1,6 @@
 //! Activities of a measure (and sub-activities): the commands that create and change one.
 
-use crate::error::ValidationResult;
+use crate::error::{ValidationError, ValidationResult};
 use crate::patch::Patch;
 use crate::text::{self, MAX_TEXT};
 use crate::value::{Code, Title};
@@ -11,8 +11,10 @@ pub struct ActivityFields {
     pub title: Title,
     pub description: Option<String>,
     pub responsible: Vec<String>,
-    pub schedule: Option<String>,
-    pub financing: Option<String>,
+    /// Harmonogram, one entry per line of the cell.
+    pub schedule_items: Vec<String>,
+    /// Financování, one entry per line of the cell.
+    pub financing_items: Vec<String>,
     pub outputs: Vec<String>,
 }
 
@@ -22,8 +24,10 @@ pub struct ActivityDraft {
     pub title: String,
     pub description: Option<String>,
     pub responsible: Vec<String>,
-    pub schedule: Option<String>,
-    pub financing: Option<String>,
+    /// Harmonogram, one entry per line of the cell.
+    pub schedule_items: Vec<String>,
+    /// Financování, one entry per line of the cell.
+    pub financing_items: Vec<String>,
     pub outputs: Vec<String>,
 }
 
@@ -34,8 +38,8 @@ impl ActivityDraft {
             title: Title::parse("title", &self.title)?,
             description: text::optional("description", self.description.as_deref(), MAX_TEXT)?,
             responsible: text::list("responsible", &self.responsible)?,
-            schedule: text::optional("schedule", self.schedule.as_deref(), MAX_TEXT)?,
-            financing: text::optional("financing", self.financing.as_deref(), MAX_TEXT)?,
+            schedule_items: items("schedule_items", &self.schedule_items)?,
+            financing_items: items("financing_items", &self.financing_items)?,
             outputs: text::list("outputs", &self.outputs)?,
         })
     }
@@ -48,11 +52,34 @@ impl ActivityFields {
             title: self.title.as_str().to_owned(),
             description: self.description.clone(),
             responsible: self.responsible.clone(),
-            schedule: self.schedule.clone(),
-            financing: self.financing.clone(),
+            schedule_items: self.schedule_items.clone(),
+            financing_items: self.financing_items.clone(),
             outputs: self.outputs.clone(),
         }
     }
+}
+
+/// Entries of a cell that the document writes one per line: an entry is one
+/// line (they are served joined by line breaks as `schedule` / `financing`).
+fn items(field: &str, list: &[String]) -> ValidationResult<Vec<String>> {
+    let list = text::list(field, list)?;
+    if let Some(i) = list.iter().position(|e| e.contains('\n')) {
+        return Err(ValidationError::new(
+            format!("{field}[{i}]"),
+            "is one line; give each line as an entry of its own",
+        ));
+    }
+    Ok(list)
+}
+
+/// The entries of a text written one per line (`schedule`, `financing`).
+pub fn lines(text: Option<&str>) -> Vec<String> {
+    text.unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// A new activity of `measure_id`, under the activity `parent_id` if given.
@@ -69,8 +96,8 @@ pub struct ActivityPatch {
     pub title: Patch<String>,
     pub description: Patch<String>,
     pub responsible: Patch<Vec<String>>,
-    pub schedule: Patch<String>,
-    pub financing: Patch<String>,
+    pub schedule_items: Patch<Vec<String>>,
+    pub financing_items: Patch<Vec<String>>,
     pub outputs: Patch<Vec<String>>,
 }
 
@@ -81,8 +108,8 @@ impl ActivityPatch {
         self.title.apply_required("title", &mut d.title)?;
         self.description.apply(&mut d.description);
         self.responsible.apply_list(&mut d.responsible);
-        self.schedule.apply(&mut d.schedule);
-        self.financing.apply(&mut d.financing);
+        self.schedule_items.apply_list(&mut d.schedule_items);
+        self.financing_items.apply_list(&mut d.financing_items);
         self.outputs.apply_list(&mut d.outputs);
         d.parse()
     }

@@ -40,6 +40,7 @@ pub mod record;
 pub mod region;
 pub mod seed;
 pub mod service;
+pub mod source;
 pub mod text;
 pub mod value;
 

@@ -8,11 +8,39 @@ use crate::text::{self, MAX_TEXT, MAX_TITLE};
 use crate::value::{AmountCzk, Code, Title, Year};
 use serde::{Deserialize, Serialize};
 
+/// What a document says about a list or a cost: it names something, it says
+/// there is none (or zero), it says it cannot be specified, or it says nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Statement {
+    #[default]
+    Stated,
+    None,
+    NotSpecifiable,
+    NotStated,
+}
+
+crate::enum_str!(Statement {
+    Stated = "STATED",
+    None = "NONE",
+    NotSpecifiable = "NOT_SPECIFIABLE",
+    NotStated = "NOT_STATED",
+});
+
+impl Statement {
+    fn is_stated(&self) -> bool {
+        *self == Statement::Stated
+    }
+}
+
 /// Expected cost: the amount where the text gives one, what one amount pays
-/// for, and the text as written ("10 000 Kč / setkání", "Nelze specifikovat").
+/// for, the text as written ("10 000 Kč / setkání", "Nelze specifikovat"),
+/// and whether it states an amount, none (0) or that it cannot be specified.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Cost {
+    #[serde(default, skip_serializing_if = "Statement::is_stated")]
+    pub statement: Statement,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount_czk: Option<AmountCzk>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -22,11 +50,55 @@ pub struct Cost {
 
 impl Cost {
     pub fn normalized(self) -> ValidationResult<Self> {
+        let amount = self.amount_czk.map(AmountCzk::get);
+        let fits = match self.statement {
+            Statement::Stated => true,
+            Statement::None => matches!(amount, None | Some(0)),
+            Statement::NotSpecifiable => amount.is_none(),
+            Statement::NotStated => false,
+        };
+        if !fits {
+            return Err(ValidationError::new(
+                "statement",
+                match self.statement {
+                    Statement::NotStated => "a cost the document does not state is left out".into(),
+                    s => format!("a cost stated as {s} has no amount other than 0"),
+                },
+            ));
+        }
         Ok(Self {
+            statement: self.statement,
             amount_czk: self.amount_czk,
             per: text::optional("per", self.per.as_deref(), MAX_TITLE)?,
             text: text::required("text", &self.text, MAX_TITLE)?,
         })
+    }
+}
+
+/// What a list of funding sources states: `given`, or read off the list
+/// (sources named, or nothing stated). Only `STATED` comes with sources.
+pub fn funding_statement(
+    given: Option<Statement>,
+    sources: &[String],
+) -> ValidationResult<Statement> {
+    let derived = if sources.is_empty() {
+        Statement::NotStated
+    } else {
+        Statement::Stated
+    };
+    match given {
+        Some(s) if (s == Statement::Stated) != (derived == Statement::Stated) => {
+            Err(ValidationError::new(
+                "funding_statement",
+                if s == Statement::Stated {
+                    "STATED needs at least one funding source".to_owned()
+                } else {
+                    format!("{s} comes without funding sources")
+                },
+            ))
+        }
+        Some(s) => Ok(s),
+        None => Ok(derived),
     }
 }
 
@@ -76,9 +148,12 @@ pub struct MeasureFields {
     pub output: Option<String>,
     pub expected_cost: Option<Cost>,
     pub funding_sources: Vec<String>,
+    pub funding_statement: Statement,
     pub risks: Vec<String>,
     pub planned_activities: Vec<String>,
     pub planned_capacities: Vec<Capacity>,
+    /// The priority's title as printed above this measure, where it differs.
+    pub priority_title: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -95,9 +170,12 @@ pub struct MeasureDraft {
     pub output: Option<String>,
     pub expected_cost: Option<Cost>,
     pub funding_sources: Vec<String>,
+    /// `None`: read off `funding_sources`.
+    pub funding_statement: Option<Statement>,
     pub risks: Vec<String>,
     pub planned_activities: Vec<String>,
     pub planned_capacities: Vec<Capacity>,
+    pub priority_title: Option<String>,
 }
 
 impl MeasureDraft {
@@ -119,12 +197,18 @@ impl MeasureDraft {
                 .expected_cost
                 .map(|c| c.normalized().map_err(|e| e.under("expected_cost")))
                 .transpose()?,
+            funding_statement: funding_statement(self.funding_statement, &self.funding_sources)?,
             funding_sources: text::list("funding_sources", &self.funding_sources)?,
             risks: text::list("risks", &self.risks)?,
             planned_activities: text::list("planned_activities", &self.planned_activities)?,
             planned_capacities: crate::service::capacities(
                 "planned_capacities",
                 self.planned_capacities,
+            )?,
+            priority_title: text::optional(
+                "priority_title",
+                self.priority_title.as_deref(),
+                MAX_TEXT,
             )?,
         })
     }
@@ -145,9 +229,11 @@ impl MeasureFields {
             output: self.output.clone(),
             expected_cost: self.expected_cost.clone(),
             funding_sources: self.funding_sources.clone(),
+            funding_statement: Some(self.funding_statement),
             risks: self.risks.clone(),
             planned_activities: self.planned_activities.clone(),
             planned_capacities: self.planned_capacities.clone(),
+            priority_title: self.priority_title.clone(),
         }
     }
 }
@@ -174,9 +260,11 @@ pub struct MeasurePatch {
     pub output: Patch<String>,
     pub expected_cost: Patch<Cost>,
     pub funding_sources: Patch<Vec<String>>,
+    pub funding_statement: Patch<Statement>,
     pub risks: Patch<Vec<String>>,
     pub planned_activities: Patch<Vec<String>>,
     pub planned_capacities: Patch<Vec<Capacity>>,
+    pub priority_title: Patch<String>,
 }
 
 impl MeasurePatch {
@@ -193,7 +281,13 @@ impl MeasurePatch {
         self.responsible.apply_list(&mut d.responsible);
         self.output.apply(&mut d.output);
         self.expected_cost.apply(&mut d.expected_cost);
+        // New sources without a statement: the statement is read off them again.
+        if !matches!(self.funding_sources, Patch::Keep) {
+            d.funding_statement = None;
+        }
         self.funding_sources.apply_list(&mut d.funding_sources);
+        self.funding_statement.apply(&mut d.funding_statement);
+        self.priority_title.apply(&mut d.priority_title);
         self.risks.apply_list(&mut d.risks);
         self.planned_activities
             .apply_list(&mut d.planned_activities);
@@ -206,6 +300,37 @@ impl MeasurePatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn funding_states_are_distinct_and_only_stated_has_sources() {
+        let one = vec!["MPSV".to_owned()];
+        assert_eq!(funding_statement(None, &[]), Ok(Statement::NotStated));
+        assert_eq!(funding_statement(None, &one), Ok(Statement::Stated));
+        assert_eq!(
+            funding_statement(Some(Statement::NotSpecifiable), &[]),
+            Ok(Statement::NotSpecifiable)
+        );
+        assert!(funding_statement(Some(Statement::None), &one).is_err());
+        assert!(funding_statement(Some(Statement::Stated), &[]).is_err());
+    }
+
+    #[test]
+    fn a_cost_not_specifiable_has_no_amount() {
+        let cost = |statement, amount: Option<i64>| Cost {
+            statement,
+            amount_czk: amount.map(|a| AmountCzk::new("a", a).unwrap()),
+            per: None,
+            text: "Nelze specifikovat".into(),
+        };
+        assert!(cost(Statement::NotSpecifiable, None).normalized().is_ok());
+        assert!(
+            cost(Statement::NotSpecifiable, Some(5))
+                .normalized()
+                .is_err()
+        );
+        assert!(cost(Statement::None, Some(0)).normalized().is_ok());
+        assert!(cost(Statement::NotStated, None).normalized().is_err());
+    }
 
     #[test]
     fn a_term_ends_after_it_starts() {

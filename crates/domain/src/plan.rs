@@ -34,6 +34,16 @@ pub struct PlanFields {
     pub prepared_by: Option<String>,
     pub approval: Option<String>,
     pub approved_on: Option<Date>,
+    /// Poslání, as written.
+    pub mission: Option<String>,
+    /// Vize, as written.
+    pub vision: Option<String>,
+    /// Who carries the plan out and how it is reported on, as written.
+    pub implementation: Option<String>,
+    /// The document's own date line, as written ("Klatovy 2022").
+    pub issued: Option<String>,
+    /// `issued` where it is a calendar date.
+    pub issued_on: Option<Date>,
 }
 
 /// A plan's content as a client or a seed file states it, before parsing.
@@ -46,6 +56,11 @@ pub struct PlanDraft {
     pub prepared_by: Option<String>,
     pub approval: Option<String>,
     pub approved_on: Option<Date>,
+    pub mission: Option<String>,
+    pub vision: Option<String>,
+    pub implementation: Option<String>,
+    pub issued: Option<String>,
+    pub issued_on: Option<Date>,
 }
 
 impl PlanDraft {
@@ -62,6 +77,15 @@ impl PlanDraft {
             prepared_by: text::optional("prepared_by", self.prepared_by.as_deref(), MAX_TEXT)?,
             approval: text::optional("approval", self.approval.as_deref(), MAX_TEXT)?,
             approved_on: self.approved_on,
+            mission: text::optional("mission", self.mission.as_deref(), MAX_TEXT)?,
+            vision: text::optional("vision", self.vision.as_deref(), MAX_TEXT)?,
+            implementation: text::optional(
+                "implementation",
+                self.implementation.as_deref(),
+                MAX_TEXT,
+            )?,
+            issued: text::optional("issued", self.issued.as_deref(), MAX_TITLE)?,
+            issued_on: self.issued_on,
         })
     }
 }
@@ -76,6 +100,11 @@ impl PlanFields {
             prepared_by: self.prepared_by.clone(),
             approval: self.approval.clone(),
             approved_on: self.approved_on,
+            mission: self.mission.clone(),
+            vision: self.vision.clone(),
+            implementation: self.implementation.clone(),
+            issued: self.issued.clone(),
+            issued_on: self.issued_on,
         }
     }
 }
@@ -97,6 +126,11 @@ pub struct PlanPatch {
     pub prepared_by: Patch<String>,
     pub approval: Patch<String>,
     pub approved_on: Patch<Date>,
+    pub mission: Patch<String>,
+    pub vision: Patch<String>,
+    pub implementation: Patch<String>,
+    pub issued: Patch<String>,
+    pub issued_on: Patch<Date>,
     pub parent_id: Patch<i64>,
 }
 
@@ -113,6 +147,11 @@ impl PlanPatch {
         self.prepared_by.apply(&mut d.prepared_by);
         self.approval.apply(&mut d.approval);
         self.approved_on.apply(&mut d.approved_on);
+        self.mission.apply(&mut d.mission);
+        self.vision.apply(&mut d.vision);
+        self.implementation.apply(&mut d.implementation);
+        self.issued.apply(&mut d.issued);
+        self.issued_on.apply(&mut d.issued_on);
         d.parse()
     }
 }
@@ -135,6 +174,11 @@ mod tests {
             prepared_by: None,
             approval: None,
             approved_on: None,
+            mission: None,
+            vision: None,
+            implementation: None,
+            issued: None,
+            issued_on: None,
         }
         .parse()
         .unwrap()

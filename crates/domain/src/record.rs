@@ -3,10 +3,11 @@
 
 use crate::evaluation::EvaluationStatus;
 use crate::kind::{AuditAction, EntityKind};
-use crate::measure::Cost;
+use crate::measure::{Cost, Statement};
 use crate::plan::PlanKind;
 use crate::region::RegionCode;
 use crate::service::{Capacity, ServiceType};
+use crate::source::SourceRef;
 use crate::value::Date;
 
 /// Seconds since the Unix epoch, UTC (the API formats it as DateTime).
@@ -24,7 +25,13 @@ pub struct Plan {
     pub prepared_by: Option<String>,
     pub approval: Option<String>,
     pub approved_on: Option<Date>,
+    pub mission: Option<String>,
+    pub vision: Option<String>,
+    pub implementation: Option<String>,
+    pub issued: Option<String>,
+    pub issued_on: Option<Date>,
     pub source_document: Option<String>,
+    pub source: Option<SourceRef>,
     pub archived: bool,
     pub version: i32,
     pub updated_at: Timestamp,
@@ -38,6 +45,7 @@ pub struct Project {
     pub implementer: Option<String>,
     pub due: Option<String>,
     pub due_year: Option<i32>,
+    pub source: Option<SourceRef>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -49,6 +57,7 @@ pub struct Priority {
     pub title: String,
     pub description: Option<String>,
     pub group: Option<String>,
+    pub source: Option<SourceRef>,
     pub archived: bool,
     pub version: i32,
 }
@@ -72,8 +81,11 @@ pub struct Measure {
     pub output: Option<String>,
     pub expected_cost: Option<Cost>,
     pub funding_sources: Vec<String>,
+    pub funding_statement: Statement,
     pub risks: Vec<String>,
     pub planned_activities: Vec<String>,
+    pub priority_title: Option<String>,
+    pub source: Option<SourceRef>,
     pub archived: bool,
     pub version: i32,
 }
@@ -88,9 +100,10 @@ pub struct Activity {
     pub title: String,
     pub description: Option<String>,
     pub responsible: Vec<String>,
-    pub schedule: Option<String>,
-    pub financing: Option<String>,
+    pub schedule_items: Vec<String>,
+    pub financing_items: Vec<String>,
     pub outputs: Vec<String>,
+    pub source: Option<SourceRef>,
     pub archived: bool,
     pub version: i32,
 }
@@ -104,6 +117,7 @@ pub struct Evaluation {
     pub comment: Option<String>,
     pub recorded_at: Timestamp,
     pub recorded_by: String,
+    pub source: Option<SourceRef>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -112,6 +126,7 @@ pub struct Provider {
     pub region: RegionCode,
     pub name: String,
     pub ico: Option<String>,
+    pub source: Option<SourceRef>,
     pub archived: bool,
     pub version: i32,
 }
@@ -124,6 +139,7 @@ pub struct Service {
     pub service_type: ServiceType,
     pub name: Option<String>,
     pub scope: Option<String>,
+    pub source: Option<SourceRef>,
     pub archived: bool,
     pub version: i32,
 }

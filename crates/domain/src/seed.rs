@@ -5,13 +5,16 @@
 use crate::activity::ActivityDraft;
 use crate::error::{ValidationError, ValidationResult};
 use crate::evaluation::{EvaluationFields, EvaluationStatus};
-use crate::measure::{Cost, MeasureDraft};
+use crate::measure::{Cost, MeasureDraft, Statement};
 use crate::plan::{PlanDraft, PlanKind, source_document};
 use crate::priority::PriorityDraft;
 use crate::region::{Kraj, Region, RegionCode};
-use crate::service::{Capacity, ProviderFields, ServiceDraft, ServiceType};
+use crate::service::{
+    Capacity, CapacityUnit, NetworkShare, ProviderFields, ServiceDraft, ServiceForm, ServiceType,
+};
+use crate::source::{SourceData, SourceRef};
 use crate::text::{self, MAX_TEXT, MAX_TITLE};
-use crate::value::{Date, Year};
+use crate::value::{Date, Year, normalized_code};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -147,9 +150,20 @@ pub struct PlanData {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_on: Option<Date>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mission: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vision: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub implementation: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_on: Option<Date>,
+    /// The document (in `seeds/sources/`) the plan and everything under it comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_document: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line: Option<u32>,
+    pub source: Option<SourceData>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub projects: Vec<ProjectData>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -168,7 +182,7 @@ pub struct ProjectData {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_year: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line: Option<u32>,
+    pub source: Option<SourceData>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -182,7 +196,7 @@ pub struct PriorityData {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line: Option<u32>,
+    pub source: Option<SourceData>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub measures: Vec<MeasureData>,
 }
@@ -212,12 +226,18 @@ pub struct MeasureData {
     pub expected_cost: Option<Cost>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub funding_sources: Vec<String>,
+    /// Only where the list alone does not tell: `NONE` ("0") or `NOT_SPECIFIABLE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub funding_statement: Option<Statement>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub risks: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub planned_activities: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub planned_capacities: Vec<Capacity>,
+    pub planned_capacities: Vec<CapacityData>,
+    /// The priority's title as printed above this measure, where it differs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority_title: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub evaluations: Vec<EvaluationData>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -225,7 +245,7 @@ pub struct MeasureData {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sub_measures: Vec<MeasureData>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line: Option<u32>,
+    pub source: Option<SourceData>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -237,14 +257,14 @@ pub struct ActivityData {
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub responsible: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub schedule: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub financing: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schedule_items: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub financing_items: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outputs: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line: Option<u32>,
+    pub source: Option<SourceData>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sub_activities: Vec<ActivityData>,
 }
@@ -257,7 +277,7 @@ pub struct EvaluationData {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line: Option<u32>,
+    pub source: Option<SourceData>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -267,8 +287,11 @@ pub struct ProviderData {
     /// IČO, only where the source states it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ico: Option<String>,
+    /// The document (in `seeds/sources/`) the provider and its services come from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line: Option<u32>,
+    pub source_document: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceData>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<ServiceData>,
 }
@@ -283,9 +306,70 @@ pub struct ServiceData {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line: Option<u32>,
+    pub source: Option<SourceData>,
     #[serde(default)]
-    pub capacities: Vec<Capacity>,
+    pub capacities: Vec<CapacityData>,
+}
+
+/// A capacity of a service, or one a measure plans.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CapacityData {
+    #[serde(default)]
+    pub form: Option<ServiceForm>,
+    pub value: i32,
+    pub unit: CapacityUnit,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The parts of it in the kraj's základní / rozvojová síť, where stated.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub network_shares: Vec<NetworkShare>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceData>,
+}
+
+impl CapacityData {
+    /// The capacity, with its source resolved in `document`.
+    pub fn capacity(&self, source: Option<SourceRef>) -> Capacity {
+        Capacity {
+            form: self.form,
+            value: self.value,
+            unit: self.unit,
+            text: self.text.clone(),
+            network_shares: self.network_shares.clone(),
+            source,
+        }
+    }
+
+    /// The seed form of a stored capacity.
+    pub fn of(c: &Capacity) -> Self {
+        Self {
+            form: c.form,
+            value: c.value,
+            unit: c.unit,
+            text: c.text.clone(),
+            network_shares: c.network_shares.clone(),
+            source: c.source.as_ref().map(SourceRef::data),
+        }
+    }
+
+    pub fn normalized(self) -> ValidationResult<Self> {
+        let c = self.capacity(None).normalized()?;
+        Ok(Self {
+            text: c.text,
+            ..self
+        })
+    }
+}
+
+/// Checked capacities, each under `field[i]`.
+fn capacities(field: &str, list: Vec<CapacityData>) -> ValidationResult<Vec<CapacityData>> {
+    each(field, list, CapacityData::normalized)
+}
+
+/// The seed form of a funding statement: kept only where the list does not tell.
+pub fn stated_funding(statement: Statement) -> Option<Statement> {
+    matches!(statement, Statement::None | Statement::NotSpecifiable).then_some(statement)
 }
 
 /// Codes must be unique among siblings ("1.4" twice under one priority is an error).
@@ -311,15 +395,15 @@ trait CodeOf {
     fn code(&self) -> &str;
 }
 
-impl CodeOf for &str {
+impl CodeOf for String {
     fn code(&self) -> &str {
         self
     }
 }
 
-impl CodeOf for (&str, &str) {
+impl CodeOf for (&str, String) {
     fn code(&self) -> &str {
-        self.1
+        &self.1
     }
 }
 
@@ -346,6 +430,11 @@ impl PlanData {
             prepared_by: self.prepared_by.clone(),
             approval: self.approval.clone(),
             approved_on: self.approved_on,
+            mission: self.mission.clone(),
+            vision: self.vision.clone(),
+            implementation: self.implementation.clone(),
+            issued: self.issued.clone(),
+            issued_on: self.issued_on,
         }
     }
 
@@ -356,7 +445,7 @@ impl PlanData {
             "priorities",
             self.priorities
                 .iter()
-                .map(|p| (p.group.as_deref().unwrap_or(""), p.code.as_str())),
+                .map(|p| (p.group.as_deref().unwrap_or(""), normalized_code(&p.code))),
         )?;
         let d = fields.draft();
         Ok(Self {
@@ -369,8 +458,13 @@ impl PlanData {
             prepared_by: d.prepared_by,
             approval: d.approval,
             approved_on: d.approved_on,
+            mission: d.mission,
+            vision: d.vision,
+            implementation: d.implementation,
+            issued: d.issued,
+            issued_on: d.issued_on,
             source_document: source_document("source_document", self.source_document.as_deref())?,
-            line: self.line,
+            source: self.source,
             projects: each("projects", self.projects, ProjectData::normalized)?,
             priorities: each("priorities", self.priorities, PriorityData::normalized)?,
         })
@@ -387,7 +481,7 @@ impl ProjectData {
                 .due_year
                 .map(|y| Year::parse("due_year", y).map(Year::get))
                 .transpose()?,
-            line: self.line,
+            source: self.source,
         })
     }
 }
@@ -404,13 +498,16 @@ impl PriorityData {
 
     pub fn normalized(self) -> ValidationResult<Self> {
         let d = self.draft().parse()?.draft();
-        unique_codes("measures", self.measures.iter().map(|m| m.code.as_str()))?;
+        unique_codes(
+            "measures",
+            self.measures.iter().map(|m| normalized_code(&m.code)),
+        )?;
         Ok(Self {
             code: d.code,
             title: d.title,
             description: d.description,
             group: d.group,
-            line: self.line,
+            source: self.source,
             measures: each("measures", self.measures, MeasureData::normalized)?,
         })
     }
@@ -431,21 +528,28 @@ impl MeasureData {
             output: self.output.clone(),
             expected_cost: self.expected_cost.clone(),
             funding_sources: self.funding_sources.clone(),
+            funding_statement: self.funding_statement,
             risks: self.risks.clone(),
             planned_activities: self.planned_activities.clone(),
-            planned_capacities: self.planned_capacities.clone(),
+            planned_capacities: self
+                .planned_capacities
+                .iter()
+                .map(|c| c.capacity(None))
+                .collect(),
+            priority_title: self.priority_title.clone(),
         }
     }
 
     pub fn normalized(self) -> ValidationResult<Self> {
-        let d = self.draft().parse()?.draft();
+        let f = self.draft().parse()?;
+        let d = f.draft();
         unique_codes(
             "activities",
-            self.activities.iter().map(|a| a.code.as_str()),
+            self.activities.iter().map(|a| normalized_code(&a.code)),
         )?;
         unique_codes(
             "sub_measures",
-            self.sub_measures.iter().map(|m| m.code.as_str()),
+            self.sub_measures.iter().map(|m| normalized_code(&m.code)),
         )?;
         let mut years = HashSet::new();
         for (i, e) in self.evaluations.iter().enumerate() {
@@ -469,13 +573,15 @@ impl MeasureData {
             output: d.output,
             expected_cost: d.expected_cost,
             funding_sources: d.funding_sources,
+            funding_statement: stated_funding(f.funding_statement),
             risks: d.risks,
             planned_activities: d.planned_activities,
-            planned_capacities: d.planned_capacities,
+            planned_capacities: capacities("planned_capacities", self.planned_capacities)?,
+            priority_title: d.priority_title,
             evaluations: each("evaluations", self.evaluations, EvaluationData::normalized)?,
             activities: each("activities", self.activities, ActivityData::normalized)?,
             sub_measures: each("sub_measures", self.sub_measures, MeasureData::normalized)?,
-            line: self.line,
+            source: self.source,
         })
     }
 }
@@ -487,8 +593,8 @@ impl ActivityData {
             title: self.title.clone(),
             description: self.description.clone(),
             responsible: self.responsible.clone(),
-            schedule: self.schedule.clone(),
-            financing: self.financing.clone(),
+            schedule_items: self.schedule_items.clone(),
+            financing_items: self.financing_items.clone(),
             outputs: self.outputs.clone(),
         }
     }
@@ -497,17 +603,17 @@ impl ActivityData {
         let d = self.draft().parse()?.draft();
         unique_codes(
             "sub_activities",
-            self.sub_activities.iter().map(|a| a.code.as_str()),
+            self.sub_activities.iter().map(|a| normalized_code(&a.code)),
         )?;
         Ok(Self {
             code: d.code,
             title: d.title,
             description: d.description,
             responsible: d.responsible,
-            schedule: d.schedule,
-            financing: d.financing,
+            schedule_items: d.schedule_items,
+            financing_items: d.financing_items,
             outputs: d.outputs,
-            line: self.line,
+            source: self.source,
             sub_activities: each(
                 "sub_activities",
                 self.sub_activities,
@@ -528,7 +634,7 @@ impl EvaluationData {
             year: f.year.get(),
             status: f.status,
             comment: f.comment,
-            line: self.line,
+            source: self.source,
         })
     }
 }
@@ -543,7 +649,8 @@ impl ProviderData {
         Ok(Self {
             name: f.name.as_str().to_owned(),
             ico: f.ico,
-            line: self.line,
+            source_document: source_document("source_document", self.source_document.as_deref())?,
+            source: self.source,
             services: each("services", self.services, ServiceData::normalized)?,
         })
     }
@@ -555,7 +662,7 @@ impl ServiceData {
             service_type: self.service_type,
             name: self.name.clone(),
             scope: self.scope.clone(),
-            capacities: self.capacities.clone(),
+            capacities: self.capacities.iter().map(|c| c.capacity(None)).collect(),
         }
     }
 
@@ -565,8 +672,8 @@ impl ServiceData {
             service_type: d.service_type,
             name: d.name,
             scope: d.scope,
-            line: self.line,
-            capacities: d.capacities,
+            source: self.source,
+            capacities: capacities("capacities", self.capacities)?,
         })
     }
 }
@@ -586,8 +693,13 @@ mod tests {
             prepared_by: None,
             approval: None,
             approved_on: None,
+            mission: None,
+            vision: None,
+            implementation: None,
+            issued: None,
+            issued_on: None,
             source_document: None,
-            line: None,
+            source: None,
             projects: vec![],
             priorities: vec![],
         }
@@ -599,7 +711,7 @@ mod tests {
             title: "P".into(),
             description: None,
             group: None,
-            line: None,
+            source: None,
             measures: vec![],
         }
     }
@@ -662,6 +774,17 @@ mod tests {
             .normalized()
             .is_err()
         );
+    }
+
+    #[test]
+    fn codes_are_unique_whatever_their_spacing() {
+        let err = PlanData {
+            priorities: vec![priority("1.2"), priority("1. 2")],
+            ..plan()
+        }
+        .normalized()
+        .unwrap_err();
+        assert_eq!(err.field, "priorities[1].code");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use crate::error::{ValidationError, ValidationResult};
 use crate::patch::Patch;
 use crate::region::RegionCode;
+use crate::source::SourceRef;
 use crate::text::{self, MAX_TEXT, MAX_TITLE};
 use crate::value::Title;
 use serde::{Deserialize, Serialize};
@@ -52,7 +53,7 @@ crate::enum_str!(CapacityUnit {
 });
 
 macro_rules! service_types {
-    ($($v:ident = $s:literal, $par:literal, $cat:ident, $name:literal;)+) => {
+    ($($v:ident = $s:literal, $par:literal, $cat:ident, [$($form:ident),+], $name:literal;)+) => {
         /// Druh sociální služby: one value per paragraph of the Act.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -72,56 +73,81 @@ macro_rules! service_types {
             pub fn name(self) -> &'static str {
                 match self { $(ServiceType::$v => $name),+ }
             }
+            /// The forms the Act provides this type in (its paragraph's first sentence).
+            pub fn legal_forms(self) -> &'static [ServiceForm] {
+                match self { $(ServiceType::$v => &[$(ServiceForm::$form),+]),+ }
+            }
         }
     };
 }
 
 service_types! {
-    OdborneSocialniPoradenstvi = "ODBORNE_SOCIALNI_PORADENSTVI", "37", SocialCounselling, "odborné sociální poradenství";
-    OsobniAsistence = "OSOBNI_ASISTENCE", "39", SocialCare, "osobní asistence";
-    PecovatelskaSluzba = "PECOVATELSKA_SLUZBA", "40", SocialCare, "pečovatelská služba";
-    TisnovaPece = "TISNOVA_PECE", "41", SocialCare, "tísňová péče";
-    PruvodcovskeAPredcitatelskeSluzby = "PRUVODCOVSKE_A_PREDCITATELSKE_SLUZBY", "42", SocialCare, "průvodcovské a předčitatelské služby";
-    PodporaSamostatnehoBydleni = "PODPORA_SAMOSTATNEHO_BYDLENI", "43", SocialCare, "podpora samostatného bydlení";
-    OdlehcovaciSluzby = "ODLEHCOVACI_SLUZBY", "44", SocialCare, "odlehčovací služby";
-    CentraDennichSluzeb = "CENTRA_DENNICH_SLUZEB", "45", SocialCare, "centra denních služeb";
-    DenniStacionare = "DENNI_STACIONARE", "46", SocialCare, "denní stacionáře";
-    TydenniStacionare = "TYDENNI_STACIONARE", "47", SocialCare, "týdenní stacionáře";
-    DomovyProOsobySeZdravotnimPostizenim = "DOMOVY_PRO_OSOBY_SE_ZDRAVOTNIM_POSTIZENIM", "48", SocialCare, "domovy pro osoby se zdravotním postižením";
-    DomovyProSeniory = "DOMOVY_PRO_SENIORY", "49", SocialCare, "domovy pro seniory";
-    DomovySeZvlastnimRezimem = "DOMOVY_SE_ZVLASTNIM_REZIMEM", "50", SocialCare, "domovy se zvláštním režimem";
-    ChraneneBydleni = "CHRANENE_BYDLENI", "51", SocialCare, "chráněné bydlení";
-    SocialniSluzbyVeZdravotnickychZarizenich = "SOCIALNI_SLUZBY_VE_ZDRAVOTNICKYCH_ZARIZENICH", "52", SocialCare, "sociální služby poskytované ve zdravotnických zařízeních lůžkové péče";
-    RanaPece = "RANA_PECE", "54", SocialPrevention, "raná péče";
-    TelefonickaKrizovaPomoc = "TELEFONICKA_KRIZOVA_POMOC", "55", SocialPrevention, "telefonická krizová pomoc";
-    TlumocnickeSluzby = "TLUMOCNICKE_SLUZBY", "56", SocialPrevention, "tlumočnické služby";
-    AzyloveDomy = "AZYLOVE_DOMY", "57", SocialPrevention, "azylové domy";
-    DomyNaPulCesty = "DOMY_NA_PUL_CESTY", "58", SocialPrevention, "domy na půl cesty";
-    KontaktniCentra = "KONTAKTNI_CENTRA", "59", SocialPrevention, "kontaktní centra";
-    KrizovaPomoc = "KRIZOVA_POMOC", "60", SocialPrevention, "krizová pomoc";
-    IntervencniCentra = "INTERVENCNI_CENTRA", "60a", SocialPrevention, "intervenční centra";
-    NizkoprahovaDenniCentra = "NIZKOPRAHOVA_DENNI_CENTRA", "61", SocialPrevention, "nízkoprahová denní centra";
-    NizkoprahovaZarizeniProDetiAMladez = "NIZKOPRAHOVA_ZARIZENI_PRO_DETI_A_MLADEZ", "62", SocialPrevention, "nízkoprahová zařízení pro děti a mládež";
-    Nocleharny = "NOCLEHARNY", "63", SocialPrevention, "noclehárny";
-    SluzbyNaslednePece = "SLUZBY_NASLEDNE_PECE", "64", SocialPrevention, "služby následné péče";
-    SasProRodinySDetmi = "SAS_PRO_RODINY_S_DETMI", "65", SocialPrevention, "sociálně aktivizační služby pro rodiny s dětmi";
-    SasProSenioryAOzp = "SAS_PRO_SENIORY_A_OZP", "66", SocialPrevention, "sociálně aktivizační služby pro seniory a osoby se zdravotním postižením";
-    SocialneTerapeutickeDilny = "SOCIALNE_TERAPEUTICKE_DILNY", "67", SocialPrevention, "sociálně terapeutické dílny";
-    TerapeutickeKomunity = "TERAPEUTICKE_KOMUNITY", "68", SocialPrevention, "terapeutické komunity";
-    TerenniProgramy = "TERENNI_PROGRAMY", "69", SocialPrevention, "terénní programy";
-    SocialniRehabilitace = "SOCIALNI_REHABILITACE", "70", SocialPrevention, "sociální rehabilitace";
+    OdborneSocialniPoradenstvi = "ODBORNE_SOCIALNI_PORADENSTVI", "37", SocialCounselling, [Outpatient, Field], "odborné sociální poradenství";
+    OsobniAsistence = "OSOBNI_ASISTENCE", "39", SocialCare, [Field], "osobní asistence";
+    PecovatelskaSluzba = "PECOVATELSKA_SLUZBA", "40", SocialCare, [Field, Outpatient], "pečovatelská služba";
+    TisnovaPece = "TISNOVA_PECE", "41", SocialCare, [Field], "tísňová péče";
+    PruvodcovskeAPredcitatelskeSluzby = "PRUVODCOVSKE_A_PREDCITATELSKE_SLUZBY", "42", SocialCare, [Field, Outpatient], "průvodcovské a předčitatelské služby";
+    PodporaSamostatnehoBydleni = "PODPORA_SAMOSTATNEHO_BYDLENI", "43", SocialCare, [Field], "podpora samostatného bydlení";
+    OdlehcovaciSluzby = "ODLEHCOVACI_SLUZBY", "44", SocialCare, [Field, Outpatient, Residential], "odlehčovací služby";
+    CentraDennichSluzeb = "CENTRA_DENNICH_SLUZEB", "45", SocialCare, [Outpatient], "centra denních služeb";
+    DenniStacionare = "DENNI_STACIONARE", "46", SocialCare, [Outpatient], "denní stacionáře";
+    TydenniStacionare = "TYDENNI_STACIONARE", "47", SocialCare, [Residential], "týdenní stacionáře";
+    DomovyProOsobySeZdravotnimPostizenim = "DOMOVY_PRO_OSOBY_SE_ZDRAVOTNIM_POSTIZENIM", "48", SocialCare, [Residential], "domovy pro osoby se zdravotním postižením";
+    DomovyProSeniory = "DOMOVY_PRO_SENIORY", "49", SocialCare, [Residential], "domovy pro seniory";
+    DomovySeZvlastnimRezimem = "DOMOVY_SE_ZVLASTNIM_REZIMEM", "50", SocialCare, [Residential], "domovy se zvláštním režimem";
+    ChraneneBydleni = "CHRANENE_BYDLENI", "51", SocialCare, [Residential], "chráněné bydlení";
+    SocialniSluzbyVeZdravotnickychZarizenich = "SOCIALNI_SLUZBY_VE_ZDRAVOTNICKYCH_ZARIZENICH", "52", SocialCare, [Residential], "sociální služby poskytované ve zdravotnických zařízeních lůžkové péče";
+    RanaPece = "RANA_PECE", "54", SocialPrevention, [Field, Outpatient], "raná péče";
+    TelefonickaKrizovaPomoc = "TELEFONICKA_KRIZOVA_POMOC", "55", SocialPrevention, [Field], "telefonická krizová pomoc";
+    TlumocnickeSluzby = "TLUMOCNICKE_SLUZBY", "56", SocialPrevention, [Field, Outpatient], "tlumočnické služby";
+    AzyloveDomy = "AZYLOVE_DOMY", "57", SocialPrevention, [Residential], "azylové domy";
+    DomyNaPulCesty = "DOMY_NA_PUL_CESTY", "58", SocialPrevention, [Residential], "domy na půl cesty";
+    KontaktniCentra = "KONTAKTNI_CENTRA", "59", SocialPrevention, [Outpatient, Field], "kontaktní centra";
+    KrizovaPomoc = "KRIZOVA_POMOC", "60", SocialPrevention, [Field, Outpatient, Residential], "krizová pomoc";
+    IntervencniCentra = "INTERVENCNI_CENTRA", "60a", SocialPrevention, [Residential, Outpatient, Field], "intervenční centra";
+    NizkoprahovaDenniCentra = "NIZKOPRAHOVA_DENNI_CENTRA", "61", SocialPrevention, [Outpatient, Field], "nízkoprahová denní centra";
+    NizkoprahovaZarizeniProDetiAMladez = "NIZKOPRAHOVA_ZARIZENI_PRO_DETI_A_MLADEZ", "62", SocialPrevention, [Outpatient, Field], "nízkoprahová zařízení pro děti a mládež";
+    Nocleharny = "NOCLEHARNY", "63", SocialPrevention, [Outpatient], "noclehárny";
+    SluzbyNaslednePece = "SLUZBY_NASLEDNE_PECE", "64", SocialPrevention, [Outpatient, Residential], "služby následné péče";
+    SasProRodinySDetmi = "SAS_PRO_RODINY_S_DETMI", "65", SocialPrevention, [Field, Outpatient], "sociálně aktivizační služby pro rodiny s dětmi";
+    SasProSenioryAOzp = "SAS_PRO_SENIORY_A_OZP", "66", SocialPrevention, [Outpatient, Field], "sociálně aktivizační služby pro seniory a osoby se zdravotním postižením";
+    SocialneTerapeutickeDilny = "SOCIALNE_TERAPEUTICKE_DILNY", "67", SocialPrevention, [Outpatient], "sociálně terapeutické dílny";
+    TerapeutickeKomunity = "TERAPEUTICKE_KOMUNITY", "68", SocialPrevention, [Residential], "terapeutické komunity";
+    TerenniProgramy = "TERENNI_PROGRAMY", "69", SocialPrevention, [Field], "terénní programy";
+    SocialniRehabilitace = "SOCIALNI_REHABILITACE", "70", SocialPrevention, [Field, Outpatient, Residential], "sociální rehabilitace";
 }
 
-/// A capacity: one number in one unit, for one form where the source says.
+/// A network of the kraj's social services a capacity can be part of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Network {
+    /// základní síť
+    Basic,
+    /// rozvojová síť
+    Development,
+}
+
+crate::enum_str!(Network { Basic = "BASIC", Development = "DEVELOPMENT" });
+
+/// The part of a capacity that the document places in one network.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct NetworkShare {
+    pub network: Network,
+    pub value: i32,
+}
+
+/// A capacity: one number in one unit, for one form where the source says,
+/// with the shares of it in the kraj's networks where the source states them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Capacity {
-    #[serde(default)]
     pub form: Option<ServiceForm>,
     pub value: i32,
     pub unit: CapacityUnit,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    pub network_shares: Vec<NetworkShare>,
+    /// Where an imported capacity comes from; none for one sent by a client.
+    pub source: Option<SourceRef>,
 }
 
 /// The largest capacity of one service: far above any real one, and low
@@ -140,6 +166,27 @@ impl Capacity {
             return Err(ValidationError::new(
                 "value",
                 format!("capacity {} is over {MAX_CAPACITY}", self.value),
+            ));
+        }
+        let mut networks = std::collections::HashSet::new();
+        for (i, share) in self.network_shares.iter().enumerate() {
+            if !(0..=self.value).contains(&share.value) || !networks.insert(share.network) {
+                return Err(ValidationError::new(
+                    format!("network_shares[{i}]"),
+                    format!(
+                        "a share is between 0 and the capacity ({}), once per network",
+                        self.value
+                    ),
+                ));
+            }
+        }
+        if self.network_shares.iter().map(|s| s.value).sum::<i32>() > self.value {
+            return Err(ValidationError::new(
+                "network_shares",
+                format!(
+                    "the shares add up to more than the capacity ({})",
+                    self.value
+                ),
             ));
         }
         Ok(Self {
@@ -262,6 +309,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_type_has_the_forms_of_its_paragraph() {
+        use ServiceForm::*;
+        assert!(ServiceType::ALL.iter().all(|t| !t.legal_forms().is_empty()));
+        assert_eq!(ServiceType::DomovyProSeniory.legal_forms(), [Residential]);
+        assert_eq!(ServiceType::Nocleharny.legal_forms(), [Outpatient]);
+        assert_eq!(ServiceType::OsobniAsistence.legal_forms(), [Field]);
+        assert_eq!(
+            ServiceType::OdlehcovaciSluzby.legal_forms(),
+            [Field, Outpatient, Residential]
+        );
+    }
+
+    #[test]
     fn all_33_service_types_have_paragraph_and_name() {
         assert_eq!(ServiceType::ALL.len(), 33);
         assert_eq!(ServiceType::IntervencniCentra.paragraph(), "60a");
@@ -286,8 +346,37 @@ mod tests {
             value: -1,
             unit: CapacityUnit::Beds,
             text: None,
+            network_shares: vec![],
+            source: None,
         };
-        assert_eq!(c.normalized().unwrap_err().field, "value");
+        assert_eq!(c.clone().normalized().unwrap_err().field, "value");
+        let share = |network, value| NetworkShare { network, value };
+        let shared = |shares| Capacity {
+            value: 229,
+            network_shares: shares,
+            ..c.clone()
+        };
+        assert!(
+            shared(vec![
+                share(Network::Basic, 17),
+                share(Network::Development, 50)
+            ])
+            .normalized()
+            .is_ok()
+        );
+        assert!(
+            shared(vec![
+                share(Network::Basic, 200),
+                share(Network::Development, 50)
+            ])
+            .normalized()
+            .is_err()
+        );
+        assert!(
+            shared(vec![share(Network::Basic, 1), share(Network::Basic, 2)])
+                .normalized()
+                .is_err()
+        );
     }
 
     #[test]

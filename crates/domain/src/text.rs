@@ -58,12 +58,41 @@ fn bounded(field: &str, value: String, max: usize) -> ValidationResult<String> {
 
 /// `<p>`, `</i>`, `<ul style=...>`: the tags the PDF conversion leaves behind.
 fn looks_like_markup(value: &str) -> bool {
-    value.match_indices('<').any(|(i, _)| {
-        let rest = &value[i + 1..];
-        let rest = rest.strip_prefix('/').unwrap_or(rest);
-        let name: String = rest.chars().take_while(char::is_ascii_alphabetic).collect();
-        !name.is_empty() && rest[name.len()..].starts_with(['>', ' ', '/'])
-    })
+    value
+        .match_indices('<')
+        .any(|(i, _)| tag_len(&value[i..]).is_some())
+}
+
+/// The length of the tag `s` starts with (`<p>`, `</i>`, `<ul style="…">`).
+fn tag_len(s: &str) -> Option<usize> {
+    let rest = s.strip_prefix('<')?;
+    let rest = rest.strip_prefix('/').unwrap_or(rest);
+    let name = rest.chars().take_while(char::is_ascii_alphabetic).count();
+    if name == 0 || !rest[name..].starts_with(['>', ' ', '/']) {
+        return None;
+    }
+    s.find('>').map(|end| end + 1)
+}
+
+/// `s` without its markup tags, each replaced by a space (so words stay apart).
+pub fn strip_tags(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while let Some(at) = s[i..].find('<') {
+        out.push_str(&s[i..i + at]);
+        match tag_len(&s[i + at..]) {
+            Some(len) => {
+                out.push(' ');
+                i += at + len;
+            }
+            None => {
+                out.push('<');
+                i += at + 1;
+            }
+        }
+    }
+    out.push_str(&s[i..]);
+    out
 }
 
 /// A case- and diacritics-insensitive form for search: NFD, combining marks

@@ -90,6 +90,26 @@ impl Code {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The code as lookups and sorting compare it: no space after a dot
+    /// (`1. 2` and `1.2` are the same code; `1.4 a` keeps its space).
+    pub fn normalized(&self) -> String {
+        normalized_code(&self.0)
+    }
+}
+
+/// See [`Code::normalized`]; also for codes a client looks up.
+pub fn normalized_code(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut after_dot = false;
+    for c in s.trim().chars() {
+        if after_dot && c.is_whitespace() {
+            continue;
+        }
+        after_dot = c == '.';
+        out.push(c);
+    }
+    out
 }
 
 /// A calendar date with a year in [`YEARS`].
@@ -382,5 +402,10 @@ mod tests {
             Code::parse("c", "1. 2").map(|c| c.as_str().to_owned()),
             Ok("1. 2".into())
         );
+        let normal = |s| Code::parse("c", s).map(|c| c.normalized());
+        assert_eq!(normal("1. 2"), Ok("1.2".into()));
+        assert_eq!(normal("1.2"), Ok("1.2".into()));
+        assert_eq!(normal("1.4 a"), Ok("1.4 a".into()));
+        assert_eq!(normal("1.2.6.1"), Ok("1.2.6.1".into()));
     }
 }

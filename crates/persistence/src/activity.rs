@@ -6,10 +6,13 @@ use crate::scoped::Scoped;
 use crate::stored::{self, Archive, Change, Create, Editable, Stored};
 use crate::{Error, Result};
 use chrono::Utc;
-use kpss_domain::activity::{ActivityDraft, ActivityFields, ActivityForCreate, ActivityPatch};
+use kpss_domain::activity::{
+    ActivityDraft, ActivityFields, ActivityForCreate, ActivityPatch, lines,
+};
 use kpss_domain::kind::{AuditAction, EntityKind};
 use kpss_domain::record::Activity;
 use kpss_domain::region::RegionCode;
+use kpss_domain::source::SourceRef;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QuerySelect,
 };
@@ -30,9 +33,10 @@ impl Stored for activity::Entity {
             title: m.title,
             description: m.description,
             responsible: read_list(&m.responsible)?,
-            schedule: m.schedule,
-            financing: m.financing,
+            schedule_items: lines(m.schedule.as_deref()),
+            financing_items: lines(m.financing.as_deref()),
             outputs: read_list(&m.outputs)?,
+            source: source!(m),
             archived: m.archived,
             version: m.version,
         })
@@ -79,14 +83,21 @@ pub async fn sub_activities(s: &Scoped, parent_ids: &[i64]) -> Result<Vec<Activi
     stored::children::<activity::Entity>(s, activity::Column::ParentId, parent_ids, cond).await
 }
 
+/// Entries one per line; none is null.
+fn joined(items: &[String]) -> Option<String> {
+    (!items.is_empty()).then(|| items.join("\n"))
+}
+
 fn content(f: &ActivityFields) -> Result<activity::ActiveModel> {
     Ok(activity::ActiveModel {
         code: Set(f.code.as_str().to_owned()),
+        code_key: Set(f.code.normalized()),
         title: Set(f.title.as_str().to_owned()),
         description: Set(f.description.clone()),
         responsible: Set(write_list(&f.responsible)?),
-        schedule: Set(f.schedule.clone()),
-        financing: Set(f.financing.clone()),
+        // One entry per line: the column holds the cell as the document writes it.
+        schedule: Set(joined(&f.schedule_items)),
+        financing: Set(joined(&f.financing_items)),
         outputs: Set(write_list(&f.outputs)?),
         ..Default::default()
     })
@@ -99,8 +110,8 @@ fn fields_of(m: &activity::Model) -> Result<ActivityFields> {
         title: r.title,
         description: r.description,
         responsible: r.responsible,
-        schedule: r.schedule,
-        financing: r.financing,
+        schedule_items: r.schedule_items,
+        financing_items: r.financing_items,
         outputs: r.outputs,
     }
     .parse()?)
@@ -123,9 +134,9 @@ pub(crate) async fn insert(
     parent_id: Option<i64>,
     position: usize,
     f: &ActivityFields,
-    line: Option<i32>,
+    source: Option<&SourceRef>,
 ) -> Result<i64> {
-    let am = activity::ActiveModel {
+    let mut am = activity::ActiveModel {
         region_code: Set(region.to_owned()),
         version: Set(1),
         archived: Set(false),
@@ -133,9 +144,9 @@ pub(crate) async fn insert(
         measure_id: Set(measure_id),
         parent_id: Set(parent_id),
         position: Set(position as i32),
-        source_line: Set(line),
         ..content(f)?
     };
+    set_source!(am, source);
     Ok(activity::Entity::insert(am).exec(c).await?.last_insert_id)
 }
 
@@ -151,8 +162,8 @@ impl Create<activity::Entity> for ActivityForCreate {
         stored::check_code::<activity::Entity>(
             c,
             siblings.clone(),
-            activity::Column::Code,
-            self.fields.code.as_str(),
+            activity::Column::CodeKey,
+            &self.fields.code.normalized(),
             None,
         )
         .await?;
@@ -188,8 +199,8 @@ impl Change<activity::Entity> for ActivityPatch {
         stored::check_code::<activity::Entity>(
             c,
             siblings,
-            activity::Column::Code,
-            fields.code.as_str(),
+            activity::Column::CodeKey,
+            &fields.code.normalized(),
             Some(current.id),
         )
         .await?;

@@ -4,6 +4,7 @@
 
 use crate::{Error, Result};
 use chrono::NaiveDate;
+use kpss_domain::source::SourceRef;
 use kpss_domain::value::Date;
 
 pub(crate) fn parse<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T> {
@@ -34,4 +35,68 @@ pub(crate) fn line(l: Option<u32>) -> Option<i32> {
 
 pub(crate) fn source_line(l: Option<i32>) -> Option<u32> {
     l.and_then(|l| u32::try_from(l).ok())
+}
+
+/// A record's provenance from its five columns; none for a record created
+/// through the API.
+pub(crate) fn source_ref(
+    document: &Option<String>,
+    first: Option<i32>,
+    last: Option<i32>,
+    text: &Option<String>,
+    excerpt: &Option<String>,
+) -> Option<SourceRef> {
+    Some(SourceRef {
+        document: document.clone()?,
+        first_line: source_line(first)?,
+        last_line: source_line(last)?,
+        text: text.clone()?,
+        excerpt: excerpt.clone()?,
+    })
+}
+
+/// The provenance columns of a row (`source!` reads them, `set_source!` writes them).
+pub(crate) struct SourceColumns {
+    pub document: Option<String>,
+    pub first: Option<i32>,
+    pub last: Option<i32>,
+    pub text: Option<String>,
+    pub excerpt: Option<String>,
+}
+
+impl SourceColumns {
+    pub fn of(s: Option<&SourceRef>) -> Self {
+        Self {
+            document: s.map(|s| s.document.clone()),
+            first: s.and_then(|s| line(Some(s.first_line))),
+            last: s.and_then(|s| line(Some(s.last_line))),
+            text: s.map(|s| s.text.clone()),
+            excerpt: s.map(|s| s.excerpt.clone()),
+        }
+    }
+}
+
+/// The provenance of a row of any sourced table.
+macro_rules! source {
+    ($m:expr) => {
+        crate::columns::source_ref(
+            &$m.source_document,
+            $m.source_line,
+            $m.source_last_line,
+            &$m.source_text,
+            &$m.source_excerpt,
+        )
+    };
+}
+
+/// Sets the provenance columns of an active model of any sourced table.
+macro_rules! set_source {
+    ($am:ident, $src:expr) => {{
+        let s = crate::columns::SourceColumns::of($src);
+        $am.source_document = sea_orm::ActiveValue::Set(s.document);
+        $am.source_line = sea_orm::ActiveValue::Set(s.first);
+        $am.source_last_line = sea_orm::ActiveValue::Set(s.last);
+        $am.source_text = sea_orm::ActiveValue::Set(s.text);
+        $am.source_excerpt = sea_orm::ActiveValue::Set(s.excerpt);
+    }};
 }

@@ -61,8 +61,18 @@ pub mod plan {
         pub prepared_by: Option<String>,
         pub approval: Option<String>,
         pub approved_on: Option<Date>,
+        pub mission: Option<String>,
+        pub vision: Option<String>,
+        pub implementation: Option<String>,
+        pub issued: Option<String>,
+        pub issued_on: Option<Date>,
         pub source_document: Option<String>,
         pub source_line: Option<i32>,
+        pub source_last_line: Option<i32>,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub source_text: Option<String>,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub source_excerpt: Option<String>,
         pub seed_key: Option<String>,
     }
 
@@ -88,7 +98,13 @@ pub mod plan_project {
         pub implementer: Option<String>,
         pub due: Option<String>,
         pub due_year: Option<i32>,
+        pub source_document: Option<String>,
         pub source_line: Option<i32>,
+        pub source_last_line: Option<i32>,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub source_text: Option<String>,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub source_excerpt: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -112,11 +128,19 @@ pub mod priority {
         pub plan_id: i64,
         pub position: i32,
         pub code: String,
+        /// The code as lookups compare it ("1. 2" -> "1.2").
+        pub code_key: String,
         #[sea_orm(column_type = "Text")]
         pub title: String,
         pub description: Option<String>,
         pub group_name: Option<String>,
+        pub source_document: Option<String>,
         pub source_line: Option<i32>,
+        pub source_last_line: Option<i32>,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub source_text: Option<String>,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub source_excerpt: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -142,6 +166,8 @@ pub mod measure {
         pub parent_id: Option<i64>,
         pub position: i32,
         pub code: String,
+        /// The code as lookups compare it ("1. 2" -> "1.2").
+        pub code_key: String,
         #[sea_orm(column_type = "Text")]
         pub title: String,
         pub rationale: Option<String>,
@@ -157,13 +183,22 @@ pub mod measure {
         pub cost_czk: Option<i64>,
         pub cost_per: Option<String>,
         pub cost_text: Option<String>,
+        pub cost_statement: Option<String>,
         #[sea_orm(column_type = "Text")]
         pub funding_sources: String,
+        pub funding_statement: String,
         #[sea_orm(column_type = "Text")]
         pub risks: String,
         #[sea_orm(column_type = "Text")]
         pub planned_activities: String,
+        pub priority_title: Option<String>,
+        pub source_document: Option<String>,
         pub source_line: Option<i32>,
+        pub source_last_line: Option<i32>,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub source_text: Option<String>,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub source_excerpt: Option<String>,
         #[sea_orm(column_type = "Text")]
         pub fold_text: String,
         #[sea_orm(column_type = "Text")]
@@ -192,6 +227,8 @@ pub mod activity {
         pub parent_id: Option<i64>,
         pub position: i32,
         pub code: String,
+        /// The code as lookups compare it ("1. 2" -> "1.2").
+        pub code_key: String,
         #[sea_orm(column_type = "Text")]
         pub title: String,
         pub description: Option<String>,
@@ -201,7 +238,13 @@ pub mod activity {
         pub financing: Option<String>,
         #[sea_orm(column_type = "Text")]
         pub outputs: String,
+        pub source_document: Option<String>,
         pub source_line: Option<i32>,
+        pub source_last_line: Option<i32>,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub source_text: Option<String>,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub source_excerpt: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -223,7 +266,13 @@ pub mod evaluation {
         pub year: i32,
         pub status: String,
         pub comment: Option<String>,
+        pub source_document: Option<String>,
         pub source_line: Option<i32>,
+        pub source_last_line: Option<i32>,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub source_text: Option<String>,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub source_excerpt: Option<String>,
         pub recorded_at: DateTimeUtc,
         pub recorded_by: String,
     }
@@ -250,7 +299,13 @@ pub mod provider {
         pub name: String,
         pub name_key: String,
         pub ico: Option<String>,
+        pub source_document: Option<String>,
         pub source_line: Option<i32>,
+        pub source_last_line: Option<i32>,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub source_text: Option<String>,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub source_excerpt: Option<String>,
         #[sea_orm(column_type = "Text")]
         pub fold_name: String,
     }
@@ -277,7 +332,13 @@ pub mod service {
         pub service_type: String,
         pub name: Option<String>,
         pub scope: Option<String>,
+        pub source_document: Option<String>,
         pub source_line: Option<i32>,
+        pub source_last_line: Option<i32>,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub source_text: Option<String>,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub source_excerpt: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -302,6 +363,15 @@ pub mod capacity {
         pub value: i32,
         pub unit: String,
         pub text: Option<String>,
+        #[sea_orm(column_type = "Text")]
+        pub network_shares: String,
+        pub source_document: Option<String>,
+        pub source_line: Option<i32>,
+        pub source_last_line: Option<i32>,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub source_text: Option<String>,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub source_excerpt: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

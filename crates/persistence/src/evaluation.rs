@@ -9,6 +9,7 @@ use chrono::Utc;
 use kpss_domain::evaluation::{EvaluationFields, EvaluationForRecord};
 use kpss_domain::kind::{AuditAction, EntityKind};
 use kpss_domain::record::Evaluation;
+use kpss_domain::source::SourceRef;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
 };
@@ -28,7 +29,8 @@ impl Stored for evaluation::Entity {
             status: parse(&e.status)?,
             comment: e.comment,
             recorded_at: e.recorded_at.timestamp(),
-            recorded_by: e.recorded_by,
+            recorded_by: e.recorded_by.clone(),
+            source: source!(e),
         })
     }
 }
@@ -53,19 +55,19 @@ pub(crate) async fn insert(
     measure_id: i64,
     f: &EvaluationFields,
     recorded_by: &str,
-    line: Option<i32>,
+    source: Option<&SourceRef>,
 ) -> Result<i64> {
-    let am = evaluation::ActiveModel {
+    let mut am = evaluation::ActiveModel {
         measure_id: Set(measure_id),
         region_code: Set(region.to_owned()),
         year: Set(f.year.get()),
         status: Set(f.status.as_str().to_owned()),
         comment: Set(f.comment.clone()),
-        source_line: Set(line),
         recorded_at: Set(Utc::now()),
         recorded_by: Set(recorded_by.to_owned()),
         ..Default::default()
     };
+    set_source!(am, source);
     Ok(evaluation::Entity::insert(am).exec(c).await?.last_insert_id)
 }
 
@@ -95,7 +97,7 @@ pub async fn record(s: &Scoped, cmd: &EvaluationForRecord) -> Result<Evaluation>
                     comment: Set(f.comment.clone()),
                     recorded_at: Set(Utc::now()),
                     recorded_by: Set(actor.clone()),
-                    source_line: Set(None),
+                    // Its source stays: the audit entry shows what replaced the document's words.
                     ..Default::default()
                 };
                 evaluation::Entity::update_many()

@@ -1,21 +1,19 @@
 //! A region's current (non-archived) data in the seed format: how an office
 //! takes its data home, and the proof that an import loses nothing.
 
-use crate::columns::{from_date, parse, read_list, source_line as line};
+use crate::columns::{from_date, parse, read_list};
 use crate::entity::{
     activity, capacity, evaluation, measure, plan, plan_project, priority, provider, service,
 };
 use crate::scoped::Scoped;
 use crate::service::to_capacity;
 use crate::{Error, Result};
-use kpss_domain::measure::Cost;
+use kpss_domain::activity::lines;
 use kpss_domain::region::RegionCode;
 use kpss_domain::seed::{
-    ActivityData, EvaluationData, MeasureData, PlanData, PriorityData, ProjectData, ProviderData,
-    RegionData, ServiceData,
+    ActivityData, CapacityData, EvaluationData, MeasureData, PlanData, PriorityData, ProjectData,
+    ProviderData, RegionData, ServiceData, stated_funding,
 };
-use kpss_domain::service::Capacity;
-use kpss_domain::value::AmountCzk;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::HashMap;
 
@@ -53,10 +51,12 @@ pub async fn region(s: &Scoped, code: &RegionCode) -> Result<RegionData> {
     let services = rows!(service, archivable);
     let capacities = rows!(capacity);
 
-    let caps = |owner: &dyn Fn(&capacity::Model) -> bool| -> Result<Vec<Capacity>> {
+    let caps = |owner: &dyn Fn(&capacity::Model) -> bool| -> Result<Vec<CapacityData>> {
         let mut list: Vec<&capacity::Model> = capacities.iter().filter(|m| owner(m)).collect();
         list.sort_by_key(|m| m.position);
-        list.into_iter().map(to_capacity).collect()
+        list.into_iter()
+            .map(|m| Ok(CapacityData::of(&to_capacity(m)?)))
+            .collect()
     };
     let keys: HashMap<i64, String> = plans.iter().map(|p| (p.id, plan_key(p))).collect();
 
@@ -105,7 +105,7 @@ pub async fn region(s: &Scoped, code: &RegionCode) -> Result<RegionData> {
                 title: pr.title.clone(),
                 description: pr.description.clone(),
                 group: pr.group_name.clone(),
-                line: line(pr.source_line),
+                source: source!(pr).map(|s| s.data()),
                 measures: top.into_iter().map(measure_data).collect::<Result<_>>()?,
             });
         }
@@ -119,8 +119,13 @@ pub async fn region(s: &Scoped, code: &RegionCode) -> Result<RegionData> {
             prepared_by: p.prepared_by.clone(),
             approval: p.approval.clone(),
             approved_on: p.approved_on.map(from_date).transpose()?,
+            mission: p.mission.clone(),
+            vision: p.vision.clone(),
+            implementation: p.implementation.clone(),
+            issued: p.issued.clone(),
+            issued_on: p.issued_on.map(from_date).transpose()?,
             source_document: p.source_document.clone(),
-            line: line(p.source_line),
+            source: source!(p).map(|s| s.data()),
             projects: projs
                 .into_iter()
                 .map(|x| ProjectData {
@@ -128,7 +133,7 @@ pub async fn region(s: &Scoped, code: &RegionCode) -> Result<RegionData> {
                     implementer: x.implementer.clone(),
                     due: x.due.clone(),
                     due_year: x.due_year,
-                    line: line(x.source_line),
+                    source: source!(x).map(|s| s.data()),
                 })
                 .collect(),
             priorities: out_prios,
@@ -143,14 +148,15 @@ pub async fn region(s: &Scoped, code: &RegionCode) -> Result<RegionData> {
                 service_type: parse(&s.service_type)?,
                 name: s.name.clone(),
                 scope: s.scope.clone(),
-                line: line(s.source_line),
+                source: source!(s).map(|s| s.data()),
                 capacities: caps(&|c| c.service_id == Some(s.id))?,
             });
         }
         out_providers.push(ProviderData {
             name: p.name.clone(),
             ico: p.ico.clone(),
-            line: line(p.source_line),
+            source_document: p.source_document.clone(),
+            source: source!(p).map(|s| s.data()),
             services: svcs,
         });
     }
@@ -200,7 +206,7 @@ impl<'a, T> Tree<'a, T> {
     }
 }
 
-type MeasureParts = (Vec<EvaluationData>, Vec<ActivityData>, Vec<Capacity>);
+type MeasureParts = (Vec<EvaluationData>, Vec<ActivityData>, Vec<CapacityData>);
 
 fn build_measure(
     m: &measure::Model,
@@ -219,21 +225,13 @@ fn build_measure(
         term_end_year: m.term_end_year,
         responsible: read_list(&m.responsible)?,
         output: m.output.clone(),
-        expected_cost: match &m.cost_text {
-            Some(text) => Some(Cost {
-                amount_czk: m
-                    .cost_czk
-                    .map(|a| AmountCzk::new("amount_czk", a))
-                    .transpose()?,
-                per: m.cost_per.clone(),
-                text: text.clone(),
-            }),
-            None => None,
-        },
+        expected_cost: crate::measure::cost(m)?,
         funding_sources: read_list(&m.funding_sources)?,
+        funding_statement: stated_funding(parse(&m.funding_statement)?),
         risks: read_list(&m.risks)?,
         planned_activities: read_list(&m.planned_activities)?,
         planned_capacities,
+        priority_title: m.priority_title.clone(),
         evaluations,
         activities,
         sub_measures: tree
@@ -241,7 +239,7 @@ fn build_measure(
             .iter()
             .map(|s| build_measure(s, tree, parts))
             .collect::<Result<_>>()?,
-        line: line(m.source_line),
+        source: source!(m).map(|s| s.data()),
     })
 }
 
@@ -251,10 +249,10 @@ fn build_activity(a: &activity::Model, tree: &Tree<activity::Model>) -> Result<A
         title: a.title.clone(),
         description: a.description.clone(),
         responsible: read_list(&a.responsible)?,
-        schedule: a.schedule.clone(),
-        financing: a.financing.clone(),
+        schedule_items: lines(a.schedule.as_deref()),
+        financing_items: lines(a.financing.as_deref()),
         outputs: read_list(&a.outputs)?,
-        line: line(a.source_line),
+        source: source!(a).map(|s| s.data()),
         sub_activities: tree
             .of(a.id)
             .iter()
@@ -268,6 +266,6 @@ fn to_evaluation(e: &evaluation::Model) -> Result<EvaluationData> {
         year: e.year,
         status: parse(&e.status)?,
         comment: e.comment.clone(),
-        line: line(e.source_line),
+        source: source!(e).map(|s| s.data()),
     })
 }

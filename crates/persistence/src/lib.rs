@@ -7,6 +7,7 @@
 //! enforces the same scope a second time. Only migrations and seeding use
 //! the pool directly.
 
+#[macro_use]
 mod columns;
 mod dialect;
 mod entity;

@@ -1,6 +1,6 @@
 //! Measures of priorities, their sub-measures and the capacities they plan.
 
-use crate::columns::{read_list, write_list};
+use crate::columns::{parse, read_list, write_list};
 use crate::entity::{capacity, evaluation, measure, priority};
 use crate::page::{Connection, Page, contains, page, scoped};
 use crate::scoped::Scoped;
@@ -15,8 +15,9 @@ use kpss_domain::measure::{Cost, MeasureDraft, MeasureFields, MeasureForCreate, 
 use kpss_domain::record::{Measure, OwnedCapacity};
 use kpss_domain::region::RegionCode;
 use kpss_domain::service::Capacity;
+use kpss_domain::source::SourceRef;
 use kpss_domain::text::fold;
-use kpss_domain::value::{AmountCzk, Year};
+use kpss_domain::value::{AmountCzk, Year, normalized_code};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
@@ -30,6 +31,7 @@ impl Stored for measure::Entity {
     const ORDER: measure::Column = measure::Column::Position;
 
     fn record(m: measure::Model) -> Result<Measure> {
+        let expected_cost = cost(&m)?;
         Ok(Measure {
             id: m.id,
             region: RegionCode::parse("region", &m.region_code)?,
@@ -46,24 +48,38 @@ impl Stored for measure::Entity {
             term_end_year: m.term_end_year,
             responsible: read_list(&m.responsible)?,
             output: m.output,
-            expected_cost: match m.cost_text {
-                Some(text) => Some(Cost {
-                    amount_czk: m
-                        .cost_czk
-                        .map(|a| AmountCzk::new("amount_czk", a))
-                        .transpose()?,
-                    per: m.cost_per,
-                    text,
-                }),
-                None => None,
-            },
+            expected_cost,
             funding_sources: read_list(&m.funding_sources)?,
+            funding_statement: parse(&m.funding_statement)?,
             risks: read_list(&m.risks)?,
             planned_activities: read_list(&m.planned_activities)?,
+            priority_title: m.priority_title.clone(),
+            source: source!(m),
             archived: m.archived,
             version: m.version,
         })
     }
+}
+
+/// The expected cost of a row; none when it has no cost text.
+pub(crate) fn cost(m: &measure::Model) -> Result<Option<Cost>> {
+    let Some(text) = m.cost_text.clone() else {
+        return Ok(None);
+    };
+    Ok(Some(Cost {
+        statement: m
+            .cost_statement
+            .as_deref()
+            .map(parse)
+            .transpose()?
+            .unwrap_or_default(),
+        amount_czk: m
+            .cost_czk
+            .map(|a| AmountCzk::new("amount_czk", a))
+            .transpose()?,
+        per: m.cost_per.clone(),
+        text,
+    }))
 }
 
 /// A measure with its planned capacities, as the audit log shows it.
@@ -103,6 +119,8 @@ pub struct MeasureQuery {
     pub target_group: Option<String>,
     pub year: Option<i32>,
     pub text: Option<String>,
+    /// A code as printed or normalised ("1. 2" and "1.2" find the same).
+    pub code: Option<String>,
     pub include_archived: bool,
 }
 
@@ -127,6 +145,9 @@ pub async fn list(s: &Scoped, q: &MeasureQuery, p: Page) -> Result<Connection<Me
     }
     if let Some(t) = &q.text {
         cond = cond.add(contains(measure::Column::FoldText, t));
+    }
+    if let Some(code) = &q.code {
+        cond = cond.add(measure::Column::CodeKey.eq(normalized_code(code)));
     }
     if let Some(status) = q.status {
         cond = cond.add(measure::Column::Id.in_subquery(latest_with_status(status)));
@@ -207,6 +228,7 @@ fn content(f: &MeasureFields) -> Result<measure::ActiveModel> {
     let cost = f.expected_cost.as_ref();
     Ok(measure::ActiveModel {
         code: Set(f.code.as_str().to_owned()),
+        code_key: Set(f.code.normalized()),
         title: Set(f.title.as_str().to_owned()),
         rationale: Set(f.rationale.clone()),
         description: Set(f.description.clone()),
@@ -219,9 +241,12 @@ fn content(f: &MeasureFields) -> Result<measure::ActiveModel> {
         cost_czk: Set(cost.and_then(|c| c.amount_czk).map(AmountCzk::get)),
         cost_per: Set(cost.and_then(|c| c.per.clone())),
         cost_text: Set(cost.map(|c| c.text.clone())),
+        cost_statement: Set(cost.map(|c| c.statement.as_str().to_owned())),
         funding_sources: Set(write_list(&f.funding_sources)?),
+        funding_statement: Set(f.funding_statement.as_str().to_owned()),
         risks: Set(write_list(&f.risks)?),
         planned_activities: Set(write_list(&f.planned_activities)?),
+        priority_title: Set(f.priority_title.clone()),
         fold_text: Set(fold_text(f)),
         fold_target_groups: Set(fold(&f.target_groups.join("\n"))),
         ..Default::default()
@@ -243,9 +268,11 @@ async fn fields_of(c: &DatabaseTransaction, m: &measure::Model) -> Result<Measur
         output: r.output,
         expected_cost: r.expected_cost,
         funding_sources: r.funding_sources,
+        funding_statement: Some(r.funding_statement),
         risks: r.risks,
         planned_activities: r.planned_activities,
         planned_capacities: capacities_of(c, capacity::Column::MeasureId, m.id).await?,
+        priority_title: r.priority_title,
     }
     .parse()?)
 }
@@ -267,7 +294,7 @@ pub(crate) struct Place<'a> {
     pub priority_id: i64,
     pub parent_id: Option<i64>,
     pub position: usize,
-    pub line: Option<i32>,
+    pub source: Option<&'a SourceRef>,
 }
 
 /// Inserts a measure with its planned capacities.
@@ -276,7 +303,7 @@ pub(crate) async fn insert(
     at: Place<'_>,
     f: &MeasureFields,
 ) -> Result<i64> {
-    let am = measure::ActiveModel {
+    let mut am = measure::ActiveModel {
         region_code: Set(at.region.to_owned()),
         version: Set(1),
         archived: Set(false),
@@ -285,9 +312,9 @@ pub(crate) async fn insert(
         priority_id: Set(at.priority_id),
         parent_id: Set(at.parent_id),
         position: Set(at.position as i32),
-        source_line: Set(at.line),
         ..content(f)?
     };
+    set_source!(am, at.source);
     let id = measure::Entity::insert(am).exec(c).await?.last_insert_id;
     replace_capacities(
         c,
@@ -318,8 +345,8 @@ impl Create<measure::Entity> for MeasureForCreate {
         stored::check_code::<measure::Entity>(
             c,
             siblings.clone(),
-            measure::Column::Code,
-            self.fields.code.as_str(),
+            measure::Column::CodeKey,
+            &self.fields.code.normalized(),
             None,
         )
         .await?;
@@ -330,7 +357,7 @@ impl Create<measure::Entity> for MeasureForCreate {
             priority_id: self.priority_id,
             parent_id: self.parent_id,
             position,
-            line: None,
+            source: None,
         };
         insert(c, at, &self.fields).await
     }
@@ -355,8 +382,8 @@ impl Change<measure::Entity> for MeasurePatch {
         stored::check_code::<measure::Entity>(
             c,
             siblings,
-            measure::Column::Code,
-            fields.code.as_str(),
+            measure::Column::CodeKey,
+            &fields.code.normalized(),
             Some(current.id),
         )
         .await?;

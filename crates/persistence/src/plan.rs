@@ -1,6 +1,6 @@
 //! Plans and the projects they list.
 
-use crate::columns::{from_date, line, parse, to_date};
+use crate::columns::{from_date, parse, to_date};
 use crate::entity::{plan, plan_project};
 use crate::page::{Connection, Page, page, scoped};
 use crate::scoped::Scoped;
@@ -12,7 +12,8 @@ use kpss_domain::kind::{AuditAction, EntityKind};
 use kpss_domain::plan::{PlanDraft, PlanFields, PlanForCreate, PlanKind, PlanPatch};
 use kpss_domain::record::{Plan, Project};
 use kpss_domain::region::RegionCode;
-use kpss_domain::seed::PlanData;
+use kpss_domain::seed::{PlanData, ProjectData};
+use kpss_domain::source::SourceRef;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
 };
@@ -35,6 +36,12 @@ impl Stored for plan::Entity {
             prepared_by: m.prepared_by,
             approval: m.approval,
             approved_on: m.approved_on.map(from_date).transpose()?,
+            mission: m.mission.clone(),
+            vision: m.vision.clone(),
+            implementation: m.implementation.clone(),
+            issued: m.issued.clone(),
+            issued_on: m.issued_on.map(from_date).transpose()?,
+            source: source!(m),
             source_document: m.source_document,
             archived: m.archived,
             version: m.version,
@@ -118,6 +125,7 @@ impl Stored for plan_project::Entity {
             implementer: m.implementer,
             due: m.due,
             due_year: m.due_year,
+            source: source!(m),
         })
     }
 }
@@ -144,6 +152,11 @@ fn content(f: &PlanFields) -> Result<plan::ActiveModel> {
         prepared_by: Set(f.prepared_by.clone()),
         approval: Set(f.approval.clone()),
         approved_on: Set(f.approved_on.map(to_date).transpose()?),
+        mission: Set(f.mission.clone()),
+        vision: Set(f.vision.clone()),
+        implementation: Set(f.implementation.clone()),
+        issued: Set(f.issued.clone()),
+        issued_on: Set(f.issued_on.map(to_date).transpose()?),
         ..Default::default()
     })
 }
@@ -157,29 +170,35 @@ pub(crate) fn fields_of(m: &plan::Model) -> Result<PlanFields> {
         prepared_by: m.prepared_by.clone(),
         approval: m.approval.clone(),
         approved_on: m.approved_on.map(from_date).transpose()?,
+        mission: m.mission.clone(),
+        vision: m.vision.clone(),
+        implementation: m.implementation.clone(),
+        issued: m.issued.clone(),
+        issued_on: m.issued_on.map(from_date).transpose()?,
     }
     .parse()?)
 }
 
-/// Inserts a plan (without children); the seed loader adds its import details.
+/// Inserts a plan (without children); the seed loader adds its key and source.
 pub(crate) async fn insert(
     c: &DatabaseTransaction,
     region: &str,
     fields: &PlanFields,
     parent_id: Option<i64>,
-    seed: Option<&PlanData>,
+    seed: Option<(&PlanData, Option<&SourceRef>)>,
 ) -> Result<i64> {
-    let am = plan::ActiveModel {
+    let mut am = plan::ActiveModel {
         region_code: Set(region.to_owned()),
         version: Set(1),
         archived: Set(false),
         updated_at: Set(Utc::now()),
         parent_id: Set(parent_id),
-        source_document: Set(seed.and_then(|p| p.source_document.clone())),
-        source_line: Set(seed.and_then(|p| line(p.line))),
-        seed_key: Set(seed.map(|p| p.key.clone()).filter(|k| !k.is_empty())),
+        seed_key: Set(seed.map(|(p, _)| p.key.clone()).filter(|k| !k.is_empty())),
         ..content(fields)?
     };
+    set_source!(am, seed.and_then(|(_, s)| s));
+    // The plan names its document even where no lines are given.
+    am.source_document = Set(seed.and_then(|(p, _)| p.source_document.clone()));
     Ok(plan::Entity::insert(am).exec(c).await?.last_insert_id)
 }
 
@@ -261,25 +280,26 @@ pub async fn set_archived(s: &Scoped, id: i64, expected: i32, archived: bool) ->
     stored::update::<plan::Entity>(s, id, expected, &Archive(archived)).await
 }
 
-pub(crate) async fn insert_projects(
+/// Inserts the project at `position` of a plan's list (they come only from seeds).
+pub(crate) async fn insert_project(
     c: &DatabaseTransaction,
     region: &str,
     plan_id: i64,
-    data: &PlanData,
+    position: usize,
+    pr: &ProjectData,
+    source: Option<&SourceRef>,
 ) -> Result<()> {
-    for (i, pr) in data.projects.iter().enumerate() {
-        let am = plan_project::ActiveModel {
-            plan_id: Set(plan_id),
-            region_code: Set(region.to_owned()),
-            position: Set(i as i32),
-            title: Set(pr.title.clone()),
-            implementer: Set(pr.implementer.clone()),
-            due: Set(pr.due.clone()),
-            due_year: Set(pr.due_year),
-            source_line: Set(line(pr.line)),
-            ..Default::default()
-        };
-        plan_project::Entity::insert(am).exec(c).await?;
-    }
+    let mut am = plan_project::ActiveModel {
+        plan_id: Set(plan_id),
+        region_code: Set(region.to_owned()),
+        position: Set(position as i32),
+        title: Set(pr.title.clone()),
+        implementer: Set(pr.implementer.clone()),
+        due: Set(pr.due.clone()),
+        due_year: Set(pr.due_year),
+        ..Default::default()
+    };
+    set_source!(am, source);
+    plan_project::Entity::insert(am).exec(c).await?;
     Ok(())
 }

@@ -9,6 +9,7 @@ use kpss_domain::kind::{AuditAction, EntityKind};
 use kpss_domain::priority::{PriorityDraft, PriorityFields, PriorityForCreate, PriorityPatch};
 use kpss_domain::record::Priority;
 use kpss_domain::region::RegionCode;
+use kpss_domain::source::SourceRef;
 use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait};
 
 impl Stored for priority::Entity {
@@ -25,7 +26,8 @@ impl Stored for priority::Entity {
             code: m.code,
             title: m.title,
             description: m.description,
-            group: m.group_name,
+            group: m.group_name.clone(),
+            source: source!(m),
             archived: m.archived,
             version: m.version,
         })
@@ -61,6 +63,7 @@ pub async fn of_plans(s: &Scoped, plan_ids: &[i64]) -> Result<Vec<Priority>> {
 fn content(f: &PriorityFields) -> priority::ActiveModel {
     priority::ActiveModel {
         code: Set(f.code.as_str().to_owned()),
+        code_key: Set(f.code.normalized()),
         title: Set(f.title.as_str().to_owned()),
         description: Set(f.description.clone()),
         group_name: Set(f.group.clone()),
@@ -95,8 +98,8 @@ async fn check_code(
     stored::check_code::<priority::Entity>(
         c,
         siblings,
-        priority::Column::Code,
-        f.code.as_str(),
+        priority::Column::CodeKey,
+        &f.code.normalized(),
         this,
     )
     .await
@@ -108,18 +111,18 @@ pub(crate) async fn insert(
     plan_id: i64,
     position: usize,
     f: &PriorityFields,
-    line: Option<i32>,
+    source: Option<&SourceRef>,
 ) -> Result<i64> {
-    let am = priority::ActiveModel {
+    let mut am = priority::ActiveModel {
         region_code: Set(region.to_owned()),
         version: Set(1),
         archived: Set(false),
         updated_at: Set(Utc::now()),
         plan_id: Set(plan_id),
         position: Set(position as i32),
-        source_line: Set(line),
         ..content(f)
     };
+    set_source!(am, source);
     Ok(priority::Entity::insert(am).exec(c).await?.last_insert_id)
 }
 

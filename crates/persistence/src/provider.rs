@@ -12,6 +12,7 @@ use kpss_domain::kind::EntityKind;
 use kpss_domain::record::Provider;
 use kpss_domain::region::RegionCode;
 use kpss_domain::service::{ProviderFields, ProviderForCreate};
+use kpss_domain::source::SourceRef;
 use kpss_domain::text::fold;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
@@ -29,7 +30,8 @@ impl Stored for provider::Entity {
             id: m.id,
             region: RegionCode::parse("region", &m.region_code)?,
             name: m.name,
-            ico: m.ico,
+            ico: m.ico.clone(),
+            source: source!(m),
             archived: m.archived,
             version: m.version,
         })
@@ -88,10 +90,10 @@ pub(crate) async fn insert(
     c: &DatabaseTransaction,
     region: &str,
     f: &ProviderFields,
-    line: Option<i32>,
+    source: Option<&SourceRef>,
 ) -> Result<i64> {
     let name = f.name.as_str();
-    let am = provider::ActiveModel {
+    let mut am = provider::ActiveModel {
         region_code: Set(region.to_owned()),
         version: Set(1),
         archived: Set(false),
@@ -99,10 +101,10 @@ pub(crate) async fn insert(
         name: Set(name.to_owned()),
         name_key: Set(sort_key(name)),
         ico: Set(f.ico.clone()),
-        source_line: Set(line),
         fold_name: Set(fold(name)),
         ..Default::default()
     };
+    set_source!(am, source);
     Ok(provider::Entity::insert(am).exec(c).await?.last_insert_id)
 }
 

@@ -2,7 +2,6 @@
 //! per region, each region in one transaction. A file already imported
 //! unchanged is skipped, so a second run changes nothing.
 
-use crate::columns::line;
 use crate::entity::{audit_entry, kraj, region, seed_import};
 use crate::measure::Place;
 use crate::{
@@ -11,7 +10,11 @@ use crate::{
 use chrono::Utc;
 use kpss_domain::ValidationError;
 use kpss_domain::collation::sort_key;
-use kpss_domain::seed::{ActivityData, MeasureData, PlanData, ProviderData, RegionData, Territory};
+use kpss_domain::seed::{
+    ActivityData, CapacityData, MeasureData, PlanData, ProviderData, RegionData, Territory,
+};
+use kpss_domain::service::Capacity;
+use kpss_domain::source::{SourceData, SourceRef};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
@@ -88,17 +91,74 @@ pub async fn load_dir(db: &Db, dir: &Path, replace: bool) -> Result<Vec<Outcome>
                 data.region
             )));
         }
-        let digest = format!("{:x}", Sha256::digest(text.as_bytes()));
+        let documents = Documents::read(dir, &data)?;
+        // A changed source document is a changed seed too.
+        let mut hash = Sha256::new();
+        hash.update(text.as_bytes());
+        for content in documents.0.values() {
+            hash.update(content.as_bytes());
+        }
+        let digest = format!("{:x}", hash.finalize());
         outcomes.push(
-            import_region(db, &data, &digest, replace)
+            import_region(db, &data, &documents, &digest, replace)
                 .await
                 .map_err(|e| match e {
                     Error::Seed(m) => Error::Seed(format!("{}: {m}", path.display())),
+                    Error::Invalid(v) => invalid(&path, v),
                     other => other,
                 })?,
         );
     }
     Ok(outcomes)
+}
+
+/// The source documents a region file names, from `seeds/sources/`.
+struct Documents(std::collections::BTreeMap<String, String>);
+
+impl Documents {
+    fn read(dir: &Path, data: &RegionData) -> Result<Self> {
+        let names = data
+            .plans
+            .iter()
+            .map(|p| &p.source_document)
+            .chain(data.providers.iter().map(|p| &p.source_document))
+            .flatten();
+        let mut docs = std::collections::BTreeMap::new();
+        for name in names {
+            if name.contains(['/', '\\']) || name.starts_with('.') {
+                return Err(Error::Seed(format!(
+                    "`{name}` is not a file name in sources/"
+                )));
+            }
+            if !docs.contains_key(name) {
+                docs.insert(name.clone(), read(&dir.join("sources").join(name))?);
+            }
+        }
+        Ok(Self(docs))
+    }
+
+    /// A record's provenance in `document` (its plan's or provider's), `field` naming it.
+    fn source(
+        &self,
+        document: Option<&str>,
+        data: Option<&SourceData>,
+        field: &str,
+    ) -> Result<Option<SourceRef>> {
+        let Some(data) = data else {
+            return Ok(None);
+        };
+        let Some(doc) = document else {
+            return Err(Error::Invalid(ValidationError::new(
+                format!("{field}.source"),
+                "a source needs the source_document of its plan or provider",
+            )));
+        };
+        let content = self.0.get(doc).map(String::as_str).unwrap_or_default();
+        Ok(Some(
+            data.resolve(doc, content)
+                .map_err(|e| Error::Invalid(e.under(field)))?,
+        ))
+    }
 }
 
 fn read(path: &Path) -> Result<String> {
@@ -148,7 +208,13 @@ async fn upsert_territory(db: &Db, t: &Territory) -> Result<()> {
     Ok(())
 }
 
-async fn import_region(db: &Db, data: &RegionData, digest: &str, replace: bool) -> Result<Outcome> {
+async fn import_region(
+    db: &Db,
+    data: &RegionData,
+    docs: &Documents,
+    digest: &str,
+    replace: bool,
+) -> Result<Outcome> {
     let code = data.region.to_string();
     let txn = db.conn.begin_with_options(dialect::write_options()).await?;
     let previous = seed_import::Entity::find_by_id(code.as_str())
@@ -169,8 +235,8 @@ async fn import_region(db: &Db, data: &RegionData, digest: &str, replace: bool) 
     archive_region(&txn, &code).await?;
 
     let mut ids = std::collections::HashMap::new();
-    for p in &data.plans {
-        let id = insert_plan(&txn, &code, p).await?;
+    for (i, p) in data.plans.iter().enumerate() {
+        let id = insert_plan(&txn, &code, p, docs, &format!("plans[{i}]")).await?;
         ids.insert(p.key.clone(), id);
     }
     for p in &data.plans {
@@ -185,8 +251,8 @@ async fn import_region(db: &Db, data: &RegionData, digest: &str, replace: bool) 
                 .await?;
         }
     }
-    for p in &data.providers {
-        insert_provider(&txn, &code, p).await?;
+    for (i, p) in data.providers.iter().enumerate() {
+        insert_provider(&txn, &code, p, docs, &format!("providers[{i}]")).await?;
     }
     crate::search::reindex_region(&txn, &code).await?;
     let marker = seed_import::ActiveModel {
@@ -229,78 +295,174 @@ async fn archive_region(txn: &DatabaseTransaction, code: &str) -> Result<()> {
     Ok(())
 }
 
-async fn insert_plan(c: &DatabaseTransaction, region: &str, p: &PlanData) -> Result<i64> {
-    let plan_id = plan::insert(c, region, &p.draft().parse()?, None, Some(p)).await?;
-    plan::insert_projects(c, region, plan_id, p).await?;
+/// Where a record goes and where its document is: the region, the document
+/// of its plan or provider, and the path of the record in the seed file.
+struct At<'a> {
+    region: &'a str,
+    docs: &'a Documents,
+    document: Option<&'a str>,
+}
+
+impl At<'_> {
+    fn source(&self, data: Option<&SourceData>, field: &str) -> Result<Option<SourceRef>> {
+        self.docs.source(self.document, data, field)
+    }
+}
+
+/// A validation error of a record, named by its path in the seed file.
+fn under<T>(r: kpss_domain::ValidationResult<T>, field: &str) -> Result<T> {
+    r.map_err(|e| Error::Invalid(e.under(field)))
+}
+
+async fn insert_plan(
+    c: &DatabaseTransaction,
+    region: &str,
+    p: &PlanData,
+    docs: &Documents,
+    field: &str,
+) -> Result<i64> {
+    let at = At {
+        region,
+        docs,
+        document: p.source_document.as_deref(),
+    };
+    let source = at.source(p.source.as_ref(), field)?;
+    let fields = under(p.draft().parse(), field)?;
+    let plan_id = plan::insert(c, region, &fields, None, Some((p, source.as_ref()))).await?;
+    for (i, pr) in p.projects.iter().enumerate() {
+        let f = format!("{field}.projects[{i}]");
+        let source = at.source(pr.source.as_ref(), &f)?;
+        plan::insert_project(c, region, plan_id, i, pr, source.as_ref()).await?;
+    }
     for (i, pr) in p.priorities.iter().enumerate() {
-        let priority_id =
-            priority::insert(c, region, plan_id, i, &pr.draft().parse()?, line(pr.line)).await?;
+        let f = format!("{field}.priorities[{i}]");
+        let source = at.source(pr.source.as_ref(), &f)?;
+        let fields = under(pr.draft().parse(), &f)?;
+        let priority_id = priority::insert(c, region, plan_id, i, &fields, source.as_ref()).await?;
         for (j, m) in pr.measures.iter().enumerate() {
-            let at = Place {
-                region,
+            let parent = Parent {
                 plan_id,
                 priority_id,
-                parent_id: None,
-                position: j,
-                line: line(m.line),
+                measure_id: None,
             };
-            insert_measure(c, at, m).await?;
+            insert_measure(c, &at, parent, j, m, &format!("{f}.measures[{j}]")).await?;
         }
     }
     Ok(plan_id)
 }
 
-async fn insert_measure(c: &DatabaseTransaction, at: Place<'_>, m: &MeasureData) -> Result<i64> {
-    let (region, plan_id, priority_id) = (at.region, at.plan_id, at.priority_id);
-    let id = measure::insert(c, at, &m.draft().parse()?).await?;
-    for e in &m.evaluations {
-        evaluation::insert(c, region, id, &e.fields()?, SEED_ACTOR, line(e.line)).await?;
+/// What a measure hangs under.
+#[derive(Clone, Copy)]
+struct Parent {
+    plan_id: i64,
+    priority_id: i64,
+    measure_id: Option<i64>,
+}
+
+/// The capacities of a seed record with their sources.
+fn capacities(at: &At<'_>, list: &[CapacityData], field: &str) -> Result<Vec<Capacity>> {
+    list.iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let f = format!("{field}[{i}]");
+            Ok(c.capacity(at.source(c.source.as_ref(), &f)?))
+        })
+        .collect()
+}
+
+async fn insert_measure(
+    c: &DatabaseTransaction,
+    at: &At<'_>,
+    parent: Parent,
+    position: usize,
+    m: &MeasureData,
+    field: &str,
+) -> Result<i64> {
+    let source = at.source(m.source.as_ref(), field)?;
+    let mut fields = under(m.draft().parse(), field)?;
+    fields.planned_capacities = capacities(
+        at,
+        &m.planned_capacities,
+        &format!("{field}.planned_capacities"),
+    )?;
+    let place = Place {
+        region: at.region,
+        plan_id: parent.plan_id,
+        priority_id: parent.priority_id,
+        parent_id: parent.measure_id,
+        position,
+        source: source.as_ref(),
+    };
+    let id = measure::insert(c, place, &fields).await?;
+    for (i, e) in m.evaluations.iter().enumerate() {
+        let f = format!("{field}.evaluations[{i}]");
+        let source = at.source(e.source.as_ref(), &f)?;
+        let fields = under(e.fields(), &f)?;
+        evaluation::insert(c, at.region, id, &fields, SEED_ACTOR, source.as_ref()).await?;
     }
     for (i, a) in m.activities.iter().enumerate() {
-        insert_activity(c, region, id, None, i, a).await?;
+        insert_activity(c, at, id, None, i, a, &format!("{field}.activities[{i}]")).await?;
     }
     for (i, sub) in m.sub_measures.iter().enumerate() {
-        let at = Place {
-            region,
-            plan_id,
-            priority_id,
-            parent_id: Some(id),
-            position: i,
-            line: line(sub.line),
+        let parent = Parent {
+            measure_id: Some(id),
+            ..parent
         };
-        Box::pin(insert_measure(c, at, sub)).await?;
+        let f = format!("{field}.sub_measures[{i}]");
+        Box::pin(insert_measure(c, at, parent, i, sub, &f)).await?;
     }
     Ok(id)
 }
 
 async fn insert_activity(
     c: &DatabaseTransaction,
-    region: &str,
+    at: &At<'_>,
     measure_id: i64,
     parent_id: Option<i64>,
     position: usize,
     a: &ActivityData,
+    field: &str,
 ) -> Result<()> {
+    let source = at.source(a.source.as_ref(), field)?;
+    let fields = under(a.draft().parse(), field)?;
     let id = activity::insert(
         c,
-        region,
+        at.region,
         measure_id,
         parent_id,
         position,
-        &a.draft().parse()?,
-        line(a.line),
+        &fields,
+        source.as_ref(),
     )
     .await?;
     for (i, sub) in a.sub_activities.iter().enumerate() {
-        Box::pin(insert_activity(c, region, measure_id, Some(id), i, sub)).await?;
+        let f = format!("{field}.sub_activities[{i}]");
+        Box::pin(insert_activity(c, at, measure_id, Some(id), i, sub, &f)).await?;
     }
     Ok(())
 }
 
-async fn insert_provider(c: &DatabaseTransaction, region: &str, p: &ProviderData) -> Result<()> {
-    let provider_id = provider::insert(c, region, &p.fields()?, line(p.line)).await?;
-    for s in &p.services {
-        service::insert(c, region, provider_id, &s.draft().parse()?, line(s.line)).await?;
+async fn insert_provider(
+    c: &DatabaseTransaction,
+    region: &str,
+    p: &ProviderData,
+    docs: &Documents,
+    field: &str,
+) -> Result<()> {
+    let at = At {
+        region,
+        docs,
+        document: p.source_document.as_deref(),
+    };
+    let source = at.source(p.source.as_ref(), field)?;
+    let fields = under(p.fields(), field)?;
+    let provider_id = provider::insert(c, region, &fields, source.as_ref()).await?;
+    for (i, s) in p.services.iter().enumerate() {
+        let f = format!("{field}.services[{i}]");
+        let source = at.source(s.source.as_ref(), &f)?;
+        let mut fields = under(s.draft().parse(), &f)?;
+        fields.capacities = capacities(&at, &s.capacities, &format!("{f}.capacities"))?;
+        service::insert(c, region, provider_id, &fields, source.as_ref()).await?;
     }
     Ok(())
 }

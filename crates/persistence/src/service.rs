@@ -16,6 +16,7 @@ use kpss_domain::service::{
     Capacity, CapacityUnit, ServiceDraft, ServiceFields, ServiceForCreate, ServiceForm,
     ServicePatch, ServiceType,
 };
+use kpss_domain::source::SourceRef;
 use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
@@ -36,7 +37,8 @@ impl Stored for service::Entity {
             provider_id: m.provider_id,
             service_type: parse(&m.service_type)?,
             name: m.name,
-            scope: m.scope,
+            scope: m.scope.clone(),
+            source: source!(m),
             archived: m.archived,
             version: m.version,
         })
@@ -74,6 +76,9 @@ pub(crate) fn to_capacity(c: &capacity::Model) -> Result<Capacity> {
         value: c.value,
         unit: parse(&c.unit)?,
         text: c.text.clone(),
+        network_shares: serde_json::from_str(&c.network_shares)
+            .map_err(|e| Error::Data(format!("stored network shares are not JSON: {e}")))?,
+        source: source!(c),
     })
 }
 
@@ -144,8 +149,11 @@ pub(crate) async fn replace_capacities(
             value: Set(cap.value),
             unit: Set(cap.unit.as_str().to_owned()),
             text: Set(cap.text.clone()),
+            network_shares: Set(serde_json::to_string(&cap.network_shares)
+                .map_err(|e| Error::Data(format!("cannot encode network shares: {e}")))?),
             ..Default::default()
         };
+        set_source!(am, cap.source.as_ref());
         sea_orm::ActiveModelTrait::set(&mut am, owner, Some(id).into());
         capacity::Entity::insert(am).exec(c).await?;
     }
@@ -236,17 +244,17 @@ pub(crate) async fn insert(
     region: &str,
     provider_id: i64,
     f: &ServiceFields,
-    line: Option<i32>,
+    source: Option<&SourceRef>,
 ) -> Result<i64> {
-    let am = service::ActiveModel {
+    let mut am = service::ActiveModel {
         region_code: Set(region.to_owned()),
         version: Set(1),
         archived: Set(false),
         updated_at: Set(Utc::now()),
         provider_id: Set(provider_id),
-        source_line: Set(line),
         ..content(f)
     };
+    set_source!(am, source);
     let id = service::Entity::insert(am).exec(c).await?.last_insert_id;
     replace_capacities(c, region, capacity::Column::ServiceId, id, &f.capacities).await?;
     Ok(id)

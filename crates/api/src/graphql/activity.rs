@@ -45,8 +45,18 @@ impl Activity {
         &self.0.code
     }
 
+    /// The code as lookups compare it: no space after a dot ("1. 2" -> "1.2").
+    async fn normalized_code(&self) -> String {
+        kpss_domain::value::normalized_code(&self.0.code)
+    }
+
     async fn title(&self) -> &str {
         &self.0.title
+    }
+
+    /// The lines of the source document that state the activity; null for one created through the API.
+    async fn source(&self) -> Option<SourceRef> {
+        source(&self.0.source)
     }
 
     async fn description(&self) -> Option<&str> {
@@ -57,12 +67,24 @@ impl Activity {
         &self.0.responsible
     }
 
-    async fn schedule(&self) -> Option<&str> {
-        self.0.schedule.as_deref()
+    /// Harmonogram as written: `scheduleItems`, one per line.
+    async fn schedule(&self) -> Option<String> {
+        joined(&self.0.schedule_items)
     }
 
-    async fn financing(&self) -> Option<&str> {
-        self.0.financing.as_deref()
+    /// Financování as written: `financingItems`, one per line.
+    async fn financing(&self) -> Option<String> {
+        joined(&self.0.financing_items)
+    }
+
+    /// Harmonogram, one entry per line of the document's cell.
+    async fn schedule_items(&self) -> &[String] {
+        &self.0.schedule_items
+    }
+
+    /// Financování, one entry per line of the document's cell.
+    async fn financing_items(&self) -> &[String] {
+        &self.0.financing_items
     }
 
     async fn outputs(&self) -> &[String] {
@@ -92,8 +114,12 @@ pub struct ActivityInput {
     title: String,
     description: Option<String>,
     responsible: Option<Vec<String>>,
+    /// One entry per line; or give `scheduleItems`.
     schedule: Option<String>,
+    /// One entry per line; or give `financingItems`.
     financing: Option<String>,
+    schedule_items: Option<Vec<String>>,
+    financing_items: Option<Vec<String>>,
     outputs: Option<Vec<String>>,
 }
 
@@ -105,7 +131,36 @@ pub struct ActivityPatch {
     responsible: MaybeUndefined<Vec<String>>,
     schedule: MaybeUndefined<String>,
     financing: MaybeUndefined<String>,
+    schedule_items: MaybeUndefined<Vec<String>>,
+    financing_items: MaybeUndefined<Vec<String>>,
     outputs: MaybeUndefined<Vec<String>>,
+}
+
+/// Entries one per line, as the contract's strings give them; none is null.
+fn joined(items: &[String]) -> Option<String> {
+    (!items.is_empty()).then(|| items.join("\n"))
+}
+
+/// An input field of a create: absent or a value.
+fn given<T>(v: Option<T>) -> MaybeUndefined<T> {
+    v.map_or(MaybeUndefined::Undefined, MaybeUndefined::Value)
+}
+
+/// A cell sent as the contract's string (split at line breaks) or as entries; not both.
+fn items(
+    field: &str,
+    text: MaybeUndefined<String>,
+    entries: MaybeUndefined<Vec<String>>,
+) -> Result<Patch<Vec<String>>> {
+    match (text, entries) {
+        (MaybeUndefined::Undefined, e) => Ok(patch(e)),
+        (t, MaybeUndefined::Undefined) => Ok(match patch(t) {
+            Patch::Set(t) => Patch::Set(dom_activity::lines(Some(&t))),
+            Patch::Clear => Patch::Clear,
+            Patch::Keep => Patch::Keep,
+        }),
+        _ => Err(bad(field, "give either the text or its entries, not both")),
+    }
 }
 
 #[derive(Default)]
@@ -127,8 +182,20 @@ impl ActivityMutations {
                 title: input.title,
                 description: input.description,
                 responsible: list(input.responsible),
-                schedule: input.schedule,
-                financing: input.financing,
+                schedule_items: items(
+                    "input.scheduleItems",
+                    given(input.schedule),
+                    given(input.schedule_items),
+                )?
+                .optional(None)
+                .unwrap_or_default(),
+                financing_items: items(
+                    "input.financingItems",
+                    given(input.financing),
+                    given(input.financing_items),
+                )?
+                .optional(None)
+                .unwrap_or_default(),
                 outputs: list(input.outputs),
             }
             .parse()
@@ -151,8 +218,12 @@ impl ActivityMutations {
             title: self::patch(patch.title),
             description: self::patch(patch.description),
             responsible: self::patch(patch.responsible),
-            schedule: self::patch(patch.schedule),
-            financing: self::patch(patch.financing),
+            schedule_items: items("patch.scheduleItems", patch.schedule, patch.schedule_items)?,
+            financing_items: items(
+                "patch.financingItems",
+                patch.financing,
+                patch.financing_items,
+            )?,
             outputs: self::patch(patch.outputs),
         };
         let id = super::id("id", &id)?;

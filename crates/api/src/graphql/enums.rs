@@ -243,3 +243,27 @@ pub enum ChangeAction {
     Archived,
     Restored,
 }
+
+/// What a document says about a list or a cost.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "kpss_domain::measure::Statement")]
+pub enum Statement {
+    /// It names sources / an amount.
+    Stated,
+    /// It says there are none, or zero ("0").
+    None,
+    /// It says they cannot be specified ("Nelze specifikovat").
+    NotSpecifiable,
+    /// It says nothing.
+    NotStated,
+}
+
+/// A network of the kraj's social services.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "kpss_domain::service::Network")]
+pub enum Network {
+    /// základní síť
+    Basic,
+    /// rozvojová síť
+    Development,
+}

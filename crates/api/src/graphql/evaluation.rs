@@ -38,6 +38,11 @@ impl Evaluation {
     async fn recorded_by(&self) -> &str {
         &self.0.recorded_by
     }
+
+    /// The lines that state the evaluation; kept when it is replaced through the API (the audit log shows that).
+    async fn source(&self) -> Option<SourceRef> {
+        source(&self.0.source)
+    }
 }
 
 #[derive(InputObject)]

@@ -30,6 +30,8 @@ pub struct Measure(pub record::Measure);
 
 #[derive(SimpleObject)]
 pub struct Cost {
+    /// Whether the document states an amount, none ("0") or that it cannot be specified.
+    statement: enums::Statement,
     /// Amount in CZK; null when the source gives none (e.g. "Nelze specifikovat").
     amount_czk: Option<f64>,
     /// What one amount pays for, e.g. "setkání" in "10 000 Kč / setkání".
@@ -71,8 +73,24 @@ impl Measure {
         &self.0.code
     }
 
+    /// The code as lookups compare it: no space after a dot ("1. 2" -> "1.2").
+    async fn normalized_code(&self) -> String {
+        kpss_domain::value::normalized_code(&self.0.code)
+    }
+
     async fn title(&self) -> &str {
         &self.0.title
+    }
+
+    /// The title of its priority as the document prints it above this measure, where it differs
+    /// from `priority.title`.
+    async fn priority_title(&self) -> Option<&str> {
+        self.0.priority_title.as_deref()
+    }
+
+    /// The lines of the source document that state the measure; null for one created through the API.
+    async fn source(&self) -> Option<SourceRef> {
+        source(&self.0.source)
     }
 
     /// Odůvodnění
@@ -114,14 +132,22 @@ impl Measure {
 
     async fn expected_cost(&self) -> Option<Cost> {
         self.0.expected_cost.clone().map(|c| Cost {
+            statement: c.statement.into(),
             amount_czk: c.amount_czk.map(|a| a.get() as f64),
             per: c.per,
             text: c.text,
         })
     }
 
+    /// Only the sources the document names; see `fundingStatement` for none or not specifiable.
     async fn funding_sources(&self) -> &[String] {
         &self.0.funding_sources
+    }
+
+    /// Whether the document names funding sources, says none ("0"), says they cannot be specified,
+    /// or says nothing.
+    async fn funding_statement(&self) -> enums::Statement {
+        self.0.funding_statement.into()
     }
 
     async fn risks(&self) -> &[String] {
@@ -191,11 +217,15 @@ pub struct MeasureFilter {
     year: Option<i32>,
     /// Case- and diacritics-insensitive text search over title, rationale and description.
     text: Option<String>,
+    /// The code, as printed or normalised ("1. 2" and "1.2" find the same measure).
+    code: Option<String>,
     include_archived: Option<bool>,
 }
 
 #[derive(InputObject)]
 pub struct CostInput {
+    /// STATED when absent.
+    statement: Option<enums::Statement>,
     amount_czk: Option<f64>,
     per: Option<String>,
     text: String,
@@ -216,9 +246,12 @@ pub struct MeasureInput {
     output: Option<String>,
     expected_cost: Option<CostInput>,
     funding_sources: Option<Vec<String>>,
+    /// Read off `fundingSources` when absent (STATED with sources, NOT_STATED without).
+    funding_statement: Option<enums::Statement>,
     risks: Option<Vec<String>>,
     planned_activities: Option<Vec<String>>,
     planned_capacities: Option<Vec<CapacityInput>>,
+    priority_title: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -235,13 +268,17 @@ pub struct MeasurePatch {
     output: MaybeUndefined<String>,
     expected_cost: MaybeUndefined<CostInput>,
     funding_sources: MaybeUndefined<Vec<String>>,
+    /// Read off `fundingSources` when absent (STATED with sources, NOT_STATED without).
+    funding_statement: MaybeUndefined<enums::Statement>,
     risks: MaybeUndefined<Vec<String>>,
     planned_activities: MaybeUndefined<Vec<String>>,
     planned_capacities: MaybeUndefined<Vec<CapacityInput>>,
+    priority_title: MaybeUndefined<String>,
 }
 
 fn cost(c: CostInput) -> ValidationResult<CostData> {
     Ok(CostData {
+        statement: c.statement.map(Into::into).unwrap_or_default(),
         amount_czk: c
             .amount_czk
             .map(|a| AmountCzk::from_number("expected_cost.amount_czk", a))
@@ -284,6 +321,7 @@ impl MeasureQueries {
             target_group: f.target_group,
             year: f.year,
             text: f.text,
+            code: f.code,
             include_archived: f.include_archived.unwrap_or(false),
         };
         let c = measure::list(scoped(ctx), &q, p).await.map_err(coded)?;
@@ -330,9 +368,11 @@ impl MeasureMutations {
                 .transpose()
                 .map_err(|e| invalid(e, "input"))?,
             funding_sources: list(input.funding_sources),
+            funding_statement: input.funding_statement.map(Into::into),
             risks: list(input.risks),
             planned_activities: list(input.planned_activities),
             planned_capacities: capacities(input.planned_capacities.unwrap_or_default()),
+            priority_title: input.priority_title,
         };
         let cmd = MeasureForCreate {
             priority_id: super::id("priorityId", &priority_id)?,
@@ -364,9 +404,11 @@ impl MeasureMutations {
             output: self::patch(patch.output),
             expected_cost: cost_patch(patch.expected_cost)?,
             funding_sources: self::patch(patch.funding_sources),
+            funding_statement: self::patch(patch.funding_statement.map_value(Into::into)),
             risks: self::patch(patch.risks),
             planned_activities: self::patch(patch.planned_activities),
             planned_capacities: capacities_patch(patch.planned_capacities),
+            priority_title: self::patch(patch.priority_title),
         };
         let id = super::id("id", &id)?;
         Ok(Measure(

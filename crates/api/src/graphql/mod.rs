@@ -19,6 +19,7 @@ mod region;
 mod scalars;
 mod search;
 mod service;
+mod source;
 mod subscription;
 mod summary;
 
@@ -50,7 +51,7 @@ use loaders::{Loaders, grouped};
 use std::collections::HashMap;
 use {
     activity::*, audit::*, evaluation::*, measure::*, page::*, plan::*, priority::*, provider::*,
-    region::*, scalars::*, search::*, service::*, summary::*,
+    region::*, scalars::*, search::*, service::*, source::*, summary::*,
 };
 
 // Every query field, one object per aggregate.

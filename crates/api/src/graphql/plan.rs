@@ -67,6 +67,36 @@ impl Plan {
         self.0.source_document.as_deref()
     }
 
+    /// Poslání (mission), as written.
+    async fn mission(&self) -> Option<&str> {
+        self.0.mission.as_deref()
+    }
+
+    /// Vize (vision), as written.
+    async fn vision(&self) -> Option<&str> {
+        self.0.vision.as_deref()
+    }
+
+    /// Who carries the plan out and how it is reported on, as written.
+    async fn implementation(&self) -> Option<&str> {
+        self.0.implementation.as_deref()
+    }
+
+    /// The document's own date line, as written (e.g. "Klatovy 2022", "Aktualizace prosinec 2023"); not an approval.
+    async fn issued(&self) -> Option<&str> {
+        self.0.issued.as_deref()
+    }
+
+    /// `issued` where it is a calendar date.
+    async fn issued_on(&self) -> Option<Date> {
+        self.0.issued_on.map(Date)
+    }
+
+    /// The lines of the source document that state the plan; null for plans created through the API.
+    async fn source(&self) -> Option<SourceRef> {
+        source(&self.0.source)
+    }
+
     async fn priorities(&self, ctx: &Context<'_>) -> Result<Vec<Priority>> {
         Ok(loader(ctx)
             .load_one(PrioritiesOf(self.0.id))
@@ -121,6 +151,11 @@ impl PlanProject {
     async fn due_year(&self) -> Option<i32> {
         self.0.due_year
     }
+
+    /// The line of the project's table row.
+    async fn source(&self) -> Option<SourceRef> {
+        source(&self.0.source)
+    }
 }
 
 connection!(PlanConnection, Plan);
@@ -165,6 +200,11 @@ pub struct PlanInput {
     prepared_by: Option<String>,
     approval: Option<String>,
     approved_on: Option<Date>,
+    mission: Option<String>,
+    vision: Option<String>,
+    implementation: Option<String>,
+    issued: Option<String>,
+    issued_on: Option<Date>,
 }
 
 /// Absent fields stay as they are; null clears a nullable field.
@@ -178,6 +218,11 @@ pub struct PlanPatch {
     prepared_by: MaybeUndefined<String>,
     approval: MaybeUndefined<String>,
     approved_on: MaybeUndefined<Date>,
+    mission: MaybeUndefined<String>,
+    vision: MaybeUndefined<String>,
+    implementation: MaybeUndefined<String>,
+    issued: MaybeUndefined<String>,
+    issued_on: MaybeUndefined<Date>,
 }
 
 #[derive(Default)]
@@ -230,6 +275,11 @@ impl PlanMutations {
                 prepared_by: input.prepared_by,
                 approval: input.approval,
                 approved_on: input.approved_on.map(|d| d.0),
+                mission: input.mission,
+                vision: input.vision,
+                implementation: input.implementation,
+                issued: input.issued,
+                issued_on: input.issued_on.map(|d| d.0),
             }
             .parse()
             .map_err(|e| invalid(e, "input"))?,
@@ -252,6 +302,11 @@ impl PlanMutations {
             prepared_by: self::patch(patch.prepared_by),
             approval: self::patch(patch.approval),
             approved_on: self::patch(patch.approved_on.map_value(|d| d.0)),
+            mission: self::patch(patch.mission),
+            vision: self::patch(patch.vision),
+            implementation: self::patch(patch.implementation),
+            issued: self::patch(patch.issued),
+            issued_on: self::patch(patch.issued_on.map_value(|d| d.0)),
             parent_id: match patch.parent_id {
                 MaybeUndefined::Undefined => Patch::Keep,
                 MaybeUndefined::Null => Patch::Clear,

@@ -32,8 +32,18 @@ impl Priority {
         &self.0.code
     }
 
+    /// The code as lookups compare it: no space after a dot ("1. 2" -> "1.2").
+    async fn normalized_code(&self) -> String {
+        kpss_domain::value::normalized_code(&self.0.code)
+    }
+
     async fn title(&self) -> &str {
         &self.0.title
+    }
+
+    /// The line of the source document that states the priority; null for one created through the API.
+    async fn source(&self) -> Option<SourceRef> {
+        source(&self.0.source)
     }
 
     async fn description(&self) -> Option<&str> {

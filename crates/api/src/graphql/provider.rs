@@ -36,6 +36,11 @@ impl Provider {
             .unwrap_or_default())
     }
 
+    /// The lines that name the provider; null for one created through the API.
+    async fn source(&self) -> Option<SourceRef> {
+        source(&self.0.source)
+    }
+
     async fn version(&self) -> i32 {
         self.0.version
     }

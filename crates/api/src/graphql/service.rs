@@ -63,6 +63,11 @@ impl Service {
         self.0.scope.as_deref()
     }
 
+    /// The lines that state the service; null for one created through the API.
+    async fn source(&self) -> Option<SourceRef> {
+        source(&self.0.source)
+    }
+
     async fn archived(&self) -> bool {
         self.0.archived
     }
@@ -94,6 +99,33 @@ impl Capacity {
     async fn text(&self) -> Option<&str> {
         self.0.capacity.text.as_deref()
     }
+
+    /// The parts of this capacity the document places in the kraj's základní / rozvojová síť
+    /// (shares of it, not capacities of their own: totals count the capacity once).
+    async fn network_shares(&self) -> Vec<NetworkShare> {
+        self.0
+            .capacity
+            .network_shares
+            .iter()
+            .map(|s| NetworkShare {
+                network: s.network.into(),
+                value: s.value,
+            })
+            .collect()
+    }
+
+    /// The lines that state the capacity; null for one sent through the API.
+    async fn source(&self) -> Option<SourceRef> {
+        source(&self.0.capacity.source)
+    }
+}
+
+/// The part of a capacity in one network of the kraj.
+#[derive(SimpleObject, InputObject)]
+#[graphql(input_name = "NetworkShareInput")]
+pub struct NetworkShare {
+    network: enums::Network,
+    value: i32,
 }
 
 pub struct ServiceTypeInfo(pub svc::ServiceType);
@@ -116,6 +148,12 @@ impl ServiceTypeInfo {
 
     async fn category(&self) -> enums::ServiceCategory {
         self.0.category().into()
+    }
+
+    /// The forms the Act provides this type in (§ 37–70 of Act No. 108/2006 Sb.); a capacity's own
+    /// `form` is only what its document states.
+    async fn legal_forms(&self) -> Vec<enums::ServiceForm> {
+        self.0.legal_forms().iter().map(|f| (*f).into()).collect()
     }
 }
 
@@ -150,6 +188,7 @@ pub struct CapacityInput {
     value: i32,
     unit: enums::CapacityUnit,
     text: Option<String>,
+    network_shares: Option<Vec<NetworkShare>>,
 }
 
 #[derive(InputObject)]
@@ -173,6 +212,16 @@ pub(super) fn capacities(list: Vec<CapacityInput>) -> Vec<CapacityData> {
             value: c.value,
             unit: c.unit.into(),
             text: c.text,
+            network_shares: c
+                .network_shares
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| svc::NetworkShare {
+                    network: s.network.into(),
+                    value: s.value,
+                })
+                .collect(),
+            source: None,
         })
         .collect()
 }
