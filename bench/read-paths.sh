@@ -2,7 +2,8 @@
 # Two read paths on PostgreSQL, side by side: a region's first 50 measures
 # with their evaluations, and the whole tree of the largest plan.
 # Usage: bash bench/read-paths.sh BIN [BIN ...] [-- seconds connections rounds]
-# Each BIN is a release `kpss` binary, e.g. one built from an earlier commit:
+# Each BIN is a release `kpss` binary in its checkout (CHECKOUT/target/release/kpss,
+# whose seeds/ it loads), e.g. one built from an earlier commit:
 #   git worktree add /tmp/before REV && cargo build --release --manifest-path /tmp/before/Cargo.toml
 # A binary that knows KPSS_OWNER_DATABASE_URL serves as the service role
 # under row-level security; an older one serves as the owner.
@@ -40,9 +41,12 @@ for i in "${!bins[@]}"; do
     env=(DATABASE_URL="$owner")
   fi
   mkdir "$work/$i"
+  # Each binary loads the seeds of its own checkout (BIN is CHECKOUT/target/release/kpss).
   env "${env[@]}" KPSS_DATA_DIR="$work/$i" KPSS_LISTEN="127.0.0.1:$port" KPSS_LOG=warn \
+    KPSS_SEEDS="$(dirname "$bin")/../../seeds" \
     KPSS_RATE_LIMIT_PER_SECOND=0 "$bin" serve > "$work/$i/out" 2>&1 & pids+=($!)
-  until curl -sf -o /dev/null "http://127.0.0.1:$port/readyz"; do sleep 0.1; done
+  for _ in $(seq 600); do curl -sf -o /dev/null "http://127.0.0.1:$port/readyz" && break; sleep 0.1; done
+  curl -sf -o /dev/null "http://127.0.0.1:$port/readyz" || { echo "$bin did not start:"; cat "$work/$i/out"; exit 1; }
   urls+=("http://127.0.0.1:$port/graphql")
   tokens+=("$(KPSS_DATA_DIR="$work/$i" "$bin" token --sub bench --role viewer --region '*')")
 done

@@ -241,7 +241,26 @@ async fn health_readiness_and_metrics_answer(b: Backend) {
     app.stop().await;
 }
 
+/// The audit filter's entity kind is one of the kinds the log records; any
+/// other name is bad input, not an empty page.
+async fn audit_filter_names_a_known_entity_kind(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let q = "query($e: String) { auditLog(filter: { entity: $e }) { totalCount } }";
+    let data = app.query(&app.admin(), q, json!({ "e": "Measure" })).await;
+    assert_eq!(data["auditLog"]["totalCount"], json!(0));
+    for unknown in ["measure", "Risk", ""] {
+        assert_eq!(
+            app.error_code(&app.admin(), q, json!({ "e": unknown }))
+                .await,
+            "BAD_USER_INPUT",
+            "{unknown:?}"
+        );
+    }
+    app.stop().await;
+}
+
 on_both_databases!(
+    audit_filter_names_a_known_entity_kind,
     admin_sees_all_four_regions_in_czech_order,
     requests_without_a_valid_token_are_401_and_run_nothing,
     kraj_token_sees_only_the_regions_of_its_kraj,

@@ -19,9 +19,9 @@ struct Inner {
     shared: bool,
     /// PostgreSQL: the reads of one handle (one request) share a transaction
     /// that carries the caller's scope, as PostGraphile does; it is never
-    /// committed, as it only reads.
-    /// A failure to open it stays: one unreachable database costs a request
-    /// one connection timeout, not one per resolver.
+    /// committed, as it only reads. A failure to open it stays: an
+    /// unreachable database costs a request one connection timeout, not one
+    /// per resolver.
     reads: tokio::sync::OnceCell<Result<DatabaseTransaction, DbErr>>,
 }
 
@@ -52,26 +52,28 @@ impl Scoped {
             return Ok(conn.into());
         }
         if !self.0.shared {
-            let txn = conn.begin().await?;
-            dialect::set_scope(&txn, &self.0.ctx.read, &Grant::default()).await?;
-            return Ok(DatabaseExecutor::OwnedTransaction(txn));
+            return Ok(DatabaseExecutor::OwnedTransaction(self.begin_read().await?));
         }
         let opened = self
             .0
             .reads
             .get_or_init(|| async {
-                let txn = conn.begin().await?;
-                match dialect::set_scope(&txn, &self.0.ctx.read, &Grant::default()).await {
-                    Ok(()) => Ok(txn),
-                    Err(crate::Error::Db(e)) => Err(e),
-                    Err(e) => Err(DbErr::Custom(e.to_string())),
-                }
+                self.begin_read().await.map_err(|e| match e {
+                    crate::Error::Db(e) => e,
+                    e => DbErr::Custom(e.to_string()),
+                })
             })
             .await;
         match opened {
             Ok(txn) => Ok(txn.into()),
             Err(e) => Err(e.clone().into()),
         }
+    }
+
+    async fn begin_read(&self) -> Result<DatabaseTransaction> {
+        let txn = self.0.db.conn.begin().await?;
+        dialect::set_scope(&txn, &self.0.ctx.read, &Grant::default()).await?;
+        Ok(txn)
     }
 
     /// A write transaction with the caller's read and write scope.
