@@ -16,6 +16,7 @@ mod live;
 mod persisted;
 mod read;
 mod rls;
+mod search;
 mod seeds;
 mod storage;
 mod write;

@@ -468,7 +468,8 @@ async fn search_ignores_case_and_diacritics(b: Backend) {
     assert!(!hits.is_empty());
     assert!(
         hits.iter().all(
-            |h| kpss_domain::text::fold(h["snippet"].as_str().expect("s")).contains("pecovatelska")
+            // Every inflected form: pečovatelská, pečovatelské, pečovatelskou, ...
+            |h| kpss_domain::text::fold(h["snippet"].as_str().expect("s")).contains("pecovatelsk")
         ),
         "{hits:?}"
     );
