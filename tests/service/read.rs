@@ -48,6 +48,7 @@ const EVERYTHING: &str = r#"{
   capacitySummary(groupBy: [REGION, UNIT]) { region { code } total }
   evaluationSummary(groupBy: [REGION, STATUS]) { region { code } count }
   search(text: "sociálních", first: 100) { region { code } }
+  searchHits(text: "služeb", first: 100, filter: { includeArchived: true }) { nodes { region { code } } }
 }"#;
 
 /// Named regions a token of each kind may read.

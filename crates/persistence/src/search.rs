@@ -71,6 +71,8 @@ pub struct SearchQuery {
     pub kinds: Option<Vec<Kind>>,
     pub regions: Option<Grant>,
     pub include_archived: bool,
+    /// Whether to count every hit (`total_count` stays 0 otherwise).
+    pub count: bool,
 }
 
 /// Characters of context a snippet shows.
@@ -369,7 +371,7 @@ pub(crate) async fn reindex_region(c: &impl ConnectionTrait, region: &str) -> Re
 /// Builds every region's entries when there are none (a database migrated
 /// from an older schema); run by the owner after migrating.
 pub(crate) async fn rebuild_when_empty(conn: &DatabaseConnection) -> Result<()> {
-    if search_entry::Entity::find().count(conn).await? > 0 {
+    if search_entry::Entity::find().one(conn).await?.is_some() {
         return Ok(());
     }
     let regions: Vec<String> = plan::Entity::find()
@@ -470,8 +472,9 @@ pub async fn search(s: &Scoped, q: &SearchQuery, page: Page) -> Result<Connectio
     let mut found = search_entry::Entity::find().filter(cond);
     let rank = if s.db().backend() == DbBackend::Postgres {
         let tsq = tsquery(&terms);
+        // Matched through the index by the owner's function (see the migration), in scope.
         found = found.filter(Expr::cust_with_values(
-            "search_entry.document @@ CAST($1 AS tsquery)",
+            "search_entry.id = ANY (kpss_search_match(CAST($1 AS tsquery)))",
             [tsq.clone()],
         ));
         // Normalised by document length; A (title) weighs 1.0, B (body) 0.4.
@@ -488,7 +491,11 @@ pub async fn search(s: &Scoped, q: &SearchQuery, page: Page) -> Result<Connectio
         Expr::cust("bm25(search_fts, 10.0, 1.0)")
     };
     let c = s.reader().await?;
-    let total_count = found.clone().count(&c).await?;
+    let total_count = if q.count {
+        found.clone().count(&c).await?
+    } else {
+        0
+    };
     let rows = found
         .order_by(rank, sea_orm::Order::Asc)
         .order_by_asc(search_entry::Column::Id)
