@@ -8,6 +8,7 @@ mod m20261123_000002_search;
 mod m20261123_000003_sort_keys_bytewise;
 mod m20261201_000004_money_in_crowns;
 mod m20261201_000005_row_level_security;
+mod m20261208_000006_czech_search;
 mod m20261215_000006_provenance;
 
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_sort_keys_bytewise::Migration),
             Box::new(m20261201_000004_money_in_crowns::Migration),
             Box::new(m20261201_000005_row_level_security::Migration),
+            Box::new(m20261208_000006_czech_search::Migration),
             Box::new(m20261215_000006_provenance::Migration),
         ]
     }

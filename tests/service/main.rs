@@ -20,6 +20,7 @@ mod persisted;
 mod provenance;
 mod read;
 mod rls;
+mod search;
 mod seeds;
 mod storage;
 mod write;

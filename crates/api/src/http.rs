@@ -456,6 +456,15 @@ async fn answer(s: &AppState, ctx: &Ctx, params: Params, over_get: bool) -> Answ
         Err(r) => return Answer::refused(r),
     };
     let query = params.query.as_deref().filter(|q| !q.is_empty());
+    // No stored text can hold a NUL (PostgreSQL cannot), and a NUL sent to
+    // PostgreSQL would fail the request's shared read transaction.
+    if query.is_some_and(has_nul) || has_nul_value(&params.variables) {
+        let e = ApiError::BadUserInput {
+            field: "input".into(),
+            message: "text must not contain NUL characters".into(),
+        };
+        return Answer::error(StatusCode::BAD_REQUEST, &e.to_string(), e.code());
+    }
     // Refused before the parser sees it: brackets nested deeper than any real query.
     if let Some(Err(e)) = query.map(|q| s.limits.check_nesting(q)) {
         return Answer::not_executed(vec![e]);
@@ -530,6 +539,23 @@ async fn answer(s: &AppState, ctx: &Ctx, params: Params, over_get: bool) -> Answ
         malformed: false,
         codes: response.errors.iter().map(code_of).collect(),
     }
+}
+
+/// A NUL in a query's text, raw or as a string escape.
+fn has_nul(query: &str) -> bool {
+    query.contains('\0') || query.contains("\\u0000") || query.contains("\\u{0}")
+}
+
+fn has_nul_value(variables: &Map<String, Value>) -> bool {
+    fn any(v: &Value) -> bool {
+        match v {
+            Value::String(s) => s.contains('\0'),
+            Value::Array(a) => a.iter().any(any),
+            Value::Object(o) => o.values().any(any),
+            _ => false,
+        }
+    }
+    variables.values().any(any)
 }
 
 /// A GraphQL response as GraphQL over HTTP writes it: no `data` when nothing ran.

@@ -28,6 +28,7 @@ macro_rules! enum_str {
 
 pub mod access;
 pub mod activity;
+pub mod analysis;
 pub mod collation;
 pub mod error;
 pub mod evaluation;

@@ -124,7 +124,7 @@ impl Db {
 
     pub async fn migrate(&self) -> Result<()> {
         Migrator::up(&self.conn, None).await?;
-        Ok(())
+        crate::search::rebuild_when_empty(&self.conn).await
     }
 
     /// Run by the database's owner at every start: gives `role` (the

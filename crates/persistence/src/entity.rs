@@ -425,6 +425,9 @@ pub mod seed_import {
 pub mod search_entry {
     use sea_orm::entity::prelude::*;
 
+    /// One record as search sees it. `fields` is a JSON array of the texts it
+    /// shows; `title_terms` and `body_terms` their analysed terms, which the
+    /// databases index (PostgreSQL's generated `document`, SQLite's `search_fts`).
     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
     #[sea_orm(table_name = "search_entry")]
     pub struct Model {
@@ -433,14 +436,18 @@ pub mod search_entry {
         pub region_code: String,
         pub kind: String,
         pub entity_id: i64,
+        pub plan_id: Option<i64>,
+        pub measure_id: Option<i64>,
+        pub provider_id: Option<i64>,
+        pub archived: bool,
         #[sea_orm(column_type = "Text")]
         pub title: String,
         #[sea_orm(column_type = "Text")]
-        pub body: String,
+        pub fields: String,
         #[sea_orm(column_type = "Text")]
-        pub fold_title: String,
+        pub title_terms: String,
         #[sea_orm(column_type = "Text")]
-        pub fold: String,
+        pub body_terms: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,32 +1,51 @@
-//! Diacritics- and case-insensitive search over plans, priorities, measures,
-//! activities and providers. Each record has one `search_entry` with its
-//! folded text; a query's folded words must all occur (LIKE, served by a
-//! trigram index on PostgreSQL); title hits rank first.
+//! Czech full-text search over every text a user sees. Each record has one
+//! `search_entry`: its title, the texts it shows, and their terms as
+//! [`kpss_domain::analysis`] makes them (folded, stemmed). The databases'
+//! own full-text indexes match those terms and rank (PostgreSQL: `tsvector`
+//! with GIN and `ts_rank`, title weighted `A`; SQLite: FTS5 with `bm25`,
+//! title weighted 10); both see the same terms and the same boolean query,
+//! so they find the same records. Snippets and highlights are made here,
+//! for the page of hits only.
 
-use crate::entity::{activity, measure, plan, priority, provider, search_entry};
+use crate::columns::{parse, read_list};
+use crate::entity::{
+    activity, capacity, evaluation, measure, plan, plan_project, priority, provider, search_entry,
+    service,
+};
+use crate::page::{Connection, Page};
 use crate::scoped::Scoped;
+use crate::stored::invalid;
 use crate::{Result, scope};
 use kpss_domain::access::Grant;
+use kpss_domain::analysis::{self, QueryTerm};
 use kpss_domain::kind::EntityKind;
 use kpss_domain::region::RegionCode;
-use kpss_domain::text::{fold, snippet, terms};
-use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
+use kpss_domain::service::ServiceType;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    TransactionTrait,
 };
+use std::collections::HashMap;
 
 /// What a hit is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     Plan,
+    Project,
     Priority,
     Measure,
     Activity,
+    Evaluation,
     Provider,
+    Service,
 }
 
-kpss_domain::enum_str!(Kind { Plan = "PLAN", Priority = "PRIORITY", Measure = "MEASURE", Activity = "ACTIVITY", Provider = "PROVIDER" });
+kpss_domain::enum_str!(Kind {
+    Plan = "PLAN", Project = "PROJECT", Priority = "PRIORITY", Measure = "MEASURE",
+    Activity = "ACTIVITY", Evaluation = "EVALUATION", Provider = "PROVIDER", Service = "SERVICE"
+});
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
@@ -34,146 +53,309 @@ pub struct Hit {
     pub id: i64,
     pub region: RegionCode,
     pub title: String,
+    /// An excerpt of the field that matched best.
     pub snippet: String,
+    /// Where the matched words stand in `snippet` (Unicode scalar values, end exclusive).
+    pub highlights: Vec<(usize, usize)>,
+    pub archived: bool,
+    /// The plan, measure or provider the record belongs to (or is).
+    pub plan_id: Option<i64>,
+    pub measure_id: Option<i64>,
+    pub provider_id: Option<i64>,
+}
+
+/// What to search and among which records.
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    pub text: String,
+    pub kinds: Option<Vec<Kind>>,
+    pub regions: Option<Grant>,
+    pub include_archived: bool,
+    /// Whether to count every hit (`total_count` stays 0 otherwise).
+    pub count: bool,
 }
 
 /// Characters of context a snippet shows.
 const SNIPPET_WIDTH: usize = 160;
 
-/// What a record shows to search: its title and body texts.
+// ---------------------------------------------------------------- documents
+
+/// What a record shows to search.
 struct Doc {
     kind: Kind,
     id: i64,
     region: String,
+    archived: bool,
+    plan_id: Option<i64>,
+    measure_id: Option<i64>,
+    provider_id: Option<i64>,
     title: String,
-    body: Vec<Option<String>>,
+    fields: Vec<String>,
 }
 
-fn plan_doc(p: plan::Model) -> Doc {
-    Doc {
-        kind: Kind::Plan,
-        id: p.id,
-        region: p.region_code,
-        title: p.title,
-        body: vec![p.prepared_by, p.approval],
+impl Doc {
+    fn new(kind: Kind, id: i64, region: String, archived: bool, title: String) -> Self {
+        Doc {
+            kind,
+            id,
+            region,
+            archived,
+            plan_id: None,
+            measure_id: None,
+            provider_id: None,
+            title,
+            fields: Vec::new(),
+        }
+    }
+
+    /// Adds the stated texts.
+    fn with(mut self, texts: impl IntoIterator<Item = Option<String>>) -> Self {
+        self.fields
+            .extend(texts.into_iter().flatten().filter(|t| !t.is_empty()));
+        self
+    }
+
+    fn lists(self, lists: &[&str]) -> Result<Self> {
+        let mut texts = Vec::new();
+        for l in lists {
+            texts.extend(read_list(l)?.into_iter().map(Some));
+        }
+        Ok(self.with(texts))
     }
 }
 
-fn priority_doc(p: priority::Model) -> Doc {
-    Doc {
-        kind: Kind::Priority,
-        id: p.id,
-        region: p.region_code,
-        title: format!("{} {}", p.code, p.title),
-        body: vec![p.description, p.group_name],
+/// Capacity texts of the measures or services `ids` (`owner` names which).
+async fn capacity_texts(
+    c: &impl ConnectionTrait,
+    owner: capacity::Column,
+    ids: Vec<i64>,
+) -> Result<HashMap<i64, Vec<Option<String>>>> {
+    let rows = capacity::Entity::find()
+        .filter(owner.is_in(ids))
+        .order_by_asc(capacity::Column::Position)
+        .all(c)
+        .await?;
+    let mut by_owner: HashMap<i64, Vec<Option<String>>> = HashMap::new();
+    for r in rows {
+        let id = match owner {
+            capacity::Column::MeasureId => r.measure_id,
+            _ => r.service_id,
+        };
+        if let Some(id) = id {
+            by_owner.entry(id).or_default().push(r.text);
+        }
     }
+    Ok(by_owner)
 }
 
-fn measure_doc(m: measure::Model) -> Doc {
-    Doc {
-        kind: Kind::Measure,
-        id: m.id,
-        region: m.region_code,
-        title: format!("{} {}", m.code, m.title),
-        body: vec![m.rationale, m.description, m.output],
-    }
-}
-
-fn activity_doc(a: activity::Model) -> Doc {
-    Doc {
-        kind: Kind::Activity,
-        id: a.id,
-        region: a.region_code,
-        title: format!("{} {}", a.code, a.title),
-        body: vec![a.description],
-    }
-}
-
-fn provider_doc(p: provider::Model) -> Doc {
-    Doc {
-        kind: Kind::Provider,
-        id: p.id,
-        region: p.region_code,
-        title: p.name,
-        body: vec![],
-    }
-}
-
-/// The search kind of an entity kind, for the kinds search covers.
-fn kind_of(k: EntityKind) -> Option<Kind> {
-    match k {
-        EntityKind::Plan => Some(Kind::Plan),
-        EntityKind::Priority => Some(Kind::Priority),
-        EntityKind::Measure => Some(Kind::Measure),
-        EntityKind::Activity => Some(Kind::Activity),
-        EntityKind::Provider => Some(Kind::Provider),
-        EntityKind::Evaluation | EntityKind::Service => None,
-    }
-}
-
-/// The current (not archived) records of `kind` meeting `cond`, as search documents.
+/// The records of `kind` meeting `cond` (on their own table), as documents;
+/// what they need of other tables is read in one statement per table.
 async fn docs(c: &impl ConnectionTrait, kind: Kind, cond: Condition) -> Result<Vec<Doc>> {
-    macro_rules! current {
-        ($m:ident, $doc:ident) => {
-            $m::Entity::find()
-                .filter(cond.add($m::Column::Archived.eq(false)))
+    let region = |code: &String| code.clone();
+    Ok(match kind {
+        Kind::Plan => plan::Entity::find()
+            .filter(cond)
+            .all(c)
+            .await?
+            .into_iter()
+            .map(|p| {
+                let mut d = Doc::new(kind, p.id, p.region_code, p.archived, p.title)
+                    .with([p.prepared_by, p.approval]);
+                d.plan_id = Some(p.id);
+                d
+            })
+            .collect(),
+        Kind::Project => {
+            let rows = plan_project::Entity::find().filter(cond).all(c).await?;
+            let archived: HashMap<i64, bool> = plan::Entity::find()
+                .filter(plan::Column::Id.is_in(rows.iter().map(|r| r.plan_id)))
                 .all(c)
                 .await?
                 .into_iter()
-                .map($doc)
+                .map(|p| (p.id, p.archived))
+                .collect();
+            rows.into_iter()
+                .map(|p| {
+                    let gone = archived.get(&p.plan_id).copied().unwrap_or(true);
+                    let mut d = Doc::new(kind, p.id, p.region_code, gone, p.title)
+                        .with([p.implementer, p.due]);
+                    d.plan_id = Some(p.plan_id);
+                    d
+                })
                 .collect()
-        };
-    }
-    Ok(match kind {
-        Kind::Plan => current!(plan, plan_doc),
-        Kind::Priority => current!(priority, priority_doc),
-        Kind::Measure => current!(measure, measure_doc),
-        Kind::Activity => current!(activity, activity_doc),
-        Kind::Provider => current!(provider, provider_doc),
+        }
+        Kind::Priority => priority::Entity::find()
+            .filter(cond)
+            .all(c)
+            .await?
+            .into_iter()
+            .map(|p| {
+                let title = format!("{} {}", p.code, p.title);
+                let mut d = Doc::new(kind, p.id, p.region_code, p.archived, title)
+                    .with([p.description, p.group_name]);
+                d.plan_id = Some(p.plan_id);
+                d
+            })
+            .collect(),
+        Kind::Measure => {
+            let rows = measure::Entity::find().filter(cond).all(c).await?;
+            let mut caps = capacity_texts(
+                c,
+                capacity::Column::MeasureId,
+                rows.iter().map(|m| m.id).collect(),
+            )
+            .await?;
+            rows.into_iter()
+                .map(|m| {
+                    let title = format!("{} {}", m.code, m.title);
+                    let mut d = Doc::new(kind, m.id, region(&m.region_code), m.archived, title)
+                        .with([m.rationale, m.description, m.term, m.output, m.cost_text])
+                        .lists(&[
+                            &m.target_groups,
+                            &m.responsible,
+                            &m.funding_sources,
+                            &m.risks,
+                            &m.planned_activities,
+                        ])?
+                        .with(caps.remove(&m.id).unwrap_or_default());
+                    d.plan_id = Some(m.plan_id);
+                    d.measure_id = Some(m.id);
+                    Ok(d)
+                })
+                .collect::<Result<_>>()?
+        }
+        Kind::Activity => activity::Entity::find()
+            .filter(cond)
+            .all(c)
+            .await?
+            .into_iter()
+            .map(|a| {
+                let title = format!("{} {}", a.code, a.title);
+                let mut d = Doc::new(kind, a.id, region(&a.region_code), a.archived, title)
+                    .with([a.description, a.schedule, a.financing])
+                    .lists(&[&a.responsible, &a.outputs])?;
+                d.measure_id = Some(a.measure_id);
+                Ok(d)
+            })
+            .collect::<Result<_>>()?,
+        Kind::Evaluation => {
+            let rows = evaluation::Entity::find().filter(cond).all(c).await?;
+            let measures: HashMap<i64, measure::Model> = measure::Entity::find()
+                .filter(measure::Column::Id.is_in(rows.iter().map(|e| e.measure_id)))
+                .all(c)
+                .await?
+                .into_iter()
+                .map(|m| (m.id, m))
+                .collect();
+            rows.into_iter()
+                .filter_map(|e| {
+                    let m = measures.get(&e.measure_id)?;
+                    let title = format!("Vyhodnocení {}, opatření {}", e.year, m.code);
+                    let mut d =
+                        Doc::new(kind, e.id, e.region_code, m.archived, title).with([e.comment]);
+                    d.plan_id = Some(m.plan_id);
+                    d.measure_id = Some(m.id);
+                    Some(d)
+                })
+                .collect()
+        }
+        Kind::Provider => provider::Entity::find()
+            .filter(cond)
+            .all(c)
+            .await?
+            .into_iter()
+            .map(|p| {
+                let mut d = Doc::new(kind, p.id, p.region_code, p.archived, p.name).with([p.ico]);
+                d.provider_id = Some(p.id);
+                d
+            })
+            .collect(),
+        Kind::Service => {
+            let rows = service::Entity::find().filter(cond).all(c).await?;
+            let mut caps = capacity_texts(
+                c,
+                capacity::Column::ServiceId,
+                rows.iter().map(|s| s.id).collect(),
+            )
+            .await?;
+            rows.into_iter()
+                .map(|s| {
+                    let legal = parse::<ServiceType>(&s.service_type)?.name().to_owned();
+                    let title = s.name.clone().unwrap_or_else(|| legal.clone());
+                    let mut d = Doc::new(kind, s.id, s.region_code, s.archived, title)
+                        .with([Some(legal), s.scope])
+                        .with(caps.remove(&s.id).unwrap_or_default());
+                    d.provider_id = Some(s.provider_id);
+                    Ok(d)
+                })
+                .collect::<Result<_>>()?
+        }
     })
 }
 
 async fn insert(c: &impl ConnectionTrait, docs: Vec<Doc>) -> Result<()> {
-    for chunk in docs.chunks(200) {
-        let rows = chunk.iter().map(|d| {
-            let body = d
-                .body
-                .iter()
-                .flatten()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("\n\n");
-            search_entry::ActiveModel {
-                region_code: Set(d.region.clone()),
-                kind: Set(d.kind.as_str().to_owned()),
-                entity_id: Set(d.id),
-                fold_title: Set(fold(&d.title)),
-                fold: Set(fold(&format!("{}\n{body}", d.title))),
-                title: Set(d.title.clone()),
-                body: Set(body),
-                ..Default::default()
-            }
-        });
+    for chunk in docs.chunks(100) {
+        let rows = chunk
+            .iter()
+            .map(|d| {
+                let body = d
+                    .fields
+                    .iter()
+                    .map(|f| analysis::terms(f))
+                    .collect::<Vec<_>>();
+                Ok(search_entry::ActiveModel {
+                    region_code: Set(d.region.clone()),
+                    kind: Set(d.kind.as_str().to_owned()),
+                    entity_id: Set(d.id),
+                    plan_id: Set(d.plan_id),
+                    measure_id: Set(d.measure_id),
+                    provider_id: Set(d.provider_id),
+                    archived: Set(d.archived),
+                    title: Set(d.title.clone()),
+                    fields: Set(crate::columns::write_list(&d.fields)?),
+                    title_terms: Set(analysis::terms(&d.title)),
+                    body_terms: Set(body.join(" ")),
+                    ..Default::default()
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         search_entry::Entity::insert_many(rows).exec(c).await?;
     }
     Ok(())
 }
 
-/// Replaces the search entry of one record (none once it is archived).
-pub(crate) async fn index(c: &impl ConnectionTrait, entity: EntityKind, id: i64) -> Result<()> {
-    let Some(kind) = kind_of(entity) else {
-        return Ok(());
-    };
+/// Replaces the entries of these documents' records.
+async fn replace(c: &impl ConnectionTrait, kind: Kind, docs: Vec<Doc>) -> Result<()> {
     search_entry::Entity::delete_many()
         .filter(search_entry::Column::Kind.eq(kind.as_str()))
-        .filter(search_entry::Column::EntityId.eq(id))
+        .filter(search_entry::Column::EntityId.is_in(docs.iter().map(|d| d.id)))
         .exec(c)
         .await?;
-    let by_id = Condition::all().add(Expr::col("id").eq(id));
-    insert(c, docs(c, kind, by_id).await?).await
+    insert(c, docs).await
 }
 
-/// Rebuilds the search entries of a region from its current records (after an import).
+/// Rewrites the search entry of one changed record, and of the records
+/// whose entries show something of it (a plan's projects and a measure's
+/// evaluations take its archive flag and code).
+pub(crate) async fn index(c: &impl ConnectionTrait, entity: EntityKind, id: i64) -> Result<()> {
+    let own = || Condition::all().add(Expr::col("id").eq(id));
+    let of = |col: &str| Condition::all().add(Expr::col(col.to_owned()).eq(id));
+    let targets = match entity {
+        EntityKind::Plan => vec![(Kind::Plan, own()), (Kind::Project, of("plan_id"))],
+        EntityKind::Measure => vec![(Kind::Measure, own()), (Kind::Evaluation, of("measure_id"))],
+        EntityKind::Priority => vec![(Kind::Priority, own())],
+        EntityKind::Activity => vec![(Kind::Activity, own())],
+        EntityKind::Evaluation => vec![(Kind::Evaluation, own())],
+        EntityKind::Provider => vec![(Kind::Provider, own())],
+        EntityKind::Service => vec![(Kind::Service, own())],
+    };
+    for (kind, cond) in targets {
+        replace(c, kind, docs(c, kind, cond).await?).await?;
+    }
+    Ok(())
+}
+
+/// Rebuilds the search entries of a region from its records (after an import).
 pub(crate) async fn reindex_region(c: &impl ConnectionTrait, region: &str) -> Result<()> {
     search_entry::Entity::delete_many()
         .filter(search_entry::Column::RegionCode.eq(region))
@@ -186,62 +368,176 @@ pub(crate) async fn reindex_region(c: &impl ConnectionTrait, region: &str) -> Re
     Ok(())
 }
 
-fn like(col: search_entry::Column, term: &str) -> sea_orm::sea_query::SimpleExpr {
-    let escaped = term
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    Expr::col((search_entry::Entity, col)).like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
+/// Builds every region's entries when there are none (a database migrated
+/// from an older schema); run by the owner after migrating.
+pub(crate) async fn rebuild_when_empty(conn: &DatabaseConnection) -> Result<()> {
+    if search_entry::Entity::find().one(conn).await?.is_some() {
+        return Ok(());
+    }
+    let regions: Vec<String> = plan::Entity::find()
+        .select_only()
+        .column(plan::Column::RegionCode)
+        .distinct()
+        .into_tuple::<String>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .chain(
+            provider::Entity::find()
+                .select_only()
+                .column(provider::Column::RegionCode)
+                .distinct()
+                .into_tuple::<String>()
+                .all(conn)
+                .await?,
+        )
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if regions.is_empty() {
+        return Ok(());
+    }
+    let txn = conn.begin().await?;
+    for r in &regions {
+        reindex_region(&txn, r).await?;
+    }
+    txn.commit().await?;
+    tracing::info!(regions = regions.len(), "search entries rebuilt");
+    Ok(())
 }
 
-/// Hits for `text` among readable records (narrowed to `regions`), best first.
-pub async fn search(
-    s: &Scoped,
-    text: &str,
-    regions: Option<&Grant>,
-    first: u64,
-) -> Result<Vec<Hit>> {
-    let terms = terms(text);
-    // No stored text holds a NUL (see `page::contains`).
-    if terms.is_empty() || text.contains('\0') {
-        return Ok(Vec::new());
+// ---------------------------------------------------------------- queries
+
+/// The query in FTS5's syntax. Terms are `[a-z0-9]+`, so quoting is safe.
+fn fts5(query: &[QueryTerm]) -> String {
+    let parts: Vec<String> = query
+        .iter()
+        .map(|q| match q {
+            QueryTerm::Word(w) => format!("\"{w}\""),
+            QueryTerm::Prefix { term, prefix } => format!("(\"{term}\" OR \"{prefix}\"*)"),
+            QueryTerm::Phrase(ws) => format!("\"{}\"", ws.join(" ")),
+        })
+        .collect();
+    parts.join(" AND ")
+}
+
+/// The query as a PostgreSQL `tsquery`. A phrase stays within the title
+/// (weight A) or the body (B), as an FTS5 phrase stays within a column.
+fn tsquery(query: &[QueryTerm]) -> String {
+    let phrase = |ws: &[String], w: char| {
+        let ws: Vec<String> = ws.iter().map(|t| format!("'{t}':{w}")).collect();
+        format!("({})", ws.join(" <-> "))
+    };
+    let parts: Vec<String> = query
+        .iter()
+        .map(|q| match q {
+            QueryTerm::Word(w) => format!("'{w}'"),
+            QueryTerm::Prefix { term, prefix } => format!("('{term}' | '{prefix}':*)"),
+            QueryTerm::Phrase(ws) => format!("({} | {})", phrase(ws, 'A'), phrase(ws, 'B')),
+        })
+        .collect();
+    parts.join(" & ")
+}
+
+/// Hits for `q` among readable records, best first: `page.after` is the
+/// number of hits already seen.
+pub async fn search(s: &Scoped, q: &SearchQuery, page: Page) -> Result<Connection<Hit>> {
+    let terms = analysis::query(&q.text);
+    if terms.is_empty() {
+        return Ok(Connection {
+            nodes: Vec::new(),
+            has_next_page: false,
+            total_count: 0,
+        });
+    }
+    if terms.len() > analysis::MAX_TERMS {
+        return Err(invalid(
+            "text",
+            format!("at most {} words are searched", analysis::MAX_TERMS),
+        ));
     }
     let mut cond = Condition::all().add(scope::condition(
         &s.ctx().read,
         search_entry::Column::RegionCode,
     ));
-    if let Some(g) = regions {
+    if let Some(g) = &q.regions {
         cond = cond.add(scope::condition(g, search_entry::Column::RegionCode));
     }
-    let mut in_title = Condition::all();
-    for t in &terms {
-        cond = cond.add(like(search_entry::Column::Fold, t));
-        in_title = in_title.add(like(search_entry::Column::FoldTitle, t));
+    if let Some(kinds) = &q.kinds {
+        cond = cond.add(search_entry::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())));
     }
-    // Rank: every word in the title first, then shorter (more specific) entries.
-    let title_rank = Expr::case(in_title, 0).finally(1);
-    let rows = search_entry::Entity::find()
-        .filter(cond)
-        .order_by(Expr::Case(Box::new(title_rank)), sea_orm::Order::Asc)
-        .order_by(Expr::cust("LENGTH(fold)"), sea_orm::Order::Asc)
+    if !q.include_archived {
+        cond = cond.add(search_entry::Column::Archived.eq(false));
+    }
+    let mut found = search_entry::Entity::find().filter(cond);
+    let rank = if s.db().backend() == DbBackend::Postgres {
+        let tsq = tsquery(&terms);
+        // Matched through the index by the owner's function (see the migration), in scope.
+        found = found.filter(Expr::cust_with_values(
+            "search_entry.id = ANY (kpss_search_match(CAST($1 AS tsquery)))",
+            [tsq.clone()],
+        ));
+        // Normalised by document length; A (title) weighs 1.0, B (body) 0.4.
+        Expr::cust_with_values(
+            "-ts_rank(search_entry.document, CAST($1 AS tsquery), 1)",
+            [tsq],
+        )
+    } else {
+        QueryTrait::query(&mut found).inner_join(
+            Alias::new("search_fts"),
+            Expr::cust("search_fts.rowid = search_entry.id"),
+        );
+        found = found.filter(Expr::cust_with_values("search_fts MATCH ?", [fts5(&terms)]));
+        Expr::cust("bm25(search_fts, 10.0, 1.0)")
+    };
+    let c = s.reader().await?;
+    let total_count = if q.count {
+        found.clone().count(&c).await?
+    } else {
+        0
+    };
+    let rows = found
+        .order_by(rank, sea_orm::Order::Asc)
         .order_by_asc(search_entry::Column::Id)
-        .limit(first)
-        .all(&s.reader().await?)
+        .offset(page.after.map_or(0, |a| u64::try_from(a).unwrap_or(0)))
+        .limit(page.first + 1)
+        .all(&c)
         .await?;
-    rows.into_iter()
-        .map(|r| {
-            let source = if terms.iter().all(|t| r.fold_title.contains(t.as_str())) {
-                &r.title
-            } else {
-                &r.body
-            };
-            Ok(Hit {
-                kind: crate::columns::parse(&r.kind)?,
-                id: r.entity_id,
-                region: RegionCode::parse("region", &r.region_code)?,
-                snippet: snippet(source, &terms, SNIPPET_WIDTH),
-                title: r.title,
-            })
+    let has_next_page = rows.len() as u64 > page.first;
+    let nodes = rows
+        .into_iter()
+        .take(page.first as usize)
+        .map(|r| hit(r, &terms))
+        .collect::<Result<_>>()?;
+    Ok(Connection {
+        nodes,
+        has_next_page,
+        total_count,
+    })
+}
+
+/// A hit with the snippet of its best-matching field (the title on a tie).
+fn hit(r: search_entry::Model, terms: &[QueryTerm]) -> Result<Hit> {
+    let fields = read_list(&r.fields)?;
+    let best = std::iter::once(&r.title)
+        .chain(&fields)
+        .map(|f| (analysis::matched(f, terms), f))
+        .fold(None, |best: Option<(usize, &String)>, (n, f)| match best {
+            Some((m, _)) if m >= n => best,
+            _ => Some((n, f)),
         })
-        .collect()
+        .map_or(r.title.as_str(), |(_, f)| f.as_str());
+    let snip = analysis::snippet(best, terms, SNIPPET_WIDTH);
+    Ok(Hit {
+        kind: parse(&r.kind)?,
+        id: r.entity_id,
+        region: RegionCode::parse("region", &r.region_code)?,
+        snippet: snip.text,
+        highlights: snip.highlights,
+        archived: r.archived,
+        plan_id: r.plan_id,
+        measure_id: r.measure_id,
+        provider_id: r.provider_id,
+        title: r.title,
+    })
 }

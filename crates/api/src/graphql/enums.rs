@@ -233,6 +233,9 @@ pub enum SearchHitKind {
     Measure,
     Activity,
     Provider,
+    Service,
+    Evaluation,
+    Project,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]

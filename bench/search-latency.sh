@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Latency of `search(text:, first: 10)` for a national viewer token over
+# `regions` synthetic regions: the four seed regions and copies of their
+# files under new codes (klatovy-2, kromeriz-2, ...), so the index holds
+# regions/4 times the seed data. One client, keep-alive, release build; the
+# texts are those of tests/search/relevance.yaml, each asked `rounds` times.
+# Usage: bash bench/search-latency.sh [regions] [rounds] ; DATABASE_URL may
+# point at an empty PostgreSQL database, else a fresh SQLite file is used.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+regions=${1:-206}
+rounds=${2:-20}
+cargo build --release --quiet
+data=$(mktemp -d)
+mkdir "$data/seeds"
+python3 - "$regions" "$data/seeds" <<'PY'
+import os, re, sys
+n, out = int(sys.argv[1]), sys.argv[2]
+base = ["klatovy", "kromeriz", "karlovy-vary", "chomutov"]
+territory = open("seeds/regions.yaml", encoding="utf-8").read()
+extra = []
+for i in range(n):
+    code = base[i % 4] if i < 4 else f"{base[i % 4]}-{i // 4 + 1}"
+    text = open(f"seeds/{base[i % 4]}.yaml", encoding="utf-8").read()
+    text = re.sub(r"^region: .*$", f"region: {code}", text, count=1, flags=re.M)
+    open(os.path.join(out, f"{code}.yaml"), "w", encoding="utf-8").write(text)
+    if i >= 4:
+        kraj = re.search(rf"- code: {base[i % 4]}\n\s+name: .*\n\s+kind: (.*)\n\s+kraj: (.*)", territory)
+        extra.append(f"  - code: {code}\n    name: {code}\n    kind: {kraj[1]}\n    kraj: {kraj[2]}\n")
+open(os.path.join(out, "regions.yaml"), "w", encoding="utf-8").write(territory.rstrip("\n") + "\n" + "".join(extra))
+PY
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+export KPSS_DATA_DIR=$data KPSS_LISTEN=127.0.0.1:$port KPSS_LOG=warn KPSS_SEEDS=$data/seeds
+start=$(date +%s)
+target/release/kpss serve > "$data/out.txt" & pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
+until curl -sf -o /dev/null "http://127.0.0.1:$port/readyz"; do sleep 0.2; done
+echo "seeded $regions regions in $(( $(date +%s) - start )) s"
+token=$(target/release/kpss token --sub bench --role viewer --region '*')
+python3 - "$port" "$token" "$rounds" <<'PY'
+import http.client, json, re, statistics, sys, time
+port, token, rounds = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+texts = [json.loads(m) for m in re.findall(r'^- text: (".*")$', open("tests/search/relevance.yaml", encoding="utf-8").read(), re.M)]
+conn = http.client.HTTPConnection("127.0.0.1", port)
+def post(query, variables):
+    conn.request("POST", "/graphql", json.dumps({"query": query, "variables": variables}),
+                 {"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    body = json.loads(conn.getresponse().read())
+    assert "errors" not in body, body
+    return body["data"]
+q = "query($t: String!) { search(text: $t, first: 10) { kind id title snippet highlights { start end } } }"
+count = "query($t: String!) { searchHits(text: $t, first: 1) { totalCount } }"
+entries = post("{ regions { code } }", {})["regions"]
+hits = [post(count, {"t": t})["searchHits"]["totalCount"] for t in texts]
+print(f"{len(entries)} regions; {len(texts)} texts matching {min(hits)}..{max(hits)} records (median {statistics.median(hits):.0f})")
+for t in texts:
+    post(q, {"t": t})
+times = []
+for _ in range(rounds):
+    for t in texts:
+        s = time.perf_counter(); post(q, {"t": t}); times.append((time.perf_counter() - s) * 1000)
+times.sort()
+n = len(times)
+print(f"search, {n} requests: p50 {statistics.median(times):.2f} ms  p90 {times[int(n*0.9)]:.2f} ms  p99 {times[int(n*0.99)]:.2f} ms  max {times[-1]:.2f} ms")
+PY
