@@ -1,0 +1,102 @@
+// GraphiQL on the vendored React and GraphiQL builds (globals of their UMD
+// files): queries go to /graphql with the token of the field above it,
+// subscriptions over /graphql/ws.
+
+import { post, subscribe, token } from '/assets/client.js';
+
+// The README's examples, one tab each (GraphiQL keeps the user's own tabs
+// in localStorage after the first visit).
+const EXAMPLES = [
+  `# Vítejte v KPSS API. Vložte token do pole nahoře a spusťte dotaz (Ctrl+Enter).
+# Token vytiskne: kpss token --sub jmeno --role viewer --region '*'
+# Další záložky ukazují příklady z README.
+
+query WhoAmI {
+  me { subject role regions { code name } }
+  regions { code name kraj { code name } }
+}`,
+  `# Lůžka ve všech viditelných regionech podle druhu služby
+query BedsByServiceType {
+  capacitySummary(filter: { units: [BEDS] }, groupBy: [REGION, SERVICE_TYPE]) {
+    region { name } serviceType total services
+  }
+}`,
+  `# Opatření Kroměříže, splněná v posledním hodnocení
+query FulfilledMeasures {
+  measures(filter: { regions: ["kromeriz"], status: FULFILLED }) {
+    totalCount
+    nodes { code title latestEvaluation { year comment } }
+  }
+}`,
+  `# Hledání bez ohledu na diakritiku a velikost písmen
+query Search {
+  search(text: "pecovatelska", first: 10) { kind id title region { name } snippet }
+}`,
+  `# Plnění opatření podle regionu a plánu
+query EvaluationByPlan {
+  evaluationSummary(groupBy: [REGION, PLAN, STATUS]) {
+    region { name } plan { title } status count
+  }
+}`,
+  `# Živé změny (graphql-transport-ws na /graphql/ws); zapisovat může editor svého regionu
+subscription Changes {
+  changes { region { name } entity entityId action actor at }
+}`,
+];
+
+function isSubscription(query, operationName) {
+  const text = query.replace(/#[^\n]*/g, '');
+  return operationName
+    ? new RegExp(`\\bsubscription\\s+${operationName}\\b`).test(text)
+    : /^\s*subscription\b/.test(text);
+}
+
+function fetcher(params, options = {}) {
+  const bearer = token.get();
+  if (isSubscription(params.query, params.operationName)) {
+    return {
+      subscribe(observer) {
+        const stop = subscribe(params.query, params.variables, {
+          onNext: (data) => observer.next({ data }),
+          onError: (errors) => observer.next({ errors }),
+          onState: (state) => state === 'unauthorized' && observer.error(new Error('4401: token není platný')),
+        });
+        return { unsubscribe: stop };
+      },
+    };
+  }
+  const headers = options.headers ?? {};
+  return post(params, headers.Authorization ? null : bearer).then(({ json }) => json);
+}
+
+const root = ReactDOM.createRoot(document.getElementById('graphiql'));
+
+function render() {
+  // A new fetcher on every token change makes GraphiQL load the schema again.
+  const fetch = (params, options) => fetcher(params, options);
+  root.render(
+    React.createElement(GraphiQL, {
+      fetcher: fetch,
+      defaultTabs: EXAMPLES.map((query) => ({ query })),
+      defaultEditorToolsVisibility: true,
+    }),
+  );
+}
+
+const form = document.getElementById('token-form');
+const field = document.getElementById('token');
+const state = document.getElementById('token-state');
+
+function showState() {
+  state.textContent = token.get() ? 'Token je nastaven (jen v této záložce).' : 'Bez tokenu služba odpoví 401.';
+}
+
+field.value = token.get();
+form.addEventListener('submit', (event) => {
+  event.preventDefault();
+  token.set(field.value);
+  showState();
+  render();
+});
+showState();
+render();
