@@ -11,6 +11,7 @@ mod browser;
 mod cli;
 mod concurrency;
 mod cors;
+mod examples;
 mod faults;
 mod generated;
 mod http;
