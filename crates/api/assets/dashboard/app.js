@@ -6,8 +6,11 @@ import {
   STATUS, UNITS, byCzech, capacityChart, count, evaluationChart, h, numbers, period, statusLabel, statusLegend,
 } from './charts.js';
 
-// The operations, in one place. When the service gains `searchHits` (with
-// highlights) and records' `source`, SEARCH and MEASURE are where they go.
+// The operations, in one place. Where newer fields of the service go:
+// `searchHits(text, filter: { kinds: [MEASURE], regions })` with highlights
+// replaces SEARCH (and its excerpts in the table), and a measure's
+// `source { document firstLine lastLine excerpt }` replaces the plan's
+// `sourceDocument` in MEASURE (the detail's "Zdroj" row).
 const ME = `query Me {
   me { subject role regions { code name kraj { code name } } }
   serviceTypes { code name paragraph }
@@ -370,6 +373,7 @@ const LIVE = {
 };
 
 function startLive() {
+  let lost = false;
   state.stopLive?.();
   state.stopLive = subscribe(CHANGES, {}, {
     onNext: ({ changes: c }) => {
@@ -383,6 +387,9 @@ function startLive() {
     onState: (s) => {
       $('live-state').textContent = LIVE[s];
       if (s === 'unauthorized') signOut(LIVE[s]);
+      // Back after a lost connection: catch up on what happened meanwhile.
+      if (s === 'open' && lost) refreshSoon();
+      lost = s === 'closed' || lost && s === 'connecting';
     },
   });
 }

@@ -73,10 +73,10 @@ const root = ReactDOM.createRoot(document.getElementById('graphiql'));
 
 function render() {
   // A new fetcher on every token change makes GraphiQL load the schema again.
-  const fetch = (params, options) => fetcher(params, options);
+  const current = (params, options) => fetcher(params, options);
   root.render(
     React.createElement(GraphiQL, {
-      fetcher: fetch,
+      fetcher: current,
       defaultTabs: EXAMPLES.map((query) => ({ query })),
       defaultEditorToolsVisibility: true,
     }),
