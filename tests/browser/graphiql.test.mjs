@@ -3,9 +3,10 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, launch, outside, screenshot, violations } from './browser.mjs';
+import { BASE, api, launch, outside, screenshot, violations } from './browser.mjs';
 
 const NATIONAL = process.env.NATIONAL_TOKEN;
+const EDITOR = process.env.KLATOVY_EDITOR_TOKEN;
 let browser;
 
 before(async () => {
@@ -51,6 +52,20 @@ test('a pasted token runs the query and loads the schema', async () => {
   await page.locator('.graphiql-sidebar button[aria-label="Hide Documentation Explorer"]').click();
   await screenshot(page, 'graphiql.png');
   assert.equal(await page.evaluate(() => sessionStorage.getItem('kpss.token')), NATIONAL);
+});
+
+test('the Changes tab subscribes over /graphql/ws and shows a change made through the API', async () => {
+  const { page } = browser;
+  await page.locator('.graphiql-tab', { hasText: 'Changes' }).first().click();
+  const socket = page.waitForEvent('websocket');
+  await page.locator('.graphiql-execute-button').click();
+  assert.equal(new URL((await socket).url()).pathname, '/graphql/ws');
+  // Give the subscription time to reach the service before writing.
+  await page.waitForTimeout(500);
+  await api(EDITOR, 'mutation { createProvider(input: { region: "klatovy", name: "Poskytovatel z GraphiQL" }) { id } }');
+  const result = page.locator('.result-window', { hasText: 'CREATED' });
+  await result.waitFor({ timeout: 10000 });
+  assert.match(await result.textContent(), /"Provider"[\s\S]*"editor-klatovy"/);
 });
 
 test('the token bar has no accessibility violations', async () => {

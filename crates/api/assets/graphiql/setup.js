@@ -44,16 +44,24 @@ subscription Changes {
 }`,
 ];
 
-function isSubscription(query, operationName) {
+/** The kind of each named operation of a document, and of an unnamed one under "". */
+function operations(query) {
   const text = query.replace(/#[^\n]*/g, '');
-  return operationName
-    ? new RegExp(`\\bsubscription\\s+${operationName}\\b`).test(text)
-    : /^\s*subscription\b/.test(text);
+  const named = [...text.matchAll(/\b(query|mutation|subscription)\s+([_A-Za-z]\w*)/g)];
+  if (named.length) return new Map(named.map((m) => [m[2], m[1]]));
+  return new Map([['', /^\s*subscription\b/.test(text) ? 'subscription' : 'query']]);
 }
 
 function fetcher(params, options = {}) {
   const bearer = token.get();
-  if (isSubscription(params.query, params.operationName)) {
+  const kinds = operations(params.query);
+  // Right after a tab switch GraphiQL may still send the previous tab's
+  // operation name: one the document does not define is dropped.
+  if (!kinds.has(params.operationName ?? '')) {
+    params = { ...params, operationName: kinds.size === 1 ? [...kinds.keys()][0] || undefined : undefined };
+  }
+  const kind = kinds.get(params.operationName ?? '') ?? 'query';
+  if (kind === 'subscription') {
     return {
       subscribe(observer) {
         const stop = subscribe(params.query, params.variables, {
