@@ -153,6 +153,7 @@ fn banner(config: &Config, addr: std::net::SocketAddr) -> Result<(), Error> {
         ttl_secs: 8 * 3600,
     })?;
     println!("KPSS API is ready.");
+    println!("  Dashboard: http://{addr}/");
     println!("  GraphiQL:  http://{addr}/graphql");
     println!("  Admin token (all regions, 8 h):\n{token}\n");
     println!("  Try it:");

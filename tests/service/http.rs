@@ -177,6 +177,72 @@ async fn get_runs_queries_never_mutations_and_serves_graphiql_without_a_query() 
     app.stop().await;
 }
 
+/// The pages and their files come from the binary: the dashboard at `/`,
+/// GraphiQL at `/graphql`, each page with a policy that admits this origin
+/// only, every file with a validator.
+#[tokio::test]
+async fn pages_and_their_files_are_served_from_the_binary() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let get = |path: &str, etag: Option<&str>| {
+        let mut req = app.http().get(format!("{}{path}", app.base));
+        if let Some(tag) = etag {
+            req = req.header("If-None-Match", tag);
+        }
+        req.send()
+    };
+    for (path, marker) in [
+        ("/", "/assets/dashboard/app.js"),
+        ("/graphql", "/assets/vendor/graphiql.min.js"),
+    ] {
+        let res = get(path, None).await.expect("sent");
+        assert_eq!(res.status(), 200, "{path}");
+        let csp = res.headers()["content-security-policy"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        assert!(
+            csp.contains("default-src 'none'") && csp.contains("connect-src 'self'"),
+            "{csp}"
+        );
+        assert!(res.text().await.expect("body").contains(marker), "{path}");
+    }
+    for (path, kind) in [
+        ("/assets/dashboard/app.js", "text/javascript"),
+        ("/assets/dashboard/app.css", "text/css"),
+        ("/assets/vendor/graphiql.min.js", "text/javascript"),
+        ("/assets/vendor/react.production.min.js", "text/javascript"),
+        ("/assets/favicon.svg", "image/svg+xml"),
+    ] {
+        let res = get(path, None).await.expect("sent");
+        assert_eq!(res.status(), 200, "{path}");
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .expect("ascii")
+                .starts_with(kind),
+            "{path}"
+        );
+        assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+        let tag = res.headers()["etag"].to_str().expect("ascii").to_owned();
+        let again = get(path, Some(&tag)).await.expect("sent");
+        assert_eq!(again.status(), 304, "{path}");
+        assert_eq!(
+            get(path, Some("\"other\"")).await.expect("sent").status(),
+            200
+        );
+    }
+    // Pages only at their own addresses (with their policies); no other files.
+    for path in [
+        "/assets/dashboard/index.html",
+        "/assets/vendor/refresh.sh",
+        "/assets/../Cargo.toml",
+        "/assets/",
+    ] {
+        assert_eq!(get(path, None).await.expect("sent").status(), 404, "{path}");
+    }
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn request_errors_have_no_data_and_their_status_follows_the_media_type() {
     let app = TestApp::spawn(Backend::Sqlite).await;

@@ -435,6 +435,11 @@ async fn introspection_and_graphiql_are_off_in_production(b: Backend) {
         "{body}"
     );
     assert_eq!(app.get("/graphql").await.0, 404);
+    assert_eq!(app.get("/assets/vendor/graphiql.min.js").await.0, 404);
+    assert_eq!(app.get("/assets/graphiql/setup.js").await.0, 404);
+    // The dashboard stays: it is a client like any other.
+    assert_eq!(app.get("/").await.0, 200);
+    assert_eq!(app.get("/assets/dashboard/app.js").await.0, 200);
     app.stop().await;
 
     let app = TestApp::spawn_with(b, |c, _| {
@@ -446,6 +451,7 @@ async fn introspection_and_graphiql_are_off_in_production(b: Backend) {
     app.query(&app.admin(), GRAPHIQL_INTROSPECTION, json!({}))
         .await;
     assert_eq!(app.get("/graphql").await.0, 200);
+    assert_eq!(app.get("/assets/vendor/graphiql.min.js").await.0, 200);
     app.stop().await;
 }
 

@@ -7,9 +7,11 @@ mod support;
 
 mod api;
 mod auth;
+mod browser;
 mod cli;
 mod concurrency;
 mod cors;
+mod examples;
 mod faults;
 mod generated;
 mod http;

@@ -1,7 +1,8 @@
-//! HTTP routes: `/graphql` (GraphQL over HTTP: POST, and GET for queries;
-//! GET without a query serves GraphiQL), `/graphql/ws`, `/healthz`,
-//! `/readyz`, `/metrics`.
+//! HTTP routes: `/` (the dashboard) and its files under `/assets/`,
+//! `/graphql` (GraphQL over HTTP: POST, and GET for queries; GET without a
+//! query serves GraphiQL), `/graphql/ws`, `/healthz`, `/readyz`, `/metrics`.
 
+use crate::assets;
 use crate::auth::AuthConfig;
 use crate::error::ApiError;
 use crate::graphql::{Schema, request_data};
@@ -12,13 +13,12 @@ use crate::persisted::{self, Documents, Refusal};
 use crate::rate::RateLimit;
 
 use async_graphql::ServerError;
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::OperationType;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use kpss_domain::access::Ctx;
@@ -52,6 +52,15 @@ pub fn router(state: AppState, cors: CorsLayer) -> Router {
     // Room for the body limit's own answer: the handler sees the rejection.
     let body_limit = DefaultBodyLimit::max(state.limits.max_body_bytes);
     Router::new()
+        .route("/", get(assets::dashboard))
+        .route(
+            "/assets/{*path}",
+            get(
+                |State(s): State<AppState>, path: Path<String>, headers: HeaderMap| async move {
+                    assets::file(path, &headers, s.limits.graphiql)
+                },
+            ),
+        )
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(|| async { "ok" }))
@@ -64,17 +73,11 @@ pub fn router(state: AppState, cors: CorsLayer) -> Router {
         .with_state(state)
 }
 
-fn graphiql(s: &AppState) -> Response {
+fn graphiql(s: &AppState, headers: &HeaderMap) -> Response {
     if !s.limits.graphiql {
         return StatusCode::NOT_FOUND.into_response();
     }
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .title("KPSS API")
-            .finish(),
-    )
-    .into_response()
+    assets::graphiql(headers)
 }
 
 async fn readyz(State(s): State<AppState>) -> Response {
@@ -691,7 +694,7 @@ async fn graphql_get(
                 .iter()
                 .all(|k| !p.contains_key(*k)) =>
         {
-            return graphiql(&s);
+            return graphiql(&s, &headers);
         }
         Ok(Query(p)) => Params::from_query_string(p),
         Err(e) => Err(format!("the query string is not valid: {e}")),

@@ -1,5 +1,6 @@
 //! The GraphQL and HTTP face of KPSS: authentication, the schema, the routes.
 
+pub mod assets;
 pub mod auth;
 pub mod cors;
 pub mod error;

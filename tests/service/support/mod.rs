@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod chromium;
 pub mod node;
 pub mod postgres;
 
@@ -11,6 +12,7 @@ use kpss_api::auth::TokenRequest;
 use kpss_domain::access::Role;
 use serde_json::{Value, json};
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -49,6 +51,40 @@ pub struct TestApp {
 
 pub fn repo_path(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// Installs Debian packages (tools a test needs), when this user may.
+pub fn apt_install(packages: &[&str]) -> Result<(), String> {
+    if !is_root() {
+        return Err(format!(
+            "{packages:?} not installed, and this user cannot install them (apt-get install {})",
+            packages.join(" ")
+        ));
+    }
+    let install = [
+        &["install", "-y", "-q", "--no-install-recommends"][..],
+        packages,
+    ]
+    .concat();
+    for args in [&["update", "-q"][..], &install] {
+        let status = Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdout(Stdio::null())
+            .status()
+            .map_err(|e| format!("apt-get: {e}"))?;
+        if !status.success() {
+            return Err(format!("apt-get {args:?} failed: {status}"));
+        }
+    }
+    Ok(())
 }
 
 /// A configuration with a fresh database of `backend` and a private data folder.

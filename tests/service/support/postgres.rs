@@ -112,42 +112,8 @@ fn bin_dir() -> Option<PathBuf> {
     })
 }
 
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
 fn install_postgresql() -> Result<(), String> {
-    if !is_root() {
-        return Err("PostgreSQL is not installed and this user cannot install it (apt-get install postgresql)".into());
-    }
-    let run = |args: &[&str]| {
-        Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdout(Stdio::null())
-            .status()
-            .map_err(|e| format!("apt-get: {e}"))
-            .and_then(|s| {
-                if s.success() {
-                    Ok(())
-                } else {
-                    Err(format!("apt-get {args:?} failed: {s}"))
-                }
-            })
-    };
-    run(&["update", "-q"])?;
-    run(&[
-        "install",
-        "-y",
-        "-q",
-        "--no-install-recommends",
-        "postgresql",
-        "postgresql-contrib",
-    ])
+    super::apt_install(&["postgresql", "postgresql-contrib"])
 }
 
 fn free_port() -> Result<u16, String> {
@@ -191,7 +157,7 @@ impl OwnServer {
             .map_err(|e| e.to_string())?
             .keep();
         // PostgreSQL refuses to run as root: run it as `nobody`.
-        let user = if is_root() {
+        let user = if super::is_root() {
             Some((65534u32, 65534u32))
         } else {
             None

@@ -1,0 +1,104 @@
+// The pages' connection to the service: the token (kept in sessionStorage
+// only), GraphQL over HTTP, and `changes` over graphql-transport-ws. Same
+// origin only: nothing here talks to any other host.
+
+const TOKEN_KEY = 'kpss.token';
+
+export const token = {
+  get: () => sessionStorage.getItem(TOKEN_KEY) || '',
+  set: (value) => sessionStorage.setItem(TOKEN_KEY, value.trim()),
+  clear: () => sessionStorage.removeItem(TOKEN_KEY),
+};
+
+/** An error the service answered with; `code` is its `extensions.code`. */
+export class ApiError extends Error {
+  constructor(message, code, status) {
+    super(message);
+    this.code = code;
+    this.status = status;
+  }
+}
+
+/** The JSON body of a GraphQL request, as the service answers it. */
+export async function post(body, bearer = token.get()) {
+  const response = await fetch('/graphql', {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/json',
+      Accept: 'application/graphql-response+json, application/json',
+      ...(bearer ? { Authorization: `Bearer ${bearer}` } : {}),
+    },
+    body: JSON.stringify(body),
+  });
+  const json = await response.json().catch(() => null);
+  if (!json) throw new ApiError(`HTTP ${response.status}`, 'INTERNAL', response.status);
+  return { status: response.status, json };
+}
+
+/** `data` of a query, or an ApiError with the first error's code. */
+export async function graphql(query, variables = {}) {
+  const { status, json } = await post({ query, variables });
+  if (json.errors?.length) {
+    const [e] = json.errors;
+    throw new ApiError(e.message, e.extensions?.code ?? 'INTERNAL', status);
+  }
+  return json.data;
+}
+
+/** WebSocket close code of a missing, bad or expired token. */
+export const CLOSE_UNAUTHORIZED = 4401;
+
+/**
+ * Subscribes over graphql-transport-ws at /graphql/ws and reconnects after a
+ * lost connection. Calls `onNext(data)` per event and `onState(state)` with
+ * 'connecting', 'open', 'closed' or 'unauthorized'. Returns a function that stops.
+ */
+export function subscribe(query, variables, { onNext, onError = () => {}, onState = () => {} }) {
+  let socket = null;
+  let stopped = false;
+  let retry = 500;
+  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql/ws`;
+  const connect = () => {
+    onState('connecting');
+    socket = new WebSocket(url, 'graphql-transport-ws');
+    const send = (message) => socket.send(JSON.stringify(message));
+    socket.onopen = () =>
+      send({ type: 'connection_init', payload: { Authorization: `Bearer ${token.get()}` } });
+    socket.onmessage = (event) => {
+      const message = JSON.parse(event.data);
+      switch (message.type) {
+        case 'connection_ack':
+          retry = 500;
+          onState('open');
+          send({ id: '1', type: 'subscribe', payload: { query, variables } });
+          break;
+        case 'ping':
+          send({ type: 'pong' });
+          break;
+        case 'next':
+          if (message.payload.errors?.length) onError(message.payload.errors);
+          else onNext(message.payload.data);
+          break;
+        case 'error':
+          onError(message.payload);
+          break;
+      }
+    };
+    socket.onclose = (event) => {
+      if (stopped) return;
+      if (event.code === CLOSE_UNAUTHORIZED) {
+        onState('unauthorized');
+        return;
+      }
+      onState('closed');
+      setTimeout(connect, retry);
+      retry = Math.min(retry * 2, 30000);
+    };
+  };
+  connect();
+  return () => {
+    stopped = true;
+    if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ id: '1', type: 'complete' }));
+    socket?.close(1000);
+  };
+}

@@ -1,0 +1,437 @@
+// The kraj dashboard: sign in with a token, then the caller's readable
+// regions as charts, a table of measures with a detail view, and live changes.
+
+import { ApiError, graphql, subscribe, token } from '/assets/client.js';
+import {
+  STATUS, UNITS, byCzech, capacityChart, count, evaluationChart, h, numbers, period, statusLabel, statusLegend,
+} from './charts.js';
+
+// The operations, in one place. Where newer fields of the service go:
+// `searchHits(text, filter: { kinds: [MEASURE], regions })` with highlights
+// replaces SEARCH (and its excerpts in the table), and a measure's
+// `source { document firstLine lastLine excerpt }` replaces the plan's
+// `sourceDocument` in MEASURE (the detail's "Zdroj" row).
+const ME = `query Me {
+  me { subject role regions { code name kraj { code name } } }
+  serviceTypes { code name paragraph }
+}`;
+const CAPACITY = `query Capacity {
+  capacitySummary(groupBy: [REGION, SERVICE_TYPE]) { region { code name } serviceType unit total services }
+}`;
+const EVALUATION = `query Evaluation {
+  evaluationSummary(groupBy: [REGION, PLAN, STATUS]) {
+    region { code name } plan { id title periodStart periodEnd } status count
+  }
+}`;
+const PLANS = `query Plans($regions: [String!]) {
+  plans(filter: { regions: $regions }, first: 100) {
+    nodes { id title periodStart periodEnd region { code name } }
+  }
+}`;
+const MEASURES = `query Measures($filter: MeasureFilter, $first: Int, $after: String) {
+  measures(filter: $filter, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    nodes { id code title targetGroups plan { id title region { code name } } latestEvaluation { year status } }
+  }
+}`;
+const SEARCH = `query Search($text: String!, $regions: [String!]) {
+  search(text: $text, regions: $regions, first: 50) { kind id snippet }
+}`;
+const MEASURE = `query Measure($id: ID!) {
+  measure(id: $id) {
+    id code title rationale description targetGroups term responsible output
+    expectedCost { amountCzk per text } fundingSources risks
+    plan { id title periodStart periodEnd sourceDocument region { name } }
+    priority { code title }
+    evaluations { year status comment }
+    activities { code title description responsible schedule subActivities { code title } }
+    subMeasures { id code title }
+  }
+}`;
+const CHANGES = `subscription Changes {
+  changes { region { code name } planId entity entityId action actor at }
+}`;
+
+const PAGE = 20;
+const ROLES = { VIEWER: 'čtenář', EDITOR: 'editor', ADMIN: 'správce' };
+const ENTITIES = {
+  Plan: 'plán', Priority: 'priorita', Measure: 'opatření', Activity: 'aktivita',
+  Evaluation: 'hodnocení', Provider: 'poskytovatel', Service: 'služba',
+};
+const ACTIONS = { CREATED: 'nový záznam', UPDATED: 'změna', ARCHIVED: 'archivace', RESTORED: 'obnovení' };
+const time = new Intl.DateTimeFormat('cs-CZ', { timeStyle: 'medium' });
+const czk = new Intl.NumberFormat('cs-CZ', { style: 'currency', currency: 'CZK', maximumFractionDigits: 0 });
+
+/** "10 000 Kč / setkání", and the plan's own words when they say more. */
+function cost({ amountCzk, per, text }) {
+  if (amountCzk == null) return text;
+  const amount = `${czk.format(amountCzk)}${per ? ` / ${per}` : ''}`;
+  const same = (a) => a.replace(/\s+/g, ' ').trim();
+  return same(amount) === same(text) ? amount : `${amount} (v plánu: ${text})`;
+}
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  regions: [], // readable regions, in Czech order of their names
+  typeNames: new Map(),
+  capacity: [],
+  measures: [],
+  after: null,
+  request: 0, // the latest measures request: older answers are dropped
+  openMeasure: null,
+  opener: null, // the element that opened the detail, focused again when it closes
+  stopLive: null,
+};
+const regionOrder = () => state.regions.map((r) => r.code);
+const typeName = (code) => state.typeNames.get(code) ?? code;
+
+/** Runs a load; a rejected token signs out, any other error is shown. */
+async function guarded(load, place) {
+  try {
+    await load();
+  } catch (e) {
+    if (e instanceof ApiError && e.code === 'UNAUTHENTICATED') {
+      signOut('Token už neplatí. Přihlaste se znovu.');
+    } else {
+      place.replaceChildren(h('p', { class: 'error', role: 'alert' }, `Chyba: ${e.message}`));
+    }
+  }
+}
+
+// --- sign in and out -------------------------------------------------------
+
+async function signIn() {
+  let data;
+  try {
+    data = await graphql(ME);
+  } catch (e) {
+    token.clear();
+    $('sign-in-error').textContent = e instanceof ApiError && e.code === 'UNAUTHENTICATED'
+      ? 'Token není platný (chybný, prošlý nebo jinak podepsaný).'
+      : `Přihlášení se nezdařilo: ${e.message}`;
+    return;
+  }
+  $('sign-in-error').textContent = '';
+  $('token').value = '';
+  state.regions = [...data.me.regions].sort((a, b) => byCzech(a.name, b.name));
+  state.typeNames = new Map(data.serviceTypes.map((t) => [t.code, t.name]));
+  const regionNames = state.regions.map((r) => r.name).join(', ') || 'žádné';
+  $('who-text').textContent =
+    `${data.me.subject} (${ROLES[data.me.role] ?? data.me.role}) · regiony: ${regionNames}`;
+  $('who').hidden = false;
+  $('sign-in').hidden = true;
+  $('dashboard').hidden = false;
+  fillFilters();
+  await Promise.all([loadCapacity(), loadEvaluation(), loadPlans(), loadMeasures()]);
+  startLive();
+  $('main').focus();
+}
+
+function signOut(message = '') {
+  state.stopLive?.();
+  state.stopLive = null;
+  token.clear();
+  $('measure-detail').open && $('measure-detail').close();
+  // Nothing of the previous caller's data stays on the page.
+  for (const id of ['capacity-chart', 'evaluation-chart', 'changes', 'who-text', 'measure-count', 'live-state']) {
+    $(id).replaceChildren();
+  }
+  $('measures').tBodies[0].replaceChildren();
+  // Field by field: the form's reset event would load measures again.
+  for (const field of $('measure-filters').elements) if (field.name) field.value = '';
+  state.measures = [];
+  $('dashboard').hidden = true;
+  $('who').hidden = true;
+  $('sign-in').hidden = false;
+  $('sign-in-error').textContent = message;
+  $('token').focus();
+}
+
+// --- charts ------------------------------------------------------------------
+
+async function loadCapacity() {
+  await guarded(async () => {
+    state.capacity = (await graphql(CAPACITY)).capacitySummary;
+    const units = Object.keys(UNITS).filter((u) => state.capacity.some((g) => g.unit === u));
+    const select = $('capacity-unit');
+    const chosen = units.includes(select.value) ? select.value : units[0];
+    select.replaceChildren(...units.map((u) => h('option', { value: u }, UNITS[u])));
+    if (chosen) select.value = chosen;
+    drawCapacity();
+  }, $('capacity-chart'));
+}
+
+function drawCapacity() {
+  const without = state.regions.filter((r) => !state.capacity.some((g) => g.region.code === r.code));
+  $('capacity-chart').replaceChildren(
+    capacityChart(state.capacity, { unit: $('capacity-unit').value, typeName, regionOrder: regionOrder() }));
+  if (without.length) {
+    $('capacity-chart').append(h('p', { class: 'hint', id: 'capacity-missing' },
+      `Bez údajů o kapacitě služeb: ${without.map((r) => r.name).join(', ')}.`));
+  }
+}
+
+/**
+ * The summary counts evaluated measures only: each plan's other measures
+ * (its measure count less the evaluated ones) are shown as "bez hodnocení".
+ */
+async function loadEvaluation() {
+  await guarded(async () => {
+    const [summary, plans] = await Promise.all([graphql(EVALUATION), graphql(PLANS, { regions: null })]);
+    const groups = summary.evaluationSummary;
+    const totals = await measureCounts(plans.plans.nodes.map((p) => p.id));
+    for (const plan of plans.plans.nodes) {
+      const evaluated = groups.filter((g) => g.plan.id === plan.id).reduce((n, g) => n + g.count, 0);
+      const rest = (totals.get(plan.id) ?? 0) - evaluated;
+      if (rest > 0) groups.push({ region: plan.region, plan, status: null, count: rest });
+    }
+    $('evaluation-chart').replaceChildren(evaluationChart(groups, { regionOrder: regionOrder() }));
+  }, $('evaluation-chart'));
+}
+
+/** Measures per plan id: one request of aliased counts per 25 plans (under the alias limit). */
+async function measureCounts(planIds) {
+  const counts = new Map();
+  for (let i = 0; i < planIds.length; i += 25) {
+    const chunk = planIds.slice(i, i + 25);
+    const fields = chunk.map((_, j) => `p${j}: measures(filter: { planId: $p${j} }, first: 1) { totalCount }`);
+    const query = `query MeasureCounts(${chunk.map((_, j) => `$p${j}: ID!`).join(', ')}) { ${fields.join(' ')} }`;
+    const data = await graphql(query, Object.fromEntries(chunk.map((id, j) => [`p${j}`, id])));
+    chunk.forEach((id, j) => counts.set(id, data[`p${j}`].totalCount));
+  }
+  return counts;
+}
+
+// --- measures ------------------------------------------------------------------
+
+function fillFilters() {
+  $('filter-region').replaceChildren(h('option', { value: '' }, 'všechny'),
+    ...state.regions.map((r) => h('option', { value: r.code }, r.name)));
+  $('filter-status').replaceChildren(h('option', { value: '' }, 'všechny'),
+    ...STATUS.filter(([s]) => s).map(([s, label]) => h('option', { value: s }, label)));
+  $('evaluation-legend').replaceChildren(...statusLegend());
+}
+
+async function loadPlans() {
+  await guarded(async () => {
+    const region = $('filter-region').value;
+    const { nodes } = (await graphql(PLANS, { regions: region ? [region] : null })).plans;
+    const chosen = $('filter-plan').value;
+    const plans = [...nodes].sort((a, b) =>
+      byCzech(a.region.name, b.region.name) || byCzech(a.title, b.title));
+    $('filter-plan').replaceChildren(h('option', { value: '' }, 'všechny'),
+      ...plans.map((p) => h('option', { value: p.id },
+        `${region ? '' : `${p.region.name}: `}${p.title} (${period(p)})`)));
+    if (plans.some((p) => p.id === chosen)) $('filter-plan').value = chosen;
+  }, $('measure-count'));
+}
+
+function currentFilter() {
+  const value = (id) => $(id).value.trim() || null;
+  const region = value('filter-region');
+  return {
+    regions: region ? [region] : null,
+    planId: value('filter-plan'),
+    status: value('filter-status'),
+    targetGroup: value('filter-target'),
+    text: value('filter-text'),
+  };
+}
+
+/** The first page again (or as many rows as are shown, after a change), or the next page. */
+async function loadMeasures({ more = false, keep = false } = {}) {
+  const request = ++state.request;
+  await guarded(async () => {
+    const filter = currentFilter();
+    const first = keep ? Math.min(Math.max(state.measures.length, PAGE), 100) : PAGE;
+    const [data, snippets] = await Promise.all([
+      graphql(MEASURES, { filter, first, after: more ? state.after : null }),
+      more || !filter.text ? null : searchSnippets(filter),
+    ]);
+    if (request !== state.request) return;
+    const page = data.measures;
+    state.measures = more ? [...state.measures, ...page.nodes] : page.nodes;
+    state.after = page.pageInfo.endCursor;
+    if (snippets) state.snippets = snippets;
+    else if (!more) state.snippets = new Map();
+    $('measure-count').textContent = page.totalCount === 0
+      ? 'Filtru neodpovídá žádné opatření.'
+      : `Zobrazeno ${numbers.format(state.measures.length)} z ${count(page.totalCount, { one: 'opatření', few: 'opatření', other: 'opatření' })}.`;
+    $('measures-more').hidden = !page.pageInfo.hasNextPage;
+    drawMeasures();
+  }, $('measure-count'));
+}
+
+/** Excerpts around the search text, by measure id (today's `search`). */
+async function searchSnippets(filter) {
+  const hits = (await graphql(SEARCH, { text: filter.text, regions: filter.regions })).search;
+  return new Map(hits.filter((hit) => hit.kind === 'MEASURE').map((hit) => [hit.id, hit.snippet]));
+}
+
+function statusBadge(evaluation) {
+  const status = evaluation?.status ?? null;
+  return h('span', { class: `badge status-${status ?? 'NONE'}` },
+    statusLabel(status), evaluation ? ` (${evaluation.year})` : '');
+}
+
+function drawMeasures() {
+  $('measures').tBodies[0].replaceChildren(...state.measures.map((m) =>
+    h('tr', { 'data-id': m.id },
+      h('td', {}, h('span', { class: 'region-name' }, m.plan.region.name), h('span', { class: 'plan-title' }, m.plan.title)),
+      h('td', { class: 'code' }, m.code),
+      h('td', {},
+        h('button', { type: 'button', class: 'link', 'data-measure': m.id, onclick: () => openMeasure(m.id) }, m.title),
+        state.snippets?.get(m.id) && h('p', { class: 'snippet' }, state.snippets.get(m.id))),
+      h('td', {}, m.targetGroups.join(', ')),
+      h('td', {}, statusBadge(m.latestEvaluation)))));
+}
+
+// --- one measure ---------------------------------------------------------------
+
+const list = (items) => (items.length ? h('ul', {}, items.map((i) => h('li', {}, i))) : h('p', {}, '—'));
+
+function facts(pairs) {
+  return h('dl', { class: 'facts' },
+    pairs.filter(([, v]) => v != null && v !== '' && !(Array.isArray(v) && v.length === 0))
+      .flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, Array.isArray(v) ? v.join(', ') : v)]));
+}
+
+function activity(a) {
+  return h('li', {},
+    h('strong', {}, `${a.code} `), a.title,
+    (a.responsible?.length || a.schedule) &&
+      h('span', { class: 'hint' }, ` — ${[a.responsible?.join(', '), a.schedule].filter(Boolean).join('; ')}`),
+    a.subActivities?.length ? h('ul', {}, a.subActivities.map(activity)) : null);
+}
+
+async function openMeasure(id) {
+  const dialog = $('measure-detail');
+  if (!dialog.open) state.opener = document.activeElement;
+  state.openMeasure = id;
+  await guarded(async () => {
+    const m = (await graphql(MEASURE, { id })).measure;
+    if (!m) {
+      $('detail-title').textContent = 'Opatření není dostupné';
+      $('detail-body').replaceChildren();
+    } else {
+      $('detail-title').textContent = `${m.code} ${m.title}`;
+      $('detail-body').replaceChildren(...[
+        facts([
+          ['Region', m.plan.region.name],
+          ['Plán', `${m.plan.title} (${period(m.plan)})`],
+          ['Priorita', `${m.priority.code} ${m.priority.title}`],
+          ['Cílové skupiny', m.targetGroups],
+          ['Termín', m.term],
+          ['Odpovědnost', m.responsible],
+          ['Výstup', m.output],
+          ['Předpokládané náklady', m.expectedCost && cost(m.expectedCost)],
+          ['Zdroje financování', m.fundingSources],
+          ['Zdroj', m.plan.sourceDocument && `dokument ${m.plan.sourceDocument}`],
+        ]),
+        m.description && h('section', {}, h('h3', {}, 'Popis'), h('p', {}, m.description)),
+        m.rationale && h('section', {}, h('h3', {}, 'Odůvodnění'), h('p', {}, m.rationale)),
+        h('section', {}, h('h3', {}, 'Hodnocení'),
+          m.evaluations.length
+            ? h('table', { class: 'evaluations' },
+              h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Rok'), h('th', { scope: 'col' }, 'Stav'),
+                h('th', { scope: 'col' }, 'Komentář'))),
+              h('tbody', {}, m.evaluations.map((e) => h('tr', {},
+                h('td', {}, String(e.year)), h('td', {}, statusBadge(e)), h('td', {}, e.comment ?? '')))))
+            : h('p', {}, 'Zatím bez hodnocení.')),
+        h('section', {}, h('h3', {}, 'Aktivity'),
+          m.activities.length ? h('ul', { class: 'activities' }, m.activities.map(activity)) : h('p', {}, '—')),
+        m.subMeasures.length ? h('section', {}, h('h3', {}, 'Dílčí opatření'),
+          list(m.subMeasures.map((s) => h('button', { type: 'button', class: 'link', onclick: () => openMeasure(s.id) },
+            `${s.code} ${s.title}`)))) : null,
+        m.risks.length ? h('section', {}, h('h3', {}, 'Rizika'), list(m.risks)) : null,
+      ].filter(Boolean));
+    }
+    if (!dialog.open) dialog.showModal();
+  }, $('detail-body'));
+}
+
+// --- live changes --------------------------------------------------------------
+
+let refreshTimer = null;
+function refreshSoon() {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(() => {
+    loadCapacity();
+    loadEvaluation();
+    loadPlans();
+    loadMeasures({ keep: true });
+    if ($('measure-detail').open && state.openMeasure) openMeasure(state.openMeasure);
+  }, 200);
+}
+
+const LIVE = {
+  connecting: 'Připojování k živým změnám…',
+  open: 'Živé změny jsou připojeny: stránka se obnovuje sama.',
+  closed: 'Spojení přerušeno, připojuji znovu…',
+  unauthorized: 'Token už neplatí. Přihlaste se znovu.',
+};
+
+function startLive() {
+  let lost = false;
+  state.stopLive?.();
+  state.stopLive = subscribe(CHANGES, {}, {
+    onNext: ({ changes: c }) => {
+      const at = new Date(c.at);
+      $('changes').prepend(h('li', {},
+        h('time', { datetime: c.at }, time.format(at)), ' · ', c.region.name, ' · ',
+        `${ENTITIES[c.entity] ?? c.entity} ${c.entityId}: ${ACTIONS[c.action] ?? c.action} (${c.actor})`));
+      while ($('changes').children.length > 20) $('changes').lastChild.remove();
+      refreshSoon();
+    },
+    onState: (s) => {
+      $('live-state').textContent = LIVE[s];
+      if (s === 'unauthorized') signOut(LIVE[s]);
+      // Back after a lost connection: catch up on what happened meanwhile.
+      if (s === 'open' && lost) refreshSoon();
+      lost = s === 'closed' || lost && s === 'connecting';
+    },
+  });
+}
+
+// --- wiring ----------------------------------------------------------------------
+
+let typing = null;
+const filters = $('measure-filters');
+filters.addEventListener('submit', (e) => {
+  e.preventDefault();
+  loadMeasures();
+});
+filters.addEventListener('reset', () => setTimeout(async () => {
+  await loadPlans();
+  loadMeasures();
+}));
+$('filter-region').addEventListener('change', async () => {
+  await loadPlans();
+  loadMeasures();
+});
+for (const id of ['filter-plan', 'filter-status']) $(id).addEventListener('change', () => loadMeasures());
+for (const id of ['filter-target', 'filter-text']) {
+  $(id).addEventListener('input', () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => loadMeasures(), 300);
+  });
+}
+$('measures-more').addEventListener('click', () => loadMeasures({ more: true }));
+$('capacity-unit').addEventListener('change', drawCapacity);
+$('detail-close').addEventListener('click', () => $('measure-detail').close());
+$('measure-detail').addEventListener('close', () => {
+  state.openMeasure = null;
+  // Back to where the user was (the table may have been redrawn meanwhile).
+  const opener = state.opener?.isConnected ? state.opener
+    : document.querySelector(`#measures button[data-measure="${state.opener?.dataset.measure}"]`);
+  opener?.focus();
+});
+$('sign-out').addEventListener('click', () => signOut());
+$('sign-in-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  token.set($('token').value);
+  signIn();
+});
+
+if (token.get()) signIn();

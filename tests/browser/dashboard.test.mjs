@@ -1,0 +1,256 @@
+// The dashboard at /: sign in with a pasted token, the charts of the
+// caller's regions, the measures table with its filters and detail view,
+// live changes, accessibility, and no request outside the service.
+// Expected numbers come from the API itself, asked with the same token.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { BASE, api, launch, outside, screenshot, violations } from './browser.mjs';
+
+const NATIONAL = process.env.NATIONAL_TOKEN;
+const KLATOVY = process.env.KLATOVY_TOKEN;
+const EDITOR = process.env.KLATOVY_EDITOR_TOKEN;
+const ALL_REGIONS = ['chomutov', 'karlovy-vary', 'klatovy', 'kromeriz'];
+const NBSP = '\u00a0';
+
+let browser;
+let page;
+
+before(async () => {
+  browser = await launch();
+  page = browser.page;
+});
+after(async () => {
+  await browser?.close();
+});
+
+/** A form control by its label's exact text. */
+const field = (label) => page.getByLabel(label, { exact: true });
+const attributes = (selector, name) =>
+  page.locator(selector).evaluateAll((nodes, name) => [...new Set(nodes.map((n) => n.getAttribute(name)))], name);
+const shownCount = async () => (await page.locator('#measure-count').textContent()).replace(/\s/g, ' ');
+const czCount = (n) => new Intl.NumberFormat('cs-CZ').format(n).replace(/\s/g, ' ');
+
+/** Waits until the table's status line says `total` measures (a filter has been applied). */
+async function waitForTotal(total) {
+  const text = total === 0 ? 'žádné opatření' : `z ${czCount(total)} opatření`;
+  await page.waitForFunction(
+    (text) => document.getElementById('measure-count').textContent.replace(/\s/g, ' ').includes(text),
+    text,
+  );
+}
+
+/** No value the page failed to fill in shows as text. */
+async function noMissingValues() {
+  assert.doesNotMatch(await page.locator('body').innerText(), /\b(null|undefined|NaN)\b/);
+}
+
+async function signIn(token) {
+  await field('Přístupový token (JWT)').fill(token);
+  await page.getByRole('button', { name: 'Přihlásit' }).click();
+  await page.locator('#dashboard').waitFor();
+  await page.locator('#capacity-chart table').waitFor();
+  await page.locator('#evaluation-chart table').waitFor();
+  await page.locator('#measures tbody tr').first().waitFor();
+  await page.locator('#live-state', { hasText: 'připojeny' }).waitFor();
+}
+
+test('a token that is not valid is refused on the sign-in form', async () => {
+  await page.goto(BASE);
+  assert.deepEqual(await violations(page), []);
+  await field('Přístupový token (JWT)').fill('not-a-token');
+  await page.getByRole('button', { name: 'Přihlásit' }).click();
+  await page.locator('#sign-in-error', { hasText: 'Token není platný' }).waitFor();
+  assert.equal(await page.locator('#dashboard').isHidden(), true);
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+});
+
+test('a national token shows the charts of all four regions, in Czech', async () => {
+  await signIn(NATIONAL);
+  assert.match(await page.locator('#who-text').textContent(), /Chomutov, Karlovy Vary, Klatovy, Kroměříž/);
+  // Every region has a group of plans in the evaluation chart.
+  assert.deepEqual(await attributes('#evaluation-chart tbody[data-region]', 'data-region'), ALL_REGIONS);
+  // Capacities: the regions that have them as bars, the others named as without data.
+  const capacity = await api(NATIONAL, '{ capacitySummary(groupBy: [REGION]) { region { code name } } }');
+  const withData = [...new Set(capacity.capacitySummary.map((g) => g.region.code))].sort();
+  await field('Jednotka').selectOption('CLIENTS_AT_ONCE');
+  assert.deepEqual((await attributes('#capacity-chart tr[data-region]', 'data-region')).sort(), withData);
+  const without = ALL_REGIONS.filter((r) => !withData.includes(r));
+  if (without.length) {
+    const note = await page.locator('#capacity-missing').textContent();
+    for (const g of (await api(NATIONAL, '{ regions { code name } }')).regions) {
+      assert.equal(note.includes(g.name), without.includes(g.code), `${g.name} in "${note}"`);
+    }
+  }
+  // Service types in Czech order (which here differs from code-point order).
+  const types = await page.locator('#capacity-chart tbody th[scope="row"]').allTextContents();
+  assert.deepEqual(types, [...types].sort((a, b) => a.localeCompare(b, 'cs')));
+  assert.notDeepEqual(types, [...types].sort(), 'the data tells Czech order from code-point order');
+  // Beds and clients are never added: each unit has a chart of its own.
+  const beds = await api(NATIONAL, '{ capacitySummary(filter: { units: [BEDS] }, groupBy: [UNIT]) { total } }');
+  await field('Jednotka').selectOption('BEDS');
+  const bedValues = await page.locator('#capacity-chart td .value').allTextContents();
+  const sum = bedValues.reduce((n, v) => n + Number(v.replace(/\s/g, '')), 0);
+  assert.equal(sum, beds.capacitySummary[0].total);
+  await noMissingValues();
+  await screenshot(page, 'dashboard.png', { fullPage: true });
+  assert.deepEqual(await violations(page), []);
+});
+
+test('the evaluation chart counts every measure of a plan, by its latest status', async () => {
+  const plans = (await api(NATIONAL, '{ plans(first: 100) { nodes { id } } }')).plans.nodes;
+  for (const { id } of plans) {
+    const { measures } = await api(NATIONAL, 'query($id: ID!) { measures(filter: { planId: $id }) { totalCount } }', { id });
+    const row = page.locator(`#evaluation-chart tr[data-plan="${id}"] td.value`);
+    if (measures.totalCount === 0) assert.equal(await row.count(), 0);
+    else assert.equal((await row.textContent()).replace(/\s/g, ''), String(measures.totalCount), `plan ${id}`);
+  }
+});
+
+test('the measures table filters by region, plan, status, target group and text', async () => {
+  const count = async (filter) =>
+    (await api(NATIONAL, 'query($f: MeasureFilter) { measures(filter: $f) { totalCount } }', { f: filter })).measures.totalCount;
+  const all = await count({});
+  await waitForTotal(all);
+
+  await field('Region').selectOption('kromeriz');
+  await waitForTotal(await count({ regions: ['kromeriz'] }));
+  assert.deepEqual(await page.locator('#measures tbody td .region-name').evaluateAll((t) => [...new Set(t.map((c) => c.textContent))]), ['Kroměříž']);
+
+  await field('Stav').selectOption('FULFILLED');
+  const fulfilled = await count({ regions: ['kromeriz'], status: 'FULFILLED' });
+  assert.ok(fulfilled > 0);
+  await waitForTotal(fulfilled);
+  assert.deepEqual(await page.locator('#measures tbody .badge').evaluateAll((b) => [...new Set(b.map((x) => x.textContent.split(' (')[0]))]), ['splněno']);
+
+  await page.getByRole('button', { name: 'Zrušit filtr' }).click();
+  await waitForTotal(all);
+
+  const plan = (await api(NATIONAL, '{ plans(filter: { regions: ["karlovy-vary"] }, first: 100) { nodes { id } } }')).plans.nodes;
+  const withMeasures = [];
+  for (const p of plan) if ((await count({ planId: p.id })) > 0) withMeasures.push(p.id);
+  await field('Region').selectOption('karlovy-vary');
+  await field('Plán').selectOption(withMeasures[0]);
+  await waitForTotal(await count({ regions: ['karlovy-vary'], planId: withMeasures[0] }));
+  await page.getByRole('button', { name: 'Zrušit filtr' }).click();
+  await waitForTotal(all);
+
+  // Typing filters without a button: target group, then a search without diacritics.
+  await field('Cílová skupina').fill('zdravotnim postizenim');
+  const target = await count({ targetGroup: 'zdravotnim postizenim' });
+  assert.ok(target > 0 && target < all);
+  await waitForTotal(target);
+  await field('Cílová skupina').fill('');
+  await field('Hledat v textu').fill('senior');
+  const text = await count({ text: 'senior' });
+  assert.ok(text > 0 && text < all);
+  await waitForTotal(text);
+  assert.ok((await page.locator('#measures .snippet').count()) > 0, 'search excerpts are shown');
+  assert.match(await shownCount(), new RegExp(`z ${czCount(text)} opatření`));
+});
+
+test('a measure opens from the keyboard with its evaluations, activities and costs', async () => {
+  // A measure with evaluations and a cost of at least 1 000 Kč, found by its title.
+  const { measures } = await api(NATIONAL, '{ measures(filter: { regions: ["kromeriz"] }, first: 100) { nodes { id title evaluations { year } expectedCost { amountCzk } } } }');
+  const m = measures.nodes.find((n) => n.evaluations.length && n.expectedCost?.amountCzk >= 1000);
+  await page.getByRole('button', { name: 'Zrušit filtr' }).click();
+  await field('Region').selectOption('kromeriz');
+  await field('Hledat v textu').fill(m.title);
+  await waitForTotal((await api(NATIONAL, 'query($t: String!) { measures(filter: { regions: ["kromeriz"], text: $t }) { totalCount } }', { t: m.title })).measures.totalCount);
+  const button = page.locator(`#measures button[data-measure="${m.id}"]`);
+  await button.waitFor();
+  // Tab from the search field to the measure's button, then Enter.
+  await field('Hledat v textu').focus();
+  for (let i = 0; i < 30 && !(await button.evaluate((b) => b === document.activeElement)); i++) {
+    await page.keyboard.press('Tab');
+  }
+  assert.ok(await button.evaluate((b) => b === document.activeElement), 'the measure is reachable with Tab');
+  await page.keyboard.press('Enter');
+  const dialog = page.locator('#measure-detail');
+  await dialog.locator('h3', { hasText: 'Hodnocení' }).waitFor();
+  assert.ok(await dialog.evaluate((d) => d.open));
+  assert.ok((await dialog.locator('table.evaluations tbody tr').count()) >= m.evaluations.length);
+  const money = new Intl.NumberFormat('cs-CZ', { style: 'currency', currency: 'CZK', maximumFractionDigits: 0 }).format(m.expectedCost.amountCzk);
+  assert.ok(money.includes(NBSP), `Intl writes a no-break space: ${JSON.stringify(money)}`);
+  const detail = await dialog.textContent();
+  assert.ok(detail.includes(money), `${money} in the detail`);
+  assert.doesNotMatch(detail, /null|undefined|NaN/);
+  assert.deepEqual(await violations(page, '#measure-detail'), []);
+  await screenshot(page, 'measure.png');
+  await page.keyboard.press('Escape');
+  assert.equal(await dialog.evaluate((d) => d.open), false);
+  assert.ok(await button.evaluate((b) => b === document.activeElement), 'focus returns to the measure');
+
+  // A measure with activities.
+  const withActivities = (await api(NATIONAL, '{ measures(first: 100) { nodes { id title activities { code title } } } }'))
+    .measures.nodes.find((n) => n.activities.length);
+  await page.getByRole('button', { name: 'Zrušit filtr' }).click();
+  await field('Hledat v textu').fill(withActivities.title);
+  await page.locator(`#measures button[data-measure="${withActivities.id}"]`).click();
+  await dialog.locator('.activities li').first().waitFor();
+  assert.ok((await dialog.locator('.activities').textContent()).includes(withActivities.activities[0].title));
+  await page.getByRole('button', { name: 'Zavřít' }).click();
+  await page.getByRole('button', { name: 'Zrušit filtr' }).click();
+});
+
+test('changes made through the API appear without a reload', async () => {
+  await page.evaluate(() => { window.notReloaded = true; });
+  const { measures } = await api(EDITOR, '{ measures(filter: { regions: ["klatovy"] }, first: 1) { nodes { id version } } }');
+  const [m] = measures.nodes;
+  await field('Region').selectOption('klatovy');
+  await page.locator(`#measures button[data-measure="${m.id}"]`).waitFor();
+  const title = `Živě změněné opatření ${Date.now()}`;
+  await api(EDITOR, 'mutation($id: ID!, $v: Int!, $t: String!) { updateMeasure(id: $id, expectedVersion: $v, patch: { title: $t }) { version } }',
+    { id: m.id, v: m.version, t: title });
+  await page.locator(`#measures button[data-measure="${m.id}"]`, { hasText: title }).waitFor({ timeout: 10000 });
+  await noMissingValues();
+  await page.locator('#changes li', { hasText: 'opatření' }).first().waitFor();
+
+  // New beds in Klatovy: the chart's bar grows, in Czech digits (1 500 and more).
+  await field('Jednotka').selectOption('BEDS');
+  const row = page.locator('#capacity-chart tr[data-service-type="DOMOVY_PRO_SENIORY"][data-region="klatovy"] .value');
+  const before = Number((await row.textContent()).replace(/\s/g, ''));
+  const { createProvider } = await api(EDITOR, 'mutation { createProvider(input: { region: "klatovy", name: "Domov Živě" }) { id } }');
+  await api(EDITOR, 'mutation($p: ID!) { createService(providerId: $p, input: { serviceType: DOMOVY_PRO_SENIORY, capacities: [{ value: 1500, unit: BEDS, form: RESIDENTIAL }] }) { id } }',
+    { p: createProvider.id });
+  const expected = new Intl.NumberFormat('cs-CZ').format(before + 1500);
+  assert.ok(expected.includes(NBSP));
+  await page.waitForFunction((expected) =>
+    document.querySelector('#capacity-chart tr[data-service-type="DOMOVY_PRO_SENIORY"][data-region="klatovy"] .value')?.textContent === expected,
+  expected, { timeout: 10000 });
+  assert.equal(await page.evaluate(() => window.notReloaded), true);
+});
+
+test('the token lives in sessionStorage only and survives a reload of the tab', async () => {
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('kpss.token')), NATIONAL);
+  assert.equal(await page.evaluate(() => localStorage.length), 0);
+  assert.equal(await page.evaluate(() => document.cookie), '');
+  await page.reload();
+  await page.locator('#measures tbody tr').first().waitFor();
+  assert.equal(await page.locator('#sign-in').isHidden(), true);
+});
+
+test('a Klatovy token sees Klatovy only', async () => {
+  await page.getByRole('button', { name: 'Odhlásit' }).click();
+  await page.locator('#sign-in').waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+  await signIn(KLATOVY);
+  assert.deepEqual(await attributes('#evaluation-chart tbody[data-region]', 'data-region'), ['klatovy']);
+  assert.deepEqual(await attributes('#capacity-chart tr[data-region]', 'data-region'), ['klatovy']);
+  assert.equal(await page.locator('#capacity-missing').count(), 0);
+  assert.deepEqual(await page.locator('#filter-region option').allTextContents(), ['všechny', 'Klatovy']);
+  const { measures } = await api(KLATOVY, '{ measures { totalCount } }');
+  await waitForTotal(measures.totalCount);
+  assert.deepEqual(await page.locator('#measures tbody td .region-name').evaluateAll((t) => [...new Set(t.map((c) => c.textContent))]), ['Klatovy']);
+  await noMissingValues();
+  await screenshot(page, 'dashboard-klatovy.png', { fullPage: true });
+  assert.deepEqual(await violations(page), []);
+});
+
+test('no request left the service, and the page logged no errors', async () => {
+  assert.ok(browser.requests.some((u) => u.startsWith('ws://')), 'the live socket is in the log');
+  assert.ok(browser.requests.length > 20, `requests were logged: ${browser.requests.length}`);
+  assert.deepEqual(outside(browser.requests), []);
+  // The 401 is the service's answer to the bad token of the first test.
+  assert.deepEqual(browser.problems.filter((p) => !p.includes('status of 401')), []);
+});
