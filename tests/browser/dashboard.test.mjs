@@ -151,7 +151,7 @@ test('the measures table filters by region, plan, status, target group and text'
 
 test('a measure opens from the keyboard with its evaluations, activities and costs', async () => {
   // A measure with evaluations and a cost of at least 1 000 Kč, found by its title.
-  const { measures } = await api(NATIONAL, '{ measures(filter: { regions: ["kromeriz"] }, first: 100) { nodes { id title evaluations { year } expectedCost { amountCzk } } } }');
+  const { measures } = await api(NATIONAL, '{ measures(filter: { regions: ["kromeriz"] }, first: 100) { nodes { id title evaluations { year } expectedCost { amountCzk } source { document firstLine excerpt } } } }');
   const m = measures.nodes.find((n) => n.evaluations.length && n.expectedCost?.amountCzk >= 1000);
   await page.getByRole('button', { name: 'Zrušit filtr' }).click();
   await field('Region').selectOption('kromeriz');
@@ -174,6 +174,10 @@ test('a measure opens from the keyboard with its evaluations, activities and cos
   assert.ok(money.includes(NBSP), `Intl writes a no-break space: ${JSON.stringify(money)}`);
   const detail = await dialog.textContent();
   assert.ok(detail.includes(money), `${money} in the detail`);
+  // Where the plan says it: its document, first line and excerpt.
+  for (const part of [m.source.document, String(m.source.firstLine), m.source.excerpt]) {
+    assert.ok(detail.includes(part), `${part} in the detail's source`);
+  }
   assert.doesNotMatch(detail, /null|undefined|NaN/);
   assert.deepEqual(await violations(page, '#measure-detail'), []);
   await screenshot(page, 'measure.png');

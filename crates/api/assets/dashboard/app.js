@@ -6,11 +6,9 @@ import {
   STATUS, UNITS, byCzech, capacityChart, count, evaluationChart, h, numbers, period, statusLabel, statusLegend,
 } from './charts.js';
 
-// The operations, in one place. Where newer fields of the service go:
+// The operations, in one place. Where a newer field of the service goes:
 // `searchHits(text, filter: { kinds: [MEASURE], regions })` with highlights
-// replaces SEARCH (and its excerpts in the table), and a measure's
-// `source { document firstLine lastLine excerpt }` replaces the plan's
-// `sourceDocument` in MEASURE (the detail's "Zdroj" row).
+// replaces SEARCH (and its excerpts in the table).
 const ME = `query Me {
   me { subject role regions { code name kraj { code name } } }
   serviceTypes { code name paragraph }
@@ -43,6 +41,7 @@ const MEASURE = `query Measure($id: ID!) {
     id code title rationale description targetGroups term responsible output
     expectedCost { amountCzk per text } fundingSources risks
     plan { id title periodStart periodEnd sourceDocument region { name } }
+    source { document firstLine lastLine excerpt }
     priority { code title }
     evaluations { year status comment }
     activities { code title description responsible schedule subActivities { code title } }
@@ -64,6 +63,15 @@ const time = new Intl.DateTimeFormat('cs-CZ', { timeStyle: 'medium' });
 const czk = new Intl.NumberFormat('cs-CZ', { style: 'currency', currency: 'CZK', maximumFractionDigits: 0 });
 
 /** "10 000 Kč / setkání", and the plan's own words when they say more. */
+// Where the plan says it: the document and its lines, with the excerpt that
+// states the measure; a measure created through the API has none.
+function source(m) {
+  const s = m.source;
+  if (!s) return m.plan.sourceDocument && `dokument ${m.plan.sourceDocument}`;
+  const lines = s.firstLine === s.lastLine ? `řádek ${s.firstLine}` : `řádky ${s.firstLine}–${s.lastLine}`;
+  return `${s.document}, ${lines}: „${s.excerpt}“`;
+}
+
 function cost({ amountCzk, per, text }) {
   if (amountCzk == null) return text;
   const amount = `${czk.format(amountCzk)}${per ? ` / ${per}` : ''}`;
@@ -327,7 +335,7 @@ async function openMeasure(id) {
           ['Výstup', m.output],
           ['Předpokládané náklady', m.expectedCost && cost(m.expectedCost)],
           ['Zdroje financování', m.fundingSources],
-          ['Zdroj', m.plan.sourceDocument && `dokument ${m.plan.sourceDocument}`],
+          ['Zdroj', source(m)],
         ]),
         m.description && h('section', {}, h('h3', {}, 'Popis'), h('p', {}, m.description)),
         m.rationale && h('section', {}, h('h3', {}, 'Odůvodnění'), h('p', {}, m.rationale)),
