@@ -39,6 +39,15 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
       OR code = ANY (string_to_array(current_setting(setting, true), ','))
 $$;
 
+-- The regions of a setting as an array ('*' is every region). A policy reads
+-- it through a sub-select, which PostgreSQL evaluates once per statement
+-- (an InitPlan) instead of once per row.
+CREATE OR REPLACE FUNCTION kpss_regions(setting text) RETURNS text[]
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN current_setting(setting, true) = '*' THEN ARRAY(SELECT code FROM region)
+              ELSE string_to_array(coalesce(current_setting(setting, true), ''), ',') END
+$$;
+
 -- The region of a record whatever the caller may read, so that a write naming
 -- a record of another region is refused as FORBIDDEN rather than NOT_FOUND.
 -- It runs as the owner (not subject to the policies) and returns nothing else.
@@ -66,7 +75,7 @@ impl MigrationTrait for Migration {
         for t in TABLES {
             c.execute_unprepared(&format!(
                 r#"ALTER TABLE "{t}" ENABLE ROW LEVEL SECURITY;
-CREATE POLICY kpss_read ON "{t}" FOR SELECT USING (kpss_in_setting(region_code, 'kpss.read_regions'));
+CREATE POLICY kpss_read ON "{t}" FOR SELECT USING (region_code = ANY ((SELECT kpss_regions('kpss.read_regions'))::text[]));
 CREATE POLICY kpss_insert ON "{t}" FOR INSERT WITH CHECK (kpss_in_setting(region_code, 'kpss.write_regions'));
 CREATE POLICY kpss_update ON "{t}" FOR UPDATE USING (kpss_in_setting(region_code, 'kpss.write_regions')) WITH CHECK (kpss_in_setting(region_code, 'kpss.write_regions'));
 CREATE POLICY kpss_delete ON "{t}" FOR DELETE USING (kpss_in_setting(region_code, 'kpss.write_regions'));"#
@@ -90,7 +99,7 @@ ALTER TABLE "{t}" DISABLE ROW LEVEL SECURITY;"#
             .await?;
         }
         c.execute_unprepared(
-            "DROP FUNCTION kpss_region_of(text, bigint); DROP FUNCTION kpss_in_setting(text, text);",
+            "DROP FUNCTION kpss_region_of(text, bigint); DROP FUNCTION kpss_regions(text); DROP FUNCTION kpss_in_setting(text, text);",
         )
         .await?;
         Ok(())
