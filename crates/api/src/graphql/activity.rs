@@ -27,10 +27,7 @@ impl Activity {
     }
 
     async fn measure(&self, ctx: &Context<'_>) -> Result<Measure> {
-        loader(ctx)
-            .load_one(MeasureById(self.0.measure_id))
-            .await?
-            .ok_or_else(|| coded(ApiError::Internal))
+        related(ctx, MeasureById(self.0.measure_id)).await
     }
 
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Activity>> {

@@ -47,17 +47,11 @@ impl Measure {
     }
 
     async fn plan(&self, ctx: &Context<'_>) -> Result<Plan> {
-        loader(ctx)
-            .load_one(PlanById(self.0.plan_id))
-            .await?
-            .ok_or_else(|| coded(ApiError::Internal))
+        related(ctx, PlanById(self.0.plan_id)).await
     }
 
     async fn priority(&self, ctx: &Context<'_>) -> Result<Priority> {
-        loader(ctx)
-            .load_one(PriorityById(self.0.priority_id))
-            .await?
-            .ok_or_else(|| coded(ApiError::Internal))
+        related(ctx, PriorityById(self.0.priority_id)).await
     }
 
     /// Sub-measures (a, b, c ...) hang under their measure.

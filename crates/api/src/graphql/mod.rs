@@ -147,6 +147,19 @@ fn loader<'a>(ctx: &'a Context<'_>) -> &'a DataLoader<Loaders> {
     ctx.data_unchecked::<DataLoader<Loaders>>()
 }
 
+/// A relation every readable record has (its plan, its measure, its
+/// region): absent only through a bug, which the client sees as INTERNAL.
+async fn related<K>(ctx: &Context<'_>, key: K) -> Result<<Loaders as Loader<K>>::Value>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    Loaders: Loader<K, Error = async_graphql::Error>,
+{
+    loader(ctx)
+        .load_one(key)
+        .await?
+        .ok_or_else(|| coded(ApiError::Internal))
+}
+
 fn bad(field: &str, message: impl Into<String>) -> async_graphql::Error {
     coded(ApiError::BadUserInput {
         field: field.into(),

@@ -21,10 +21,7 @@ impl Priority {
     }
 
     async fn plan(&self, ctx: &Context<'_>) -> Result<Plan> {
-        loader(ctx)
-            .load_one(PlanById(self.0.plan_id))
-            .await?
-            .ok_or_else(|| coded(ApiError::Internal))
+        related(ctx, PlanById(self.0.plan_id)).await
     }
 
     /// Number as the document gives it, e.g. "1" or "4".

@@ -4,10 +4,7 @@ use super::*;
 
 pub(super) async fn region_of(ctx: &Context<'_>, code: &dom::RegionCode) -> Result<Region> {
     // A readable record's region is always readable.
-    loader(ctx)
-        .load_one(code.clone())
-        .await?
-        .ok_or_else(|| coded(ApiError::Internal))
+    related(ctx, code.clone()).await
 }
 
 pub struct Viewer(pub Ctx);
@@ -79,10 +76,7 @@ impl Region {
     }
 
     async fn kraj(&self, ctx: &Context<'_>) -> Result<Kraj> {
-        loader(ctx)
-            .load_one(self.0.kraj.clone())
-            .await?
-            .ok_or_else(|| coded(ApiError::Internal))
+        related(ctx, self.0.kraj.clone()).await
     }
 
     async fn plans(&self, ctx: &Context<'_>) -> Result<Vec<Plan>> {

@@ -32,10 +32,7 @@ impl Service {
     }
 
     async fn provider(&self, ctx: &Context<'_>) -> Result<Provider> {
-        loader(ctx)
-            .load_one(ProviderById(self.0.provider_id))
-            .await?
-            .ok_or_else(|| coded(ApiError::Internal))
+        related(ctx, ProviderById(self.0.provider_id)).await
     }
 
     async fn service_type(&self) -> enums::ServiceType {

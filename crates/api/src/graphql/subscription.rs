@@ -3,8 +3,8 @@
 
 use super::enums;
 use super::{DateTime, Region};
-use super::{caller, db, loader};
-use crate::error::{ApiError, Result, coded};
+use super::{caller, db, related};
+use crate::error::{Result, coded};
 use async_graphql::{Context, ID, Object, Subscription as SubscriptionMacro};
 use futures_util::Stream;
 use kpss_persistence::events::Change;
@@ -17,10 +17,7 @@ pub struct PlanChange(Change);
 #[Object]
 impl PlanChange {
     async fn region(&self, ctx: &Context<'_>) -> Result<Region> {
-        loader(ctx)
-            .load_one(self.0.region.clone())
-            .await?
-            .ok_or_else(|| coded(ApiError::Internal))
+        related(ctx, self.0.region.clone()).await
     }
 
     async fn plan_id(&self) -> Option<ID> {
