@@ -57,6 +57,10 @@ pub struct Config {
     pub trusted_documents: Option<PathBuf>,
     #[command(flatten)]
     pub limits: Limits,
+    /// Megabytes of query answers kept for reuse while their data is
+    /// unchanged (checked against the database on every read); 0 turns it off.
+    #[arg(long, env = "KPSS_RESPONSE_CACHE_MB", default_value_t = 32)]
+    pub response_cache_mb: u64,
     /// `production` turns introspection and GraphiQL off unless switched on,
     /// and allows no browser origin unless listed.
     #[arg(long = "env", env = "KPSS_ENV", value_enum, default_value_t = Environment::Development)]
@@ -312,6 +316,9 @@ pub async fn start(config: &Config, db: Db) -> Result<Running, Error> {
             limits.rate_limit_burst,
         )),
         limits: Arc::new(kpss_api::limits::QueryLimits::new(limits)),
+        cache: Arc::new(kpss_api::cache::ResponseCache::new(
+            config.response_cache_mb,
+        )),
         shutdown: stopping.clone(),
     };
     let listener = TcpListener::bind(config.listen).await?;

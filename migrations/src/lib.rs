@@ -10,6 +10,7 @@ mod m20261201_000004_money_in_crowns;
 mod m20261201_000005_row_level_security;
 mod m20261208_000006_czech_search;
 mod m20261215_000006_provenance;
+mod m20261222_000007_data_version;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_row_level_security::Migration),
             Box::new(m20261208_000006_czech_search::Migration),
             Box::new(m20261215_000006_provenance::Migration),
+            Box::new(m20261222_000007_data_version::Migration),
         ]
     }
 }
@@ -31,7 +33,7 @@ impl MigratorTrait for Migrator {
 /// Every table with a `region_code`, as the migrations leave the schema: each
 /// has the row-level security policies, and the service role's grants
 /// follow this list.
-pub const TENANT_TABLES: [&str; 11] = [
+pub const TENANT_TABLES: [&str; 12] = [
     "plan",
     "plan_project",
     "priority",
@@ -43,4 +45,5 @@ pub const TENANT_TABLES: [&str; 11] = [
     "capacity",
     "audit_entry",
     "search_entry",
+    "data_version",
 ];

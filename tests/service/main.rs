@@ -8,6 +8,7 @@ mod support;
 mod api;
 mod auth;
 mod browser;
+mod cache;
 mod cli;
 mod concurrency;
 mod cors;

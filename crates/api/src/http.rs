@@ -4,6 +4,7 @@
 
 use crate::assets;
 use crate::auth::AuthConfig;
+use crate::cache::{self, Personal, ResponseCache};
 use crate::error::ApiError;
 use crate::graphql::{Schema, request_data};
 use crate::limits::QueryLimits;
@@ -41,6 +42,7 @@ pub struct AppState {
     pub documents: Arc<Documents>,
     pub limits: Arc<QueryLimits>,
     pub rate: Arc<RateLimit>,
+    pub cache: Arc<ResponseCache>,
     /// Turns true when the server shuts down (subscriptions close with 1001).
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
@@ -198,6 +200,15 @@ struct Answer {
 }
 
 impl Answer {
+    fn ok(body: String, codes: Vec<&'static str>) -> Self {
+        Self {
+            body,
+            status: StatusCode::OK,
+            malformed: false,
+            codes,
+        }
+    }
+
     fn error(status: StatusCode, message: &str, code: &'static str) -> Self {
         Self {
             body: json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })
@@ -458,6 +469,29 @@ async fn answer(s: &AppState, ctx: &Ctx, params: Params, over_get: bool) -> Answ
         Ok(h) => h,
         Err(r) => return Answer::refused(r),
     };
+    // Only a query that ran without errors is stored, so a stored answer
+    // passed every check below; it is reused while the data version holds.
+    let key = s.cache.is_on().then(|| {
+        let request = cache::Request {
+            query: params.query.as_deref(),
+            hash: hash.as_deref(),
+            operation_name: params.operation_name.as_deref(),
+            variables: &params.variables,
+        };
+        ResponseCache::key(ctx, &request)
+    });
+    let mut version = None;
+    if let Some(stored) = key.as_ref().and_then(|k| s.cache.get(k)) {
+        version = match data_version(s, ctx).await {
+            Ok(v) => Some(v),
+            Err(a) => return a,
+        };
+        let hit = version == Some(stored.version);
+        s.metrics.response_cache(hit);
+        if hit {
+            return Answer::ok(stored.body.to_string(), Vec::new());
+        }
+    }
     let query = params.query.as_deref().filter(|q| !q.is_empty());
     // No stored text can hold a NUL (PostgreSQL cannot), and a NUL sent to
     // PostgreSQL would fail the request's shared read transaction.
@@ -477,8 +511,8 @@ async fn answer(s: &AppState, ctx: &Ctx, params: Params, over_get: bool) -> Answ
         Err(r) => return Answer::refused(r),
     };
     let operation_name = params.operation_name.as_deref();
-    let mutation =
-        order::operation(&doc, operation_name).is_some_and(|op| op.ty == OperationType::Mutation);
+    let kind = order::operation(&doc, operation_name).map(|op| op.ty);
+    let mutation = kind == Some(OperationType::Mutation);
     if over_get && mutation {
         return Answer::malformed(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -489,6 +523,14 @@ async fn answer(s: &AppState, ctx: &Ctx, params: Params, over_get: bool) -> Answ
     if let Err(e) = s.limits.check_document(&doc, &variables) {
         return Answer::not_executed(vec![e]);
     }
+    // Read before the data, so that a stored answer is never older than its version.
+    let key = key.filter(|_| kind == Some(OperationType::Query));
+    if key.is_some() && version.is_none() {
+        version = match data_version(s, ctx).await {
+            Ok(v) => Some(v),
+            Err(a) => return a,
+        };
+    }
     let order = KeyOrder::of(&doc, operation_name, &variables);
     let mut request = async_graphql::Request::new(String::new()).variables(variables);
     request.operation_name = params.operation_name.clone();
@@ -496,6 +538,8 @@ async fn answer(s: &AppState, ctx: &Ctx, params: Params, over_get: bool) -> Answ
 
     let span = tracing::info_span!("graphql", subject = %ctx.subject, operation = operation_name.unwrap_or("-"));
     request.data = request_data(ctx.clone(), s.db.scoped(ctx.clone()));
+    let personal = Arc::new(Personal::default());
+    request.data.insert(personal.clone());
     // A panic in a resolver is a bug: the client gets INTERNAL, never the panic.
     let execution = futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
         s.schema.execute(request).instrument(span),
@@ -536,12 +580,30 @@ async fn answer(s: &AppState, ctx: &Ctx, params: Params, over_get: bool) -> Answ
         json!({ "errors": [{ "message": "internal error", "extensions": { "code": "INTERNAL" } }] })
             .to_string()
     });
-    Answer {
-        body,
-        status: StatusCode::OK,
-        malformed: false,
-        codes: response.errors.iter().map(code_of).collect(),
+    if let (Some(key), Some(version)) = (key, version)
+        && response.errors.is_empty()
+        && !personal.is_marked()
+    {
+        let body: Arc<str> = body.into();
+        s.cache.put(key, version, body.clone());
+        return Answer::ok(body.to_string(), Vec::new());
     }
+    Answer::ok(body, response.errors.iter().map(code_of).collect())
+}
+
+/// The data version of the caller's readable regions; when the database
+/// does not answer, the request's answer (it would fail the same way later).
+async fn data_version(s: &AppState, ctx: &Ctx) -> Result<i64, Answer> {
+    kpss_persistence::version::of(&s.db.scoped(ctx.clone()))
+        .await
+        .map_err(|e| {
+            let e = ApiError::from(e);
+            let status = match e {
+                ApiError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            Answer::error(status, &e.to_string(), e.code())
+        })
 }
 
 /// A NUL in a query's text, raw or as a string escape.

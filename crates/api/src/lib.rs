@@ -2,6 +2,7 @@
 
 pub mod assets;
 pub mod auth;
+pub mod cache;
 pub mod cors;
 pub mod error;
 pub mod graphql;

@@ -68,6 +68,14 @@ impl Metrics {
         self.record(|| metrics::counter!("kpss_graphql_errors_total", "code" => code).increment(1));
     }
 
+    /// A stored answer looked at: reused (`hit`) or out of date (`stale`).
+    pub fn response_cache(&self, hit: bool) {
+        let result = if hit { "hit" } else { "stale" };
+        self.record(|| {
+            metrics::counter!("kpss_response_cache_total", "result" => result).increment(1)
+        });
+    }
+
     pub fn rate_limited(&self) {
         self.record(|| metrics::counter!("kpss_rate_limited_total").increment(1));
     }

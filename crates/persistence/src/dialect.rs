@@ -56,6 +56,16 @@ pub(crate) async fn set_scope(c: &impl ConnectionTrait, read: &Grant, write: &Gr
     Ok(())
 }
 
+/// The data version of the regions of `read`, in one statement through the
+/// owner's `kpss_data_version` (no transaction, no settings needed).
+pub(crate) fn data_version_statement(read: &Grant) -> Statement {
+    Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT kpss_data_version($1, $2, $3)",
+        grant_params(read),
+    )
+}
+
 /// Queues a change notification in the transaction (PostgreSQL delivers it
 /// on commit to every instance; SQLite publishes in-process after commit).
 pub(crate) async fn notify(c: &impl ConnectionTrait, channel: &str, payload: String) -> Result<()> {

@@ -455,3 +455,23 @@ pub mod search_entry {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod data_version {
+    use sea_orm::entity::prelude::*;
+
+    /// One of a region's version counters (see the migration `data_version`).
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "data_version")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub region_code: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub shard: i16,
+        pub version: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -32,6 +32,7 @@ pub mod search;
 pub mod seed;
 pub mod service;
 pub mod summary;
+pub mod version;
 
 pub use db::Db;
 pub use error::{Error, Result};

@@ -400,6 +400,7 @@ pub(crate) async fn rebuild_when_empty(conn: &DatabaseConnection) -> Result<()> 
     let txn = conn.begin().await?;
     for r in &regions {
         reindex_region(&txn, r).await?;
+        crate::version::bump(&txn, r).await?;
     }
     txn.commit().await?;
     tracing::info!(regions = regions.len(), "search entries rebuilt");

@@ -203,6 +203,8 @@ async fn upsert_territory(db: &Db, t: &Territory) -> Result<()> {
             )
             .exec(&txn)
             .await?;
+        // Names and kraje show in answers of the region's readers.
+        crate::version::bump(&txn, r.code.as_str()).await?;
     }
     txn.commit().await?;
     Ok(())
@@ -255,6 +257,7 @@ async fn import_region(
         insert_provider(&txn, &code, p, docs, &format!("providers[{i}]")).await?;
     }
     crate::search::reindex_region(&txn, &code).await?;
+    crate::version::bump(&txn, &code).await?;
     let marker = seed_import::ActiveModel {
         region_code: Set(code.clone()),
         digest: Set(digest.to_owned()),

@@ -261,6 +261,7 @@ pub(crate) async fn finish<S: Serialize>(
     )
     .await?;
     search::index(&txn, entity, entry.id).await?;
+    crate::version::bump(&txn, entry.region).await?;
     events::queue(&txn, &event).await?;
     txn.commit().await?;
     events::committed(s.db(), event);

@@ -117,6 +117,8 @@ pub async fn fresh_config(backend: Backend) -> (Config, tempfile::TempDir) {
             rate_limit_per_second: 0,
             ..Default::default()
         },
+        // On, as in production: every test also checks that reused answers stay exact.
+        response_cache_mb: 32,
         environment: kpss::Environment::Development,
         introspection: None,
         graphiql: None,
@@ -162,6 +164,35 @@ impl TestApp {
             Self::spawn_with(Backend::Sqlite, |c, _| c.database_url = Some(database_url)).await;
         app.backend = Backend::Postgres;
         app
+    }
+
+    /// A second instance of the service on the same database and secret, as
+    /// behind a load balancer.
+    pub async fn beside(&self) -> Self {
+        let config = self.config.clone();
+        let db = kpss::prepare_database(&config)
+            .await
+            .expect("database prepared");
+        let running = kpss::start(&config, db.clone())
+            .await
+            .expect("server started");
+        Self {
+            base: format!("http://{}", running.addr),
+            config,
+            db,
+            backend: self.backend,
+            http: reqwest::Client::new(),
+            running: Some(running),
+            _dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// The value of the counter `name` (with its labels, as `/metrics` writes them).
+    pub async fn counter(&self, name: &str) -> f64 {
+        let (_, text) = self.get("/metrics").await;
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or(0.0)
     }
 
     pub fn token(&self, role: Role, regions: &[&str], kraje: &[&str]) -> String {

@@ -148,6 +148,9 @@ pub struct RegionQueries;
 impl RegionQueries {
     /// The caller as its token presents it.
     async fn me(&self, ctx: &Context<'_>) -> Viewer {
+        if let Ok(personal) = ctx.data::<std::sync::Arc<crate::cache::Personal>>() {
+            personal.mark();
+        }
         Viewer(caller(ctx).clone())
     }
 

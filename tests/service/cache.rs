@@ -1,0 +1,120 @@
+//! Reused answers stay exact: a write through one instance is seen by the
+//! very next read through another, and an answer is never reused for another
+//! scope or another caller's `me`, nor when it had errors.
+
+use crate::support::{Backend, TestApp};
+use kpss_domain::access::Role;
+use serde_json::json;
+
+const HITS: &str = r#"kpss_response_cache_total{result="hit"}"#;
+const STALE: &str = r#"kpss_response_cache_total{result="stale"}"#;
+
+const FIRST_MEASURE: &str =
+    r#"{ measures(filter: { regions: ["klatovy"] }, first: 1) { nodes { id title version } } }"#;
+
+async fn a_write_through_one_instance_is_read_at_once_through_another(b: Backend) {
+    let a = TestApp::spawn(b).await;
+    let other = a.beside().await;
+    let editor = a.token(Role::Editor, &["klatovy"], &[]);
+    let first = other.query(&editor, FIRST_MEASURE, json!({})).await;
+    assert_eq!(other.query(&editor, FIRST_MEASURE, json!({})).await, first);
+    assert_eq!(
+        other.counter(HITS).await,
+        1.0,
+        "the second read reused the answer"
+    );
+
+    let m = &first["measures"]["nodes"][0];
+    let changed = a
+        .query(
+            &editor,
+            "mutation($id: ID!, $v: Int!) { updateMeasure(id: $id, expectedVersion: $v, patch: { title: \"Nový název opatření\" }) { version } }",
+            json!({ "id": m["id"], "v": m["version"] }),
+        )
+        .await;
+    let after = other.query(&editor, FIRST_MEASURE, json!({})).await;
+    let now = &after["measures"]["nodes"][0];
+    assert_eq!(now["title"], "Nový název opatření");
+    assert_eq!(now["version"], changed["updateMeasure"]["version"]);
+    assert_eq!(
+        other.counter(STALE).await,
+        1.0,
+        "the stored answer was out of date"
+    );
+    assert_eq!(other.counter(HITS).await, 1.0);
+    // A write to another region leaves the answer of a Klatovy reader as it was.
+    let kromeriz = a.token(Role::Editor, &["kromeriz"], &[]);
+    let theirs = a
+        .query(
+            &kromeriz,
+            r#"{ measures(first: 1) { nodes { id version } } }"#,
+            json!({}),
+        )
+        .await;
+    let m = &theirs["measures"]["nodes"][0];
+    a.query(
+        &kromeriz,
+        "mutation($id: ID!, $v: Int!) { updateMeasure(id: $id, expectedVersion: $v, patch: { title: \"Jiný\" }) { version } }",
+        json!({ "id": m["id"], "v": m["version"] }),
+    )
+    .await;
+    assert_eq!(other.query(&editor, FIRST_MEASURE, json!({})).await, after);
+    assert_eq!(other.counter(HITS).await, 2.0);
+    other.stop().await;
+    a.stop().await;
+}
+
+async fn answers_are_never_reused_across_scopes_or_callers(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let q = "{ regions { code } plans(first: 100) { nodes { region { code } } } }";
+    let regions_of = |v: &serde_json::Value| {
+        let mut codes: Vec<String> = v["plans"]["nodes"]
+            .as_array()
+            .expect("plans")
+            .iter()
+            .map(|p| p["region"]["code"].as_str().expect("code").to_owned())
+            .collect();
+        codes.dedup();
+        codes
+    };
+    for _ in 0..2 {
+        for region in ["klatovy", "kromeriz"] {
+            let token = app.token(Role::Viewer, &[region], &[]);
+            assert_eq!(regions_of(&app.query(&token, q, json!({})).await), [region]);
+        }
+        // An editor of Klatovy may write there: another scope than a viewer's.
+        let editor = app.token(Role::Editor, &["klatovy"], &[]);
+        assert_eq!(
+            regions_of(&app.query(&editor, q, json!({})).await),
+            ["klatovy"]
+        );
+        // Two callers of one scope: each is shown itself.
+        for subject in ["anna", "bedrich"] {
+            let token = app.token_for(subject, Role::Viewer, &["klatovy"], &[]);
+            let me = app
+                .query(&token, "{ me { subject } regions { code } }", json!({}))
+                .await;
+            assert_eq!(me["me"]["subject"], subject);
+        }
+    }
+    assert_eq!(
+        app.counter(HITS).await,
+        3.0,
+        "only the scoped reads were reused"
+    );
+    // An answer with errors is never stored.
+    let viewer = app.token(Role::Viewer, &["klatovy"], &[]);
+    for _ in 0..2 {
+        let code = app
+            .error_code(&viewer, "{ auditLog(first: 1) { totalCount } }", json!({}))
+            .await;
+        assert_eq!(code, "FORBIDDEN");
+    }
+    assert_eq!(app.counter(HITS).await, 3.0);
+    app.stop().await;
+}
+
+on_both_databases!(
+    a_write_through_one_instance_is_read_at_once_through_another,
+    answers_are_never_reused_across_scopes_or_callers,
+);
