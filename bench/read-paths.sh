@@ -24,7 +24,8 @@ pgport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); 
 as_pg "$pgbin/postgres" -D "$work/pg/data" -k "$work/pg" -p "$pgport" -c listen_addresses=127.0.0.1 \
   -c max_connections=200 > "$work/pg/log" 2>&1 & pgpid=$!
 pids=()
-trap 'kill ${pids[@]+"${pids[@]}"} 2>/dev/null; kill -INT $pgpid; wait 2>/dev/null; rm -rf "$work"' EXIT
+# The postmaster's own pid: $pgpid is the shell that started it, which passes no signal on.
+trap 'kill ${pids[@]+"${pids[@]}"} 2>/dev/null; kill -INT "$(head -1 "$work/pg/data/postmaster.pid")"; wait 2>/dev/null; rm -rf "$work"' EXIT
 until "$pgbin/pg_isready" -q -h 127.0.0.1 -p "$pgport"; do sleep 0.1; done
 psql() { "$pgbin/psql" -q -h 127.0.0.1 -p "$pgport" -U postgres "$@"; }
 psql -c "CREATE ROLE kpss_owner LOGIN PASSWORD 'o'" -c "CREATE ROLE kpss_service LOGIN PASSWORD 's'"

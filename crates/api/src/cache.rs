@@ -8,6 +8,7 @@
 //! so the very next read anywhere runs afresh. Only answers without errors
 //! are stored, and none that shows who the caller is (`me`).
 
+use axum::body::Bytes;
 use kpss_domain::access::{Ctx, Grant};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -23,7 +24,7 @@ pub struct ResponseCache {
 
 pub struct Cached {
     pub version: i64,
-    pub body: Arc<str>,
+    pub body: Bytes,
 }
 
 /// What a request asks for, as the cache tells requests apart.
@@ -74,7 +75,7 @@ impl ResponseCache {
         self.entries.as_ref()?.get(key)
     }
 
-    pub fn put(&self, key: Key, version: i64, body: Arc<str>) {
+    pub fn put(&self, key: Key, version: i64, body: Bytes) {
         if let Some(entries) = &self.entries {
             entries.insert(key, Arc::new(Cached { version, body }));
         }

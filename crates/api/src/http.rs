@@ -188,7 +188,7 @@ fn is_json_body(headers: &HeaderMap) -> bool {
 /// The answer to one GraphQL request, before it is written as HTTP.
 struct Answer {
     /// JSON text: going through `serde_json::Value` would sort the keys.
-    body: String,
+    body: Bytes,
     /// Its status under `application/graphql-response+json`; `application/json`
     /// answers every well-formed request with 200 (GraphQL over HTTP).
     status: StatusCode,
@@ -200,7 +200,7 @@ struct Answer {
 }
 
 impl Answer {
-    fn ok(body: String, codes: Vec<&'static str>) -> Self {
+    fn ok(body: Bytes, codes: Vec<&'static str>) -> Self {
         Self {
             body,
             status: StatusCode::OK,
@@ -212,7 +212,8 @@ impl Answer {
     fn error(status: StatusCode, message: &str, code: &'static str) -> Self {
         Self {
             body: json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })
-                .to_string(),
+                .to_string()
+                .into(),
             status,
             malformed: false,
             codes: vec![code],
@@ -231,7 +232,7 @@ impl Answer {
     fn not_executed(mut errors: Vec<ServerError>) -> Self {
         set_codes(&mut errors);
         Self {
-            body: json!({ "errors": errors }).to_string(),
+            body: json!({ "errors": errors }).to_string().into(),
             status: StatusCode::BAD_REQUEST,
             malformed: false,
             codes: errors.iter().map(code_of).collect(),
@@ -268,7 +269,7 @@ impl Answer {
 }
 
 /// Writes an answer (or a batch of answers) as HTTP.
-fn reply(media: Media, status: StatusCode, body: String) -> Response {
+fn reply(media: Media, status: StatusCode, body: Bytes) -> Response {
     let content_type = match media {
         Media::Json => "application/json",
         Media::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
@@ -489,7 +490,7 @@ async fn answer(s: &AppState, ctx: &Ctx, params: Params, over_get: bool) -> Answ
         let hit = version == Some(stored.version);
         s.metrics.response_cache(hit);
         if hit {
-            return Answer::ok(stored.body.to_string(), Vec::new());
+            return Answer::ok(stored.body.clone(), Vec::new());
         }
     }
     let query = params.query.as_deref().filter(|q| !q.is_empty());
@@ -570,23 +571,23 @@ async fn answer(s: &AppState, ctx: &Ctx, params: Params, over_get: bool) -> Answ
     if not_executed {
         return Answer::not_executed(response.errors);
     }
-    let body = serde_json::to_string(&Body {
+    let body = match serde_json::to_vec(&Body {
         data: Some(&response.data),
         errors: &response.errors,
         extensions: &response.extensions,
-    })
-    .unwrap_or_else(|e| {
-        tracing::error!(error = %e, "response not serializable");
-        json!({ "errors": [{ "message": "internal error", "extensions": { "code": "INTERNAL" } }] })
-            .to_string()
-    });
+    }) {
+        Ok(body) => Bytes::from(body),
+        Err(e) => {
+            tracing::error!(error = %e, "response not serializable");
+            return Answer::failed(StatusCode::INTERNAL_SERVER_ERROR, ApiError::Internal);
+        }
+    };
     if let (Some(key), Some(version)) = (key, version)
         && response.errors.is_empty()
         && !personal.is_marked()
     {
-        let body: Arc<str> = body.into();
         s.cache.put(key, version, body.clone());
-        return Answer::ok(body.to_string(), Vec::new());
+        return Answer::ok(body, Vec::new());
     }
     Answer::ok(body, response.errors.iter().map(code_of).collect())
 }
@@ -735,12 +736,15 @@ async fn graphql_batch(
         });
     }
     answers.iter().for_each(|a| outcome.errors(s, a));
-    let body = answers
-        .into_iter()
-        .map(|a| a.body)
-        .collect::<Vec<_>>()
-        .join(",");
-    reply(media, StatusCode::OK, format!("[{body}]"))
+    let mut body = b"[".to_vec();
+    for (i, a) in answers.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(&a.body);
+    }
+    body.push(b']');
+    reply(media, StatusCode::OK, body.into())
 }
 
 /// GET /graphql: GraphiQL without a query (whatever the `Accept`); with one
