@@ -123,7 +123,7 @@ rows, failures = [], []
 def run_wrk(url, c, env, pid, pg, label):
     """One wrk run; records a row (label = database, configuration, operation)."""
     threads = c if env["MODE"] != "read" else min(c, 2)
-    cmd = ["wrk", f"-t{threads}", f"-c{c}", f"-d{args.secs}s", "--timeout", "30s", "-s", os.path.join(BENCH, "ops.lua"), url]
+    cmd = ["wrk", f"-t{threads}", f"-c{c}", f"-d{args.secs:g}s", "--timeout", "30s", "-s", os.path.join(BENCH, "ops.lua"), url]
     before, pg_before = cpu(pid), cluster_cpu(pg) if pg else 0
     out = subprocess.run(cmd, env={**os.environ, **env}, capture_output=True, text=True)
     after, pg_after = cpu(pid), cluster_cpu(pg) if pg else 0
