@@ -22,6 +22,9 @@ if args.smoke:
     args.secs, args.no_peer, args.no_ceiling = 1, True, True
 conns = [1] if args.smoke else [1, 32] if args.quick else [1, 8, 32, 128]
 main_conns = 32 if 32 in conns else conns[-1]
+# Writes: each connection owns one measure (the four seed regions have 92),
+# 16 of them at most.
+write_conns = [1] if args.smoke else [1, 16]
 configs = [("kpss", {})] if args.smoke else [("kpss", {}), ("kpss, no cache", {"KPSS_RESPONSE_CACHE_MB": "0"})]
 binary = os.environ.get("KPSS_BIN") or os.path.join(ROOT, "target/release/kpss")
 
@@ -209,7 +212,7 @@ def run_ops(url, bodies, write, versions_of, ids, pid, pg, label, ops=OPS):
     for op in ops:
         if op not in reads and op not in ("update", "mix"):
             continue
-        for c in conns:
+        for c in (conns if op in reads else write_conns):
             env = {"TOKEN": write["viewer"], "WRITE_TOKEN": write["editor"], "WRITE": write["body"], "MODE": "read"}
             if op in reads:
                 env["READS"] = reads[op]
@@ -275,8 +278,10 @@ def run_peer(pg, pg_port, kpss_bodies, write, n_writers):
     versions = lambda i: [0] * len(i)  # PostGraphile's update has no version to send
     peer_write = {**write, "body": PEER_UPDATE}
     print("PostGraphile: ready", file=sys.stderr, flush=True)
+    sizes = {op: len(post(url, b)[0]) for op, b in bodies.items()}
     run_ops(url, bodies, peer_write, versions, ids, srv.pid, pg.pid, ("PostgreSQL", "PostGraphile"))
     stop(srv)
+    return sizes
 
 
 # --- the run ------------------------------------------------------------------------
@@ -290,8 +295,8 @@ def main():
     tok = lambda role: subprocess.run([binary, "token", "--sub", "bench", "--role", role, "--region", "*"],
                                       env=base_env, check=True, capture_output=True, text=True).stdout.strip()
     write = {"viewer": tok("viewer"), "editor": tok("editor"), "body": UPDATE}
-    n_writers = max(conns)
-    imports, answers, sizes = {}, {}, {}
+    n_writers = max(write_conns)
+    imports, answers, sizes, peer_sizes = {}, {}, {}, {}
     pg_version = None
     for db in ["SQLite", "PostgreSQL"]:
         pg = None
@@ -318,10 +323,10 @@ def main():
                     pg.pid if pg else None, (db, name))
             stop(svc)
         if pg and not args.no_peer:
-            run_peer(pg, pg_port, bodies, write, n_writers)
+            peer_sizes = run_peer(pg, pg_port, bodies, write, n_writers)
     if not args.no_ceiling:
         run_ceiling(answers)
-    return imports, sizes, pg_version
+    return imports, sizes, peer_sizes, pg_version
 
 
 def start_postgres():
@@ -376,24 +381,26 @@ def table(head, body):
 
 
 def ratio(a, b):
-    return f"{a / b:.2f}" if a and b else "–"
+    return f"{a / b:.3g}" if a and b else "–"
 
 
-def report(imports, sizes, pg_version, command):
+def report(imports, sizes, peer_sizes, pg_version, command):
     rps = {tuple(r[:4]): r[4] for r in rows}
     out = [table(HEAD, rows)]
     if not args.smoke:
-        head = ["database", "operation", "answer bytes", "kpss req/s", "kpss, no cache req/s", "PostGraphile req/s",
+        head = ["database", "operation", "connections", "answer bytes (kpss / PostGraphile)", "kpss req/s", "kpss, no cache req/s", "PostGraphile req/s",
                 "ceiling req/s", "kpss / PostGraphile", "kpss / ceiling"]
         body = []
         for db in ["SQLite", "PostgreSQL"]:
             for op in OPS:
-                k = rps.get((db, "kpss", op, main_conns))
-                nc = rps.get((db, "kpss, no cache", op, main_conns))
-                peer = rps.get(("PostgreSQL", "PostGraphile", op, main_conns)) if db == "PostgreSQL" else None
-                ceil = rps.get(("–", "ceiling", op, main_conns))
-                body.append([db, op, sizes.get(op, "–"), k, nc, peer, ceil, ratio(k, peer), ratio(k, ceil)])
-        out.append(f"At {main_conns} connections:\n\n" + table(head, body))
+                c = main_conns if op in READ_OPS else write_conns[-1]
+                k = rps.get((db, "kpss", op, c))
+                nc = rps.get((db, "kpss, no cache", op, c))
+                peer = rps.get(("PostgreSQL", "PostGraphile", op, c)) if db == "PostgreSQL" else None
+                ceil = rps.get(("–", "ceiling", op, c))
+                size = f"{sizes[op]} / {peer_sizes.get(op, '–')}" if op in sizes else "–"
+                body.append([db, op, c, size, k, nc, peer, ceil, ratio(k, peer), ratio(k, ceil)])
+        out.append(f"Side by side, reads at {main_conns} connections, writes at {write_conns[-1]}:\n\n" + table(head, body))
     imp = "\n".join(f"- import of {args.regions} regions into an empty {db} database (start to /readyz): {s:.1f} s"
                     for db, s in imports.items())
     out.append(imp)
@@ -408,16 +415,28 @@ def report(imports, sizes, pg_version, command):
         mem = open("/proc/meminfo").read().split("\n")[0].split()[1]
         out.insert(0, f"`{command}`, {datetime.date.today()}, {os.cpu_count()} CPUs ({os.popen('nproc').read().strip()} "
                       f"usable), {int(mem) / 1024 / 1024:.1f} GiB memory, PostgreSQL {pg_version}, {args.regions} regions, "
-                      f"{args.secs:g} s a run, wrk {'-t' + 'connections'} for writes.")
+                      f"{args.secs:g} s a run; wrk with 2 threads for reads, one thread a connection for writes.")
         out.append("Targets:\n\n" + "\n".join(targets))
     return "\n\n".join(out) + "\n"
+
+
+def write_results():
+    """bench/RESULTS.md: the latest run of each number of regions, as written."""
+    latest = {}
+    for f in sorted(glob.glob(os.path.join(BENCH, "results", "run-*-regions.md"))):
+        latest[int(f.rsplit("-", 2)[-2])] = f
+    parts = [open(latest[n]).read().replace("# bench/run.sh", "## bench/run.sh", 1) for n in sorted(latest)]
+    open(os.path.join(BENCH, "RESULTS.md"), "w").write(
+        "# Results of bench/run.sh\n\nWritten by `bash bench/run.sh` (see bench/README.md): the latest run of each "
+        "number of regions; every run is in `results/run-<date>-<N>-regions.md`. Each line names its command, "
+        "the machine and the PostgreSQL it ran on.\n\n" + "\n".join(parts))
 
 
 if __name__ == "__main__":
     command = "bash bench/run.sh " + " ".join(sys.argv[1:])
     try:
-        imports, sizes, pg_version = main()
-        text = report(imports, sizes, pg_version, command.strip())
+        imports, sizes, peer_sizes, pg_version = main()
+        text = report(imports, sizes, peer_sizes, pg_version, command.strip())
     finally:
         cleanup()
     print(text)
@@ -425,6 +444,7 @@ if __name__ == "__main__":
         stamp = datetime.datetime.now().strftime("%Y-%m-%d-%H%M")
         open(os.path.join(BENCH, "results", f"run-{stamp}-{args.regions}-regions.md"), "w").write(
             f"# bench/run.sh, {args.regions} regions\n\n" + text)
+        write_results()
     if failures:
         print("FAILED:\n" + "\n".join(failures), file=sys.stderr)
         sys.exit(1)
