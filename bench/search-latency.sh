@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Latency of `search(text:, first: 10)` for a national viewer token over
 # `regions` synthetic regions: the four seed regions and copies of their
-# files under new codes (klatovy-2, kromeriz-2, ...), so the index holds
-# regions/4 times the seed data. One client, keep-alive, release build; the
+# files under new codes (klatovy-2, kromeriz-2, ...; bench/generate.py), so
+# the index holds regions/4 times the seed data. One client, keep-alive, release build; the
 # texts are those of tests/search/relevance.yaml, each asked `rounds` times.
 # Usage: bash bench/search-latency.sh [regions] [rounds] ; DATABASE_URL may
 # point at an empty PostgreSQL database, else a fresh SQLite file is used.
@@ -12,23 +12,7 @@ regions=${1:-206}
 rounds=${2:-20}
 cargo build --release --quiet
 data=$(mktemp -d)
-mkdir "$data/seeds"
-python3 - "$regions" "$data/seeds" <<'PY'
-import os, re, sys
-n, out = int(sys.argv[1]), sys.argv[2]
-base = ["klatovy", "kromeriz", "karlovy-vary", "chomutov"]
-territory = open("seeds/regions.yaml", encoding="utf-8").read()
-extra = []
-for i in range(n):
-    code = base[i % 4] if i < 4 else f"{base[i % 4]}-{i // 4 + 1}"
-    text = open(f"seeds/{base[i % 4]}.yaml", encoding="utf-8").read()
-    text = re.sub(r"^region: .*$", f"region: {code}", text, count=1, flags=re.M)
-    open(os.path.join(out, f"{code}.yaml"), "w", encoding="utf-8").write(text)
-    if i >= 4:
-        kraj = re.search(rf"- code: {base[i % 4]}\n\s+name: .*\n\s+kind: (.*)\n\s+kraj: (.*)", territory)
-        extra.append(f"  - code: {code}\n    name: {code}\n    kind: {kraj[1]}\n    kraj: {kraj[2]}\n")
-open(os.path.join(out, "regions.yaml"), "w", encoding="utf-8").write(territory.rstrip("\n") + "\n" + "".join(extra))
-PY
+python3 bench/generate.py "$regions" "$data/seeds"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export KPSS_DATA_DIR=$data KPSS_LISTEN=127.0.0.1:$port KPSS_LOG=warn KPSS_SEEDS=$data/seeds
 start=$(date +%s)

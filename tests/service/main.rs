@@ -7,6 +7,7 @@ mod support;
 
 mod api;
 mod auth;
+mod bench;
 mod browser;
 mod cache;
 mod cli;

@@ -1,0 +1,452 @@
+#!/usr/bin/env python3
+"""The load harness behind bench/run.sh (see bench/README.md): the same
+operations against kpss on SQLite and on PostgreSQL under row-level security,
+PostGraphile 5 on the same PostgreSQL database, and a static endpoint (the
+ceiling) answering kpss's own bytes; wrk drives them all."""
+import argparse, datetime, glob, json, os, re, secrets, shutil, signal, socket
+import subprocess, sys, tempfile, time, urllib.request
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(BENCH)
+TICK = os.sysconf("SC_CLK_TCK")
+
+p = argparse.ArgumentParser()
+p.add_argument("--regions", type=int, default=4)
+p.add_argument("--secs", type=float, default=8)
+p.add_argument("--quick", action="store_true", help="1 and 32 connections only")
+p.add_argument("--smoke", action="store_true")
+p.add_argument("--no-peer", action="store_true", help="without PostGraphile")
+p.add_argument("--no-ceiling", action="store_true")
+args = p.parse_args()
+if args.smoke:
+    args.secs, args.no_peer, args.no_ceiling = 1, True, True
+conns = [1] if args.smoke else [1, 32] if args.quick else [1, 8, 32, 128]
+main_conns = 32 if 32 in conns else conns[-1]
+# Writes: each connection owns one measure (the four seed regions have 92),
+# 16 of them at most.
+write_conns = [1] if args.smoke else [1, 16]
+configs = [("kpss", {})] if args.smoke else [("kpss", {}), ("kpss, no cache", {"KPSS_RESPONSE_CACHE_MB": "0"})]
+binary = os.environ.get("KPSS_BIN") or os.path.join(ROOT, "target/release/kpss")
+
+work = tempfile.mkdtemp(prefix="kpss-bench-")
+os.chmod(work, 0o755)
+procs = []
+
+
+def cleanup():
+    for proc in reversed(procs):
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)  # postgres: fast shutdown; kpss: graceful
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_ready(url, proc, log, limit=600):
+    start = time.monotonic()
+    while time.monotonic() - start < limit:
+        if proc.poll() is not None:
+            sys.exit(f"{url}: the process exited:\n" + open(log).read()[-3000:])
+        try:
+            if urllib.request.urlopen(url, timeout=2).status == 200:
+                return time.monotonic() - start
+        except OSError:
+            time.sleep(0.05)
+    sys.exit(f"{url} not ready after {limit} s:\n" + open(log).read()[-3000:])
+
+
+def spawn(cmd, env, log, cwd=ROOT):
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    procs.append(proc)
+    return proc
+
+
+def stop(proc):
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(30)
+    procs.remove(proc)
+
+
+def post(url, body, headers=None):
+    req = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json", **(headers or {})})
+    raw = urllib.request.urlopen(req, timeout=60).read()
+    answer = json.loads(raw)
+    if "errors" in answer:
+        sys.exit(f"{url}: {json.dumps(body)[:300]} answered errors: {raw[:1000]}")
+    return raw, answer["data"]
+
+
+# --- process accounting (/proc) -------------------------------------------
+
+def stat(pid):
+    """utime, stime, cutime, cstime of pid in seconds (cutime: waited-for children)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return [int(x) / TICK for x in fields[11:15]]
+
+
+def cpu(pid):
+    u, s, _, _ = stat(pid)
+    return u + s
+
+
+def cluster_cpu(postmaster):
+    """CPU of a PostgreSQL cluster: the postmaster, its exited backends, its live ones."""
+    total = sum(stat(postmaster))
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                text = open(f"/proc/{d}/stat").read()
+                if int(text.rsplit(")", 1)[1].split()[1]) == postmaster:
+                    total += cpu(int(d))
+            except (OSError, IndexError, ValueError):
+                pass
+    return total
+
+
+def peak_rss_mb(pid):
+    m = re.search(r"VmHWM:\s+(\d+) kB", open(f"/proc/{pid}/status").read())
+    return int(m[1]) / 1024
+
+
+# --- wrk ---------------------------------------------------------------------
+
+rows, failures = [], []
+
+
+def run_wrk(url, c, env, pid, pg, label):
+    """One wrk run; records a row (label = database, configuration, operation)."""
+    threads = c if env["MODE"] != "read" else min(c, 2)
+    cmd = ["wrk", f"-t{threads}", f"-c{c}", f"-d{args.secs:g}s", "--timeout", "30s", "-s", os.path.join(BENCH, "ops.lua"), url]
+    before, pg_before = cpu(pid), cluster_cpu(pg) if pg else 0
+    out = subprocess.run(cmd, env={**os.environ, **env}, capture_output=True, text=True)
+    after, pg_after = cpu(pid), cluster_cpu(pg) if pg else 0
+    m = re.search(r"^RESULT (.*)$", out.stdout, re.M)
+    if not m:
+        sys.exit(f"wrk failed: {' '.join(cmd)}\n{out.stdout}\n{out.stderr}")
+    r = {k: float(v) for k, v in (kv.split("=") for kv in m[1].split())}
+    errors = int(r["errors"] + r["bad"])
+    n = max(r["requests"], 1)
+    row = [*label, c, r["rps"], r["p50"], r["p90"], r["p99"], errors, peak_rss_mb(pid),
+           (after - before) / n * 1000, (pg_after - pg_before) / n * 1000 if pg else None]
+    rows.append(row)
+    print("  " + " | ".join(fmt(x) for x in row), file=sys.stderr, flush=True)
+    if errors:
+        bad = re.search(r"^FIRST_BAD (.*)$", out.stdout, re.M)
+        failures.append(f"{' / '.join(map(str, label))} at {c}: {errors} errors ({bad[1] if bad else out.stdout[-500:]})")
+
+
+def fmt(x):
+    if x is None:
+        return "–"
+    if isinstance(x, float):
+        return f"{x:.0f}" if x >= 100 else f"{x:.2f}" if x < 10 else f"{x:.1f}"
+    return str(x)
+
+
+# --- the operations -------------------------------------------------------------
+
+TREE = """query($id: ID!) { plan(id: $id) { title region { code kraj { code } } parent { title } projects { title due }
+ priorities { code title group measures { code title rationale description targetGroups term responsible output
+ expectedCost { amountCzk per text } fundingSources risks plannedActivities plannedCapacities { form value unit }
+ evaluations { year status comment } latestEvaluation { status }
+ subMeasures { code title term responsible evaluations { year status } plannedCapacities { value unit } }
+ activities { code title description responsible schedule financing outputs subActivities { code title schedule } } } } } }"""
+MEASURES = """query($r: [String!]) { measures(filter: { regions: $r }, first: 50) { nodes { id code title rationale
+ description targetGroups term responsible evaluations { year status comment } } } }"""
+SEARCH_TEXT = "domov pro seniory"
+SEARCH = "query($t: String!) { search(text: $t, first: 10) { kind id title snippet } }"
+CAPACITY = "{ capacitySummary(groupBy: [KRAJ, SERVICE_TYPE, UNIT]) { kraj { code name } serviceType unit total services } }"
+UPDATE = ('{"query":"mutation($id: ID!, $v: Int!, $o: String!) { updateMeasure(id: $id, expectedVersion: $v, '
+          'patch: { output: $o }) { id version } }","variables":{"id":"@ID@","v":@VERSION@,"o":"bench @N@"}}')
+READ_OPS = ["regions", "plan", "measures", "search", "capacity"]
+OPS = READ_OPS + ["update", "mix"]
+
+
+def kpss_ops(url, viewer, editor, n_writers):
+    """The body of each read operation (the largest plan, the region whose 50
+    measures answer closest to 19 KB) and the measures the writers own."""
+    h = {"Authorization": "Bearer " + viewer}
+    # the seed regions' plans: past them are only copies (and more than a page)
+    regions = ["klatovy", "kromeriz", "karlovy-vary", "chomutov"]
+    plans = [p["id"] for p in post(url, {"query": "query($r: [String!]) { plans(filter: { regions: $r }, first: 100) { nodes { id } } }",
+                                         "variables": {"r": regions}}, h)[1]["plans"]["nodes"]]
+    tree = max(({"query": TREE, "variables": {"id": i}} for i in plans), key=lambda b: len(post(url, b, h)[0]))
+    measures = min(({"query": MEASURES, "variables": {"r": [r]}} for r in regions),
+                   key=lambda b: abs(len(post(url, b, h)[0]) - 19000))
+    bodies = {
+        "regions": {"query": "{ regions { code name } }"},
+        "plan": tree,
+        "measures": measures,
+        "search": {"query": SEARCH, "variables": {"t": SEARCH_TEXT}},
+        "capacity": {"query": CAPACITY},
+    }
+    ids, after = [], None
+    while len(ids) < n_writers:
+        page = post(url, {"query": "query($a: String) { measures(first: 100, after: $a) { nodes { id } pageInfo { endCursor hasNextPage } } }",
+                          "variables": {"a": after}}, h)[1]["measures"]
+        ids += [m["id"] for m in page["nodes"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    if len(ids) < n_writers:
+        sys.exit(f"{n_writers} writers need as many measures; there are {len(ids)}")
+    return bodies, ids[:n_writers]
+
+
+def kpss_versions(url, token, ids):
+    q = "query($id: ID!) { measure(id: $id) { version } }"
+    return [post(url, {"query": q, "variables": {"id": i}}, {"Authorization": "Bearer " + token})[1]["measure"]["version"] for i in ids]
+
+
+def run_ops(url, bodies, write, versions_of, ids, pid, pg, label, ops=OPS):
+    """Every operation at every connection count against one running service."""
+    reads = {op: json.dumps(b) for op, b in bodies.items()}
+    for op in ops:
+        if op not in reads and op not in ("update", "mix"):
+            continue
+        for c in (conns if op in reads else write_conns):
+            env = {"TOKEN": write["viewer"], "WRITE_TOKEN": write["editor"], "WRITE": write["body"], "MODE": "read"}
+            if op in reads:
+                env["READS"] = reads[op]
+            else:
+                vs = versions_of(ids[:c])
+                env.update(MODE="write" if op == "update" else "mix", IDS=",".join(f"{i}:{v}" for i, v in zip(ids, vs)),
+                           READS="\n".join(reads[o] for o in READ_OPS if o in reads), WRITE_PCT="10")
+            run_wrk(url, c, env, pid, pg, (*label, op))
+
+
+# --- PostGraphile ------------------------------------------------------------------
+# The same questions in the schema amber generates (tables, foreign keys;
+# amber orders only by indexed columns, so by primary key: the seed order).
+
+PEER_TREE = """query($id: BigInt!) { planByRowId(rowId: $id) { title regionByRegionCode { code krajByKrajCode { code } }
+ planByParentId { title } planProjectsByPlanId(orderBy: PRIMARY_KEY_ASC) { nodes { title due } }
+ prioritiesByPlanId(orderBy: PRIMARY_KEY_ASC) { nodes { code title groupName
+ measuresByPriorityId(condition: { parentId: null }, orderBy: PRIMARY_KEY_ASC) { nodes {
+ code title rationale description targetGroups term responsible output costCzk costPer costText fundingSources risks
+ plannedActivities capacitiesByMeasureId(orderBy: PRIMARY_KEY_ASC) { nodes { form value unit } }
+ evaluationsByMeasureId(orderBy: PRIMARY_KEY_ASC) { nodes { year status comment } }
+ latest: evaluationsByMeasureId(orderBy: PRIMARY_KEY_DESC, first: 1) { nodes { status } }
+ measuresByParentId(orderBy: PRIMARY_KEY_ASC) { nodes { code title term responsible
+  evaluationsByMeasureId(orderBy: PRIMARY_KEY_ASC) { nodes { year status } } capacitiesByMeasureId(orderBy: PRIMARY_KEY_ASC) { nodes { value unit } } } }
+ activitiesByMeasureId(condition: { parentId: null }, orderBy: PRIMARY_KEY_ASC) { nodes { code title description responsible
+  schedule financing outputs activitiesByParentId(orderBy: PRIMARY_KEY_ASC) { nodes { code title schedule } } } } } } } } } }"""
+PEER_MEASURES = """query($r: String!) { allMeasures(condition: { regionCode: $r }, first: 50, orderBy: PRIMARY_KEY_ASC) { nodes {
+ rowId code title rationale description targetGroups term responsible
+ evaluationsByMeasureId(orderBy: PRIMARY_KEY_ASC) { nodes { year status comment } } } } }"""
+PEER_CAPACITY = """{ allCapacities(condition: { measureId: null }) { nodes { value unit
+ serviceByServiceId { serviceType regionByRegionCode { krajCode } } } } }"""
+PEER_UPDATE = ('{"query":"mutation($id: BigInt!, $o: String!) { updateMeasureByRowId(input: { rowId: $id, '
+               'measurePatch: { output: $o } }) { measure { rowId version } } }","variables":{"id":"@ID@","o":"bench @N@"}}')
+
+
+def run_peer(pg, pg_port, kpss_bodies, write, n_writers):
+    peer = os.path.join(BENCH, "peer")
+    port = free_port()
+    log = os.path.join(work, "peer.log")
+    env = {**os.environ, "NODE_ENV": "production", "PEER_PORT": str(port),
+           "PEER_DATABASE_URL": f"postgres://kpss_service:s@127.0.0.1:{pg_port}/kpss"}
+    srv = spawn([os.path.join(peer, "node_modules/.bin/node"), os.path.join(peer, "node_modules/postgraphile/dist/cli-run.js"),
+                 "-C", "graphile.config.mjs"], env, log, cwd=peer)
+    url = f"http://127.0.0.1:{port}/graphql"
+    start = time.monotonic()
+    while True:  # PostGraphile has no readiness route: ready when it answers
+        try:
+            post(url, {"query": "{ __typename }"})
+            break
+        except OSError:
+            if srv.poll() is not None or time.monotonic() - start > 120:
+                sys.exit("PostGraphile did not start:\n" + open(log).read()[-3000:])
+            time.sleep(0.2)
+    plans = [p["rowId"] for p in post(url, {"query": "{ allPlans { nodes { rowId } } }"})[1]["allPlans"]["nodes"]]
+    tree = max(({"query": PEER_TREE, "variables": {"id": i}} for i in plans), key=lambda b: len(post(url, b)[0]))
+    bodies = {
+        "regions": {"query": "{ allRegions { nodes { code name } } }"},
+        "plan": tree,
+        "measures": {"query": PEER_MEASURES, "variables": {"r": kpss_bodies["measures"]["variables"]["r"][0]}},
+        "capacity": {"query": PEER_CAPACITY},
+    }
+    ids = [m["rowId"] for m in post(url, {"query": f"{{ allMeasures(first: {n_writers}) {{ nodes {{ rowId }} }} }}"})[1]["allMeasures"]["nodes"]]
+    versions = lambda i: [0] * len(i)  # PostGraphile's update has no version to send
+    peer_write = {**write, "body": PEER_UPDATE}
+    print("PostGraphile: ready", file=sys.stderr, flush=True)
+    sizes = {op: len(post(url, b)[0]) for op, b in bodies.items()}
+    run_ops(url, bodies, peer_write, versions, ids, srv.pid, pg.pid, ("PostgreSQL", "PostGraphile"))
+    stop(srv)
+    return sizes
+
+
+# --- the run ------------------------------------------------------------------------
+
+def main():
+    seeds = os.path.join(work, "seeds")
+    subprocess.run([sys.executable, os.path.join(BENCH, "generate.py"), str(args.regions), seeds], check=True)
+    secret = secrets.token_hex(32)
+    base_env = {**os.environ, "KPSS_RATE_LIMIT_PER_SECOND": "0", "KPSS_LOG": "warn", "KPSS_SEEDS": seeds,
+                "KPSS_JWT_SECRET": secret, "KPSS_DATA_DIR": work}
+    tok = lambda role: subprocess.run([binary, "token", "--sub", "bench", "--role", role, "--region", "*"],
+                                      env=base_env, check=True, capture_output=True, text=True).stdout.strip()
+    write = {"viewer": tok("viewer"), "editor": tok("editor"), "body": UPDATE}
+    n_writers = max(write_conns)
+    imports, answers, sizes, peer_sizes = {}, {}, {}, {}
+    pg_version = None
+    for db in ["SQLite", "PostgreSQL"]:
+        pg = None
+        if db == "SQLite":
+            db_env = {"DATABASE_URL": f"sqlite://{work}/kpss.db"}
+        else:
+            pg, pg_port, pg_version = start_postgres()
+            db_env = {"DATABASE_URL": f"postgres://kpss_service:s@127.0.0.1:{pg_port}/kpss",
+                      "KPSS_OWNER_DATABASE_URL": f"postgres://kpss_owner:o@127.0.0.1:{pg_port}/kpss"}
+        for name, cfg in configs:
+            port = free_port()
+            log = os.path.join(work, f"kpss-{db}-{len(rows)}.log")
+            svc = spawn([binary, "serve"], {**base_env, **db_env, **cfg, "KPSS_LISTEN": f"127.0.0.1:{port}"}, log)
+            ready = wait_ready(f"http://127.0.0.1:{port}/readyz", svc, log)
+            imports.setdefault(db, ready)  # the first start is on an empty database
+            url = f"http://127.0.0.1:{port}/graphql"
+            bodies, ids = kpss_ops(url, write["viewer"], write["editor"], n_writers)
+            for op, b in bodies.items():
+                raw = post(url, b, {"Authorization": "Bearer " + write["viewer"]})[0]
+                answers.setdefault(op, raw)
+                sizes.setdefault(op, len(raw))
+            print(f"{db}, {name}: ready in {ready:.1f} s", file=sys.stderr, flush=True)
+            run_ops(url, bodies, write, lambda i: kpss_versions(url, write["viewer"], i), ids, svc.pid,
+                    pg.pid if pg else None, (db, name))
+            stop(svc)
+        if pg and not args.no_peer:
+            peer_sizes = run_peer(pg, pg_port, bodies, write, n_writers)
+    if not args.no_ceiling:
+        run_ceiling(answers)
+    return imports, sizes, peer_sizes, pg_version
+
+
+def start_postgres():
+    """A throwaway PostgreSQL cluster on loopback (as nobody when root), with
+    the owner and the service role of a production set-up."""
+    pgbin = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda d: int(d.split("/")[-2]))[-1]
+    data = os.path.join(work, "pg")
+    os.mkdir(data)
+    as_pg = []
+    if os.getuid() == 0:
+        shutil.chown(data, "nobody")
+        as_pg = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    subprocess.run([*as_pg, f"{pgbin}/initdb", "-D", f"{data}/data", "-U", "postgres", "-A", "trust", "-E", "UTF8",
+                    "--locale=C.UTF-8"], check=True, stdout=subprocess.DEVNULL)
+    port = free_port()
+    pg = spawn([*as_pg, f"{pgbin}/postgres", "-D", f"{data}/data", "-k", data, "-p", str(port),
+                "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=300"], None, f"{data}/log")
+    while subprocess.run([f"{pgbin}/pg_isready", "-q", "-h", "127.0.0.1", "-p", str(port)]).returncode:
+        time.sleep(0.1)
+    psql = [f"{pgbin}/psql", "-q", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-v", "ON_ERROR_STOP=1"]
+    for sql in ["CREATE ROLE kpss_owner LOGIN PASSWORD 'o'", "CREATE ROLE kpss_service LOGIN PASSWORD 's'",
+                "CREATE DATABASE kpss OWNER kpss_owner"]:
+        subprocess.run([*psql, "-c", sql], check=True)
+    version = subprocess.run([*psql, "-Atc", "SHOW server_version"], check=True, capture_output=True, text=True).stdout.strip()
+    return pg, port, version
+
+
+def run_ceiling(answers):
+    exe = os.path.join(BENCH, "ceiling/target/release/kpss-ceiling")
+    for op in READ_OPS:
+        path = os.path.join(work, f"answer-{op}.json")
+        open(path, "wb").write(answers[op])
+        port = free_port()
+        log = os.path.join(work, f"ceiling-{op}.log")
+        srv = spawn([exe, path, f"127.0.0.1:{port}"], None, log)
+        wait_ready(f"http://127.0.0.1:{port}/readyz", srv, log)
+        for c in conns:
+            run_wrk(f"http://127.0.0.1:{port}/graphql", c, {"MODE": "read", "READS": "{}", "TOKEN": ""}, srv.pid, None,
+                    ("–", "ceiling", op))
+        stop(srv)
+
+
+# --- the report ---------------------------------------------------------------------
+
+HEAD = ["database", "configuration", "operation", "connections", "req/s", "p50 ms", "p90 ms", "p99 ms", "errors",
+        "peak RSS MB", "service CPU s / 1k req", "PostgreSQL CPU s / 1k req"]
+
+
+def table(head, body):
+    return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] +
+                     ["| " + " | ".join(fmt(x) for x in r) + " |" for r in body])
+
+
+def ratio(a, b):
+    return f"{a / b:.3g}" if a and b else "–"
+
+
+def report(imports, sizes, peer_sizes, pg_version, command):
+    rps = {tuple(r[:4]): r[4] for r in rows}
+    out = [table(HEAD, rows)]
+    if not args.smoke:
+        head = ["database", "operation", "connections", "answer bytes (kpss / PostGraphile)", "kpss req/s", "kpss, no cache req/s", "PostGraphile req/s",
+                "ceiling req/s", "kpss / PostGraphile", "kpss / ceiling"]
+        body = []
+        for db in ["SQLite", "PostgreSQL"]:
+            for op in OPS:
+                c = main_conns if op in READ_OPS else write_conns[-1]
+                k = rps.get((db, "kpss", op, c))
+                nc = rps.get((db, "kpss, no cache", op, c))
+                peer = rps.get(("PostgreSQL", "PostGraphile", op, c)) if db == "PostgreSQL" else None
+                ceil = rps.get(("–", "ceiling", op, c))
+                size = f"{sizes[op]} / {peer_sizes.get(op, '–')}" if op in sizes else "–"
+                body.append([db, op, c, size, k, nc, peer, ceil, ratio(k, peer), ratio(k, ceil)])
+        out.append(f"Side by side, reads at {main_conns} connections, writes at {write_conns[-1]}:\n\n" + table(head, body))
+    imp = "\n".join(f"- import of {args.regions} regions into an empty {db} database (start to /readyz): {s:.1f} s"
+                    for db, s in imports.items())
+    out.append(imp)
+    if not args.smoke:
+        targets = []
+        if args.regions == 206:
+            for db, s in imports.items():
+                targets.append(f"- 206 regions imported under 30 s on {db}: {s:.1f} s, {'met' if s < 30 else 'not met'}")
+        else:
+            targets.append(f"- 206 regions imported under 30 s: not measured (this run has {args.regions} regions)")
+        targets.append(f"- every answer a success: {'met' if not failures else 'not met'}")
+        mem = open("/proc/meminfo").read().split("\n")[0].split()[1]
+        out.insert(0, f"`{command}`, {datetime.date.today()}, {os.cpu_count()} CPUs ({os.popen('nproc').read().strip()} "
+                      f"usable), {int(mem) / 1024 / 1024:.1f} GiB memory, PostgreSQL {pg_version}, {args.regions} regions, "
+                      f"{args.secs:g} s a run; wrk with 2 threads for reads, one thread a connection for writes.")
+        out.append("Targets:\n\n" + "\n".join(targets))
+    return "\n\n".join(out) + "\n"
+
+
+def write_results():
+    """bench/RESULTS.md: the latest run of each number of regions, as written."""
+    latest = {}
+    for f in sorted(glob.glob(os.path.join(BENCH, "results", "run-*-regions.md"))):
+        latest[int(f.rsplit("-", 2)[-2])] = f
+    parts = [open(latest[n]).read().replace("# bench/run.sh", "## bench/run.sh", 1) for n in sorted(latest)]
+    open(os.path.join(BENCH, "RESULTS.md"), "w").write(
+        "# Results of bench/run.sh\n\nWritten by `bash bench/run.sh` (see bench/README.md): the latest run of each "
+        "number of regions; every run is in `results/run-<date>-<N>-regions.md`. Each line names its command, "
+        "the machine and the PostgreSQL it ran on.\n\n" + "\n".join(parts))
+
+
+if __name__ == "__main__":
+    command = "bash bench/run.sh " + " ".join(sys.argv[1:])
+    try:
+        imports, sizes, peer_sizes, pg_version = main()
+        text = report(imports, sizes, peer_sizes, pg_version, command.strip())
+    finally:
+        cleanup()
+    print(text)
+    if not args.smoke:
+        stamp = datetime.datetime.now().strftime("%Y-%m-%d-%H%M")
+        open(os.path.join(BENCH, "results", f"run-{stamp}-{args.regions}-regions.md"), "w").write(
+            f"# bench/run.sh, {args.regions} regions\n\n" + text)
+        write_results()
+    if failures:
+        print("FAILED:\n" + "\n".join(failures), file=sys.stderr)
+        sys.exit(1)
