@@ -8,6 +8,7 @@
 # A binary that knows KPSS_OWNER_DATABASE_URL serves as the service role
 # under row-level security; an older one serves as the owner.
 # Needs PostgreSQL (Debian's postgresql), wrk and curl; starts its own server.
+# Every answer is checked: wrk (bench/ops.lua) counts non-2xx and GraphQL errors as `errors`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bins=(); while [ $# -gt 0 ] && [ "$1" != "--" ]; do bins+=("$(realpath "$1")"); shift; done
@@ -73,7 +74,7 @@ for round in $(seq 1 "$rounds"); do
     body=${!op}
     for i in "${!bins[@]}"; do
       bytes=$(curl -s "${urls[$i]}" -H "Authorization: Bearer ${tokens[$i]}" -H 'Content-Type: application/json' -d "$body" | wc -c)
-      line=$(BODY="$body" TOKEN="${tokens[$i]}" wrk -t2 -c"$conns" -d"${secs}s" -s bench/post.lua "${urls[$i]}" | grep '^RESULT')
+      line=$(MODE=read READS="$body" TOKEN="${tokens[$i]}" wrk -t2 -c"$conns" -d"${secs}s" -s bench/ops.lua "${urls[$i]}" | grep "^RESULT")
       eval "${line#RESULT }"
       echo "| $round | $op ($bytes B) | $(basename "$(dirname "$(dirname "$(dirname "${bins[$i]}")")")") | $rps | $p50 | $p90 | $p99 | $((errors + bad)) |"
     done
