@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Two read paths on PostgreSQL, side by side: a region's first 50 measures
 # with their evaluations, and the whole tree of the largest plan.
-# Usage: bash bench/read-paths.sh BIN [BIN ...] [-- seconds connections rounds]
+# Usage: bash bench/read-paths.sh BIN[@NAME=VALUE] [BIN ...] [-- seconds connections rounds]
 # Each BIN is a release `kpss` binary in its checkout (CHECKOUT/target/release/kpss,
 # whose seeds/ it loads), e.g. one built from an earlier commit:
 #   git worktree add /tmp/before REV && cargo build --release --manifest-path /tmp/before/Cargo.toml
@@ -11,7 +11,12 @@
 # Every answer is checked: wrk (bench/ops.lua) counts non-2xx and GraphQL errors as `errors`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bins=(); while [ $# -gt 0 ] && [ "$1" != "--" ]; do bins+=("$(realpath "$1")"); shift; done
+# BIN@NAME=VALUE serves BIN with that environment variable set (e.g. @KPSS_RESPONSE_CACHE_MB=0).
+bins=(); extra=(); while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+  bins+=("$(realpath "${1%%@*}")")
+  case $1 in *@*) extra+=("${1#*@}") ;; *) extra+=("") ;; esac
+  shift
+done
 [ "${1:-}" = "--" ] && shift
 secs=${1:-5}; conns=${2:-32}; rounds=${3:-2}
 [ ${#bins[@]} -gt 0 ] || { echo "usage: $0 BIN [BIN ...] [-- seconds connections rounds]"; exit 2; }
@@ -44,6 +49,7 @@ for i in "${!bins[@]}"; do
   fi
   mkdir "$work/$i"
   # Each binary loads the seeds of its own checkout (BIN is CHECKOUT/target/release/kpss).
+  [ -n "${extra[$i]}" ] && env+=("${extra[$i]}")
   env "${env[@]}" KPSS_DATA_DIR="$work/$i" KPSS_LISTEN="127.0.0.1:$port" KPSS_LOG=warn \
     KPSS_SEEDS="$(dirname "$bin")/../../seeds" \
     KPSS_RATE_LIMIT_PER_SECOND=0 "$bin" serve > "$work/$i/out" 2>&1 & pids+=($!)
@@ -76,7 +82,8 @@ for round in $(seq 1 "$rounds"); do
       bytes=$(curl -s "${urls[$i]}" -H "Authorization: Bearer ${tokens[$i]}" -H 'Content-Type: application/json' -d "$body" | wc -c)
       line=$(MODE=read READS="$body" TOKEN="${tokens[$i]}" wrk -t2 -c"$conns" -d"${secs}s" -s bench/ops.lua "${urls[$i]}" | grep "^RESULT")
       eval "${line#RESULT }"
-      echo "| $round | $op ($bytes B) | $(basename "$(dirname "$(dirname "$(dirname "${bins[$i]}")")")") | $rps | $p50 | $p90 | $p99 | $((errors + bad)) |"
+      name=$(basename "$(dirname "$(dirname "$(dirname "${bins[$i]}")")")")
+      echo "| $round | $op ($bytes B) | $name${extra[$i]:+ ${extra[$i]}} | $rps | $p50 | $p90 | $p99 | $((errors + bad)) |"
     done
   done
 done
