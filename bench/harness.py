@@ -431,7 +431,7 @@ def report(imports, sizes, peer_sizes, pg_version, command):
                 size = f"{sizes[op]} / {peer_sizes.get(op, '–')}" if op in sizes else "–"
                 body.append([db, op, c, size, k, nc, peer, ceil, ratio(k, peer), ratio(k, ceil)])
         out.append(f"Side by side, reads at {main_conns} connections, writes at {write_conns[-1]}:\n\n" + table(head, body))
-    imp = "\n".join(f"- import of {args.regions} regions into an empty {db.split(",")[0]} database (start to /readyz): {s:.1f} s"
+    imp = "\n".join(f"- import of {args.regions} regions into an empty {db.split(',')[0]} database (start to /readyz): {s:.1f} s"
                     for db, s in imports.items())
     out.append(imp)
     if not args.smoke:
