@@ -17,6 +17,7 @@ p.add_argument("--quick", action="store_true", help="1 and 32 connections only")
 p.add_argument("--smoke", action="store_true")
 p.add_argument("--no-peer", action="store_true", help="without PostGraphile")
 p.add_argument("--no-ceiling", action="store_true")
+p.add_argument("--instances", type=int, default=1, help="kpss processes on one PostgreSQL database")
 args = p.parse_args()
 if args.smoke:
     args.secs, args.no_peer, args.no_ceiling = 1, True, True
@@ -26,6 +27,8 @@ main_conns = 32 if 32 in conns else conns[-1]
 # 16 of them at most.
 write_conns = [1] if args.smoke else [1, 16]
 configs = [("kpss", {})] if args.smoke else [("kpss", {}), ("kpss, no cache", {"KPSS_RESPONSE_CACHE_MB": "0"})]
+# With --instances N the PostgreSQL rows are N kpss processes on one database.
+PG = "PostgreSQL" if args.instances == 1 else f"PostgreSQL, {args.instances} instances"
 binary = os.environ.get("KPSS_BIN") or os.path.join(ROOT, "target/release/kpss")
 
 work = tempfile.mkdtemp(prefix="kpss-bench-")
@@ -124,26 +127,45 @@ rows, failures = [], []
 cold = {}  # database -> seconds from start to /readyz on the already imported database
 
 
-def run_wrk(url, c, env, pid, pg, label):
-    """One wrk run; records a row (label = database, configuration, operation)."""
-    threads = c if env["MODE"] != "read" else min(c, 2)
-    cmd = ["wrk", f"-t{threads}", f"-c{c}", f"-d{args.secs:g}s", "--timeout", "30s", "-s", os.path.join(BENCH, "ops.lua"), url]
-    before, pg_before = cpu(pid), cluster_cpu(pg) if pg else 0
-    out = subprocess.run(cmd, env={**os.environ, **env}, capture_output=True, text=True)
-    after, pg_after = cpu(pid), cluster_cpu(pg) if pg else 0
-    m = re.search(r"^RESULT (.*)$", out.stdout, re.M)
-    if not m:
-        sys.exit(f"wrk failed: {' '.join(cmd)}\n{out.stdout}\n{out.stderr}")
-    r = {k: float(v) for k, v in (kv.split("=") for kv in m[1].split())}
-    errors = int(r["errors"] + r["bad"])
-    n = max(r["requests"], 1)
-    row = [*label, c, r["rps"], r["p50"], r["p90"], r["p99"], errors, peak_rss_mb(pid),
-           (after - before) / n * 1000, (pg_after - pg_before) / n * 1000 if pg else None]
+def run_wrk(targets, c, env, pg, label):
+    """One wrk run, records a row (label = database, configuration, operation).
+    targets: (url, pid) of each instance; the c connections are split between
+    them, one wrk each at once (the measures of IDS too): requests/s, errors
+    and CPU summed, each percentile the worst instance's, peak RSS summed."""
+    split = [c // len(targets) + (i < c % len(targets)) for i in range(len(targets))]
+    ids = env.get("IDS", "").split(",")
+    runs, start = [], 0
+    pg_before = cluster_cpu(pg) if pg else 0
+    for (url, pid), ci in zip(targets, split):
+        if not ci:
+            continue
+        threads = ci if env["MODE"] != "read" else max(1, min(ci, 2 // len(targets)))
+        cmd = ["wrk", f"-t{threads}", f"-c{ci}", f"-d{args.secs:g}s", "--timeout", "30s", "-s", os.path.join(BENCH, "ops.lua"), url]
+        e = {**os.environ, **env, **({"IDS": ",".join(ids[start:start + ci])} if "IDS" in env else {})}
+        runs.append((cmd, pid, cpu(pid), subprocess.Popen(cmd, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
+        start += ci
+    rs, service_cpu, bad = [], 0, None
+    for cmd, pid, before, proc in runs:
+        stdout, stderr = proc.communicate()
+        m = re.search(r"^RESULT (.*)$", stdout, re.M)
+        if not m:
+            sys.exit(f"wrk failed: {' '.join(cmd)}\n{stdout}\n{stderr}")
+        rs.append({k: float(v) for k, v in (kv.split("=") for kv in m[1].split())})
+        service_cpu += cpu(pid) - before
+        bad = bad or re.search(r"^FIRST_BAD (.*)$", stdout, re.M)
+        last = stdout
+    pg_after = cluster_cpu(pg) if pg else 0
+    total = lambda k: sum(r[k] for r in rs)
+    worst = lambda k: max(r[k] for r in rs)
+    errors = int(total("errors") + total("bad"))
+    n = max(total("requests"), 1)
+    row = [*label, c, total("rps"), worst("p50"), worst("p90"), worst("p99"), errors,
+           sum(peak_rss_mb(pid) for _, pid, _, _ in runs), service_cpu / n * 1000,
+           (pg_after - pg_before) / n * 1000 if pg else None]
     rows.append(row)
     print("  " + " | ".join(fmt(x) for x in row), file=sys.stderr, flush=True)
     if errors:
-        bad = re.search(r"^FIRST_BAD (.*)$", out.stdout, re.M)
-        failures.append(f"{' / '.join(map(str, label))} at {c}: {errors} errors ({bad[1] if bad else out.stdout[-500:]})")
+        failures.append(f"{' / '.join(map(str, label))} at {c}: {errors} errors ({bad[1] if bad else last[-500:]})")
 
 
 def fmt(x):
@@ -209,8 +231,8 @@ def kpss_versions(url, token, ids):
     return [post(url, {"query": q, "variables": {"id": i}}, {"Authorization": "Bearer " + token})[1]["measure"]["version"] for i in ids]
 
 
-def run_ops(url, bodies, write, versions_of, ids, pid, pg, label, ops=OPS):
-    """Every operation at every connection count against one running service."""
+def run_ops(targets, bodies, write, versions_of, ids, pg, label, ops=OPS):
+    """Every operation at every connection count against the running instances ((url, pid) each)."""
     reads = {op: json.dumps(b) for op, b in bodies.items()}
     for op in ops:
         if op not in reads and op not in ("update", "mix"):
@@ -223,7 +245,7 @@ def run_ops(url, bodies, write, versions_of, ids, pid, pg, label, ops=OPS):
                 vs = versions_of(ids[:c])
                 env.update(MODE="write" if op == "update" else "mix", IDS=",".join(f"{i}:{v}" for i, v in zip(ids, vs)),
                            READS="\n".join(reads[o] for o in READ_OPS if o in reads), WRITE_PCT="10")
-            run_wrk(url, c, env, pid, pg, (*label, op))
+            run_wrk(targets, c, env, pg, (*label, op))
 
 
 # --- PostGraphile ------------------------------------------------------------------
@@ -282,7 +304,7 @@ def run_peer(pg, pg_port, kpss_bodies, write, n_writers):
     peer_write = {**write, "body": PEER_UPDATE}
     print("PostGraphile: ready", file=sys.stderr, flush=True)
     sizes = {op: len(post(url, b)[0]) for op, b in bodies.items()}
-    run_ops(url, bodies, peer_write, versions, ids, srv.pid, pg.pid, ("PostgreSQL", "PostGraphile"))
+    run_ops([(url, srv.pid)], bodies, peer_write, versions, ids, pg.pid, ("PostgreSQL", "PostGraphile"))
     stop(srv)
     return sizes
 
@@ -301,7 +323,7 @@ def main():
     n_writers = max(write_conns)
     imports, answers, sizes, peer_sizes = {}, {}, {}, {}
     pg_version = None
-    for db in ["SQLite", "PostgreSQL"]:
+    for db in ["SQLite", PG]:
         pg = None
         if db == "SQLite":
             db_env = {"DATABASE_URL": f"sqlite://{work}/kpss.db"}
@@ -310,23 +332,29 @@ def main():
             db_env = {"DATABASE_URL": f"postgres://kpss_service:s@127.0.0.1:{pg_port}/kpss",
                       "KPSS_OWNER_DATABASE_URL": f"postgres://kpss_owner:o@127.0.0.1:{pg_port}/kpss"}
         for name, cfg in configs:
-            port = free_port()
-            log = os.path.join(work, f"kpss-{db}-{len(rows)}.log")
-            svc = spawn([binary, "serve"], {**base_env, **db_env, **cfg, "KPSS_LISTEN": f"127.0.0.1:{port}"}, log)
-            ready = wait_ready(f"http://127.0.0.1:{port}/readyz", svc, log)
-            if db in imports:
-                cold.setdefault(db, ready)
-            imports.setdefault(db, ready)  # the first start is on an empty database
-            url = f"http://127.0.0.1:{port}/graphql"
+            # The first instance migrates and seeds; the others start once it is ready.
+            targets = []
+            for i in range(1 if db == "SQLite" else args.instances):
+                port = free_port()
+                log = os.path.join(work, f"kpss-{db}-{len(rows)}-{i}.log")
+                svc = spawn([binary, "serve"], {**base_env, **db_env, **cfg, "KPSS_LISTEN": f"127.0.0.1:{port}"}, log)
+                ready = wait_ready(f"http://127.0.0.1:{port}/readyz", svc, log)
+                if i == 0 and db in imports:
+                    cold.setdefault(db, ready)  # the second configuration starts on the imported database
+                if i == 0:
+                    imports.setdefault(db, ready)  # the first start is on an empty database
+                targets.append((f"http://127.0.0.1:{port}/graphql", svc))
+            url = targets[0][0]
             bodies, ids = kpss_ops(url, write["viewer"], write["editor"], n_writers)
             for op, b in bodies.items():
                 raw = post(url, b, {"Authorization": "Bearer " + write["viewer"]})[0]
                 answers.setdefault(op, raw)
                 sizes.setdefault(op, len(raw))
             print(f"{db}, {name}: ready in {ready:.1f} s", file=sys.stderr, flush=True)
-            run_ops(url, bodies, write, lambda i: kpss_versions(url, write["viewer"], i), ids, svc.pid,
+            run_ops([(u, s.pid) for u, s in targets], bodies, write, lambda i: kpss_versions(url, write["viewer"], i), ids,
                     pg.pid if pg else None, (db, name))
-            stop(svc)
+            for _, s in targets:
+                stop(s)
         if pg and not args.no_peer:
             peer_sizes = run_peer(pg, pg_port, bodies, write, n_writers)
     if not args.no_ceiling:
@@ -369,7 +397,7 @@ def run_ceiling(answers):
         srv = spawn([exe, path, f"127.0.0.1:{port}"], None, log)
         wait_ready(f"http://127.0.0.1:{port}/readyz", srv, log)
         for c in conns:
-            run_wrk(f"http://127.0.0.1:{port}/graphql", c, {"MODE": "read", "READS": "{}", "TOKEN": ""}, srv.pid, None,
+            run_wrk([(f"http://127.0.0.1:{port}/graphql", srv.pid)], c, {"MODE": "read", "READS": "{}", "TOKEN": ""}, None,
                     ("–", "ceiling", op))
         stop(srv)
 
@@ -396,17 +424,17 @@ def report(imports, sizes, peer_sizes, pg_version, command):
         head = ["database", "operation", "connections", "answer bytes (kpss / PostGraphile)", "kpss req/s", "kpss, no cache req/s", "PostGraphile req/s",
                 "ceiling req/s", "kpss / PostGraphile", "kpss / ceiling"]
         body = []
-        for db in ["SQLite", "PostgreSQL"]:
+        for db in ["SQLite", PG]:
             for op in OPS:
                 c = main_conns if op in READ_OPS else write_conns[-1]
                 k = rps.get((db, "kpss", op, c))
                 nc = rps.get((db, "kpss, no cache", op, c))
-                peer = rps.get(("PostgreSQL", "PostGraphile", op, c)) if db == "PostgreSQL" else None
+                peer = rps.get(("PostgreSQL", "PostGraphile", op, c)) if db == PG else None
                 ceil = rps.get(("–", "ceiling", op, c))
                 size = f"{sizes[op]} / {peer_sizes.get(op, '–')}" if op in sizes else "–"
                 body.append([db, op, c, size, k, nc, peer, ceil, ratio(k, peer), ratio(k, ceil)])
         out.append(f"Side by side, reads at {main_conns} connections, writes at {write_conns[-1]}:\n\n" + table(head, body))
-    imp = "\n".join(f"- import of {args.regions} regions into an empty {db} database (start to /readyz): {s:.1f} s"
+    imp = "\n".join(f"- import of {args.regions} regions into an empty {db.split(',')[0]} database (start to /readyz): {s:.1f} s"
                     for db, s in imports.items())
     out.append(imp)
     if not args.smoke:
@@ -414,7 +442,11 @@ def report(imports, sizes, peer_sizes, pg_version, command):
         mem = open("/proc/meminfo").read().split("\n")[0].split()[1]
         out.insert(0, f"`{command}`, {datetime.date.today()}, {os.cpu_count()} CPUs ({os.popen('nproc').read().strip()} "
                       f"usable), {int(mem) / 1024 / 1024:.1f} GiB memory, PostgreSQL {pg_version}, {args.regions} regions, "
-                      f"{args.secs:g} s a run; wrk with 2 threads for reads, one thread a connection for writes.")
+                      f"{args.secs:g} s a run; wrk with 2 threads for reads, one thread a connection for writes." + (
+                      f" {PG}: that many kpss processes on one database, each run's connections split between them, "
+                      f"one wrk each at once (reads: {max(1, 2 // args.instances)} thread each); req/s, errors, CPU and "
+                      "peak RSS summed over the instances, each latency percentile the worst instance's."
+                      if args.instances > 1 else ""))
         out.append("Targets:\n\n" + "\n".join(targets))
     return "\n\n".join(out) + "\n"
 
@@ -499,9 +531,11 @@ if __name__ == "__main__":
     print(text)
     if not args.smoke:
         stamp = datetime.datetime.now().strftime("%Y-%m-%d-%H%M")
-        open(os.path.join(BENCH, "results", f"run-{stamp}-{args.regions}-regions.md"), "w").write(
-            f"# bench/run.sh, {args.regions} regions\n\n" + text)
-        write_results()
+        many = f"-{args.instances}-instances" if args.instances > 1 else ""  # not in RESULTS.md
+        open(os.path.join(BENCH, "results", f"run-{stamp}-{args.regions}-regions{many}.md"), "w").write(
+            f"# bench/run.sh, {args.regions} regions{f', {args.instances} instances' if many else ''}\n\n" + text)
+        if not many:
+            write_results()
     if failures:
         print("FAILED:\n" + "\n".join(failures), file=sys.stderr)
         sys.exit(1)
