@@ -11,7 +11,7 @@
 # Every answer is checked: wrk (bench/ops.lua) counts non-2xx and GraphQL errors as `errors`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# BIN@NAME=VALUE serves BIN with that environment variable set (e.g. @KPSS_RESPONSE_CACHE_MB=0).
+# BIN@NAME=VALUE[@NAME=VALUE...] serves BIN with those environment variables set (e.g. @KPSS_RESPONSE_CACHE_MB=0).
 bins=(); extra=(); while [ $# -gt 0 ] && [ "$1" != "--" ]; do
   bins+=("$(realpath "${1%%@*}")")
   case $1 in *@*) extra+=("${1#*@}") ;; *) extra+=("") ;; esac
@@ -49,7 +49,7 @@ for i in "${!bins[@]}"; do
   fi
   mkdir "$work/$i"
   # Each binary loads the seeds of its own checkout (BIN is CHECKOUT/target/release/kpss).
-  [ -n "${extra[$i]}" ] && env+=("${extra[$i]}")
+  if [ -n "${extra[$i]}" ]; then IFS=@ read -ra kv <<< "${extra[$i]}"; env+=("${kv[@]}"); fi
   env "${env[@]}" KPSS_DATA_DIR="$work/$i" KPSS_LISTEN="127.0.0.1:$port" KPSS_LOG=warn \
     KPSS_SEEDS="$(dirname "$bin")/../../seeds" \
     KPSS_RATE_LIMIT_PER_SECOND=0 "$bin" serve > "$work/$i/out" 2>&1 & pids+=($!)

@@ -27,9 +27,12 @@ CREATE POLICY kpss_insert ON data_version FOR INSERT WITH CHECK (kpss_in_setting
 CREATE POLICY kpss_update ON data_version FOR UPDATE USING (kpss_in_setting(region_code, 'kpss.write_regions')) WITH CHECK (kpss_in_setting(region_code, 'kpss.write_regions'));
 CREATE POLICY kpss_delete ON data_version FOR DELETE USING (kpss_in_setting(region_code, 'kpss.write_regions'));
 CREATE FUNCTION kpss_data_version(all_regions boolean, regions text, kraje text) RETURNS bigint
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-  SELECT coalesce(sum(v.version), 0)::bigint FROM data_version v JOIN region r ON r.code = v.region_code
-  WHERE all_regions OR r.code = ANY (string_to_array(regions, ',')) OR r.kraj_code = ANY (string_to_array(kraje, ','))
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+BEGIN
+  -- PL/pgSQL keeps the plan of its query for the session; an SQL function is planned at every call.
+  RETURN (SELECT coalesce(sum(v.version), 0)::bigint FROM data_version v JOIN region r ON r.code = v.region_code
+    WHERE all_regions OR r.code = ANY (string_to_array(regions, ',')) OR r.kraj_code = ANY (string_to_array(kraje, ',')));
+END
 $$;"#;
 
 #[async_trait::async_trait]
