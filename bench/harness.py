@@ -103,17 +103,21 @@ def cpu(pid):
 
 
 def cluster_cpu(postmaster):
-    """CPU of a PostgreSQL cluster: the postmaster, its exited backends, its live ones."""
-    total = sum(stat(postmaster))
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                text = open(f"/proc/{d}/stat").read()
-                if int(text.rsplit(")", 1)[1].split()[1]) == postmaster:
-                    total += cpu(int(d))
-            except (OSError, IndexError, ValueError):
-                pass
-    return total
+    """CPU of a PostgreSQL cluster: the postmaster, its exited backends, its live ones.
+    A backend that ends during the scan would be in neither sum: then scan again."""
+    while True:
+        reaped = stat(postmaster)
+        total = sum(reaped)
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    text = open(f"/proc/{d}/stat").read()
+                    if int(text.rsplit(")", 1)[1].split()[1]) == postmaster:
+                        total += cpu(int(d))
+                except (OSError, IndexError, ValueError):
+                    pass
+        if stat(postmaster)[2:] == reaped[2:]:
+            return total
 
 
 def peak_rss_mb(pid):
@@ -125,6 +129,7 @@ def peak_rss_mb(pid):
 
 rows, failures = [], []
 cold = {}  # database -> seconds from start to /readyz on the already imported database
+fsync = {}  # "rate": the disk's fdatasync calls a second under the PostgreSQL data folder (pg_test_fsync)
 
 
 def run_wrk(targets, c, env, pg, label):
@@ -374,6 +379,11 @@ def start_postgres():
         as_pg = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
     subprocess.run([*as_pg, f"{pgbin}/initdb", "-D", f"{data}/data", "-U", "postgres", "-A", "trust", "-E", "UTF8",
                     "--locale=C.UTF-8"], check=True, stdout=subprocess.DEVNULL)
+    if not args.smoke:  # what bounds commits: one 8 kB write and fdatasync, as PostgreSQL's WAL does
+        out = subprocess.run([*as_pg, f"{pgbin}/pg_test_fsync", "-s", "1", "-f", f"{data}/fsync.test"],
+                             capture_output=True, text=True).stdout
+        m = re.search(r"^\s+fdatasync\s+([\d.]+) ops/sec", out, re.M)
+        fsync["rate"] = float(m[1]) if m else None
     port = free_port()
     pg = spawn([*as_pg, f"{pgbin}/postgres", "-D", f"{data}/data", "-k", data, "-p", str(port),
                 "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=300"], None, f"{data}/log")
@@ -476,7 +486,8 @@ def goals(imports):
         out.append(f"- regions at least 50 % of the ceiling: {100 * k / c:.0f} %, {met(k >= c / 2)}")
     w = val(pg, kp, "update", write_conns[-1], 4)
     if w:
-        out.append(f"- updateMeasure from {write_conns[-1]} clients on PostgreSQL at least 500/s: {w:.0f}/s, {met(w >= 500)}")
+        disk = f"; the disk does {fsync['rate']:,.0f} fdatasync/s (pg_test_fsync)" if fsync.get("rate") else ""
+        out.append(f"- updateMeasure from {write_conns[-1]} clients on PostgreSQL at least 500/s: {w:.0f}/s, {met(w >= 500)}{disk}")
     if args.regions == 206:
         rss = max((r[9] for r in rows if r[0] == pg and r[1] == kp and r[9]), default=None)
         if rss:
