@@ -29,9 +29,13 @@ CREATE POLICY kpss_delete ON data_version FOR DELETE USING (kpss_in_setting(regi
 CREATE FUNCTION kpss_data_version(all_regions boolean, regions text, kraje text) RETURNS bigint
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 BEGIN
-  -- PL/pgSQL keeps the plan of its query for the session; an SQL function is planned at every call.
-  RETURN (SELECT coalesce(sum(v.version), 0)::bigint FROM data_version v JOIN region r ON r.code = v.region_code
-    WHERE all_regions OR r.code = ANY (string_to_array(regions, ',')) OR r.kraj_code = ANY (string_to_array(kraje, ',')));
+  -- PL/pgSQL keeps the plans of its queries for the session; an SQL function is planned at every call.
+  IF all_regions THEN
+    RETURN (SELECT coalesce(sum(version), 0)::bigint FROM data_version);
+  END IF;
+  RETURN (SELECT coalesce(sum(version), 0)::bigint FROM data_version
+    WHERE region_code = ANY (string_to_array(regions, ','))
+       OR region_code IN (SELECT code FROM region WHERE kraj_code = ANY (string_to_array(kraje, ','))));
 END
 $$;"#;
 

@@ -7,7 +7,9 @@ use crate::support::{apt_install, repo_path};
 use std::path::Path;
 use std::process::Command;
 
-const OPERATIONS: [&str; 7] = ["regions", "plan", "measures", "search", "capacity", "update", "mix"];
+const OPERATIONS: [&str; 7] = [
+    "regions", "plan", "measures", "search", "capacity", "update", "mix",
+];
 
 #[test]
 fn the_smoke_run_of_the_load_harness_answers_every_operation_on_both_databases() {
