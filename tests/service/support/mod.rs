@@ -140,6 +140,11 @@ impl TestApp {
     ) -> Self {
         let (mut config, dir) = fresh_config(backend).await;
         change(&mut config, dir.path());
+        Self::serve(config, backend, dir).await
+    }
+
+    /// Prepares the database of `config` (migrations, seeds) and serves it.
+    async fn serve(config: Config, backend: Backend, dir: tempfile::TempDir) -> Self {
         let db = kpss::prepare_database(&config)
             .await
             .expect("database prepared");
@@ -169,22 +174,8 @@ impl TestApp {
     /// A second instance of the service on the same database and secret, as
     /// behind a load balancer.
     pub async fn beside(&self) -> Self {
-        let config = self.config.clone();
-        let db = kpss::prepare_database(&config)
-            .await
-            .expect("database prepared");
-        let running = kpss::start(&config, db.clone())
-            .await
-            .expect("server started");
-        Self {
-            base: format!("http://{}", running.addr),
-            config,
-            db,
-            backend: self.backend,
-            http: reqwest::Client::new(),
-            running: Some(running),
-            _dir: tempfile::tempdir().expect("temp dir"),
-        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::serve(self.config.clone(), self.backend, dir).await
     }
 
     /// The value of the counter `name` (with its labels, as `/metrics` writes them).
