@@ -188,22 +188,3 @@ async fn serve_runs_with_no_configuration_and_stops_on_sigterm() {
     assert_eq!(status, 200);
     assert!(sigterm(&mut child).success());
 }
-
-/// `schema.graphql` keeps everything of the core contract (the shared checker).
-#[test]
-fn schema_keeps_the_core_contract() {
-    let checker = repo_path("../shared/tools/check-contract.py");
-    let out = Command::new("python3")
-        .arg(&checker)
-        .arg("schema.graphql")
-        .current_dir(repo_path(""))
-        .output()
-        .expect("python3");
-    let report = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{report}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(report.contains(" 0 difference(s)"), "{report}");
-}

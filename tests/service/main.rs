@@ -24,6 +24,7 @@ mod persisted;
 mod provenance;
 mod read;
 mod rls;
+mod schema;
 mod search;
 mod seeds;
 mod storage;
