@@ -6,7 +6,7 @@ use crate::assets;
 use crate::auth::AuthConfig;
 use crate::cache::{self, Personal, ResponseCache};
 use crate::error::ApiError;
-use crate::graphql::{Schema, request_data};
+use crate::graphql::{Schema, Steps, request_data};
 use crate::limits::QueryLimits;
 use crate::metrics::Metrics;
 use crate::order::{self, KeyOrder};
@@ -538,12 +538,13 @@ async fn answer(s: &AppState, ctx: &Ctx, params: Params, over_get: bool) -> Answ
     request.set_parsed_query(doc);
 
     let span = tracing::info_span!("graphql", subject = %ctx.subject, operation = operation_name.unwrap_or("-"));
-    request.data = request_data(ctx.clone(), s.db.scoped(ctx.clone()));
+    let (data, batcher) = request_data(ctx.clone(), s.db.scoped(ctx.clone()));
+    request.data = data;
     let personal = Arc::new(Personal::default());
     request.data.insert(personal.clone());
     // A panic in a resolver is a bug: the client gets INTERNAL, never the panic.
     let execution = futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
-        s.schema.execute(request).instrument(span),
+        Steps::new(batcher, Box::pin(s.schema.execute(request))).instrument(span),
     ));
     let mut response = match tokio::time::timeout(s.limits.request_timeout, execution).await {
         Ok(Ok(response)) => response,
@@ -911,7 +912,7 @@ async fn serve_ws(s: AppState, socket: axum::extract::ws::WebSocket) {
         }
     };
     // The connection lives long: its reads must not hold a transaction.
-    let data = request_data(ctx.clone(), s.db.scoped_per_read(ctx));
+    let (data, batcher) = request_data(ctx.clone(), s.db.scoped_per_read(ctx));
     // Subscriptions over a limit are answered here and never reach the engine.
     let (refusals, mut refused) = tokio::sync::mpsc::unbounded_channel::<String>();
     let limits = s.limits.clone();
@@ -933,7 +934,7 @@ async fn serve_ws(s: AppState, socket: axum::extract::ws::WebSocket) {
         async_graphql::http::WebSocketProtocols::GraphQLWS,
     )
     .on_connection_init(move |_| async move { Ok(data) });
-    futures_util::pin_mut!(output);
+    let mut output = Steps::new(batcher, Box::pin(output));
     let shutdown = stopping(s.shutdown.clone());
     tokio::pin!(shutdown);
     s.metrics.subscription_sockets(1.0);

@@ -24,7 +24,6 @@ mod subscription;
 mod summary;
 
 use crate::error::{ApiError, Result, coded};
-use async_graphql::dataloader::DataLoader;
 use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, MergedObject, Object, SimpleObject};
 use async_graphql::{Scalar, ScalarType, Value};
@@ -47,8 +46,10 @@ use kpss_domain::value::AmountCzk;
 use kpss_domain::{ValidationError, record};
 use kpss_persistence::page::{Connection, Page};
 use kpss_persistence::{Db, Scoped, region as regions};
-use loaders::{Loaders, grouped};
+pub use loaders::Steps;
+use loaders::{Batcher, Loaders, grouped};
 use std::collections::HashMap;
+use std::sync::Arc;
 use {
     activity::*, audit::*, evaluation::*, measure::*, page::*, plan::*, priority::*, provider::*,
     region::*, scalars::*, search::*, service::*, source::*, summary::*,
@@ -111,22 +112,17 @@ pub fn sdl() -> String {
 }
 
 /// Per-request data: the caller, its scoped handle on the database, and the
-/// loaders that batch by key through the same handle.
-pub fn request_data(ctx: Ctx, scoped: Scoped) -> async_graphql::Data {
+/// loaders that batch by key through the same handle. Execution must run
+/// inside [`Steps`] with the returned batcher, which runs the batches.
+pub fn request_data(ctx: Ctx, scoped: Scoped) -> (async_graphql::Data, Arc<Batcher>) {
     let mut data = async_graphql::Data::default();
-    // Loads of one level queue on the request's one PostgreSQL transaction, so a
-    // level's keys can arrive a little apart: wait a little longer to batch them.
-    let loaders = DataLoader::new(
-        Loaders {
-            scoped: scoped.clone(),
-        },
-        tokio::spawn,
-    )
-    .delay(std::time::Duration::from_millis(3));
-    data.insert(loaders);
+    let batcher = Arc::new(Batcher::new(Loaders {
+        scoped: scoped.clone(),
+    }));
+    data.insert(batcher.clone());
     data.insert(ctx);
     data.insert(scoped);
-    data
+    (data, batcher)
 }
 
 fn caller<'a>(ctx: &'a Context<'_>) -> &'a Ctx {
@@ -143,8 +139,8 @@ fn scoped<'a>(ctx: &'a Context<'_>) -> &'a Scoped {
     ctx.data_unchecked::<Scoped>()
 }
 
-fn loader<'a>(ctx: &'a Context<'_>) -> &'a DataLoader<Loaders> {
-    ctx.data_unchecked::<DataLoader<Loaders>>()
+fn loader<'a>(ctx: &'a Context<'_>) -> &'a Batcher {
+    ctx.data_unchecked::<Arc<Batcher>>()
 }
 
 /// A relation every readable record has (its plan, its measure, its
