@@ -48,6 +48,10 @@ pub struct Config {
     /// public keys of asymmetric tokens (RS/PS/ES/EdDSA), chosen by `kid`.
     #[arg(long, env = "KPSS_JWKS")]
     pub jwks: Option<String>,
+    /// Shortest time between two re-reads of the JWK set when a token names
+    /// an unknown `kid` (default: 10s for a file, 30s for a URL).
+    #[arg(long, env = "KPSS_JWKS_REREAD", value_parser = humantime::parse_duration)]
+    pub jwks_reread: Option<Duration>,
     /// Origins that browsers may call the API from, comma-separated (or `*`);
     /// default: none in production, any http://localhost port otherwise.
     #[arg(long, env = "KPSS_CORS_ORIGINS")]
@@ -127,7 +131,10 @@ impl Config {
     /// generated on first use so a new user runs with one command) and the JWK set.
     pub fn auth(&self) -> Result<AuthConfig, Error> {
         let jwks = match self.jwks.as_deref().filter(|s| !s.trim().is_empty()) {
-            Some(source) => Some(Arc::new(kpss_api::auth::Jwks::from_source(source.trim())?)),
+            Some(source) => Some(Arc::new(kpss_api::auth::Jwks::from_source(
+                source.trim(),
+                self.jwks_reread,
+            )?)),
             None => None,
         };
         // An empty KPSS_JWT_SECRET (as docker-compose passes it) means "not set".

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 async fn own_server() -> OwnServer {
@@ -48,6 +48,16 @@ async fn ask(http: &reqwest::Client, base: &str, token: &str) -> Seen {
     }
 }
 
+/// Waits until `done` holds (at most 30 s): a test waits for an event, never
+/// for a fixed time.
+async fn until(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}: not within 30 s");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_gone_is_service_unavailable_fast_and_recovers_by_itself() {
     let mut server = own_server().await;
@@ -58,13 +68,15 @@ async fn postgres_gone_is_service_unavailable_fast_and_recovers_by_itself() {
 
     // Four clients query without pause, bounded in count and time.
     let running = Arc::new(AtomicBool::new(true));
+    let answered = Arc::new(AtomicUsize::new(0));
     let clients: Vec<_> = (0..4)
         .map(|_| {
-            let (http, base, token, running) = (
+            let (http, base, token, running, answered) = (
                 http.clone(),
                 app.base.clone(),
                 token.clone(),
                 running.clone(),
+                answered.clone(),
             );
             tokio::spawn(async move {
                 let mut seen = vec![];
@@ -74,12 +86,16 @@ async fn postgres_gone_is_service_unavailable_fast_and_recovers_by_itself() {
                     && Instant::now() < deadline
                 {
                     seen.push(ask(&http, &base, &token).await);
+                    answered.fetch_add(1, Ordering::Relaxed);
                 }
                 seen
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    until("clients under way", || {
+        answered.load(Ordering::Relaxed) >= 40
+    })
+    .await;
     let stopped = Instant::now();
     tokio::task::block_in_place(|| server.stop()).expect("stop PostgreSQL");
     eprintln!("PostgreSQL stopped in {:?}", stopped.elapsed());
@@ -322,10 +338,12 @@ async fn sigterm_loses_no_acknowledged_write(database_url: String) {
     // per region: concurrent writes to one region race on PostgreSQL in the
     // search index (a known fault, not this test's subject).
     let regions = ["klatovy", "kromeriz", "chomutov", "karlovy-vary"];
+    let written = Arc::new(AtomicUsize::new(0));
     let writers: Vec<_> = (0..4)
         .map(|w| {
             let region = regions[w];
             let (base, token) = (base.clone(), token(Role::Editor, &format!("writer-{w}"), region));
+            let written = written.clone();
             tokio::spawn(async move {
                 let http = reqwest::Client::new();
                 let mut acknowledged = vec![];
@@ -340,12 +358,16 @@ async fn sigterm_loses_no_acknowledged_write(database_url: String) {
                     };
                     assert_eq!(body["data"]["createProvider"]["name"], name.as_str(), "{body}");
                     acknowledged.push(name);
+                    written.fetch_add(1, Ordering::Relaxed);
                 }
                 acknowledged
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    until("writers under way", || {
+        written.load(Ordering::Relaxed) >= 20
+    })
+    .await;
     let signalled = Instant::now();
     Command::new("kill")
         .args(["-TERM", &child.0.id().to_string()])

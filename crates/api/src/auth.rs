@@ -55,6 +55,8 @@ pub struct AuthConfig {
 /// fails keeps the keys of the last good one.
 pub struct Jwks {
     source: Source,
+    /// Shortest time between two re-reads on an unknown `kid`.
+    reread_interval: Duration,
     keys: Mutex<Keys>,
     /// One re-read at a time; tokens of known keys never wait for it.
     reread: futures_util::lock::Mutex<()>,
@@ -73,9 +75,11 @@ struct Keys {
 }
 
 impl Jwks {
-    /// `https://...` (or `http://` on a loopback address, for tests), or a path.
-    /// Nothing is read yet: [`Jwks::load`] does that at start.
-    pub fn from_source(source: &str) -> Result<Self, String> {
+    /// `https://...` (or `http://` on a loopback address, for tests), or a path,
+    /// re-read on an unknown `kid` at most every `reread_interval` (default:
+    /// 10 s for a file, 30 s for a URL). Nothing is read yet: [`Jwks::load`]
+    /// does that at start.
+    pub fn from_source(source: &str, reread_interval: Option<Duration>) -> Result<Self, String> {
         let lower = source.to_ascii_lowercase();
         let source = if lower.starts_with("https://") || lower.starts_with("http://") {
             let url = reqwest::Url::parse(source)
@@ -101,8 +105,13 @@ impl Jwks {
         } else {
             Source::File(source.into())
         };
+        let reread_interval = reread_interval.unwrap_or(match source {
+            Source::File(_) => JWKS_FILE_REREAD_INTERVAL,
+            Source::Url(..) => JWKS_URL_REFETCH_INTERVAL,
+        });
         Ok(Self {
             source,
+            reread_interval,
             keys: Mutex::default(),
             reread: futures_util::lock::Mutex::new(()),
         })
@@ -119,13 +128,6 @@ impl Jwks {
         self.keys.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn interval(&self) -> Duration {
-        match self.source {
-            Source::File(_) => JWKS_FILE_REREAD_INTERVAL,
-            Source::Url(..) => JWKS_URL_REFETCH_INTERVAL,
-        }
-    }
-
     async fn key(&self, kid: &str) -> Option<Jwk> {
         if let Some(k) = self.lock().by_kid.get(kid) {
             return Some(k.clone());
@@ -139,7 +141,7 @@ impl Jwks {
             }
             if keys
                 .last_reread
-                .is_some_and(|t| t.elapsed() < self.interval())
+                .is_some_and(|t| t.elapsed() < self.reread_interval)
             {
                 return None;
             }
@@ -490,14 +492,14 @@ mod jwks_source_tests {
             "http://[::1]:9000/jwks",
             "/etc/kpss/jwks.json",
         ] {
-            assert!(Jwks::from_source(ok).is_ok(), "{ok}");
+            assert!(Jwks::from_source(ok, None).is_ok(), "{ok}");
         }
         for bad in [
             "http://login.example.cz/jwks.json",
             "http://10.0.0.1/jwks",
             "https://",
         ] {
-            assert!(Jwks::from_source(bad).is_err(), "{bad}");
+            assert!(Jwks::from_source(bad, None).is_err(), "{bad}");
         }
     }
 }

@@ -164,6 +164,12 @@ impl Db {
         self.conn.get_database_backend()
     }
 
+    /// Closes every connection of the pool and waits until they are closed
+    /// (SQLite then folds its write-ahead log into the database file).
+    pub async fn close(self) -> Result<()> {
+        Ok(self.conn.close().await?)
+    }
+
     /// Whether no region has been loaded yet (a new database).
     pub async fn is_empty(&self) -> Result<bool> {
         use sea_orm::{EntityTrait, PaginatorTrait};

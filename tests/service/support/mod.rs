@@ -87,20 +87,64 @@ pub fn apt_install(packages: &[&str]) -> Result<(), String> {
     Ok(())
 }
 
-/// A configuration with a fresh database of `backend` and a private data folder.
+/// A configuration with a fresh, empty database of `backend` and a private data folder.
 pub async fn fresh_config(backend: Backend) -> (Config, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (database_url, owner_database_url) = match backend {
-        Backend::Sqlite => (
-            format!("sqlite://{}", dir.path().join("kpss.db").display()),
-            None,
-        ),
+    let urls = match backend {
+        Backend::Sqlite => (sqlite_url(dir.path()), None),
         Backend::Postgres => {
             let (service, owner) = postgres::fresh_database().await;
             (service, Some(owner))
         }
     };
-    let config = Config {
+    (config_for(urls, &dir), dir)
+}
+
+/// The same with `seeds/` loaded: a copy of a database this test process
+/// migrated and seeded once per backend (SQLite: the file; PostgreSQL: a
+/// template database).
+pub async fn seeded_config(backend: Backend) -> (Config, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let urls = match backend {
+        Backend::Sqlite => {
+            let file = dir.path().join("kpss.db");
+            std::fs::write(&file, seeded_sqlite().await).expect("copy the seeded database");
+            (sqlite_url(dir.path()), None)
+        }
+        Backend::Postgres => {
+            let (service, owner) = postgres::seeded_database().await;
+            (service, Some(owner))
+        }
+    };
+    (config_for(urls, &dir), dir)
+}
+
+fn sqlite_url(dir: &std::path::Path) -> String {
+    format!("sqlite://{}", dir.join("kpss.db").display())
+}
+
+/// The bytes of a SQLite database with migrations applied and `seeds/` loaded.
+async fn seeded_sqlite() -> &'static [u8] {
+    static SEEDED: tokio::sync::OnceCell<Vec<u8>> = tokio::sync::OnceCell::const_new();
+    SEEDED
+        .get_or_init(|| async {
+            let (config, dir) = fresh_config(Backend::Sqlite).await;
+            let db = kpss::prepare_database(&config)
+                .await
+                .expect("database prepared");
+            // Closed, the database is one file with nothing left in its log.
+            db.close().await.expect("closed");
+            std::fs::read(dir.path().join("kpss.db")).expect("read the seeded database")
+        })
+        .await
+}
+
+/// The configuration the tests share, on the given service and owner URLs.
+pub fn config_for(
+    (database_url, owner_database_url): (String, Option<String>),
+    dir: &tempfile::TempDir,
+) -> Config {
+    Config {
         listen: "127.0.0.1:0".parse().expect("addr"),
         database_url: Some(database_url),
         owner_database_url,
@@ -110,6 +154,7 @@ pub async fn fresh_config(backend: Backend) -> (Config, tempfile::TempDir) {
         jwt_audience: "kpss-api".into(),
         jwt_secret: Some(SECRET.to_owned().into()),
         jwks: None,
+        jwks_reread: None,
         cors_origins: None,
         trusted_documents: None,
         // No test depends on timing: the rate limit is off unless a test turns it on.
@@ -123,8 +168,7 @@ pub async fn fresh_config(backend: Backend) -> (Config, tempfile::TempDir) {
         introspection: None,
         graphiql: None,
         shutdown_timeout: std::time::Duration::from_secs(10),
-    };
-    (config, dir)
+    }
 }
 
 impl TestApp {
@@ -138,7 +182,7 @@ impl TestApp {
         backend: Backend,
         change: impl FnOnce(&mut Config, &std::path::Path),
     ) -> Self {
-        let (mut config, dir) = fresh_config(backend).await;
+        let (mut config, dir) = seeded_config(backend).await;
         change(&mut config, dir.path());
         Self::serve(config, backend, dir).await
     }

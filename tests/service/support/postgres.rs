@@ -71,20 +71,70 @@ pub async fn fresh_database() -> (String, String) {
     )
 }
 
+/// A database for one test with migrations applied and `seeds/` loaded: a
+/// copy of a template this test process prepared once.
+pub async fn seeded_database() -> (String, String) {
+    static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    let admin = tokio::task::spawn_blocking(server)
+        .await
+        .expect("server thread");
+    let template = TEMPLATE
+        .get_or_init(|| async {
+            let (config, _dir) = super::fresh_config(super::Backend::Postgres).await;
+            let db = kpss::prepare_database(&config)
+                .await
+                .expect("template prepared");
+            db.close().await.expect("closed");
+            let name = config
+                .owner_database_url
+                .as_deref()
+                .and_then(|u| u.rsplit_once('/'))
+                .expect("a database name")
+                .1
+                .to_owned();
+            // No one may connect to a template while it is copied; end the
+            // connections a pool may still be closing.
+            sql(&admin, &format!("ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false")).await;
+            sql(&admin, &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")).await;
+            name
+        })
+        .await;
+    let name = create_database_from(&admin, OWNER, Some(template)).await;
+    (
+        as_role(&admin, SERVICE, &name),
+        as_role(&admin, OWNER, &name),
+    )
+}
+
+/// Runs one statement as the server's superuser.
+async fn sql(admin: &str, statement: &str) {
+    let conn = Database::connect(format!("{admin}/postgres"))
+        .await
+        .expect("connect to PostgreSQL");
+    conn.execute_unprepared(statement)
+        .await
+        .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    conn.close().await.expect("close");
+}
+
 /// Creates an empty database owned by `owner` on the server of `admin`; its name.
 async fn create_database(admin: &str, owner: &str) -> String {
+    create_database_from(admin, owner, None).await
+}
+
+/// The same as a copy of `template`.
+async fn create_database_from(admin: &str, owner: &str, template: Option<&str>) -> String {
     let name = format!(
         "kpss_test_{}_{}",
         std::process::id(),
         NEXT_DB.fetch_add(1, Ordering::Relaxed)
     );
-    let conn = Database::connect(format!("{admin}/postgres"))
-        .await
-        .expect("connect to PostgreSQL");
-    conn.execute_unprepared(&format!("CREATE DATABASE {name} OWNER {owner}"))
-        .await
-        .expect("create test database");
-    conn.close().await.expect("close");
+    let template = template.map_or(String::new(), |t| format!(" TEMPLATE {t}"));
+    sql(
+        admin,
+        &format!("CREATE DATABASE {name} OWNER {owner}{template}"),
+    )
+    .await;
     name
 }
 
