@@ -80,6 +80,14 @@ export async function screenshot(page, name, options = {}) {
   await page.screenshot({ path: join(SCREENSHOTS, name), ...options });
 }
 
+/** The subscriptions listening for changes in the service now (from /metrics). */
+export async function subscribers() {
+  const text = await (await fetch(`${BASE}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('kpss_change_subscribers '));
+  if (!line) throw new Error('kpss_change_subscribers is not in /metrics');
+  return Number(line.split(' ')[1]);
+}
+
 /** A GraphQL request from the test itself (not the browser). */
 export async function api(token, query, variables = {}) {
   const response = await fetch(`${BASE}/graphql`, {

@@ -3,7 +3,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, api, launch, outside, screenshot, violations } from './browser.mjs';
+import { BASE, api, launch, outside, screenshot, subscribers, violations } from './browser.mjs';
 
 const NATIONAL = process.env.NATIONAL_TOKEN;
 const EDITOR = process.env.KLATOVY_EDITOR_TOKEN;
@@ -57,11 +57,16 @@ test('a pasted token runs the query and loads the schema', async () => {
 test('the Changes tab subscribes over /graphql/ws and shows a change made through the API', async () => {
   const { page } = browser;
   await page.locator('.graphiql-tab', { hasText: 'Changes' }).first().click();
+  const listening = await subscribers();
   const socket = page.waitForEvent('websocket');
   await page.locator('.graphiql-execute-button').click();
   assert.equal(new URL((await socket).url()).pathname, '/graphql/ws');
-  // Give the subscription time to reach the service before writing.
-  await page.waitForTimeout(500);
+  // Write only once the subscription listens in the service.
+  const deadline = Date.now() + 10000;
+  while ((await subscribers()) <= listening) {
+    assert.ok(Date.now() < deadline, 'the subscription listens within 10 s');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
   await api(EDITOR, 'mutation { createProvider(input: { region: "klatovy", name: "Poskytovatel z GraphiQL" }) { id } }');
   const result = page.locator('.result-window', { hasText: 'CREATED' });
   await result.waitFor({ timeout: 10000 });

@@ -52,15 +52,36 @@ pub async fn next_json(ws: &mut Socket) -> Value {
     }
 }
 
+/// The subscriptions listening for changes in the service at `base`.
+async fn subscribers(base: &str) -> f64 {
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    text.lines()
+        .find_map(|l| l.strip_prefix("kpss_change_subscribers ")?.parse().ok())
+        .expect("kpss_change_subscribers in /metrics")
+}
+
 async fn subscribe(base: &str, token: &str) -> Socket {
+    let before = subscribers(base).await;
     let mut ws = connect(base, token).await;
     assert_eq!(next_json(&mut ws).await["type"], "connection_ack");
     let sub = json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription { changes { region { code } entity action actor } }" } });
     ws.send(Message::Text(sub.to_string().into()))
         .await
         .expect("send");
-    // Let the subscription reach the event bus before anything is written.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Nothing is written before the subscription listens.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while subscribers(base).await <= before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the subscription listens within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     ws
 }
 

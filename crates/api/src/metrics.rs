@@ -93,6 +93,7 @@ impl Metrics {
                 .set(f64::from(open) - idle as f64);
             metrics::gauge!("kpss_db_connections", "state" => "idle").set(idle as f64);
             metrics::counter!("kpss_db_statements_total").absolute(db.statements());
+            metrics::gauge!("kpss_change_subscribers").set(db.subscribers() as f64);
         });
         self.handle.render()
     }

@@ -43,6 +43,11 @@ impl Db {
         self.events.subscribe()
     }
 
+    /// Subscriptions of this instance listening for changes now.
+    pub fn subscribers(&self) -> usize {
+        self.events.receiver_count()
+    }
+
     /// On PostgreSQL, forwards `NOTIFY kpss_changes` of every instance to this
     /// instance's subscribers (reconnecting when the connection drops).
     pub async fn listen_for_changes(&self, url: &str) -> Result<()> {
