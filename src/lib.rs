@@ -8,6 +8,7 @@ use kpss_api::persisted::Documents;
 use kpss_api::rate::RateLimit;
 use kpss_api::{AppState, AuthConfig, Limits, build_schema, router};
 use kpss_persistence::Db;
+use kpss_persistence::seed::SeedFiles;
 use secrecy::{ExposeSecret, SecretString};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -33,9 +34,9 @@ pub struct Config {
     /// Folder for the SQLite database and the generated JWT secret.
     #[arg(long, env = "KPSS_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
-    /// Folder of the seed files.
-    #[arg(long, env = "KPSS_SEEDS", default_value = "seeds")]
-    pub seeds: PathBuf,
+    /// Folder of seed files to load instead of those built into the binary.
+    #[arg(long, env = "KPSS_SEEDS")]
+    pub seeds: Option<PathBuf>,
     #[arg(long, env = "KPSS_JWT_ISSUER", default_value = "kpss")]
     pub jwt_issuer: String,
     #[arg(long, env = "KPSS_JWT_AUDIENCE", default_value = "kpss-api")]
@@ -93,6 +94,9 @@ pub enum Switch {
 }
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// `seeds/` as it was at build time (`build.rs`): path and content.
+const BUILT_IN_SEEDS: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/seeds.rs"));
 
 impl Config {
     /// The limits, with introspection and GraphiQL as the environment says.
@@ -160,6 +164,24 @@ impl Config {
             secret,
             jwks,
         })
+    }
+
+    /// Whether `kpss serve` prints a ready admin token: only when the service
+    /// signs with a secret it generated itself (the zero set-up case), and
+    /// never in production.
+    pub fn prints_ready_token(&self) -> bool {
+        let set = |v: Option<&str>| v.is_some_and(|s| !s.trim().is_empty());
+        !self.is_production()
+            && !set(self.jwt_secret.as_ref().map(|s| s.expose_secret()))
+            && !set(self.jwks.as_deref())
+    }
+
+    /// The seed files: the folder `--seeds`, or those built into the binary.
+    pub fn seed_files(&self) -> SeedFiles {
+        match self.seeds.as_ref().filter(|d| !d.as_os_str().is_empty()) {
+            Some(dir) => SeedFiles::Dir(dir.clone()),
+            None => SeedFiles::BuiltIn(BUILT_IN_SEEDS),
+        }
     }
 
     pub fn is_production(&self) -> bool {
@@ -239,7 +261,7 @@ pub async fn prepare_database(config: &Config) -> Result<Db, Error> {
             owner.migrate().await?;
             if owner.is_empty().await? {
                 for outcome in
-                    kpss_persistence::seed::load_dir(&owner, &config.seeds, false).await?
+                    kpss_persistence::seed::load(&owner, &config.seed_files(), false).await?
                 {
                     tracing::info!(?outcome, "seed loaded");
                 }

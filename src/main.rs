@@ -102,7 +102,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             let outcomes = db
                 .exclusively(|| async {
                     db.migrate().await?;
-                    kpss_persistence::seed::load_dir(&db, &config.seeds, replace).await
+                    kpss_persistence::seed::load(&db, &config.seed_files(), replace).await
                 })
                 .await?;
             for outcome in outcomes {
@@ -150,6 +150,14 @@ async fn run(cli: Cli) -> Result<(), Error> {
 }
 
 fn banner(config: &Config, addr: std::net::SocketAddr) -> Result<(), Error> {
+    println!("KPSS API is ready.");
+    println!("  Dashboard: http://{addr}/");
+    println!("  GraphiQL:  http://{addr}/graphql");
+    // Logs must not become credentials: a token only in the zero set-up case.
+    if !config.prints_ready_token() {
+        println!("  Tokens: `kpss token --sub NAME --role viewer|editor|admin --region CODE`");
+        return Ok(());
+    }
     let token = config.auth()?.issue(&TokenRequest {
         subject: "admin",
         role: Role::Admin,
@@ -157,9 +165,6 @@ fn banner(config: &Config, addr: std::net::SocketAddr) -> Result<(), Error> {
         kraje: &[],
         ttl_secs: 8 * 3600,
     })?;
-    println!("KPSS API is ready.");
-    println!("  Dashboard: http://{addr}/");
-    println!("  GraphiQL:  http://{addr}/graphql");
     println!("  Admin token (all regions, 8 h):\n{token}\n");
     println!("  Try it:");
     println!(

@@ -103,28 +103,52 @@ impl Drop for Server {
     }
 }
 
-/// Starts `kpss serve`, reads the printed admin token, and returns it.
-fn serve(data: &std::path::Path, port: u16) -> (Server, String) {
+/// Starts `kpss serve` in its (empty) data folder with the given environment
+/// and returns it with the lines of its banner.
+fn serve_with(data: &std::path::Path, port: u16, env: &[(&str, &str)]) -> (Server, Vec<String>) {
     let mut child = kpss()
         .arg("serve")
+        .current_dir(data)
         .env("KPSS_DATA_DIR", data)
-        .env("KPSS_SEEDS", repo_path("seeds"))
         .env("KPSS_LISTEN", format!("127.0.0.1:{port}"))
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("kpss serve");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut token = None;
-    while let Some(Ok(line)) = lines.next() {
-        if line.contains("Admin token") {
-            token = lines.next().and_then(Result::ok);
+    let mut banner = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.expect("a line of the banner");
+        // The banner ends with the curl example or with how to get a token.
+        let last = line.contains("-d '") || line.starts_with("  Tokens:");
+        banner.push(line);
+        if last {
             break;
         }
     }
     // Keep draining stdout so the server never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
-    (Server(child), token.expect("the banner prints a token"))
+    (Server(child), banner)
+}
+
+/// Starts `kpss serve` with no configuration and returns the printed admin token.
+fn serve(data: &std::path::Path, port: u16) -> (Server, String) {
+    let (server, banner) = serve_with(data, port, &[]);
+    let at = banner.iter().position(|l| l.contains("Admin token"));
+    let token = at.and_then(|i| banner.get(i + 1)).cloned();
+    (
+        server,
+        token.unwrap_or_else(|| panic!("the banner prints a token: {banner:?}")),
+    )
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 fn sigterm(server: &mut Server) -> std::process::ExitStatus {
@@ -145,12 +169,9 @@ fn sigterm(server: &mut Server) -> std::process::ExitStatus {
 
 #[tokio::test]
 async fn serve_runs_with_no_configuration_and_stops_on_sigterm() {
+    // Started in an empty folder: the seeds are built into the binary.
     let data = tempfile::tempdir().expect("dir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = free_port();
     let (mut child, token) = serve(data.path(), port);
     // No pooled connections: the second server must get new ones.
     let http = reqwest::Client::builder()
@@ -187,4 +208,115 @@ async fn serve_runs_with_no_configuration_and_stops_on_sigterm() {
         .status();
     assert_eq!(status, 200);
     assert!(sigterm(&mut child).success());
+}
+
+/// A configured secret or key set, or production, is no zero set-up: the
+/// banner prints no token (logs must not become admin credentials).
+#[test]
+fn serve_prints_a_token_only_in_the_zero_set_up() {
+    let keys = tempfile::tempdir().expect("dir");
+    let (_, jwks) = rsa_key(keys.path());
+    let jwks = jwks.display().to_string();
+    for env in [
+        &[("KPSS_JWT_SECRET", SECRET)][..],
+        &[("KPSS_JWT_SECRET", SECRET), ("KPSS_ENV", "production")],
+        &[("KPSS_ENV", "production")],
+        &[("KPSS_JWKS", jwks.as_str())],
+    ] {
+        let data = tempfile::tempdir().expect("dir");
+        let (mut server, banner) = serve_with(data.path(), free_port(), env);
+        assert!(banner[0].contains("is ready"), "{env:?}: {banner:?}");
+        assert!(
+            !banner
+                .iter()
+                .any(|l| l.contains("token (") || l.contains("eyJ")),
+            "{env:?} printed a token: {banner:?}"
+        );
+        assert!(sigterm(&mut server).success());
+    }
+}
+
+/// With an identity provider's keys alone (no HMAC secret) the service
+/// starts and accepts the provider's RS256 tokens.
+#[tokio::test]
+async fn a_key_set_alone_starts_and_verifies_rs256_tokens() {
+    let keys = tempfile::tempdir().expect("dir");
+    let (pem, jwks) = rsa_key(keys.path());
+    let data = tempfile::tempdir().expect("dir");
+    let port = free_port();
+    let (mut server, _) = serve_with(
+        data.path(),
+        port,
+        &[("KPSS_JWKS", &jwks.display().to_string())],
+    );
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some("idp-1".into());
+    let claims = serde_json::json!({ "sub": "idp-user", "exp": jsonwebtoken::get_current_timestamp() + 600,
+        "iss": "kpss", "aud": "kpss-api", "role": "viewer", "regions": ["klatovy"] });
+    let token = jsonwebtoken::encode(
+        &header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_rsa_pem(&pem).expect("key"),
+    )
+    .expect("token");
+    let body: serde_json::Value = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/graphql"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "query": "{ me { subject } regions { code } }" }))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        body["data"],
+        serde_json::json!({ "me": { "subject": "idp-user" }, "regions": [{ "code": "klatovy" }] }),
+        "{body}"
+    );
+    // Without a secret, `kpss token` has nothing to sign with, and says so.
+    let out = kpss()
+        .args(["token", "--sub", "x", "--role", "viewer"])
+        .env("KPSS_DATA_DIR", data.path())
+        .env("KPSS_JWKS", &jwks)
+        .output()
+        .expect("kpss token");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("KPSS_JWT_SECRET"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(sigterm(&mut server).success());
+}
+
+/// An RSA key (PEM) and a JWK set file with its public half, `kid` "idp-1".
+fn rsa_key(dir: &std::path::Path) -> (Vec<u8>, std::path::PathBuf) {
+    let pem = dir.join("idp.pem");
+    let ok = Command::new("openssl")
+        .args(["genrsa", "-out"])
+        .arg(&pem)
+        .arg("2048")
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl");
+    assert!(ok.success());
+    let modulus = Command::new("openssl")
+        .args(["rsa", "-noout", "-modulus", "-in"])
+        .arg(&pem)
+        .output()
+        .expect("openssl");
+    let hex = String::from_utf8(modulus.stdout).expect("utf-8");
+    let hex = hex.trim().trim_start_matches("Modulus=");
+    let n: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+        .collect();
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let jwk = serde_json::json!({ "kty": "RSA", "kid": "idp-1", "alg": "RS256", "use": "sig",
+        "n": b64.encode(n), "e": "AQAB" });
+    let jwks = dir.join("jwks.json");
+    std::fs::write(&jwks, serde_json::json!({ "keys": [jwk] }).to_string()).expect("write");
+    (std::fs::read(&pem).expect("pem"), jwks)
 }

@@ -1,7 +1,7 @@
 //! Storage: migrations and seed loading on both databases.
 
 use crate::support::{Backend, fresh_config, repo_path};
-use kpss_persistence::seed::{Outcome, load_dir};
+use kpss_persistence::seed::{Outcome, SeedFiles, load};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use std::path::Path;
 
@@ -69,7 +69,7 @@ async fn seeding_twice_changes_nothing(b: Backend) {
     let conn = raw(&config.owner_url().expect("url")).await;
     let before = counts(&conn).await;
     assert!(before[2] > 0, "the seeds hold plans");
-    let outcomes = load_dir(&db, &config.seeds, false)
+    let outcomes = load(&db, &config.seed_files(), false)
         .await
         .expect("second load");
     assert!(!outcomes.is_empty());
@@ -104,7 +104,7 @@ async fn reseeding_a_region_changed_through_the_api_needs_replace_and_archives(b
     let text = std::fs::read_to_string(&klatovy).expect("read");
     std::fs::write(&klatovy, format!("# edited\n{text}")).expect("write");
 
-    let err = load_dir(&db, &seeds, false)
+    let err = load(&db, &SeedFiles::Dir(seeds.clone()), false)
         .await
         .expect_err("refused")
         .to_string();
@@ -118,7 +118,9 @@ async fn reseeding_a_region_changed_through_the_api_needs_replace_and_archives(b
         "a refused import changes nothing"
     );
 
-    load_dir(&db, &seeds, true).await.expect("replaced");
+    load(&db, &SeedFiles::Dir(seeds.clone()), true)
+        .await
+        .expect("replaced");
     assert_eq!(count(&conn, active).await, plans);
     let archived = count(
         &conn,
@@ -178,7 +180,7 @@ async fn a_broken_seed_file_is_named_with_its_path_and_imports_nothing(b: Backen
             format!("region: chomutov\n{body}"),
         )
         .expect("write");
-        let err = load_dir(&db, &seeds, false)
+        let err = load(&db, &SeedFiles::Dir(seeds.clone()), false)
             .await
             .expect_err("invalid seed")
             .to_string();

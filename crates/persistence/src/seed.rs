@@ -22,7 +22,7 @@ use sea_orm::{
 };
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Who the seed's evaluations and archive markers are attributed to.
 pub const SEED_ACTOR: &str = "import";
@@ -58,29 +58,65 @@ fn invalid(path: &Path, e: ValidationError) -> Error {
     Error::Seed(format!("{}: {}: {}", path.display(), e.field, e.message))
 }
 
-/// Loads every seed file of `dir`. With `replace`, a region whose data was
-/// changed through the API is re-imported (its records archived, not deleted);
+/// The seed files, by their path under the seed folder: `regions.yaml`, one
+/// YAML file per region, and the source documents under `sources/`.
+pub enum SeedFiles {
+    /// A folder on disk (`--seeds`).
+    Dir(PathBuf),
+    /// Files built into the binary.
+    BuiltIn(&'static [(&'static str, &'static str)]),
+}
+
+impl SeedFiles {
+    fn read(&self, rel: &str) -> Result<String> {
+        match self {
+            Self::Dir(dir) => read(&dir.join(rel)),
+            Self::BuiltIn(files) => files
+                .iter()
+                .find(|(name, _)| *name == rel)
+                .map(|(_, text)| (*text).to_owned())
+                .ok_or_else(|| Error::Seed(format!("{}: not built in", self.path(rel).display()))),
+        }
+    }
+
+    /// The region files: every top-level `.yaml` but `regions.yaml`, in order.
+    fn region_files(&self) -> Result<Vec<String>> {
+        let mut names: Vec<String> = match self {
+            Self::Dir(dir) => std::fs::read_dir(dir)
+                .map_err(|e| Error::Seed(format!("{}: {e}", dir.display())))?
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .collect(),
+            Self::BuiltIn(files) => files.iter().map(|(name, _)| (*name).to_owned()).collect(),
+        };
+        names.retain(|n| n.ends_with(".yaml") && !n.contains('/') && n != "regions.yaml");
+        names.sort();
+        Ok(names)
+    }
+
+    /// The path errors name.
+    fn path(&self, rel: &str) -> PathBuf {
+        match self {
+            Self::Dir(dir) => dir.join(rel),
+            Self::BuiltIn(_) => Path::new("seeds").join(rel),
+        }
+    }
+}
+
+/// Loads every seed file. With `replace`, a region whose data was changed
+/// through the API is re-imported (its records archived, not deleted);
 /// without it, such a region is refused.
-pub async fn load_dir(db: &Db, dir: &Path, replace: bool) -> Result<Vec<Outcome>> {
-    let territory_path = dir.join("regions.yaml");
-    let text = read(&territory_path)?;
+pub async fn load(db: &Db, files: &SeedFiles, replace: bool) -> Result<Vec<Outcome>> {
+    let territory_path = files.path("regions.yaml");
+    let text = files.read("regions.yaml")?;
     let territory = parse::<Territory>(&territory_path, &text)?
         .normalized()
         .map_err(|e| invalid(&territory_path, e))?;
     upsert_territory(db, &territory).await?;
 
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| Error::Seed(format!("{}: {e}", dir.display())))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension().is_some_and(|x| x == "yaml")
-                && p.file_name().is_some_and(|n| n != "regions.yaml")
-        })
-        .collect();
-    files.sort();
     let mut outcomes = Vec::new();
-    for path in files {
-        let text = read(&path)?;
+    for name in files.region_files()? {
+        let path = files.path(&name);
+        let text = files.read(&name)?;
         let data = parse::<RegionData>(&path, &text)?
             .normalized()
             .map_err(|e| invalid(&path, e))?;
@@ -91,7 +127,7 @@ pub async fn load_dir(db: &Db, dir: &Path, replace: bool) -> Result<Vec<Outcome>
                 data.region
             )));
         }
-        let documents = Documents::read(dir, &data)?;
+        let documents = Documents::read(files, &data)?;
         // A changed source document is a changed seed too.
         let mut hash = Sha256::new();
         hash.update(text.as_bytes());
@@ -116,7 +152,7 @@ pub async fn load_dir(db: &Db, dir: &Path, replace: bool) -> Result<Vec<Outcome>
 struct Documents(std::collections::BTreeMap<String, String>);
 
 impl Documents {
-    fn read(dir: &Path, data: &RegionData) -> Result<Self> {
+    fn read(files: &SeedFiles, data: &RegionData) -> Result<Self> {
         let names = data
             .plans
             .iter()
@@ -131,7 +167,7 @@ impl Documents {
                 )));
             }
             if !docs.contains_key(name) {
-                docs.insert(name.clone(), read(&dir.join("sources").join(name))?);
+                docs.insert(name.clone(), files.read(&format!("sources/{name}"))?);
             }
         }
         Ok(Self(docs))

@@ -149,7 +149,7 @@ pub fn config_for(
         database_url: Some(database_url),
         owner_database_url,
         data_dir: dir.path().to_path_buf(),
-        seeds: repo_path("seeds"),
+        seeds: Some(repo_path("seeds")),
         jwt_issuer: "kpss".into(),
         jwt_audience: "kpss-api".into(),
         jwt_secret: Some(SECRET.to_owned().into()),
