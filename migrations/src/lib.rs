@@ -11,6 +11,7 @@ mod m20261201_000005_row_level_security;
 mod m20261208_000006_czech_search;
 mod m20261215_000006_provenance;
 mod m20261222_000007_data_version;
+mod m20261229_000008_function_rights;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000006_czech_search::Migration),
             Box::new(m20261215_000006_provenance::Migration),
             Box::new(m20261222_000007_data_version::Migration),
+            Box::new(m20261229_000008_function_rights::Migration),
         ]
     }
 }

@@ -80,3 +80,50 @@ async fn without_settings_every_tenant_table_is_empty_and_plans_cannot_be_delete
     assert!(count(&owner, "SELECT COUNT(*) FROM measure").await > 0);
     app.stop().await;
 }
+
+/// The service's functions answer the service alone: a role that can log in
+/// and has no grant learns nothing through them (which region an id is in,
+/// write counters, other tenants' search hits).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_without_grants_can_execute_no_function_of_the_service() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let service = app.config.database_url.as_deref().expect("service url");
+    let stranger = Database::connect(crate::support::postgres::stranger(service).await)
+        .await
+        .expect("the stranger logs in");
+    for call in [
+        "kpss_region_of('plan', 1)",
+        "kpss_search_match(to_tsquery('simple', 'domov'))",
+        "kpss_data_version(true, '', '')",
+        "kpss_in_setting('klatovy', 'kpss.read_regions')",
+        "kpss_regions('kpss.read_regions')",
+    ] {
+        let e = stranger
+            .execute_unprepared(&format!("SELECT {call}"))
+            .await
+            .expect_err(call);
+        assert!(
+            e.to_string().contains("permission denied for function"),
+            "{call}: {e}"
+        );
+    }
+    // Functions that run as their owner look in pg_temp last, so a caller's
+    // temporary tables cannot stand in for theirs.
+    let owner = Database::connect(app.config.owner_url().expect("owner"))
+        .await
+        .expect("owner");
+    let definer = "FROM pg_proc WHERE prosecdef AND pronamespace = 'public'::regnamespace";
+    assert_eq!(
+        count(&owner, &format!("SELECT COUNT(*) {definer}")).await,
+        3
+    );
+    assert_eq!(
+        count(
+            &owner,
+            &format!("SELECT COUNT(*) {definer} AND 'search_path=pg_catalog, public, pg_temp' = ANY (proconfig)")
+        )
+        .await,
+        3
+    );
+    app.stop().await;
+}

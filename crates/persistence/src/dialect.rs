@@ -147,6 +147,12 @@ pub(crate) async fn grant_service_role(conn: &DatabaseConnection, role: &str) ->
         format!("GRANT USAGE ON SCHEMA public TO {role}"),
         format!("GRANT SELECT ON kraj, region TO {role}"),
         format!("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}"),
+        // The policies and the service call them; no other role may.
+        format!(
+            "GRANT EXECUTE ON FUNCTION kpss_in_setting(text, text), kpss_regions(text), \
+             kpss_region_of(text, bigint), kpss_search_match(tsquery), \
+             kpss_data_version(boolean, text, text) TO {role}"
+        ),
     ];
     for t in kpss_migrations::TENANT_TABLES {
         let rights = if derived.contains(&t) {

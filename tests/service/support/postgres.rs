@@ -106,6 +106,22 @@ pub async fn seeded_database() -> (String, String) {
     )
 }
 
+/// The URL of a role that may log in and has no grant at all (a stranger
+/// with a password), on the database of `service_url`.
+pub async fn stranger(service_url: &str) -> String {
+    let admin = tokio::task::spawn_blocking(server)
+        .await
+        .expect("server thread");
+    sql(
+        &admin,
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'kpss_stranger') THEN \
+         CREATE ROLE kpss_stranger LOGIN PASSWORD 'kpss_stranger'; END IF; END $$",
+    )
+    .await;
+    let db = service_url.rsplit_once('/').expect("a database name").1;
+    as_role(&admin, "kpss_stranger", db)
+}
+
 /// Runs one statement as the server's superuser.
 async fn sql(admin: &str, statement: &str) {
     let conn = Database::connect(format!("{admin}/postgres"))
