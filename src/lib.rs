@@ -223,24 +223,36 @@ fn stored_secret(dir: &Path) -> Result<SecretString, Error> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| format!("no randomness for a secret: {e}"))?;
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    write_private(&path, &hex)?;
+    // Never over a secret another instance has just written.
+    write_private(&path, hex.as_bytes(), false)?;
     Ok(hex.into())
 }
 
+/// Writes a file that only its owner may read or write (0600). `replace`
+/// overwrites an existing file (and tightens its mode); otherwise an existing
+/// file is an error.
 #[cfg(unix)]
-fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+pub fn write_private(path: &Path, content: &[u8], replace: bool) -> std::io::Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?
-        .write_all(content.as_bytes())
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).mode(0o600);
+    if replace {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    let mut file = options.open(path)?;
+    // `mode` applies to a new file only.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.write_all(content)
 }
 
 #[cfg(not(unix))]
-fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+pub fn write_private(path: &Path, content: &[u8], replace: bool) -> std::io::Result<()> {
+    if !replace && path.exists() {
+        return Err(std::io::ErrorKind::AlreadyExists.into());
+    }
     std::fs::write(path, content)
 }
 

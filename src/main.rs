@@ -120,7 +120,8 @@ async fn run(cli: Cli) -> Result<(), Error> {
             .await?;
             let yaml = kpss_persistence::export::to_yaml(&data)?;
             match out {
-                Some(path) => std::fs::write(path, yaml)?,
+                // A region's data: readable by the one who exported it.
+                Some(path) => kpss::write_private(&path, yaml.as_bytes(), true)?,
                 None => print!("{yaml}"),
             }
             Ok(())

@@ -320,3 +320,34 @@ fn rsa_key(dir: &std::path::Path) -> (Vec<u8>, std::path::PathBuf) {
     std::fs::write(&jwks, serde_json::json!({ "keys": [jwk] }).to_string()).expect("write");
     (std::fs::read(&pem).expect("pem"), jwks)
 }
+
+/// `kpss export --out` writes a file only its owner can read, also over an
+/// existing one.
+#[test]
+fn export_writes_a_private_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let data = tempfile::tempdir().expect("dir");
+    let seeded = kpss()
+        .arg("seed")
+        .env("KPSS_DATA_DIR", data.path())
+        .output()
+        .expect("kpss seed");
+    assert!(seeded.status.success(), "{seeded:?}");
+    let out = data.path().join("klatovy.yaml");
+    std::fs::write(&out, "old").expect("write");
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let exported = kpss()
+        .args(["export", "--region", "klatovy", "--out"])
+        .arg(&out)
+        .env("KPSS_DATA_DIR", data.path())
+        .output()
+        .expect("kpss export");
+    assert!(exported.status.success(), "{exported:?}");
+    let mode = std::fs::metadata(&out)
+        .expect("metadata")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let yaml = std::fs::read_to_string(&out).expect("read");
+    assert!(yaml.contains("region: klatovy"), "{yaml}");
+}

@@ -420,9 +420,24 @@ async fn introspection_and_graphiql_are_off_in_production(b: Backend) {
             .as_array()
             .is_some_and(|t| t.len() > 50)
     );
+    let misspelled = "{ plans { totalCont } }";
+    let (_, body) = app
+        .post(Some(&format!("Bearer {admin}")), misspelled, json!({}))
+        .await;
+    assert!(body.to_string().contains("Did you mean"), "{body}");
     app.stop().await;
 
     let app = TestApp::spawn_with(b, |c, _| c.environment = kpss::Environment::Production).await;
+    // Suggestions would tell the schema that introspection hides.
+    let (_, body) = app
+        .post(
+            Some(&format!("Bearer {}", app.admin())),
+            misspelled,
+            json!({}),
+        )
+        .await;
+    assert!(body["errors"][0]["message"].is_string(), "{body}");
+    assert!(!body.to_string().contains("Did you mean"), "{body}");
     let (_, body) = app
         .post(
             Some(&format!("Bearer {}", app.admin())),

@@ -96,7 +96,11 @@ pub fn build_schema(db: Db, limits: &Limits) -> Schema {
     if limits.introspection {
         builder.finish()
     } else {
-        builder.disable_introspection().finish()
+        // "Did you mean …" would tell the schema that introspection hides.
+        builder
+            .disable_introspection()
+            .disable_suggestions()
+            .finish()
     }
 }
 
