@@ -82,8 +82,8 @@ async fn without_settings_every_tenant_table_is_empty_and_plans_cannot_be_delete
 }
 
 /// The service's functions answer the service alone: a role that can log in
-/// and has no grant learns nothing through them (which region an id is in,
-/// write counters, other tenants' search hits).
+/// and has no grant learns nothing through them (write counters, other
+/// tenants' search hits), and none tells which region an id is in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_role_without_grants_can_execute_no_function_of_the_service() {
     let app = TestApp::spawn(Backend::Postgres).await;
@@ -92,7 +92,6 @@ async fn a_role_without_grants_can_execute_no_function_of_the_service() {
         .await
         .expect("the stranger logs in");
     for call in [
-        "kpss_region_of('plan', 1)",
         "kpss_search_match(to_tsquery('simple', 'domov'))",
         "kpss_data_version(true, '', '')",
         "kpss_in_setting('klatovy', 'kpss.read_regions')",
@@ -115,7 +114,7 @@ async fn a_role_without_grants_can_execute_no_function_of_the_service() {
     let definer = "FROM pg_proc WHERE prosecdef AND pronamespace = 'public'::regnamespace";
     assert_eq!(
         count(&owner, &format!("SELECT COUNT(*) {definer}")).await,
-        3
+        2
     );
     assert_eq!(
         count(
@@ -123,7 +122,15 @@ async fn a_role_without_grants_can_execute_no_function_of_the_service() {
             &format!("SELECT COUNT(*) {definer} AND 'search_path=pg_catalog, public, pg_temp' = ANY (proconfig)")
         )
         .await,
-        3
+        2
+    );
+    assert_eq!(
+        count(
+            &owner,
+            "SELECT COUNT(*) FROM pg_proc WHERE proname = 'kpss_region_of'"
+        )
+        .await,
+        0
     );
     app.stop().await;
 }

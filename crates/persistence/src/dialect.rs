@@ -4,7 +4,6 @@
 
 use crate::{Error, Result};
 use kpss_domain::access::Grant;
-use kpss_domain::kind::EntityKind;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, DbErr, RuntimeErr, SqliteTransactionMode,
     Statement, TransactionOptions,
@@ -94,44 +93,6 @@ pub(crate) fn is_transient(e: &Error) -> bool {
     matches!(code.as_ref(), "40001" | "40P01" | "5" | "6" | "517")
 }
 
-/// The region of record `id` of `kind` in any region, or `None` when there is
-/// none. On PostgreSQL this looks past row-level security through the owner's
-/// `kpss_region_of`, and tells nothing but the region code.
-pub(crate) async fn region_of(
-    conn: &DatabaseConnection,
-    kind: EntityKind,
-    id: i64,
-) -> Result<Option<String>> {
-    let table = match kind {
-        EntityKind::Plan => "plan",
-        EntityKind::Priority => "priority",
-        EntityKind::Measure => "measure",
-        EntityKind::Activity => "activity",
-        EntityKind::Provider => "provider",
-        EntityKind::Service => "service",
-        EntityKind::Evaluation => return Ok(None),
-    };
-    let backend = conn.get_database_backend();
-    let stmt = if backend == DbBackend::Postgres {
-        Statement::from_sql_and_values(
-            backend,
-            "SELECT kpss_region_of($1, $2) AS region_code",
-            [table.into(), id.into()],
-        )
-    } else {
-        Statement::from_sql_and_values(
-            backend,
-            format!("SELECT region_code FROM {table} WHERE id = ?"),
-            [id.into()],
-        )
-    };
-    let row = conn.query_one_raw(stmt).await?;
-    Ok(row
-        .map(|r| r.try_get::<Option<String>>("", "region_code"))
-        .transpose()?
-        .flatten())
-}
-
 /// Grants the service's role exactly what it needs, run by the owner at every
 /// start: read, insert and update on tenant tables, delete only where rows are
 /// derived and replaced wholesale, read on the reference tables, no DDL.
@@ -150,8 +111,7 @@ pub(crate) async fn grant_service_role(conn: &DatabaseConnection, role: &str) ->
         // The policies and the service call them; no other role may.
         format!(
             "GRANT EXECUTE ON FUNCTION kpss_in_setting(text, text), kpss_regions(text), \
-             kpss_region_of(text, bigint), kpss_search_match(tsquery), \
-             kpss_data_version(boolean, text, text) TO {role}"
+             kpss_search_match(tsquery), kpss_data_version(boolean, text, text) TO {role}"
         ),
     ];
     for t in kpss_migrations::TENANT_TABLES {

@@ -304,7 +304,9 @@ fn check_version(ok: bool, current: i32) -> Result<()> {
 }
 
 /// The row of `id` for a change: in the caller's read scope and region
-/// writable; FORBIDDEN for a record of another region, NOT_FOUND for none.
+/// writable. A record the caller cannot read is NOT_FOUND exactly as a
+/// missing one (ids leak no existence); FORBIDDEN is for one it can read
+/// but not change.
 pub(crate) async fn load<E: Editable>(
     s: &Scoped,
     c: &DatabaseTransaction,
@@ -320,7 +322,10 @@ pub(crate) async fn load<E: Editable>(
             writable(s, c, &E::head(&m)?.region).await?;
             Ok(m)
         }
-        None => Err(unreadable(s, E::KIND, id).await),
+        None => Err(Error::NotFound(format!(
+            "there is no {} {id}",
+            E::KIND.as_str().to_lowercase()
+        ))),
     }
 }
 
@@ -347,8 +352,9 @@ pub(crate) async fn parent<E: Editable>(
 
 /// The record a sub-record hangs under (a sub-measure's measure, a
 /// sub-activity's activity): current and `of_the_same` parent; FORBIDDEN
-/// when it is a record of another region, bad input in `input.parent_id`
-/// otherwise (`what` says what it must be).
+/// when it is a readable record of another region, bad input in
+/// `input.parent_id` otherwise (`what` says what it must be), also when the
+/// caller cannot read it.
 pub(crate) async fn upper<E: Editable>(
     s: &Scoped,
     c: &DatabaseTransaction,
@@ -363,30 +369,18 @@ pub(crate) async fn upper<E: Editable>(
             "a {kind} can only hang under a {kind} of its own region"
         ))
     };
-    match E::find().filter(E::ID.eq(id)).one(c).await? {
+    let found = E::find()
+        .filter(E::ID.eq(id))
+        .filter(scope::condition(&s.ctx().read, E::REGION))
+        .one(c)
+        .await?;
+    match found {
         Some(m) if of_the_same(&m) && !E::head(&m)?.archived => Ok(()),
         Some(m) if E::head(&m)?.region != region => Err(elsewhere()),
-        None if dialect::region_of(&s.db().conn, E::KIND, id)
-            .await?
-            .is_some() =>
-        {
-            Err(elsewhere())
-        }
         _ => Err(invalid(
             "input.parent_id",
             format!("{kind} {id} is not {what}"),
         )),
-    }
-}
-
-/// Why the caller cannot change record `id` it cannot read: FORBIDDEN when it
-/// exists (in another region), NOT_FOUND when it does not.
-pub(crate) async fn unreadable(s: &Scoped, kind: EntityKind, id: i64) -> Error {
-    match dialect::region_of(&s.db().conn, kind, id).await {
-        // Whoever may write a region may read it: an existing record it could not read is not its to change.
-        Ok(Some(_)) => Error::Forbidden("this token may not change that region".into()),
-        Ok(None) => Error::NotFound(format!("there is no {} {id}", kind.as_str().to_lowercase())),
-        Err(e) => e,
     }
 }
 
