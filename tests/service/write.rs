@@ -609,3 +609,64 @@ async fn every_update_checks_the_version(b: Backend) {
 }
 
 on_both_databases!(every_update_checks_the_version);
+
+/// A plan's parent and a page's cursor naming a record the caller cannot read
+/// are answered exactly as ones naming no record (ids leak no existence).
+async fn unreadable_parents_and_cursors_answer_as_missing_ones(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let ids = |region: &str| {
+        format!(
+            "{{ plans(filter: {{ regions: [\"{region}\"] }}, first: 1) {{ nodes {{ id version }} }} providers(filter: {{ regions: [\"{region}\"] }}, first: 1) {{ nodes {{ id }} }} }}"
+        )
+    };
+    let karlovy_vary = app
+        .query(&app.admin(), &ids("karlovy-vary"), json!({}))
+        .await;
+    let klatovy = app.query(&app.admin(), &ids("klatovy"), json!({})).await;
+    let id = |data: &Value, list: &str| {
+        data[list]["nodes"][0]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned()
+    };
+    let (unreadable_plan, unreadable_provider) =
+        (id(&karlovy_vary, "plans"), id(&karlovy_vary, "providers"));
+    let bearer = format!("Bearer {}", app.token(Role::Editor, &["klatovy"], &[]));
+    let cursor = |id: &str| -> String {
+        format!("provider:{id}")
+            .bytes()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let cases = [
+        (
+            "mutation($p: ID) { createPlan(input: { region: \"klatovy\", title: \"X\", kind: ACTION_PLAN, periodStart: 2024, periodEnd: 2024, parentId: $p }) { id } }",
+            json!({ "p": unreadable_plan }),
+            json!({ "p": "999999" }),
+            unreadable_plan.as_str(),
+        ),
+        (
+            "mutation($id: ID!, $v: Int!, $p: ID) { updatePlan(id: $id, expectedVersion: $v, patch: { parentId: $p }) { id } }",
+            json!({ "id": id(&klatovy, "plans"), "v": klatovy["plans"]["nodes"][0]["version"], "p": unreadable_plan }),
+            json!({ "id": id(&klatovy, "plans"), "v": klatovy["plans"]["nodes"][0]["version"], "p": "999999" }),
+            unreadable_plan.as_str(),
+        ),
+        (
+            "query($a: String) { providers(first: 3, after: $a) { nodes { name } } }",
+            json!({ "a": cursor(&unreadable_provider) }),
+            json!({ "a": cursor("999999") }),
+            unreadable_provider.as_str(),
+        ),
+    ];
+    for (q, unreadable, missing, unreadable_id) in cases {
+        let (_, answer) = app.post(Some(&bearer), q, unreadable).await;
+        let (_, expected) = app.post(Some(&bearer), q, missing).await;
+        let answer = answer
+            .to_string()
+            .replace(&format!(" {unreadable_id}\""), " 999999\"");
+        assert_eq!(answer, expected.to_string(), "{q}");
+    }
+    app.stop().await;
+}
+
+on_both_databases!(unreadable_parents_and_cursors_answer_as_missing_ones);

@@ -188,6 +188,7 @@ impl Change<activity::Entity> for ActivityPatch {
 
     async fn columns(
         &self,
+        _s: &Scoped,
         c: &DatabaseTransaction,
         current: &activity::Model,
     ) -> Result<activity::ActiveModel> {

@@ -371,6 +371,7 @@ impl Change<measure::Entity> for MeasurePatch {
 
     async fn columns(
         &self,
+        _s: &Scoped,
         c: &DatabaseTransaction,
         current: &measure::Model,
     ) -> Result<measure::ActiveModel> {

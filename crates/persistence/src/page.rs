@@ -4,10 +4,10 @@ use crate::scoped::Scoped;
 use crate::{Result, scope};
 use kpss_domain::access::{Ctx, Grant};
 use kpss_domain::text::fold;
-use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select,
+    QueryTrait, Select,
 };
 
 /// `first` records after the record with id `after`, in id order.
@@ -55,7 +55,7 @@ where
 {
     let c = s.reader().await?;
     let total_count = query.clone().count(&c).await?;
-    let mut q = query;
+    let mut q = query.clone();
     if let Some(k) = key {
         q = q.order_by_asc(k);
     }
@@ -64,12 +64,16 @@ where
         q = match key {
             None => q.filter(id.gt(after)),
             Some(k) => {
+                // The key of the cursor's record, looked up within the
+                // caller's query (its scope): a cursor of a record the
+                // caller cannot read finds no key, and continues nowhere.
                 let after_key = || {
-                    let sub = Query::select()
+                    let sub = query
+                        .clone()
+                        .select_only()
                         .column(k)
-                        .from(E::default())
-                        .and_where(id.eq(after))
-                        .to_owned();
+                        .filter(id.eq(after))
+                        .into_query();
                     Expr::SubQuery(None, Box::new(sub.into()))
                 };
                 q.filter(

@@ -202,8 +202,10 @@ pub(crate) async fn insert(
     Ok(plan::Entity::insert(am).exec(c).await?.last_insert_id)
 }
 
-/// The parent a plan may implement: current, of the same region, not itself or its descendant.
+/// The parent a plan may implement: current, of the same region, not itself
+/// or its descendant. A plan the caller cannot read is as one that does not exist.
 async fn check_parent(
+    s: &Scoped,
     c: &DatabaseTransaction,
     region: &str,
     parent_id: Option<i64>,
@@ -212,7 +214,8 @@ async fn check_parent(
     let mut next = parent_id;
     let mut first = true;
     while let Some(id) = next {
-        let Some(p) = plan::Entity::find_by_id(id).one(c).await? else {
+        let readable = crate::scope::condition(&s.ctx().read, plan::Column::RegionCode);
+        let Some(p) = plan::Entity::find_by_id(id).filter(readable).one(c).await? else {
             return Err(invalid("input.parent_id", format!("there is no plan {id}")));
         };
         if first {
@@ -240,7 +243,7 @@ async fn check_parent(
 impl Create<plan::Entity> for PlanForCreate {
     async fn insert(&self, s: &Scoped, c: &DatabaseTransaction) -> Result<i64> {
         stored::region_for_create(s, c, &self.region).await?;
-        check_parent(c, self.region.as_str(), self.parent_id, None).await?;
+        check_parent(s, c, self.region.as_str(), self.parent_id, None).await?;
         insert(c, self.region.as_str(), &self.fields, self.parent_id, None).await
     }
 }
@@ -252,11 +255,12 @@ impl Change<plan::Entity> for PlanPatch {
 
     async fn columns(
         &self,
+        s: &Scoped,
         c: &DatabaseTransaction,
         current: &plan::Model,
     ) -> Result<plan::ActiveModel> {
         let parent_id = self.parent_id.clone().optional(current.parent_id);
-        check_parent(c, &current.region_code, parent_id, Some(current.id)).await?;
+        check_parent(s, c, &current.region_code, parent_id, Some(current.id)).await?;
         let fields = self
             .clone()
             .apply(&fields_of(current)?)

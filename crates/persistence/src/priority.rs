@@ -151,6 +151,7 @@ impl Change<priority::Entity> for PriorityPatch {
 
     async fn columns(
         &self,
+        _s: &Scoped,
         c: &DatabaseTransaction,
         current: &priority::Model,
     ) -> Result<priority::ActiveModel> {

@@ -284,6 +284,7 @@ impl Change<service::Entity> for ServicePatch {
 
     async fn columns(
         &self,
+        _s: &Scoped,
         c: &DatabaseTransaction,
         current: &service::Model,
     ) -> Result<service::ActiveModel> {

@@ -114,6 +114,7 @@ pub(crate) trait Change<E: Editable>: Sync {
     /// Checks the change against the current row and its siblings; the columns it sets.
     fn columns(
         &self,
+        s: &Scoped,
         c: &DatabaseTransaction,
         current: &E::Model,
     ) -> impl Future<Output = Result<E::ActiveModel>> + Send;
@@ -150,6 +151,7 @@ impl<E: Editable> Change<E> for Archive {
 
     async fn columns(
         &self,
+        _s: &Scoped,
         _c: &DatabaseTransaction,
         _current: &E::Model,
     ) -> Result<E::ActiveModel> {
@@ -177,7 +179,7 @@ pub(crate) async fn update<E: Editable>(
             ));
         }
         check_version(head.version == expected, head.version)?;
-        let mut am = change.columns(&txn, &current).await?;
+        let mut am = change.columns(s, &txn, &current).await?;
         am.set(E::VERSION, (expected + 1).into());
         am.set(E::UPDATED_AT, Utc::now().into());
         let before = E::state(&txn, id).await?;
