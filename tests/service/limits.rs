@@ -481,28 +481,46 @@ on_both_databases!(
     introspection_and_graphiql_are_off_in_production,
 );
 
-async fn subscriptions_over_a_limit_are_refused(b: Backend) {
+/// The WebSocket refuses what HTTP refuses, whichever message type starts
+/// the operation (`subscribe`, or `start`, which the engine accepts too),
+/// and a message over the body limit closes the socket.
+async fn websocket_operations_get_the_http_limits(b: Backend) {
     use futures_util::SinkExt;
     use tokio_tungstenite::tungstenite::Message;
     let app = TestApp::spawn(b).await;
+    let deep = "subscription { changes { region { kraj { regions { kraj { regions { kraj { regions { kraj { regions { kraj { regions { code } } } } } } } } } } } } }";
+    let aliases: String = (0..40).map(|i| format!("a{i}: me {{ role }} ")).collect();
+    let aliases = format!("{{ {aliases} }}");
     let mut ws = crate::live::connect(&app.base, &app.admin()).await;
     assert_eq!(
         crate::live::next_json(&mut ws).await["type"],
         "connection_ack"
     );
-    let deep = "subscription { changes { region { kraj { regions { kraj { regions { kraj { regions { kraj { regions { kraj { regions { code } } } } } } } } } } } } }";
-    let sub = json!({ "id": "deep", "type": "subscribe", "payload": { "query": deep } });
-    ws.send(Message::Text(sub.to_string().into()))
-        .await
-        .expect("send");
-    let answer = crate::live::next_json(&mut ws).await;
-    assert_eq!(answer["type"], "error", "{answer}");
-    assert_eq!(answer["id"], "deep");
+    for kind in ["subscribe", "start"] {
+        for query in [deep, aliases.as_str()] {
+            let id = format!("{kind}-{}", query.len());
+            let start = json!({ "id": id, "type": kind, "payload": { "query": query } });
+            ws.send(Message::Text(start.to_string().into()))
+                .await
+                .expect("send");
+            let answer = crate::live::next_json(&mut ws).await;
+            assert_eq!(answer["type"], "error", "{kind}: {answer}");
+            assert_eq!(answer["id"], id.as_str());
+            assert_eq!(
+                answer["payload"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX",
+                "{kind}: {answer}"
+            );
+        }
+    }
+    // Over the body limit (1 MiB): the socket closes with 1009 (message too big).
+    let huge = "x".repeat(app.config.limits.max_body_bytes + 1);
+    let start = json!({ "id": "huge", "type": "subscribe", "payload": { "query": huge } });
+    let _ = ws.send(Message::Text(start.to_string().into())).await;
     assert_eq!(
-        answer["payload"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX",
-        "{answer}"
+        crate::live::next_json(&mut ws).await,
+        json!({ "close": 1009 })
     );
     app.stop().await;
 }
 
-on_both_databases!(subscriptions_over_a_limit_are_refused);
+on_both_databases!(websocket_operations_get_the_http_limits);

@@ -152,6 +152,43 @@ async fn trusted_documents_run_listed_operations_only() {
         let message = answer["errors"][0]["message"].as_str().expect("message");
         assert!(message.contains("trusted documents"), "{message}");
     }
+
+    // The WebSocket runs the listed operation and refuses any other, a
+    // query or a mutation, whichever message type starts it.
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let mut ws = crate::live::connect(&app.base, &app.admin()).await;
+    assert_eq!(
+        crate::live::next_json(&mut ws).await["type"],
+        "connection_ack"
+    );
+    let mutation =
+        "mutation { createProvider(input: { region: \"klatovy\", name: \"Nezapsaný\" }) { id } }";
+    for kind in ["subscribe", "start"] {
+        for (i, query) in [QUERY, mutation].into_iter().enumerate() {
+            let id = format!("{kind}-{i}");
+            let start = json!({ "id": id, "type": kind, "payload": { "query": query } });
+            ws.send(Message::Text(start.to_string().into()))
+                .await
+                .expect("send");
+            let answer = crate::live::next_json(&mut ws).await;
+            assert_eq!(
+                (answer["type"].as_str(), answer["id"].as_str()),
+                (Some("error"), Some(id.as_str())),
+                "{answer}"
+            );
+            assert_eq!(
+                answer["payload"][0]["extensions"]["code"], "FORBIDDEN",
+                "{answer}"
+            );
+        }
+    }
+    let start = json!({ "id": "listed", "type": "subscribe", "payload": { "query": listed } });
+    ws.send(Message::Text(start.to_string().into()))
+        .await
+        .expect("send");
+    let answer = crate::live::next_json(&mut ws).await;
+    assert_eq!(answer["payload"]["data"]["me"]["role"], "ADMIN", "{answer}");
     app.stop().await;
 }
 

@@ -493,23 +493,9 @@ async fn answer(s: &AppState, ctx: &Ctx, params: Params, over_get: bool) -> Answ
             return Answer::ok(stored.body.clone(), Vec::new());
         }
     }
-    let query = params.query.as_deref().filter(|q| !q.is_empty());
-    // No stored text can hold a NUL (PostgreSQL cannot), and a NUL sent to
-    // PostgreSQL would fail the request's shared read transaction.
-    if query.is_some_and(has_nul) || has_nul_value(&params.variables) {
-        let e = ApiError::BadUserInput {
-            field: "input".into(),
-            message: "text must not contain NUL characters".into(),
-        };
-        return Answer::error(StatusCode::BAD_REQUEST, &e.to_string(), e.code());
-    }
-    // Refused before the parser sees it: brackets nested deeper than any real query.
-    if let Some(Err(e)) = query.map(|q| s.limits.check_nesting(q)) {
-        return Answer::not_executed(vec![e]);
-    }
-    let doc = match s.documents.resolve(query, hash.as_deref()).await {
-        Ok(doc) => doc,
-        Err(r) => return Answer::refused(r),
+    let (doc, variables) = match admitted(s, &params, hash.as_deref()).await {
+        Ok(admitted) => admitted,
+        Err(a) => return a,
     };
     let operation_name = params.operation_name.as_deref();
     let kind = order::operation(&doc, operation_name).map(|op| op.ty);
@@ -519,10 +505,6 @@ async fn answer(s: &AppState, ctx: &Ctx, params: Params, over_get: bool) -> Answ
             StatusCode::METHOD_NOT_ALLOWED,
             "mutations are accepted only over POST",
         );
-    }
-    let variables = async_graphql::Variables::from_json(Value::Object(params.variables));
-    if let Err(e) = s.limits.check_document(&doc, &variables) {
-        return Answer::not_executed(vec![e]);
     }
     // Read before the data, so that a stored answer is never older than its version.
     let key = key.filter(|_| kind == Some(OperationType::Query));
@@ -595,6 +577,51 @@ async fn answer(s: &AppState, ctx: &Ctx, params: Params, over_get: bool) -> Answ
 
 /// The data version of the caller's readable regions; when the database
 /// does not answer, the request's answer (it would fail the same way later).
+/// What every transport does to an operation before it runs: no NUL, no
+/// nesting deeper than any real query, a document (its text, a persisted
+/// hash, or a trusted document: trusted-only mode refuses any other), and
+/// within the limits. The refusal is the answer.
+async fn admitted(
+    s: &AppState,
+    params: &Params,
+    hash: Option<&str>,
+) -> Result<
+    (
+        async_graphql::parser::types::ExecutableDocument,
+        async_graphql::Variables,
+    ),
+    Answer,
+> {
+    let query = params.query.as_deref().filter(|q| !q.is_empty());
+    // No stored text can hold a NUL (PostgreSQL cannot), and a NUL sent to
+    // PostgreSQL would fail the request's shared read transaction.
+    if query.is_some_and(has_nul) || has_nul_value(&params.variables) {
+        let e = ApiError::BadUserInput {
+            field: "input".into(),
+            message: "text must not contain NUL characters".into(),
+        };
+        return Err(Answer::error(
+            StatusCode::BAD_REQUEST,
+            &e.to_string(),
+            e.code(),
+        ));
+    }
+    // Refused before the parser sees it: brackets nested deeper than any real query.
+    if let Some(Err(e)) = query.map(|q| s.limits.check_nesting(q)) {
+        return Err(Answer::not_executed(vec![e]));
+    }
+    let doc = s
+        .documents
+        .resolve(query, hash)
+        .await
+        .map_err(Answer::refused)?;
+    let variables = async_graphql::Variables::from_json(Value::Object(params.variables.clone()));
+    s.limits
+        .check_document(&doc, &variables)
+        .map_err(|e| Answer::not_executed(vec![e]))?;
+    Ok((doc, variables))
+}
+
 async fn data_version(s: &AppState, ctx: &Ctx) -> Result<i64, Answer> {
     kpss_persistence::version::of(&s.db.scoped(ctx.clone()))
         .await
@@ -812,6 +839,8 @@ pub async fn stopping(mut shutdown: tokio::sync::watch::Receiver<bool>) {
 
 /// graphql-transport-ws close code for a missing, bad or expired token.
 const CLOSE_UNAUTHORIZED: u16 = 4401;
+/// WebSocket close code "message too big".
+const CLOSE_TOO_BIG: u16 = 1009;
 /// WebSocket close code "going away": the server shuts down.
 const CLOSE_GOING_AWAY: u16 = 1001;
 /// How long a new socket may take to send `connection_init`.
@@ -822,7 +851,9 @@ async fn graphql_ws(
     State(s): State<AppState>,
     ws: axum::extract::ws::WebSocketUpgrade,
 ) -> Response {
+    // A message over the body limit closes the socket (1009), as HTTP refuses the body.
     ws.protocols(["graphql-transport-ws"])
+        .max_message_size(s.limits.max_body_bytes)
         .on_upgrade(move |socket| serve_ws(s, socket))
 }
 
@@ -841,42 +872,49 @@ fn init_token(text: &str) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
-/// Passes a graphql-transport-ws message on, unless it subscribes with a
-/// query over a limit: then its `error` answer goes to `refusals` instead.
-fn screen(
-    limits: &QueryLimits,
+/// Passes a WebSocket message on, unless it starts an operation (`subscribe`,
+/// or `start`, which the engine accepts too) that HTTP would refuse: then
+/// the refusal's errors go to `refusals` as the operation's `error` answer,
+/// and the engine never sees it.
+async fn screen(
+    s: &AppState,
     message: Vec<u8>,
     refusals: &tokio::sync::mpsc::UnboundedSender<String>,
 ) -> Option<Vec<u8>> {
     #[derive(serde::Deserialize)]
-    struct Subscribe {
-        id: String,
+    struct Start {
+        id: Value,
         #[serde(rename = "type")]
         kind: String,
-        payload: async_graphql::Request,
+        #[serde(default)]
+        payload: Value,
     }
-    let Ok(Subscribe {
-        id,
-        kind,
-        mut payload,
-    }) = serde_json::from_slice(&message)
-    else {
+    let Ok(start) = serde_json::from_slice::<Start>(&message) else {
         return Some(message);
     };
-    if kind != "subscribe" {
+    if start.kind != "subscribe" && start.kind != "start" {
         return Some(message);
     }
-    match limits.check(&mut payload) {
-        Ok(()) => Some(message),
-        Err(e) => {
-            let mut response = async_graphql::Response::from_errors(vec![e]);
-            crate::limits::code_engine_errors(&mut response);
-            let error =
-                serde_json::json!({ "id": id, "type": "error", "payload": response.errors });
-            let _ = refusals.send(error.to_string());
-            None
+    let refusal = match Params::from_json(start.payload) {
+        Err(m) => Answer::malformed(StatusCode::BAD_REQUEST, &m),
+        Ok(params) => {
+            let hash = persisted::requested_hash(&params.extensions, params.document_id.as_deref());
+            let admitted = match hash {
+                Ok(hash) => admitted(s, &params, hash.as_deref()).await.map(drop),
+                Err(r) => Err(Answer::refused(r)),
+            };
+            match admitted {
+                Ok(()) => return Some(message),
+                Err(a) => a,
+            }
         }
-    }
+    };
+    let errors = serde_json::from_slice::<Value>(&refusal.body)
+        .map(|mut b| b["errors"].take())
+        .unwrap_or_default();
+    let error = json!({ "id": start.id, "type": "error", "payload": errors });
+    let _ = refusals.send(error.to_string());
+    None
 }
 
 /// Authenticates in `connection_init`, then runs the protocol until the
@@ -915,17 +953,31 @@ async fn serve_ws(s: AppState, socket: axum::extract::ws::WebSocket) {
     let (data, batcher) = request_data(ctx.clone(), s.db.scoped_per_read(ctx));
     // Subscriptions over a limit are answered here and never reach the engine.
     let (refusals, mut refused) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let limits = s.limits.clone();
+    let state = s.clone();
+    // A message over the size limit ends the input; the socket then closes with 1009.
+    let too_big = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let over_limit = too_big.clone();
     let input = futures_util::stream::once(async move { first.into_bytes() }).chain(
         stream
-            .take_while(|m| std::future::ready(m.is_ok()))
+            .take_while(move |m| {
+                if let Err(e) = m {
+                    let e = e.to_string();
+                    if e.contains("Space limit exceeded") || e.contains("too long") {
+                        over_limit.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+                std::future::ready(m.is_ok())
+            })
             .filter_map(move |m| {
-                let message = match m {
-                    Ok(Message::Text(t)) => Some(t.as_bytes().to_vec()),
-                    Ok(Message::Binary(b)) => Some(b.to_vec()),
-                    _ => None,
-                };
-                std::future::ready(message.and_then(|m| screen(&limits, m, &refusals)))
+                let (s, refusals) = (state.clone(), refusals.clone());
+                async move {
+                    let message = match m {
+                        Ok(Message::Text(t)) => t.as_bytes().to_vec(),
+                        Ok(Message::Binary(b)) => b.to_vec(),
+                        _ => return None,
+                    };
+                    screen(&s, message, &refusals).await
+                }
             }),
     );
     let output = async_graphql::http::WebSocket::new(
@@ -953,7 +1005,13 @@ async fn serve_ws(s: AppState, socket: axum::extract::ws::WebSocket) {
                     let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
                     break;
                 }
-                None => break,
+                None => {
+                    if too_big.load(std::sync::atomic::Ordering::Relaxed) {
+                        let frame = CloseFrame { code: CLOSE_TOO_BIG, reason: "the message is over the size limit".into() };
+                        let _ = sink.send(Message::Close(Some(frame))).await;
+                    }
+                    break;
+                }
             },
             Some(text) = refused.recv() => {
                 if sink.send(Message::Text(text.into())).await.is_err() {

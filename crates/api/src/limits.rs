@@ -7,9 +7,7 @@ use async_graphql::parser::types::{
     BaseType, ExecutableDocument, Field, OperationDefinition, Selection, SelectionSet,
     TypeDefinition, TypeKind, TypeSystemDefinition,
 };
-use async_graphql::{
-    ErrorExtensions, Request, Response, ServerError, ServerResult, Value, Variables,
-};
+use async_graphql::{ErrorExtensions, ServerError, ServerResult, Value, Variables};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
@@ -301,15 +299,6 @@ impl QueryLimits {
         }
     }
 
-    /// Refuses a request over a limit with `QUERY_TOO_COMPLEX`, before
-    /// anything runs; the parsed document stays in the request for execution.
-    pub fn check(&self, request: &mut Request) -> ServerResult<()> {
-        self.check_nesting(&request.query)?;
-        let variables = request.variables.clone();
-        let doc = request.parsed_query()?;
-        self.check_document(doc, &variables)
-    }
-
     /// Refuses, before parsing, a text nested deeper than any real query.
     pub fn check_nesting(&self, query: &str) -> ServerResult<()> {
         if nesting(query) > MAX_NESTING {
@@ -335,17 +324,6 @@ impl std::ops::Deref for QueryLimits {
 
     fn deref(&self) -> &Limits {
         &self.limits
-    }
-}
-
-/// Gives the engine's own errors (syntax, validation, coercion) the
-/// contract's `BAD_USER_INPUT`; resolver errors are coded where they arise.
-pub fn code_engine_errors(response: &mut Response) {
-    for e in &mut response.errors {
-        let ext = e.extensions.get_or_insert_with(Default::default);
-        if ext.get("code").is_none() {
-            ext.set("code", "BAD_USER_INPUT");
-        }
     }
 }
 
