@@ -57,6 +57,9 @@ pub struct Config {
     /// default: none in production, any http://localhost port otherwise.
     #[arg(long, env = "KPSS_CORS_ORIGINS")]
     pub cors_origins: Option<String>,
+    /// A bearer token that `/metrics` requires (default: none, `/metrics` is open).
+    #[arg(long, env = "KPSS_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<SecretString>,
     /// A JSON object of sha256 hash -> document: only these operations run.
     #[arg(long, env = "KPSS_TRUSTED_DOCUMENTS")]
     pub trusted_documents: Option<PathBuf>,
@@ -361,6 +364,11 @@ pub async fn start(config: &Config, db: Db) -> Result<Running, Error> {
             config.response_cache_mb,
         )),
         shutdown: stopping.clone(),
+        metrics_token: config
+            .metrics_token
+            .clone()
+            .filter(|t| !t.expose_secret().is_empty())
+            .map(Arc::new),
     };
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;

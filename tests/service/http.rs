@@ -294,3 +294,47 @@ async fn request_errors_have_no_data_and_their_status_follows_the_media_type() {
     assert_eq!(res.status(), 415);
     app.stop().await;
 }
+
+/// GraphQL answers are the caller's: no cache stores them and no browser
+/// sniffs their type, over POST and GET alike.
+#[tokio::test]
+async fn answers_are_not_stored_and_not_sniffed() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (_, posted, _) = post_raw(
+        &app,
+        "application/json",
+        &json!({ "query": "{ me { role } }" }),
+    )
+    .await;
+    let got = get_raw(&app, &[("query", "{ me { role } }")], Some(&app.admin())).await;
+    for headers in [&posted, got.headers()] {
+        assert_eq!(headers["cache-control"], "no-store");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+    }
+    app.stop().await;
+}
+
+/// With `KPSS_METRICS_TOKEN`, `/metrics` answers only that bearer token.
+#[tokio::test]
+async fn metrics_need_their_token_when_one_is_set() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c, _| {
+        c.metrics_token = Some("metrics-token-metrics-token".to_owned().into());
+    })
+    .await;
+    let metrics = |token: Option<&'static str>| {
+        let mut req = app.http().get(format!("{}/metrics", app.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        async move {
+            let res = req.send().await.expect("request sent");
+            (res.status().as_u16(), res.text().await.expect("body"))
+        }
+    };
+    assert_eq!(metrics(None).await.0, 401);
+    assert_eq!(metrics(Some("wrong")).await.0, 401);
+    let (status, text) = metrics(Some("metrics-token-metrics-token")).await;
+    assert_eq!(status, 200);
+    assert!(text.contains("kpss_db_statements_total"), "{text}");
+    app.stop().await;
+}

@@ -45,6 +45,8 @@ pub struct AppState {
     pub cache: Arc<ResponseCache>,
     /// Turns true when the server shuts down (subscriptions close with 1001).
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// The bearer token `/metrics` requires, when set.
+    pub metrics_token: Option<Arc<secrecy::SecretString>>,
 }
 
 /// `/readyz` answers 503 when the database has not answered by then.
@@ -96,7 +98,17 @@ async fn readyz(State(s): State<AppState>) -> Response {
     }
 }
 
-async fn metrics(State(s): State<AppState>) -> Response {
+async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(expected) = &s.metrics_token {
+        use secrecy::ExposeSecret;
+        use sha2::{Digest, Sha256};
+        // Digests compared: the time taken tells nothing of the token.
+        let given = bearer(&headers).map(|t| Sha256::digest(t.as_bytes()));
+        if given.ok() != Some(Sha256::digest(expected.expose_secret().as_bytes())) {
+            let e = ApiError::Unauthenticated("/metrics needs its bearer token".into());
+            return error_response(StatusCode::UNAUTHORIZED, &e);
+        }
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         s.metrics.render(&s.db),
@@ -274,7 +286,13 @@ fn reply(media: Media, status: StatusCode, body: Bytes) -> Response {
         Media::Json => "application/json",
         Media::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
     };
-    (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
+    // Answers are the caller's: no cache keeps them, no browser sniffs them.
+    let headers = [
+        (header::CONTENT_TYPE, content_type),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    ];
+    (status, headers, body).into_response()
 }
 
 /// The parameters of one GraphQL-over-HTTP request.

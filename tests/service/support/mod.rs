@@ -157,6 +157,7 @@ pub fn config_for(
         jwks_reread: None,
         cors_origins: None,
         trusted_documents: None,
+        metrics_token: None,
         // No test depends on timing: the rate limit is off unless a test turns it on.
         limits: kpss_api::Limits {
             rate_limit_per_second: 0,
