@@ -206,3 +206,31 @@ async fn a_trusted_documents_file_with_a_wrong_hash_is_refused_at_start() {
     let e = config.documents().err().expect("refused").to_string();
     assert!(e.contains("sha256"), "{e}");
 }
+
+/// A document over the limits is refused and never kept for its hash: the
+/// hash alone then finds nothing, on every transport that names it.
+#[tokio::test]
+async fn a_document_over_the_limits_is_not_kept_for_its_hash() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let aliases: String = (0..40).map(|i| format!("a{i}: me {{ role }} ")).collect();
+    let over = format!("{{ {aliases} }}");
+    let hash = sha256(&over);
+    let (_, answer) = post(
+        &app,
+        json!({ "query": over, "extensions": persisted(&hash) }),
+    )
+    .await;
+    assert_eq!(code(&answer), "QUERY_TOO_COMPLEX", "{answer}");
+    let (_, answer) = post(&app, json!({ "extensions": persisted(&hash) })).await;
+    assert_eq!(code(&answer), "PERSISTED_QUERY_NOT_FOUND", "{answer}");
+    // Within the limits, the same exchange keeps it.
+    let (_, answer) = post(
+        &app,
+        json!({ "query": QUERY, "extensions": persisted(&sha256(QUERY)) }),
+    )
+    .await;
+    assert!(answer["data"]["regions"].is_array(), "{answer}");
+    let (_, answer) = post(&app, json!({ "extensions": persisted(&sha256(QUERY)) })).await;
+    assert!(answer["data"]["regions"].is_array(), "{answer}");
+    app.stop().await;
+}

@@ -637,6 +637,10 @@ async fn admitted(
     s.limits
         .check_document(&doc, &variables)
         .map_err(|e| Answer::not_executed(vec![e]))?;
+    // Only a document within the limits is kept for its hash.
+    if let (Some(hash), Some(query)) = (hash, query) {
+        s.documents.remember(hash, query, &doc);
+    }
     Ok((doc, variables))
 }
 

@@ -1,29 +1,35 @@
 //! Persisted operations. By default, Apollo's automatic persisted queries: a
 //! client sends the sha256 of its document (`extensions.persistedQuery`),
 //! and the document itself only when the server answers
-//! `PERSISTED_QUERY_NOT_FOUND`; short GET URLs follow, which HTTP caches can
-//! keep. With `KPSS_TRUSTED_DOCUMENTS`, only the listed documents run (the
+//! `PERSISTED_QUERY_NOT_FOUND`; short GET URLs follow. With
+//! `KPSS_TRUSTED_DOCUMENTS`, only the listed documents run (the
 //! `persisted-documents.json` of graphql-codegen's client preset).
 //!
-//! The cache is async-graphql's own `LruCacheStorage`; the protocol runs here
-//! rather than in its extension because the HTTP layer needs the document
-//! before execution (GET must not run mutations; response key order).
+//! The protocol runs here rather than in async-graphql's extension because
+//! every transport needs the document before execution (limits, GET must
+//! not run mutations, response key order). The store is a `moka` cache
+//! bounded in bytes of document text; a document is kept only once it has
+//! passed the limits, and only up to a size.
 
 use async_graphql::ServerError;
-use async_graphql::extensions::apollo_persisted_queries::{CacheStorage, LruCacheStorage};
 use async_graphql::parser::parse_query;
 use async_graphql::parser::types::ExecutableDocument;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
-/// Documents kept for automatic persisted queries (least recently used go first).
-const APQ_CAPACITY: usize = 1_000;
+/// Bytes of document text kept for automatic persisted queries (the least
+/// recently used go first).
+const APQ_BYTES: u64 = 8 * 1024 * 1024;
+/// The longest document kept: a longer one runs, but is not stored.
+const APQ_MAX_DOCUMENT_BYTES: usize = 64 * 1024;
 
 pub enum Documents {
-    /// Any document runs; one sent with its hash is kept, so the hash alone suffices next time.
-    Automatic(LruCacheStorage),
+    /// Any document runs; one sent with its hash is kept (see
+    /// [`Documents::remember`]), so the hash alone suffices next time.
+    Automatic(moka::sync::Cache<String, Arc<(ExecutableDocument, u32)>>),
     /// Only these documents run, by their sha256 (hex).
     Trusted(HashMap<String, ExecutableDocument>),
 }
@@ -43,7 +49,25 @@ pub enum Refusal {
 
 impl Documents {
     pub fn automatic() -> Self {
-        Self::Automatic(LruCacheStorage::new(APQ_CAPACITY))
+        Self::Automatic(
+            moka::sync::Cache::builder()
+                .max_capacity(APQ_BYTES)
+                .weigher(|hash: &String, doc: &Arc<(ExecutableDocument, u32)>| {
+                    (hash.len() as u32).saturating_add(doc.1)
+                })
+                .build(),
+        )
+    }
+
+    /// Keeps a document sent with its hash, once it has passed the limits,
+    /// so that the hash alone suffices next time.
+    pub fn remember(&self, hash: &str, query: &str, doc: &ExecutableDocument) {
+        if let Self::Automatic(cache) = self
+            && query.len() <= APQ_MAX_DOCUMENT_BYTES
+        {
+            let bytes = u32::try_from(query.len()).unwrap_or(u32::MAX);
+            cache.insert(hash.to_owned(), Arc::new((doc.clone(), bytes)));
+        }
     }
 
     /// Reads a JSON object of sha256 hash -> document; every key must be its
@@ -89,7 +113,7 @@ impl Documents {
             }
             Self::Automatic(cache) => match (hash, query) {
                 (None, Some(q)) => parse_query(q).map_err(|e| Refusal::Syntax(e.into())),
-                (Some(h), None) => cache.get(h.to_owned()).await.ok_or(Refusal::NotFound),
+                (Some(h), None) => cache.get(h).map(|d| d.0.clone()).ok_or(Refusal::NotFound),
                 (Some(h), Some(q)) => {
                     if sha256(q) != h {
                         return Err(Refusal::Invalid(
@@ -97,9 +121,7 @@ impl Documents {
                                 .into(),
                         ));
                     }
-                    let doc = parse_query(q).map_err(|e| Refusal::Syntax(e.into()))?;
-                    cache.set(h.to_owned(), doc.clone()).await;
-                    Ok(doc)
+                    parse_query(q).map_err(|e| Refusal::Syntax(e.into()))
                 }
                 (None, None) => Err(no_query()),
             },
@@ -146,4 +168,32 @@ fn sha256(text: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_store_is_bounded_in_bytes_and_per_document() {
+        let documents = Documents::automatic();
+        let Documents::Automatic(cache) = &documents else {
+            panic!("automatic");
+        };
+        // 150 texts of 60 KiB: 9 MiB offered, 8 MiB kept at most (a
+        // document weighs its text; one parsed document stands for all).
+        let doc = parse_query("{ me { role } }").expect("parses");
+        for i in 0..150 {
+            let query = format!("{i}{}", "x".repeat(60 * 1024));
+            documents.remember(&format!("{i:064}"), &query, &doc);
+        }
+        cache.run_pending_tasks();
+        let kept = cache.weighted_size();
+        assert!(kept <= APQ_BYTES && kept > APQ_BYTES / 2, "{kept}");
+        // A document over the per-document cap is not kept at all.
+        let long = "x".repeat(APQ_MAX_DOCUMENT_BYTES + 1);
+        documents.remember("long", &long, &doc);
+        cache.run_pending_tasks();
+        assert!(cache.get("long").is_none());
+    }
 }
