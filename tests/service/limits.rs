@@ -481,8 +481,8 @@ on_both_databases!(
     introspection_and_graphiql_are_off_in_production,
 );
 
-/// The WebSocket refuses what HTTP refuses, whichever message type starts
-/// the operation (`subscribe`, or `start`, which the engine accepts too),
+/// The WebSocket refuses what HTTP refuses under either subprotocol
+/// (`subscribe` of graphql-transport-ws, `start` of the legacy graphql-ws),
 /// and a message over the body limit closes the socket.
 async fn websocket_operations_get_the_http_limits(b: Backend) {
     use futures_util::SinkExt;
@@ -491,12 +491,15 @@ async fn websocket_operations_get_the_http_limits(b: Backend) {
     let deep = "subscription { changes { region { kraj { regions { kraj { regions { kraj { regions { kraj { regions { kraj { regions { code } } } } } } } } } } } } }";
     let aliases: String = (0..40).map(|i| format!("a{i}: me {{ role }} ")).collect();
     let aliases = format!("{{ {aliases} }}");
-    let mut ws = crate::live::connect(&app.base, &app.admin()).await;
-    assert_eq!(
-        crate::live::next_json(&mut ws).await["type"],
-        "connection_ack"
-    );
-    for kind in ["subscribe", "start"] {
+    for (protocol, kind) in [
+        ("graphql-transport-ws", "subscribe"),
+        ("graphql-ws", "start"),
+    ] {
+        let mut ws = crate::live::connect_with(&app.base, &app.admin(), protocol).await;
+        assert_eq!(
+            crate::live::next_json(&mut ws).await["type"],
+            "connection_ack"
+        );
         for query in [deep, aliases.as_str()] {
             let id = format!("{kind}-{}", query.len());
             let start = json!({ "id": id, "type": kind, "payload": { "query": query } });
@@ -511,16 +514,84 @@ async fn websocket_operations_get_the_http_limits(b: Backend) {
                 "{kind}: {answer}"
             );
         }
+        // Over the body limit (1 MiB): the socket closes with 1009 (message too big).
+        let huge = "x".repeat(app.config.limits.max_body_bytes + 1);
+        let start = json!({ "id": "huge", "type": kind, "payload": { "query": huge } });
+        let _ = ws.send(Message::Text(start.to_string().into())).await;
+        assert_eq!(
+            crate::live::next_json(&mut ws).await,
+            json!({ "close": 1009 })
+        );
     }
-    // Over the body limit (1 MiB): the socket closes with 1009 (message too big).
-    let huge = "x".repeat(app.config.limits.max_body_bytes + 1);
-    let start = json!({ "id": "huge", "type": "subscribe", "payload": { "query": huge } });
-    let _ = ws.send(Message::Text(start.to_string().into())).await;
+    app.stop().await;
+}
+
+/// graphql-transport-ws as its specification says: another protocol's
+/// message type or an unknown one closes with 4400, an id already running
+/// with 4409; and one socket runs at most 16 operations at once.
+async fn websocket_messages_follow_their_protocol(b: Backend) {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let app = TestApp::spawn(b).await;
+    let subscribe = |id: &str| {
+        let m = json!({ "id": id, "type": "subscribe", "payload": { "query": "subscription { changes { entity } }" } });
+        Message::Text(m.to_string().into())
+    };
+    for (message, code) in [
+        (
+            json!({ "id": "1", "type": "start", "payload": { "query": "{ me { role } }" } }),
+            4400,
+        ),
+        (json!({ "type": "hello" }), 4400),
+    ] {
+        let mut ws = crate::live::connect(&app.base, &app.admin()).await;
+        assert_eq!(
+            crate::live::next_json(&mut ws).await["type"],
+            "connection_ack"
+        );
+        ws.send(Message::Text(message.to_string().into()))
+            .await
+            .expect("send");
+        assert_eq!(
+            crate::live::next_json(&mut ws).await,
+            json!({ "close": code }),
+            "{message}"
+        );
+    }
+    let mut ws = crate::live::connect(&app.base, &app.admin()).await;
+    assert_eq!(
+        crate::live::next_json(&mut ws).await["type"],
+        "connection_ack"
+    );
+    for i in 0..16 {
+        ws.send(subscribe(&format!("s{i}"))).await.expect("send");
+    }
+    ws.send(subscribe("s16")).await.expect("send");
+    let answer = crate::live::next_json(&mut ws).await;
+    assert_eq!(answer["id"], "s16", "{answer}");
+    assert_eq!(
+        answer["payload"][0]["extensions"]["code"], "RATE_LIMITED",
+        "{answer}"
+    );
+    // A completed operation frees its place.
+    let complete = json!({ "id": "s0", "type": "complete" });
+    ws.send(Message::Text(complete.to_string().into()))
+        .await
+        .expect("send");
     assert_eq!(
         crate::live::next_json(&mut ws).await,
-        json!({ "close": 1009 })
+        json!({ "id": "s0", "type": "complete" })
+    );
+    ws.send(subscribe("s16")).await.expect("send");
+    ws.send(subscribe("s16")).await.expect("send");
+    assert_eq!(
+        crate::live::next_json(&mut ws).await,
+        json!({ "close": 4409 })
     );
     app.stop().await;
 }
 
-on_both_databases!(websocket_operations_get_the_http_limits);
+on_both_databases!(
+    websocket_operations_get_the_http_limits,
+    websocket_messages_follow_their_protocol
+);

@@ -14,13 +14,17 @@ type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 pub async fn connect(base: &str, token: &str) -> Socket {
+    connect_with(base, token, "graphql-transport-ws").await
+}
+
+/// A socket of the given subprotocol (`graphql-transport-ws`, or the legacy
+/// `graphql-ws`), with `connection_init` sent.
+pub async fn connect_with(base: &str, token: &str, protocol: &str) -> Socket {
     let mut req = format!("{}/graphql/ws", base.replace("http://", "ws://"))
         .into_client_request()
         .expect("request");
-    req.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
+    req.headers_mut()
+        .insert("Sec-WebSocket-Protocol", protocol.parse().expect("header"));
     let (mut ws, _) = tokio_tungstenite::connect_async(req)
         .await
         .expect("connect");
@@ -39,7 +43,8 @@ pub async fn next_json(ws: &mut Socket) -> Value {
         {
             Some(Ok(Message::Text(t))) => {
                 let v: Value = serde_json::from_str(&t).expect("json");
-                if v["type"] != "ping" && v["type"] != "pong" {
+                // Keep-alives of either protocol.
+                if !["ping", "pong", "ka"].contains(&v["type"].as_str().unwrap_or_default()) {
                     return v;
                 }
             }

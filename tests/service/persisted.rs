@@ -157,14 +157,17 @@ async fn trusted_documents_run_listed_operations_only() {
     // query or a mutation, whichever message type starts it.
     use futures_util::SinkExt;
     use tokio_tungstenite::tungstenite::Message;
-    let mut ws = crate::live::connect(&app.base, &app.admin()).await;
-    assert_eq!(
-        crate::live::next_json(&mut ws).await["type"],
-        "connection_ack"
-    );
     let mutation =
         "mutation { createProvider(input: { region: \"klatovy\", name: \"Nezapsaný\" }) { id } }";
-    for kind in ["subscribe", "start"] {
+    for (protocol, kind) in [
+        ("graphql-ws", "start"),
+        ("graphql-transport-ws", "subscribe"),
+    ] {
+        let mut ws = crate::live::connect_with(&app.base, &app.admin(), protocol).await;
+        assert_eq!(
+            crate::live::next_json(&mut ws).await["type"],
+            "connection_ack"
+        );
         for (i, query) in [QUERY, mutation].into_iter().enumerate() {
             let id = format!("{kind}-{i}");
             let start = json!({ "id": id, "type": kind, "payload": { "query": query } });
@@ -182,13 +185,13 @@ async fn trusted_documents_run_listed_operations_only() {
                 "{answer}"
             );
         }
+        let start = json!({ "id": "listed", "type": kind, "payload": { "query": listed } });
+        ws.send(Message::Text(start.to_string().into()))
+            .await
+            .expect("send");
+        let answer = crate::live::next_json(&mut ws).await;
+        assert_eq!(answer["payload"]["data"]["me"]["role"], "ADMIN", "{answer}");
     }
-    let start = json!({ "id": "listed", "type": "subscribe", "payload": { "query": listed } });
-    ws.send(Message::Text(start.to_string().into()))
-        .await
-        .expect("send");
-    let answer = crate::live::next_json(&mut ws).await;
-    assert_eq!(answer["payload"]["data"]["me"]["role"], "ADMIN", "{answer}");
     app.stop().await;
 }
 

@@ -874,7 +874,7 @@ async fn graphql_ws(
     ws: axum::extract::ws::WebSocketUpgrade,
 ) -> Response {
     // A message over the body limit closes the socket (1009), as HTTP refuses the body.
-    ws.protocols(["graphql-transport-ws"])
+    ws.protocols(["graphql-transport-ws", "graphql-ws"])
         .max_message_size(s.limits.max_body_bytes)
         .on_upgrade(move |socket| serve_ws(s, socket))
 }
@@ -894,49 +894,153 @@ fn init_token(text: &str) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
-/// Passes a WebSocket message on, unless it starts an operation (`subscribe`,
-/// or `start`, which the engine accepts too) that HTTP would refuse: then
-/// the refusal's errors go to `refusals` as the operation's `error` answer,
-/// and the engine never sees it.
+/// The subprotocols served: `graphql-transport-ws` (the `graphql-ws` client
+/// library) and the legacy `graphql-ws` (subscriptions-transport-ws).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum WsProtocol {
+    TransportWs,
+    Legacy,
+}
+
+impl WsProtocol {
+    /// The message types a client may send, and the ones that start and stop an operation.
+    fn client_messages(self) -> (&'static [&'static str], &'static str, &'static str) {
+        match self {
+            Self::TransportWs => (
+                &["connection_init", "subscribe", "complete", "ping", "pong"],
+                "subscribe",
+                "complete",
+            ),
+            Self::Legacy => (
+                &["connection_init", "start", "stop", "connection_terminate"],
+                "start",
+                "stop",
+            ),
+        }
+    }
+}
+
+/// Most operations one socket runs at once.
+const MAX_OPERATIONS_PER_SOCKET: usize = 16;
+/// WebSocket close codes of graphql-transport-ws.
+const CLOSE_BAD_MESSAGE: u16 = 4400;
+const CLOSE_DUPLICATE_ID: u16 = 4409;
+
+/// The ids of the operations a socket runs now: added when one starts,
+/// removed when the client stops it or the server completes it.
+type ActiveIds = Arc<std::sync::Mutex<std::collections::HashSet<String>>>;
+
+/// What the screen answers in place of the engine.
+enum Screened {
+    /// An operation's `error` message; the socket goes on.
+    Error(String),
+    /// The socket closes.
+    Close(u16, String),
+}
+
+/// Passes a WebSocket message on, unless it breaks the protocol (closing the
+/// socket), or starts an operation over the socket's cap, one with an id
+/// already running, or one HTTP would refuse: the same admission steps as
+/// every request. What the engine must not see goes to `screened`.
 async fn screen(
     s: &AppState,
+    protocol: WsProtocol,
+    active: &ActiveIds,
     message: Vec<u8>,
-    refusals: &tokio::sync::mpsc::UnboundedSender<String>,
+    screened: &tokio::sync::mpsc::UnboundedSender<Screened>,
 ) -> Option<Vec<u8>> {
     #[derive(serde::Deserialize)]
-    struct Start {
-        id: Value,
+    struct Envelope {
         #[serde(rename = "type")]
         kind: String,
         #[serde(default)]
+        id: Value,
+        #[serde(default)]
         payload: Value,
     }
-    let Ok(start) = serde_json::from_slice::<Start>(&message) else {
-        return Some(message);
+    let close = |code: u16, reason: String| {
+        let _ = screened.send(Screened::Close(code, reason));
+        None
     };
-    if start.kind != "subscribe" && start.kind != "start" {
+    let Ok(m) = serde_json::from_slice::<Envelope>(&message) else {
+        return close(CLOSE_BAD_MESSAGE, "not a message of the protocol".into());
+    };
+    let (allowed, start, stop) = protocol.client_messages();
+    if !allowed.contains(&m.kind.as_str()) {
+        return close(
+            CLOSE_BAD_MESSAGE,
+            format!("unknown message type `{}`", m.kind),
+        );
+    }
+    let ids = || {
+        active
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    if m.kind == stop {
+        if let Some(id) = m.id.as_str() {
+            ids().remove(id);
+        }
         return Some(message);
     }
-    let refusal = match Params::from_json(start.payload) {
-        Err(m) => Answer::malformed(StatusCode::BAD_REQUEST, &m),
-        Ok(params) => {
-            let hash = persisted::requested_hash(&params.extensions, params.document_id.as_deref());
-            let admitted = match hash {
-                Ok(hash) => admitted(s, &params, hash.as_deref()).await.map(drop),
-                Err(r) => Err(Answer::refused(r)),
-            };
-            match admitted {
-                Ok(()) => return Some(message),
-                Err(a) => a,
+    if m.kind != start {
+        return Some(message);
+    }
+    let Some(id) = m.id.as_str().map(str::to_owned) else {
+        return close(CLOSE_BAD_MESSAGE, "an operation needs a string id".into());
+    };
+    let running = {
+        let ids = ids();
+        if ids.contains(&id) {
+            return close(
+                CLOSE_DUPLICATE_ID,
+                format!("Subscriber for {id} already exists"),
+            );
+        }
+        ids.len()
+    };
+    let refusal = if running >= MAX_OPERATIONS_PER_SOCKET {
+        let message =
+            format!("at most {MAX_OPERATIONS_PER_SOCKET} operations run at once on one socket");
+        Answer::error(StatusCode::TOO_MANY_REQUESTS, &message, "RATE_LIMITED")
+    } else {
+        match Params::from_json(m.payload) {
+            Err(e) => Answer::malformed(StatusCode::BAD_REQUEST, &e),
+            Ok(params) => {
+                let hash =
+                    persisted::requested_hash(&params.extensions, params.document_id.as_deref());
+                let admitted = match hash {
+                    Ok(hash) => admitted(s, &params, hash.as_deref()).await.map(drop),
+                    Err(r) => Err(Answer::refused(r)),
+                };
+                match admitted {
+                    Ok(()) => {
+                        ids().insert(id);
+                        return Some(message);
+                    }
+                    Err(a) => a,
+                }
             }
         }
     };
     let errors = serde_json::from_slice::<Value>(&refusal.body)
         .map(|mut b| b["errors"].take())
         .unwrap_or_default();
-    let error = json!({ "id": start.id, "type": "error", "payload": errors });
-    let _ = refusals.send(error.to_string());
+    let error = json!({ "id": id, "type": "error", "payload": errors });
+    let _ = screened.send(Screened::Error(error.to_string()));
     None
+}
+
+/// The id of an operation the server's message ends (`complete` or `error`).
+fn ended_operation(text: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        #[serde(rename = "type")]
+        kind: String,
+        id: Option<String>,
+    }
+    let m: Envelope = serde_json::from_str(text).ok()?;
+    matches!(m.kind.as_str(), "complete" | "error").then_some(m.id)?
 }
 
 /// Authenticates in `connection_init`, then runs the protocol until the
@@ -944,6 +1048,10 @@ async fn screen(
 async fn serve_ws(s: AppState, socket: axum::extract::ws::WebSocket) {
     use axum::extract::ws::{CloseFrame, Message};
     use futures_util::{SinkExt, StreamExt};
+    let protocol = match socket.protocol().map(|p| p.as_bytes()) {
+        Some(b"graphql-ws") => WsProtocol::Legacy,
+        _ => WsProtocol::TransportWs,
+    };
     let (mut sink, mut stream) = socket.split();
     let close = |reason: &str| {
         Message::Close(Some(CloseFrame {
@@ -973,9 +1081,10 @@ async fn serve_ws(s: AppState, socket: axum::extract::ws::WebSocket) {
     };
     // The connection lives long: its reads must not hold a transaction.
     let (data, batcher) = request_data(ctx.clone(), s.db.scoped_per_read(ctx));
-    // Subscriptions over a limit are answered here and never reach the engine.
-    let (refusals, mut refused) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let state = s.clone();
+    // Operations refused are answered here and never reach the engine.
+    let (screened_tx, mut screened) = tokio::sync::mpsc::unbounded_channel::<Screened>();
+    let active = ActiveIds::default();
+    let (state, running) = (s.clone(), active.clone());
     // A message over the size limit ends the input; the socket then closes with 1009.
     let too_big = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let over_limit = too_big.clone();
@@ -991,21 +1100,25 @@ async fn serve_ws(s: AppState, socket: axum::extract::ws::WebSocket) {
                 std::future::ready(m.is_ok())
             })
             .filter_map(move |m| {
-                let (s, refusals) = (state.clone(), refusals.clone());
+                let (s, running, screened_tx) =
+                    (state.clone(), running.clone(), screened_tx.clone());
                 async move {
                     let message = match m {
                         Ok(Message::Text(t)) => t.as_bytes().to_vec(),
                         Ok(Message::Binary(b)) => b.to_vec(),
                         _ => return None,
                     };
-                    screen(&s, message, &refusals).await
+                    screen(&s, protocol, &running, message, &screened_tx).await
                 }
             }),
     );
     let output = async_graphql::http::WebSocket::new(
         s.schema.clone(),
         input,
-        async_graphql::http::WebSocketProtocols::GraphQLWS,
+        match protocol {
+            WsProtocol::TransportWs => async_graphql::http::WebSocketProtocols::GraphQLWS,
+            WsProtocol::Legacy => async_graphql::http::WebSocketProtocols::SubscriptionsTransportWS,
+        },
     )
     .on_connection_init(move |_| async move { Ok(data) });
     let mut output = Steps::new(batcher, Box::pin(output));
@@ -1019,6 +1132,9 @@ async fn serve_ws(s: AppState, socket: axum::extract::ws::WebSocket) {
         tokio::select! {
             msg = output.next() => match msg {
                 Some(async_graphql::http::WsMessage::Text(text)) => {
+                    if let Some(id) = ended_operation(&text) {
+                        active.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&id);
+                    }
                     if sink.send(Message::Text(text.into())).await.is_err() {
                         break;
                     }
@@ -1035,11 +1151,17 @@ async fn serve_ws(s: AppState, socket: axum::extract::ws::WebSocket) {
                     break;
                 }
             },
-            Some(text) = refused.recv() => {
-                if sink.send(Message::Text(text.into())).await.is_err() {
+            Some(answer) = screened.recv() => match answer {
+                Screened::Error(text) => {
+                    if sink.send(Message::Text(text.into())).await.is_err() {
+                        break;
+                    }
+                }
+                Screened::Close(code, reason) => {
+                    let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
                     break;
                 }
-            }
+            },
             () = &mut expiry => {
                 let _ = sink.send(close("the token has expired")).await;
                 break;
