@@ -3,10 +3,10 @@
 //! parent, and no timer decides how keys are grouped. A resolver's
 //! `load_one` only queues its key; the request's future is wrapped in
 //! [`Steps`], which runs the queued batches when execution can go no
-//! further without them (the future is pending and did not wake itself), and
-//! polls it again once the whole wave has answered. So a query costs the
-//! same statements however busy the machine is. Each aggregate module
-//! declares its keys with the macros below.
+//! further without them (the future is pending and did not wake itself),
+//! and runs the next wave only once the whole previous one has answered. So
+//! a query costs the same statements however busy the machine is. Each
+//! aggregate module declares its keys with the macros below.
 
 use async_graphql::dataloader::Loader;
 use futures_util::future::{JoinAll, join_all};
