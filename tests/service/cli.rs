@@ -143,6 +143,24 @@ fn serve(data: &std::path::Path, port: u16) -> (Server, String) {
     )
 }
 
+/// POSTs `query` with `token` to the server on `port`; the status and the body.
+async fn ask(
+    http: &reqwest::Client,
+    port: u16,
+    token: &str,
+    query: &str,
+) -> (u16, serde_json::Value) {
+    let res = http
+        .post(format!("http://127.0.0.1:{port}/graphql"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "query": query }))
+        .send()
+        .await
+        .expect("request");
+    let status = res.status().as_u16();
+    (status, res.json().await.expect("json"))
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .expect("port")
@@ -178,16 +196,7 @@ async fn serve_runs_with_no_configuration_and_stops_on_sigterm() {
         .pool_max_idle_per_host(0)
         .build()
         .expect("client");
-    let body: serde_json::Value = http
-        .post(format!("http://127.0.0.1:{port}/graphql"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({ "query": "{ regions { code } }" }))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let (_, body) = ask(&http, port, &token, "{ regions { code } }").await;
     assert_eq!(
         body["data"]["regions"].as_array().map(Vec::len),
         Some(4),
@@ -198,14 +207,7 @@ async fn serve_runs_with_no_configuration_and_stops_on_sigterm() {
 
     // A second start reuses the database and the secret: the old token still works.
     let (mut child, _) = serve(data.path(), port);
-    let status = http
-        .post(format!("http://127.0.0.1:{port}/graphql"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({ "query": "{ me { subject } }" }))
-        .send()
-        .await
-        .expect("request")
-        .status();
+    let (status, _) = ask(&http, port, &token, "{ me { subject } }").await;
     assert_eq!(status, 200);
     assert!(sigterm(&mut child).success());
 }
@@ -259,16 +261,8 @@ async fn a_key_set_alone_starts_and_verifies_rs256_tokens() {
         &jsonwebtoken::EncodingKey::from_rsa_pem(&pem).expect("key"),
     )
     .expect("token");
-    let body: serde_json::Value = reqwest::Client::new()
-        .post(format!("http://127.0.0.1:{port}/graphql"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({ "query": "{ me { subject } regions { code } }" }))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let http = reqwest::Client::new();
+    let (_, body) = ask(&http, port, &token, "{ me { subject } regions { code } }").await;
     assert_eq!(
         body["data"],
         serde_json::json!({ "me": { "subject": "idp-user" }, "regions": [{ "code": "klatovy" }] }),

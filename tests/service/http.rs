@@ -307,7 +307,9 @@ async fn answers_are_not_stored_and_not_sniffed() {
     )
     .await;
     let got = get_raw(&app, &[("query", "{ me { role } }")], Some(&app.admin())).await;
-    for headers in [&posted, got.headers()] {
+    let unauthenticated = get_raw(&app, &[("query", "{ me { role } }")], None).await;
+    assert_eq!(unauthenticated.status(), 401);
+    for headers in [&posted, got.headers(), unauthenticated.headers()] {
         assert_eq!(headers["cache-control"], "no-store");
         assert_eq!(headers["x-content-type-options"], "nosniff");
     }

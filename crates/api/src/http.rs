@@ -124,7 +124,7 @@ fn error_response(status: StatusCode, e: &ApiError) -> Response {
     }
     let body =
         serde_json::json!({ "errors": [{ "message": e.to_string(), "extensions": extensions }] });
-    let mut response = (status, Json(body)).into_response();
+    let mut response = private((status, Json(body)).into_response());
     if let ApiError::RateLimited { retry_after_secs } = e {
         response
             .headers_mut()
@@ -286,13 +286,18 @@ fn reply(media: Media, status: StatusCode, body: Bytes) -> Response {
         Media::Json => "application/json",
         Media::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
     };
-    // Answers are the caller's: no cache keeps them, no browser sniffs them.
-    let headers = [
-        (header::CONTENT_TYPE, content_type),
-        (header::CACHE_CONTROL, "no-store"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-    ];
-    (status, headers, body).into_response()
+    private((status, [(header::CONTENT_TYPE, content_type)], body).into_response())
+}
+
+/// Answers are the caller's: no cache keeps them, no browser sniffs them.
+fn private(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 /// The parameters of one GraphQL-over-HTTP request.

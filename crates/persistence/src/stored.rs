@@ -305,6 +305,20 @@ fn check_version(ok: bool, current: i32) -> Result<()> {
     }
 }
 
+/// The row of `id` if the caller may read it: a record it cannot read is
+/// as one that does not exist (ids leak no existence).
+async fn readable<E: Editable>(
+    s: &Scoped,
+    c: &DatabaseTransaction,
+    id: i64,
+) -> Result<Option<E::Model>> {
+    Ok(E::find()
+        .filter(E::ID.eq(id))
+        .filter(scope::condition(&s.ctx().read, E::REGION))
+        .one(c)
+        .await?)
+}
+
 /// The row of `id` for a change: in the caller's read scope and region
 /// writable. A record the caller cannot read is NOT_FOUND exactly as a
 /// missing one (ids leak no existence); FORBIDDEN is for one it can read
@@ -314,12 +328,7 @@ pub(crate) async fn load<E: Editable>(
     c: &DatabaseTransaction,
     id: i64,
 ) -> Result<E::Model> {
-    let found = E::find()
-        .filter(E::ID.eq(id))
-        .filter(scope::condition(&s.ctx().read, E::REGION))
-        .one(c)
-        .await?;
-    match found {
+    match readable::<E>(s, c, id).await? {
         Some(m) => {
             writable(s, c, &E::head(&m)?.region).await?;
             Ok(m)
@@ -371,12 +380,7 @@ pub(crate) async fn upper<E: Editable>(
             "a {kind} can only hang under a {kind} of its own region"
         ))
     };
-    let found = E::find()
-        .filter(E::ID.eq(id))
-        .filter(scope::condition(&s.ctx().read, E::REGION))
-        .one(c)
-        .await?;
-    match found {
+    match readable::<E>(s, c, id).await? {
         Some(m) if of_the_same(&m) && !E::head(&m)?.archived => Ok(()),
         Some(m) if E::head(&m)?.region != region => Err(elsewhere()),
         _ => Err(invalid(
