@@ -320,7 +320,7 @@ def main():
     seeds = os.path.join(work, "seeds")
     subprocess.run([sys.executable, os.path.join(BENCH, "generate.py"), str(args.regions), seeds], check=True)
     secret = secrets.token_hex(32)
-    base_env = {**os.environ, "KPSS_RATE_LIMIT_PER_SECOND": "0", "KPSS_LOG": "warn", "KPSS_SEEDS": seeds,
+    base_env = {**os.environ, "KPSS_RATE_LIMIT_PER_SECOND": "0", "KPSS_MAX_CONCURRENT_PER_SUBJECT": "0", "KPSS_LOG": "warn", "KPSS_SEEDS": seeds,
                 "KPSS_JWT_SECRET": secret, "KPSS_DATA_DIR": work}
     tok = lambda role: subprocess.run([binary, "token", "--sub", "bench", "--role", role, "--region", "*"],
                                       env=base_env, check=True, capture_output=True, text=True).stdout.strip()

@@ -52,7 +52,7 @@ for i in "${!bins[@]}"; do
   if [ -n "${extra[$i]}" ]; then IFS=@ read -ra kv <<< "${extra[$i]}"; env+=("${kv[@]}"); fi
   env "${env[@]}" KPSS_DATA_DIR="$work/$i" KPSS_LISTEN="127.0.0.1:$port" KPSS_LOG=warn \
     KPSS_SEEDS="$(dirname "$bin")/../../seeds" \
-    KPSS_RATE_LIMIT_PER_SECOND=0 "$bin" serve > "$work/$i/out" 2>&1 & pids+=($!)
+    KPSS_RATE_LIMIT_PER_SECOND=0 KPSS_MAX_CONCURRENT_PER_SUBJECT=0 "$bin" serve > "$work/$i/out" 2>&1 & pids+=($!)
   for _ in $(seq 600); do curl -sf -o /dev/null "http://127.0.0.1:$port/readyz" && break; sleep 0.1; done
   curl -sf -o /dev/null "http://127.0.0.1:$port/readyz" || { echo "$bin did not start:"; cat "$work/$i/out"; exit 1; }
   urls+=("http://127.0.0.1:$port/graphql")

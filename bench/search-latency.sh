@@ -14,7 +14,7 @@ cargo build --release --quiet
 data=$(mktemp -d)
 python3 bench/generate.py "$regions" "$data/seeds"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-export KPSS_DATA_DIR=$data KPSS_LISTEN=127.0.0.1:$port KPSS_LOG=warn KPSS_SEEDS=$data/seeds KPSS_RATE_LIMIT_PER_SECOND=0
+export KPSS_DATA_DIR=$data KPSS_LISTEN=127.0.0.1:$port KPSS_LOG=warn KPSS_SEEDS=$data/seeds KPSS_RATE_LIMIT_PER_SECOND=0 KPSS_MAX_CONCURRENT_PER_SUBJECT=0
 start=$(date +%s)
 target/release/kpss serve > "$data/out.txt" & pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT

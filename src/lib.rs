@@ -6,7 +6,7 @@ pub mod telemetry;
 use kpss_api::cors::Origins;
 use kpss_api::persisted::Documents;
 use kpss_api::rate::RateLimit;
-use kpss_api::{AppState, AuthConfig, Limits, build_schema, router};
+use kpss_api::{AppState, AuthConfig, Limits, build_schema, metrics_router, router};
 use kpss_persistence::Db;
 use kpss_persistence::seed::SeedFiles;
 use secrecy::{ExposeSecret, SecretString};
@@ -57,6 +57,10 @@ pub struct Config {
     /// default: none in production, any http://localhost port otherwise.
     #[arg(long, env = "KPSS_CORS_ORIGINS")]
     pub cors_origins: Option<String>,
+    /// Serve `/metrics` on this address instead of the main one (for example
+    /// an address only the monitoring network reaches).
+    #[arg(long, env = "KPSS_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     /// A bearer token that `/metrics` requires (default: none, `/metrics` is open).
     #[arg(long, env = "KPSS_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<SecretString>,
@@ -303,6 +307,8 @@ pub async fn prepare_database(config: &Config) -> Result<Db, Error> {
 /// A server running in this process.
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served when not on `addr` (`KPSS_METRICS_LISTEN`).
+    pub metrics_addr: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<std::io::Result<()>>,
     grace: Duration,
@@ -372,7 +378,27 @@ pub async fn start(config: &Config, db: Db) -> Result<Running, Error> {
     };
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
-    let app = router(state, cors);
+    let mut app = router(state.clone(), cors);
+    let mut metrics_addr = None;
+    match config.metrics_listen {
+        None => app = app.merge(metrics_router(state)),
+        Some(listen) => {
+            let listener = TcpListener::bind(listen).await?;
+            metrics_addr = Some(listener.local_addr()?);
+            let shutdown = kpss_api::http::stopping(stopping.clone());
+            let metrics = metrics_router(state).into_make_service();
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, metrics)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                {
+                    tracing::error!(error = %e, "the metrics listener failed");
+                }
+            });
+        }
+    }
+    // The peer's address rates callers without a valid token.
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(kpss_api::http::stopping(stopping))
@@ -380,6 +406,7 @@ pub async fn start(config: &Config, db: Db) -> Result<Running, Error> {
     });
     Ok(Running {
         addr,
+        metrics_addr,
         shutdown,
         task,
         grace: config.shutdown_timeout,

@@ -340,3 +340,27 @@ async fn metrics_need_their_token_when_one_is_set() {
     assert!(text.contains("kpss_db_statements_total"), "{text}");
     app.stop().await;
 }
+
+/// With `KPSS_METRICS_LISTEN`, `/metrics` is served there and not on the
+/// service's address.
+#[tokio::test]
+async fn metrics_can_have_an_address_of_their_own() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c, _| {
+        c.metrics_listen = Some("127.0.0.1:0".parse().expect("address"));
+    })
+    .await;
+    let (status, _) = app.get("/metrics").await;
+    assert_eq!(status, 404);
+    let own = app.metrics_addr().expect("a metrics address");
+    assert_ne!(own.to_string(), app.base.trim_start_matches("http://"));
+    let res = app
+        .http()
+        .get(format!("http://{own}/metrics"))
+        .send()
+        .await
+        .expect("request sent");
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.expect("body");
+    assert!(text.contains("kpss_db_statements_total"), "{text}");
+    app.stop().await;
+}

@@ -35,6 +35,16 @@ pub async fn connect_with(base: &str, token: &str, protocol: &str) -> Socket {
     ws
 }
 
+/// The code of an operation's `error` message: graphql-transport-ws sends
+/// the list of errors, the legacy protocol the one error.
+pub fn error_code<'a>(protocol: &str, answer: &'a Value) -> &'a Value {
+    assert_eq!(answer["type"], "error", "{answer}");
+    match protocol {
+        "graphql-ws" => &answer["payload"]["extensions"]["code"],
+        _ => &answer["payload"][0]["extensions"]["code"],
+    }
+}
+
 pub async fn next_json(ws: &mut Socket) -> Value {
     loop {
         match tokio::time::timeout(Duration::from_secs(10), ws.next())

@@ -181,7 +181,8 @@ async fn trusted_documents_run_listed_operations_only() {
                 "{answer}"
             );
             assert_eq!(
-                answer["payload"][0]["extensions"]["code"], "FORBIDDEN",
+                *crate::live::error_code(protocol, &answer),
+                "FORBIDDEN",
                 "{answer}"
             );
         }

@@ -28,30 +28,48 @@ pub enum ApiError {
 impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Unauthenticated(_) => "UNAUTHENTICATED",
-            Self::Forbidden(_) => "FORBIDDEN",
-            Self::NotFound(_) => "NOT_FOUND",
-            Self::BadUserInput { .. } => "BAD_USER_INPUT",
-            Self::Conflict { .. } => "CONFLICT",
-            Self::TooComplex(_) => "QUERY_TOO_COMPLEX",
-            Self::RateLimited { .. } => "RATE_LIMITED",
-            Self::ServiceUnavailable(_) => "SERVICE_UNAVAILABLE",
-            Self::Internal => "INTERNAL",
+            Self::Unauthenticated(_) => code::UNAUTHENTICATED,
+            Self::Forbidden(_) => code::FORBIDDEN,
+            Self::NotFound(_) => code::NOT_FOUND,
+            Self::BadUserInput { .. } => code::BAD_USER_INPUT,
+            Self::Conflict { .. } => code::CONFLICT,
+            Self::TooComplex(_) => code::QUERY_TOO_COMPLEX,
+            Self::RateLimited { .. } => code::RATE_LIMITED,
+            Self::ServiceUnavailable(_) => code::SERVICE_UNAVAILABLE,
+            Self::Internal => code::INTERNAL,
         }
     }
 }
 
-/// The contract's codes (`auth.md`), as the static strings metrics label by.
-pub const CODES: [&str; 9] = [
-    "UNAUTHENTICATED",
-    "FORBIDDEN",
-    "NOT_FOUND",
-    "BAD_USER_INPUT",
-    "CONFLICT",
-    "QUERY_TOO_COMPLEX",
-    "RATE_LIMITED",
-    "SERVICE_UNAVAILABLE",
-    "INTERNAL",
+/// The contract's error codes (`extensions.code`, `auth.md`): every code
+/// the service answers with is one of these.
+pub mod code {
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    pub const FORBIDDEN: &str = "FORBIDDEN";
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+    pub const CONFLICT: &str = "CONFLICT";
+    pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
+    pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
+    pub const INTERNAL: &str = "INTERNAL";
+    /// Automatic persisted queries: the hash is not known (the client then
+    /// sends the text); the APQ protocol's own code.
+    pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
+}
+
+/// The codes metrics label by.
+pub const CODES: [&str; 10] = [
+    code::UNAUTHENTICATED,
+    code::FORBIDDEN,
+    code::NOT_FOUND,
+    code::BAD_USER_INPUT,
+    code::CONFLICT,
+    code::QUERY_TOO_COMPLEX,
+    code::RATE_LIMITED,
+    code::SERVICE_UNAVAILABLE,
+    code::INTERNAL,
+    code::PERSISTED_QUERY_NOT_FOUND,
 ];
 
 /// `code` when it is one of the contract's.
@@ -117,6 +135,7 @@ impl ErrorExtensions for ApiError {
             match self {
                 Self::BadUserInput { field, .. } => ext.set("field", field.as_str()),
                 Self::Conflict { current_version } => ext.set("currentVersion", *current_version),
+                Self::RateLimited { retry_after_secs } => ext.set("retryAfter", *retry_after_secs),
                 _ => {}
             }
         })

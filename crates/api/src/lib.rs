@@ -15,4 +15,4 @@ pub mod rate;
 
 pub use auth::{AuthConfig, Claims};
 pub use graphql::{Limits, Schema, build_schema};
-pub use http::{AppState, router};
+pub use http::{AppState, metrics_router, router};

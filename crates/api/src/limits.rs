@@ -33,12 +33,17 @@ pub struct Limits {
     /// Longest a request may run (also PostgreSQL's `statement_timeout`), e.g. `10s`, `500ms`.
     #[arg(long, env = "KPSS_REQUEST_TIMEOUT", value_parser = humantime::parse_duration, default_value = "10s")]
     pub request_timeout: Duration,
-    /// Requests per second of one `sub` (token bucket refill); 0 turns the rate limit off.
+    /// Operations per second of one `sub`, or of one address without a valid
+    /// token (token bucket refill); 0 turns the rate limit off.
     #[arg(long, env = "KPSS_RATE_LIMIT_PER_SECOND", default_value_t = Limits::default().rate_limit_per_second)]
     pub rate_limit_per_second: u32,
-    /// Requests one `sub` may send at once before the refill rate applies.
+    /// Operations one `sub` may send at once before the refill rate applies.
     #[arg(long, env = "KPSS_RATE_LIMIT_BURST", default_value_t = Limits::default().rate_limit_burst)]
     pub rate_limit_burst: u32,
+    /// Operations of one `sub` that run at once; as many more wait (up to the
+    /// request time) before RATE_LIMITED. 0 turns the cap off.
+    #[arg(long, env = "KPSS_MAX_CONCURRENT_PER_SUBJECT", default_value_t = Limits::default().max_concurrent_per_subject)]
+    pub max_concurrent_per_subject: usize,
     /// Largest `first` of a connection or search (the contract's 100).
     #[arg(skip = Limits::default().max_page_size)]
     pub max_page_size: usize,
@@ -61,6 +66,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(10),
             rate_limit_per_second: 50,
             rate_limit_burst: 100,
+            max_concurrent_per_subject: 8,
             max_page_size: 100,
             introspection: true,
             graphiql: true,

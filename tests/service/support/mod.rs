@@ -157,10 +157,13 @@ pub fn config_for(
         jwks_reread: None,
         cors_origins: None,
         trusted_documents: None,
+        metrics_listen: None,
         metrics_token: None,
-        // No test depends on timing: the rate limit is off unless a test turns it on.
+        // No test depends on timing: the rate limit and the per-subject cap
+        // are off unless a test turns them on.
         limits: kpss_api::Limits {
             rate_limit_per_second: 0,
+            max_concurrent_per_subject: 0,
             ..Default::default()
         },
         // On, as in production: every test also checks that reused answers stay exact.
@@ -254,6 +257,11 @@ impl TestApp {
     /// The HTTP client, for requests the helpers below do not make.
     pub fn http(&self) -> &reqwest::Client {
         &self.http
+    }
+
+    /// Where `/metrics` is served when it has an address of its own.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.running.as_ref().and_then(|r| r.metrics_addr)
     }
 
     pub fn admin(&self) -> String {

@@ -92,7 +92,8 @@ pub fn build_schema(db: Db, limits: &Limits) -> Schema {
         subscription::Subscription,
     )
     .data(db)
-    .data(limits.clone());
+    .data(limits.clone())
+    .extension(crate::http::Execution::new(limits));
     if limits.introspection {
         builder.finish()
     } else {

@@ -1,0 +1,424 @@
+//! HTTP routes: `/` (the dashboard) and its files under `/assets/`,
+//! `/graphql` (GraphQL over HTTP: POST, and GET for queries; GET without a
+//! query serves GraphiQL), `/graphql/ws`, `/healthz`, `/readyz`, `/metrics`
+//! (or on its own address). What every operation passes is in [`pipeline`],
+//! the request's parameters in [`params`], the WebSocket in [`ws`].
+
+mod params;
+mod pipeline;
+mod ws;
+
+pub use pipeline::Execution;
+
+use crate::assets;
+use crate::auth::AuthConfig;
+use crate::cache::ResponseCache;
+use crate::error::ApiError;
+use crate::graphql::Schema;
+use crate::limits::QueryLimits;
+use crate::metrics::Metrics;
+use crate::persisted::Documents;
+use crate::rate::{Bucket, RateLimit};
+use params::{Media, Params, accepted, is_json_body, operation_of};
+use pipeline::{Answer, Outcome, answer, observe, refused};
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use kpss_domain::access::Ctx;
+use kpss_persistence::Db;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tower_http::cors::CorsLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub schema: Schema,
+    pub auth: Arc<AuthConfig>,
+    pub metrics: Arc<Metrics>,
+    /// Persisted operations: automatic, or trusted documents only.
+    pub documents: Arc<Documents>,
+    pub limits: Arc<QueryLimits>,
+    pub rate: Arc<RateLimit>,
+    pub cache: Arc<ResponseCache>,
+    /// Turns true when the server shuts down (subscriptions close with 1001).
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// The bearer token `/metrics` requires, when set.
+    pub metrics_token: Option<Arc<secrecy::SecretString>>,
+}
+
+/// `/readyz` answers 503 when the database has not answered by then.
+const READY_TIMEOUT: Duration = Duration::from_millis(900);
+
+/// The service's routes; `/metrics` is apart ([`metrics_router`]), on this
+/// listener or on its own.
+pub fn router(state: AppState, cors: CorsLayer) -> Router {
+    // Room for the body limit's own answer: the handler sees the rejection.
+    let body_limit = DefaultBodyLimit::max(state.limits.max_body_bytes);
+    Router::new()
+        .route("/", get(assets::dashboard))
+        .route(
+            "/assets/{*path}",
+            get(
+                |State(s): State<AppState>, path: Path<String>, headers: HeaderMap| async move {
+                    assets::file(path, &headers, s.limits.graphiql)
+                },
+            ),
+        )
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphql/ws", get(ws::graphql_ws))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .layer(body_limit)
+        .layer(cors)
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// `/metrics`, for the main listener or an address of its own (`KPSS_METRICS_LISTEN`).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+fn graphiql(s: &AppState, headers: &HeaderMap) -> Response {
+    if !s.limits.graphiql {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    assets::graphiql(headers)
+}
+
+async fn readyz(State(s): State<AppState>) -> Response {
+    match tokio::time::timeout(READY_TIMEOUT, s.db.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "database does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+        Err(_) => {
+            tracing::warn!("database did not answer within {READY_TIMEOUT:?}");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(expected) = &s.metrics_token {
+        use secrecy::ExposeSecret;
+        use sha2::{Digest, Sha256};
+        // Digests compared: the time taken tells nothing of the token.
+        let given = bearer(&headers).map(|t| Sha256::digest(t.as_bytes()));
+        if given.ok() != Some(Sha256::digest(expected.expose_secret().as_bytes())) {
+            let e = ApiError::Unauthenticated("/metrics needs its bearer token".into());
+            return error_response(StatusCode::UNAUTHORIZED, &e);
+        }
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.metrics.render(&s.db),
+    )
+        .into_response()
+}
+
+/// A contract error as a whole HTTP response (nothing was executed).
+fn error_response(status: StatusCode, e: &ApiError) -> Response {
+    let mut extensions = serde_json::json!({ "code": e.code() });
+    if let ApiError::BadUserInput { field, .. } = e {
+        extensions["field"] = field.as_str().into();
+    }
+    let body =
+        serde_json::json!({ "errors": [{ "message": e.to_string(), "extensions": extensions }] });
+    let mut response = private((status, Json(body)).into_response());
+    if let ApiError::RateLimited { retry_after_secs } = e {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+    }
+    response
+}
+
+fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::Unauthenticated("an Authorization: Bearer token is required".into())
+    })?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::Unauthenticated("the Authorization header is not valid".into()))?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(token.trim())
+        }
+        _ => Err(ApiError::Unauthenticated(
+            "the Authorization header must be `Bearer <token>`".into(),
+        )),
+    }
+}
+
+/// The caller of a request: its bearer token verified. A request without a
+/// valid token takes a token of its peer address's rate, so guessing and
+/// floods are slowed before anything else runs (`RATE_LIMITED` then, else
+/// `UNAUTHENTICATED`).
+pub struct Caller(pub Ctx);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, ApiError> {
+        let verified = match bearer(&parts.headers) {
+            Ok(token) => s.auth.verify(token).await,
+            Err(e) => Err(e),
+        };
+        verified.map(Caller).map_err(|e| {
+            let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>();
+            match peer.map(|p| s.rate.check(&Bucket::Peer(p.ip()))) {
+                Some(Err(limited)) => limited,
+                _ => e,
+            }
+        })
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        error_response(status_of(&self), &self)
+    }
+}
+
+/// The status of a request refused as a whole before it ran.
+fn status_of(e: &ApiError) -> StatusCode {
+    match e {
+        ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ApiError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+        ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// Writes an answer (or a batch of answers) as HTTP.
+fn reply(media: Media, status: StatusCode, body: Bytes) -> Response {
+    let content_type = match media {
+        Media::Json => "application/json",
+        Media::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
+    };
+    private((status, [(header::CONTENT_TYPE, content_type)], body).into_response())
+}
+
+/// Writes one answer as HTTP.
+fn written(media: Media, a: Answer) -> Response {
+    let mut response = reply(media, a.status(media), a.body);
+    if let Some(secs) = a.retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
+}
+
+/// Answers are the caller's: no cache keeps them, no browser sniffs them.
+fn private(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// POST /graphql: one request (a JSON object) or a batch (a JSON array of them).
+async fn graphql_post(
+    State(s): State<AppState>,
+    who: Result<Caller, ApiError>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let (started, mut outcome) = (Instant::now(), Outcome::default());
+    let response = post(&s, who, &headers, body, &mut outcome).await;
+    observe(&s, &headers, &outcome, started, &response);
+    response
+}
+
+async fn post(
+    s: &AppState,
+    who: Result<Caller, ApiError>,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    outcome: &mut Outcome,
+) -> Response {
+    let media = accepted(headers);
+    let ctx = match who {
+        Ok(Caller(ctx)) => ctx,
+        Err(e) => return refused(s, outcome, status_of(&e), e),
+    };
+    outcome.subject = Some(ctx.subject.clone());
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let e = ApiError::TooComplex(format!(
+                "the body is larger than {} bytes",
+                s.limits.max_body_bytes
+            ));
+            return refused(s, outcome, StatusCode::PAYLOAD_TOO_LARGE, e);
+        }
+        Err(rejection) => {
+            let e = ApiError::BadUserInput {
+                field: "body".into(),
+                message: format!("the body could not be read: {rejection}"),
+            };
+            return refused(s, outcome, rejection.status(), e);
+        }
+    };
+    if !is_json_body(headers) {
+        let a = Answer::malformed(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "a GraphQL request is sent with Content-Type: application/json",
+        );
+        outcome.errors(s, &a);
+        return reply(media, a.status, a.body);
+    }
+    let single = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Array(batch)) => return graphql_batch(s, &ctx, media, batch, outcome).await,
+        Ok(v) => Params::from_json(v),
+        Err(e) => Err(format!("the body is not JSON: {e}")),
+    };
+    let a = match single {
+        Ok(params) => {
+            outcome.operation = operation_of(&params);
+            answer(s, &ctx, params, false).await
+        }
+        Err(m) => Answer::malformed(StatusCode::BAD_REQUEST, &m),
+    };
+    outcome.errors(s, &a);
+    written(media, a)
+}
+
+/// A batch runs its operations one after another and answers with an array
+/// of their results, in order (each with its own errors).
+async fn graphql_batch(
+    s: &AppState,
+    ctx: &Ctx,
+    media: Media,
+    batch: Vec<Value>,
+    outcome: &mut Outcome,
+) -> Response {
+    let message = format!(
+        "a batch holds 1 to {} operations, this one {}",
+        s.limits.max_batch,
+        batch.len()
+    );
+    if batch.is_empty() {
+        let e = ApiError::BadUserInput {
+            field: "body".into(),
+            message,
+        };
+        return refused(s, outcome, StatusCode::BAD_REQUEST, e);
+    }
+    if batch.len() > s.limits.max_batch {
+        return refused(
+            s,
+            outcome,
+            StatusCode::BAD_REQUEST,
+            ApiError::TooComplex(message),
+        );
+    }
+    let mut answers = Vec::with_capacity(batch.len());
+    for item in batch {
+        answers.push(match Params::from_json(item) {
+            Ok(params) => answer(s, ctx, params, false).await,
+            Err(m) => Answer::malformed(StatusCode::BAD_REQUEST, &m),
+        });
+    }
+    answers.iter().for_each(|a| outcome.errors(s, a));
+    let mut body = b"[".to_vec();
+    for (i, a) in answers.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(&a.body);
+    }
+    body.push(b']');
+    reply(media, StatusCode::OK, body.into())
+}
+
+/// GET /graphql: GraphiQL without a query (whatever the `Accept`); with one
+/// (or a persisted hash), a query, never a mutation.
+async fn graphql_get(
+    State(s): State<AppState>,
+    who: Result<Caller, ApiError>,
+    headers: HeaderMap,
+    params: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Response {
+    let params = match params {
+        Ok(Query(p))
+            if ["query", "extensions", "documentId"]
+                .iter()
+                .all(|k| !p.contains_key(*k)) =>
+        {
+            return graphiql(&s, &headers);
+        }
+        Ok(Query(p)) => Params::from_query_string(p),
+        Err(e) => Err(format!("the query string is not valid: {e}")),
+    };
+    let (started, mut outcome) = (Instant::now(), Outcome::default());
+    let response = get_query(&s, who, &headers, params, &mut outcome).await;
+    observe(&s, &headers, &outcome, started, &response);
+    response
+}
+
+async fn get_query(
+    s: &AppState,
+    who: Result<Caller, ApiError>,
+    headers: &HeaderMap,
+    params: Result<Params, String>,
+    outcome: &mut Outcome,
+) -> Response {
+    let media = accepted(headers);
+    let ctx = match who {
+        Ok(Caller(ctx)) => ctx,
+        Err(e) => return refused(s, outcome, status_of(&e), e),
+    };
+    outcome.subject = Some(ctx.subject.clone());
+    let a = match params {
+        Ok(params) => {
+            outcome.operation = operation_of(&params);
+            answer(s, &ctx, params, true).await
+        }
+        Err(m) => Answer::malformed(StatusCode::BAD_REQUEST, &m),
+    };
+    outcome.errors(s, &a);
+    let not_allowed = a.status == StatusCode::METHOD_NOT_ALLOWED;
+    let mut response = written(media, a);
+    let h = response.headers_mut();
+    if not_allowed {
+        h.insert(header::ALLOW, HeaderValue::from_static("POST"));
+    }
+    // Answers depend on the caller: a cache keeps them per token.
+    h.append(header::VARY, HeaderValue::from_static("authorization"));
+    response
+}
+
+/// Resolves once the server starts shutting down (or is gone).
+pub async fn stopping(mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    while !*shutdown.borrow_and_update() {
+        if shutdown.changed().await.is_err() {
+            return;
+        }
+    }
+}
