@@ -531,7 +531,10 @@ async fn one_callers_operations_beyond_its_cap_wait_or_are_refused() {
         async move { app.post(Some(&busy), ALL_PLANS, json!({})).await }
     });
     let deadline = Instant::now() + Duration::from_secs(30);
-    let not_granted = "SELECT count(*)::bigint AS n FROM pg_locks WHERE NOT granted";
+    // Tests share the server: only a wait for this database's plan table counts.
+    let not_granted = "SELECT count(*)::bigint AS n FROM pg_locks WHERE NOT granted \
+        AND relation = 'plan'::regclass \
+        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
     loop {
         let waiting = owner
             .query_one_raw(Statement::from_string(
