@@ -4,9 +4,12 @@
 //! deep input objects. No answer may be a 5xx or INTERNAL, and none may
 //! hold an object of a region its token cannot read.
 //!
+//! The same generated queries and mutations also go over the WebSocket,
+//! under both subprotocols, with the same checks.
+//!
 //! The test command runs a fixed seed (5,000 requests on SQLite, 2,000 on
-//! PostgreSQL); `KPSS_GENERATED_RUNS=N` (and
-//! `KPSS_GENERATED_SEED`) runs longer or other sequences.
+//! PostgreSQL, and a fifth of that over the WebSocket); `KPSS_GENERATED_RUNS=N`
+//! (and `KPSS_GENERATED_SEED`) runs longer or other sequences.
 
 use crate::support::{Backend, TestApp, repo_path};
 use async_graphql::parser::types::{BaseType, Type, TypeKind, TypeSystemDefinition};
@@ -519,4 +522,100 @@ async fn generated_requests_get_no_5xx_no_internal_and_no_foreign_region(b: Back
     app.stop().await;
 }
 
-on_both_databases!(generated_requests_get_no_5xx_no_internal_and_no_foreign_region);
+/// The generated queries and mutations over the WebSocket: each token of a
+/// valid scope opens one socket per subprotocol; every operation ends with
+/// `complete` or `error`, and no message holds INTERNAL or a foreign region.
+async fn generated_operations_over_the_websocket_leak_nothing(b: Backend) {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let runs = std::env::var("KPSS_GENERATED_RUNS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| default_runs(b))
+        / 5;
+    let seed = std::env::var("KPSS_GENERATED_SEED")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(DEFAULT_SEED);
+    let app = TestApp::spawn(b).await;
+    let scopes: Vec<(String, HashSet<&str>)> = vec![
+        (app.admin(), REGIONS.into_iter().collect()),
+        (
+            app.token(Role::Editor, &["klatovy"], &[]),
+            ["klatovy"].into(),
+        ),
+        (
+            app.token(Role::Viewer, &[], &["CZ072"]),
+            ["kromeriz"].into(),
+        ),
+        (
+            app.token(Role::Admin, &["chomutov"], &["CZ032"]),
+            ["chomutov", "klatovy"].into(),
+        ),
+        (app.token(Role::Viewer, &[], &[]), HashSet::new()),
+    ];
+    let protocols = [
+        ("graphql-transport-ws", "subscribe"),
+        ("graphql-ws", "start"),
+    ];
+    let mut sockets = vec![];
+    for (token, readable) in &scopes {
+        for (protocol, start) in protocols {
+            let mut ws = crate::live::connect_with(&app.base, token, protocol).await;
+            let ack = crate::live::next_json(&mut ws).await;
+            assert_eq!(ack["type"], "connection_ack", "{ack}");
+            sockets.push((ws, protocol, start, readable));
+        }
+    }
+    let mut generator = Generator {
+        rng: Rng(seed),
+        schema: Schema::load(),
+    };
+    let started = Instant::now();
+    let mut ended: HashMap<String, usize> = HashMap::new();
+    for i in 0..runs {
+        let which = generator.rng.below(sockets.len());
+        let query = generator.operation();
+        let (ws, protocol, start, readable) = &mut sockets[which];
+        let id = format!("op{i}");
+        let message = json!({ "id": id, "type": *start, "payload": { "query": query } });
+        ws.send(Message::Text(message.to_string().into()))
+            .await
+            .expect("send");
+        loop {
+            let answer = crate::live::next_json(ws).await;
+            assert_eq!(
+                answer["id"],
+                id.as_str(),
+                "#{i} {protocol}: {answer} for {query}"
+            );
+            assert!(
+                !internal(&answer),
+                "#{i} (seed {seed}) {protocol}: INTERNAL: {answer} for {query}"
+            );
+            let mut seen = vec![];
+            regions_in(&answer, &mut seen);
+            for code in seen {
+                assert!(
+                    readable.contains(code.as_str()),
+                    "#{i} (seed {seed}) {protocol}: {code} shown to a token of {readable:?}: {query}"
+                );
+            }
+            let kind = answer["type"].as_str().unwrap_or_default().to_owned();
+            if kind == "complete" || kind == "error" {
+                *ended.entry(format!("{protocol} {kind}")).or_default() += 1;
+                break;
+            }
+        }
+    }
+    eprintln!(
+        "{runs} generated operations over the WebSocket (seed {seed}) in {:?}: {ended:?}",
+        started.elapsed()
+    );
+    app.stop().await;
+}
+
+on_both_databases!(
+    generated_requests_get_no_5xx_no_internal_and_no_foreign_region,
+    generated_operations_over_the_websocket_leak_nothing
+);
