@@ -12,6 +12,7 @@ mod m20261208_000006_czech_search;
 mod m20261215_000006_provenance;
 mod m20261222_000007_data_version;
 mod m20261229_000008_function_rights;
+mod m20270105_000009_evaluation_version;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261215_000006_provenance::Migration),
             Box::new(m20261222_000007_data_version::Migration),
             Box::new(m20261229_000008_function_rights::Migration),
+            Box::new(m20270105_000009_evaluation_version::Migration),
         ]
     }
 }

@@ -509,12 +509,148 @@ async fn evaluations_replace_per_year_and_edits_reach_the_export(b: Backend) {
     app.stop().await;
 }
 
+const RECORD: &str = "mutation($m: ID!, $y: Int!, $s: EvaluationStatus!, $v: Int) { recordEvaluation(measureId: $m, input: { year: $y, status: $s, expectedVersion: $v }) { year status version } }";
+
+/// A measure's evaluations as (year, status, version).
+async fn evaluations(app: &TestApp, token: &str, measure: &str) -> Value {
+    app.query(
+        token,
+        "query($id: ID!) { measure(id: $id) { evaluations { year status version } } }",
+        json!({ "id": measure }),
+    )
+    .await["measure"]["evaluations"]
+        .clone()
+}
+
+/// An evaluation starts at version 1 and each replacement raises it; an
+/// expected version must be the current one (0: none yet), else CONFLICT
+/// with the current version, and nothing changes.
+async fn evaluation_versions_guard_replacements(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let m = klatovy(&app).await.measure;
+    let editor = app.token(Role::Editor, &["klatovy"], &[]);
+    let record = |y: i32, s: &str, v: Option<i32>| json!({ "m": m, "y": y, "s": s, "v": v });
+    let conflict = async |vars: Value| {
+        let (_, body) = app
+            .post(Some(&format!("Bearer {editor}")), RECORD, vars)
+            .await;
+        let ext = &body["errors"][0]["extensions"];
+        (ext["code"].clone(), ext["currentVersion"].clone())
+    };
+    let done = app
+        .query(&editor, RECORD, record(2031, "IN_PROGRESS", None))
+        .await;
+    assert_eq!(done["recordEvaluation"]["version"], 1);
+    let done = app
+        .query(&editor, RECORD, record(2031, "FULFILLED", None))
+        .await;
+    assert_eq!(done["recordEvaluation"]["version"], 2, "a replacement");
+
+    let done = app
+        .query(&editor, RECORD, record(2032, "IN_PROGRESS", Some(0)))
+        .await;
+    assert_eq!(done["recordEvaluation"]["version"], 1, "0: none yet");
+    assert_eq!(
+        conflict(record(2032, "FULFILLED", Some(0))).await,
+        (json!("CONFLICT"), json!(1))
+    );
+
+    let audited = audit_total(&app).await;
+    let before = evaluations(&app, &editor, &m).await;
+    assert_eq!(
+        conflict(record(2031, "NOT_FULFILLED", Some(1))).await,
+        (json!("CONFLICT"), json!(2)),
+        "a stale version"
+    );
+    assert_eq!(
+        conflict(record(2033, "NOT_FULFILLED", Some(1))).await,
+        (json!("CONFLICT"), json!(0)),
+        "none exists"
+    );
+    assert_eq!(evaluations(&app, &editor, &m).await, before);
+    assert_eq!(audit_total(&app).await, audited);
+    let done = app
+        .query(&editor, RECORD, record(2031, "NOT_FULFILLED", Some(2)))
+        .await;
+    assert_eq!(
+        done["recordEvaluation"],
+        json!({ "year": 2031, "status": "NOT_FULFILLED", "version": 3 })
+    );
+    app.stop().await;
+}
+
+/// 8 first records of one measure and year at once: without a version they
+/// all succeed, one after another (one evaluation, versions 1 to 8); with
+/// `expectedVersion: 0` exactly one wins and the others are CONFLICT.
+async fn concurrent_first_evaluations_of_a_year_queue(b: Backend) {
+    let app = std::sync::Arc::new(TestApp::spawn(b).await);
+    let m = klatovy(&app).await.measure;
+    let editor = app.token(Role::Editor, &["klatovy"], &[]);
+    let all_at_once = async |year: i32, v: Option<i32>| {
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (app, editor, m) = (app.clone(), editor.clone(), m.clone());
+                tokio::spawn(async move {
+                    let vars = json!({ "m": m, "y": year, "s": "IN_PROGRESS", "v": v });
+                    app.post(Some(&format!("Bearer {editor}")), RECORD, vars)
+                        .await
+                        .1
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.expect("task"));
+        }
+        out
+    };
+
+    let mut versions: Vec<i64> = all_at_once(2034, None)
+        .await
+        .iter()
+        .map(|body| {
+            assert!(body.get("errors").is_none(), "{body}");
+            body["data"]["recordEvaluation"]["version"]
+                .as_i64()
+                .expect("version")
+        })
+        .collect();
+    versions.sort();
+    assert_eq!(versions, (1..=8).collect::<Vec<_>>());
+
+    let (mut won, mut conflicts) = (0, 0);
+    for body in all_at_once(2035, Some(0)).await {
+        let ext = &body["errors"][0]["extensions"];
+        match ext["code"].as_str() {
+            None => won += 1,
+            Some("CONFLICT") => {
+                assert_eq!(ext["currentVersion"], 1, "{body}");
+                conflicts += 1;
+            }
+            Some(other) => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!((won, conflicts), (1, 7));
+
+    let years: Vec<(i64, i64)> = evaluations(&app, &editor, &m)
+        .await
+        .as_array()
+        .expect("evaluations")
+        .iter()
+        .filter_map(|e| Some((e["year"].as_i64()?, e["version"].as_i64()?)))
+        .filter(|(y, _)| *y >= 2034)
+        .collect();
+    assert_eq!(years, [(2035, 1), (2034, 8)], "one evaluation per year");
+}
+
 on_both_databases!(
     the_whole_edit_cycle_works,
     writes_outside_the_writable_regions_are_refused_and_change_nothing,
     invalid_input_is_refused_with_its_field_and_changes_nothing,
     of_concurrent_updates_with_one_version_exactly_one_wins,
     evaluations_replace_per_year_and_edits_reach_the_export,
+    evaluation_versions_guard_replacements,
+    concurrent_first_evaluations_of_a_year_queue,
 );
 
 /// Every update and archive mutation: success with the current version, then

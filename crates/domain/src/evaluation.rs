@@ -50,4 +50,7 @@ impl EvaluationFields {
 pub struct EvaluationForRecord {
     pub measure_id: i64,
     pub fields: EvaluationFields,
+    /// The version of that year's evaluation the change was made from (0:
+    /// none yet); none replaces whatever is there.
+    pub expected_version: Option<i32>,
 }

@@ -118,6 +118,7 @@ pub struct Evaluation {
     pub recorded_at: Timestamp,
     pub recorded_by: String,
     pub source: Option<SourceRef>,
+    pub version: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

@@ -275,6 +275,7 @@ pub mod evaluation {
         pub source_excerpt: Option<String>,
         pub recorded_at: DateTimeUtc,
         pub recorded_by: String,
+        pub version: i32,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

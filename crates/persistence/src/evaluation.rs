@@ -12,6 +12,7 @@ use kpss_domain::record::Evaluation;
 use kpss_domain::source::SourceRef;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
+    QuerySelect,
 };
 
 impl Stored for evaluation::Entity {
@@ -31,6 +32,7 @@ impl Stored for evaluation::Entity {
             recorded_at: e.recorded_at.timestamp(),
             recorded_by: e.recorded_by.clone(),
             source: source!(e),
+            version: e.version,
         })
     }
 }
@@ -71,7 +73,9 @@ pub(crate) async fn insert(
     Ok(evaluation::Entity::insert(am).exec(c).await?.last_insert_id)
 }
 
-/// Adds the evaluation of a year, or replaces it (the old one stays in the audit log).
+/// Adds the evaluation of a year, or replaces it (the old one stays in the
+/// audit log); with an expected version, only if that year's evaluation is
+/// still at it (0: there is none).
 pub async fn record(s: &Scoped, cmd: &EvaluationForRecord) -> Result<Evaluation> {
     stored::retrying(move || async move {
         let txn = s.begin_write().await?;
@@ -82,12 +86,29 @@ pub async fn record(s: &Scoped, cmd: &EvaluationForRecord) -> Result<Evaluation>
                 format!("measure {} is archived", cmd.measure_id),
             ));
         }
+        // Writers of one measure's evaluations queue on its row (PostgreSQL;
+        // a SQLite write transaction holds the database's write lock anyway),
+        // so the second of two first records finds the first one and
+        // replaces it rather than hitting the unique index.
+        measure::Entity::find_by_id(m.id)
+            .select_only()
+            .column(measure::Column::Id)
+            .lock_exclusive()
+            .into_tuple::<i64>()
+            .one(&txn)
+            .await?;
         let f = &cmd.fields;
         let existing = evaluation::Entity::find()
             .filter(evaluation::Column::MeasureId.eq(cmd.measure_id))
             .filter(evaluation::Column::Year.eq(f.year.get()))
             .one(&txn)
             .await?;
+        let current = existing.as_ref().map_or(0, |e| e.version);
+        if cmd.expected_version.is_some_and(|v| v != current) {
+            return Err(Error::Conflict {
+                current_version: current,
+            });
+        }
         let actor = &s.ctx().subject;
         let (id, before, action) = match existing {
             Some(e) => {
@@ -97,6 +118,7 @@ pub async fn record(s: &Scoped, cmd: &EvaluationForRecord) -> Result<Evaluation>
                     comment: Set(f.comment.clone()),
                     recorded_at: Set(Utc::now()),
                     recorded_by: Set(actor.clone()),
+                    version: Set(e.version + 1),
                     // Its source stays: the audit entry shows what replaced the document's words.
                     ..Default::default()
                 };

@@ -39,6 +39,11 @@ impl Evaluation {
         &self.0.recorded_by
     }
 
+    /// 1 when recorded, raised by each replacement.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
     /// The lines that state the evaluation; kept when it is replaced through the API (the audit log shows that).
     async fn source(&self) -> Option<SourceRef> {
         source(&self.0.source)
@@ -50,6 +55,8 @@ pub struct EvaluationInput {
     year: i32,
     status: enums::EvaluationStatus,
     comment: Option<String>,
+    /// The version of this year's evaluation the change was made from (0: none yet); CONFLICT if it is no longer current. Omitted: add or replace whatever is there.
+    expected_version: Option<i32>,
 }
 
 #[derive(Default)]
@@ -57,7 +64,7 @@ pub struct EvaluationMutations;
 
 #[Object]
 impl EvaluationMutations {
-    /// Adds an evaluation for a year, or replaces the one for the same year (the old one stays in the audit log).
+    /// Adds an evaluation for a year, or replaces the one for the same year (the old one stays in the audit log); with `input.expectedVersion`, only if that year's evaluation is still at that version (CONFLICT with `currentVersion` otherwise).
     async fn record_evaluation(
         &self,
         ctx: &Context<'_>,
@@ -72,6 +79,7 @@ impl EvaluationMutations {
                 input.comment.as_deref(),
             )
             .map_err(|e| invalid(e, "input"))?,
+            expected_version: input.expected_version,
         };
         Ok(Evaluation(
             evaluation::record(scoped(ctx), &cmd).await.map_err(coded)?,
