@@ -365,7 +365,7 @@ pub async fn start(config: &Config, db: Db) -> Result<Running, Error> {
             limits.rate_limit_per_second,
             limits.rate_limit_burst,
         )),
-        limits: Arc::new(kpss_api::limits::QueryLimits::new(limits)),
+        limits: Arc::new(kpss_api::limits::QueryLimits::new(limits, &kpss_api::sdl())),
         cache: Arc::new(kpss_api::cache::ResponseCache::new(
             config.response_cache_mb,
         )),

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cache;
 pub mod cors;
 pub mod error;
+mod execution;
 pub mod graphql;
 pub mod http;
 pub mod limits;
@@ -14,5 +15,6 @@ pub mod persisted;
 pub mod rate;
 
 pub use auth::{AuthConfig, Claims};
-pub use graphql::{Limits, Schema, build_schema};
+pub use graphql::{Schema, build_schema, sdl};
 pub use http::{AppState, metrics_router, router};
+pub use limits::Limits;

@@ -298,10 +298,11 @@ pub struct QueryLimits {
 }
 
 impl QueryLimits {
-    pub fn new(limits: Limits) -> Self {
+    /// The limits, measuring costs by the field types of `sdl` (the schema's).
+    pub fn new(limits: Limits, sdl: &str) -> Self {
         Self {
             limits,
-            types: Types::from_sdl(&crate::graphql::sdl()),
+            types: Types::from_sdl(sdl),
         }
     }
 

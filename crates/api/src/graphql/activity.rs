@@ -1,6 +1,13 @@
 //! Activities of measures and their sub-activities.
 
-use super::*;
+use super::common::{self, bad, invalid, list, loader, optional_id, patch, related, scoped};
+use super::measure::{Measure, MeasureById};
+use super::source::{SourceRef, source};
+use crate::error::{Result, coded};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use kpss_domain::activity::{ActivityDraft, ActivityForCreate};
+use kpss_domain::patch::Patch;
+use kpss_domain::{activity as dom_activity, record};
 use kpss_persistence::activity;
 
 by_id!(ActivityById, Activity, activity::by_ids);
@@ -172,7 +179,7 @@ impl ActivityMutations {
         input: ActivityInput,
     ) -> Result<Activity> {
         let cmd = ActivityForCreate {
-            measure_id: super::id("measureId", &measure_id)?,
+            measure_id: common::id("measureId", &measure_id)?,
             parent_id: optional_id("input.parentId", input.parent_id.as_ref())?,
             fields: ActivityDraft {
                 code: input.code,
@@ -223,7 +230,7 @@ impl ActivityMutations {
             )?,
             outputs: self::patch(patch.outputs),
         };
-        let id = super::id("id", &id)?;
+        let id = common::id("id", &id)?;
         Ok(Activity(
             activity::update(scoped(ctx), id, expected_version, &p)
                 .await
@@ -237,7 +244,7 @@ impl ActivityMutations {
         id: ID,
         expected_version: i32,
     ) -> Result<Activity> {
-        let id = super::id("id", &id)?;
+        let id = common::id("id", &id)?;
         Ok(Activity(
             activity::set_archived(scoped(ctx), id, expected_version, true)
                 .await

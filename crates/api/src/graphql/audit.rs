@@ -1,6 +1,12 @@
 //! The change history, for admins.
 
-use super::*;
+use super::common::{bad, grant, id, scoped};
+use super::page::{page, page_info, total};
+use super::region::{Region, region_of};
+use super::scalars::DateTime;
+use crate::error::{Result, coded};
+use crate::graphql::enums;
+use async_graphql::{Context, ID, InputObject, Object};
 use kpss_domain::kind::EntityKind;
 use kpss_persistence::audit;
 

@@ -1,6 +1,13 @@
 //! Yearly evaluations of measures.
 
-use super::*;
+use super::common::{self, invalid, scoped};
+use super::scalars::DateTime;
+use super::source::{SourceRef, source};
+use crate::error::{Result, coded};
+use crate::graphql::enums;
+use async_graphql::{Context, ID, InputObject, Object};
+use kpss_domain::evaluation::{EvaluationFields, EvaluationForRecord};
+use kpss_domain::record;
 use kpss_persistence::evaluation;
 
 children!(
@@ -72,7 +79,7 @@ impl EvaluationMutations {
         input: EvaluationInput,
     ) -> Result<Evaluation> {
         let cmd = EvaluationForRecord {
-            measure_id: super::id("measureId", &measure_id)?,
+            measure_id: common::id("measureId", &measure_id)?,
             fields: EvaluationFields::parse(
                 input.year,
                 input.status.into(),

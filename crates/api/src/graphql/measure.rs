@@ -1,6 +1,20 @@
 //! Measures, their sub-measures and expected costs.
 
-use super::*;
+use super::activity::{ActivitiesOf, Activity};
+use super::common::{self, grant, id, invalid, list, loader, optional_id, patch, related, scoped};
+use super::evaluation::{Evaluation, EvaluationsOf};
+use super::page::{page, page_info, total};
+use super::plan::{Plan, PlanById};
+use super::priority::{Priority, PriorityById};
+use super::service::{Capacity, CapacityInput, capacities, capacities_patch};
+use super::source::{SourceRef, source};
+use crate::error::{Result, coded};
+use crate::graphql::enums;
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use kpss_domain::measure::{Cost as CostData, MeasureDraft, MeasureForCreate};
+use kpss_domain::patch::Patch;
+use kpss_domain::value::AmountCzk;
+use kpss_domain::{ValidationResult, measure as dom_measure, record};
 use kpss_persistence::measure;
 
 by_id!(MeasureById, Measure, measure::by_ids);
@@ -369,7 +383,7 @@ impl MeasureMutations {
             priority_title: input.priority_title,
         };
         let cmd = MeasureForCreate {
-            priority_id: super::id("priorityId", &priority_id)?,
+            priority_id: common::id("priorityId", &priority_id)?,
             parent_id,
             fields: draft.parse().map_err(|e| invalid(e, "input"))?,
         };
@@ -404,7 +418,7 @@ impl MeasureMutations {
             planned_capacities: capacities_patch(patch.planned_capacities),
             priority_title: self::patch(patch.priority_title),
         };
-        let id = super::id("id", &id)?;
+        let id = common::id("id", &id)?;
         Ok(Measure(
             measure::update(scoped(ctx), id, expected_version, &p)
                 .await
@@ -418,7 +432,7 @@ impl MeasureMutations {
         id: ID,
         expected_version: i32,
     ) -> Result<Measure> {
-        let id = super::id("id", &id)?;
+        let id = common::id("id", &id)?;
         Ok(Measure(
             measure::set_archived(scoped(ctx), id, expected_version, true)
                 .await

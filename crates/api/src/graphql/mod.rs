@@ -9,6 +9,7 @@ mod loaders;
 mod page;
 mod activity;
 mod audit;
+mod common;
 mod enums;
 mod evaluation;
 mod measure;
@@ -23,37 +24,26 @@ mod source;
 mod subscription;
 mod summary;
 
-use crate::error::{ApiError, Result, coded};
-use async_graphql::dataloader::Loader;
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, MergedObject, Object, SimpleObject};
-use async_graphql::{Scalar, ScalarType, Value};
-use kpss_domain::ValidationResult;
-use kpss_domain::access::Ctx;
-use kpss_domain::activity::{self as dom_activity, ActivityDraft, ActivityForCreate};
-use kpss_domain::evaluation::{EvaluationFields, EvaluationForRecord};
-use kpss_domain::measure::{self as dom_measure, Cost as CostData, MeasureDraft, MeasureForCreate};
-use kpss_domain::patch::Patch;
-use kpss_domain::plan::{self as dom_plan, PlanDraft, PlanForCreate};
-use kpss_domain::priority::{self as dom_priority, PriorityDraft, PriorityForCreate};
-use kpss_domain::region as dom;
-use kpss_domain::region::KrajCode;
-use kpss_domain::region::RegionCode;
-use kpss_domain::service::{
-    self as svc, Capacity as CapacityData, ProviderFields, ProviderForCreate, ServiceDraft,
-    ServiceForCreate,
-};
-use kpss_domain::value::AmountCzk;
-use kpss_domain::{ValidationError, record};
-use kpss_persistence::page::{Connection, Page};
-use kpss_persistence::{Db, Scoped, region as regions};
 pub use loaders::Steps;
-use loaders::{Batcher, Loaders, grouped};
-use std::collections::HashMap;
+
+use crate::execution::Execution;
+use crate::limits::Limits;
+use activity::ActivityMutations;
+use async_graphql::MergedObject;
+use audit::AuditQueries;
+use evaluation::EvaluationMutations;
+use kpss_domain::access::Ctx;
+use kpss_persistence::{Db, Scoped};
+use loaders::{Batcher, Loaders};
+use measure::{MeasureMutations, MeasureQueries};
+use plan::{PlanMutations, PlanQueries};
+use priority::PriorityMutations;
+use provider::{ProviderMutations, ProviderQueries};
+use region::RegionQueries;
+use search::SearchQueries;
+use service::{ServiceMutations, ServiceQueries};
 use std::sync::Arc;
-use {
-    activity::*, audit::*, evaluation::*, measure::*, page::*, plan::*, priority::*, provider::*,
-    region::*, scalars::*, search::*, service::*, source::*, summary::*,
-};
+use summary::SummaryQueries;
 
 // Every query field, one object per aggregate.
 #[derive(MergedObject, Default)]
@@ -82,9 +72,6 @@ pub struct Mutation(
 
 pub type Schema = async_graphql::Schema<Query, Mutation, subscription::Subscription>;
 
-use crate::limits::DEFAULT_PAGE_SIZE;
-pub use crate::limits::Limits;
-
 pub fn build_schema(db: Db, limits: &Limits) -> Schema {
     let builder = Schema::build(
         Query::default(),
@@ -93,7 +80,7 @@ pub fn build_schema(db: Db, limits: &Limits) -> Schema {
     )
     .data(db)
     .data(limits.clone())
-    .extension(crate::http::Execution::new(limits));
+    .extension(Execution::new(limits));
     if limits.introspection {
         builder.finish()
     } else {
@@ -128,102 +115,4 @@ pub fn request_data(ctx: Ctx, scoped: Scoped) -> (async_graphql::Data, Arc<Batch
     data.insert(ctx);
     data.insert(scoped);
     (data, batcher)
-}
-
-fn caller<'a>(ctx: &'a Context<'_>) -> &'a Ctx {
-    // The HTTP layer attaches a Ctx to every request before executing it.
-    ctx.data_unchecked::<Ctx>()
-}
-
-fn db<'a>(ctx: &'a Context<'_>) -> &'a Db {
-    ctx.data_unchecked::<Db>()
-}
-
-fn scoped<'a>(ctx: &'a Context<'_>) -> &'a Scoped {
-    // Attached with the caller's Ctx by `request_data`.
-    ctx.data_unchecked::<Scoped>()
-}
-
-fn loader<'a>(ctx: &'a Context<'_>) -> &'a Batcher {
-    ctx.data_unchecked::<Arc<Batcher>>()
-}
-
-/// A relation every readable record has (its plan, its measure, its
-/// region): absent only through a bug, which the client sees as INTERNAL.
-async fn related<K>(ctx: &Context<'_>, key: K) -> Result<<Loaders as Loader<K>>::Value>
-where
-    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
-    Loaders: Loader<K, Error = async_graphql::Error>,
-{
-    loader(ctx)
-        .load_one(key)
-        .await?
-        .ok_or_else(|| coded(ApiError::Internal))
-}
-
-fn bad(field: &str, message: impl Into<String>) -> async_graphql::Error {
-    coded(ApiError::BadUserInput {
-        field: field.into(),
-        message: message.into(),
-    })
-}
-
-/// An id argument: our ids are decimal integers.
-fn id(field: &str, id: &ID) -> Result<i64> {
-    id.parse::<i64>()
-        .map_err(|_| bad(field, format!("`{}` is not an id", id.as_str())))
-}
-
-/// Most codes a filter may list: every region of the country fits, and
-/// each code costs a lookup.
-const MAX_LISTED_CODES: usize = 1_000;
-
-fn listed(field: &str, codes: Option<&[String]>) -> Result<()> {
-    match codes {
-        Some(c) if c.len() > MAX_LISTED_CODES => Err(bad(
-            field,
-            format!("at most {MAX_LISTED_CODES} codes may be listed"),
-        )),
-        _ => Ok(()),
-    }
-}
-
-async fn grant(
-    ctx: &Context<'_>,
-    regions: Option<&[String]>,
-    kraje: Option<&[String]>,
-) -> Result<Option<kpss_domain::access::Grant>> {
-    listed("filter.regions", regions)?;
-    listed("filter.kraje", kraje)?;
-    regions::filter(scoped(ctx), regions, kraje, "filter")
-        .await
-        .map_err(coded)
-}
-
-// ---------------------------------------------------------------- shared pieces
-
-/// A domain error in an input, under the argument it came in (`input`, `patch`).
-fn invalid(e: ValidationError, under: &str) -> async_graphql::Error {
-    coded(e.under(under))
-}
-
-/// A patch field: absent keeps the value, null clears it, a value sets it.
-fn patch<T>(m: MaybeUndefined<T>) -> Patch<T> {
-    match m {
-        MaybeUndefined::Undefined => Patch::Keep,
-        MaybeUndefined::Null => Patch::Clear,
-        MaybeUndefined::Value(v) => Patch::Set(v),
-    }
-}
-
-fn optional_id(field: &str, v: Option<&ID>) -> Result<Option<i64>> {
-    v.map(|i| id(field, i)).transpose()
-}
-
-fn region_code(field: &str, code: &str) -> Result<RegionCode> {
-    RegionCode::parse(field, code).map_err(coded)
-}
-
-fn list(v: Option<Vec<String>>) -> Vec<String> {
-    v.unwrap_or_default()
 }

@@ -1,7 +1,12 @@
 //! Pages of a list: opaque cursors, `first` within the limit, and the
 //! `XConnection { nodes, pageInfo, totalCount }` objects.
 
-use super::*;
+use super::common::bad;
+use crate::Limits;
+use crate::error::Result;
+use crate::limits::DEFAULT_PAGE_SIZE;
+use async_graphql::{Context, SimpleObject};
+use kpss_persistence::page::{Connection, Page};
 
 #[derive(SimpleObject)]
 pub struct PageInfo {
@@ -12,10 +17,10 @@ pub struct PageInfo {
 /// `XConnection { nodes, pageInfo, totalCount }` for each listed type.
 macro_rules! connection {
     ($name:ident, $node:ident) => {
-        #[derive(SimpleObject)]
+        #[derive(async_graphql::SimpleObject)]
         pub struct $name {
             pub nodes: Vec<$node>,
-            pub page_info: PageInfo,
+            pub page_info: $crate::graphql::page::PageInfo,
             pub total_count: i32,
         }
     };

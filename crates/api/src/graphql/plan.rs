@@ -1,7 +1,22 @@
 //! Plans and the projects they list.
 
-use super::*;
+use super::common::{self, grant, id, invalid, loader, optional_id, patch, region_code, scoped};
+use super::loaders::{Loaders, grouped};
+use super::page::{page, page_info, total};
+use super::priority::{PrioritiesOf, Priority};
+use super::region::{Region, region_of};
+use super::scalars::{Date, DateTime};
+use super::source::{SourceRef, source};
+use crate::error::{Result, coded};
+use crate::graphql::enums;
+use async_graphql::dataloader::Loader;
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use kpss_domain::patch::Patch;
+use kpss_domain::plan::{PlanDraft, PlanForCreate};
+use kpss_domain::region::RegionCode;
+use kpss_domain::{plan as dom_plan, record};
 use kpss_persistence::plan;
+use std::collections::HashMap;
 
 by_id!(PlanById, Plan, plan::by_ids);
 children!(
@@ -310,10 +325,10 @@ impl PlanMutations {
             parent_id: match patch.parent_id {
                 MaybeUndefined::Undefined => Patch::Keep,
                 MaybeUndefined::Null => Patch::Clear,
-                MaybeUndefined::Value(p) => Patch::Set(super::id("patch.parentId", &p)?),
+                MaybeUndefined::Value(p) => Patch::Set(common::id("patch.parentId", &p)?),
             },
         };
-        let id = super::id("id", &id)?;
+        let id = common::id("id", &id)?;
         Ok(Plan(
             plan::update(scoped(ctx), id, expected_version, &p)
                 .await
@@ -322,7 +337,7 @@ impl PlanMutations {
     }
 
     async fn archive_plan(&self, ctx: &Context<'_>, id: ID, expected_version: i32) -> Result<Plan> {
-        let id = super::id("id", &id)?;
+        let id = common::id("id", &id)?;
         Ok(Plan(
             plan::set_archived(scoped(ctx), id, expected_version, true)
                 .await
@@ -331,7 +346,7 @@ impl PlanMutations {
     }
 
     async fn restore_plan(&self, ctx: &Context<'_>, id: ID, expected_version: i32) -> Result<Plan> {
-        let id = super::id("id", &id)?;
+        let id = common::id("id", &id)?;
         Ok(Plan(
             plan::set_archived(scoped(ctx), id, expected_version, false)
                 .await

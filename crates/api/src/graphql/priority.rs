@@ -1,6 +1,13 @@
 //! Priorities of a plan.
 
-use super::*;
+use super::common::{self, invalid, loader, patch, related, scoped};
+use super::measure::{Measure, MeasuresOf};
+use super::plan::{Plan, PlanById};
+use super::source::{SourceRef, source};
+use crate::error::{Result, coded};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use kpss_domain::priority::{PriorityDraft, PriorityForCreate};
+use kpss_domain::{priority as dom_priority, record};
 use kpss_persistence::priority;
 
 by_id!(PriorityById, Priority, priority::by_ids);
@@ -97,7 +104,7 @@ impl PriorityMutations {
         input: PriorityInput,
     ) -> Result<Priority> {
         let cmd = PriorityForCreate {
-            plan_id: super::id("planId", &plan_id)?,
+            plan_id: common::id("planId", &plan_id)?,
             fields: PriorityDraft {
                 code: input.code,
                 title: input.title,
@@ -125,7 +132,7 @@ impl PriorityMutations {
             description: self::patch(patch.description),
             group: self::patch(patch.group),
         };
-        let id = super::id("id", &id)?;
+        let id = common::id("id", &id)?;
         Ok(Priority(
             priority::update(scoped(ctx), id, expected_version, &p)
                 .await
@@ -139,7 +146,7 @@ impl PriorityMutations {
         id: ID,
         expected_version: i32,
     ) -> Result<Priority> {
-        let id = super::id("id", &id)?;
+        let id = common::id("id", &id)?;
         Ok(Priority(
             priority::set_archived(scoped(ctx), id, expected_version, true)
                 .await

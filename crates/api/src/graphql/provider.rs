@@ -1,7 +1,19 @@
 //! Providers of social services.
 
-use super::*;
+use super::common::{grant, invalid, loader, region_code, scoped};
+use super::loaders::{Loaders, grouped};
+use super::page::{page, page_info, total};
+use super::region::{Region, region_of};
+use super::service::{Service, ServicesOf};
+use super::source::{SourceRef, source};
+use crate::error::{Result, coded};
+use async_graphql::dataloader::Loader;
+use async_graphql::{Context, ID, InputObject, Object};
+use kpss_domain::record;
+use kpss_domain::region::RegionCode;
+use kpss_domain::service::{ProviderFields, ProviderForCreate};
 use kpss_persistence::provider;
+use std::collections::HashMap;
 
 by_id!(ProviderById, Provider, provider::by_ids);
 

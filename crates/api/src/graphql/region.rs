@@ -1,6 +1,18 @@
 //! The caller, kraje and regions (tenants).
 
-use super::*;
+use super::common::{caller, loader, related, scoped};
+use super::loaders::{Loaders, grouped};
+use super::plan::{Plan, PlansOf};
+use super::provider::{Provider, ProvidersOf};
+use crate::error::{Result, coded};
+use crate::graphql::enums;
+use async_graphql::dataloader::Loader;
+use async_graphql::{Context, Object};
+use kpss_domain::access::Ctx;
+use kpss_domain::region as dom;
+use kpss_domain::region::{KrajCode, RegionCode};
+use kpss_persistence::region as regions;
+use std::collections::HashMap;
 
 pub(super) async fn region_of(ctx: &Context<'_>, code: &dom::RegionCode) -> Result<Region> {
     // A readable record's region is always readable.

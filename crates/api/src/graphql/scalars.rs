@@ -1,6 +1,6 @@
 //! Scalars of the schema: dates and points in time.
 
-use super::*;
+use async_graphql::{Scalar, ScalarType, Value};
 
 /// A calendar date, ISO 8601 (`2009-09-18`).
 pub struct Date(pub kpss_domain::value::Date);

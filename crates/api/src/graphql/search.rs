@@ -1,6 +1,15 @@
 //! Search over the visible records.
 
-use super::*;
+use super::common::{bad, grant, listed, loader, scoped};
+use super::measure::{Measure, MeasureById};
+use super::page::{PageInfo, cursor, page, total};
+use super::plan::{Plan, PlanById};
+use super::provider::{Provider, ProviderById};
+use super::region::{Region, region_of};
+use crate::error::{Result, coded};
+use crate::graphql::enums;
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use kpss_persistence::region as regions;
 use kpss_persistence::search::{self, SearchQuery};
 
 pub struct SearchHit(pub search::Hit);

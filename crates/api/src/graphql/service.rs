@@ -1,6 +1,16 @@
 //! Social services, their capacities and the legal classification.
 
-use super::*;
+use super::common::{self, grant, invalid, loader, patch, related, scoped};
+use super::page::{page, page_info, total};
+use super::provider::{Provider, ProviderById};
+use super::region::{Region, region_of};
+use super::source::{SourceRef, source};
+use crate::error::{Result, coded};
+use crate::graphql::enums;
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use kpss_domain::patch::Patch;
+use kpss_domain::service::{Capacity as CapacityData, ServiceDraft, ServiceForCreate};
+use kpss_domain::{record, service as svc};
 use kpss_persistence::service;
 
 children!(
@@ -274,7 +284,7 @@ impl ServiceMutations {
         input: ServiceInput,
     ) -> Result<Service> {
         let cmd = ServiceForCreate {
-            provider_id: super::id("providerId", &provider_id)?,
+            provider_id: common::id("providerId", &provider_id)?,
             fields: ServiceDraft {
                 service_type: input.service_type.into(),
                 name: None,
@@ -301,7 +311,7 @@ impl ServiceMutations {
             capacities: capacities_patch(patch.capacities),
             scope: self::patch(patch.scope),
         };
-        let id = super::id("id", &id)?;
+        let id = common::id("id", &id)?;
         Ok(Service(
             service::update(scoped(ctx), id, expected_version, &p)
                 .await
@@ -315,7 +325,7 @@ impl ServiceMutations {
         id: ID,
         expected_version: i32,
     ) -> Result<Service> {
-        let id = super::id("id", &id)?;
+        let id = common::id("id", &id)?;
         Ok(Service(
             service::set_archived(scoped(ctx), id, expected_version, true)
                 .await

@@ -1,6 +1,6 @@
 //! Provenance of imported records.
 
-use super::*;
+use async_graphql::Object;
 
 /// Where an imported record comes from: lines of its source document.
 pub struct SourceRef(pub kpss_domain::source::SourceRef);

@@ -1,9 +1,10 @@
 //! Live changes: events of committed writes, filtered to the caller's
 //! readable regions (and the regions it asks for).
 
+use super::common::{caller, db, related};
 use super::enums;
-use super::{DateTime, Region};
-use super::{caller, db, related};
+use super::region::Region;
+use super::scalars::DateTime;
 use crate::error::{Result, coded};
 use async_graphql::{Context, ID, Object, Subscription as SubscriptionMacro};
 use futures_util::Stream;

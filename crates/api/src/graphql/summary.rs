@@ -1,6 +1,14 @@
 //! Sums of capacity and counts of evaluation statuses.
 
-use super::*;
+use super::common::{grant, id, loader, scoped};
+use super::enums;
+use super::plan::{Plan, PlanById};
+use super::provider::{Provider, ProviderById};
+use super::region::{Kraj, Region};
+use super::service::{ServiceFilter, service_query};
+use crate::error::ApiError;
+use crate::error::{Result, coded};
+use async_graphql::{Context, ID, InputObject, Object};
 use kpss_persistence::summary;
 
 pub struct CapacityGroup(pub kpss_persistence::summary::CapacityGroup);

@@ -8,8 +8,6 @@ mod params;
 mod pipeline;
 mod ws;
 
-pub use pipeline::Execution;
-
 use crate::assets;
 use crate::auth::AuthConfig;
 use crate::cache::ResponseCache;

@@ -3,32 +3,28 @@
 //! WebSocket `subscribe` or `start`): the caller authenticated (the
 //! [`Caller`](super::Caller) extractor, or the socket's `connection_init`),
 //! then [`rated`], then [`admitted`] (its document resolved and within the
-//! limits), then [`Execution`] (a place among the caller's running
-//! operations, the request time, panics caught). Both transports call these
-//! functions; the last step is an engine extension because the engine runs
-//! WebSocket operations itself, and its `execute` hook runs for them as for
-//! HTTP (its `request` hook does not).
+//! limits), then [`Execution`](crate::execution::Execution) (a place among
+//! the caller's running operations, the request time, panics caught). Both
+//! transports call these functions; the last step is an engine extension
+//! because the engine runs WebSocket operations itself.
 
 use super::params::{Media, Params, has_nul, has_nul_value};
 use super::{AppState, error_response};
 use crate::cache::{self, Personal, ResponseCache};
 use crate::error::{ApiError, code};
 use crate::graphql::{Steps, request_data};
-use crate::limits::Limits;
 use crate::order::{self, KeyOrder};
 use crate::persisted::{self, Refusal};
-use crate::rate::{Bucket, FairShare};
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
+use crate::rate::Bucket;
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
-use async_graphql::{ErrorExtensions, ServerError, Variables};
+use async_graphql::{ServerError, Variables};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use futures_util::FutureExt;
 use kpss_domain::access::Ctx;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tracing::Instrument;
 
 /// The answer to one GraphQL request, before it is written as HTTP.
@@ -402,7 +398,7 @@ struct Body<'a> {
     extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
 }
 
-/// The answer of an operation that [`Execution`] refused or cut off.
+/// The answer of an operation that [`Execution`](crate::execution::Execution) refused or cut off.
 fn failed_as_a_whole(response: &async_graphql::Response) -> Option<Answer> {
     let [e] = response.errors.as_slice() else {
         return None;
@@ -422,62 +418,4 @@ fn failed_as_a_whole(response: &async_graphql::Response) -> Option<Answer> {
         code::INTERNAL => ApiError::Internal,
         _ => return None,
     }))
-}
-
-/// The last step of every query and mutation on every transport: a place
-/// among the caller's running operations (waiting for one at most the
-/// request time), then execution within the request time; a panic in a
-/// resolver is a bug, and its client gets INTERNAL, never the panic.
-/// Subscriptions live long and hold no place (a socket runs few of them).
-#[derive(Clone)]
-pub struct Execution {
-    fair: Arc<FairShare>,
-    timeout: Duration,
-}
-
-impl Execution {
-    pub fn new(limits: &Limits) -> Self {
-        Self {
-            fair: Arc::new(FairShare::new(limits.max_concurrent_per_subject)),
-            timeout: limits.request_timeout,
-        }
-    }
-}
-
-impl ExtensionFactory for Execution {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(self.clone())
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for Execution {
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> async_graphql::Response {
-        let refused = |e: ApiError| {
-            let e = e.extend().into_server_error(async_graphql::Pos::default());
-            async_graphql::Response::from_errors(vec![e])
-        };
-        let subject = ctx.data_opt::<Ctx>().map_or("", |c| c.subject.as_str());
-        let _place = match self.fair.enter(subject, self.timeout).await {
-            Ok(place) => place,
-            Err(e) => return refused(e),
-        };
-        let run = std::panic::AssertUnwindSafe(next.run(ctx, operation_name)).catch_unwind();
-        match tokio::time::timeout(self.timeout, run).await {
-            Ok(Ok(response)) => response,
-            Ok(Err(_)) => {
-                tracing::error!("a resolver panicked");
-                refused(ApiError::Internal)
-            }
-            Err(_) => refused(ApiError::ServiceUnavailable(format!(
-                "the request took longer than {:?}",
-                self.timeout
-            ))),
-        }
-    }
 }

@@ -1,0 +1,110 @@
+//! What every aggregate's resolvers share: the request's data (caller,
+//! scoped handle, loaders), argument parsing and the mapping of errors.
+
+use super::loaders::{Batcher, Loaders};
+use crate::error::ApiError;
+use crate::error::{Result, coded};
+use async_graphql::dataloader::Loader;
+use async_graphql::{Context, ID, MaybeUndefined};
+use kpss_domain::ValidationError;
+use kpss_domain::access::Ctx;
+use kpss_domain::patch::Patch;
+use kpss_domain::region::RegionCode;
+use kpss_persistence::{Db, Scoped, region as regions};
+use std::sync::Arc;
+
+pub(super) fn caller<'a>(ctx: &'a Context<'_>) -> &'a Ctx {
+    // The HTTP layer attaches a Ctx to every request before executing it.
+    ctx.data_unchecked::<Ctx>()
+}
+
+pub(super) fn db<'a>(ctx: &'a Context<'_>) -> &'a Db {
+    ctx.data_unchecked::<Db>()
+}
+
+pub(super) fn scoped<'a>(ctx: &'a Context<'_>) -> &'a Scoped {
+    // Attached with the caller's Ctx by `request_data`.
+    ctx.data_unchecked::<Scoped>()
+}
+
+pub(super) fn loader<'a>(ctx: &'a Context<'_>) -> &'a Batcher {
+    ctx.data_unchecked::<Arc<Batcher>>()
+}
+
+/// A relation every readable record has (its plan, its measure, its
+/// region): absent only through a bug, which the client sees as INTERNAL.
+pub(super) async fn related<K>(ctx: &Context<'_>, key: K) -> Result<<Loaders as Loader<K>>::Value>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    Loaders: Loader<K, Error = async_graphql::Error>,
+{
+    loader(ctx)
+        .load_one(key)
+        .await?
+        .ok_or_else(|| coded(ApiError::Internal))
+}
+
+pub(super) fn bad(field: &str, message: impl Into<String>) -> async_graphql::Error {
+    coded(ApiError::BadUserInput {
+        field: field.into(),
+        message: message.into(),
+    })
+}
+
+/// An id argument: our ids are decimal integers.
+pub(super) fn id(field: &str, id: &ID) -> Result<i64> {
+    id.parse::<i64>()
+        .map_err(|_| bad(field, format!("`{}` is not an id", id.as_str())))
+}
+
+/// Most codes a filter may list: every region of the country fits, and
+/// each code costs a lookup.
+pub(super) const MAX_LISTED_CODES: usize = 1_000;
+
+pub(super) fn listed(field: &str, codes: Option<&[String]>) -> Result<()> {
+    match codes {
+        Some(c) if c.len() > MAX_LISTED_CODES => Err(bad(
+            field,
+            format!("at most {MAX_LISTED_CODES} codes may be listed"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+pub(super) async fn grant(
+    ctx: &Context<'_>,
+    regions: Option<&[String]>,
+    kraje: Option<&[String]>,
+) -> Result<Option<kpss_domain::access::Grant>> {
+    listed("filter.regions", regions)?;
+    listed("filter.kraje", kraje)?;
+    regions::filter(scoped(ctx), regions, kraje, "filter")
+        .await
+        .map_err(coded)
+}
+
+/// A domain error in an input, under the argument it came in (`input`, `patch`).
+pub(super) fn invalid(e: ValidationError, under: &str) -> async_graphql::Error {
+    coded(e.under(under))
+}
+
+/// A patch field: absent keeps the value, null clears it, a value sets it.
+pub(super) fn patch<T>(m: MaybeUndefined<T>) -> Patch<T> {
+    match m {
+        MaybeUndefined::Undefined => Patch::Keep,
+        MaybeUndefined::Null => Patch::Clear,
+        MaybeUndefined::Value(v) => Patch::Set(v),
+    }
+}
+
+pub(super) fn optional_id(field: &str, v: Option<&ID>) -> Result<Option<i64>> {
+    v.map(|i| id(field, i)).transpose()
+}
+
+pub(super) fn region_code(field: &str, code: &str) -> Result<RegionCode> {
+    RegionCode::parse(field, code).map_err(coded)
+}
+
+pub(super) fn list(v: Option<Vec<String>>) -> Vec<String> {
+    v.unwrap_or_default()
+}
