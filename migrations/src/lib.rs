@@ -13,6 +13,7 @@ mod m20261215_000006_provenance;
 mod m20261222_000007_data_version;
 mod m20261229_000008_function_rights;
 mod m20270105_000009_evaluation_version;
+mod m20270105_000010_change_event;
 
 pub struct Migrator;
 
@@ -30,14 +31,15 @@ impl MigratorTrait for Migrator {
             Box::new(m20261222_000007_data_version::Migration),
             Box::new(m20261229_000008_function_rights::Migration),
             Box::new(m20270105_000009_evaluation_version::Migration),
+            Box::new(m20270105_000010_change_event::Migration),
         ]
     }
 }
 
-/// Every table with a `region_code`, as the migrations leave the schema: each
-/// has the row-level security policies, and the service role's grants
-/// follow this list.
-pub const TENANT_TABLES: [&str; 12] = [
+/// Every table with a `region_code`, as the migrations leave the schema on
+/// PostgreSQL: each has the row-level security policies, and the service
+/// role's grants follow this list.
+pub const TENANT_TABLES: [&str; 13] = [
     "plan",
     "plan_project",
     "priority",
@@ -50,4 +52,5 @@ pub const TENANT_TABLES: [&str; 12] = [
     "audit_entry",
     "search_entry",
     "data_version",
+    "change_event",
 ];

@@ -168,3 +168,105 @@ async fn changes_cross_instances_through_postgresql() {
     writer.stop().await;
     reader.stop().await;
 }
+
+/// Any role may send `NOTIFY kpss_changes`: a replayed change, the number of
+/// one already delivered or of one to come reach no subscriber; the next
+/// real change arrives as the next event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_notifications_reach_no_subscriber() {
+    use sea_orm::{ConnectionTrait, Database};
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let mut ws = subscribe(&app.base, &app.token(Role::Viewer, &["klatovy"], &[])).await;
+    create_provider(&app, "klatovy").await;
+    let created = json!({ "region": { "code": "klatovy" }, "entity": "Provider", "action": "CREATED", "actor": "tester" });
+    assert_eq!(
+        next_json(&mut ws).await["payload"]["data"]["changes"],
+        created
+    );
+
+    let owner = Database::connect(app.config.owner_url().expect("owner"))
+        .await
+        .expect("owner");
+    let row = owner
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT seq, change FROM change_event ORDER BY seq DESC LIMIT 1",
+        ))
+        .await
+        .expect("the change")
+        .expect("a row");
+    let seq: i64 = row.try_get_by_index(0).expect("seq");
+    let change: String = row.try_get_by_index(1).expect("change");
+    let service = app.config.database_url.as_deref().expect("service url");
+    let stranger = Database::connect(crate::support::postgres::stranger(service).await)
+        .await
+        .expect("the stranger logs in");
+    for payload in [
+        change,
+        seq.to_string(),
+        (seq + 1).to_string(),
+        String::new(),
+    ] {
+        stranger
+            .execute_raw(sea_orm::Statement::from_sql_and_values(
+                sea_orm::DbBackend::Postgres,
+                "SELECT pg_notify('kpss_changes', $1)",
+                [payload.into()],
+            ))
+            .await
+            .expect("anyone may notify");
+    }
+
+    let editor = app.token(Role::Editor, &["klatovy"], &[]);
+    let measure = app
+        .query(
+            &editor,
+            "{ measures(filter: { regions: [\"klatovy\"] }, first: 1) { nodes { id } } }",
+            json!({}),
+        )
+        .await["measures"]["nodes"][0]["id"]
+        .clone();
+    app.query(&editor, "mutation($m: ID!) { recordEvaluation(measureId: $m, input: { year: 2036, status: IN_PROGRESS }) { id } }", json!({ "m": measure })).await;
+    assert_eq!(
+        next_json(&mut ws).await["payload"]["data"]["changes"],
+        json!({ "region": { "code": "klatovy" }, "entity": "Evaluation", "action": "CREATED", "actor": "tester" }),
+        "the forged notifications brought nothing"
+    );
+    app.stop().await;
+}
+
+/// Numbers are drawn before commit, so a change may commit after one with a
+/// higher number has been delivered: it still arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_committed_after_a_later_numbered_one_still_arrives() {
+    use sea_orm::{ConnectionTrait, Database, TransactionTrait};
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let mut ws = subscribe(&app.base, &app.token(Role::Viewer, &["klatovy"], &[])).await;
+    let owner = Database::connect(app.config.owner_url().expect("owner"))
+        .await
+        .expect("owner");
+    // A write that has drawn its number and not committed yet.
+    let slow = owner.begin().await.expect("begin");
+    let late = json!({ "region": "klatovy", "plan_id": null, "entity": "Provider", "entity_id": 1, "action": "CREATED", "actor": "slow", "at": 0 });
+    slow.execute_raw(sea_orm::Statement::from_sql_and_values(
+        sea_orm::DbBackend::Postgres,
+        "INSERT INTO change_event (region_code, change) VALUES ('klatovy', $1)",
+        [late.to_string().into()],
+    ))
+    .await
+    .expect("insert");
+    create_provider(&app, "klatovy").await;
+    assert_eq!(
+        next_json(&mut ws).await["payload"]["data"]["changes"]["actor"],
+        "tester"
+    );
+    slow.execute_unprepared("NOTIFY kpss_changes")
+        .await
+        .expect("notify");
+    slow.commit().await.expect("commit");
+    assert_eq!(
+        next_json(&mut ws).await["payload"]["data"]["changes"]["actor"],
+        "slow"
+    );
+    app.stop().await;
+}

@@ -134,3 +134,46 @@ async fn a_role_without_grants_can_execute_no_function_of_the_service() {
     );
     app.stop().await;
 }
+
+/// A role that can log in but has no grant may `LISTEN kpss_changes`: it
+/// hears a number per write, never a region, record or editor, and cannot
+/// read the changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_without_grants_hears_only_numbers_of_changes() {
+    use kpss_domain::access::Role;
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let service = app.config.database_url.as_deref().expect("service url");
+    let stranger = crate::support::postgres::stranger(service).await;
+    let mut listener = sea_orm::sqlx::postgres::PgListener::connect(&stranger)
+        .await
+        .expect("the stranger logs in");
+    listener.listen("kpss_changes").await.expect("listen");
+    let editor = app.token_for("editor@klatovy", Role::Editor, &["klatovy"], &[]);
+    app.query(
+        &editor,
+        "mutation { createProvider(input: { region: \"klatovy\", name: \"Nový poskytovatel\" }) { id } }",
+        serde_json::json!({}),
+    )
+    .await;
+    let heard = tokio::time::timeout(std::time::Duration::from_secs(10), listener.recv())
+        .await
+        .expect("a notification within 10 s")
+        .expect("a notification");
+    assert!(
+        heard.payload().chars().all(|c| c.is_ascii_digit()),
+        "only a number: {}",
+        heard.payload()
+    );
+    let c = Database::connect(stranger)
+        .await
+        .expect("the stranger logs in");
+    let refused = c
+        .execute_unprepared("SELECT * FROM change_event")
+        .await
+        .expect_err("no SELECT on change_event");
+    assert!(
+        refused.to_string().contains("permission denied"),
+        "{refused}"
+    );
+    app.stop().await;
+}

@@ -95,13 +95,13 @@ pub(crate) fn is_transient(e: &Error) -> bool {
 
 /// Grants the service's role exactly what it needs, run by the owner at every
 /// start: read, insert and update on tenant tables, delete only where rows are
-/// derived and replaced wholesale, read on the reference tables, no DDL.
+/// derived and replaced wholesale or pruned, read on the reference tables, no DDL.
 pub(crate) async fn grant_service_role(conn: &DatabaseConnection, role: &str) -> Result<()> {
     if conn.get_database_backend() != DbBackend::Postgres {
         return Ok(());
     }
     let role = format!("\"{}\"", role.replace('"', "\"\""));
-    let derived = ["capacity", "search_entry"];
+    let derived = ["capacity", "search_entry", "change_event"];
     let mut sql = vec![
         format!("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}"),
         format!("REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {role}"),

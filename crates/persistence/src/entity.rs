@@ -476,3 +476,25 @@ pub mod data_version {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod change_event {
+    use sea_orm::entity::prelude::*;
+
+    /// A change as subscribers receive it (PostgreSQL; see the migration `change_event`).
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "change_event")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub seq: i64,
+        pub region_code: String,
+        pub at: DateTimeUtc,
+        /// The change as JSON.
+        #[sea_orm(column_type = "Text")]
+        pub change: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

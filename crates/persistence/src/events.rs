@@ -1,15 +1,35 @@
-//! Change events for subscriptions. On PostgreSQL a change is a
-//! `NOTIFY kpss_changes` sent inside the writing transaction, so it is
-//! delivered only when that commits, to every service instance that
-//! `LISTEN`s; on SQLite (one process) it is published in-process after commit.
+//! Change events for subscriptions. On PostgreSQL a write inserts its change
+//! into `change_event` (a tenant table under row-level security) and sends
+//! `NOTIFY kpss_changes` with only the change's number, both in the writing
+//! transaction; every instance `LISTEN`s and, when notified, reads the
+//! changes it has not forwarded yet, as the service, and forwards them. Any
+//! role that can log in may listen or notify on a channel: it learns only
+//! numbers, and a forged notification brings only what is in the table. On
+//! SQLite (one process) a change is published in-process after commit.
 
+use crate::entity::change_event;
+use crate::scoped::Scoped;
 use crate::{Db, Error, Result, dialect};
+use chrono::Utc;
+use kpss_domain::access::Ctx;
 use kpss_domain::kind::{AuditAction, EntityKind};
 use kpss_domain::region::RegionCode;
-use sea_orm::{DatabaseTransaction, DbBackend};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 
 pub const CHANNEL: &str = "kpss_changes";
+
+/// How long changes stay in `change_event`; listeners prune older ones now and then.
+const KEEP: Duration = Duration::from_secs(3600);
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+/// How far below the highest forwarded number a missing one is still waited for.
+const WINDOW: i64 = 1000;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
@@ -25,9 +45,20 @@ pub struct Change {
 
 /// Queues `change` in the transaction (PostgreSQL delivers it on commit).
 pub(crate) async fn queue(txn: &DatabaseTransaction, change: &Change) -> Result<()> {
-    let payload = serde_json::to_string(change)
-        .map_err(|e| Error::Data(format!("cannot encode a change: {e}")))?;
-    dialect::notify(txn, CHANNEL, payload).await
+    if txn.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    let row = change_event::ActiveModel {
+        region_code: Set(change.region.as_str().to_owned()),
+        change: Set(serde_json::to_string(change)
+            .map_err(|e| Error::Data(format!("cannot encode a change: {e}")))?),
+        ..Default::default()
+    };
+    let seq = change_event::Entity::insert(row)
+        .exec(txn)
+        .await?
+        .last_insert_id;
+    dialect::notify(txn, CHANNEL, seq.to_string()).await
 }
 
 /// After commit: publishes in-process where the database does not.
@@ -48,36 +79,117 @@ impl Db {
         self.events.receiver_count()
     }
 
-    /// On PostgreSQL, forwards `NOTIFY kpss_changes` of every instance to this
-    /// instance's subscribers (reconnecting when the connection drops).
+    /// On PostgreSQL, forwards the changes of every instance, written from
+    /// now on, to this instance's subscribers (reconnecting when the
+    /// connection drops).
     pub async fn listen_for_changes(&self, url: &str) -> Result<()> {
         if self.backend() != DbBackend::Postgres {
             return Ok(());
         }
+        let lost = |e: sea_orm::sqlx::Error| {
+            sea_orm::DbErr::Conn(sea_orm::RuntimeErr::Internal(e.to_string()))
+        };
         let mut listener = sea_orm::sqlx::postgres::PgListener::connect(url)
             .await
-            .map_err(|e| sea_orm::DbErr::Conn(sea_orm::RuntimeErr::Internal(e.to_string())))?;
-        listener
-            .listen(CHANNEL)
-            .await
-            .map_err(|e| sea_orm::DbErr::Conn(sea_orm::RuntimeErr::Internal(e.to_string())))?;
-        let events = self.events.clone();
+            .map_err(lost)?;
+        listener.listen(CHANNEL).await.map_err(lost)?;
+        let mut feed = Feed::from_now(self).await?;
         tokio::spawn(async move {
             loop {
-                match listener.recv().await {
-                    Ok(n) => match serde_json::from_str::<Change>(n.payload()) {
-                        Ok(change) => {
-                            let _ = events.send(change);
+                match listener.try_recv().await {
+                    // A notification, or a lost connection (whose notifications
+                    // are lost): either way, read what is new.
+                    Ok(_) => {
+                        if let Err(e) = feed.forward().await {
+                            tracing::warn!(error = %e, "cannot read the changes");
                         }
-                        Err(e) => tracing::warn!(error = %e, "unreadable change notification"),
-                    },
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "change listener lost its connection; retrying");
-                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        tokio::time::sleep(Duration::from_secs(1)).await;
                     }
                 }
             }
         });
+        Ok(())
+    }
+}
+
+/// What one instance's listener has forwarded. A number is drawn when a
+/// write inserts its change, just before it commits, so changes commit in
+/// about the order of their numbers, but not exactly: one below the highest
+/// forwarded may still come (or never: a rolled-back write's number). Such
+/// gaps are asked for again with every notification until they are
+/// `WINDOW` behind.
+struct Feed {
+    /// The service reading every region.
+    service: Scoped,
+    /// The highest number forwarded.
+    top: i64,
+    /// Numbers below `top` not seen yet.
+    gaps: BTreeSet<i64>,
+    pruned: Instant,
+}
+
+impl Feed {
+    /// Starts after the newest change: no history is replayed.
+    async fn from_now(db: &Db) -> Result<Self> {
+        let service = db.scoped_per_read(Ctx::system("change listener"));
+        let newest: Option<Option<i64>> = change_event::Entity::find()
+            .select_only()
+            .column_as(change_event::Column::Seq.max(), "m")
+            .into_tuple()
+            .one(&service.reader().await?)
+            .await?;
+        Ok(Self {
+            service,
+            top: newest.flatten().unwrap_or(0),
+            gaps: BTreeSet::new(),
+            pruned: Instant::now(),
+        })
+    }
+
+    /// Forwards the changes not forwarded yet, in the order of their numbers.
+    async fn forward(&mut self) -> Result<()> {
+        use change_event::Column::Seq;
+        let rows = change_event::Entity::find()
+            .filter(
+                Condition::any()
+                    .add(Seq.gt(self.top))
+                    .add(Seq.is_in(self.gaps.iter().copied())),
+            )
+            .order_by_asc(Seq)
+            .all(&self.service.reader().await?)
+            .await?;
+        let seen: BTreeSet<i64> = rows.iter().map(|r| r.seq).collect();
+        for row in rows {
+            match serde_json::from_str::<Change>(&row.change) {
+                Ok(change) => {
+                    let _ = self.service.db().events.send(change);
+                }
+                Err(e) => tracing::warn!(error = %e, seq = row.seq, "unreadable change"),
+            }
+        }
+        let top = seen.last().map_or(self.top, |&s| s.max(self.top));
+        let oldest = top - WINDOW;
+        self.gaps
+            .extend((self.top.max(oldest) + 1..top).filter(|s| !seen.contains(s)));
+        self.gaps.retain(|s| *s > oldest && !seen.contains(s));
+        self.top = top;
+        if self.pruned.elapsed() >= PRUNE_EVERY {
+            self.pruned = Instant::now();
+            self.prune().await?;
+        }
+        Ok(())
+    }
+
+    async fn prune(&self) -> Result<()> {
+        let txn = self.service.begin_write().await?;
+        change_event::Entity::delete_many()
+            .filter(change_event::Column::At.lt(Utc::now() - KEEP))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
         Ok(())
     }
 }
