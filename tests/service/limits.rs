@@ -481,10 +481,9 @@ async fn the_rate_counts_operations_and_addresses_without_a_token(b: Backend) {
 async fn a_websocket_operation_over_its_time_is_service_unavailable(b: Backend) {
     use futures_util::SinkExt;
     use tokio_tungstenite::tungstenite::Message;
-    let app = TestApp::spawn_with(b, |c, _| {
-        c.limits.request_timeout = Duration::from_millis(1);
-    })
-    .await;
+    let mut app = TestApp::spawn(b).await;
+    app.restart_with(|c| c.limits.request_timeout = Duration::from_millis(1))
+        .await;
     let mut ws = crate::live::connect(&app.base, &app.admin()).await;
     assert_eq!(
         crate::live::next_json(&mut ws).await["type"],

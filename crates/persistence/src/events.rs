@@ -93,8 +93,23 @@ impl Db {
             .await
             .map_err(lost)?;
         listener.listen(CHANNEL).await.map_err(lost)?;
-        let mut feed = Feed::from_now(self).await?;
+        // Changes from here on reach subscribers; when the database cannot say
+        // where "here" is yet, the service starts anyway and asks again
+        // (notifications queue up meanwhile).
+        let first = Feed::from_now(self).await;
+        let db = self.clone();
         tokio::spawn(async move {
+            let mut feed = match first {
+                Ok(feed) => feed,
+                Err(mut e) => loop {
+                    tracing::warn!(error = %e, "cannot read the newest change; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    match Feed::from_now(&db).await {
+                        Ok(feed) => break feed,
+                        Err(again) => e = again,
+                    }
+                },
+            };
             loop {
                 match listener.try_recv().await {
                     // A notification, or a lost connection (whose notifications
