@@ -238,3 +238,100 @@ async fn a_document_over_the_limits_is_not_kept_for_its_hash() {
     assert!(answer["data"]["regions"].is_array(), "{answer}");
     app.stop().await;
 }
+
+/// The same over-limit document (40 aliases, over `KPSS_MAX_ALIASES`) gets
+/// the same code whatever brings it: POST, GET, a batch's entry, an APQ
+/// hash with its text (then not kept: the hash alone is not found), a
+/// trusted document's id, and a WebSocket `subscribe` or `start`.
+#[tokio::test]
+async fn every_transport_refuses_an_over_limit_document_alike() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let over: String = (0..40).map(|i| format!("a{i}: me {{ role }} ")).collect();
+    let over = format!("query Over {{ {over} }}");
+    let hash = sha256(&over);
+    let refused = |answer: &Value| {
+        assert_eq!(code(answer), "QUERY_TOO_COMPLEX", "{answer}");
+        assert!(answer.get("data").is_none(), "nothing ran: {answer}");
+    };
+
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    refused(&post(&app, json!({ "query": over })).await.1);
+    refused(&get(&app, &[("query", &over)]).await.1);
+    let (_, batch) = post(&app, json!([{ "query": QUERY }, { "query": over }])).await;
+    assert_eq!(code(&batch[0]), "none", "{batch}");
+    refused(&batch[1]);
+    refused(
+        &post(
+            &app,
+            json!({ "query": over, "extensions": persisted(&hash) }),
+        )
+        .await
+        .1,
+    );
+    let (_, answer) = post(&app, json!({ "extensions": persisted(&hash) })).await;
+    assert_eq!(code(&answer), "PERSISTED_QUERY_NOT_FOUND", "{answer}");
+    for (protocol, start) in [
+        ("graphql-transport-ws", "subscribe"),
+        ("graphql-ws", "start"),
+    ] {
+        let mut ws = crate::live::connect_with(&app.base, &app.admin(), protocol).await;
+        assert_eq!(
+            crate::live::next_json(&mut ws).await["type"],
+            "connection_ack"
+        );
+        let message = json!({ "id": "over", "type": start, "payload": { "query": over } });
+        ws.send(Message::Text(message.to_string().into()))
+            .await
+            .expect("send");
+        let answer = crate::live::next_json(&mut ws).await;
+        assert_eq!(
+            *crate::live::error_code(protocol, &answer),
+            "QUERY_TOO_COMPLEX",
+            "{protocol}: {answer}"
+        );
+    }
+    app.stop().await;
+
+    // Listed as trusted, it is still over the limits.
+    let app = TestApp::spawn_with(Backend::Sqlite, |c, dir| {
+        let file = dir.join("persisted-documents.json");
+        std::fs::write(&file, json!({ &hash: over }).to_string()).expect("write");
+        c.trusted_documents = Some(file);
+    })
+    .await;
+    refused(
+        &post(&app, json!({ "documentId": format!("sha256:{hash}") }))
+            .await
+            .1,
+    );
+    refused(
+        &post(&app, json!({ "extensions": persisted(&hash) }))
+            .await
+            .1,
+    );
+    let extensions = persisted(&hash).to_string();
+    refused(&get(&app, &[("extensions", &extensions)]).await.1);
+    for (protocol, start) in [
+        ("graphql-transport-ws", "subscribe"),
+        ("graphql-ws", "start"),
+    ] {
+        let mut ws = crate::live::connect_with(&app.base, &app.admin(), protocol).await;
+        assert_eq!(
+            crate::live::next_json(&mut ws).await["type"],
+            "connection_ack"
+        );
+        let payload = json!({ "documentId": format!("sha256:{hash}") });
+        let message = json!({ "id": "over", "type": start, "payload": payload });
+        ws.send(Message::Text(message.to_string().into()))
+            .await
+            .expect("send");
+        let answer = crate::live::next_json(&mut ws).await;
+        assert_eq!(
+            *crate::live::error_code(protocol, &answer),
+            "QUERY_TOO_COMPLEX",
+            "{protocol}: {answer}"
+        );
+    }
+    app.stop().await;
+}

@@ -509,7 +509,7 @@ async fn evaluations_replace_per_year_and_edits_reach_the_export(b: Backend) {
     app.stop().await;
 }
 
-const RECORD: &str = "mutation($m: ID!, $y: Int!, $s: EvaluationStatus!, $v: Int) { recordEvaluation(measureId: $m, input: { year: $y, status: $s, expectedVersion: $v }) { year status version } }";
+const RECORD: &str = "mutation($m: ID!, $y: Int!, $s: EvaluationStatus!, $v: Int) { recordEvaluation(measureId: $m, input: { year: $y, status: $s }, expectedVersion: $v) { year status version } }";
 
 /// A measure's evaluations as (year, status, version).
 async fn evaluations(app: &TestApp, token: &str, measure: &str) -> Value {

@@ -62,8 +62,6 @@ pub struct EvaluationInput {
     year: i32,
     status: enums::EvaluationStatus,
     comment: Option<String>,
-    /// The version of this year's evaluation the change was made from (0: none yet); CONFLICT if it is no longer current. Omitted: add or replace whatever is there.
-    expected_version: Option<i32>,
 }
 
 #[derive(Default)]
@@ -71,12 +69,13 @@ pub struct EvaluationMutations;
 
 #[Object]
 impl EvaluationMutations {
-    /// Adds an evaluation for a year, or replaces the one for the same year (the old one stays in the audit log); with `input.expectedVersion`, only if that year's evaluation is still at that version (CONFLICT with `currentVersion` otherwise).
+    /// Adds an evaluation for a year, or replaces the one for the same year (the old one stays in the audit log). With `expectedVersion`, only if that year's evaluation is still at that version (0: there is none yet), else CONFLICT with `currentVersion`; without it, whatever is there is replaced.
     async fn record_evaluation(
         &self,
         ctx: &Context<'_>,
         measure_id: ID,
         input: EvaluationInput,
+        expected_version: Option<i32>,
     ) -> Result<Evaluation> {
         let cmd = EvaluationForRecord {
             measure_id: common::id("measureId", &measure_id)?,
@@ -86,7 +85,7 @@ impl EvaluationMutations {
                 input.comment.as_deref(),
             )
             .map_err(|e| invalid(e, "input"))?,
-            expected_version: input.expected_version,
+            expected_version,
         };
         Ok(Evaluation(
             evaluation::record(scoped(ctx), &cmd).await.map_err(coded)?,
