@@ -1,6 +1,8 @@
 //! Activities of measures and their sub-activities.
 
-use super::common::{self, bad, invalid, list, loader, optional_id, patch, related, scoped};
+use super::common::{
+    self, bad, children, invalid, list, loader, optional_id, patch, related, scoped,
+};
 use super::measure::{Measure, MeasureById};
 use super::source::{SourceRef, source};
 use crate::error::{Result, coded};
@@ -26,6 +28,7 @@ children!(
 
 #[derive(Clone)]
 pub struct Activity(pub record::Activity);
+versioned!(Activity, activity, dom_activity::ActivityPatch);
 
 #[Object]
 impl Activity {
@@ -96,10 +99,7 @@ impl Activity {
     }
 
     async fn sub_activities(&self, ctx: &Context<'_>) -> Result<Vec<Activity>> {
-        Ok(loader(ctx)
-            .load_one(SubActivitiesOf(self.0.id))
-            .await?
-            .unwrap_or_default())
+        children(ctx, SubActivitiesOf(self.0.id)).await
     }
 
     async fn archived(&self) -> bool {
@@ -230,12 +230,7 @@ impl ActivityMutations {
             )?,
             outputs: self::patch(patch.outputs),
         };
-        let id = common::id("id", &id)?;
-        Ok(Activity(
-            activity::update(scoped(ctx), id, expected_version, &p)
-                .await
-                .map_err(coded)?,
-        ))
+        common::update(ctx, &id, expected_version, p).await
     }
 
     async fn archive_activity(
@@ -244,11 +239,6 @@ impl ActivityMutations {
         id: ID,
         expected_version: i32,
     ) -> Result<Activity> {
-        let id = common::id("id", &id)?;
-        Ok(Activity(
-            activity::set_archived(scoped(ctx), id, expected_version, true)
-                .await
-                .map_err(coded)?,
-        ))
+        common::archive(ctx, &id, expected_version, true).await
     }
 }

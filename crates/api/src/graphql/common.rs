@@ -44,6 +44,17 @@ where
         .ok_or_else(|| coded(ApiError::Internal))
 }
 
+/// The records under a parent (its measures, its services, ...): none when
+/// the parent has none.
+pub(super) async fn children<K, V>(ctx: &Context<'_>, key: K) -> Result<Vec<V>>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    Loaders: Loader<K, Value = Vec<V>, Error = async_graphql::Error>,
+    V: Send + Sync + Clone + 'static,
+{
+    Ok(loader(ctx).load_one(key).await?.unwrap_or_default())
+}
+
 pub(super) fn bad(field: &str, message: impl Into<String>) -> async_graphql::Error {
     coded(ApiError::BadUserInput {
         field: field.into(),
@@ -107,4 +118,75 @@ pub(super) fn region_code(field: &str, code: &str) -> Result<RegionCode> {
 
 pub(super) fn list(v: Option<Vec<String>>) -> Vec<String> {
     v.unwrap_or_default()
+}
+
+/// A kind whose records change by patch and are archived (and restored),
+/// each change made from the version the client read. [`update`] and
+/// [`archive`] are the one way to write those resolvers.
+pub(super) trait Versioned: Sized {
+    type Patch: Sync;
+    fn update(
+        s: &Scoped,
+        id: i64,
+        expected: i32,
+        patch: &Self::Patch,
+    ) -> impl Future<Output = kpss_persistence::Result<Self>> + Send;
+    fn set_archived(
+        s: &Scoped,
+        id: i64,
+        expected: i32,
+        archived: bool,
+    ) -> impl Future<Output = kpss_persistence::Result<Self>> + Send;
+}
+
+/// `Versioned` for a GraphQL type wrapping the record of a persistence module.
+macro_rules! versioned {
+    ($wrapper:ident, $module:ident, $patch:ty) => {
+        impl super::common::Versioned for $wrapper {
+            type Patch = $patch;
+            async fn update(
+                s: &kpss_persistence::Scoped,
+                id: i64,
+                expected: i32,
+                patch: &$patch,
+            ) -> kpss_persistence::Result<Self> {
+                $module::update(s, id, expected, patch).await.map(Self)
+            }
+            async fn set_archived(
+                s: &kpss_persistence::Scoped,
+                id: i64,
+                expected: i32,
+                archived: bool,
+            ) -> kpss_persistence::Result<Self> {
+                $module::set_archived(s, id, expected, archived)
+                    .await
+                    .map(Self)
+            }
+        }
+    };
+}
+
+pub(super) async fn update<T: Versioned>(
+    ctx: &Context<'_>,
+    record: &ID,
+    expected: i32,
+    patch: T::Patch,
+) -> Result<T> {
+    let record = id("id", record)?;
+    T::update(scoped(ctx), record, expected, &patch)
+        .await
+        .map_err(coded)
+}
+
+/// Archives (`true`) or restores (`false`) a record.
+pub(super) async fn archive<T: Versioned>(
+    ctx: &Context<'_>,
+    record: &ID,
+    expected: i32,
+    archived: bool,
+) -> Result<T> {
+    let record = id("id", record)?;
+    T::set_archived(scoped(ctx), record, expected, archived)
+        .await
+        .map_err(coded)
 }

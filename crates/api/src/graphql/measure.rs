@@ -1,7 +1,9 @@
 //! Measures, their sub-measures and expected costs.
 
 use super::activity::{ActivitiesOf, Activity};
-use super::common::{self, grant, id, invalid, list, loader, optional_id, patch, related, scoped};
+use super::common::{
+    self, children, grant, id, invalid, list, loader, optional_id, patch, related, scoped,
+};
 use super::evaluation::{Evaluation, EvaluationsOf};
 use super::page::{page, page_info, total};
 use super::plan::{Plan, PlanById};
@@ -41,6 +43,7 @@ connection!(MeasureConnection, Measure);
 
 #[derive(Clone)]
 pub struct Measure(pub record::Measure);
+versioned!(Measure, measure, dom_measure::MeasurePatch);
 
 #[derive(SimpleObject)]
 pub struct Cost {
@@ -168,33 +171,21 @@ impl Measure {
 
     /// Capacities the measure's output aims to create (e.g. a home with at least 50 beds); not existing services.
     async fn planned_capacities(&self, ctx: &Context<'_>) -> Result<Vec<Capacity>> {
-        Ok(loader(ctx)
-            .load_one(PlannedCapacitiesOf(self.0.id))
-            .await?
-            .unwrap_or_default())
+        children(ctx, PlannedCapacitiesOf(self.0.id)).await
     }
 
     async fn sub_measures(&self, ctx: &Context<'_>) -> Result<Vec<Measure>> {
-        Ok(loader(ctx)
-            .load_one(SubMeasuresOf(self.0.id))
-            .await?
-            .unwrap_or_default())
+        children(ctx, SubMeasuresOf(self.0.id)).await
     }
 
     /// Top-level activities; sub-activities are in Activity.subActivities.
     async fn activities(&self, ctx: &Context<'_>) -> Result<Vec<Activity>> {
-        Ok(loader(ctx)
-            .load_one(ActivitiesOf(self.0.id))
-            .await?
-            .unwrap_or_default())
+        children(ctx, ActivitiesOf(self.0.id)).await
     }
 
     /// All evaluations, newest year first.
     async fn evaluations(&self, ctx: &Context<'_>) -> Result<Vec<Evaluation>> {
-        Ok(loader(ctx)
-            .load_one(EvaluationsOf(self.0.id))
-            .await?
-            .unwrap_or_default())
+        children(ctx, EvaluationsOf(self.0.id)).await
     }
 
     async fn latest_evaluation(&self, ctx: &Context<'_>) -> Result<Option<Evaluation>> {
@@ -418,12 +409,7 @@ impl MeasureMutations {
             planned_capacities: capacities_patch(patch.planned_capacities),
             priority_title: self::patch(patch.priority_title),
         };
-        let id = common::id("id", &id)?;
-        Ok(Measure(
-            measure::update(scoped(ctx), id, expected_version, &p)
-                .await
-                .map_err(coded)?,
-        ))
+        common::update(ctx, &id, expected_version, p).await
     }
 
     async fn archive_measure(
@@ -432,11 +418,6 @@ impl MeasureMutations {
         id: ID,
         expected_version: i32,
     ) -> Result<Measure> {
-        let id = common::id("id", &id)?;
-        Ok(Measure(
-            measure::set_archived(scoped(ctx), id, expected_version, true)
-                .await
-                .map_err(coded)?,
-        ))
+        common::archive(ctx, &id, expected_version, true).await
     }
 }

@@ -7,9 +7,10 @@
 mod loaders;
 #[macro_use]
 mod page;
+#[macro_use]
+mod common;
 mod activity;
 mod audit;
-mod common;
 mod enums;
 mod evaluation;
 mod measure;

@@ -1,6 +1,8 @@
 //! Plans and the projects they list.
 
-use super::common::{self, grant, id, invalid, loader, optional_id, patch, region_code, scoped};
+use super::common::{
+    self, children, grant, id, invalid, loader, optional_id, patch, region_code, scoped,
+};
 use super::loaders::{Loaders, grouped};
 use super::page::{page, page_info, total};
 use super::priority::{PrioritiesOf, Priority};
@@ -28,6 +30,7 @@ children!(
 
 #[derive(Clone)]
 pub struct Plan(pub record::Plan);
+versioned!(Plan, plan, dom_plan::PlanPatch);
 
 #[Object]
 impl Plan {
@@ -113,18 +116,12 @@ impl Plan {
     }
 
     async fn priorities(&self, ctx: &Context<'_>) -> Result<Vec<Priority>> {
-        Ok(loader(ctx)
-            .load_one(PrioritiesOf(self.0.id))
-            .await?
-            .unwrap_or_default())
+        children(ctx, PrioritiesOf(self.0.id)).await
     }
 
     /// Projects the plan lists with their implementer and completion term.
     async fn projects(&self, ctx: &Context<'_>) -> Result<Vec<PlanProject>> {
-        Ok(loader(ctx)
-            .load_one(ProjectsOf(self.0.id))
-            .await?
-            .unwrap_or_default())
+        children(ctx, ProjectsOf(self.0.id)).await
     }
 
     async fn archived(&self) -> bool {
@@ -328,29 +325,14 @@ impl PlanMutations {
                 MaybeUndefined::Value(p) => Patch::Set(common::id("patch.parentId", &p)?),
             },
         };
-        let id = common::id("id", &id)?;
-        Ok(Plan(
-            plan::update(scoped(ctx), id, expected_version, &p)
-                .await
-                .map_err(coded)?,
-        ))
+        common::update(ctx, &id, expected_version, p).await
     }
 
     async fn archive_plan(&self, ctx: &Context<'_>, id: ID, expected_version: i32) -> Result<Plan> {
-        let id = common::id("id", &id)?;
-        Ok(Plan(
-            plan::set_archived(scoped(ctx), id, expected_version, true)
-                .await
-                .map_err(coded)?,
-        ))
+        common::archive(ctx, &id, expected_version, true).await
     }
 
     async fn restore_plan(&self, ctx: &Context<'_>, id: ID, expected_version: i32) -> Result<Plan> {
-        let id = common::id("id", &id)?;
-        Ok(Plan(
-            plan::set_archived(scoped(ctx), id, expected_version, false)
-                .await
-                .map_err(coded)?,
-        ))
+        common::archive(ctx, &id, expected_version, false).await
     }
 }

@@ -1,6 +1,6 @@
 //! Priorities of a plan.
 
-use super::common::{self, invalid, loader, patch, related, scoped};
+use super::common::{self, children, invalid, patch, related, scoped};
 use super::measure::{Measure, MeasuresOf};
 use super::plan::{Plan, PlanById};
 use super::source::{SourceRef, source};
@@ -20,6 +20,7 @@ children!(
 
 #[derive(Clone)]
 pub struct Priority(pub record::Priority);
+versioned!(Priority, priority, dom_priority::PriorityPatch);
 
 #[Object]
 impl Priority {
@@ -61,10 +62,7 @@ impl Priority {
 
     /// Top-level measures; sub-measures are in Measure.subMeasures.
     async fn measures(&self, ctx: &Context<'_>) -> Result<Vec<Measure>> {
-        Ok(loader(ctx)
-            .load_one(MeasuresOf(self.0.id))
-            .await?
-            .unwrap_or_default())
+        children(ctx, MeasuresOf(self.0.id)).await
     }
 
     async fn archived(&self) -> bool {
@@ -132,12 +130,7 @@ impl PriorityMutations {
             description: self::patch(patch.description),
             group: self::patch(patch.group),
         };
-        let id = common::id("id", &id)?;
-        Ok(Priority(
-            priority::update(scoped(ctx), id, expected_version, &p)
-                .await
-                .map_err(coded)?,
-        ))
+        common::update(ctx, &id, expected_version, p).await
     }
 
     async fn archive_priority(
@@ -146,11 +139,6 @@ impl PriorityMutations {
         id: ID,
         expected_version: i32,
     ) -> Result<Priority> {
-        let id = common::id("id", &id)?;
-        Ok(Priority(
-            priority::set_archived(scoped(ctx), id, expected_version, true)
-                .await
-                .map_err(coded)?,
-        ))
+        common::archive(ctx, &id, expected_version, true).await
     }
 }

@@ -1,6 +1,6 @@
 //! Providers of social services.
 
-use super::common::{grant, invalid, loader, region_code, scoped};
+use super::common::{children, grant, invalid, region_code, scoped};
 use super::loaders::{Loaders, grouped};
 use super::page::{page, page_info, total};
 use super::region::{Region, region_of};
@@ -42,10 +42,7 @@ impl Provider {
     }
 
     async fn services(&self, ctx: &Context<'_>) -> Result<Vec<Service>> {
-        Ok(loader(ctx)
-            .load_one(ServicesOf(self.0.id))
-            .await?
-            .unwrap_or_default())
+        children(ctx, ServicesOf(self.0.id)).await
     }
 
     /// The lines that name the provider; null for one created through the API.

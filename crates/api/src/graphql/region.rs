@@ -1,6 +1,6 @@
 //! The caller, kraje and regions (tenants).
 
-use super::common::{caller, loader, related, scoped};
+use super::common::{caller, children, related, scoped};
 use super::loaders::{Loaders, grouped};
 use super::plan::{Plan, PlansOf};
 use super::provider::{Provider, ProvidersOf};
@@ -63,10 +63,7 @@ impl Kraj {
 
     /// Visible regions of this kraj.
     async fn regions(&self, ctx: &Context<'_>) -> Result<Vec<Region>> {
-        Ok(loader(ctx)
-            .load_one(RegionsOf(self.0.code.clone()))
-            .await?
-            .unwrap_or_default())
+        children(ctx, RegionsOf(self.0.code.clone())).await
     }
 }
 
@@ -92,17 +89,11 @@ impl Region {
     }
 
     async fn plans(&self, ctx: &Context<'_>) -> Result<Vec<Plan>> {
-        Ok(loader(ctx)
-            .load_one(PlansOf(self.0.code.clone()))
-            .await?
-            .unwrap_or_default())
+        children(ctx, PlansOf(self.0.code.clone())).await
     }
 
     async fn providers(&self, ctx: &Context<'_>) -> Result<Vec<Provider>> {
-        Ok(loader(ctx)
-            .load_one(ProvidersOf(self.0.code.clone()))
-            .await?
-            .unwrap_or_default())
+        children(ctx, ProvidersOf(self.0.code.clone())).await
     }
 }
 

@@ -1,6 +1,6 @@
 //! Social services, their capacities and the legal classification.
 
-use super::common::{self, grant, invalid, loader, patch, related, scoped};
+use super::common::{self, children, grant, invalid, patch, related, scoped};
 use super::page::{page, page_info, total};
 use super::provider::{Provider, ProviderById};
 use super::region::{Region, region_of};
@@ -30,6 +30,7 @@ connection!(ServiceConnection, Service);
 
 #[derive(Clone)]
 pub struct Service(pub record::Service);
+versioned!(Service, service, svc::ServicePatch);
 
 #[Object]
 impl Service {
@@ -59,10 +60,7 @@ impl Service {
     }
 
     async fn capacities(&self, ctx: &Context<'_>) -> Result<Vec<Capacity>> {
-        Ok(loader(ctx)
-            .load_one(CapacitiesOf(self.0.id))
-            .await?
-            .unwrap_or_default())
+        children(ctx, CapacitiesOf(self.0.id)).await
     }
 
     /// Area the capacity is stated for, e.g. "v Plz. kraji", "pro celé území působnosti".
@@ -311,12 +309,7 @@ impl ServiceMutations {
             capacities: capacities_patch(patch.capacities),
             scope: self::patch(patch.scope),
         };
-        let id = common::id("id", &id)?;
-        Ok(Service(
-            service::update(scoped(ctx), id, expected_version, &p)
-                .await
-                .map_err(coded)?,
-        ))
+        common::update(ctx, &id, expected_version, p).await
     }
 
     async fn archive_service(
@@ -325,11 +318,6 @@ impl ServiceMutations {
         id: ID,
         expected_version: i32,
     ) -> Result<Service> {
-        let id = common::id("id", &id)?;
-        Ok(Service(
-            service::set_archived(scoped(ctx), id, expected_version, true)
-                .await
-                .map_err(coded)?,
-        ))
+        common::archive(ctx, &id, expected_version, true).await
     }
 }
