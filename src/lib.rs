@@ -296,7 +296,7 @@ pub async fn prepare_database(config: &Config) -> Result<Db, Error> {
     if separate_roles {
         return Ok(Db::connect_with(&url, timeout).await?);
     }
-    if owner.backend() == kpss_persistence::DbBackend::Postgres {
+    if owner.dialect().has_row_level_security() {
         tracing::warn!(
             "one database role migrates and serves, so row-level security is not a second wall in this set-up (set KPSS_OWNER_DATABASE_URL)"
         );

@@ -2,6 +2,7 @@
 
 use async_graphql::ErrorExtensions;
 use kpss_persistence::Error as StoreError;
+use kpss_persistence::dialect::{Failure, failure};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -84,11 +85,13 @@ impl From<StoreError> for ApiError {
             StoreError::Forbidden(m) => Self::Forbidden(m),
             StoreError::NotFound(m) => Self::NotFound(m),
             StoreError::Conflict { current_version } => Self::Conflict { current_version },
-            StoreError::Db(e) if kpss_persistence::db::is_unavailable(&e) => {
+            StoreError::Db(e)
+                if matches!(failure(&e), Failure::Unavailable | Failure::Transient) =>
+            {
                 tracing::warn!(error = %e, "database unavailable");
                 Self::ServiceUnavailable("the database is not available; retry shortly".into())
             }
-            StoreError::Db(e) if kpss_persistence::db::is_bad_data(&e) => Self::BadUserInput {
+            StoreError::Db(e) if failure(&e) == Failure::BadData => Self::BadUserInput {
                 field: "input".into(),
                 message: "a value cannot be stored (e.g. text with a NUL character)".into(),
             },

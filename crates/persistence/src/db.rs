@@ -1,12 +1,11 @@
 //! Connecting, migrating and checking the database.
 
 use crate::Result;
+use crate::dialect::{self, Dialect};
 use crate::scoped::Scoped;
 use kpss_domain::access::Ctx;
 use kpss_migrations::{Migrator, MigratorTrait};
-use sea_orm::sqlx::postgres::PgConnectOptions;
-use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{Database, DatabaseConnection};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -30,17 +29,6 @@ pub struct Db {
 /// How long a PostgreSQL statement may run unless the caller says otherwise.
 pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long a request waits for a PostgreSQL connection: a server that is
-/// gone is reported within a second, not after the default thirty.
-const POSTGRES_CONNECT_TIMEOUT: Duration = Duration::from_millis(750);
-
-/// SQLite waits are for the lock of a local file, which a writer holds
-/// while it commits; it is never "gone".
-const SQLITE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The advisory lock under which an instance migrates and seeds (any fixed number; "kpss").
-const PREPARE_LOCK: i64 = 0x6b707373;
-
 impl Db {
     /// `sqlite://path/to/file.db` (created when missing) or `postgres://...`.
     pub async fn connect(url: &str) -> Result<Self> {
@@ -49,32 +37,7 @@ impl Db {
 
     /// The same, with PostgreSQL's `statement_timeout` set on every connection.
     pub async fn connect_with(url: &str, statement_timeout: Duration) -> Result<Self> {
-        create_private_sqlite_file(url)
-            .map_err(|e| DbErr::Custom(format!("cannot create the database file: {e}")))?;
-        let postgres = url.starts_with("postgres");
-        let wait = if postgres {
-            POSTGRES_CONNECT_TIMEOUT
-        } else {
-            SQLITE_ACQUIRE_TIMEOUT
-        };
-        let timeout = format!("{}ms", statement_timeout.as_millis());
-        let mut opts = ConnectOptions::new(url);
-        opts.sqlx_logging(false)
-            .max_connections(16)
-            .connect_timeout(wait)
-            .acquire_timeout(wait)
-            .map_sqlx_postgres_opts(move |o: PgConnectOptions| {
-                o.options([("statement_timeout", timeout.as_str())])
-            })
-            .map_sqlx_sqlite_opts(|o: SqliteConnectOptions| {
-                // WAL lets readers run beside one writer; foreign keys are off in SQLite unless asked.
-                o.create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10))
-            });
-        let mut conn = Database::connect(opts).await?;
+        let mut conn = Database::connect(dialect::connect_options(url, statement_timeout)?).await?;
         let statements = Arc::new(AtomicU64::new(0));
         let counter = statements.clone();
         conn.set_metric_callback(move |_| {
@@ -107,16 +70,10 @@ impl Db {
     where
         F: Future<Output = Result<T>>,
     {
-        use sea_orm::TransactionTrait;
-        if self.backend() != DbBackend::Postgres {
+        if !self.dialect().is_shared() {
             return f().await;
         }
-        // The lock lives as long as this transaction; waiting for it is no statement to time out.
-        let lock = self.conn.begin().await?;
-        lock.execute_unprepared("SET LOCAL statement_timeout = 0")
-            .await?;
-        lock.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({PREPARE_LOCK})"))
-            .await?;
+        let lock = dialect::prepare_lock(&self.conn).await?;
         let out = f().await;
         lock.commit().await?;
         out
@@ -147,21 +104,11 @@ impl Db {
 
     /// Open and idle connections of the pool (for `/metrics`).
     pub fn pool_connections(&self) -> (u32, usize) {
-        match self.backend() {
-            DbBackend::Postgres => {
-                let pool = self.conn.get_postgres_connection_pool();
-                (pool.size(), pool.num_idle())
-            }
-            DbBackend::Sqlite => {
-                let pool = self.conn.get_sqlite_connection_pool();
-                (pool.size(), pool.num_idle())
-            }
-            _ => (0, 0),
-        }
+        dialect::pool_connections(&self.conn)
     }
 
-    pub fn backend(&self) -> DbBackend {
-        self.conn.get_database_backend()
+    pub fn dialect(&self) -> Dialect {
+        Dialect::of(&self.conn)
     }
 
     /// Closes every connection of the pool and waits until they are closed
@@ -177,61 +124,5 @@ impl Db {
             .count(&self.conn)
             .await?
             == 0)
-    }
-}
-
-/// Whether a database error means the database cannot be reached or is
-/// shutting down (the client may retry), rather than a bug.
-pub fn is_unavailable(e: &DbErr) -> bool {
-    use sea_orm::RuntimeErr;
-    use sea_orm::sqlx::Error as Sqlx;
-    match e {
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
-        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
-            match e.as_ref() {
-                Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
-                // 08: connection exceptions; 57: operator intervention
-                // (statement timeout, shutdown); 53300: too many connections.
-                Sqlx::Database(d) => d
-                    .code()
-                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57") || c == "53300"),
-                _ => false,
-            }
-        }
-        _ => false,
-    }
-}
-
-/// Whether PostgreSQL refused a value the client sent as data it cannot
-/// hold (SQLSTATE class 22: a NUL character in text, a number out of range).
-pub fn is_bad_data(e: &DbErr) -> bool {
-    use sea_orm::RuntimeErr;
-    match e {
-        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
-            matches!(e.as_ref(), sea_orm::sqlx::Error::Database(d) if d.code().is_some_and(|c| c.starts_with("22")))
-        }
-        _ => false,
-    }
-}
-
-/// Creates a new SQLite database file readable by its owner only (SQLite
-/// gives its journal files the same mode).
-fn create_private_sqlite_file(url: &str) -> std::io::Result<()> {
-    let Some(rest) = url.strip_prefix("sqlite:") else {
-        return Ok(());
-    };
-    let path = rest.trim_start_matches("//");
-    let path = path.split('?').next().unwrap_or(path);
-    if path.is_empty() || path.starts_with(':') || std::path::Path::new(path).exists() {
-        return Ok(());
-    }
-    let mut file = std::fs::OpenOptions::new();
-    file.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
-    match file.open(path) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e),
     }
 }

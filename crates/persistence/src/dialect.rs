@@ -1,13 +1,236 @@
-//! Where SQLite and PostgreSQL differ: transaction modes, the tenant settings
-//! that row-level security reads, change notifications, which errors are
-//! worth a retry, and finding a record's region past the tenant wall.
+//! Where SQLite and PostgreSQL differ, all of it: transaction modes, the
+//! tenant settings that row-level security reads, change notifications, the
+//! data version, full-text matching, and what a database error means. No
+//! other file asks which engine it runs on; it asks [`Dialect`] what the
+//! engine does.
 
-use crate::{Error, Result};
+use crate::entity::data_version;
+use crate::{Result, scope};
 use kpss_domain::access::Grant;
+use kpss_domain::analysis::QueryTerm;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SimpleExpr};
+use sea_orm::sqlx::postgres::PgConnectOptions;
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, RuntimeErr, SqliteTransactionMode,
-    Statement, TransactionOptions,
+    ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    EntityTrait, QueryFilter, QueryTrait, RuntimeErr, Select, SqliteTransactionMode, Statement,
+    StatementBuilder, TransactionOptions, TransactionTrait,
 };
+use std::time::Duration;
+
+/// The database engine of a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// Embedded, one process: changes are published in-process, and the
+    /// service's own scope conditions are the only tenant wall.
+    Sqlite,
+    /// Shared by every instance: row-level security is a second tenant wall,
+    /// and changes travel by `NOTIFY`.
+    Postgres,
+}
+
+impl Dialect {
+    pub fn of(c: &impl ConnectionTrait) -> Self {
+        match c.get_database_backend() {
+            DbBackend::Postgres => Self::Postgres,
+            _ => Self::Sqlite,
+        }
+    }
+
+    /// Whether row-level security stands behind the service's own scope
+    /// conditions (reads then run in a transaction that carries the scope).
+    pub fn has_row_level_security(self) -> bool {
+        self == Self::Postgres
+    }
+
+    /// Whether committed changes reach every instance through the database
+    /// (`NOTIFY`); otherwise this process publishes them itself.
+    pub fn notifies_changes(self) -> bool {
+        self == Self::Postgres
+    }
+
+    /// Whether instances share the database, so that starting ones take a
+    /// lock to migrate and seed one at a time.
+    pub fn is_shared(self) -> bool {
+        self == Self::Postgres
+    }
+
+    /// The statement that reads the data version of the regions of `read`:
+    /// on PostgreSQL through the owner's `kpss_data_version` (no transaction,
+    /// no settings needed), on SQLite the sum of the regions' counters.
+    pub(crate) fn data_version(self, read: &Grant) -> Statement {
+        match self {
+            Self::Postgres => Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT kpss_data_version($1, $2, $3)",
+                grant_params(read),
+            ),
+            Self::Sqlite => {
+                let q = Query::select()
+                    .expr(Expr::col(data_version::Column::Version).sum())
+                    .from(data_version::Entity)
+                    .cond_where(scope::condition(read, data_version::Column::RegionCode))
+                    .to_owned();
+                StatementBuilder::build(&q, &DbBackend::Sqlite)
+            }
+        }
+    }
+
+    /// Narrows `found` to the entries matching `terms`, and the expression
+    /// that orders them best first: a `tsquery` through the owner's
+    /// `kpss_search_match` on PostgreSQL, FTS5 on SQLite.
+    pub(crate) fn full_text<E: EntityTrait>(
+        self,
+        mut found: Select<E>,
+        terms: &[QueryTerm],
+    ) -> (Select<E>, SimpleExpr) {
+        match self {
+            Self::Postgres => {
+                let tsq = tsquery(terms);
+                // Matched through the index by the owner's function (see the migration), in scope.
+                found = found.filter(Expr::cust_with_values(
+                    "search_entry.id = ANY (kpss_search_match(CAST($1 AS tsquery)))",
+                    [tsq.clone()],
+                ));
+                // Normalised by document length; A (title) weighs 1.0, B (body) 0.4.
+                let rank = Expr::cust_with_values(
+                    "-ts_rank(search_entry.document, CAST($1 AS tsquery), 1)",
+                    [tsq],
+                );
+                (found, rank)
+            }
+            Self::Sqlite => {
+                QueryTrait::query(&mut found).inner_join(
+                    Alias::new("search_fts"),
+                    Expr::cust("search_fts.rowid = search_entry.id"),
+                );
+                found = found.filter(Expr::cust_with_values("search_fts MATCH ?", [fts5(terms)]));
+                (found, Expr::cust("bm25(search_fts, 10.0, 1.0)"))
+            }
+        }
+    }
+}
+
+/// How long a request waits for a PostgreSQL connection: a server that is
+/// gone is reported within a second, not after the default thirty.
+const POSTGRES_CONNECT_TIMEOUT: Duration = Duration::from_millis(750);
+
+/// SQLite waits are for the lock of a local file, which a writer holds
+/// while it commits; it is never "gone".
+const SQLITE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The advisory lock under which an instance migrates and seeds (any fixed number; "kpss").
+const PREPARE_LOCK: i64 = 0x6b707373;
+
+/// The pool's options for `url`: how long to wait for a connection, and
+/// each engine's settings.
+pub(crate) fn connect_options(url: &str, statement_timeout: Duration) -> Result<ConnectOptions> {
+    create_private_sqlite_file(url)
+        .map_err(|e| DbErr::Custom(format!("cannot create the database file: {e}")))?;
+    let wait = if url.starts_with("postgres") {
+        POSTGRES_CONNECT_TIMEOUT
+    } else {
+        SQLITE_ACQUIRE_TIMEOUT
+    };
+    let timeout = format!("{}ms", statement_timeout.as_millis());
+    let mut opts = ConnectOptions::new(url);
+    opts.sqlx_logging(false)
+        .max_connections(16)
+        .connect_timeout(wait)
+        .acquire_timeout(wait)
+        .map_sqlx_postgres_opts(move |o: PgConnectOptions| {
+            o.options([("statement_timeout", timeout.as_str())])
+        })
+        .map_sqlx_sqlite_opts(|o: SqliteConnectOptions| {
+            // WAL lets readers run beside one writer; foreign keys are off in SQLite unless asked.
+            o.create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+        });
+    Ok(opts)
+}
+
+/// Creates a new SQLite database file readable by its owner only (SQLite
+/// gives its journal files the same mode).
+fn create_private_sqlite_file(url: &str) -> std::io::Result<()> {
+    let Some(rest) = url.strip_prefix("sqlite:") else {
+        return Ok(());
+    };
+    let path = rest.trim_start_matches("//");
+    let path = path.split('?').next().unwrap_or(path);
+    if path.is_empty() || path.starts_with(':') || std::path::Path::new(path).exists() {
+        return Ok(());
+    }
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+    match file.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Open and idle connections of the pool.
+pub(crate) fn pool_connections(conn: &DatabaseConnection) -> (u32, usize) {
+    match Dialect::of(conn) {
+        Dialect::Postgres => {
+            let pool = conn.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        Dialect::Sqlite => {
+            let pool = conn.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+    }
+}
+
+/// A transaction holding the lock under which one of several instances
+/// sharing the database migrates and seeds (PostgreSQL's advisory lock;
+/// released when the transaction ends).
+pub(crate) async fn prepare_lock(conn: &DatabaseConnection) -> Result<DatabaseTransaction> {
+    // Waiting for the lock is no statement to time out.
+    let lock = conn.begin().await?;
+    lock.execute_unprepared("SET LOCAL statement_timeout = 0")
+        .await?;
+    lock.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({PREPARE_LOCK})"))
+        .await?;
+    Ok(lock)
+}
+
+/// The query in FTS5's syntax. Terms are `[a-z0-9]+`, so quoting is safe.
+fn fts5(query: &[QueryTerm]) -> String {
+    let parts: Vec<String> = query
+        .iter()
+        .map(|q| match q {
+            QueryTerm::Word(w) => format!("\"{w}\""),
+            QueryTerm::Prefix { term, prefix } => format!("(\"{term}\" OR \"{prefix}\"*)"),
+            QueryTerm::Phrase(ws) => format!("\"{}\"", ws.join(" ")),
+        })
+        .collect();
+    parts.join(" AND ")
+}
+
+/// The query as a PostgreSQL `tsquery`. A phrase stays within the title
+/// (weight A) or the body (B), as an FTS5 phrase stays within a column.
+fn tsquery(query: &[QueryTerm]) -> String {
+    let phrase = |ws: &[String], w: char| {
+        let ws: Vec<String> = ws.iter().map(|t| format!("'{t}':{w}")).collect();
+        format!("({})", ws.join(" <-> "))
+    };
+    let parts: Vec<String> = query
+        .iter()
+        .map(|q| match q {
+            QueryTerm::Word(w) => format!("'{w}'"),
+            QueryTerm::Prefix { term, prefix } => format!("('{term}' | '{prefix}':*)"),
+            QueryTerm::Phrase(ws) => format!("({} | {})", phrase(ws, 'A'), phrase(ws, 'B')),
+        })
+        .collect();
+    parts.join(" & ")
+}
 
 /// A write transaction takes the write lock at once on SQLite (so two writers
 /// never deadlock upgrading read locks); plain BEGIN on PostgreSQL.
@@ -39,7 +262,7 @@ const SET_SCOPE: &str = "SELECT set_config('kpss.read_regions', CASE WHEN $1 THE
 /// Sets the caller's regions for row-level security, for the rest of the
 /// transaction `c` (PostgreSQL; nothing to do on SQLite).
 pub(crate) async fn set_scope(c: &impl ConnectionTrait, read: &Grant, write: &Grant) -> Result<()> {
-    if c.get_database_backend() != DbBackend::Postgres {
+    if !Dialect::of(c).has_row_level_security() {
         return Ok(());
     }
     let values: Vec<sea_orm::Value> = grant_params(read)
@@ -55,20 +278,10 @@ pub(crate) async fn set_scope(c: &impl ConnectionTrait, read: &Grant, write: &Gr
     Ok(())
 }
 
-/// The data version of the regions of `read`, in one statement through the
-/// owner's `kpss_data_version` (no transaction, no settings needed).
-pub(crate) fn data_version_statement(read: &Grant) -> Statement {
-    Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "SELECT kpss_data_version($1, $2, $3)",
-        grant_params(read),
-    )
-}
-
 /// Queues a change notification in the transaction (PostgreSQL delivers it
 /// on commit to every instance; SQLite publishes in-process after commit).
 pub(crate) async fn notify(c: &impl ConnectionTrait, channel: &str, payload: String) -> Result<()> {
-    if c.get_database_backend() == DbBackend::Postgres {
+    if Dialect::of(c).notifies_changes() {
         c.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "SELECT pg_notify($1, $2)",
@@ -79,25 +292,52 @@ pub(crate) async fn notify(c: &impl ConnectionTrait, channel: &str, payload: Str
     Ok(())
 }
 
-/// A failure that goes away when the transaction runs again: a serialization
-/// failure or deadlock on PostgreSQL, a busy or locked database on SQLite.
-pub(crate) fn is_transient(e: &Error) -> bool {
-    let Error::Db(DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) =
-        e
-    else {
-        return false;
+/// What a database error means to the caller, by the codes of both engines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Goes away when the transaction runs again: a serialization failure
+    /// or deadlock on PostgreSQL, a busy or locked database on SQLite.
+    Transient,
+    /// The database cannot be reached or is shutting down; the client may retry.
+    Unavailable,
+    /// A value the client sent that the database cannot hold (PostgreSQL's
+    /// class 22: a NUL character in text, a number out of range).
+    BadData,
+    /// Anything else: a bug, never shown to clients.
+    Other,
+}
+
+pub fn failure(e: &DbErr) -> Failure {
+    use sea_orm::sqlx::Error as Sqlx;
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = e else {
+        return match e {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Failure::Unavailable,
+            _ => Failure::Other,
+        };
     };
-    let Some(code) = e.as_database_error().and_then(|d| d.code()) else {
-        return false;
-    };
-    matches!(code.as_ref(), "40001" | "40P01" | "5" | "6" | "517")
+    match e.as_ref() {
+        Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => {
+            Failure::Unavailable
+        }
+        Sqlx::Database(d) => match d.code().as_deref() {
+            Some("40001" | "40P01" | "5" | "6" | "517") => Failure::Transient,
+            // 08: connection exceptions; 57: operator intervention
+            // (statement timeout, shutdown); 53300: too many connections.
+            Some(c) if c.starts_with("08") || c.starts_with("57") || c == "53300" => {
+                Failure::Unavailable
+            }
+            Some(c) if c.starts_with("22") => Failure::BadData,
+            _ => Failure::Other,
+        },
+        _ => Failure::Other,
+    }
 }
 
 /// Grants the service's role exactly what it needs, run by the owner at every
 /// start: read, insert and update on tenant tables, delete only where rows are
 /// derived and replaced wholesale or pruned, read on the reference tables, no DDL.
 pub(crate) async fn grant_service_role(conn: &DatabaseConnection, role: &str) -> Result<()> {
-    if conn.get_database_backend() != DbBackend::Postgres {
+    if !Dialect::of(conn).has_row_level_security() {
         return Ok(());
     }
     let role = format!("\"{}\"", role.replace('"', "\"\""));

@@ -7,6 +7,7 @@
 //! numbers, and a forged notification brings only what is in the table. On
 //! SQLite (one process) a change is published in-process after commit.
 
+use crate::dialect::Dialect;
 use crate::entity::change_event;
 use crate::scoped::Scoped;
 use crate::{Db, Error, Result, dialect};
@@ -15,8 +16,8 @@ use kpss_domain::access::Ctx;
 use kpss_domain::kind::{AuditAction, EntityKind};
 use kpss_domain::region::RegionCode;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -45,7 +46,7 @@ pub struct Change {
 
 /// Queues `change` in the transaction (PostgreSQL delivers it on commit).
 pub(crate) async fn queue(txn: &DatabaseTransaction, change: &Change) -> Result<()> {
-    if txn.get_database_backend() != DbBackend::Postgres {
+    if !Dialect::of(txn).notifies_changes() {
         return Ok(());
     }
     let row = change_event::ActiveModel {
@@ -63,7 +64,7 @@ pub(crate) async fn queue(txn: &DatabaseTransaction, change: &Change) -> Result<
 
 /// After commit: publishes in-process where the database does not.
 pub(crate) fn committed(db: &Db, change: Change) {
-    if db.backend() != DbBackend::Postgres {
+    if !db.dialect().notifies_changes() {
         let _ = db.events.send(change);
     }
 }
@@ -83,7 +84,7 @@ impl Db {
     /// now on, to this instance's subscribers (reconnecting when the
     /// connection drops).
     pub async fn listen_for_changes(&self, url: &str) -> Result<()> {
-        if self.backend() != DbBackend::Postgres {
+        if !self.dialect().notifies_changes() {
             return Ok(());
         }
         let lost = |e: sea_orm::sqlx::Error| {

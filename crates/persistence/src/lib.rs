@@ -9,7 +9,6 @@
 
 #[macro_use]
 mod columns;
-mod dialect;
 mod entity;
 mod scope;
 mod stored;
@@ -17,6 +16,7 @@ mod stored;
 pub mod activity;
 pub mod audit;
 pub mod db;
+pub mod dialect;
 pub mod error;
 pub mod evaluation;
 pub mod events;
@@ -35,6 +35,6 @@ pub mod summary;
 pub mod version;
 
 pub use db::Db;
+pub use dialect::Dialect;
 pub use error::{Error, Result};
 pub use scoped::Scoped;
-pub use sea_orm::DbBackend;

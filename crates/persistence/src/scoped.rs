@@ -5,7 +5,7 @@
 
 use crate::{Db, Result, dialect};
 use kpss_domain::access::{Ctx, Grant};
-use sea_orm::{DatabaseExecutor, DatabaseTransaction, DbBackend, DbErr, TransactionTrait};
+use sea_orm::{DatabaseExecutor, DatabaseTransaction, DbErr, TransactionTrait};
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -48,7 +48,7 @@ impl Scoped {
     /// each statement sees the latest commit too).
     pub(crate) async fn reader(&self) -> Result<DatabaseExecutor<'_>> {
         let conn = &self.0.db.conn;
-        if self.0.db.backend() != DbBackend::Postgres {
+        if !self.0.db.dialect().has_row_level_security() {
             return Ok(conn.into());
         }
         if !self.0.shared {

@@ -21,11 +21,10 @@ use kpss_domain::analysis::{self, QueryTerm};
 use kpss_domain::kind::EntityKind;
 use kpss_domain::region::RegionCode;
 use kpss_domain::service::ServiceType;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use std::collections::HashMap;
 
@@ -409,37 +408,6 @@ pub(crate) async fn rebuild_when_empty(conn: &DatabaseConnection) -> Result<()> 
 
 // ---------------------------------------------------------------- queries
 
-/// The query in FTS5's syntax. Terms are `[a-z0-9]+`, so quoting is safe.
-fn fts5(query: &[QueryTerm]) -> String {
-    let parts: Vec<String> = query
-        .iter()
-        .map(|q| match q {
-            QueryTerm::Word(w) => format!("\"{w}\""),
-            QueryTerm::Prefix { term, prefix } => format!("(\"{term}\" OR \"{prefix}\"*)"),
-            QueryTerm::Phrase(ws) => format!("\"{}\"", ws.join(" ")),
-        })
-        .collect();
-    parts.join(" AND ")
-}
-
-/// The query as a PostgreSQL `tsquery`. A phrase stays within the title
-/// (weight A) or the body (B), as an FTS5 phrase stays within a column.
-fn tsquery(query: &[QueryTerm]) -> String {
-    let phrase = |ws: &[String], w: char| {
-        let ws: Vec<String> = ws.iter().map(|t| format!("'{t}':{w}")).collect();
-        format!("({})", ws.join(" <-> "))
-    };
-    let parts: Vec<String> = query
-        .iter()
-        .map(|q| match q {
-            QueryTerm::Word(w) => format!("'{w}'"),
-            QueryTerm::Prefix { term, prefix } => format!("('{term}' | '{prefix}':*)"),
-            QueryTerm::Phrase(ws) => format!("({} | {})", phrase(ws, 'A'), phrase(ws, 'B')),
-        })
-        .collect();
-    parts.join(" & ")
-}
-
 /// Hits for `q` among readable records, best first: `page.after` is the
 /// number of hits already seen.
 pub async fn search(s: &Scoped, q: &SearchQuery, page: Page) -> Result<Connection<Hit>> {
@@ -470,27 +438,8 @@ pub async fn search(s: &Scoped, q: &SearchQuery, page: Page) -> Result<Connectio
     if !q.include_archived {
         cond = cond.add(search_entry::Column::Archived.eq(false));
     }
-    let mut found = search_entry::Entity::find().filter(cond);
-    let rank = if s.db().backend() == DbBackend::Postgres {
-        let tsq = tsquery(&terms);
-        // Matched through the index by the owner's function (see the migration), in scope.
-        found = found.filter(Expr::cust_with_values(
-            "search_entry.id = ANY (kpss_search_match(CAST($1 AS tsquery)))",
-            [tsq.clone()],
-        ));
-        // Normalised by document length; A (title) weighs 1.0, B (body) 0.4.
-        Expr::cust_with_values(
-            "-ts_rank(search_entry.document, CAST($1 AS tsquery), 1)",
-            [tsq],
-        )
-    } else {
-        QueryTrait::query(&mut found).inner_join(
-            Alias::new("search_fts"),
-            Expr::cust("search_fts.rowid = search_entry.id"),
-        );
-        found = found.filter(Expr::cust_with_values("search_fts MATCH ?", [fts5(&terms)]));
-        Expr::cust("bm25(search_fts, 10.0, 1.0)")
-    };
+    let found = search_entry::Entity::find().filter(cond);
+    let (found, rank) = s.db().dialect().full_text(found, &terms);
     let c = s.reader().await?;
     let total_count = if q.count {
         found.clone().count(&c).await?

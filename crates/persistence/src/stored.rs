@@ -5,9 +5,10 @@
 //! An aggregate module implements [`Stored`] and [`Editable`] for its entity
 //! and describes its commands as a [`Change`] or a [`Create`].
 
+use crate::dialect::{self, Failure};
 use crate::events::{self, Change as Event};
 use crate::scoped::Scoped;
-use crate::{Error, Result, dialect, entity::region, scope, search};
+use crate::{Error, Result, entity::region, scope, search};
 use chrono::Utc;
 use kpss_domain::ValidationError;
 use kpss_domain::kind::{AuditAction, EntityKind};
@@ -286,7 +287,7 @@ where
     loop {
         n += 1;
         match attempt().await {
-            Err(e) if n < ATTEMPTS && dialect::is_transient(&e) => {
+            Err(Error::Db(e)) if n < ATTEMPTS && dialect::failure(&e) == Failure::Transient => {
                 tracing::debug!(attempt = n, error = %e, "transient write failure; retrying");
                 tokio::time::sleep(std::time::Duration::from_millis(u64::from(5 * n))).await;
             }

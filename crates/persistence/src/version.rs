@@ -3,10 +3,11 @@
 //! reused only while no write to any region it could show has committed, on
 //! any instance.
 
+use crate::dialect::Dialect;
 use crate::entity::data_version;
-use crate::{Result, Scoped, dialect, scope};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
-use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Set, StatementBuilder};
+use crate::{Result, Scoped};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{ConnectionTrait, EntityTrait, Set};
 use std::sync::atomic::{AtomicU16, Ordering};
 
 /// Counters per region: concurrent writers of one region mostly update
@@ -45,17 +46,9 @@ pub(crate) async fn bump(c: &impl ConnectionTrait, region: &str) -> Result<()> {
 pub async fn of(s: &Scoped) -> Result<i64> {
     let conn = &s.db().conn;
     let read = &s.ctx().read;
-    let stmt = if conn.get_database_backend() == DbBackend::Postgres {
-        dialect::data_version_statement(read)
-    } else {
-        let q = Query::select()
-            .expr(Expr::col(data_version::Column::Version).sum())
-            .from(data_version::Entity)
-            .cond_where(scope::condition(read, data_version::Column::RegionCode))
-            .to_owned();
-        StatementBuilder::build(&q, &DbBackend::Sqlite)
-    };
-    let row = conn.query_one_raw(stmt).await?;
+    let row = conn
+        .query_one_raw(Dialect::of(conn).data_version(read))
+        .await?;
     Ok(row
         .map(|r| r.try_get_by_index::<Option<i64>>(0))
         .transpose()?
