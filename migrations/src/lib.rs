@@ -66,19 +66,21 @@ pub const RENAMED: &[(&str, &str)] = &[
 /// [`Migrator::up`]: a database migrated before the renaming holds the old
 /// names, which `up` would refuse as applied migrations it does not know.
 /// Idempotent; it may be removed once every deployment has run it.
-pub async fn rename_applied(conn: &sea_orm::DatabaseConnection) -> Result<(), DbErr> {
-    const TABLE: &str = "seaql_migrations";
-    if !SchemaManager::new(conn).has_table(TABLE).await? {
-        return Ok(());
-    }
+pub async fn rename_applied(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+    // Makes the table when missing, as `up` would anyway.
+    Migrator::install(conn).await?;
+    let version = || Expr::col(Alias::new("version"));
+    let mut renamed = CaseStatement::new();
     for (old, new) in RENAMED {
-        let rename = Query::update()
-            .table(Alias::new(TABLE))
-            .value(Alias::new("version"), *new)
-            .and_where(Expr::col(Alias::new("version")).eq(*old))
-            .to_owned();
-        conn.execute(&rename).await?;
+        renamed = renamed.case(version().eq(*old), *new);
     }
+    // One statement: a start under a short statement_timeout risks each one.
+    let rename = Query::update()
+        .table(Migrator::migration_table_name())
+        .value(Alias::new("version"), renamed.finally(version()))
+        .and_where(version().is_in(RENAMED.iter().map(|(old, _)| *old)))
+        .to_owned();
+    conn.execute(&rename).await?;
     Ok(())
 }
 
