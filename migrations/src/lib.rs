@@ -8,12 +8,12 @@ mod m20261123_000002_search;
 mod m20261123_000003_sort_keys_bytewise;
 mod m20261201_000004_money_in_crowns;
 mod m20261201_000005_row_level_security;
-mod m20261208_000006_czech_search;
-mod m20261215_000006_provenance;
-mod m20261222_000007_data_version;
-mod m20261229_000008_function_rights;
-mod m20270105_000009_evaluation_version;
-mod m20270105_000010_change_event;
+mod m20261201_000006_czech_search;
+mod m20261201_000007_provenance;
+mod m20261201_000008_data_version;
+mod m20261203_000009_function_rights;
+mod m20261203_000010_evaluation_version;
+mod m20261203_000011_change_event;
 
 pub struct Migrator;
 
@@ -26,14 +26,62 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_sort_keys_bytewise::Migration),
             Box::new(m20261201_000004_money_in_crowns::Migration),
             Box::new(m20261201_000005_row_level_security::Migration),
-            Box::new(m20261208_000006_czech_search::Migration),
-            Box::new(m20261215_000006_provenance::Migration),
-            Box::new(m20261222_000007_data_version::Migration),
-            Box::new(m20261229_000008_function_rights::Migration),
-            Box::new(m20270105_000009_evaluation_version::Migration),
-            Box::new(m20270105_000010_change_event::Migration),
+            Box::new(m20261201_000006_czech_search::Migration),
+            Box::new(m20261201_000007_provenance::Migration),
+            Box::new(m20261201_000008_data_version::Migration),
+            Box::new(m20261203_000009_function_rights::Migration),
+            Box::new(m20261203_000010_evaluation_version::Migration),
+            Box::new(m20261203_000011_change_event::Migration),
         ]
     }
+}
+
+/// Migrations renamed so that one sequence numbers them in order, each dated
+/// no later than it was written: (old name, new name).
+pub const RENAMED: &[(&str, &str)] = &[
+    (
+        "m20261208_000006_czech_search",
+        "m20261201_000006_czech_search",
+    ),
+    ("m20261215_000006_provenance", "m20261201_000007_provenance"),
+    (
+        "m20261222_000007_data_version",
+        "m20261201_000008_data_version",
+    ),
+    (
+        "m20261229_000008_function_rights",
+        "m20261203_000009_function_rights",
+    ),
+    (
+        "m20270105_000009_evaluation_version",
+        "m20261203_000010_evaluation_version",
+    ),
+    (
+        "m20270105_000010_change_event",
+        "m20261203_000011_change_event",
+    ),
+];
+
+/// Gives the applied migrations of [`RENAMED`] their new names, run before
+/// [`Migrator::up`]: a database migrated before the renaming holds the old
+/// names, which `up` would refuse as applied migrations it does not know.
+/// Idempotent; it may be removed once every deployment has run it.
+pub async fn rename_applied(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+    // Makes the table when missing, as `up` would anyway.
+    Migrator::install(conn).await?;
+    let version = || Expr::col(Alias::new("version"));
+    let mut renamed = CaseStatement::new();
+    for (old, new) in RENAMED {
+        renamed = renamed.case(version().eq(*old), *new);
+    }
+    // One statement: a start under a short statement_timeout risks each one.
+    let rename = Query::update()
+        .table(Migrator::migration_table_name())
+        .value(Alias::new("version"), renamed.finally(version()))
+        .and_where(version().is_in(RENAMED.iter().map(|(old, _)| *old)))
+        .to_owned();
+    conn.execute(&rename).await?;
+    Ok(())
 }
 
 /// Every table with a `region_code`, as the migrations leave the schema on
@@ -54,3 +102,31 @@ pub const TENANT_TABLES: [&str; 13] = [
     "data_version",
     "change_event",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `mYYYYMMDD_NNNNNN_name`: numbered 1..N in the order they run, dates
+    /// never falling, none after the day the renaming was made.
+    #[test]
+    fn migrations_are_numbered_in_one_sequence_and_dated_no_later_than_written() {
+        let names: Vec<String> = Migrator::migrations()
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect();
+        let mut last_date = 0;
+        for (i, name) in names.iter().enumerate() {
+            let date: u32 = name[1..9].parse().expect(name);
+            let number: usize = name[10..16].parse().expect(name);
+            assert_eq!(&name[9..10], "_", "{name}");
+            assert_eq!(number, i + 1, "{name}");
+            assert!(date >= last_date && date <= 20261203, "{name}");
+            last_date = date;
+        }
+        assert!(names.windows(2).all(|w| w[0] < w[1]), "{names:?}");
+        for (old, new) in RENAMED {
+            assert!(names.iter().any(|n| n == new) && !names.iter().any(|n| n == old));
+        }
+    }
+}

@@ -261,11 +261,64 @@ async fn migrations_run_up_twice_down_and_up_again(b: Backend) {
     assert_eq!(schema(&conn).await, first);
 }
 
+/// The applied migrations' names, sorted bytewise (not by a collation).
+async fn applied(conn: &DatabaseConnection) -> Vec<String> {
+    let sql = "SELECT version FROM seaql_migrations";
+    let mut names: Vec<String> = conn
+        .query_all_raw(Statement::from_string(conn.get_database_backend(), sql))
+        .await
+        .expect("applied")
+        .iter()
+        .map(|r| r.try_get_by_index::<String>(0).expect("a name"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// A database migrated before the migrations were renamed (its table holds
+/// the old names) is migrated again: the rows are renamed, nothing runs twice.
+async fn a_database_with_the_old_migration_names_is_upgraded(b: Backend) {
+    use kpss_migrations::{Migrator, MigratorTrait, RENAMED};
+    let (config, _dir) = fresh_config(b).await;
+    kpss::prepare_database(&config).await.expect("prepared");
+    let conn = raw(&config.owner_url().expect("url")).await;
+    for (old, new) in RENAMED {
+        conn.execute_unprepared(&format!(
+            "UPDATE seaql_migrations SET version = '{old}' WHERE version = '{new}'"
+        ))
+        .await
+        .expect("the old name");
+    }
+    let new: Vec<String> = Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    let mut old: Vec<String> = new
+        .iter()
+        .map(|n| match RENAMED.iter().find(|(_, new)| new == n) {
+            Some((old, _)) => (*old).to_owned(),
+            None => n.clone(),
+        })
+        .collect();
+    old.sort();
+    assert_eq!(applied(&conn).await, old);
+    let (rows, before) = (counts(&conn).await, schema(&conn).await);
+    assert!(rows[2] > 0, "the seeds hold plans");
+
+    kpss::prepare_database(&config)
+        .await
+        .expect("migrated again");
+    assert_eq!(applied(&conn).await, new);
+    assert_eq!(counts(&conn).await, rows);
+    assert_eq!(schema(&conn).await, before);
+}
+
 crate::on_both_databases!(
     seeding_twice_changes_nothing,
     reseeding_a_region_changed_through_the_api_needs_replace_and_archives,
     a_broken_seed_file_is_named_with_its_path_and_imports_nothing,
     migrations_run_up_twice_down_and_up_again,
+    a_database_with_the_old_migration_names_is_upgraded,
 );
 
 #[tokio::test]

@@ -80,6 +80,7 @@ impl Db {
     }
 
     pub async fn migrate(&self) -> Result<()> {
+        kpss_migrations::rename_applied(&self.conn).await?;
         Migrator::up(&self.conn, None).await?;
         crate::search::rebuild_when_empty(&self.conn).await
     }

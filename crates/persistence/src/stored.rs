@@ -486,3 +486,6 @@ pub(crate) async fn next_position<E: Stored>(
         .await?;
     Ok(max.flatten().map_or(0, |m| m as usize + 1))
 }
+
+#[cfg(test)]
+mod tests;

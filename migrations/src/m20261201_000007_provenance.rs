@@ -9,7 +9,7 @@ pub struct Migration;
 
 impl MigrationName for Migration {
     fn name(&self) -> &str {
-        "m20261215_000006_provenance"
+        "m20261201_000007_provenance"
     }
 }
 

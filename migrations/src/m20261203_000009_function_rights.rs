@@ -13,7 +13,7 @@ pub struct Migration;
 
 impl MigrationName for Migration {
     fn name(&self) -> &str {
-        "m20261229_000008_function_rights"
+        "m20261203_000009_function_rights"
     }
 }
 

@@ -8,7 +8,7 @@ pub struct Migration;
 
 impl MigrationName for Migration {
     fn name(&self) -> &str {
-        "m20270105_000009_evaluation_version"
+        "m20261203_000010_evaluation_version"
     }
 }
 

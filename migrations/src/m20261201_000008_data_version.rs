@@ -12,7 +12,7 @@ pub struct Migration;
 
 impl MigrationName for Migration {
     fn name(&self) -> &str {
-        "m20261222_000007_data_version"
+        "m20261201_000008_data_version"
     }
 }
 

@@ -11,7 +11,7 @@ pub struct Migration;
 
 impl MigrationName for Migration {
     fn name(&self) -> &str {
-        "m20270105_000010_change_event"
+        "m20261203_000011_change_event"
     }
 }
 

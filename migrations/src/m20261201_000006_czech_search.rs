@@ -13,7 +13,7 @@ pub struct Migration;
 
 impl MigrationName for Migration {
     fn name(&self) -> &str {
-        "m20261208_000006_czech_search"
+        "m20261201_000006_czech_search"
     }
 }
 
