@@ -22,3 +22,10 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Bad input, named by its field (`input.parent_id`).
+    pub(crate) fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Invalid(ValidationError::new(field, message))
+    }
+}

@@ -3,7 +3,7 @@
 use crate::columns::parse;
 use crate::entity::{evaluation, measure};
 use crate::scoped::Scoped;
-use crate::stored::{self, Entry, Stored, invalid};
+use crate::stored::{self, Entry, Stored};
 use crate::{Error, Result};
 use chrono::Utc;
 use kpss_domain::evaluation::{EvaluationFields, EvaluationForRecord};
@@ -81,7 +81,7 @@ pub async fn record(s: &Scoped, cmd: &EvaluationForRecord) -> Result<Evaluation>
         let txn = s.begin_write().await?;
         let m = stored::load::<measure::Entity>(s, &txn, cmd.measure_id).await?;
         if m.archived {
-            return Err(invalid(
+            return Err(Error::invalid(
                 "measure_id",
                 format!("measure {} is archived", cmd.measure_id),
             ));

@@ -4,7 +4,7 @@ use crate::columns::{from_date, parse, to_date};
 use crate::entity::{plan, plan_project};
 use crate::page::{Connection, Page, page, scoped};
 use crate::scoped::Scoped;
-use crate::stored::{self, Archive, Change, Create, Editable, Stored, invalid};
+use crate::stored::{self, Archive, Change, Create, Editable, Stored};
 use crate::{Error, Result};
 use chrono::Utc;
 use kpss_domain::access::Grant;
@@ -216,11 +216,17 @@ async fn check_parent(
     while let Some(id) = next {
         let readable = crate::scope::condition(&s.ctx().read, plan::Column::RegionCode);
         let Some(p) = plan::Entity::find_by_id(id).filter(readable).one(c).await? else {
-            return Err(invalid("input.parent_id", format!("there is no plan {id}")));
+            return Err(Error::invalid(
+                "input.parent_id",
+                format!("there is no plan {id}"),
+            ));
         };
         if first {
             if p.archived {
-                return Err(invalid("input.parent_id", format!("plan {id} is archived")));
+                return Err(Error::invalid(
+                    "input.parent_id",
+                    format!("plan {id} is archived"),
+                ));
             }
             if p.region_code != region {
                 return Err(Error::Forbidden(
@@ -230,7 +236,7 @@ async fn check_parent(
             first = false;
         }
         if Some(p.id) == this {
-            return Err(invalid(
+            return Err(Error::invalid(
                 "input.parent_id",
                 "a plan cannot implement itself or a plan that implements it",
             ));

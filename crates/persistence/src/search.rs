@@ -14,8 +14,7 @@ use crate::entity::{
 };
 use crate::page::{Connection, Page};
 use crate::scoped::Scoped;
-use crate::stored::invalid;
-use crate::{Result, scope};
+use crate::{Error, Result, scope};
 use kpss_domain::access::Grant;
 use kpss_domain::analysis::{self, QueryTerm};
 use kpss_domain::kind::EntityKind;
@@ -420,7 +419,7 @@ pub async fn search(s: &Scoped, q: &SearchQuery, page: Page) -> Result<Connectio
         });
     }
     if terms.len() > analysis::MAX_TERMS {
-        return Err(invalid(
+        return Err(Error::invalid(
             "text",
             format!("at most {} words are searched", analysis::MAX_TERMS),
         ));

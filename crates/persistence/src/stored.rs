@@ -10,7 +10,6 @@ use crate::events::{self, Change as Event};
 use crate::scoped::Scoped;
 use crate::{Error, Result, entity::region, scope, search};
 use chrono::Utc;
-use kpss_domain::ValidationError;
 use kpss_domain::kind::{AuditAction, EntityKind};
 use kpss_domain::region::{KrajCode, RegionCode};
 use sea_orm::sea_query::ValueType;
@@ -350,11 +349,11 @@ pub(crate) async fn parent<E: Editable>(
     field: &str,
 ) -> Result<E::Model> {
     let m = load::<E>(s, c, id).await.map_err(|e| match e {
-        Error::NotFound(m) => invalid(field, m),
+        Error::NotFound(m) => Error::invalid(field, m),
         e => e,
     })?;
     if E::head(&m)?.archived {
-        return Err(invalid(
+        return Err(Error::invalid(
             field,
             format!("{} {id} is archived", E::KIND.as_str().to_lowercase()),
         ));
@@ -384,7 +383,7 @@ pub(crate) async fn upper<E: Editable>(
     match readable::<E>(s, c, id).await? {
         Some(m) if of_the_same(&m) && !E::head(&m)?.archived => Ok(()),
         Some(m) if E::head(&m)?.region != region => Err(elsewhere()),
-        _ => Err(invalid(
+        _ => Err(Error::invalid(
             "input.parent_id",
             format!("{kind} {id} is not {what}"),
         )),
@@ -428,7 +427,7 @@ pub(crate) async fn region_for_create(
         .await?
         .is_none()
     {
-        return Err(invalid(
+        return Err(Error::invalid(
             "input.region",
             format!("there is no region `{code}`"),
         ));
@@ -440,10 +439,6 @@ fn admin_of(s: &Scoped, region: &str) -> Result<bool> {
     let region = RegionCode::parse("region", region)?;
     let admin = &s.ctx().admin;
     Ok(admin.all || admin.regions.contains(&region))
-}
-
-pub(crate) fn invalid(field: &str, message: impl Into<String>) -> Error {
-    Error::Invalid(ValidationError::new(field, message))
 }
 
 /// A code is unique among the current (not archived) `siblings`, this record aside.
@@ -464,7 +459,7 @@ pub(crate) async fn check_code<E: Editable>(
         q = q.filter(E::ID.ne(id));
     }
     if q.into_tuple::<i64>().one(c).await?.is_some() {
-        return Err(invalid(
+        return Err(Error::invalid(
             "input.code",
             format!("the code `{code}` is already used there"),
         ));
