@@ -24,6 +24,47 @@ pub enum CapacityDim {
     Unit,
 }
 
+impl CapacityDim {
+    /// The dimensions a caller may choose, in the order they group by.
+    const GROUPED: [Self; 5] = [
+        Self::Kraj,
+        Self::Region,
+        Self::Provider,
+        Self::ServiceType,
+        Self::Form,
+    ];
+
+    /// The column a dimension groups by, and its name in the result.
+    fn column(self) -> (Expr, &'static str) {
+        match self {
+            Self::Kraj => (
+                Expr::col((region::Entity, region::Column::KrajCode)),
+                "kraj",
+            ),
+            Self::Region => (
+                Expr::col((service::Entity, service::Column::RegionCode)),
+                "region",
+            ),
+            Self::Provider => (
+                Expr::col((service::Entity, service::Column::ProviderId)),
+                "provider",
+            ),
+            Self::ServiceType => (
+                Expr::col((service::Entity, service::Column::ServiceType)),
+                "service_type",
+            ),
+            Self::Form => (
+                Expr::col((capacity::Entity, capacity::Column::Form)),
+                "form",
+            ),
+            Self::Unit => (
+                Expr::col((capacity::Entity, capacity::Column::Unit)),
+                "unit",
+            ),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct CapacityGroup {
     pub kraj: Option<KrajCode>,
@@ -43,6 +84,43 @@ pub enum EvaluationDim {
     Plan,
     Year,
     Status,
+}
+
+impl EvaluationDim {
+    /// Every dimension, in the order they group by.
+    const ALL: [Self; 5] = [
+        Self::Kraj,
+        Self::Region,
+        Self::Plan,
+        Self::Year,
+        Self::Status,
+    ];
+
+    /// The column a dimension groups by, and its name in the result.
+    fn column(self) -> (Expr, &'static str) {
+        match self {
+            Self::Kraj => (
+                Expr::col((region::Entity, region::Column::KrajCode)),
+                "kraj",
+            ),
+            Self::Region => (
+                Expr::col((evaluation::Entity, evaluation::Column::RegionCode)),
+                "region",
+            ),
+            Self::Plan => (
+                Expr::col((measure::Entity, measure::Column::PlanId)),
+                "plan",
+            ),
+            Self::Year => (
+                Expr::col((evaluation::Entity, evaluation::Column::Year)),
+                "year",
+            ),
+            Self::Status => (
+                Expr::col((evaluation::Entity, evaluation::Column::Status)),
+                "status",
+            ),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -106,46 +184,13 @@ pub async fn capacities(
         q.and_where(capacity::Column::Unit.is_in(units.iter().map(|u| u.as_str())));
     }
     let has = |d| dims.contains(&d);
-    if has(CapacityDim::Kraj) {
-        group(
-            &mut q,
-            Expr::col((region::Entity, region::Column::KrajCode)),
-            "kraj",
-        );
+    // Always by unit, last: beds and clients are never added up.
+    for d in CapacityDim::GROUPED.iter().filter(|d| has(**d)) {
+        let (column, alias) = d.column();
+        group(&mut q, column, alias);
     }
-    if has(CapacityDim::Region) {
-        group(
-            &mut q,
-            Expr::col((service::Entity, service::Column::RegionCode)),
-            "region",
-        );
-    }
-    if has(CapacityDim::Provider) {
-        group(
-            &mut q,
-            Expr::col((service::Entity, service::Column::ProviderId)),
-            "provider",
-        );
-    }
-    if has(CapacityDim::ServiceType) {
-        group(
-            &mut q,
-            Expr::col((service::Entity, service::Column::ServiceType)),
-            "service_type",
-        );
-    }
-    if has(CapacityDim::Form) {
-        group(
-            &mut q,
-            Expr::col((capacity::Entity, capacity::Column::Form)),
-            "form",
-        );
-    }
-    group(
-        &mut q,
-        Expr::col((capacity::Entity, capacity::Column::Unit)),
-        "unit",
-    );
+    let (column, alias) = CapacityDim::Unit.column();
+    group(&mut q, column, alias);
     q.expr_as(
         Func::sum(Expr::col((capacity::Entity, capacity::Column::Value)))
             .cast_as(Alias::new("BIGINT")),
@@ -227,40 +272,9 @@ pub async fn evaluations(
         q.and_where(measure::Column::PlanId.eq(p));
     }
     let has = |d| dims.contains(&d);
-    if has(EvaluationDim::Kraj) {
-        group(
-            &mut q,
-            Expr::col((region::Entity, region::Column::KrajCode)),
-            "kraj",
-        );
-    }
-    if has(EvaluationDim::Region) {
-        group(
-            &mut q,
-            Expr::col((evaluation::Entity, evaluation::Column::RegionCode)),
-            "region",
-        );
-    }
-    if has(EvaluationDim::Plan) {
-        group(
-            &mut q,
-            Expr::col((measure::Entity, measure::Column::PlanId)),
-            "plan",
-        );
-    }
-    if has(EvaluationDim::Year) {
-        group(
-            &mut q,
-            Expr::col((evaluation::Entity, evaluation::Column::Year)),
-            "year",
-        );
-    }
-    if has(EvaluationDim::Status) {
-        group(
-            &mut q,
-            Expr::col((evaluation::Entity, evaluation::Column::Status)),
-            "status",
-        );
+    for d in EvaluationDim::ALL.iter().filter(|d| has(**d)) {
+        let (column, alias) = d.column();
+        group(&mut q, column, alias);
     }
     q.expr_as(
         Func::count(Expr::col((evaluation::Entity, evaluation::Column::Id))),
