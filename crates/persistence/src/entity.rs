@@ -2,6 +2,25 @@
 //! Lists (target groups, responsible bodies, ...) are JSON arrays in text columns,
 //! which reads the same on SQLite and PostgreSQL.
 
+/// The model of a table whose rows name the lines of the source document
+/// that state them: its own columns, then the provenance columns.
+macro_rules! sourced_model {
+    ($table:literal, { $($columns:tt)* }) => {
+        #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+        #[sea_orm(table_name = $table)]
+        pub struct Model {
+            $($columns)*
+            pub source_document: Option<String>,
+            pub source_line: Option<i32>,
+            pub source_last_line: Option<i32>,
+            #[sea_orm(column_type = "Text", nullable)]
+            pub source_text: Option<String>,
+            #[sea_orm(column_type = "Text", nullable)]
+            pub source_excerpt: Option<String>,
+        }
+    };
+}
+
 pub mod kraj {
     use sea_orm::entity::prelude::*;
 
@@ -43,9 +62,7 @@ pub mod region {
 pub mod plan {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-    #[sea_orm(table_name = "plan")]
-    pub struct Model {
+    sourced_model!("plan", {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub region_code: String,
@@ -66,15 +83,8 @@ pub mod plan {
         pub implementation: Option<String>,
         pub issued: Option<String>,
         pub issued_on: Option<Date>,
-        pub source_document: Option<String>,
-        pub source_line: Option<i32>,
-        pub source_last_line: Option<i32>,
-        #[sea_orm(column_type = "Text", nullable)]
-        pub source_text: Option<String>,
-        #[sea_orm(column_type = "Text", nullable)]
-        pub source_excerpt: Option<String>,
         pub seed_key: Option<String>,
-    }
+    });
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
     pub enum Relation {}
@@ -85,9 +95,7 @@ pub mod plan {
 pub mod plan_project {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-    #[sea_orm(table_name = "plan_project")]
-    pub struct Model {
+    sourced_model!("plan_project", {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub plan_id: i64,
@@ -98,14 +106,7 @@ pub mod plan_project {
         pub implementer: Option<String>,
         pub due: Option<String>,
         pub due_year: Option<i32>,
-        pub source_document: Option<String>,
-        pub source_line: Option<i32>,
-        pub source_last_line: Option<i32>,
-        #[sea_orm(column_type = "Text", nullable)]
-        pub source_text: Option<String>,
-        #[sea_orm(column_type = "Text", nullable)]
-        pub source_excerpt: Option<String>,
-    }
+    });
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
     pub enum Relation {}
@@ -116,9 +117,7 @@ pub mod plan_project {
 pub mod priority {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-    #[sea_orm(table_name = "priority")]
-    pub struct Model {
+    sourced_model!("priority", {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub region_code: String,
@@ -134,14 +133,7 @@ pub mod priority {
         pub title: String,
         pub description: Option<String>,
         pub group_name: Option<String>,
-        pub source_document: Option<String>,
-        pub source_line: Option<i32>,
-        pub source_last_line: Option<i32>,
-        #[sea_orm(column_type = "Text", nullable)]
-        pub source_text: Option<String>,
-        #[sea_orm(column_type = "Text", nullable)]
-        pub source_excerpt: Option<String>,
-    }
+    });
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
     pub enum Relation {}
@@ -152,9 +144,7 @@ pub mod priority {
 pub mod measure {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-    #[sea_orm(table_name = "measure")]
-    pub struct Model {
+    sourced_model!("measure", {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub region_code: String,
@@ -192,18 +182,11 @@ pub mod measure {
         #[sea_orm(column_type = "Text")]
         pub planned_activities: String,
         pub priority_title: Option<String>,
-        pub source_document: Option<String>,
-        pub source_line: Option<i32>,
-        pub source_last_line: Option<i32>,
-        #[sea_orm(column_type = "Text", nullable)]
-        pub source_text: Option<String>,
-        #[sea_orm(column_type = "Text", nullable)]
-        pub source_excerpt: Option<String>,
         #[sea_orm(column_type = "Text")]
         pub fold_text: String,
         #[sea_orm(column_type = "Text")]
         pub fold_target_groups: String,
-    }
+    });
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
     pub enum Relation {}
@@ -214,9 +197,7 @@ pub mod measure {
 pub mod activity {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-    #[sea_orm(table_name = "activity")]
-    pub struct Model {
+    sourced_model!("activity", {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub region_code: String,
@@ -238,14 +219,7 @@ pub mod activity {
         pub financing: Option<String>,
         #[sea_orm(column_type = "Text")]
         pub outputs: String,
-        pub source_document: Option<String>,
-        pub source_line: Option<i32>,
-        pub source_last_line: Option<i32>,
-        #[sea_orm(column_type = "Text", nullable)]
-        pub source_text: Option<String>,
-        #[sea_orm(column_type = "Text", nullable)]
-        pub source_excerpt: Option<String>,
-    }
+    });
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
     pub enum Relation {}
@@ -256,9 +230,7 @@ pub mod activity {
 pub mod evaluation {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-    #[sea_orm(table_name = "evaluation")]
-    pub struct Model {
+    sourced_model!("evaluation", {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub measure_id: i64,
@@ -266,17 +238,10 @@ pub mod evaluation {
         pub year: i32,
         pub status: String,
         pub comment: Option<String>,
-        pub source_document: Option<String>,
-        pub source_line: Option<i32>,
-        pub source_last_line: Option<i32>,
-        #[sea_orm(column_type = "Text", nullable)]
-        pub source_text: Option<String>,
-        #[sea_orm(column_type = "Text", nullable)]
-        pub source_excerpt: Option<String>,
         pub recorded_at: DateTimeUtc,
         pub recorded_by: String,
         pub version: i32,
-    }
+    });
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
     pub enum Relation {}
@@ -287,9 +252,7 @@ pub mod evaluation {
 pub mod provider {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-    #[sea_orm(table_name = "provider")]
-    pub struct Model {
+    sourced_model!("provider", {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub region_code: String,
@@ -300,16 +263,9 @@ pub mod provider {
         pub name: String,
         pub name_key: String,
         pub ico: Option<String>,
-        pub source_document: Option<String>,
-        pub source_line: Option<i32>,
-        pub source_last_line: Option<i32>,
-        #[sea_orm(column_type = "Text", nullable)]
-        pub source_text: Option<String>,
-        #[sea_orm(column_type = "Text", nullable)]
-        pub source_excerpt: Option<String>,
         #[sea_orm(column_type = "Text")]
         pub fold_name: String,
-    }
+    });
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
     pub enum Relation {}
@@ -320,9 +276,7 @@ pub mod provider {
 pub mod service {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-    #[sea_orm(table_name = "service")]
-    pub struct Model {
+    sourced_model!("service", {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub region_code: String,
@@ -333,14 +287,7 @@ pub mod service {
         pub service_type: String,
         pub name: Option<String>,
         pub scope: Option<String>,
-        pub source_document: Option<String>,
-        pub source_line: Option<i32>,
-        pub source_last_line: Option<i32>,
-        #[sea_orm(column_type = "Text", nullable)]
-        pub source_text: Option<String>,
-        #[sea_orm(column_type = "Text", nullable)]
-        pub source_excerpt: Option<String>,
-    }
+    });
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
     pub enum Relation {}
@@ -351,9 +298,7 @@ pub mod service {
 pub mod capacity {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-    #[sea_orm(table_name = "capacity")]
-    pub struct Model {
+    sourced_model!("capacity", {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub region_code: String,
@@ -366,14 +311,7 @@ pub mod capacity {
         pub text: Option<String>,
         #[sea_orm(column_type = "Text")]
         pub network_shares: String,
-        pub source_document: Option<String>,
-        pub source_line: Option<i32>,
-        pub source_last_line: Option<i32>,
-        #[sea_orm(column_type = "Text", nullable)]
-        pub source_text: Option<String>,
-        #[sea_orm(column_type = "Text", nullable)]
-        pub source_excerpt: Option<String>,
-    }
+    });
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
     pub enum Relation {}
