@@ -3,6 +3,7 @@
 use crate::columns::{read_list, write_list};
 use crate::entity::{activity, measure};
 use crate::scoped::Scoped;
+use crate::search::{Doc, Kind, Searchable};
 use crate::stored::{self, Archive, Change, Create, Editable, Stored};
 use crate::{Error, Result};
 use chrono::Utc;
@@ -13,8 +14,10 @@ use kpss_domain::kind::{AuditAction, EntityKind};
 use kpss_domain::record::Activity;
 use kpss_domain::region::RegionCode;
 use kpss_domain::source::SourceRef;
+use sea_orm::ConnectionTrait;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
+    QuerySelect,
 };
 
 impl Stored for activity::Entity {
@@ -219,4 +222,23 @@ pub async fn update(s: &Scoped, id: i64, expected: i32, patch: &ActivityPatch) -
 
 pub async fn set_archived(s: &Scoped, id: i64, expected: i32, archived: bool) -> Result<Activity> {
     stored::update::<activity::Entity>(s, id, expected, &Archive(archived)).await
+}
+
+impl Searchable for activity::Entity {
+    async fn docs<C: ConnectionTrait>(c: &C, cond: Condition) -> Result<Vec<Doc>> {
+        activity::Entity::find()
+            .filter(cond)
+            .all(c)
+            .await?
+            .into_iter()
+            .map(|a| {
+                let title = format!("{} {}", a.code, a.title);
+                let mut d = Doc::new(Kind::Activity, a.id, a.region_code, a.archived, title)
+                    .with([a.description, a.schedule, a.financing])
+                    .lists(&[&a.responsible, &a.outputs])?;
+                d.measure_id = Some(a.measure_id);
+                Ok(d)
+            })
+            .collect()
+    }
 }

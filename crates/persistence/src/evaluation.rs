@@ -3,6 +3,7 @@
 use crate::columns::parse;
 use crate::entity::{evaluation, measure};
 use crate::scoped::Scoped;
+use crate::search::{Doc, Kind, Searchable};
 use crate::stored::{self, Entry, Stored};
 use crate::{Error, Result};
 use chrono::Utc;
@@ -10,6 +11,7 @@ use kpss_domain::evaluation::{EvaluationFields, EvaluationForRecord};
 use kpss_domain::kind::{AuditAction, EntityKind};
 use kpss_domain::record::Evaluation;
 use kpss_domain::source::SourceRef;
+use sea_orm::ConnectionTrait;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
     QuerySelect,
@@ -158,4 +160,30 @@ pub async fn record(s: &Scoped, cmd: &EvaluationForRecord) -> Result<Evaluation>
         Ok::<_, Error>(after)
     })
     .await
+}
+
+/// An evaluation is titled by its measure's code, and archived with it.
+impl Searchable for evaluation::Entity {
+    async fn docs<C: ConnectionTrait>(c: &C, cond: Condition) -> Result<Vec<Doc>> {
+        let rows = evaluation::Entity::find().filter(cond).all(c).await?;
+        let measures: std::collections::HashMap<i64, measure::Model> = measure::Entity::find()
+            .filter(measure::Column::Id.is_in(rows.iter().map(|e| e.measure_id)))
+            .all(c)
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m))
+            .collect();
+        Ok(rows
+            .into_iter()
+            .filter_map(|e| {
+                let m = measures.get(&e.measure_id)?;
+                let title = format!("Vyhodnocení {}, opatření {}", e.year, m.code);
+                let mut d = Doc::new(Kind::Evaluation, e.id, e.region_code, m.archived, title)
+                    .with([e.comment]);
+                d.plan_id = Some(m.plan_id);
+                d.measure_id = Some(m.id);
+                Some(d)
+            })
+            .collect())
+    }
 }

@@ -4,6 +4,7 @@ use crate::columns::{parse, read_list, write_list};
 use crate::entity::{capacity, evaluation, measure, priority};
 use crate::page::{Connection, Page, contains, page, scoped};
 use crate::scoped::Scoped;
+use crate::search::{Doc, Kind, Searchable, capacity_texts};
 use crate::service::{capacities_of, replace_capacities};
 use crate::stored::{self, Archive, Change, Create, Editable, Stored};
 use crate::{Error, Result};
@@ -18,6 +19,7 @@ use kpss_domain::service::Capacity;
 use kpss_domain::source::SourceRef;
 use kpss_domain::text::fold;
 use kpss_domain::value::{AmountCzk, Year, normalized_code};
+use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
@@ -429,4 +431,30 @@ pub async fn set_archived(s: &Scoped, id: i64, expected: i32, archived: bool) ->
             .await?
             .measure,
     )
+}
+
+impl Searchable for measure::Entity {
+    async fn docs<C: ConnectionTrait>(c: &C, cond: Condition) -> Result<Vec<Doc>> {
+        let rows = measure::Entity::find().filter(cond).all(c).await?;
+        let ids = rows.iter().map(|m| m.id).collect();
+        let mut caps = capacity_texts(c, capacity::Column::MeasureId, ids).await?;
+        rows.into_iter()
+            .map(|m| {
+                let title = format!("{} {}", m.code, m.title);
+                let mut d = Doc::new(Kind::Measure, m.id, m.region_code, m.archived, title)
+                    .with([m.rationale, m.description, m.term, m.output, m.cost_text])
+                    .lists(&[
+                        &m.target_groups,
+                        &m.responsible,
+                        &m.funding_sources,
+                        &m.risks,
+                        &m.planned_activities,
+                    ])?
+                    .with(caps.remove(&m.id).unwrap_or_default());
+                d.plan_id = Some(m.plan_id);
+                d.measure_id = Some(m.id);
+                Ok(d)
+            })
+            .collect()
+    }
 }

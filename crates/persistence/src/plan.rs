@@ -4,6 +4,7 @@ use crate::columns::{from_date, parse, to_date};
 use crate::entity::{plan, plan_project};
 use crate::page::{Connection, Page, page, scoped};
 use crate::scoped::Scoped;
+use crate::search::{Doc, Kind, Searchable};
 use crate::stored::{self, Archive, Change, Create, Editable, Stored};
 use crate::{Error, Result};
 use chrono::Utc;
@@ -14,6 +15,7 @@ use kpss_domain::record::{Plan, Project};
 use kpss_domain::region::RegionCode;
 use kpss_domain::seed::{PlanData, ProjectData};
 use kpss_domain::source::SourceRef;
+use sea_orm::ConnectionTrait;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
 };
@@ -312,4 +314,45 @@ pub(crate) async fn insert_project(
     set_source!(am, source);
     plan_project::Entity::insert(am).exec(c).await?;
     Ok(())
+}
+
+impl Searchable for plan::Entity {
+    async fn docs<C: ConnectionTrait>(c: &C, cond: Condition) -> Result<Vec<Doc>> {
+        Ok(plan::Entity::find()
+            .filter(cond)
+            .all(c)
+            .await?
+            .into_iter()
+            .map(|p| {
+                let mut d = Doc::new(Kind::Plan, p.id, p.region_code, p.archived, p.title)
+                    .with([p.prepared_by, p.approval]);
+                d.plan_id = Some(p.id);
+                d
+            })
+            .collect())
+    }
+}
+
+/// A project is found as archived when its plan is.
+impl Searchable for plan_project::Entity {
+    async fn docs<C: ConnectionTrait>(c: &C, cond: Condition) -> Result<Vec<Doc>> {
+        let rows = plan_project::Entity::find().filter(cond).all(c).await?;
+        let archived: std::collections::HashMap<i64, bool> = plan::Entity::find()
+            .filter(plan::Column::Id.is_in(rows.iter().map(|r| r.plan_id)))
+            .all(c)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p.archived))
+            .collect();
+        Ok(rows
+            .into_iter()
+            .map(|p| {
+                let gone = archived.get(&p.plan_id).copied().unwrap_or(true);
+                let mut d = Doc::new(Kind::Project, p.id, p.region_code, gone, p.title)
+                    .with([p.implementer, p.due]);
+                d.plan_id = Some(p.plan_id);
+                d
+            })
+            .collect())
+    }
 }

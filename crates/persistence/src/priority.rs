@@ -2,6 +2,7 @@
 
 use crate::entity::{plan, priority};
 use crate::scoped::Scoped;
+use crate::search::{Doc, Kind, Searchable};
 use crate::stored::{self, Archive, Change, Create, Editable, Stored};
 use crate::{Error, Result};
 use chrono::Utc;
@@ -10,7 +11,10 @@ use kpss_domain::priority::{PriorityDraft, PriorityFields, PriorityForCreate, Pr
 use kpss_domain::record::Priority;
 use kpss_domain::region::RegionCode;
 use kpss_domain::source::SourceRef;
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait};
+use sea_orm::ConnectionTrait;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
+};
 
 impl Stored for priority::Entity {
     type Record = Priority;
@@ -174,4 +178,22 @@ pub async fn update(s: &Scoped, id: i64, expected: i32, patch: &PriorityPatch) -
 
 pub async fn set_archived(s: &Scoped, id: i64, expected: i32, archived: bool) -> Result<Priority> {
     stored::update::<priority::Entity>(s, id, expected, &Archive(archived)).await
+}
+
+impl Searchable for priority::Entity {
+    async fn docs<C: ConnectionTrait>(c: &C, cond: Condition) -> Result<Vec<Doc>> {
+        Ok(priority::Entity::find()
+            .filter(cond)
+            .all(c)
+            .await?
+            .into_iter()
+            .map(|p| {
+                let title = format!("{} {}", p.code, p.title);
+                let mut d = Doc::new(Kind::Priority, p.id, p.region_code, p.archived, title)
+                    .with([p.description, p.group_name]);
+                d.plan_id = Some(p.plan_id);
+                d
+            })
+            .collect())
+    }
 }

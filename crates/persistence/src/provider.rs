@@ -4,6 +4,7 @@ use crate::Result;
 use crate::entity::provider;
 use crate::page::{Connection, Page, contains, page_by, scoped};
 use crate::scoped::Scoped;
+use crate::search::{Doc, Kind, Searchable};
 use crate::stored::{self, Create, Editable, Stored};
 use chrono::Utc;
 use kpss_domain::access::Grant;
@@ -14,6 +15,7 @@ use kpss_domain::region::RegionCode;
 use kpss_domain::service::{ProviderFields, ProviderForCreate};
 use kpss_domain::source::SourceRef;
 use kpss_domain::text::fold;
+use sea_orm::ConnectionTrait;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
 };
@@ -117,4 +119,21 @@ impl Create<provider::Entity> for ProviderForCreate {
 
 pub async fn create(s: &Scoped, cmd: &ProviderForCreate) -> Result<Provider> {
     stored::create::<provider::Entity>(s, cmd).await
+}
+
+impl Searchable for provider::Entity {
+    async fn docs<C: ConnectionTrait>(c: &C, cond: Condition) -> Result<Vec<Doc>> {
+        Ok(provider::Entity::find()
+            .filter(cond)
+            .all(c)
+            .await?
+            .into_iter()
+            .map(|p| {
+                let mut d =
+                    Doc::new(Kind::Provider, p.id, p.region_code, p.archived, p.name).with([p.ico]);
+                d.provider_id = Some(p.id);
+                d
+            })
+            .collect())
+    }
 }

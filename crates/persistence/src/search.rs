@@ -19,7 +19,6 @@ use kpss_domain::access::Grant;
 use kpss_domain::analysis::{self, QueryTerm};
 use kpss_domain::kind::EntityKind;
 use kpss_domain::region::RegionCode;
-use kpss_domain::service::ServiceType;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -79,20 +78,20 @@ const SNIPPET_WIDTH: usize = 160;
 // ---------------------------------------------------------------- documents
 
 /// What a record shows to search.
-struct Doc {
+pub(crate) struct Doc {
     kind: Kind,
     id: i64,
     region: String,
     archived: bool,
-    plan_id: Option<i64>,
-    measure_id: Option<i64>,
-    provider_id: Option<i64>,
+    pub(crate) plan_id: Option<i64>,
+    pub(crate) measure_id: Option<i64>,
+    pub(crate) provider_id: Option<i64>,
     title: String,
     fields: Vec<String>,
 }
 
 impl Doc {
-    fn new(kind: Kind, id: i64, region: String, archived: bool, title: String) -> Self {
+    pub(crate) fn new(kind: Kind, id: i64, region: String, archived: bool, title: String) -> Self {
         Doc {
             kind,
             id,
@@ -107,13 +106,13 @@ impl Doc {
     }
 
     /// Adds the stated texts.
-    fn with(mut self, texts: impl IntoIterator<Item = Option<String>>) -> Self {
+    pub(crate) fn with(mut self, texts: impl IntoIterator<Item = Option<String>>) -> Self {
         self.fields
             .extend(texts.into_iter().flatten().filter(|t| !t.is_empty()));
         self
     }
 
-    fn lists(self, lists: &[&str]) -> Result<Self> {
+    pub(crate) fn lists(self, lists: &[&str]) -> Result<Self> {
         let mut texts = Vec::new();
         for l in lists {
             texts.extend(read_list(l)?.into_iter().map(Some));
@@ -123,7 +122,7 @@ impl Doc {
 }
 
 /// Capacity texts of the measures or services `ids` (`owner` names which).
-async fn capacity_texts(
+pub(crate) async fn capacity_texts(
     c: &impl ConnectionTrait,
     owner: capacity::Column,
     ids: Vec<i64>,
@@ -146,149 +145,28 @@ async fn capacity_texts(
     Ok(by_owner)
 }
 
-/// The records of `kind` meeting `cond` (on their own table), as documents;
-/// what they need of other tables is read in one statement per table.
+/// A kind whose records have search entries: its records meeting `cond`
+/// (on its own table) as documents, reading what they need of other tables
+/// in one statement per table. Each aggregate's module implements it.
+pub(crate) trait Searchable {
+    fn docs<C: ConnectionTrait>(
+        c: &C,
+        cond: Condition,
+    ) -> impl Future<Output = Result<Vec<Doc>>> + Send;
+}
+
+/// The records of `kind` meeting `cond`, as documents: one line per kind.
 async fn docs(c: &impl ConnectionTrait, kind: Kind, cond: Condition) -> Result<Vec<Doc>> {
-    let region = |code: &String| code.clone();
-    Ok(match kind {
-        Kind::Plan => plan::Entity::find()
-            .filter(cond)
-            .all(c)
-            .await?
-            .into_iter()
-            .map(|p| {
-                let mut d = Doc::new(kind, p.id, p.region_code, p.archived, p.title)
-                    .with([p.prepared_by, p.approval]);
-                d.plan_id = Some(p.id);
-                d
-            })
-            .collect(),
-        Kind::Project => {
-            let rows = plan_project::Entity::find().filter(cond).all(c).await?;
-            let archived: HashMap<i64, bool> = plan::Entity::find()
-                .filter(plan::Column::Id.is_in(rows.iter().map(|r| r.plan_id)))
-                .all(c)
-                .await?
-                .into_iter()
-                .map(|p| (p.id, p.archived))
-                .collect();
-            rows.into_iter()
-                .map(|p| {
-                    let gone = archived.get(&p.plan_id).copied().unwrap_or(true);
-                    let mut d = Doc::new(kind, p.id, p.region_code, gone, p.title)
-                        .with([p.implementer, p.due]);
-                    d.plan_id = Some(p.plan_id);
-                    d
-                })
-                .collect()
-        }
-        Kind::Priority => priority::Entity::find()
-            .filter(cond)
-            .all(c)
-            .await?
-            .into_iter()
-            .map(|p| {
-                let title = format!("{} {}", p.code, p.title);
-                let mut d = Doc::new(kind, p.id, p.region_code, p.archived, title)
-                    .with([p.description, p.group_name]);
-                d.plan_id = Some(p.plan_id);
-                d
-            })
-            .collect(),
-        Kind::Measure => {
-            let rows = measure::Entity::find().filter(cond).all(c).await?;
-            let mut caps = capacity_texts(
-                c,
-                capacity::Column::MeasureId,
-                rows.iter().map(|m| m.id).collect(),
-            )
-            .await?;
-            rows.into_iter()
-                .map(|m| {
-                    let title = format!("{} {}", m.code, m.title);
-                    let mut d = Doc::new(kind, m.id, region(&m.region_code), m.archived, title)
-                        .with([m.rationale, m.description, m.term, m.output, m.cost_text])
-                        .lists(&[
-                            &m.target_groups,
-                            &m.responsible,
-                            &m.funding_sources,
-                            &m.risks,
-                            &m.planned_activities,
-                        ])?
-                        .with(caps.remove(&m.id).unwrap_or_default());
-                    d.plan_id = Some(m.plan_id);
-                    d.measure_id = Some(m.id);
-                    Ok(d)
-                })
-                .collect::<Result<_>>()?
-        }
-        Kind::Activity => activity::Entity::find()
-            .filter(cond)
-            .all(c)
-            .await?
-            .into_iter()
-            .map(|a| {
-                let title = format!("{} {}", a.code, a.title);
-                let mut d = Doc::new(kind, a.id, region(&a.region_code), a.archived, title)
-                    .with([a.description, a.schedule, a.financing])
-                    .lists(&[&a.responsible, &a.outputs])?;
-                d.measure_id = Some(a.measure_id);
-                Ok(d)
-            })
-            .collect::<Result<_>>()?,
-        Kind::Evaluation => {
-            let rows = evaluation::Entity::find().filter(cond).all(c).await?;
-            let measures: HashMap<i64, measure::Model> = measure::Entity::find()
-                .filter(measure::Column::Id.is_in(rows.iter().map(|e| e.measure_id)))
-                .all(c)
-                .await?
-                .into_iter()
-                .map(|m| (m.id, m))
-                .collect();
-            rows.into_iter()
-                .filter_map(|e| {
-                    let m = measures.get(&e.measure_id)?;
-                    let title = format!("Vyhodnocení {}, opatření {}", e.year, m.code);
-                    let mut d =
-                        Doc::new(kind, e.id, e.region_code, m.archived, title).with([e.comment]);
-                    d.plan_id = Some(m.plan_id);
-                    d.measure_id = Some(m.id);
-                    Some(d)
-                })
-                .collect()
-        }
-        Kind::Provider => provider::Entity::find()
-            .filter(cond)
-            .all(c)
-            .await?
-            .into_iter()
-            .map(|p| {
-                let mut d = Doc::new(kind, p.id, p.region_code, p.archived, p.name).with([p.ico]);
-                d.provider_id = Some(p.id);
-                d
-            })
-            .collect(),
-        Kind::Service => {
-            let rows = service::Entity::find().filter(cond).all(c).await?;
-            let mut caps = capacity_texts(
-                c,
-                capacity::Column::ServiceId,
-                rows.iter().map(|s| s.id).collect(),
-            )
-            .await?;
-            rows.into_iter()
-                .map(|s| {
-                    let legal = parse::<ServiceType>(&s.service_type)?.name().to_owned();
-                    let title = s.name.clone().unwrap_or_else(|| legal.clone());
-                    let mut d = Doc::new(kind, s.id, s.region_code, s.archived, title)
-                        .with([Some(legal), s.scope])
-                        .with(caps.remove(&s.id).unwrap_or_default());
-                    d.provider_id = Some(s.provider_id);
-                    Ok(d)
-                })
-                .collect::<Result<_>>()?
-        }
-    })
+    match kind {
+        Kind::Plan => plan::Entity::docs(c, cond).await,
+        Kind::Project => plan_project::Entity::docs(c, cond).await,
+        Kind::Priority => priority::Entity::docs(c, cond).await,
+        Kind::Measure => measure::Entity::docs(c, cond).await,
+        Kind::Activity => activity::Entity::docs(c, cond).await,
+        Kind::Evaluation => evaluation::Entity::docs(c, cond).await,
+        Kind::Provider => provider::Entity::docs(c, cond).await,
+        Kind::Service => service::Entity::docs(c, cond).await,
+    }
 }
 
 async fn insert(c: &impl ConnectionTrait, docs: Vec<Doc>) -> Result<()> {

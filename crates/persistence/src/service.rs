@@ -5,6 +5,7 @@ use crate::columns::parse;
 use crate::entity::{capacity, provider, service};
 use crate::page::{Connection, Page, contains, page, scoped};
 use crate::scoped::Scoped;
+use crate::search::{Doc, Kind, Searchable, capacity_texts};
 use crate::stored::{self, Archive, Change, Create, Editable, Stored};
 use crate::{Error, Result};
 use chrono::Utc;
@@ -17,6 +18,7 @@ use kpss_domain::service::{
     ServicePatch, ServiceType,
 };
 use kpss_domain::source::SourceRef;
+use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
@@ -326,4 +328,24 @@ pub async fn set_archived(s: &Scoped, id: i64, expected: i32, archived: bool) ->
     stored::update::<service::Entity>(s, id, expected, &Archive(archived))
         .await
         .map(|st| st.service)
+}
+
+/// A service is found by its name, or else by its legal type's name.
+impl Searchable for service::Entity {
+    async fn docs<C: ConnectionTrait>(c: &C, cond: Condition) -> Result<Vec<Doc>> {
+        let rows = service::Entity::find().filter(cond).all(c).await?;
+        let ids = rows.iter().map(|s| s.id).collect();
+        let mut caps = capacity_texts(c, capacity::Column::ServiceId, ids).await?;
+        rows.into_iter()
+            .map(|s| {
+                let legal = parse::<ServiceType>(&s.service_type)?.name().to_owned();
+                let title = s.name.clone().unwrap_or_else(|| legal.clone());
+                let mut d = Doc::new(Kind::Service, s.id, s.region_code, s.archived, title)
+                    .with([Some(legal), s.scope])
+                    .with(caps.remove(&s.id).unwrap_or_default());
+                d.provider_id = Some(s.provider_id);
+                Ok(d)
+            })
+            .collect()
+    }
 }
