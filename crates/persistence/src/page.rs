@@ -6,21 +6,23 @@ use kpss_domain::access::{Ctx, Grant};
 use kpss_domain::text::fold;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait, Select,
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
 };
 
-/// `first` records after the record with id `after`, in id order.
+/// `first` records after the record with id `after`, in id order; the
+/// total is counted only when `count` asks for it (a statement of its own).
 #[derive(Debug, Clone, Copy)]
 pub struct Page {
     pub first: u64,
     pub after: Option<i64>,
+    pub count: bool,
 }
 
 #[derive(Debug, Clone)]
 pub struct Connection<T> {
     pub nodes: Vec<T>,
     pub has_next_page: bool,
+    /// 0 when the page did not ask for it.
     pub total_count: u64,
 }
 
@@ -54,7 +56,19 @@ where
     E::Model: Send + Sync,
 {
     let c = s.reader().await?;
-    let total_count = query.clone().count(&c).await?;
+    let total_count = if page.count {
+        // COUNT(id) over the filtered rows, not over a sub-select of every column.
+        let n: Option<i64> = query
+            .clone()
+            .select_only()
+            .column_as(id.count(), "n")
+            .into_tuple()
+            .one(&c)
+            .await?;
+        u64::try_from(n.unwrap_or(0)).unwrap_or(0)
+    } else {
+        0
+    };
     let mut q = query.clone();
     if let Some(k) = key {
         q = q.order_by_asc(k);

@@ -68,8 +68,6 @@ pub struct SearchQuery {
     pub kinds: Option<Vec<Kind>>,
     pub regions: Option<Grant>,
     pub include_archived: bool,
-    /// Whether to count every hit (`total_count` stays 0 otherwise).
-    pub count: bool,
 }
 
 /// Characters of context a snippet shows.
@@ -318,7 +316,7 @@ pub async fn search(s: &Scoped, q: &SearchQuery, page: Page) -> Result<Connectio
     let found = search_entry::Entity::find().filter(cond);
     let (found, rank) = s.db().dialect().full_text(found, &terms);
     let c = s.reader().await?;
-    let total_count = if q.count {
+    let total_count = if page.count {
         found.clone().count(&c).await?
     } else {
         0

@@ -12,10 +12,10 @@ use crate::{Error, Result, entity::region, scope, search};
 use chrono::Utc;
 use kpss_domain::kind::{AuditAction, EntityKind};
 use kpss_domain::region::{KrajCode, RegionCode};
-use sea_orm::sea_query::ValueType;
+use sea_orm::sea_query::{Expr, ValueType};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    ModelTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, IdenStatic,
+    IntoActiveModel, Iterable, ModelTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use serde::Serialize;
 use std::future::Future;
@@ -34,6 +34,25 @@ pub(crate) trait Stored:
     /// Document order among siblings.
     const ORDER: Self::Column;
     fn record(m: Self::Model) -> Result<Self::Record>;
+
+    /// The rows as readers get them; a table with columns that only filters
+    /// use (folded copies of its texts) leaves those out ([`without`]).
+    fn readable() -> Select<Self> {
+        Self::find()
+    }
+}
+
+/// Every column of `E` but `skip`, which read as empty text: the model
+/// stays whole, and the database sends none of their bytes.
+pub(crate) fn without<E: EntityTrait>(skip: &[E::Column]) -> Select<E> {
+    let skip: Vec<&str> = skip.iter().map(|c| c.as_str()).collect();
+    E::Column::iter().fold(E::find().select_only(), |q, c| {
+        if skip.contains(&c.as_str()) {
+            q.column_as(Expr::val(""), c.as_str())
+        } else {
+            q.column(c)
+        }
+    })
 }
 
 /// Records by id, among those the caller may read.
@@ -55,7 +74,7 @@ pub(crate) async fn children<E: Stored>(
 pub(crate) async fn select_where<E: Stored>(s: &Scoped, cond: Condition) -> Result<Vec<E::Record>> {
     let cond = cond.add(scope::condition(&s.ctx().read, E::REGION));
     let c = s.reader().await?;
-    E::find()
+    E::readable()
         .filter(cond)
         .order_by_asc(E::ORDER)
         .order_by_asc(E::ID)

@@ -64,6 +64,7 @@ pub(super) fn page(
     Ok(Page {
         first: first as u64,
         after,
+        count: ctx.look_ahead().field("totalCount").exists(),
     })
 }
 

@@ -159,7 +159,6 @@ impl SearchQueries {
             kinds: f.kinds.map(|k| k.into_iter().map(Into::into).collect()),
             regions: grant(ctx, f.regions.as_deref(), f.kraje.as_deref()).await?,
             include_archived: f.include_archived.unwrap_or(false),
-            count: ctx.look_ahead().field("totalCount").exists(),
         };
         let c = search::search(scoped(ctx), &q, p).await.map_err(coded)?;
         let seen = p.after.unwrap_or(0) + c.nodes.len() as i64;

@@ -107,6 +107,7 @@ async fn audit_of(db: &Db, id: i64) -> Vec<audit::Entry> {
     let page = Page {
         first: 100,
         after: None,
+        count: false,
     };
     audit::list(&admin(db), &q, page)
         .await
@@ -124,6 +125,7 @@ async fn found(db: &Db, text: &str) -> Vec<i64> {
     let page = Page {
         first: 100,
         after: None,
+        count: false,
     };
     let hits = search::search(&admin(db), &q, page).await.expect("search");
     hits.nodes.iter().map(|h| h.id).collect()
