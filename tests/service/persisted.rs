@@ -245,8 +245,6 @@ async fn a_document_over_the_limits_is_not_kept_for_its_hash() {
 /// trusted document's id, and a WebSocket `subscribe` or `start`.
 #[tokio::test]
 async fn every_transport_refuses_an_over_limit_document_alike() {
-    use futures_util::SinkExt;
-    use tokio_tungstenite::tungstenite::Message;
     let over: String = (0..40).map(|i| format!("a{i}: me {{ role }} ")).collect();
     let over = format!("query Over {{ {over} }}");
     let hash = sha256(&over);
@@ -271,26 +269,7 @@ async fn every_transport_refuses_an_over_limit_document_alike() {
     );
     let (_, answer) = post(&app, json!({ "extensions": persisted(&hash) })).await;
     assert_eq!(code(&answer), "PERSISTED_QUERY_NOT_FOUND", "{answer}");
-    for (protocol, start) in [
-        ("graphql-transport-ws", "subscribe"),
-        ("graphql-ws", "start"),
-    ] {
-        let mut ws = crate::live::connect_with(&app.base, &app.admin(), protocol).await;
-        assert_eq!(
-            crate::live::next_json(&mut ws).await["type"],
-            "connection_ack"
-        );
-        let message = json!({ "id": "over", "type": start, "payload": { "query": over } });
-        ws.send(Message::Text(message.to_string().into()))
-            .await
-            .expect("send");
-        let answer = crate::live::next_json(&mut ws).await;
-        assert_eq!(
-            *crate::live::error_code(protocol, &answer),
-            "QUERY_TOO_COMPLEX",
-            "{protocol}: {answer}"
-        );
-    }
+    ws_refuses(&app, json!({ "query": over })).await;
     app.stop().await;
 
     // Listed as trusted, it is still over the limits.
@@ -312,6 +291,14 @@ async fn every_transport_refuses_an_over_limit_document_alike() {
     );
     let extensions = persisted(&hash).to_string();
     refused(&get(&app, &[("extensions", &extensions)]).await.1);
+    ws_refuses(&app, json!({ "documentId": format!("sha256:{hash}") })).await;
+    app.stop().await;
+}
+
+/// Starts `payload` under each subprotocol and expects QUERY_TOO_COMPLEX.
+async fn ws_refuses(app: &TestApp, payload: Value) {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
     for (protocol, start) in [
         ("graphql-transport-ws", "subscribe"),
         ("graphql-ws", "start"),
@@ -321,7 +308,6 @@ async fn every_transport_refuses_an_over_limit_document_alike() {
             crate::live::next_json(&mut ws).await["type"],
             "connection_ack"
         );
-        let payload = json!({ "documentId": format!("sha256:{hash}") });
         let message = json!({ "id": "over", "type": start, "payload": payload });
         ws.send(Message::Text(message.to_string().into()))
             .await
@@ -333,5 +319,4 @@ async fn every_transport_refuses_an_over_limit_document_alike() {
             "{protocol}: {answer}"
         );
     }
-    app.stop().await;
 }

@@ -209,6 +209,17 @@ fn status_of(e: &ApiError) -> StatusCode {
     }
 }
 
+/// The caller of a request, or its refusal (boxed: a response is large).
+fn caller(
+    s: &AppState,
+    who: Result<Caller, ApiError>,
+    outcome: &mut Outcome,
+) -> Result<Ctx, Box<Response>> {
+    let Caller(ctx) = who.map_err(|e| Box::new(refused(s, outcome, status_of(&e), e)))?;
+    outcome.subject = Some(ctx.subject.clone());
+    Ok(ctx)
+}
+
 /// Writes an answer (or a batch of answers) as HTTP.
 fn reply(media: Media, status: StatusCode, body: Bytes) -> Response {
     let content_type = match media {
@@ -261,11 +272,10 @@ async fn post(
     outcome: &mut Outcome,
 ) -> Response {
     let media = accepted(headers);
-    let ctx = match who {
-        Ok(Caller(ctx)) => ctx,
-        Err(e) => return refused(s, outcome, status_of(&e), e),
+    let ctx = match caller(s, who, outcome) {
+        Ok(ctx) => ctx,
+        Err(refusal) => return *refusal,
     };
-    outcome.subject = Some(ctx.subject.clone());
     let body = match body {
         Ok(body) => body,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
@@ -388,11 +398,10 @@ async fn get_query(
     outcome: &mut Outcome,
 ) -> Response {
     let media = accepted(headers);
-    let ctx = match who {
-        Ok(Caller(ctx)) => ctx,
-        Err(e) => return refused(s, outcome, status_of(&e), e),
+    let ctx = match caller(s, who, outcome) {
+        Ok(ctx) => ctx,
+        Err(refusal) => return *refusal,
     };
-    outcome.subject = Some(ctx.subject.clone());
     let a = match params {
         Ok(params) => {
             outcome.operation = operation_of(&params);
