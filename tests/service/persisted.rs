@@ -92,6 +92,22 @@ async fn automatic_persisted_queries_register_by_hash_over_post_and_get() {
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(region_codes(&body), FOUR);
+    // The hash alone runs over the WebSocket too.
+    use futures_util::SinkExt;
+    let mut ws = crate::live::connect(&app.base, &app.admin()).await;
+    assert_eq!(
+        crate::live::next_json(&mut ws).await["type"],
+        "connection_ack"
+    );
+    let start =
+        json!({ "id": "apq", "type": "subscribe", "payload": { "extensions": persisted(&hash) } });
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(
+        start.to_string().into(),
+    ))
+    .await
+    .expect("send");
+    let answer = first_answer(&mut ws, "apq").await;
+    assert_eq!(region_codes(&answer["payload"]), FOUR, "{answer}");
 
     let wrong = sha256("{ me { role } }");
     let (status, body) = post(
@@ -192,8 +208,26 @@ async fn trusted_documents_run_listed_operations_only() {
             .expect("send");
         let answer = crate::live::next_json(&mut ws).await;
         assert_eq!(answer["payload"]["data"]["me"]["role"], "ADMIN", "{answer}");
+        // By its id alone, as a client of persisted documents sends it.
+        let payload = json!({ "documentId": format!("sha256:{hash}") });
+        let start = json!({ "id": "by-id", "type": kind, "payload": payload });
+        ws.send(Message::Text(start.to_string().into()))
+            .await
+            .expect("send");
+        let answer = first_answer(&mut ws, "by-id").await;
+        assert_eq!(answer["payload"]["data"]["me"]["role"], "ADMIN", "{answer}");
     }
     app.stop().await;
+}
+
+/// The first message of operation `id` (earlier operations' `complete`s skipped).
+async fn first_answer(ws: &mut crate::live::Socket, id: &str) -> Value {
+    loop {
+        let m = crate::live::next_json(ws).await;
+        if m["id"] == id {
+            return m;
+        }
+    }
 }
 
 #[tokio::test]

@@ -29,9 +29,16 @@ const APQ_MAX_DOCUMENT_BYTES: usize = 64 * 1024;
 pub enum Documents {
     /// Any document runs; one sent with its hash is kept (see
     /// [`Documents::remember`]), so the hash alone suffices next time.
-    Automatic(moka::sync::Cache<String, Arc<(ExecutableDocument, u32)>>),
+    Automatic(moka::sync::Cache<String, Arc<Kept>>),
     /// Only these documents run, by their sha256 (hex).
-    Trusted(HashMap<String, ExecutableDocument>),
+    Trusted(HashMap<String, Kept>),
+}
+
+/// A document kept for its hash: parsed, and its text (for the WebSocket,
+/// whose engine parses the text itself).
+pub struct Kept {
+    doc: ExecutableDocument,
+    text: String,
 }
 
 /// Why a request names no document that may run.
@@ -52,8 +59,8 @@ impl Documents {
         Self::Automatic(
             moka::sync::Cache::builder()
                 .max_capacity(APQ_BYTES)
-                .weigher(|hash: &String, doc: &Arc<(ExecutableDocument, u32)>| {
-                    (hash.len() as u32).saturating_add(doc.1)
+                .weigher(|hash: &String, kept: &Arc<Kept>| {
+                    u32::try_from(hash.len() + kept.text.len()).unwrap_or(u32::MAX)
                 })
                 .build(),
         )
@@ -65,8 +72,19 @@ impl Documents {
         if let Self::Automatic(cache) = self
             && query.len() <= APQ_MAX_DOCUMENT_BYTES
         {
-            let bytes = u32::try_from(query.len()).unwrap_or(u32::MAX);
-            cache.insert(hash.to_owned(), Arc::new((doc.clone(), bytes)));
+            let kept = Kept {
+                doc: doc.clone(),
+                text: query.to_owned(),
+            };
+            cache.insert(hash.to_owned(), Arc::new(kept));
+        }
+    }
+
+    /// The text of the document kept for `hash`.
+    pub fn text(&self, hash: &str) -> Option<String> {
+        match self {
+            Self::Automatic(cache) => cache.get(hash).map(|k| k.text.clone()),
+            Self::Trusted(list) => list.get(hash).map(|k| k.text.clone()),
         }
     }
 
@@ -87,7 +105,13 @@ impl Documents {
             }
             let doc = parse_query(&document)
                 .map_err(|e| fail(format!("document `{hash}` does not parse: {e}")))?;
-            trusted.insert(hash, doc);
+            trusted.insert(
+                hash,
+                Kept {
+                    doc,
+                    text: document,
+                },
+            );
         }
         Ok(Self::Trusted(trusted))
     }
@@ -105,7 +129,7 @@ impl Documents {
                     (None, Some(q)) => sha256(q),
                     (None, None) => return Err(no_query()),
                 };
-                list.get(&hash).cloned().ok_or_else(|| {
+                list.get(&hash).map(|k| k.doc.clone()).ok_or_else(|| {
                     Refusal::Forbidden(format!(
                         "this server runs only its trusted documents, and `{hash}` is not one of them"
                     ))
@@ -113,7 +137,7 @@ impl Documents {
             }
             Self::Automatic(cache) => match (hash, query) {
                 (None, Some(q)) => parse_query(q).map_err(|e| Refusal::Syntax(e.into())),
-                (Some(h), None) => cache.get(h).map(|d| d.0.clone()).ok_or(Refusal::NotFound),
+                (Some(h), None) => cache.get(h).map(|k| k.doc.clone()).ok_or(Refusal::NotFound),
                 (Some(h), Some(q)) => {
                     if sha256(q) != h {
                         return Err(Refusal::Invalid(

@@ -176,11 +176,13 @@ async fn screen(
                 let hash =
                     persisted::requested_hash(&params.extensions, params.document_id.as_deref());
                 let admitted = match hash {
-                    Ok(hash) => admitted(s, &params, hash.as_deref()).await.map(drop),
+                    Ok(hash) => admitted(s, &params, hash.as_deref())
+                        .await
+                        .map(|_| with_text(s, message, &params, hash.as_deref())),
                     Err(r) => Err(Answer::refused(r)),
                 };
                 match admitted {
-                    Ok(()) => {
+                    Ok(message) => {
                         ids().insert(id);
                         return Some(message);
                     }
@@ -199,6 +201,23 @@ async fn screen(
     let error = json!({ "id": id, "type": "error", "payload": errors });
     let _ = screened.send(Screened::Error(error.to_string()));
     None
+}
+
+/// The message as the engine takes it: an operation named by its hash alone
+/// (a trusted document's id, a persisted query) gets its document's text.
+fn with_text(s: &AppState, message: Vec<u8>, params: &Params, hash: Option<&str>) -> Vec<u8> {
+    let text = match (&params.query, hash) {
+        (None, Some(hash)) => s.documents.text(hash),
+        _ => None,
+    };
+    let Some(text) = text else {
+        return message;
+    };
+    let Ok(mut m) = serde_json::from_slice::<Value>(&message) else {
+        return message;
+    };
+    m["payload"]["query"] = Value::String(text);
+    serde_json::to_vec(&m).unwrap_or(message)
 }
 
 /// The id of an operation the server's message ends (`complete` or `error`).
