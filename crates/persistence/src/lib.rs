@@ -25,6 +25,7 @@ pub mod measure;
 pub mod page;
 pub mod plan;
 pub mod priority;
+pub mod provenance;
 pub mod provider;
 pub mod region;
 pub mod scoped;

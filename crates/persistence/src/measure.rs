@@ -22,7 +22,7 @@ use kpss_domain::value::{AmountCzk, Year, normalized_code};
 use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, Select,
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
 };
 use serde::Serialize;
 
@@ -31,11 +31,6 @@ impl Stored for measure::Entity {
     const ID: measure::Column = measure::Column::Id;
     const REGION: measure::Column = measure::Column::RegionCode;
     const ORDER: measure::Column = measure::Column::Position;
-
-    /// The folded texts serve filters only, and hold about as much as the rest.
-    fn readable() -> Select<Self> {
-        stored::without(&[measure::Column::FoldText, measure::Column::FoldTargetGroups])
-    }
 
     fn record(m: measure::Model) -> Result<Measure> {
         let expected_cost = cost(&m)?;

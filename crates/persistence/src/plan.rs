@@ -93,7 +93,7 @@ pub async fn list(s: &Scoped, q: &PlanQuery, p: Page) -> Result<Connection<Plan>
     }
     page(
         s,
-        plan::Entity::find().filter(cond),
+        plan::Entity::readable().filter(cond),
         plan::Column::Id,
         p,
         plan::Entity::record,

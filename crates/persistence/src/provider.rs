@@ -64,7 +64,7 @@ pub async fn list(s: &Scoped, q: &ProviderQuery, p: Page) -> Result<Connection<P
     if let Some(n) = &q.name {
         cond = cond.add(contains(provider::Column::FoldName, n));
     }
-    let query = provider::Entity::find().filter(cond);
+    let query = provider::Entity::readable().filter(cond);
     page_by(
         s,
         query,

@@ -18,6 +18,7 @@ use sea_orm::{
     IntoActiveModel, Iterable, ModelTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use serde::Serialize;
+use std::collections::HashMap;
 use std::future::Future;
 
 /// A table of tenant records and the domain record it reads as.
@@ -35,24 +36,43 @@ pub(crate) trait Stored:
     const ORDER: Self::Column;
     fn record(m: Self::Model) -> Result<Self::Record>;
 
-    /// The rows as readers get them; a table with columns that only filters
-    /// use (folded copies of its texts) leaves those out ([`without`]).
+    /// The rows as readers get them: without the columns no reader shows
+    /// (the folded copies of texts that filters use) or that few ask for
+    /// and that are large (the source lines, read on demand by
+    /// [`source_texts`]). Those read as empty text, so the model stays whole.
     fn readable() -> Select<Self> {
-        Self::find()
+        Self::Column::iter().fold(Self::find().select_only(), |q, c| {
+            if UNREAD.contains(&c.as_str()) {
+                q.column_as(Expr::val(""), c.as_str())
+            } else {
+                q.column(c)
+            }
+        })
     }
 }
 
-/// Every column of `E` but `skip`, which read as empty text: the model
-/// stays whole, and the database sends none of their bytes.
-pub(crate) fn without<E: EntityTrait>(skip: &[E::Column]) -> Select<E> {
-    let skip: Vec<&str> = skip.iter().map(|c| c.as_str()).collect();
-    E::Column::iter().fold(E::find().select_only(), |q, c| {
-        if skip.contains(&c.as_str()) {
-            q.column_as(Expr::val(""), c.as_str())
-        } else {
-            q.column(c)
-        }
-    })
+/// The columns [`Stored::readable`] leaves out, in whichever table has them.
+const UNREAD: [&str; 3] = ["source_text", "fold_text", "fold_target_groups"];
+
+/// The source lines of readable records, by id.
+pub(crate) async fn source_texts<E: Stored>(
+    s: &Scoped,
+    ids: &[i64],
+) -> Result<HashMap<i64, String>> {
+    let c = s.reader().await?;
+    let rows: Vec<(i64, Option<String>)> = E::find()
+        .select_only()
+        .column(E::ID)
+        .column_as(Expr::col("source_text"), "source_text")
+        .filter(E::ID.is_in(ids.iter().copied()))
+        .filter(scope::condition(&s.ctx().read, E::REGION))
+        .into_tuple()
+        .all(&c)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, text)| Some((id, text?)))
+        .collect())
 }
 
 /// Records by id, among those the caller may read.

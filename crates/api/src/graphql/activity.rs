@@ -11,6 +11,7 @@ use kpss_domain::activity::{ActivityDraft, ActivityForCreate};
 use kpss_domain::patch::Patch;
 use kpss_domain::{activity as dom_activity, record};
 use kpss_persistence::activity;
+use kpss_persistence::provenance::Sourced;
 
 by_id!(ActivityById, Activity, activity::by_ids);
 children!(
@@ -63,7 +64,7 @@ impl Activity {
 
     /// The lines of the source document that state the activity; null for one created through the API.
     async fn source(&self) -> Option<SourceRef> {
-        source(&self.0.source)
+        source(&self.0.source, Sourced::Activity, self.0.id)
     }
 
     async fn description(&self) -> Option<&str> {

@@ -9,6 +9,7 @@ use async_graphql::{Context, ID, InputObject, Object};
 use kpss_domain::evaluation::{EvaluationFields, EvaluationForRecord};
 use kpss_domain::record;
 use kpss_persistence::evaluation;
+use kpss_persistence::provenance::Sourced;
 
 children!(
     EvaluationsOf,
@@ -53,7 +54,7 @@ impl Evaluation {
 
     /// The lines that state the evaluation; kept when it is replaced through the API (the audit log shows that).
     async fn source(&self) -> Option<SourceRef> {
-        source(&self.0.source)
+        source(&self.0.source, Sourced::Evaluation, self.0.id)
     }
 }
 

@@ -18,6 +18,7 @@ use kpss_domain::patch::Patch;
 use kpss_domain::value::AmountCzk;
 use kpss_domain::{ValidationResult, measure as dom_measure, record};
 use kpss_persistence::measure;
+use kpss_persistence::provenance::Sourced;
 
 by_id!(MeasureById, Measure, measure::by_ids);
 children!(
@@ -101,7 +102,7 @@ impl Measure {
 
     /// The lines of the source document that state the measure; null for one created through the API.
     async fn source(&self) -> Option<SourceRef> {
-        source(&self.0.source)
+        source(&self.0.source, Sourced::Measure, self.0.id)
     }
 
     /// Odůvodnění

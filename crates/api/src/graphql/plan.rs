@@ -18,6 +18,7 @@ use kpss_domain::plan::{PlanDraft, PlanForCreate};
 use kpss_domain::region::RegionCode;
 use kpss_domain::{plan as dom_plan, record};
 use kpss_persistence::plan;
+use kpss_persistence::provenance::Sourced;
 use std::collections::HashMap;
 
 by_id!(PlanById, Plan, plan::by_ids);
@@ -112,7 +113,7 @@ impl Plan {
 
     /// The lines of the source document that state the plan; null for plans created through the API.
     async fn source(&self) -> Option<SourceRef> {
-        source(&self.0.source)
+        source(&self.0.source, Sourced::Plan, self.0.id)
     }
 
     async fn priorities(&self, ctx: &Context<'_>) -> Result<Vec<Priority>> {
@@ -166,7 +167,7 @@ impl PlanProject {
 
     /// The line of the project's table row.
     async fn source(&self) -> Option<SourceRef> {
-        source(&self.0.source)
+        source(&self.0.source, Sourced::Project, self.0.id)
     }
 }
 

@@ -9,6 +9,7 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use kpss_domain::priority::{PriorityDraft, PriorityForCreate};
 use kpss_domain::{priority as dom_priority, record};
 use kpss_persistence::priority;
+use kpss_persistence::provenance::Sourced;
 
 by_id!(PriorityById, Priority, priority::by_ids);
 children!(
@@ -48,7 +49,7 @@ impl Priority {
 
     /// The line of the source document that states the priority; null for one created through the API.
     async fn source(&self) -> Option<SourceRef> {
-        source(&self.0.source)
+        source(&self.0.source, Sourced::Priority, self.0.id)
     }
 
     async fn description(&self) -> Option<&str> {

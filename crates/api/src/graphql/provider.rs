@@ -12,6 +12,7 @@ use async_graphql::{Context, ID, InputObject, Object};
 use kpss_domain::record;
 use kpss_domain::region::RegionCode;
 use kpss_domain::service::{ProviderFields, ProviderForCreate};
+use kpss_persistence::provenance::Sourced;
 use kpss_persistence::provider;
 use std::collections::HashMap;
 
@@ -47,7 +48,7 @@ impl Provider {
 
     /// The lines that name the provider; null for one created through the API.
     async fn source(&self) -> Option<SourceRef> {
-        source(&self.0.source)
+        source(&self.0.source, Sourced::Provider, self.0.id)
     }
 
     async fn version(&self) -> i32 {

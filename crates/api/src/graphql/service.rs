@@ -4,13 +4,14 @@ use super::common::{self, children, grant, invalid, patch, related, scoped};
 use super::page::{page, page_info, total};
 use super::provider::{Provider, ProviderById};
 use super::region::{Region, region_of};
-use super::source::{SourceRef, source};
+use super::source::{SourceRef, source, source_read};
 use crate::error::{Result, coded};
 use crate::graphql::enums;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use kpss_domain::patch::Patch;
 use kpss_domain::service::{Capacity as CapacityData, ServiceDraft, ServiceForCreate};
 use kpss_domain::{record, service as svc};
+use kpss_persistence::provenance::Sourced;
 use kpss_persistence::service;
 
 children!(
@@ -70,7 +71,7 @@ impl Service {
 
     /// The lines that state the service; null for one created through the API.
     async fn source(&self) -> Option<SourceRef> {
-        source(&self.0.source)
+        source(&self.0.source, Sourced::Service, self.0.id)
     }
 
     async fn archived(&self) -> bool {
@@ -121,7 +122,7 @@ impl Capacity {
 
     /// The lines that state the capacity; null for one sent through the API.
     async fn source(&self) -> Option<SourceRef> {
-        source(&self.0.capacity.source)
+        source_read(&self.0.capacity.source)
     }
 }
 

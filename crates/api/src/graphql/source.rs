@@ -1,38 +1,87 @@
 //! Provenance of imported records.
 
-use async_graphql::Object;
+use super::common::loader;
+use crate::error::{Result, coded};
+use async_graphql::dataloader::Loader;
+use async_graphql::{Context, Object};
+use kpss_persistence::provenance::{self, Sourced};
+use std::collections::HashMap;
 
 /// Where an imported record comes from: lines of its source document.
-pub struct SourceRef(pub kpss_domain::source::SourceRef);
+pub struct SourceRef {
+    source: kpss_domain::source::SourceRef,
+    /// The record whose source lines are read when asked for; none when
+    /// they were read with it (a capacity, read whole with its owner).
+    of: Option<SourceOf>,
+}
+
+/// The source lines of a record: read only when a query asks for them.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SourceOf(pub Sourced, pub i64);
+
+impl Loader<SourceOf> for super::loaders::Loaders {
+    type Value = String;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[SourceOf]) -> Result<HashMap<SourceOf, String>> {
+        let mut ids: HashMap<Sourced, Vec<i64>> = HashMap::new();
+        for k in keys {
+            ids.entry(k.0).or_default().push(k.1);
+        }
+        let mut texts = HashMap::new();
+        for (kind, ids) in ids {
+            let found = provenance::texts(&self.scoped, kind, &ids)
+                .await
+                .map_err(coded)?;
+            texts.extend(found.into_iter().map(|(id, t)| (SourceOf(kind, id), t)));
+        }
+        Ok(texts)
+    }
+}
 
 #[Object]
 impl SourceRef {
     /// File name of the source document (the data set ships it in `seeds/sources/`).
     async fn document(&self) -> &str {
-        &self.0.document
+        &self.source.document
     }
 
     /// First line (1-based) of the lines the record comes from.
     async fn first_line(&self) -> i32 {
-        i32::try_from(self.0.first_line).unwrap_or(i32::MAX)
+        i32::try_from(self.source.first_line).unwrap_or(i32::MAX)
     }
 
     async fn last_line(&self) -> i32 {
-        i32::try_from(self.0.last_line).unwrap_or(i32::MAX)
+        i32::try_from(self.source.last_line).unwrap_or(i32::MAX)
     }
 
     /// Those lines as plain text (NFC, markup removed).
-    async fn text(&self) -> &str {
-        &self.0.text
+    async fn text(&self, ctx: &Context<'_>) -> Result<String> {
+        match self.of {
+            Some(of) => Ok(loader(ctx).load_one(of).await?.unwrap_or_default()),
+            None => Ok(self.source.text.clone()),
+        }
     }
 
     /// The part of `text` that states this record (a table row, a list item, a sentence).
     async fn excerpt(&self) -> &str {
-        &self.0.excerpt
+        &self.source.excerpt
     }
 }
 
-/// The `source` field of a record: null for one created through the API.
-pub(super) fn source(s: &Option<kpss_domain::source::SourceRef>) -> Option<SourceRef> {
-    s.clone().map(SourceRef)
+/// The `source` field of record `id` of `kind`: null for one created through the API.
+pub(super) fn source(
+    s: &Option<kpss_domain::source::SourceRef>,
+    kind: Sourced,
+    id: i64,
+) -> Option<SourceRef> {
+    s.clone().map(|source| SourceRef {
+        source,
+        of: Some(SourceOf(kind, id)),
+    })
+}
+
+/// The same for a record read with its source lines.
+pub(super) fn source_read(s: &Option<kpss_domain::source::SourceRef>) -> Option<SourceRef> {
+    s.clone().map(|source| SourceRef { source, of: None })
 }
