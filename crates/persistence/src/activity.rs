@@ -5,6 +5,7 @@ use crate::entity::{activity, measure};
 use crate::scoped::Scoped;
 use crate::search::{Doc, Kind, Searchable};
 use crate::stored::{self, Archive, Change, Create, Editable, Stored};
+use crate::transfer::{At, Rows, in_order, under};
 use crate::{Error, Result};
 use chrono::Utc;
 use kpss_domain::activity::{
@@ -13,6 +14,7 @@ use kpss_domain::activity::{
 use kpss_domain::kind::{AuditAction, EntityKind};
 use kpss_domain::record::Activity;
 use kpss_domain::region::RegionCode;
+use kpss_domain::seed::ActivityData;
 use kpss_domain::source::SourceRef;
 use sea_orm::ConnectionTrait;
 use sea_orm::{
@@ -241,4 +243,55 @@ impl Searchable for activity::Entity {
             })
             .collect()
     }
+}
+
+/// Imports a seed file's activity with its sub-activities.
+pub(crate) async fn import(
+    at: &At<'_>,
+    measure_id: i64,
+    parent_id: Option<i64>,
+    position: usize,
+    a: &ActivityData,
+    field: &str,
+) -> Result<()> {
+    let source = at.source(a.source.as_ref(), field)?;
+    let fields = under(a.draft().parse(), field)?;
+    let (c, region) = (at.c, at.region);
+    let id = insert(
+        c,
+        region,
+        measure_id,
+        parent_id,
+        position,
+        &fields,
+        source.as_ref(),
+    )
+    .await?;
+    for (i, sub) in a.sub_activities.iter().enumerate() {
+        let f = format!("{field}.sub_activities[{i}]");
+        Box::pin(import(at, measure_id, Some(id), i, sub, &f)).await?;
+    }
+    Ok(())
+}
+
+/// An activity in the seed format, with its sub-activities.
+pub(crate) fn export(a: &activity::Model, rows: &Rows) -> Result<ActivityData> {
+    Ok(ActivityData {
+        code: a.code.clone(),
+        title: a.title.clone(),
+        description: a.description.clone(),
+        responsible: read_list(&a.responsible)?,
+        schedule_items: lines(a.schedule.as_deref()),
+        financing_items: lines(a.financing.as_deref()),
+        outputs: read_list(&a.outputs)?,
+        source: source!(a).map(|s| s.data()),
+        sub_activities: in_order(
+            &rows.activities,
+            |s| s.parent_id == Some(a.id),
+            |s| s.position,
+        )
+        .into_iter()
+        .map(|s| export(s, rows))
+        .collect::<Result<_>>()?,
+    })
 }

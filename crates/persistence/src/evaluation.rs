@@ -5,11 +5,13 @@ use crate::entity::{evaluation, measure};
 use crate::scoped::Scoped;
 use crate::search::{Doc, Kind, Searchable};
 use crate::stored::{self, Entry, Stored};
+use crate::transfer::{At, SEED_ACTOR, under};
 use crate::{Error, Result};
 use chrono::Utc;
 use kpss_domain::evaluation::{EvaluationFields, EvaluationForRecord};
 use kpss_domain::kind::{AuditAction, EntityKind};
 use kpss_domain::record::Evaluation;
+use kpss_domain::seed::EvaluationData;
 use kpss_domain::source::SourceRef;
 use sea_orm::ConnectionTrait;
 use sea_orm::{
@@ -186,4 +188,35 @@ impl Searchable for evaluation::Entity {
             })
             .collect())
     }
+}
+
+/// Imports a seed file's evaluation of a measure.
+pub(crate) async fn import(
+    at: &At<'_>,
+    measure_id: i64,
+    e: &EvaluationData,
+    field: &str,
+) -> Result<()> {
+    let source = at.source(e.source.as_ref(), field)?;
+    let fields = under(e.fields(), field)?;
+    insert(
+        at.c,
+        at.region,
+        measure_id,
+        &fields,
+        SEED_ACTOR,
+        source.as_ref(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// An evaluation in the seed format.
+pub(crate) fn export(e: &evaluation::Model) -> Result<EvaluationData> {
+    Ok(EvaluationData {
+        year: e.year,
+        status: parse(&e.status)?,
+        comment: e.comment.clone(),
+        source: source!(e).map(|s| s.data()),
+    })
 }

@@ -33,6 +33,7 @@ pub mod search;
 pub mod seed;
 pub mod service;
 pub mod summary;
+mod transfer;
 pub mod version;
 
 pub use db::Db;

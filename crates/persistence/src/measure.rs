@@ -7,6 +7,7 @@ use crate::scoped::Scoped;
 use crate::search::{Doc, Kind, Searchable, capacity_texts};
 use crate::service::{capacities_of, replace_capacities};
 use crate::stored::{self, Archive, Change, Create, Editable, Stored};
+use crate::transfer::{At, Rows, in_order, under};
 use crate::{Error, Result};
 use chrono::Utc;
 use kpss_domain::access::Grant;
@@ -15,6 +16,7 @@ use kpss_domain::kind::{AuditAction, EntityKind};
 use kpss_domain::measure::{Cost, MeasureDraft, MeasureFields, MeasureForCreate, MeasurePatch};
 use kpss_domain::record::{Measure, OwnedCapacity};
 use kpss_domain::region::RegionCode;
+use kpss_domain::seed::{MeasureData, stated_funding};
 use kpss_domain::service::Capacity;
 use kpss_domain::source::SourceRef;
 use kpss_domain::text::fold;
@@ -457,4 +459,97 @@ impl Searchable for measure::Entity {
             })
             .collect()
     }
+}
+
+/// What an imported measure hangs under.
+#[derive(Clone, Copy)]
+pub(crate) struct Parent {
+    pub plan_id: i64,
+    pub priority_id: i64,
+    pub measure_id: Option<i64>,
+}
+
+/// Imports a seed file's measure with its evaluations, activities and sub-measures.
+pub(crate) async fn import(
+    at: &At<'_>,
+    parent: Parent,
+    position: usize,
+    m: &MeasureData,
+    field: &str,
+) -> Result<()> {
+    let source = at.source(m.source.as_ref(), field)?;
+    let mut fields = under(m.draft().parse(), field)?;
+    let capacities = format!("{field}.planned_capacities");
+    fields.planned_capacities = at.capacities(&m.planned_capacities, &capacities)?;
+    let place = Place {
+        region: at.region,
+        plan_id: parent.plan_id,
+        priority_id: parent.priority_id,
+        parent_id: parent.measure_id,
+        position,
+        source: source.as_ref(),
+    };
+    let id = insert(at.c, place, &fields).await?;
+    for (i, e) in m.evaluations.iter().enumerate() {
+        let f = format!("{field}.evaluations[{i}]");
+        crate::evaluation::import(at, id, e, &f).await?;
+    }
+    for (i, a) in m.activities.iter().enumerate() {
+        let f = format!("{field}.activities[{i}]");
+        crate::activity::import(at, id, None, i, a, &f).await?;
+    }
+    for (i, sub) in m.sub_measures.iter().enumerate() {
+        let parent = Parent {
+            measure_id: Some(id),
+            ..parent
+        };
+        let f = format!("{field}.sub_measures[{i}]");
+        Box::pin(import(at, parent, i, sub, &f)).await?;
+    }
+    Ok(())
+}
+
+/// A measure in the seed format, with its evaluations, activities,
+/// capacities and sub-measures.
+pub(crate) fn export(m: &measure::Model, rows: &Rows) -> Result<MeasureData> {
+    let top_activity =
+        |a: &crate::entity::activity::Model| a.measure_id == m.id && a.parent_id.is_none();
+    Ok(MeasureData {
+        code: m.code.clone(),
+        title: m.title.clone(),
+        rationale: m.rationale.clone(),
+        description: m.description.clone(),
+        target_groups: read_list(&m.target_groups)?,
+        term: m.term.clone(),
+        term_start_year: m.term_start_year,
+        term_end_year: m.term_end_year,
+        responsible: read_list(&m.responsible)?,
+        output: m.output.clone(),
+        expected_cost: cost(m)?,
+        funding_sources: read_list(&m.funding_sources)?,
+        funding_statement: stated_funding(parse(&m.funding_statement)?),
+        risks: read_list(&m.risks)?,
+        planned_activities: read_list(&m.planned_activities)?,
+        planned_capacities: crate::service::exported_capacities(rows, |c| {
+            c.measure_id == Some(m.id)
+        })?,
+        priority_title: m.priority_title.clone(),
+        evaluations: in_order(&rows.evaluations, |e| e.measure_id == m.id, |e| e.year)
+            .into_iter()
+            .map(crate::evaluation::export)
+            .collect::<Result<_>>()?,
+        activities: in_order(&rows.activities, top_activity, |a| a.position)
+            .into_iter()
+            .map(|a| crate::activity::export(a, rows))
+            .collect::<Result<_>>()?,
+        sub_measures: in_order(
+            &rows.measures,
+            |s| s.parent_id == Some(m.id),
+            |s| s.position,
+        )
+        .into_iter()
+        .map(|s| export(s, rows))
+        .collect::<Result<_>>()?,
+        source: source!(m).map(|s| s.data()),
+    })
 }

@@ -6,6 +6,7 @@ use crate::page::{Connection, Page, page, scoped};
 use crate::scoped::Scoped;
 use crate::search::{Doc, Kind, Searchable};
 use crate::stored::{self, Archive, Change, Create, Editable, Stored};
+use crate::transfer::{At, Rows, in_order, under};
 use crate::{Error, Result};
 use chrono::Utc;
 use kpss_domain::access::Grant;
@@ -355,4 +356,68 @@ impl Searchable for plan_project::Entity {
             })
             .collect())
     }
+}
+
+/// Imports a seed file's plan with its projects and priorities.
+pub(crate) async fn import(at: &At<'_>, p: &PlanData, field: &str) -> Result<i64> {
+    let source = at.source(p.source.as_ref(), field)?;
+    let fields = under(p.draft().parse(), field)?;
+    let plan_id = insert(at.c, at.region, &fields, None, Some((p, source.as_ref()))).await?;
+    for (i, pr) in p.projects.iter().enumerate() {
+        let source = at.source(pr.source.as_ref(), &format!("{field}.projects[{i}]"))?;
+        insert_project(at.c, at.region, plan_id, i, pr, source.as_ref()).await?;
+    }
+    for (i, pr) in p.priorities.iter().enumerate() {
+        let f = format!("{field}.priorities[{i}]");
+        crate::priority::import(at, plan_id, i, pr, &f).await?;
+    }
+    Ok(plan_id)
+}
+
+/// A plan in the seed format, with its projects and priorities.
+pub(crate) fn export(p: &plan::Model, rows: &Rows) -> Result<PlanData> {
+    let projects = in_order(&rows.projects, |x| x.plan_id == p.id, |x| x.position);
+    let priorities = in_order(&rows.priorities, |x| x.plan_id == p.id, |x| x.position);
+    let parent = p
+        .parent_id
+        .and_then(|id| rows.plans.iter().find(|x| x.id == id));
+    Ok(PlanData {
+        key: key(p),
+        title: p.title.clone(),
+        kind: parse(&p.kind)?,
+        period_start: p.period_start,
+        period_end: p.period_end,
+        parent: parent.map(key),
+        prepared_by: p.prepared_by.clone(),
+        approval: p.approval.clone(),
+        approved_on: p.approved_on.map(from_date).transpose()?,
+        mission: p.mission.clone(),
+        vision: p.vision.clone(),
+        implementation: p.implementation.clone(),
+        issued: p.issued.clone(),
+        issued_on: p.issued_on.map(from_date).transpose()?,
+        source_document: p.source_document.clone(),
+        source: source!(p).map(|s| s.data()),
+        projects: projects
+            .into_iter()
+            .map(|x| ProjectData {
+                title: x.title.clone(),
+                implementer: x.implementer.clone(),
+                due: x.due.clone(),
+                due_year: x.due_year,
+                source: source!(x).map(|s| s.data()),
+            })
+            .collect(),
+        priorities: priorities
+            .into_iter()
+            .map(|x| crate::priority::export(x, rows))
+            .collect::<Result<_>>()?,
+    })
+}
+
+/// The plan's key in the seed file (a plan created through the API has none yet).
+pub(crate) fn key(p: &plan::Model) -> String {
+    p.seed_key
+        .clone()
+        .unwrap_or_else(|| format!("plan-{}", p.id))
 }

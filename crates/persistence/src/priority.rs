@@ -4,12 +4,14 @@ use crate::entity::{plan, priority};
 use crate::scoped::Scoped;
 use crate::search::{Doc, Kind, Searchable};
 use crate::stored::{self, Archive, Change, Create, Editable, Stored};
+use crate::transfer::{At, Rows, in_order, under};
 use crate::{Error, Result};
 use chrono::Utc;
 use kpss_domain::kind::{AuditAction, EntityKind};
 use kpss_domain::priority::{PriorityDraft, PriorityFields, PriorityForCreate, PriorityPatch};
 use kpss_domain::record::Priority;
 use kpss_domain::region::RegionCode;
+use kpss_domain::seed::PriorityData;
 use kpss_domain::source::SourceRef;
 use sea_orm::ConnectionTrait;
 use sea_orm::{
@@ -196,4 +198,43 @@ impl Searchable for priority::Entity {
             })
             .collect())
     }
+}
+
+/// Imports a seed file's priority with its measures.
+pub(crate) async fn import(
+    at: &At<'_>,
+    plan_id: i64,
+    position: usize,
+    pr: &PriorityData,
+    field: &str,
+) -> Result<()> {
+    let source = at.source(pr.source.as_ref(), field)?;
+    let fields = under(pr.draft().parse(), field)?;
+    let priority_id = insert(at.c, at.region, plan_id, position, &fields, source.as_ref()).await?;
+    let parent = crate::measure::Parent {
+        plan_id,
+        priority_id,
+        measure_id: None,
+    };
+    for (i, m) in pr.measures.iter().enumerate() {
+        let f = format!("{field}.measures[{i}]");
+        crate::measure::import(at, parent, i, m, &f).await?;
+    }
+    Ok(())
+}
+
+/// A priority in the seed format, with its measures.
+pub(crate) fn export(pr: &priority::Model, rows: &Rows) -> Result<PriorityData> {
+    let top = |m: &crate::entity::measure::Model| m.priority_id == pr.id && m.parent_id.is_none();
+    Ok(PriorityData {
+        code: pr.code.clone(),
+        title: pr.title.clone(),
+        description: pr.description.clone(),
+        group: pr.group_name.clone(),
+        source: source!(pr).map(|s| s.data()),
+        measures: in_order(&rows.measures, top, |m| m.position)
+            .into_iter()
+            .map(|m| crate::measure::export(m, rows))
+            .collect::<Result<_>>()?,
+    })
 }

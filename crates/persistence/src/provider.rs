@@ -6,12 +6,14 @@ use crate::page::{Connection, Page, contains, page_by, scoped};
 use crate::scoped::Scoped;
 use crate::search::{Doc, Kind, Searchable};
 use crate::stored::{self, Create, Editable, Stored};
+use crate::transfer::{At, Rows, under};
 use chrono::Utc;
 use kpss_domain::access::Grant;
 use kpss_domain::collation::sort_key;
 use kpss_domain::kind::EntityKind;
 use kpss_domain::record::Provider;
 use kpss_domain::region::RegionCode;
+use kpss_domain::seed::ProviderData;
 use kpss_domain::service::{ProviderFields, ProviderForCreate};
 use kpss_domain::source::SourceRef;
 use kpss_domain::text::fold;
@@ -136,4 +138,32 @@ impl Searchable for provider::Entity {
             })
             .collect())
     }
+}
+
+/// Imports a seed file's provider with its services.
+pub(crate) async fn import(at: &At<'_>, p: &ProviderData, field: &str) -> Result<()> {
+    let source = at.source(p.source.as_ref(), field)?;
+    let fields = under(p.fields(), field)?;
+    let provider_id = insert(at.c, at.region, &fields, source.as_ref()).await?;
+    for (i, s) in p.services.iter().enumerate() {
+        let f = format!("{field}.services[{i}]");
+        crate::service::import(at, provider_id, s, &f).await?;
+    }
+    Ok(())
+}
+
+/// A provider in the seed format, with its services.
+pub(crate) fn export(p: &provider::Model, rows: &Rows) -> Result<ProviderData> {
+    Ok(ProviderData {
+        name: p.name.clone(),
+        ico: p.ico.clone(),
+        source_document: p.source_document.clone(),
+        source: source!(p).map(|s| s.data()),
+        services: rows
+            .services
+            .iter()
+            .filter(|s| s.provider_id == p.id)
+            .map(|s| crate::service::export(s, rows))
+            .collect::<Result<_>>()?,
+    })
 }

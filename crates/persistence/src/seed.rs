@@ -3,18 +3,12 @@
 //! unchanged is skipped, so a second run changes nothing.
 
 use crate::entity::{audit_entry, kraj, region, seed_import};
-use crate::measure::Place;
-use crate::{
-    Db, Error, Result, activity, dialect, evaluation, measure, plan, priority, provider, service,
-};
+use crate::transfer::{At, Documents};
+use crate::{Db, Error, Result, dialect, plan, provider};
 use chrono::Utc;
 use kpss_domain::ValidationError;
 use kpss_domain::collation::sort_key;
-use kpss_domain::seed::{
-    ActivityData, CapacityData, MeasureData, PlanData, ProviderData, RegionData, Territory,
-};
-use kpss_domain::service::Capacity;
-use kpss_domain::source::{SourceData, SourceRef};
+use kpss_domain::seed::{RegionData, Territory};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
@@ -24,8 +18,7 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
-/// Who the seed's evaluations and archive markers are attributed to.
-pub const SEED_ACTOR: &str = "import";
+pub use crate::transfer::SEED_ACTOR;
 
 /// What one run did, per region file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,7 +120,7 @@ pub async fn load(db: &Db, files: &SeedFiles, replace: bool) -> Result<Vec<Outco
                 data.region
             )));
         }
-        let documents = Documents::read(files, &data)?;
+        let documents = documents(files, &data)?;
         // A changed source document is a changed seed too.
         let mut hash = Sha256::new();
         hash.update(text.as_bytes());
@@ -149,52 +142,25 @@ pub async fn load(db: &Db, files: &SeedFiles, replace: bool) -> Result<Vec<Outco
 }
 
 /// The source documents a region file names, from `seeds/sources/`.
-struct Documents(std::collections::BTreeMap<String, String>);
-
-impl Documents {
-    fn read(files: &SeedFiles, data: &RegionData) -> Result<Self> {
-        let names = data
-            .plans
-            .iter()
-            .map(|p| &p.source_document)
-            .chain(data.providers.iter().map(|p| &p.source_document))
-            .flatten();
-        let mut docs = std::collections::BTreeMap::new();
-        for name in names {
-            if name.contains(['/', '\\']) || name.starts_with('.') {
-                return Err(Error::Seed(format!(
-                    "`{name}` is not a file name in sources/"
-                )));
-            }
-            if !docs.contains_key(name) {
-                docs.insert(name.clone(), files.read(&format!("sources/{name}"))?);
-            }
-        }
-        Ok(Self(docs))
-    }
-
-    /// A record's provenance in `document` (its plan's or provider's), `field` naming it.
-    fn source(
-        &self,
-        document: Option<&str>,
-        data: Option<&SourceData>,
-        field: &str,
-    ) -> Result<Option<SourceRef>> {
-        let Some(data) = data else {
-            return Ok(None);
-        };
-        let Some(doc) = document else {
-            return Err(Error::Invalid(ValidationError::new(
-                format!("{field}.source"),
-                "a source needs the source_document of its plan or provider",
+fn documents(files: &SeedFiles, data: &RegionData) -> Result<Documents> {
+    let names = data
+        .plans
+        .iter()
+        .map(|p| &p.source_document)
+        .chain(data.providers.iter().map(|p| &p.source_document))
+        .flatten();
+    let mut docs = std::collections::BTreeMap::new();
+    for name in names {
+        if name.contains(['/', '\\']) || name.starts_with('.') {
+            return Err(Error::Seed(format!(
+                "`{name}` is not a file name in sources/"
             )));
-        };
-        let content = self.0.get(doc).map(String::as_str).unwrap_or_default();
-        Ok(Some(
-            data.resolve(doc, content)
-                .map_err(|e| Error::Invalid(e.under(field)))?,
-        ))
+        }
+        if !docs.contains_key(name) {
+            docs.insert(name.clone(), files.read(&format!("sources/{name}"))?);
+        }
     }
+    Ok(Documents(docs))
 }
 
 fn read(path: &Path) -> Result<String> {
@@ -272,9 +238,19 @@ async fn import_region(
     }
     archive_region(&txn, &code).await?;
 
+    let at = At {
+        c: &txn,
+        region: &code,
+        docs,
+        document: None,
+    };
     let mut ids = std::collections::HashMap::new();
     for (i, p) in data.plans.iter().enumerate() {
-        let id = insert_plan(&txn, &code, p, docs, &format!("plans[{i}]")).await?;
+        let at = At {
+            document: p.source_document.as_deref(),
+            ..at
+        };
+        let id = plan::import(&at, p, &format!("plans[{i}]")).await?;
         ids.insert(p.key.clone(), id);
     }
     for p in &data.plans {
@@ -290,7 +266,11 @@ async fn import_region(
         }
     }
     for (i, p) in data.providers.iter().enumerate() {
-        insert_provider(&txn, &code, p, docs, &format!("providers[{i}]")).await?;
+        let at = At {
+            document: p.source_document.as_deref(),
+            ..at
+        };
+        provider::import(&at, p, &format!("providers[{i}]")).await?;
     }
     crate::search::reindex_region(&txn, &code).await?;
     crate::version::bump(&txn, &code).await?;
@@ -331,177 +311,5 @@ async fn archive_region(txn: &DatabaseTransaction, code: &str) -> Result<()> {
     }
     use crate::entity::{activity, measure, plan, priority, provider, service};
     archive!(plan, priority, measure, activity, provider, service);
-    Ok(())
-}
-
-/// Where a record goes and where its document is: the region, the document
-/// of its plan or provider, and the path of the record in the seed file.
-struct At<'a> {
-    region: &'a str,
-    docs: &'a Documents,
-    document: Option<&'a str>,
-}
-
-impl At<'_> {
-    fn source(&self, data: Option<&SourceData>, field: &str) -> Result<Option<SourceRef>> {
-        self.docs.source(self.document, data, field)
-    }
-}
-
-/// A validation error of a record, named by its path in the seed file.
-fn under<T>(r: kpss_domain::ValidationResult<T>, field: &str) -> Result<T> {
-    r.map_err(|e| Error::Invalid(e.under(field)))
-}
-
-async fn insert_plan(
-    c: &DatabaseTransaction,
-    region: &str,
-    p: &PlanData,
-    docs: &Documents,
-    field: &str,
-) -> Result<i64> {
-    let at = At {
-        region,
-        docs,
-        document: p.source_document.as_deref(),
-    };
-    let source = at.source(p.source.as_ref(), field)?;
-    let fields = under(p.draft().parse(), field)?;
-    let plan_id = plan::insert(c, region, &fields, None, Some((p, source.as_ref()))).await?;
-    for (i, pr) in p.projects.iter().enumerate() {
-        let f = format!("{field}.projects[{i}]");
-        let source = at.source(pr.source.as_ref(), &f)?;
-        plan::insert_project(c, region, plan_id, i, pr, source.as_ref()).await?;
-    }
-    for (i, pr) in p.priorities.iter().enumerate() {
-        let f = format!("{field}.priorities[{i}]");
-        let source = at.source(pr.source.as_ref(), &f)?;
-        let fields = under(pr.draft().parse(), &f)?;
-        let priority_id = priority::insert(c, region, plan_id, i, &fields, source.as_ref()).await?;
-        for (j, m) in pr.measures.iter().enumerate() {
-            let parent = Parent {
-                plan_id,
-                priority_id,
-                measure_id: None,
-            };
-            insert_measure(c, &at, parent, j, m, &format!("{f}.measures[{j}]")).await?;
-        }
-    }
-    Ok(plan_id)
-}
-
-/// What a measure hangs under.
-#[derive(Clone, Copy)]
-struct Parent {
-    plan_id: i64,
-    priority_id: i64,
-    measure_id: Option<i64>,
-}
-
-/// The capacities of a seed record with their sources.
-fn capacities(at: &At<'_>, list: &[CapacityData], field: &str) -> Result<Vec<Capacity>> {
-    list.iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let f = format!("{field}[{i}]");
-            Ok(c.capacity(at.source(c.source.as_ref(), &f)?))
-        })
-        .collect()
-}
-
-async fn insert_measure(
-    c: &DatabaseTransaction,
-    at: &At<'_>,
-    parent: Parent,
-    position: usize,
-    m: &MeasureData,
-    field: &str,
-) -> Result<i64> {
-    let source = at.source(m.source.as_ref(), field)?;
-    let mut fields = under(m.draft().parse(), field)?;
-    fields.planned_capacities = capacities(
-        at,
-        &m.planned_capacities,
-        &format!("{field}.planned_capacities"),
-    )?;
-    let place = Place {
-        region: at.region,
-        plan_id: parent.plan_id,
-        priority_id: parent.priority_id,
-        parent_id: parent.measure_id,
-        position,
-        source: source.as_ref(),
-    };
-    let id = measure::insert(c, place, &fields).await?;
-    for (i, e) in m.evaluations.iter().enumerate() {
-        let f = format!("{field}.evaluations[{i}]");
-        let source = at.source(e.source.as_ref(), &f)?;
-        let fields = under(e.fields(), &f)?;
-        evaluation::insert(c, at.region, id, &fields, SEED_ACTOR, source.as_ref()).await?;
-    }
-    for (i, a) in m.activities.iter().enumerate() {
-        insert_activity(c, at, id, None, i, a, &format!("{field}.activities[{i}]")).await?;
-    }
-    for (i, sub) in m.sub_measures.iter().enumerate() {
-        let parent = Parent {
-            measure_id: Some(id),
-            ..parent
-        };
-        let f = format!("{field}.sub_measures[{i}]");
-        Box::pin(insert_measure(c, at, parent, i, sub, &f)).await?;
-    }
-    Ok(id)
-}
-
-async fn insert_activity(
-    c: &DatabaseTransaction,
-    at: &At<'_>,
-    measure_id: i64,
-    parent_id: Option<i64>,
-    position: usize,
-    a: &ActivityData,
-    field: &str,
-) -> Result<()> {
-    let source = at.source(a.source.as_ref(), field)?;
-    let fields = under(a.draft().parse(), field)?;
-    let id = activity::insert(
-        c,
-        at.region,
-        measure_id,
-        parent_id,
-        position,
-        &fields,
-        source.as_ref(),
-    )
-    .await?;
-    for (i, sub) in a.sub_activities.iter().enumerate() {
-        let f = format!("{field}.sub_activities[{i}]");
-        Box::pin(insert_activity(c, at, measure_id, Some(id), i, sub, &f)).await?;
-    }
-    Ok(())
-}
-
-async fn insert_provider(
-    c: &DatabaseTransaction,
-    region: &str,
-    p: &ProviderData,
-    docs: &Documents,
-    field: &str,
-) -> Result<()> {
-    let at = At {
-        region,
-        docs,
-        document: p.source_document.as_deref(),
-    };
-    let source = at.source(p.source.as_ref(), field)?;
-    let fields = under(p.fields(), field)?;
-    let provider_id = provider::insert(c, region, &fields, source.as_ref()).await?;
-    for (i, s) in p.services.iter().enumerate() {
-        let f = format!("{field}.services[{i}]");
-        let source = at.source(s.source.as_ref(), &f)?;
-        let mut fields = under(s.draft().parse(), &f)?;
-        fields.capacities = capacities(&at, &s.capacities, &format!("{f}.capacities"))?;
-        service::insert(c, region, provider_id, &fields, source.as_ref()).await?;
-    }
     Ok(())
 }

@@ -7,12 +7,14 @@ use crate::page::{Connection, Page, contains, page, scoped};
 use crate::scoped::Scoped;
 use crate::search::{Doc, Kind, Searchable, capacity_texts};
 use crate::stored::{self, Archive, Change, Create, Editable, Stored};
+use crate::transfer::{At, Rows, in_order, under};
 use crate::{Error, Result};
 use chrono::Utc;
 use kpss_domain::access::Grant;
 use kpss_domain::kind::{AuditAction, EntityKind};
 use kpss_domain::record::{OwnedCapacity, Service};
 use kpss_domain::region::RegionCode;
+use kpss_domain::seed::{CapacityData, ServiceData};
 use kpss_domain::service::{
     Capacity, CapacityUnit, ServiceDraft, ServiceFields, ServiceForCreate, ServiceForm,
     ServicePatch, ServiceType,
@@ -348,4 +350,40 @@ impl Searchable for service::Entity {
             })
             .collect()
     }
+}
+
+/// Imports a seed file's service with its capacities.
+pub(crate) async fn import(
+    at: &At<'_>,
+    provider_id: i64,
+    s: &ServiceData,
+    field: &str,
+) -> Result<()> {
+    let source = at.source(s.source.as_ref(), field)?;
+    let mut fields = under(s.draft().parse(), field)?;
+    fields.capacities = at.capacities(&s.capacities, &format!("{field}.capacities"))?;
+    insert(at.c, at.region, provider_id, &fields, source.as_ref()).await?;
+    Ok(())
+}
+
+/// A service in the seed format, with its capacities.
+pub(crate) fn export(s: &service::Model, rows: &Rows) -> Result<ServiceData> {
+    Ok(ServiceData {
+        service_type: parse(&s.service_type)?,
+        name: s.name.clone(),
+        scope: s.scope.clone(),
+        source: source!(s).map(|s| s.data()),
+        capacities: exported_capacities(rows, |c| c.service_id == Some(s.id))?,
+    })
+}
+
+/// The capacities `owned` picks, in the seed format and document order.
+pub(crate) fn exported_capacities(
+    rows: &Rows,
+    owned: impl Fn(&capacity::Model) -> bool,
+) -> Result<Vec<CapacityData>> {
+    in_order(&rows.capacities, owned, |c| c.position)
+        .into_iter()
+        .map(|m| Ok(CapacityData::of(&to_capacity(m)?)))
+        .collect()
 }

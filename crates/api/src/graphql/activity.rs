@@ -3,32 +3,16 @@
 use super::common::{
     self, bad, children, invalid, list, loader, optional_id, patch, related, scoped,
 };
-use super::measure::{Measure, MeasureById};
+use super::nodes::{Activity, ActivityById, Measure, MeasureById, SubActivitiesOf};
 use super::source::{SourceRef, source};
 use crate::error::{Result, coded};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use kpss_domain::activity as dom_activity;
 use kpss_domain::activity::{ActivityDraft, ActivityForCreate};
 use kpss_domain::patch::Patch;
-use kpss_domain::{activity as dom_activity, record};
 use kpss_persistence::activity;
 use kpss_persistence::provenance::Sourced;
 
-by_id!(ActivityById, Activity, activity::by_ids);
-children!(
-    ActivitiesOf,
-    Activity,
-    activity::of_measures,
-    |a: &kpss_domain::record::Activity| a.measure_id
-);
-children!(
-    SubActivitiesOf,
-    Activity,
-    activity::sub_activities,
-    |a: &kpss_domain::record::Activity| a.parent_id.unwrap_or_default()
-);
-
-#[derive(Clone)]
-pub struct Activity(pub record::Activity);
 versioned!(Activity, activity, dom_activity::ActivityPatch);
 
 #[Object]

@@ -1,25 +1,15 @@
 //! Yearly evaluations of measures.
 
 use super::common::{self, invalid, scoped};
+use super::nodes::Evaluation;
 use super::scalars::DateTime;
 use super::source::{SourceRef, source};
 use crate::error::{Result, coded};
 use crate::graphql::enums;
 use async_graphql::{Context, ID, InputObject, Object};
 use kpss_domain::evaluation::{EvaluationFields, EvaluationForRecord};
-use kpss_domain::record;
 use kpss_persistence::evaluation;
 use kpss_persistence::provenance::Sourced;
-
-children!(
-    EvaluationsOf,
-    Evaluation,
-    evaluation::of_measures,
-    |e: &kpss_domain::record::Evaluation| e.measure_id
-);
-
-#[derive(Clone)]
-pub struct Evaluation(pub record::Evaluation);
 
 #[Object]
 impl Evaluation {

@@ -1,13 +1,13 @@
 //! Measures, their sub-measures and expected costs.
 
-use super::activity::{ActivitiesOf, Activity};
 use super::common::{
     self, children, grant, id, invalid, list, loader, optional_id, patch, related, scoped,
 };
-use super::evaluation::{Evaluation, EvaluationsOf};
+use super::nodes::{
+    ActivitiesOf, Activity, Evaluation, EvaluationsOf, Measure, MeasureById, Plan, PlanById,
+    Priority, PriorityById, SubMeasuresOf,
+};
 use super::page::{page, page_info, total};
-use super::plan::{Plan, PlanById};
-use super::priority::{Priority, PriorityById};
 use super::service::{Capacity, CapacityInput, capacities, capacities_patch};
 use super::source::{SourceRef, source};
 use crate::error::{Result, coded};
@@ -16,23 +16,10 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObje
 use kpss_domain::measure::{Cost as CostData, MeasureDraft, MeasureForCreate};
 use kpss_domain::patch::Patch;
 use kpss_domain::value::AmountCzk;
-use kpss_domain::{ValidationResult, measure as dom_measure, record};
+use kpss_domain::{ValidationResult, measure as dom_measure};
 use kpss_persistence::measure;
 use kpss_persistence::provenance::Sourced;
 
-by_id!(MeasureById, Measure, measure::by_ids);
-children!(
-    MeasuresOf,
-    Measure,
-    measure::of_priorities,
-    |m: &kpss_domain::record::Measure| m.priority_id
-);
-children!(
-    SubMeasuresOf,
-    Measure,
-    measure::sub_measures,
-    |m: &kpss_domain::record::Measure| m.parent_id.unwrap_or_default()
-);
 children!(
     PlannedCapacitiesOf,
     Capacity,
@@ -42,8 +29,6 @@ children!(
 
 connection!(MeasureConnection, Measure);
 
-#[derive(Clone)]
-pub struct Measure(pub record::Measure);
 versioned!(Measure, measure, dom_measure::MeasurePatch);
 
 #[derive(SimpleObject)]

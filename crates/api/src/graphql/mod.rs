@@ -1,7 +1,8 @@
 //! The GraphQL schema, one module per aggregate (the names of the domain and
-//! persistence crates): its objects, loader keys, filters, inputs, queries
-//! and mutations. Types are written by hand and wrap domain values; every
-//! resolver reads and writes through the caller's scoped handle.
+//! persistence crates): its object's fields, filters, inputs, queries and
+//! mutations; the objects and their loader keys are declared in `nodes`.
+//! Types are written by hand and wrap domain values; every resolver reads
+//! and writes through the caller's scoped handle.
 
 #[macro_use]
 mod loaders;
@@ -14,6 +15,7 @@ mod audit;
 mod enums;
 mod evaluation;
 mod measure;
+mod nodes;
 mod plan;
 mod priority;
 mod provider;

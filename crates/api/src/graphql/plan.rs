@@ -3,34 +3,20 @@
 use super::common::{
     self, children, grant, id, invalid, loader, optional_id, patch, region_code, scoped,
 };
-use super::loaders::{Loaders, grouped};
+use super::nodes::{Plan, PlanById, PlanProject, PrioritiesOf, Priority, ProjectsOf};
 use super::page::{page, page_info, total};
-use super::priority::{PrioritiesOf, Priority};
 use super::region::{Region, region_of};
 use super::scalars::{Date, DateTime};
 use super::source::{SourceRef, source};
 use crate::error::{Result, coded};
 use crate::graphql::enums;
-use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use kpss_domain::patch::Patch;
+use kpss_domain::plan as dom_plan;
 use kpss_domain::plan::{PlanDraft, PlanForCreate};
-use kpss_domain::region::RegionCode;
-use kpss_domain::{plan as dom_plan, record};
 use kpss_persistence::plan;
 use kpss_persistence::provenance::Sourced;
-use std::collections::HashMap;
 
-by_id!(PlanById, Plan, plan::by_ids);
-children!(
-    ProjectsOf,
-    PlanProject,
-    plan::projects_of,
-    |p: &kpss_domain::record::Project| p.plan_id
-);
-
-#[derive(Clone)]
-pub struct Plan(pub record::Plan);
 versioned!(Plan, plan, dom_plan::PlanPatch);
 
 #[Object]
@@ -138,9 +124,6 @@ impl Plan {
     }
 }
 
-#[derive(Clone)]
-pub struct PlanProject(pub record::Project);
-
 #[Object]
 impl PlanProject {
     async fn id(&self) -> ID {
@@ -172,25 +155,6 @@ impl PlanProject {
 }
 
 connection!(PlanConnection, Plan);
-
-/// Current plans of a region.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct PlansOf(pub RegionCode);
-
-impl Loader<PlansOf> for Loaders {
-    type Value = Vec<Plan>;
-    type Error = async_graphql::Error;
-
-    async fn load(&self, keys: &[PlansOf]) -> Result<HashMap<PlansOf, Vec<Plan>>> {
-        let codes: Vec<RegionCode> = keys.iter().map(|k| k.0.clone()).collect();
-        let found = plan::of_regions(&self.scoped, &codes)
-            .await
-            .map_err(coded)?;
-        Ok(grouped(keys, found.into_iter().map(Plan), |p| {
-            PlansOf(p.0.region.clone())
-        }))
-    }
-}
 
 #[derive(InputObject, Default)]
 pub struct PlanFilter {

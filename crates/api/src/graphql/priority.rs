@@ -1,26 +1,15 @@
 //! Priorities of a plan.
 
 use super::common::{self, children, invalid, patch, related, scoped};
-use super::measure::{Measure, MeasuresOf};
-use super::plan::{Plan, PlanById};
+use super::nodes::{Measure, MeasuresOf, Plan, PlanById, Priority};
 use super::source::{SourceRef, source};
 use crate::error::{Result, coded};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use kpss_domain::priority as dom_priority;
 use kpss_domain::priority::{PriorityDraft, PriorityForCreate};
-use kpss_domain::{priority as dom_priority, record};
 use kpss_persistence::priority;
 use kpss_persistence::provenance::Sourced;
 
-by_id!(PriorityById, Priority, priority::by_ids);
-children!(
-    PrioritiesOf,
-    Priority,
-    priority::of_plans,
-    |p: &kpss_domain::record::Priority| p.plan_id
-);
-
-#[derive(Clone)]
-pub struct Priority(pub record::Priority);
 versioned!(Priority, priority, dom_priority::PriorityPatch);
 
 #[Object]

@@ -1,27 +1,17 @@
 //! Providers of social services.
 
 use super::common::{children, grant, invalid, region_code, scoped};
-use super::loaders::{Loaders, grouped};
+use super::nodes::{Provider, Service, ServicesOf};
 use super::page::{page, page_info, total};
 use super::region::{Region, region_of};
-use super::service::{Service, ServicesOf};
 use super::source::{SourceRef, source};
 use crate::error::{Result, coded};
-use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, InputObject, Object};
-use kpss_domain::record;
-use kpss_domain::region::RegionCode;
 use kpss_domain::service::{ProviderFields, ProviderForCreate};
 use kpss_persistence::provenance::Sourced;
 use kpss_persistence::provider;
-use std::collections::HashMap;
-
-by_id!(ProviderById, Provider, provider::by_ids);
 
 connection!(ProviderConnection, Provider);
-
-#[derive(Clone)]
-pub struct Provider(pub record::Provider);
 
 #[Object]
 impl Provider {
@@ -53,25 +43,6 @@ impl Provider {
 
     async fn version(&self) -> i32 {
         self.0.version
-    }
-}
-
-/// Current providers of a region.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct ProvidersOf(pub RegionCode);
-
-impl Loader<ProvidersOf> for Loaders {
-    type Value = Vec<Provider>;
-    type Error = async_graphql::Error;
-
-    async fn load(&self, keys: &[ProvidersOf]) -> Result<HashMap<ProvidersOf, Vec<Provider>>> {
-        let codes: Vec<RegionCode> = keys.iter().map(|k| k.0.clone()).collect();
-        let found = provider::of_regions(&self.scoped, &codes)
-            .await
-            .map_err(coded)?;
-        Ok(grouped(keys, found.into_iter().map(Provider), |p| {
-            ProvidersOf(p.0.region.clone())
-        }))
     }
 }
 

@@ -2,8 +2,7 @@
 
 use super::common::{caller, children, related, scoped};
 use super::loaders::{Loaders, grouped};
-use super::plan::{Plan, PlansOf};
-use super::provider::{Provider, ProvidersOf};
+use super::nodes::{Plan, PlansOf, Provider, ProvidersOf};
 use crate::error::{Result, coded};
 use crate::graphql::enums;
 use async_graphql::dataloader::Loader;

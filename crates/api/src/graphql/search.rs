@@ -1,10 +1,8 @@
 //! Search over the visible records.
 
 use super::common::{bad, grant, listed, loader, scoped};
-use super::measure::{Measure, MeasureById};
+use super::nodes::{Measure, MeasureById, Plan, PlanById, Provider, ProviderById};
 use super::page::{PageInfo, cursor, page, total};
-use super::plan::{Plan, PlanById};
-use super::provider::{Provider, ProviderById};
 use super::region::{Region, region_of};
 use crate::error::{Result, coded};
 use crate::graphql::enums;

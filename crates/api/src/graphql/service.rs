@@ -1,8 +1,8 @@
 //! Social services, their capacities and the legal classification.
 
 use super::common::{self, children, grant, invalid, patch, related, scoped};
+use super::nodes::{Provider, ProviderById, Service};
 use super::page::{page, page_info, total};
-use super::provider::{Provider, ProviderById};
 use super::region::{Region, region_of};
 use super::source::{SourceRef, source, source_read};
 use crate::error::{Result, coded};
@@ -20,17 +20,9 @@ children!(
     service::capacities,
     |c: &kpss_domain::record::OwnedCapacity| c.owner_id
 );
-children!(
-    ServicesOf,
-    Service,
-    service::of_providers,
-    |s: &kpss_domain::record::Service| s.provider_id
-);
 
 connection!(ServiceConnection, Service);
 
-#[derive(Clone)]
-pub struct Service(pub record::Service);
 versioned!(Service, service, svc::ServicePatch);
 
 #[Object]

@@ -2,8 +2,7 @@
 
 use super::common::{grant, id, loader, scoped};
 use super::enums;
-use super::plan::{Plan, PlanById};
-use super::provider::{Provider, ProviderById};
+use super::nodes::{Plan, PlanById, Provider, ProviderById};
 use super::region::{Kraj, Region};
 use super::service::{ServiceFilter, service_query};
 use crate::error::ApiError;
