@@ -18,6 +18,8 @@ p.add_argument("--smoke", action="store_true")
 p.add_argument("--no-peer", action="store_true", help="without PostGraphile")
 p.add_argument("--no-ceiling", action="store_true")
 p.add_argument("--instances", type=int, default=1, help="kpss processes on one PostgreSQL database")
+p.add_argument("--ops", help="only these operations (comma-separated); the run is printed, not saved")
+p.add_argument("--databases", help="only these databases (sqlite, postgresql); the run is printed, not saved")
 args = p.parse_args()
 if args.smoke:
     args.secs, args.no_peer, args.no_ceiling = 1, True, True
@@ -168,7 +170,8 @@ def run_wrk(targets, c, env, pg, label):
            sum(peak_rss_mb(pid) for _, pid, _, _ in runs), service_cpu / n * 1000,
            (pg_after - pg_before) / n * 1000 if pg else None]
     rows.append(row)
-    print("  " + " | ".join(fmt(x) for x in row), file=sys.stderr, flush=True)
+    recovered = f" ({int(total('conflicts'))} CONFLICT answers, the writer took the current version)" if total("conflicts") else ""
+    print("  " + " | ".join(fmt(x) for x in row) + recovered, file=sys.stderr, flush=True)
     if errors:
         failures.append(f"{' / '.join(map(str, label))} at {c}: {errors} errors ({bad[1] if bad else last[-500:]})")
 
@@ -198,6 +201,9 @@ UPDATE = ('{"query":"mutation($id: ID!, $v: Int!, $o: String!) { updateMeasure(i
           'patch: { output: $o }) { id version } }","variables":{"id":"@ID@","v":@VERSION@,"o":"bench @N@"}}')
 READ_OPS = ["regions", "plan", "measures", "search", "capacity"]
 OPS = READ_OPS + ["update", "mix"]
+if args.ops:
+    OPS = [op for op in OPS if op in args.ops.split(",")]
+partial = bool(args.ops or args.databases)
 
 
 def kpss_ops(url, viewer, editor, n_writers):
@@ -329,6 +335,8 @@ def main():
     imports, answers, sizes, peer_sizes = {}, {}, {}, {}
     pg_version = None
     for db in ["SQLite", PG]:
+        if args.databases and db.split(",")[0].lower() not in args.databases.lower().split(","):
+            continue
         pg = None
         if db == "SQLite":
             db_env = {"DATABASE_URL": f"sqlite://{work}/kpss.db"}
@@ -540,7 +548,7 @@ if __name__ == "__main__":
     finally:
         cleanup()
     print(text)
-    if not args.smoke:
+    if not args.smoke and not partial:
         stamp = datetime.datetime.now().strftime("%Y-%m-%d-%H%M")
         many = f"-{args.instances}-instances" if args.instances > 1 else ""  # not in RESULTS.md
         open(os.path.join(BENCH, "results", f"run-{stamp}-{args.regions}-regions{many}.md"), "w").write(

@@ -2,7 +2,7 @@
 # The load harness: kpss on SQLite and on PostgreSQL (service role under
 # row-level security), PostGraphile 5 on the same database, and a static
 # ceiling, driven by wrk. See bench/README.md.
-# Usage: bash bench/run.sh [--regions N] [--secs S] [--quick] [--smoke] [--no-peer] [--no-ceiling] [--instances N]
+# Usage: bash bench/run.sh [--regions N] [--secs S] [--quick] [--smoke] [--no-peer] [--no-ceiling] [--instances N] [--ops OPS] [--databases DBS]
 # KPSS_BIN=path uses that binary instead of a release build of this checkout.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -24,7 +24,12 @@ pub struct Db {
     pub(crate) conn: DatabaseConnection,
     statements: Arc<AtomicU64>,
     pub(crate) events: tokio::sync::broadcast::Sender<crate::events::Change>,
+    /// The writers' queue where the engine takes one at a time (SQLite).
+    writers: Arc<tokio::sync::Mutex<()>>,
 }
+
+/// A writer's place at the head of the queue, held until its transaction ends.
+pub(crate) type WriterTurn = Option<tokio::sync::OwnedMutexGuard<()>>;
 
 /// How long a PostgreSQL statement may run unless the caller says otherwise.
 pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -48,6 +53,7 @@ impl Db {
             conn,
             statements,
             events,
+            writers: Arc::default(),
         })
     }
 
@@ -110,6 +116,15 @@ impl Db {
 
     pub fn dialect(&self) -> Dialect {
         Dialect::of(&self.conn)
+    }
+
+    /// Waits for this writer's turn where the engine takes one writer at a
+    /// time; first come, first served.
+    pub(crate) async fn writer_turn(&self) -> WriterTurn {
+        if !self.dialect().queues_writers() {
+            return None;
+        }
+        Some(self.writers.clone().lock_owned().await)
     }
 
     /// Closes every connection of the pool and waits until they are closed

@@ -55,6 +55,12 @@ impl Dialect {
         self == Self::Postgres
     }
 
+    /// SQLite takes one writer at a time: this process queues its writers
+    /// in order (`Db::writers`) instead of letting them poll the file lock.
+    pub fn queues_writers(self) -> bool {
+        self == Self::Sqlite
+    }
+
     /// The statement that reads the data version of the regions of `read`:
     /// on PostgreSQL through the owner's `kpss_data_version` (no transaction,
     /// no settings needed), on SQLite the sum of the regions' counters.

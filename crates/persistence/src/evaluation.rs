@@ -82,7 +82,7 @@ pub(crate) async fn insert(
 /// still at it (0: there is none).
 pub async fn record(s: &Scoped, cmd: &EvaluationForRecord) -> Result<Evaluation> {
     stored::retrying(move || async move {
-        let txn = s.begin_write().await?;
+        let (txn, _turn) = s.begin_write().await?;
         let m = stored::load::<measure::Entity>(s, &txn, cmd.measure_id).await?;
         if m.archived {
             return Err(Error::invalid(

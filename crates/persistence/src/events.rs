@@ -200,7 +200,7 @@ impl Feed {
     }
 
     async fn prune(&self) -> Result<()> {
-        let txn = self.service.begin_write().await?;
+        let (txn, _turn) = self.service.begin_write().await?;
         change_event::Entity::delete_many()
             .filter(change_event::Column::At.lt(Utc::now() - KEEP))
             .exec(&txn)

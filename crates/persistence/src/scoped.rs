@@ -3,6 +3,7 @@
 //! on PostgreSQL each transaction carries the caller's regions for
 //! row-level security, the second wall.
 
+use crate::db::WriterTurn;
 use crate::{Db, Result, dialect};
 use kpss_domain::access::{Ctx, Grant};
 use sea_orm::{DatabaseExecutor, DatabaseTransaction, DbErr, TransactionTrait};
@@ -76,8 +77,10 @@ impl Scoped {
         Ok(txn)
     }
 
-    /// A write transaction with the caller's read and write scope.
-    pub(crate) async fn begin_write(&self) -> Result<DatabaseTransaction> {
+    /// A write transaction with the caller's read and write scope, and the
+    /// writer's turn, to hold until the transaction ends.
+    pub(crate) async fn begin_write(&self) -> Result<(DatabaseTransaction, WriterTurn)> {
+        let turn = self.0.db.writer_turn().await;
         let txn = self
             .0
             .db
@@ -85,6 +88,6 @@ impl Scoped {
             .begin_with_options(dialect::write_options())
             .await?;
         dialect::set_scope(&txn, &self.0.ctx.read, &self.0.ctx.write).await?;
-        Ok(txn)
+        Ok((txn, turn))
     }
 }

@@ -220,6 +220,7 @@ async fn import_region(
     replace: bool,
 ) -> Result<Outcome> {
     let code = data.region.to_string();
+    let _turn = db.writer_turn().await;
     let txn = db.conn.begin_with_options(dialect::write_options()).await?;
     let previous = seed_import::Entity::find_by_id(code.as_str())
         .one(&txn)

@@ -209,7 +209,7 @@ pub(crate) async fn update<E: Editable>(
     change: &impl Change<E>,
 ) -> Result<E::State> {
     retrying(move || async move {
-        let txn = s.begin_write().await?;
+        let (txn, _turn) = s.begin_write().await?;
         let current = load::<E>(s, &txn, id).await?;
         let head = E::head(&current)?;
         if change.action() == AuditAction::Restored && !admin_of(s, &head.region)? {
@@ -248,7 +248,7 @@ pub(crate) async fn update<E: Editable>(
 /// Creates a record through `cmd`; the answer is its state.
 pub(crate) async fn create<E: Editable>(s: &Scoped, cmd: &impl Create<E>) -> Result<E::State> {
     retrying(move || async move {
-        let txn = s.begin_write().await?;
+        let (txn, _turn) = s.begin_write().await?;
         let id = cmd.insert(s, &txn).await?;
         let m = E::find().filter(E::ID.eq(id)).one(&txn).await?;
         let m = m.ok_or_else(|| Error::NotFound(format!("new record {id} is gone")))?;
