@@ -6,7 +6,7 @@ pub mod telemetry;
 use kpss_api::cors::Origins;
 use kpss_api::persisted::Documents;
 use kpss_api::rate::RateLimit;
-use kpss_api::{AppState, AuthConfig, Limits, build_schema, metrics_router, router};
+use kpss_api::{AppState, AuthConfig, Guarded, Limits, build_schema, metrics_router, router};
 use kpss_persistence::Db;
 use kpss_persistence::seed::SeedFiles;
 use secrecy::{ExposeSecret, SecretString};
@@ -356,7 +356,7 @@ pub async fn start(config: &Config, db: Db) -> Result<Running, Error> {
     db.listen_for_changes(&config.database_url()?).await?;
     let (shutdown, stopping) = watch::channel(false);
     let state = AppState {
-        schema: build_schema(db.clone(), &limits),
+        schema: Guarded::new(build_schema(db.clone(), &limits), &limits),
         db,
         auth: Arc::new(auth),
         metrics: Arc::default(),

@@ -15,6 +15,7 @@ pub mod persisted;
 pub mod rate;
 
 pub use auth::{AuthConfig, Claims};
+pub use execution::Guarded;
 pub use graphql::{Schema, build_schema, sdl};
 pub use http::{AppState, metrics_router, router};
 pub use limits::Limits;

@@ -29,7 +29,6 @@ mod summary;
 
 pub use loaders::Steps;
 
-use crate::execution::Execution;
 use crate::limits::Limits;
 use activity::ActivityMutations;
 use async_graphql::MergedObject;
@@ -82,8 +81,7 @@ pub fn build_schema(db: Db, limits: &Limits) -> Schema {
         subscription::Subscription,
     )
     .data(db)
-    .data(limits.clone())
-    .extension(Execution::new(limits));
+    .data(limits.clone());
     if limits.introspection {
         builder.finish()
     } else {

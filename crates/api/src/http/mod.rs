@@ -12,7 +12,7 @@ use crate::assets;
 use crate::auth::AuthConfig;
 use crate::cache::ResponseCache;
 use crate::error::ApiError;
-use crate::graphql::Schema;
+use crate::execution::Guarded;
 use crate::limits::QueryLimits;
 use crate::metrics::Metrics;
 use crate::persisted::Documents;
@@ -41,7 +41,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
-    pub schema: Schema,
+    pub schema: Guarded,
     pub auth: Arc<AuthConfig>,
     pub metrics: Arc<Metrics>,
     /// Persisted operations: automatic, or trusted documents only.

@@ -291,7 +291,7 @@ pub(super) async fn answer(s: &AppState, ctx: &Ctx, params: Params, over_get: bo
     request.data = data;
     let personal = Arc::new(Personal::default());
     request.data.insert(personal.clone());
-    let mut response = Steps::new(batcher, Box::pin(s.schema.execute(request)))
+    let mut response = Steps::new(batcher, Box::pin(s.schema.run(&ctx.subject, request)))
         .instrument(span)
         .await;
     set_codes(&mut response.errors);
