@@ -15,7 +15,7 @@ pub enum Role {
 crate::enum_str!(Role { Viewer = "viewer", Editor = "editor", Admin = "admin" });
 
 /// A set of regions: every region, or those named plus those of the named kraje.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Grant {
     pub all: bool,
     pub regions: BTreeSet<RegionCode>,

@@ -26,6 +26,7 @@ pub struct Db {
     pub(crate) events: tokio::sync::broadcast::Sender<crate::events::Change>,
     /// The writers' queue where the engine takes one at a time (SQLite).
     writers: Arc<tokio::sync::Mutex<()>>,
+    pub(crate) versions: Arc<crate::version::Shared>,
 }
 
 /// A writer's place at the head of the queue, held until its transaction ends.
@@ -54,6 +55,7 @@ impl Db {
             statements,
             events,
             writers: Arc::default(),
+            versions: Arc::default(),
         })
     }
 

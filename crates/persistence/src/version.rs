@@ -5,10 +5,14 @@
 
 use crate::dialect::Dialect;
 use crate::entity::data_version;
-use crate::{Result, Scoped};
+use crate::{Db, Result, Scoped};
+use kpss_domain::access::Grant;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{ConnectionTrait, EntityTrait, Set};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Mutex, PoisonError};
+use tokio::sync::watch;
 
 /// Counters per region: concurrent writers of one region mostly update
 /// different rows, so they do not wait for each other's commit.
@@ -43,9 +47,14 @@ pub(crate) async fn bump(c: &impl ConnectionTrait, region: &str) -> Result<()> {
 /// The version of the data the caller may read: the sum of its regions'
 /// counters, which rises with every commit that changes any of them. Read
 /// before the data it guards (each later read sees at least this state).
+/// Callers of one scope share reads (see [`Shared`]).
 pub async fn of(s: &Scoped) -> Result<i64> {
-    let conn = &s.db().conn;
-    let read = &s.ctx().read;
+    let db = s.db();
+    Ok(db.versions.of(db, &s.ctx().read).await?)
+}
+
+async fn read(db: &Db, read: &Grant) -> Result<i64, DbErr> {
+    let conn = &db.conn;
     let row = conn
         .query_one_raw(Dialect::of(conn).data_version(read))
         .await?;
@@ -54,4 +63,80 @@ pub async fn of(s: &Scoped) -> Result<i64> {
         .transpose()?
         .flatten()
         .unwrap_or(0))
+}
+
+/// Version reads shared by the concurrent callers of one scope. A caller
+/// waits for a read that starts after it asked, so it sees every commit
+/// acknowledged before it asked, as a read of its own would; every caller
+/// waiting when a read starts takes its answer. One read per scope runs at
+/// a time, so at most one round trip stands between a caller and its version.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    scopes: Mutex<HashMap<Grant, Scope>>,
+}
+
+type Answer = watch::Sender<Option<Result<i64, DbErr>>>;
+
+#[derive(Debug, Default)]
+struct Scope {
+    /// The callers waiting for the next read, once one is running.
+    next: Option<Answer>,
+}
+
+impl Shared {
+    async fn of(&self, db: &Db, scope: &Grant) -> Result<i64, DbErr> {
+        let (mut answer, start) = {
+            let mut scopes = self.scopes.lock().unwrap_or_else(PoisonError::into_inner);
+            match scopes.get_mut(scope) {
+                // A read is running: wait for the one after it.
+                Some(running) => {
+                    let next = running.next.get_or_insert_with(|| watch::channel(None).0);
+                    (next.subscribe(), None)
+                }
+                None => {
+                    scopes.insert(scope.clone(), Scope::default());
+                    let (tx, rx) = watch::channel(None);
+                    (rx, Some(tx))
+                }
+            }
+        };
+        if let Some(first) = start {
+            // Apart from the caller, so a caller that goes away leaves the others their answer.
+            tokio::spawn(reads(db.clone(), scope.clone(), first));
+        }
+        let answered = answer
+            .wait_for(Option::is_some)
+            .await
+            .map_err(|_| DbErr::Custom("the version read stopped".into()))?;
+        answered.clone().unwrap_or(Ok(0))
+    }
+}
+
+/// Reads the scope's version for `batch`, then for the callers who came
+/// meanwhile, until none is waiting.
+async fn reads(db: Db, scope: Grant, mut batch: Answer) {
+    loop {
+        let answer = read(&db, &scope).await;
+        let failed = answer.is_err();
+        batch.send_replace(Some(answer.clone()));
+        let mut scopes = db
+            .versions
+            .scopes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match scopes.get_mut(&scope).and_then(|s| s.next.take()) {
+            // A failure cannot be stale: those who came meanwhile take it
+            // too, rather than wait out a second timeout of a database that is gone.
+            Some(next) if failed => {
+                next.send_replace(Some(answer));
+                scopes.remove(&scope);
+                return;
+            }
+            Some(next) => batch = next,
+            None => {
+                scopes.remove(&scope);
+                return;
+            }
+        }
+    }
 }

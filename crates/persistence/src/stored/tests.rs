@@ -274,3 +274,57 @@ async fn a_caller_that_cannot_read_the_region_finds_nothing_one_that_only_reads_
     assert!(matches!(err, Error::Forbidden(_)), "{err:?}");
     assert_eq!(audit_of(&db, p.id).await.len(), 1, "nothing changed");
 }
+
+/// Callers of one scope share version reads, and each still sees every
+/// write committed before it asked: 8 writers and 8 readers at once, each
+/// reader checking after every write it saw acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shared_version_reads_see_every_write_acknowledged_before_they_ask() {
+    let (db, plan_id) = plan_in_klatovy().await;
+    let acknowledged = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let priority = create(&db, plan_id, "Priorita").await;
+    let editor = db.scoped(ctx(Role::Editor, "klatovy"));
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let (db, editor, acknowledged) = (db.clone(), editor.clone(), acknowledged.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..10 {
+                // Writers of one record retry on a conflict until theirs lands.
+                loop {
+                    let current = priority::by_ids(&admin(&db), &[priority.id])
+                        .await
+                        .expect("read")[0]
+                        .version;
+                    let title = retitle(&format!("Priorita {w}-{i}"));
+                    match priority::update(&editor, priority.id, current, &title).await {
+                        Err(Error::Conflict { .. }) => continue,
+                        done => {
+                            done.expect("updated");
+                            break;
+                        }
+                    }
+                }
+                let seen = crate::version::of(&admin(&db)).await.expect("version");
+                acknowledged.fetch_max(seen, std::sync::atomic::Ordering::SeqCst);
+            }
+        }));
+    }
+    for _ in 0..8 {
+        let (db, acknowledged) = (db.clone(), acknowledged.clone());
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..50 {
+                let before = acknowledged.load(std::sync::atomic::Ordering::SeqCst);
+                let now = crate::version::of(&admin(&db)).await.expect("version");
+                assert!(
+                    now >= before,
+                    "a version read gave {now} after {before} was seen"
+                );
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let last = crate::version::of(&admin(&db)).await.expect("version");
+    assert!(last >= 80, "80 writes raised the version to {last}");
+}
