@@ -65,6 +65,10 @@ pub struct Config {
     /// again (shorter when its `Cache-Control` says so).
     #[arg(long, env = "KPSS_OIDC_REFRESH", value_parser = humantime::parse_duration, default_value = "10m")]
     pub oidc_refresh: Duration,
+    /// The scope the pages ask the provider for: `openid`, and what it needs
+    /// to issue an access token for this API (Entra ID: `api://<app>/access`).
+    #[arg(long, env = "KPSS_OIDC_SCOPE", default_value = "openid")]
+    pub oidc_scope: String,
     /// A list claim of the provider's tokens (`groups`, `roles`) whose entries
     /// name a region or kraj and a role, e.g. `/kpss/klatovy/editor`; default:
     /// the tokens carry KPSS's own claims `role`, `regions`, `kraje`.
@@ -222,6 +226,19 @@ impl Config {
             && !set(self.jwt_secret.as_ref().map(|s| s.expose_secret()))
             && !set(self.jwks.as_deref())
             && !set(self.oidc_issuer.as_deref())
+    }
+
+    /// How the pages sign in: with the provider, when one is configured; a
+    /// pasted token outside production (or when there is no provider at all,
+    /// so that the pages are never without a way in).
+    pub fn pages(&self) -> kpss_api::assets::PageConfig {
+        let issuer = nonempty(self.oidc_issuer.as_deref()).map(str::to_owned);
+        kpss_api::assets::PageConfig {
+            paste_token: !self.is_production() || issuer.is_none(),
+            client_id: nonempty(self.oidc_client_id.as_deref()).map(str::to_owned),
+            issuer,
+            scope: self.oidc_scope.clone(),
+        }
     }
 
     /// The seed files: the folder `--seeds`, or those built into the binary.
@@ -424,6 +441,7 @@ pub async fn start(config: &Config, db: Db) -> Result<Running, Error> {
             .clone()
             .filter(|t| !t.expose_secret().is_empty())
             .map(Arc::new),
+        pages: Arc::new(config.pages()),
     };
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;

@@ -256,7 +256,7 @@ async fn rotated_keys_work_at_once_and_removed_keys_stop_within_the_refresh() {
     provider.restart(&second).await;
     let rotated = Instant::now();
     let new = provider.client_token("kpss-script", API).await;
-    // An unknown kid fetches the keys again (at most once per 5 s).
+    // An unknown kid fetches the keys again (after at most 5 s since the last fetch).
     let mut new_works = None;
     let mut old_refused = None;
     while new_works.is_none() || old_refused.is_none() {
@@ -276,7 +276,11 @@ async fn rotated_keys_work_at_once_and_removed_keys_stop_within_the_refresh() {
     let new_works = new_works.expect("set");
     assert!(new_works <= Duration::from_secs(6), "{new_works:?}");
     // Within the refresh period, and a margin for the fetch itself.
-    assert!(old_refused.expect("set") <= refresh + Duration::from_secs(2));
+    let old_refused = old_refused.expect("set");
+    assert!(
+        old_refused <= refresh + Duration::from_secs(2),
+        "old key refused after {old_refused:?}, new key worked after {new_works:?}"
+    );
     provider.stop().await;
     app.stop().await;
 }

@@ -62,6 +62,8 @@ struct State {
     endpoints: Option<Endpoints>,
     /// `None` until the first fetch succeeds.
     keys: Option<HashMap<String, Jwk>>,
+    /// Kids the provider has dropped: refused at once, without a fetch.
+    removed: HashSet<String>,
     last_attempt: Option<Instant>,
     /// When the keys are to be fetched again.
     refetch_at: Option<Instant>,
@@ -140,26 +142,43 @@ impl Oidc {
         let keys = parse_jwks(&text).map_err(|e| format!("{jwks_uri}: {e}"))?;
         let keep = max_age.map_or(self.refresh, |a| a.clamp(MIN_REFETCH, self.refresh));
         let mut state = self.lock();
+        let dropped: Vec<String> = state
+            .keys
+            .iter()
+            .flat_map(|old| old.keys())
+            .filter(|kid| !keys.contains_key(*kid))
+            .cloned()
+            .collect();
+        // Bounded: a provider that rotates forever cannot grow it without end.
+        if state.removed.len() > 1_000 {
+            state.removed.clear();
+        }
+        state.removed.extend(dropped);
+        state.removed.retain(|kid| !keys.contains_key(kid));
         state.endpoints = Some(endpoints);
         state.keys = Some(keys);
         state.refetch_at = Some(Instant::now() + keep);
         Ok(())
     }
 
-    /// The key `kid`, fetching the set again when it is unknown (or none
-    /// was fetched yet) and no fetch happened in the last [`MIN_REFETCH`].
+    /// The key `kid`. One that is unknown (or none was fetched yet) and
+    /// not dropped by the provider fetches the set again: at once, or once
+    /// [`MIN_REFETCH`] has passed since the last fetch, so a key new at the
+    /// provider works within seconds while unknown `kid`s cost it at most
+    /// one fetch per [`MIN_REFETCH`].
     pub async fn key(&self, kid: &str) -> Result<Jwk, ApiError> {
         if let Some(k) = self.known(kid) {
             return Ok(k);
         }
-        {
+        if !self.lock().removed.contains(kid) {
+            let asked = Instant::now();
             let _one = self.fetching.lock().await;
-            let recent = self
-                .lock()
-                .last_attempt
-                .is_some_and(|t| t.elapsed() < MIN_REFETCH);
-            // Another request may have fetched the set while this one waited.
-            if self.known(kid).is_none() && !recent {
+            let last = self.lock().last_attempt;
+            // A fetch after this request came is its answer: no second one.
+            if last.is_none_or(|t| t < asked) {
+                if let Some(wait) = last.and_then(|t| MIN_REFETCH.checked_sub(t.elapsed())) {
+                    tokio::time::sleep(wait).await;
+                }
                 let _ = self.fetch_now().await.inspect_err(|e| {
                     tracing::warn!(error = %e, "the identity provider's keys could not be fetched")
                 });

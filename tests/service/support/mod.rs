@@ -159,6 +159,7 @@ pub fn config_for(
         oidc_issuer: None,
         oidc_client_id: None,
         oidc_refresh: std::time::Duration::from_secs(600),
+        oidc_scope: "openid".into(),
         oidc_groups_claim: None,
         oidc_groups_prefix: "/kpss/".into(),
         cors_origins: None,
