@@ -27,7 +27,8 @@ async function startProvider(keys) {
   const dir = process.env.PROVIDER_DIR;
   const child = spawn(join(dir, 'node_modules/.bin/node'), ['provider.mjs'], {
     cwd: dir,
-    env: { ...process.env, PORT: process.env.PROVIDER_PORT, KEYS: keys, REDIRECT_URIS: `${BASE}/,${BASE}/graphql` },
+    // Access tokens of 65 s: the pages renew them a minute early, so within seconds.
+    env: { ...process.env, PORT: process.env.PROVIDER_PORT, KEYS: keys, REDIRECT_URIS: `${BASE}/,${BASE}/graphql`, ACCESS_TTL: '65' },
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   const lines = createInterface({ input: child.stdout });
@@ -130,6 +131,16 @@ test('the CZ072 viewer sees Kroměříž only and may not edit', async () => {
   assert.match(await page.locator('#who-text').textContent(), /^viewer-cz072 \(.+\) · regiony: Kroměříž$/);
   const denied = await asPage(await pageToken(), CREATE, { r: 'kromeriz' });
   assert.equal(denied.body.errors[0].extensions.code, 'FORBIDDEN');
+});
+
+test('the page renews its access token before it expires', async () => {
+  const first = await pageToken();
+  await page.waitForFunction((first) => sessionStorage.getItem('kpss.token') !== first, first, { timeout: 20_000 });
+  const renewed = await pageToken();
+  const me = await asPage(renewed, '{ me { subject } }');
+  assert.equal(me.body.data.me.subject, 'viewer-cz072');
+  assert.equal(await page.locator('#dashboard').isVisible(), true);
+  assert.match(await page.locator('#live-state').textContent(), /připojeny/);
 });
 
 test('GraphiQL shares the sign-in of the tab, signs out and in with the provider', async () => {
