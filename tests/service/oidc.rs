@@ -284,3 +284,39 @@ async fn rotated_keys_work_at_once_and_removed_keys_stop_within_the_refresh() {
     provider.stop().await;
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_json_tells_the_pages_how_to_sign_in() {
+    let issuer = "http://127.0.0.1:9";
+    let mut app = service(Backend::Sqlite, issuer, |c| {
+        c.oidc_client_id = Some("kpss-pages".into());
+    })
+    .await;
+    let config = |app: &TestApp| {
+        let url = format!("{}/config.json", app.base);
+        let http = app.http().clone();
+        async move {
+            let res = http.get(url).send().await.expect("sent");
+            assert_eq!(res.status(), 200);
+            res.json::<Value>().await.expect("JSON")
+        }
+    };
+    assert_eq!(
+        config(&app).await,
+        json!({ "issuer": issuer, "clientId": "kpss-pages", "scope": "openid", "pasteToken": true })
+    );
+    // Production: the provider only, no field to paste a token into.
+    app.restart_with(|c| c.environment = kpss::Environment::Production)
+        .await;
+    assert_eq!(config(&app).await["pasteToken"], false);
+    // Without a provider the pages keep the paste field, or none could sign in.
+    app.restart_with(|c| {
+        c.oidc_issuer = None;
+        c.jwt_secret = Some(SECRET.to_owned().into());
+    })
+    .await;
+    let plain = config(&app).await;
+    assert_eq!(plain["issuer"], Value::Null);
+    assert_eq!(plain["pasteToken"], true);
+    app.stop().await;
+}
