@@ -1,5 +1,5 @@
-//! An OpenID provider's tokens (`KPSS_OIDC_ISSUER`): its endpoints from
-//! discovery, its signing keys kept fresh in the background, and the mapping
+//! An OpenID provider's tokens (`KPSS_OIDC_ISSUER`): its key set found by
+//! discovery and kept fresh in the background, and the mapping
 //! of its claims to a caller's scope.
 
 use crate::auth::{fetch, is_loopback, parse_jwks};
@@ -20,14 +20,12 @@ pub const MIN_REFETCH: Duration = Duration::from_secs(5);
 /// Longest a discovery or key set fetch may take: a hanging provider never holds up a start for long.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The provider's endpoints, as its discovery document names them.
+/// What the service needs of the provider's discovery document (the pages
+/// read its authorization, token and end-session endpoints themselves).
 #[derive(Debug, Clone, Deserialize)]
-pub struct Endpoints {
-    pub issuer: String,
-    pub jwks_uri: String,
-    pub authorization_endpoint: Option<String>,
-    pub token_endpoint: Option<String>,
-    pub end_session_endpoint: Option<String>,
+struct Discovery {
+    issuer: String,
+    jwks_uri: String,
 }
 
 /// How a provider's token becomes a caller's scope.
@@ -59,7 +57,6 @@ pub struct Oidc {
 
 #[derive(Default)]
 struct State {
-    endpoints: Option<Endpoints>,
     /// `None` until the first fetch succeeds.
     keys: Option<HashMap<String, Jwk>>,
     /// Kids the provider has dropped: refused at once, without a fetch.
@@ -104,40 +101,35 @@ impl Oidc {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The endpoints of the last successful discovery.
-    pub fn endpoints(&self) -> Option<Endpoints> {
-        self.lock().endpoints.clone()
-    }
-
     /// Fetches discovery and the key set once now, then keeps them fresh in
     /// the background for as long as `self` lives. A provider that is down
     /// does not stop the start: its tokens wait for its keys.
     pub async fn start(self: &Arc<Self>) {
-        let _ = self.fetch_logged().await;
+        self.fetch_logged().await;
         let weak = Arc::downgrade(self);
         tokio::spawn(refresh_loop(weak));
     }
 
-    async fn fetch_logged(&self) -> Result<(), String> {
+    async fn fetch_logged(&self) {
         let _one = self.fetching.lock().await;
-        self.fetch_now().await.inspect_err(|e| {
+        if let Err(e) = self.fetch_now().await {
             tracing::warn!(error = %e, issuer = %self.issuer, "the identity provider's keys could not be fetched");
-        })
+        }
     }
 
     /// Discovery, then the key set; a failure keeps the keys of the last good fetch.
     async fn fetch_now(&self) -> Result<(), String> {
         self.lock().last_attempt = Some(Instant::now());
         let (text, _) = fetch(&self.discovery, &self.client).await?;
-        let endpoints: Endpoints = serde_json::from_str(&text)
+        let discovery: Discovery = serde_json::from_str(&text)
             .map_err(|e| format!("{}: not a discovery document: {e}", self.discovery))?;
-        if endpoints.issuer != self.issuer {
+        if discovery.issuer != self.issuer {
             return Err(format!(
                 "{}: names the issuer `{}`, not `{}`",
-                self.discovery, endpoints.issuer, self.issuer
+                self.discovery, discovery.issuer, self.issuer
             ));
         }
-        let jwks_uri = checked_url("jwks_uri", &endpoints.jwks_uri)?;
+        let jwks_uri = checked_url("jwks_uri", &discovery.jwks_uri)?;
         let (text, max_age) = fetch(&jwks_uri, &self.client).await?;
         let keys = parse_jwks(&text).map_err(|e| format!("{jwks_uri}: {e}"))?;
         let keep = max_age.map_or(self.refresh, |a| a.clamp(MIN_REFETCH, self.refresh));
@@ -155,7 +147,6 @@ impl Oidc {
         }
         state.removed.extend(dropped);
         state.removed.retain(|kid| !keys.contains_key(kid));
-        state.endpoints = Some(endpoints);
         state.keys = Some(keys);
         state.refetch_at = Some(Instant::now() + keep);
         Ok(())
@@ -226,7 +217,7 @@ async fn refresh_loop(oidc: Weak<Oidc>) {
             state.keys.is_none() || state.refetch_at.is_none_or(|at| at <= Instant::now())
         };
         if due {
-            let _ = o.fetch_logged().await;
+            o.fetch_logged().await;
         }
     }
 }
