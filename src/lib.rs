@@ -53,6 +53,31 @@ pub struct Config {
     /// an unknown `kid` (default: 10s for a file, 30s for a URL).
     #[arg(long, env = "KPSS_JWKS_REREAD", value_parser = humantime::parse_duration)]
     pub jwks_reread: Option<Duration>,
+    /// An OpenID provider's issuer URL (`https://`; `http://` on loopback
+    /// only): its tokens verify with the keys its discovery document names,
+    /// and must carry exactly this `iss`.
+    #[arg(long, env = "KPSS_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// The provider's public client that the dashboard and GraphiQL sign in with.
+    #[arg(long, env = "KPSS_OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+    /// Longest time the provider's keys are kept before they are fetched
+    /// again (shorter when its `Cache-Control` says so).
+    #[arg(long, env = "KPSS_OIDC_REFRESH", value_parser = humantime::parse_duration, default_value = "10m")]
+    pub oidc_refresh: Duration,
+    /// The scope the pages ask the provider for: `openid`, and what it needs
+    /// to issue an access token for this API (Entra ID: `api://<app>/access`).
+    #[arg(long, env = "KPSS_OIDC_SCOPE", default_value = "openid")]
+    pub oidc_scope: String,
+    /// A list claim of the provider's tokens (`groups`, `roles`) whose entries
+    /// name a region or kraj and a role, e.g. `/kpss/klatovy/editor`; default:
+    /// the tokens carry KPSS's own claims `role`, `regions`, `kraje`.
+    #[arg(long, env = "KPSS_OIDC_GROUPS_CLAIM")]
+    pub oidc_groups_claim: Option<String>,
+    /// The start of the entries of `KPSS_OIDC_GROUPS_CLAIM` that are KPSS's
+    /// (others are ignored), e.g. `kpss.` for Entra ID app roles.
+    #[arg(long, env = "KPSS_OIDC_GROUPS_PREFIX", default_value = "/kpss/")]
+    pub oidc_groups_prefix: String,
     /// Origins that browsers may call the API from, comma-separated (or `*`);
     /// default: none in production, any http://localhost port otherwise.
     #[arg(long, env = "KPSS_CORS_ORIGINS")]
@@ -148,6 +173,24 @@ impl Config {
             )?)),
             None => None,
         };
+        let oidc = match nonempty(self.oidc_issuer.as_deref()) {
+            Some(issuer) => {
+                let mapping = match nonempty(self.oidc_groups_claim.as_deref()) {
+                    Some(claim) => kpss_api::oidc::ClaimMapping::Groups {
+                        claim: claim.to_owned(),
+                        prefix: self.oidc_groups_prefix.clone(),
+                    },
+                    None => kpss_api::oidc::ClaimMapping::Kpss,
+                };
+                Some(Arc::new(kpss_api::oidc::Oidc::new(
+                    issuer,
+                    nonempty(self.oidc_client_id.as_deref()).map(str::to_owned),
+                    mapping,
+                    self.oidc_refresh,
+                )?))
+            }
+            None => None,
+        };
         // An empty KPSS_JWT_SECRET (as docker-compose passes it) means "not set".
         let secret = match self
             .jwt_secret
@@ -155,8 +198,8 @@ impl Config {
             .filter(|s| !s.expose_secret().is_empty())
         {
             Some(s) => Some(s.clone()),
-            // With a JWK set and no secret, HMAC tokens are simply not accepted.
-            None if jwks.is_some() => None,
+            // With a JWK set or a provider and no secret, HMAC tokens are simply not accepted.
+            None if jwks.is_some() || oidc.is_some() => None,
             None => Some(stored_secret(&self.data_dir)?),
         };
         if secret
@@ -170,6 +213,7 @@ impl Config {
             audience: self.jwt_audience.clone(),
             secret,
             jwks,
+            oidc,
         })
     }
 
@@ -181,6 +225,20 @@ impl Config {
         !self.is_production()
             && !set(self.jwt_secret.as_ref().map(|s| s.expose_secret()))
             && !set(self.jwks.as_deref())
+            && !set(self.oidc_issuer.as_deref())
+    }
+
+    /// How the pages sign in: with the provider, when one is configured; a
+    /// pasted token outside production (or when there is no provider at all,
+    /// so that the pages are never without a way in).
+    pub fn pages(&self) -> kpss_api::assets::PageConfig {
+        let issuer = nonempty(self.oidc_issuer.as_deref()).map(str::to_owned);
+        kpss_api::assets::PageConfig {
+            paste_token: !self.is_production() || issuer.is_none(),
+            client_id: nonempty(self.oidc_client_id.as_deref()).map(str::to_owned),
+            issuer,
+            scope: self.oidc_scope.clone(),
+        }
     }
 
     /// The seed files: the folder `--seeds`, or those built into the binary.
@@ -219,6 +277,11 @@ impl Config {
             None => Ok(Documents::automatic()),
         }
     }
+}
+
+/// A setting's value, unless it is empty (as docker-compose passes unset ones).
+fn nonempty(v: Option<&str>) -> Option<&str> {
+    v.map(str::trim).filter(|s| !s.is_empty())
 }
 
 fn stored_secret(dir: &Path) -> Result<SecretString, Error> {
@@ -352,6 +415,9 @@ pub async fn start(config: &Config, db: Db) -> Result<Running, Error> {
     if let Some(jwks) = &auth.jwks {
         jwks.load().await?;
     }
+    if let Some(oidc) = &auth.oidc {
+        oidc.start().await;
+    }
     // Changes written by any instance reach this one's subscribers (PostgreSQL).
     db.listen_for_changes(&config.database_url()?).await?;
     let (shutdown, stopping) = watch::channel(false);
@@ -375,6 +441,7 @@ pub async fn start(config: &Config, db: Db) -> Result<Running, Error> {
             .clone()
             .filter(|t| !t.expose_secret().is_empty())
             .map(Arc::new),
+        pages: Arc::new(config.pages()),
     };
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;

@@ -213,3 +213,75 @@ async fn readme_curl_one_liner_answers_with_beds_by_region() {
     );
     app.stop().await;
 }
+
+/// The Python example fetching its own token from the provider (client
+/// credentials), and the README's curl line that does the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scripts_get_their_token_from_the_provider() {
+    use support::oidc::{Provider, SCRIPT_SECRET, key};
+    let keys = tempfile::tempdir().expect("dir");
+    let pems = [
+        key(keys.path(), "rsa", "rs-1"),
+        key(keys.path(), "ec", "ec-1"),
+    ];
+    let mut provider = Provider::start(&pems, 0, &[]).await;
+    let issuer = provider.issuer.clone();
+    let app = TestApp::spawn_with(Backend::Sqlite, move |c, _| {
+        c.oidc_issuer = Some(issuer);
+    })
+    .await;
+    let python = |secret: &str| {
+        let mut cmd = tokio::process::Command::new("python3");
+        cmd.arg(repo_path("examples/capacities_csv.py"))
+            .env("KPSS_URL", format!("{}/graphql", app.base))
+            .env_remove("KPSS_TOKEN")
+            .env("KPSS_OIDC_ISSUER", &provider.issuer)
+            // The provider's client whose tokens read Klatovy only.
+            .env("KPSS_CLIENT_ID", "kpss-script-es256")
+            .env("KPSS_CLIENT_SECRET", secret);
+        async move { cmd.output().await }
+    };
+    let out = python(SCRIPT_SECRET).await.expect("python3 runs");
+    assert!(out.status.success(), "{}", text(&out));
+    let csv = String::from_utf8(out.stdout).expect("UTF-8");
+    let regions: std::collections::BTreeSet<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().expect("a region"))
+        .collect();
+    assert_eq!(
+        regions.into_iter().collect::<Vec<_>>(),
+        ["klatovy"],
+        "{csv}"
+    );
+    let out = python("a wrong secret").await.expect("python3 runs");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("identity provider answered 401"),
+        "{}",
+        text(&out)
+    );
+
+    let readme = std::fs::read_to_string(repo_path("README.md")).expect("README");
+    let line = readme
+        .lines()
+        .find(|l| l.contains("grant_type=client_credentials"))
+        .expect("the README's client-credentials line");
+    let out = tokio::process::Command::new("sh")
+        .args(["-c", &format!("{line}\nprintf %s \"$TOKEN\"")])
+        .env("TOKEN_ENDPOINT", format!("{}/token", provider.issuer))
+        .env("CLIENT_ID", "kpss-script")
+        .env("CLIENT_SECRET", SCRIPT_SECRET)
+        .output()
+        .await
+        .expect("sh runs");
+    assert!(out.status.success(), "{}", text(&out));
+    let token = String::from_utf8(out.stdout).expect("UTF-8");
+    let data = app
+        .query(&token, "{ me { subject } regions { code } }", json!({}))
+        .await;
+    assert_eq!(data["me"]["subject"], "kpss-script");
+    assert_eq!(data["regions"].as_array().map(Vec::len), Some(4));
+    provider.stop().await;
+    app.stop().await;
+}

@@ -284,6 +284,7 @@ async fn sigterm_loses_no_acknowledged_write(database_url: String) {
         audience: "kpss-api".into(),
         secret: Some(SECRET.to_owned().into()),
         jwks: None,
+        oidc: None,
     };
     let token = |role, subject: &str, region: &str| {
         auth.issue(&kpss_api::auth::TokenRequest {

@@ -20,6 +20,7 @@ mod http;
 mod http_audit;
 mod limits;
 mod live;
+mod oidc;
 mod persisted;
 mod provenance;
 mod read;

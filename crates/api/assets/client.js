@@ -62,8 +62,11 @@ export function subscribe(query, variables, { onNext, onError = () => {}, onStat
     onState('connecting');
     socket = new WebSocket(url, 'graphql-transport-ws');
     const send = (message) => socket.send(JSON.stringify(message));
-    socket.onopen = () =>
-      send({ type: 'connection_init', payload: { Authorization: `Bearer ${token.get()}` } });
+    let used = '';
+    socket.onopen = () => {
+      used = token.get();
+      send({ type: 'connection_init', payload: { Authorization: `Bearer ${used}` } });
+    };
     socket.onmessage = (event) => {
       const message = JSON.parse(event.data);
       switch (message.type) {
@@ -86,6 +89,11 @@ export function subscribe(query, variables, { onNext, onError = () => {}, onStat
     };
     socket.onclose = (event) => {
       if (stopped) return;
+      // The socket's token expired, but the page has renewed it meanwhile: go on with the new one.
+      if (event.code === CLOSE_UNAUTHORIZED && token.get() && token.get() !== used) {
+        connect();
+        return;
+      }
       if (event.code === CLOSE_UNAUTHORIZED) {
         onState('unauthorized');
         return;

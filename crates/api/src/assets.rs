@@ -1,13 +1,50 @@
 //! The web pages the service serves itself: the dashboard at `/` and
 //! GraphiQL at `GET /graphql`, with their files under `/assets/`. Every file
 //! is embedded in the binary (no npm at build time, nothing from a CDN), and
-//! each page's Content-Security-Policy lets it talk to this service only.
+//! each page's Content-Security-Policy lets it talk to this service only,
+//! and to the configured identity provider's origin for signing in. The pages
+//! learn how to sign in from `GET /config.json`.
 
 use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
+
+/// What the pages need to sign in (`GET /config.json`).
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageConfig {
+    /// The OpenID provider's issuer, when sign-in is configured.
+    pub issuer: Option<String>,
+    /// The provider's public client of the pages.
+    pub client_id: Option<String>,
+    /// The scope the pages ask for (`openid` and whatever the provider needs
+    /// for an access token of this API).
+    pub scope: String,
+    /// Whether the pages offer a field to paste a token into.
+    pub paste_token: bool,
+}
+
+impl PageConfig {
+    /// The provider's origin, `scheme://host[:port]`, for the CSP.
+    fn provider_origin(&self) -> Option<String> {
+        let url = reqwest::Url::parse(self.issuer.as_deref()?).ok()?;
+        Some(url.origin().ascii_serialization()).filter(|o| o != "null")
+    }
+
+    /// A page's CSP: `template` with the provider's origin admitted where it
+    /// says `{provider}` (for discovery, tokens and signing out).
+    fn csp(&self, template: &str) -> HeaderValue {
+        let origin = self
+            .provider_origin()
+            .map(|o| format!(" {o}"))
+            .unwrap_or_default();
+        HeaderValue::from_str(&template.replace(" {provider}", &origin))
+            .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"))
+    }
+}
 
 pub struct Asset {
     /// Below `/assets/`.
@@ -49,16 +86,18 @@ pub static ASSETS: &[Asset] = &[
     asset!("vendor/graphiql.min.css", CSS, true),
     asset!("vendor/react.production.min.js", JS, true),
     asset!("vendor/react-dom.production.min.js", JS, true),
+    asset!("vendor/oauth4webapi.js", JS, false),
+    asset!("signin.js", JS, false),
 ];
 
 /// The dashboard: scripts, styles and connections of this origin only.
 const DASHBOARD_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-    img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+    img-src 'self'; connect-src 'self' {provider}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// GraphiQL sets inline styles and carries its fonts and icons as data URLs.
 const GRAPHIQL_CSP: &str = "default-src 'none'; script-src 'self'; \
     style-src 'self' 'unsafe-inline'; font-src 'self' data:; img-src 'self' data:; \
-    connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+    connect-src 'self' {provider}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 fn find(path: &str) -> Option<(usize, &'static Asset)> {
     ASSETS.iter().enumerate().find(|(_, a)| a.path == path)
@@ -80,7 +119,7 @@ fn etag(index: usize) -> &'static str {
 }
 
 /// An asset, or 304 when the client holds the same version.
-fn serve(path: &str, request: &HeaderMap, csp: Option<&'static str>) -> Response {
+fn serve(path: &str, request: &HeaderMap, csp: Option<HeaderValue>) -> Response {
     let Some((index, asset)) = find(path) else {
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -107,22 +146,36 @@ fn serve(path: &str, request: &HeaderMap, csp: Option<&'static str>) -> Response
         HeaderValue::from_static("no-referrer"),
     );
     if let Some(csp) = csp {
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(csp),
-        );
+        h.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     response
 }
 
 /// GET `/`: the dashboard.
-pub async fn dashboard(request: HeaderMap) -> Response {
-    serve("dashboard/index.html", &request, Some(DASHBOARD_CSP))
+pub fn dashboard(request: &HeaderMap, pages: &PageConfig) -> Response {
+    serve(
+        "dashboard/index.html",
+        request,
+        Some(pages.csp(DASHBOARD_CSP)),
+    )
 }
 
 /// The GraphiQL page (GET `/graphql` without a query).
-pub fn graphiql(request: &HeaderMap) -> Response {
-    serve("graphiql/index.html", request, Some(GRAPHIQL_CSP))
+pub fn graphiql(request: &HeaderMap, pages: &PageConfig) -> Response {
+    serve(
+        "graphiql/index.html",
+        request,
+        Some(pages.csp(GRAPHIQL_CSP)),
+    )
+}
+
+/// GET `/config.json`: how the pages sign in.
+pub fn config(pages: &PageConfig) -> Response {
+    let mut response = axum::Json(pages).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
 }
 
 /// GET `/assets/{*path}`; GraphiQL's files only while GraphiQL is on.
@@ -146,6 +199,7 @@ mod tests {
         "vendor/LICENSE.react",
         "vendor/LICENSE.react-dom",
         "vendor/LICENSES.bundled.txt",
+        "vendor/LICENSE.oauth4webapi",
     ];
 
     fn files(dir: &std::path::Path, root: &std::path::Path, out: &mut Vec<String>) {
@@ -158,6 +212,28 @@ mod tests {
                 out.push(rel.to_string_lossy().replace('\\', "/"));
             }
         }
+    }
+
+    #[test]
+    fn the_csp_admits_exactly_the_providers_origin() {
+        let pages = |issuer: Option<&str>| PageConfig {
+            issuer: issuer.map(str::to_owned),
+            ..PageConfig::default()
+        };
+        let csp = pages(Some("https://login.example.cz/realms/kpss")).csp(DASHBOARD_CSP);
+        assert!(
+            csp.to_str()
+                .unwrap()
+                .contains("connect-src 'self' https://login.example.cz; ")
+        );
+        let csp = pages(Some("http://127.0.0.1:9000")).csp(GRAPHIQL_CSP);
+        assert!(
+            csp.to_str()
+                .unwrap()
+                .contains("connect-src 'self' http://127.0.0.1:9000; ")
+        );
+        let csp = pages(None).csp(DASHBOARD_CSP);
+        assert!(csp.to_str().unwrap().contains("connect-src 'self'; "));
     }
 
     #[test]

@@ -1,9 +1,13 @@
 //! JWT authentication per `shared/contract/auth.md`: HS256/384/512 with the
 //! configured secret, RS/PS/ES/EdDSA with the keys of a JWK set chosen by
-//! `kid`; claims become the caller's [`Ctx`].
+//! `kid`; and an OpenID provider's tokens with its discovered keys
+//! ([`crate::oidc`]). The token's `iss` picks the key source, and each source
+//! has its own issuer: the provider's for its keys, `KPSS_JWT_ISSUER` for the
+//! secret and `KPSS_JWKS`. Claims become the caller's [`Ctx`].
 
 use crate::error::ApiError;
-use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet};
+use crate::oidc::{ClaimMapping, Oidc};
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
 use jsonwebtoken::{
     Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
 };
@@ -48,6 +52,8 @@ pub struct AuthConfig {
     pub audience: String,
     pub secret: Option<SecretString>,
     pub jwks: Option<Arc<Jwks>>,
+    /// The OpenID provider (`KPSS_OIDC_ISSUER`), when configured.
+    pub oidc: Option<Arc<Oidc>>,
 }
 
 /// A JWK set (`KPSS_JWKS`) from a file or a URL, keyed by `kid`, read again
@@ -84,13 +90,7 @@ impl Jwks {
         let source = if lower.starts_with("https://") || lower.starts_with("http://") {
             let url = reqwest::Url::parse(source)
                 .map_err(|e| format!("KPSS_JWKS `{source}` is not a URL: {e}"))?;
-            let loopback = url.host_str().is_some_and(|h| {
-                h.eq_ignore_ascii_case("localhost")
-                    || h.trim_matches(['[', ']'])
-                        .parse::<std::net::IpAddr>()
-                        .is_ok_and(|ip| ip.is_loopback())
-            });
-            if url.scheme() != "https" && !loopback {
+            if url.scheme() != "https" && !is_loopback(&url) {
                 return Err(format!(
                     "KPSS_JWKS `{source}`: keys are fetched over https (http only from a loopback address)"
                 ));
@@ -162,13 +162,28 @@ impl Jwks {
                 path.display().to_string(),
                 std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
             ),
-            Source::Url(url, client) => (url.to_string(), fetch(url, client).await?),
+            Source::Url(url, client) => (url.to_string(), fetch(url, client).await?.0),
         };
         parse_jwks(&text).map_err(|e| format!("{name}: {e}"))
     }
 }
 
-async fn fetch(url: &reqwest::Url, client: &reqwest::Client) -> Result<String, String> {
+/// Whether a URL's host is a loopback address (or `localhost`).
+pub(crate) fn is_loopback(url: &reqwest::Url) -> bool {
+    url.host_str().is_some_and(|h| {
+        h.eq_ignore_ascii_case("localhost")
+            || h.trim_matches(['[', ']'])
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    })
+}
+
+/// The body of a JSON document at `url`, and how long it may be kept
+/// (`Cache-Control: max-age`), when its server says.
+pub(crate) async fn fetch(
+    url: &reqwest::Url,
+    client: &reqwest::Client,
+) -> Result<(String, Option<Duration>), String> {
     let fail = |e: String| format!("{url}: {e}");
     let mut res = client
         .get(url.clone())
@@ -179,6 +194,7 @@ async fn fetch(url: &reqwest::Url, client: &reqwest::Client) -> Result<String, S
     if !res.status().is_success() {
         return Err(fail(format!("HTTP {}", res.status())));
     }
+    let max_age = crate::oidc::max_age(res.headers());
     let mut body = Vec::new();
     while let Some(chunk) = res.chunk().await.map_err(|e| fail(e.to_string()))? {
         body.extend_from_slice(&chunk);
@@ -186,15 +202,29 @@ async fn fetch(url: &reqwest::Url, client: &reqwest::Client) -> Result<String, S
             return Err(fail("the key set is larger than 1 MiB".into()));
         }
     }
-    String::from_utf8(body).map_err(|_| fail("the key set is not UTF-8".into()))
+    let text = String::from_utf8(body).map_err(|_| fail("the document is not UTF-8".into()))?;
+    Ok((text, max_age))
 }
 
-/// Asymmetric keys with a `kid`; symmetric (`oct`) keys are never taken from a key set.
-fn parse_jwks(text: &str) -> Result<HashMap<String, Jwk>, String> {
-    let set: JwkSet = serde_json::from_str(text).map_err(|e| format!("not a JWK set: {e}"))?;
+/// Asymmetric keys with a `kid`; symmetric (`oct`) keys are never taken from
+/// a key set. Keys are read one by one: a key this service cannot use (an
+/// unknown type or curve, an encryption key) is skipped, the others count.
+pub(crate) fn parse_jwks(text: &str) -> Result<HashMap<String, Jwk>, String> {
+    #[derive(Deserialize)]
+    struct Set {
+        keys: Vec<serde_json::Value>,
+    }
+    let set: Set = serde_json::from_str(text).map_err(|e| format!("not a JWK set: {e}"))?;
     Ok(set
         .keys
         .into_iter()
+        .filter_map(|k| match serde_json::from_value::<Jwk>(k) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                tracing::warn!(error = %e, "a key of the JWK set cannot be used; skipped");
+                None
+            }
+        })
         .filter(|k| !matches!(k.algorithm, AlgorithmParameters::OctetKey(_)))
         .filter_map(|k| k.common.key_id.clone().map(|kid| (kid, k)))
         .collect())
@@ -280,7 +310,18 @@ impl AuthConfig {
         // `alg: none` and unknown algorithms fail here already.
         let header =
             decode_header(token).map_err(|_| unauthenticated("the token is not a valid JWT"))?;
-        let key = if HMAC.contains(&header.alg) {
+        // Whose token it is decides the key source and the issuer it must name.
+        let from_provider = self.oidc.as_ref().filter(|o| {
+            !HMAC.contains(&header.alg) && unverified_issuer(token).as_deref() == Some(&o.issuer)
+        });
+        let key = if let Some(oidc) = from_provider {
+            let kid = header
+                .kid
+                .as_deref()
+                .ok_or_else(|| unauthenticated("the token names no `kid`"))?;
+            let jwk = oidc.key(kid).await?;
+            usable(&jwk, header.alg)?
+        } else if HMAC.contains(&header.alg) {
             // Only ever the configured secret: never a public key read as an HMAC secret.
             let secret = self
                 .secret
@@ -300,13 +341,7 @@ impl AuthConfig {
                 .key(kid)
                 .await
                 .ok_or_else(|| unauthenticated("the token's `kid` is not a known key"))?;
-            if !key_fits(&jwk, header.alg) {
-                return Err(unauthenticated(
-                    "the token's algorithm does not fit its key",
-                ));
-            }
-            DecodingKey::from_jwk(&jwk)
-                .map_err(|_| unauthenticated("the token's key is not usable"))?
+            usable(&jwk, header.alg)?
         } else {
             return Err(unauthenticated("the token's algorithm is not accepted"));
         };
@@ -314,14 +349,41 @@ impl AuthConfig {
         validation.algorithms = vec![header.alg];
         validation.leeway = LEEWAY_SECS;
         validation.validate_nbf = true;
-        validation.set_issuer(&[&self.issuer]);
+        let issuer = from_provider.map_or(&self.issuer, |o| &o.issuer);
+        validation.set_issuer(&[issuer]);
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        let data = decode::<Claims>(token, &key, &validation)
+        let data = decode::<serde_json::Value>(token, &key, &validation)
             .map_err(|e| unauthenticated(format!("the token is not valid: {}", reason(&e))))?;
-        let exp = data.claims.exp;
-        Ok((claims_to_ctx(data.claims)?, exp))
+        let exp = data.claims["exp"]
+            .as_u64()
+            .ok_or_else(|| unauthenticated("the token's `exp` is not a number"))?;
+        let mapping = from_provider.map_or(&ClaimMapping::Kpss, |o| &o.mapping);
+        Ok((mapping.scope(data.claims)?, exp))
     }
+}
+
+/// The `iss` a token claims, before anything is verified: it only picks
+/// the key source, whose own check follows.
+fn unverified_issuer(token: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Iss {
+        iss: Option<String>,
+    }
+    jsonwebtoken::dangerous::insecure_decode::<Iss>(token)
+        .ok()?
+        .claims
+        .iss
+}
+
+/// The decoding key of a JWK for `alg`, when the key fits it.
+fn usable(jwk: &Jwk, alg: Algorithm) -> Result<DecodingKey, ApiError> {
+    if !key_fits(jwk, alg) {
+        return Err(unauthenticated(
+            "the token's algorithm does not fit its key",
+        ));
+    }
+    DecodingKey::from_jwk(jwk).map_err(|_| unauthenticated("the token's key is not usable"))
 }
 
 fn reason(e: &jsonwebtoken::errors::Error) -> &'static str {
@@ -337,7 +399,7 @@ fn reason(e: &jsonwebtoken::errors::Error) -> &'static str {
     }
 }
 
-fn claims_to_ctx(c: Claims) -> Result<Ctx, ApiError> {
+pub(crate) fn claims_to_ctx(c: Claims) -> Result<Ctx, ApiError> {
     let role = c
         .role
         .parse::<Role>()
@@ -411,6 +473,7 @@ mod tests {
             audience: "kpss-api".into(),
             secret: Some("0123456789abcdef0123456789abcdef".to_owned().into()),
             jwks: None,
+            oidc: None,
         }
     }
 

@@ -10,6 +10,7 @@ pub mod graphql;
 pub mod http;
 pub mod limits;
 pub mod metrics;
+pub mod oidc;
 mod order;
 pub mod persisted;
 pub mod rate;

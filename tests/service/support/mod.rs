@@ -5,6 +5,7 @@
 
 pub mod chromium;
 pub mod node;
+pub mod oidc;
 pub mod postgres;
 
 use kpss::{Config, Running};
@@ -155,6 +156,12 @@ pub fn config_for(
         jwt_secret: Some(SECRET.to_owned().into()),
         jwks: None,
         jwks_reread: None,
+        oidc_issuer: None,
+        oidc_client_id: None,
+        oidc_refresh: std::time::Duration::from_secs(600),
+        oidc_scope: "openid".into(),
+        oidc_groups_claim: None,
+        oidc_groups_prefix: "/kpss/".into(),
         cors_origins: None,
         trusted_documents: None,
         metrics_listen: None,

@@ -2,6 +2,7 @@
 // regions as charts, a table of measures with a detail view, and live changes.
 
 import { ApiError, graphql, subscribe, token } from '/assets/client.js';
+import * as provider from '/assets/signin.js';
 import {
   STATUS, UNITS, byCzech, capacityChart, count, evaluationChart, h, numbers, period, statusLabel, statusLegend,
 } from './charts.js';
@@ -115,12 +116,14 @@ async function signIn() {
     data = await graphql(ME);
   } catch (e) {
     token.clear();
-    $('sign-in-error').textContent = e instanceof ApiError && e.code === 'UNAUTHENTICATED'
-      ? 'Token není platný (chybný, prošlý nebo jinak podepsaný).'
+    const text = e instanceof ApiError && e.code === 'UNAUTHENTICATED'
+      ? `Token není platný (chybný, prošlý nebo jinak podepsaný): ${e.message}`
       : `Přihlášení se nezdařilo: ${e.message}`;
+    $(provider.signedIn() ? 'provider-error' : 'sign-in-error').textContent = text;
     return;
   }
   $('sign-in-error').textContent = '';
+  $('provider-error').textContent = '';
   $('token').value = '';
   state.regions = [...data.me.regions].sort((a, b) => byCzech(a.name, b.name));
   state.typeNames = new Map(data.serviceTypes.map((t) => [t.code, t.name]));
@@ -153,7 +156,7 @@ function signOut(message = '') {
   $('who').hidden = true;
   $('sign-in').hidden = false;
   $('sign-in-error').textContent = message;
-  $('token').focus();
+  (provider.signedIn() ? $('provider-button') : $('token')).focus();
 }
 
 // --- charts ------------------------------------------------------------------
@@ -435,11 +438,26 @@ $('measure-detail').addEventListener('close', () => {
     : document.querySelector(`#measures button[data-measure="${state.opener?.dataset.measure}"]`);
   opener?.focus();
 });
-$('sign-out').addEventListener('click', () => signOut());
+$('sign-out').addEventListener('click', () => {
+  signOut();
+  // With a provider's session: its end-session page, then back here.
+  provider.signOut();
+});
 $('sign-in-form').addEventListener('submit', (e) => {
   e.preventDefault();
   token.set($('token').value);
   signIn();
 });
 
+// How to sign in: with the provider (when configured), a pasted token (outside production).
+const settings = await provider.config();
+$('sign-in-form').hidden = !settings.pasteToken;
+if (provider.configured(settings)) {
+  $('sign-in-form').querySelector('button[type=submit]').textContent = 'Přihlásit tokenem';
+  $('provider-sign-in').hidden = false;
+  const failed = (e) => { $('provider-error').textContent = provider.message(e); };
+  $('provider-button').addEventListener('click', () => provider.signIn().catch(failed));
+  provider.onSessionLost((message) => signOut(message));
+  await provider.completeSignIn().catch(failed);
+}
 if (token.get()) signIn();

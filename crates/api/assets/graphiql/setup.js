@@ -3,6 +3,7 @@
 // subscriptions over /graphql/ws.
 
 import { post, subscribe, token } from '/assets/client.js';
+import * as provider from '/assets/signin.js';
 
 // The README's examples, one tab each (GraphiQL keeps the user's own tabs
 // in localStorage after the first visit).
@@ -107,4 +108,27 @@ form.addEventListener('submit', (event) => {
   render();
 });
 showState();
+
+// Signing in with the provider (when configured); the paste field outside production only.
+const settings = await provider.config();
+form.hidden = !settings.pasteToken;
+if (provider.configured(settings)) {
+  const bar = document.getElementById('provider-bar');
+  const button = document.getElementById('provider-button');
+  const said = document.getElementById('provider-state');
+  const show = () => {
+    button.textContent = provider.signedIn() ? 'Odhlásit' : 'Přihlásit';
+    said.textContent = provider.signedIn() ? 'Přihlášeno u poskytovatele identit.' : '';
+  };
+  const failed = (e) => { said.textContent = provider.message(e); };
+  bar.hidden = false;
+  button.addEventListener('click', () => {
+    const leave = provider.signedIn() ? provider.signOut() : provider.signIn();
+    leave.then(() => { show(); showState(); render(); }, failed);
+  });
+  provider.onSessionLost((message) => { said.textContent = message; });
+  await provider.completeSignIn().catch(failed);
+  show();
+  showState();
+}
 render();

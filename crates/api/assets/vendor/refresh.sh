@@ -1,14 +1,17 @@
 #!/bin/sh
-# Refreshes the GraphiQL page's files in this folder from npm, at the pinned
+# Refreshes the vendored files in this folder from npm, at the pinned
 # versions and integrities below: production builds of GraphiQL (its UMD
 # bundle, which carries its own dependencies) and React 18 (the last React
-# with UMD builds). To move to new versions, change them here, run, and
-# commit the files with their new integrities.
+# with UMD builds) for the GraphiQL page, and oauth4webapi (one ES module
+# without dependencies) for the pages' sign-in. To move to new versions,
+# change them here, run, and commit the files with their new integrities.
 set -eu
 
 GRAPHIQL=4.0.2
 REACT=18.3.1
+OAUTH4WEBAPI=3.8.9
 INTEGRITY="
+oauth4webapi@$OAUTH4WEBAPI sha512-gyn4jpaxyYFm1epl3mwqc1sFShLjT9eq/63JW+Nvk286Lz6FC72pVv/SyhJHxo+sQiHEcjIHs4TtFKX/+Md07A==
 graphiql@$GRAPHIQL sha512-sDDd5/zvocRU5fy1SPI0rVUWoK2pQft2BBV4L2/hW75OzTBSRsuOJRDZL/EHcwxdZ+Fc2XpPLUYQXFvT48GnfQ==
 react@$REACT sha512-wS+hAgJShR0KhEvPJArfuPVN1+Hz1t0Y6n5jLrGQbkb4urgPE/0Rve+1kMB1v/oWgHgm4WIcV+i7F2pTVj+2iQ==
 react-dom@$REACT sha512-5m4nQKp+rZRb09LNH59GM4BxTh9251/ylbKIbpe7TpGxfJ+9kv6BLkLBXIjjspbgbnIBNqlI23tRnTWT0snUIw==
@@ -19,7 +22,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp"
 
-for spec in "graphiql@$GRAPHIQL" "react@$REACT" "react-dom@$REACT"; do
+for spec in "graphiql@$GRAPHIQL" "react@$REACT" "react-dom@$REACT" "oauth4webapi@$OAUTH4WEBAPI"; do
     name=${spec%@*}
     npm pack --silent "$spec" >/dev/null
     want=$(printf '%s\n' "$INTEGRITY" | awk -v s="$spec" '$1 == s { print $2 }')
@@ -30,7 +33,7 @@ for spec in "graphiql@$GRAPHIQL" "react@$REACT" "react-dom@$REACT"; do
     fi
     mkdir "$name"
     tar xzf "$name-${spec#*@}.tgz" -C "$name" --strip-components=1
-    cp "$name/LICENSE" "$here/LICENSE.$name"
+    cp "$name/LICENSE"* "$here/LICENSE.$name"
 done
 
 # Without their source-map comments: the maps are not shipped.
@@ -39,6 +42,7 @@ strip_map graphiql/graphiql.min.js
 strip_map graphiql/graphiql.min.css
 strip_map react/umd/react.production.min.js
 strip_map react-dom/umd/react-dom.production.min.js
+sed '/^\/[/*]# sourceMappingURL=/d' oauth4webapi/build/index.js > "$here/oauth4webapi.js"
 
 # The GraphiQL bundle carries its dependencies: their licences, from the
 # tree npm installs for it (graphql and the rest; React is beside it).
@@ -65,5 +69,5 @@ console.log(`Packages of the GraphiQL page's bundles and their licences (${seen.
 console.log(seen.join('\n\n' + '-'.repeat(72) + '\n\n'));
 JS
 
-echo "graphiql $GRAPHIQL, react $REACT, react-dom $REACT" > "$here/VERSIONS"
+echo "graphiql $GRAPHIQL, react $REACT, react-dom $REACT, oauth4webapi $OAUTH4WEBAPI" > "$here/VERSIONS"
 echo "refreshed: $(cat "$here/VERSIONS")"

@@ -1,4 +1,5 @@
 //! HTTP routes: `/` (the dashboard) and its files under `/assets/`,
+//! `/config.json` (how the pages sign in),
 //! `/graphql` (GraphQL over HTTP: POST, and GET for queries; GET without a
 //! query serves GraphiQL), `/graphql/ws`, `/healthz`, `/readyz`, `/metrics`
 //! (or on its own address). What every operation passes is in [`pipeline`],
@@ -53,6 +54,8 @@ pub struct AppState {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// The bearer token `/metrics` requires, when set.
     pub metrics_token: Option<Arc<secrecy::SecretString>>,
+    /// How the pages sign in (`/config.json`, and their CSP).
+    pub pages: Arc<assets::PageConfig>,
 }
 
 /// `/readyz` answers 503 when the database has not answered by then.
@@ -64,7 +67,16 @@ pub fn router(state: AppState, cors: CorsLayer) -> Router {
     // Room for the body limit's own answer: the handler sees the rejection.
     let body_limit = DefaultBodyLimit::max(state.limits.max_body_bytes);
     Router::new()
-        .route("/", get(assets::dashboard))
+        .route(
+            "/",
+            get(|State(s): State<AppState>, headers: HeaderMap| async move {
+                assets::dashboard(&headers, &s.pages)
+            }),
+        )
+        .route(
+            "/config.json",
+            get(|State(s): State<AppState>| async move { assets::config(&s.pages) }),
+        )
         .route(
             "/assets/{*path}",
             get(
@@ -95,7 +107,7 @@ fn graphiql(s: &AppState, headers: &HeaderMap) -> Response {
     if !s.limits.graphiql {
         return StatusCode::NOT_FOUND.into_response();
     }
-    assets::graphiql(headers)
+    assets::graphiql(headers, &s.pages)
 }
 
 async fn readyz(State(s): State<AppState>) -> Response {
