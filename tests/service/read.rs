@@ -622,7 +622,71 @@ async fn a_total_is_counted_only_when_asked(b: Backend) {
     app.stop().await;
 }
 
+/// A list reads a long text or list only when its nodes select it (by name,
+/// alias or fragment); what it shows equals the record read by id, which
+/// reads everything.
+async fn a_list_shows_every_field_it_selects_as_the_record_holds_it(b: Backend) {
+    let app = TestApp::spawn_with(b, |c, _| c.response_cache_mb = 0).await;
+    let admin = app.admin();
+    const FIELDS: &str = "rationale description targetGroups responsible output
+        expectedCost { amountCzk per text statement } fundingSources risks plannedActivities priorityTitle";
+    let by_id = |id: &Value| {
+        let query = format!("query($id: ID!) {{ measure(id: $id) {{ {FIELDS} }} }}");
+        let (app, admin, id) = (&app, &admin, id.clone());
+        async move { app.query(admin, &query, json!({ "id": id })).await["measure"].clone() }
+    };
+    let region = |r: &str| format!("filter: {{ regions: [{r}] }}, first: 100");
+    let full = app
+        .query(
+            &admin,
+            &format!(
+                "{{ measures({}) {{ nodes {{ id {FIELDS} }} }} }}",
+                region("\"klatovy\", \"kromeriz\"")
+            ),
+            json!({}),
+        )
+        .await;
+    let nodes = full["measures"]["nodes"].as_array().expect("nodes");
+    for field in ["rationale", "expectedCost", "targetGroups", "risks"] {
+        let stated = |v: &Value| !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty());
+        assert!(
+            nodes.iter().any(|n| stated(&n[field])),
+            "no {field} in {full}"
+        );
+    }
+    for n in nodes {
+        let mut listed = n.clone();
+        listed.as_object_mut().expect("node").remove("id");
+        assert_eq!(listed, by_id(&n["id"]).await, "measure {}", n["id"]);
+    }
+    // One text through a fragment, one under an alias, the others not asked.
+    let some = app
+        .query(
+            &admin,
+            &format!(
+                "{{ measures({}) {{ nodes {{ id ...F why: rationale }} }} }} fragment F on Measure {{ targetGroups }}",
+                region("\"klatovy\"")
+            ),
+            json!({}),
+        )
+        .await;
+    let nodes = some["measures"]["nodes"].as_array().expect("nodes");
+    assert!(nodes.iter().any(|n| n["why"].is_string()), "{some}");
+    assert!(
+        nodes
+            .iter()
+            .any(|n| n["targetGroups"].as_array().is_some_and(|g| !g.is_empty()))
+    );
+    for n in nodes {
+        let record = by_id(&n["id"]).await;
+        assert_eq!(n["why"], record["rationale"]);
+        assert_eq!(n["targetGroups"], record["targetGroups"]);
+    }
+    app.stop().await;
+}
+
 on_both_databases!(
+    a_list_shows_every_field_it_selects_as_the_record_holds_it,
     a_total_is_counted_only_when_asked,
     every_result_belongs_to_a_readable_region,
     records_of_unreadable_regions_are_null_by_id,

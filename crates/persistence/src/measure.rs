@@ -126,7 +126,34 @@ pub struct MeasureQuery {
     /// A code as printed or normalised ("1. 2" and "1.2" find the same).
     pub code: Option<String>,
     pub include_archived: bool,
+    /// Fields of [`unreadable_fields`] the reader does not show: left unread.
+    pub unshown: Vec<&'static str>,
 }
+
+/// The record fields a list may leave unread (long texts and lists).
+pub fn unreadable_fields() -> impl Iterator<Item = &'static str> {
+    UNREAD_FIELDS.iter().map(|(field, _)| *field)
+}
+
+/// [`unreadable_fields`], each with its columns.
+const UNREAD_FIELDS: [(&str, &[measure::Column]); 10] = {
+    use measure::Column::*;
+    [
+        ("rationale", &[Rationale]),
+        ("description", &[Description]),
+        ("target_groups", &[TargetGroups]),
+        ("responsible", &[Responsible]),
+        ("output", &[Output]),
+        (
+            "expected_cost",
+            &[CostCzk, CostPer, CostText, CostStatement],
+        ),
+        ("funding_sources", &[FundingSources]),
+        ("risks", &[Risks]),
+        ("planned_activities", &[PlannedActivities]),
+        ("priority_title", &[PriorityTitle]),
+    ]
+};
 
 pub async fn list(s: &Scoped, q: &MeasureQuery, p: Page) -> Result<Connection<Measure>> {
     let mut cond = scoped(s.ctx(), q.regions.as_ref(), measure::Column::RegionCode);
@@ -156,9 +183,14 @@ pub async fn list(s: &Scoped, q: &MeasureQuery, p: Page) -> Result<Connection<Me
     if let Some(status) = q.status {
         cond = cond.add(measure::Column::Id.in_subquery(latest_with_status(status)));
     }
+    let unread: Vec<measure::Column> = UNREAD_FIELDS
+        .iter()
+        .filter(|(field, _)| q.unshown.contains(field))
+        .flat_map(|(_, columns)| columns.iter().copied())
+        .collect();
     page(
         s,
-        measure::Entity::readable().filter(cond),
+        measure::Entity::readable_without(&unread).filter(cond),
         measure::Column::Id,
         p,
         measure::Entity::record,

@@ -41,11 +41,23 @@ pub(crate) trait Stored:
     /// and that are large (the source lines, read on demand by
     /// [`source_texts`]). Those read as empty text, so the model stays whole.
     fn readable() -> Select<Self> {
+        Self::readable_without(&[])
+    }
+
+    /// [`Stored::readable`] without the `unread` columns too, which a reader
+    /// does not show: an optional text reads as none, a list (JSON text) as
+    /// no entries.
+    fn readable_without(unread: &[Self::Column]) -> Select<Self> {
         Self::Column::iter().fold(Self::find().select_only(), |q, c| {
-            if UNREAD.contains(&c.as_str()) {
-                q.column_as(Expr::val(""), c.as_str())
-            } else {
+            let name = c.as_str();
+            if UNREAD.contains(&name) {
+                q.column_as(Expr::val(""), name)
+            } else if !unread.iter().any(|u| u.as_str() == name) {
                 q.column(c)
+            } else if c.def().is_null() {
+                q.column_as(Expr::cust("NULL"), name)
+            } else {
+                q.column_as(Expr::val("[]"), name)
             }
         })
     }

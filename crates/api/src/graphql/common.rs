@@ -190,3 +190,56 @@ pub(super) async fn archive<T: Versioned>(
         .await
         .map_err(coded)
 }
+
+/// Of a list's record `fields` (snake case), those its `nodes` do not select:
+/// the reader need not read them.
+pub(super) fn unshown(
+    ctx: &Context<'_>,
+    fields: impl Iterator<Item = &'static str>,
+) -> Vec<&'static str> {
+    let nodes = ctx.look_ahead().field("nodes");
+    fields
+        .filter(|f| !nodes.field(&camel_case(f)).exists())
+        .collect()
+}
+
+/// A record field's name as the schema spells it (`target_groups` -> `targetGroups`).
+fn camel_case(snake: &str) -> String {
+    let mut parts = snake.split('_');
+    let first = parts.next().unwrap_or_default().to_owned();
+    parts.fold(first, |mut out, p| {
+        let mut chars = p.chars();
+        if let Some(c) = chars.next() {
+            out.extend(c.to_uppercase());
+            out.push_str(chars.as_str());
+        }
+        out
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::camel_case;
+
+    /// A field a list may leave unread must be named as the schema names
+    /// it: one misspelt would never be selected, so never read.
+    #[test]
+    fn the_unreadable_fields_are_fields_of_the_schema() {
+        let sdl = crate::sdl();
+        let measure = sdl
+            .split("\ntype Measure {")
+            .nth(1)
+            .and_then(|rest| rest.split("\n}").next())
+            .expect("type Measure");
+        for field in kpss_persistence::measure::unreadable_fields() {
+            let name = camel_case(field);
+            assert!(
+                measure.contains(&format!("\n\t{name}:"))
+                    || measure.contains(&format!("\n\t{name}(")),
+                "Measure has no field `{name}`"
+            );
+        }
+        assert_eq!(camel_case("expected_cost"), "expectedCost");
+        assert_eq!(camel_case("risks"), "risks");
+    }
+}

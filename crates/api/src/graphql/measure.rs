@@ -1,7 +1,7 @@
 //! Measures, their sub-measures and expected costs.
 
 use super::common::{
-    self, children, grant, id, invalid, list, loader, optional_id, patch, related, scoped,
+    self, children, grant, id, invalid, list, loader, optional_id, patch, related, scoped, unshown,
 };
 use super::nodes::{
     ActivitiesOf, Activity, Evaluation, EvaluationsOf, Measure, MeasureById, Plan, PlanById,
@@ -308,6 +308,7 @@ impl MeasureQueries {
             text: f.text,
             code: f.code,
             include_archived: f.include_archived.unwrap_or(false),
+            unshown: unshown(ctx, measure::unreadable_fields()),
         };
         let c = measure::list(scoped(ctx), &q, p).await.map_err(coded)?;
         Ok(MeasureConnection {
