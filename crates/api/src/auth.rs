@@ -5,17 +5,18 @@
 //! has its own issuer: the provider's for its keys, `KPSS_JWT_ISSUER` for the
 //! secret and `KPSS_JWKS`. Claims become the caller's [`Ctx`].
 
+use crate::claims::{Audience, Claims};
 use crate::error::ApiError;
+use crate::key_set::{fetch, is_loopback, parse_jwks};
 use crate::oidc::{ClaimMapping, Oidc};
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
 use jsonwebtoken::{
     Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
 };
 use kpss_domain::access::{Ctx, Role};
-use kpss_domain::region::{KrajCode, RegionCode};
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashMap};
+use serde::Deserialize;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -43,8 +44,6 @@ const JWKS_FILE_REREAD_INTERVAL: Duration = Duration::from_secs(10);
 const JWKS_URL_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
 /// Longest a key set fetch may take.
 const JWKS_FETCH_TIMEOUT: Duration = Duration::from_secs(10);
-/// Largest key set accepted from a URL.
-const MAX_JWKS_BYTES: usize = 1024 * 1024;
 
 #[derive(Clone)]
 pub struct AuthConfig {
@@ -168,68 +167,6 @@ impl Jwks {
     }
 }
 
-/// Whether a URL's host is a loopback address (or `localhost`).
-pub(crate) fn is_loopback(url: &reqwest::Url) -> bool {
-    url.host_str().is_some_and(|h| {
-        h.eq_ignore_ascii_case("localhost")
-            || h.trim_matches(['[', ']'])
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
-    })
-}
-
-/// The body of a JSON document at `url`, and how long it may be kept
-/// (`Cache-Control: max-age`), when its server says.
-pub(crate) async fn fetch(
-    url: &reqwest::Url,
-    client: &reqwest::Client,
-) -> Result<(String, Option<Duration>), String> {
-    let fail = |e: String| format!("{url}: {e}");
-    let mut res = client
-        .get(url.clone())
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
-        .await
-        .map_err(|e| fail(e.to_string()))?;
-    if !res.status().is_success() {
-        return Err(fail(format!("HTTP {}", res.status())));
-    }
-    let max_age = crate::oidc::max_age(res.headers());
-    let mut body = Vec::new();
-    while let Some(chunk) = res.chunk().await.map_err(|e| fail(e.to_string()))? {
-        body.extend_from_slice(&chunk);
-        if body.len() > MAX_JWKS_BYTES {
-            return Err(fail("the key set is larger than 1 MiB".into()));
-        }
-    }
-    let text = String::from_utf8(body).map_err(|_| fail("the document is not UTF-8".into()))?;
-    Ok((text, max_age))
-}
-
-/// Asymmetric keys with a `kid`; symmetric (`oct`) keys are never taken from
-/// a key set. Keys are read one by one: a key this service cannot use (an
-/// unknown type or curve, an encryption key) is skipped, the others count.
-pub(crate) fn parse_jwks(text: &str) -> Result<HashMap<String, Jwk>, String> {
-    #[derive(Deserialize)]
-    struct Set {
-        keys: Vec<serde_json::Value>,
-    }
-    let set: Set = serde_json::from_str(text).map_err(|e| format!("not a JWK set: {e}"))?;
-    Ok(set
-        .keys
-        .into_iter()
-        .filter_map(|k| match serde_json::from_value::<Jwk>(k) {
-            Ok(k) => Some(k),
-            Err(e) => {
-                tracing::warn!(error = %e, "a key of the JWK set cannot be used; skipped");
-                None
-            }
-        })
-        .filter(|k| !matches!(k.algorithm, AlgorithmParameters::OctetKey(_)))
-        .filter_map(|k| k.common.key_id.clone().map(|kid| (kid, k)))
-        .collect())
-}
-
 /// Whether a JWK may verify `alg`: its key type fits, and its own `alg`, when given, is `alg`.
 fn key_fits(jwk: &Jwk, alg: Algorithm) -> bool {
     let family_fits = match &jwk.algorithm {
@@ -264,31 +201,6 @@ impl std::fmt::Debug for AuthConfig {
             .field("audience", &self.audience)
             .finish_non_exhaustive()
     }
-}
-
-/// The claims of a KPSS token.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Claims {
-    pub sub: String,
-    pub exp: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nbf: Option<u64>,
-    pub iat: Option<u64>,
-    pub iss: String,
-    pub aud: Audience,
-    pub role: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub regions: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kraje: Option<Vec<String>>,
-}
-
-/// `aud` is a string or an array of strings.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum Audience {
-    One(String),
-    Many(Vec<String>),
 }
 
 fn unauthenticated(msg: impl Into<String>) -> ApiError {
@@ -397,33 +309,6 @@ fn reason(e: &jsonwebtoken::errors::Error) -> &'static str {
         MissingRequiredClaim(_) => "a required claim is missing",
         _ => "malformed",
     }
-}
-
-pub(crate) fn claims_to_ctx(c: Claims) -> Result<Ctx, ApiError> {
-    let role = c
-        .role
-        .parse::<Role>()
-        .map_err(|_| unauthenticated(format!("unknown role `{}`", c.role)))?;
-    if c.sub.trim().is_empty() {
-        return Err(unauthenticated("the token's `sub` is empty"));
-    }
-    let mut all = false;
-    let mut regions = BTreeSet::new();
-    for r in c.regions.unwrap_or_default() {
-        if r == "*" {
-            all = true;
-        } else {
-            regions
-                .insert(RegionCode::parse("regions", &r).map_err(|e| unauthenticated(e.message))?);
-        }
-    }
-    let kraje = c
-        .kraje
-        .unwrap_or_default()
-        .iter()
-        .map(|k| KrajCode::parse("kraje", k).map_err(|e| unauthenticated(e.message)))
-        .collect::<Result<BTreeSet<_>, _>>()?;
-    Ok(Ctx::from_claims(c.sub, role, regions, all, kraje))
 }
 
 /// What `kpss token` and the start-up banner sign.

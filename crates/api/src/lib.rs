@@ -3,11 +3,13 @@
 pub mod assets;
 pub mod auth;
 pub mod cache;
+mod claims;
 pub mod cors;
 pub mod error;
 mod execution;
 pub mod graphql;
 pub mod http;
+mod key_set;
 pub mod limits;
 pub mod metrics;
 pub mod oidc;
@@ -15,7 +17,8 @@ mod order;
 pub mod persisted;
 pub mod rate;
 
-pub use auth::{AuthConfig, Claims};
+pub use auth::AuthConfig;
+pub use claims::Claims;
 pub use execution::Guarded;
 pub use graphql::{Schema, build_schema, sdl};
 pub use http::{AppState, metrics_router, router};

@@ -2,8 +2,9 @@
 //! discovery and kept fresh in the background, and the mapping
 //! of its claims to a caller's scope.
 
-use crate::auth::{fetch, is_loopback, parse_jwks};
+use crate::claims::claims_to_ctx;
 use crate::error::ApiError;
+use crate::key_set::{fetch, is_loopback, parse_jwks};
 use jsonwebtoken::jwk::Jwk;
 use kpss_domain::access::{Ctx, Grant, Role};
 use kpss_domain::region::{KrajCode, RegionCode};
@@ -251,11 +252,9 @@ impl ClaimMapping {
     /// The scope of a verified provider token's claims.
     pub fn scope(&self, claims: serde_json::Value) -> Result<Ctx, ApiError> {
         match self {
-            Self::Kpss => {
-                crate::auth::claims_to_ctx(serde_json::from_value(claims).map_err(|e| {
-                    unauthenticated(format!("the token's claims are not KPSS claims: {e}"))
-                })?)
-            }
+            Self::Kpss => claims_to_ctx(serde_json::from_value(claims).map_err(|e| {
+                unauthenticated(format!("the token's claims are not KPSS claims: {e}"))
+            })?),
             Self::Groups { claim, prefix } => groups_to_ctx(&claims, claim, prefix),
         }
     }
@@ -329,24 +328,6 @@ fn ignored(entry: &str) {
             "a group of the token names no region, kraj or role; ignored"
         );
     }
-}
-
-/// `Cache-Control: max-age=N` of a response, when given (`no-store` and
-/// `no-cache` count as 0).
-pub(crate) fn max_age(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers.get(reqwest::header::CACHE_CONTROL)?.to_str().ok()?;
-    value.split(',').map(str::trim).find_map(|d| {
-        let d = d.to_ascii_lowercase();
-        if d == "no-store" || d == "no-cache" {
-            Some(Duration::ZERO)
-        } else {
-            d.strip_prefix("max-age=")?
-                .trim_matches('"')
-                .parse()
-                .ok()
-                .map(Duration::from_secs)
-        }
-    })
 }
 
 #[cfg(test)]
@@ -425,16 +406,6 @@ mod tests {
                 .is_err(),
             "no role"
         );
-    }
-
-    #[test]
-    fn cache_control_sets_the_keys_lifetime() {
-        let mut h = reqwest::header::HeaderMap::new();
-        assert_eq!(max_age(&h), None);
-        h.insert("cache-control", "public, max-age=300".parse().unwrap());
-        assert_eq!(max_age(&h), Some(Duration::from_secs(300)));
-        h.insert("cache-control", "no-store".parse().unwrap());
-        assert_eq!(max_age(&h), Some(Duration::ZERO));
     }
 
     #[test]

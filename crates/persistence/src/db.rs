@@ -2,7 +2,7 @@
 
 use crate::Result;
 use crate::dialect::{self, Dialect};
-use crate::scoped::Scoped;
+use crate::scoped::{Scoped, WriterTurn};
 use kpss_domain::access::Ctx;
 use kpss_migrations::{Migrator, MigratorTrait};
 use sea_orm::{Database, DatabaseConnection};
@@ -28,9 +28,6 @@ pub struct Db {
     writers: Arc<tokio::sync::Mutex<()>>,
     pub(crate) versions: Arc<crate::version::Shared>,
 }
-
-/// A writer's place at the head of the queue, held until its transaction ends.
-pub(crate) type WriterTurn = Option<tokio::sync::OwnedMutexGuard<()>>;
 
 /// How long a PostgreSQL statement may run unless the caller says otherwise.
 pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -3,7 +3,6 @@
 //! on PostgreSQL each transaction carries the caller's regions for
 //! row-level security, the second wall.
 
-use crate::db::WriterTurn;
 use crate::{Db, Result, dialect};
 use kpss_domain::access::{Ctx, Grant};
 use sea_orm::{DatabaseExecutor, DatabaseTransaction, DbErr, TransactionTrait};
@@ -11,6 +10,10 @@ use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct Scoped(Arc<Inner>);
+
+/// A writer's place at the head of the queue (`Db::writer_turn`), held
+/// until its transaction ends.
+pub(crate) type WriterTurn = Option<tokio::sync::OwnedMutexGuard<()>>;
 
 struct Inner {
     db: Db,
