@@ -3,10 +3,10 @@
 //! WebSocket `subscribe` or `start`): the caller authenticated (the
 //! [`Caller`](super::Caller) extractor, or the socket's `connection_init`),
 //! then [`rated`], then [`admitted`] (its document resolved and within the
-//! limits), then [`Execution`](crate::execution::Execution) (a place among
+//! limits), then [`Guarded`](crate::execution::Guarded) (a place among
 //! the caller's running operations, the request time, panics caught). Both
-//! transports call these functions; the last step is an engine extension
-//! because the engine runs WebSocket operations itself.
+//! transports call these functions; the last step is the executor both run
+//! (the WebSocket protocol runs its operations through it).
 
 use super::params::{Media, Params, has_nul, has_nul_value};
 use super::{AppState, error_response};
@@ -398,7 +398,7 @@ struct Body<'a> {
     extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
 }
 
-/// The answer of an operation that [`Execution`](crate::execution::Execution) refused or cut off.
+/// The answer of an operation that [`Guarded`](crate::execution::Guarded) refused or cut off.
 fn failed_as_a_whole(response: &async_graphql::Response) -> Option<Answer> {
     let [e] = response.errors.as_slice() else {
         return None;

@@ -1,7 +1,7 @@
 //! GraphQL over WebSocket: `graphql-transport-ws` (the `graphql-ws` client
 //! library) and the legacy `graphql-ws` (subscriptions-transport-ws). Every
 //! operation a socket starts passes the pipeline's steps before the engine
-//! sees it; the engine then runs it, and [`Execution`](crate::execution::Execution) is
+//! sees it; the engine then runs it through [`Guarded`](crate::execution::Guarded),
 //! its last step as over HTTP.
 
 use super::params::Params;
