@@ -416,6 +416,10 @@ pub async fn start(config: &Config, db: Db) -> Result<Running, Error> {
         jwks.load().await?;
     }
     if let Some(oidc) = &auth.oidc {
+        let regions =
+            kpss_persistence::region::list(&db.scoped(kpss_domain::access::Ctx::system("start")))
+                .await?;
+        oidc.know_regions(regions.into_iter().map(|r| r.code));
         oidc.start().await;
     }
     // Changes written by any instance reach this one's subscribers (PostgreSQL).

@@ -271,7 +271,11 @@ impl AuthConfig {
             .as_u64()
             .ok_or_else(|| unauthenticated("the token's `exp` is not a number"))?;
         let mapping = from_provider.map_or(&ClaimMapping::Kpss, |o| &o.mapping);
-        Ok((mapping.scope(data.claims)?, exp))
+        let ctx = mapping.scope(data.claims)?;
+        if let Some(oidc) = from_provider {
+            oidc.log_unknown_regions(&ctx);
+        }
+        Ok((ctx, exp))
     }
 }
 

@@ -52,6 +52,9 @@ pub struct Oidc {
     /// Longest time a key set is kept (`KPSS_OIDC_REFRESH`).
     refresh: Duration,
     state: Mutex<State>,
+    /// The regions the database held at start: a token's region outside
+    /// them is logged once (it grants nothing, as no record has it).
+    known_regions: Mutex<Option<HashSet<RegionCode>>>,
     /// One fetch at a time; tokens of known keys never wait for it.
     fetching: futures_util::lock::Mutex<()>,
 }
@@ -94,8 +97,32 @@ impl Oidc {
             client,
             refresh: refresh.max(MIN_REFETCH),
             state: Mutex::default(),
+            known_regions: Mutex::default(),
             fetching: futures_util::lock::Mutex::new(()),
         })
+    }
+
+    /// Tells the verifier which regions exist, for [`Oidc::log_unknown_regions`].
+    pub fn know_regions(&self, codes: impl IntoIterator<Item = RegionCode>) {
+        *self.known_regions.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(codes.into_iter().collect());
+    }
+
+    /// Logs, once each, the regions of a provider token's scope that the
+    /// database did not hold at start (a group naming an unknown region);
+    /// how many it logged now.
+    pub(crate) fn log_unknown_regions(&self, ctx: &Ctx) -> usize {
+        let known = self.known_regions.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(known) = known.as_ref() else {
+            return 0;
+        };
+        let why =
+            "a group of the token names a region the database does not hold; it grants nothing";
+        ctx.read
+            .regions
+            .iter()
+            .filter(|r| !known.contains(*r) && ignored(r.as_str(), why))
+            .count()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -279,11 +306,17 @@ fn groups_to_ctx(claims: &serde_json::Value, claim: &str, prefix: &str) -> Resul
             continue; // Another application's group.
         };
         let Some((scope, role)) = rest.rsplit_once(['/', '.']) else {
-            ignored(entry);
+            ignored(
+                entry,
+                "a group of the token names no region, kraj or role; ignored",
+            );
             continue;
         };
         let Ok(role) = role.parse::<Role>() else {
-            ignored(entry);
+            ignored(
+                entry,
+                "a group of the token names no region, kraj or role; ignored",
+            );
             continue;
         };
         let mut grants = vec![&mut read];
@@ -302,7 +335,10 @@ fn groups_to_ctx(claims: &serde_json::Value, claim: &str, prefix: &str) -> Resul
         } else if let Ok(kraj) = KrajCode::parse("groups", scope) {
             read.kraje.insert(kraj);
         } else {
-            ignored(entry);
+            ignored(
+                entry,
+                "a group of the token names no region, kraj or role; ignored",
+            );
             continue;
         }
         top = top.max(role);
@@ -316,24 +352,35 @@ fn groups_to_ctx(claims: &serde_json::Value, claim: &str, prefix: &str) -> Resul
     })
 }
 
-/// Logs an entry that names no region, kraj or role, once per entry.
-fn ignored(entry: &str) {
+/// Logs a group entry the scope leaves out, once per entry; whether it did now.
+fn ignored(entry: &str, why: &'static str) -> bool {
     static SEEN: Mutex<Option<HashSet<String>>> = Mutex::new(None);
     let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
     let seen = seen.get_or_insert_with(HashSet::new);
     // Bounded: a provider with endless group names cannot grow it forever.
-    if seen.len() < 10_000 && seen.insert(entry.to_owned()) {
-        tracing::warn!(
-            entry,
-            "a group of the token names no region, kraj or role; ignored"
-        );
+    let new = seen.len() < 10_000 && seen.insert(entry.to_owned());
+    if new {
+        tracing::warn!(entry, "{why}");
     }
+    new
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_region_the_database_does_not_hold_is_logged_once() {
+        let oidc = Oidc::new("https://login.example.cz", None, groups(), DEFAULT_REFRESH).unwrap();
+        let token = groups()
+            .scope(json!({ "sub": "u", "groups": ["/kpss/klatovy/viewer", "/kpss/zadny-takovy/viewer"] }))
+            .unwrap();
+        assert_eq!(oidc.log_unknown_regions(&token), 0, "no region list yet");
+        oidc.know_regions([RegionCode::parse("r", "klatovy").unwrap()]);
+        assert_eq!(oidc.log_unknown_regions(&token), 1);
+        assert_eq!(oidc.log_unknown_regions(&token), 0, "logged once");
+    }
 
     fn groups() -> ClaimMapping {
         ClaimMapping::Groups {
