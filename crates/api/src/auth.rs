@@ -203,10 +203,6 @@ impl std::fmt::Debug for AuthConfig {
     }
 }
 
-fn unauthenticated(msg: impl Into<String>) -> ApiError {
-    ApiError::Unauthenticated(msg.into())
-}
-
 impl AuthConfig {
     /// Verifies a bearer token and returns the caller's scope.
     pub async fn verify(&self, token: &str) -> Result<Ctx, ApiError> {
@@ -217,11 +213,11 @@ impl AuthConfig {
     /// (seconds since the epoch), for connections that outlive a request.
     pub async fn verify_until(&self, token: &str) -> Result<(Ctx, u64), ApiError> {
         if token.len() > MAX_TOKEN_BYTES {
-            return Err(unauthenticated("the token is larger than 8 KiB"));
+            return Err(ApiError::unauthenticated("the token is larger than 8 KiB"));
         }
         // `alg: none` and unknown algorithms fail here already.
-        let header =
-            decode_header(token).map_err(|_| unauthenticated("the token is not a valid JWT"))?;
+        let header = decode_header(token)
+            .map_err(|_| ApiError::unauthenticated("the token is not a valid JWT"))?;
         // Whose token it is decides the key source and the issuer it must name.
         let from_provider = self.oidc.as_ref().filter(|o| {
             !HMAC.contains(&header.alg) && unverified_issuer(token).as_deref() == Some(&o.issuer)
@@ -230,32 +226,32 @@ impl AuthConfig {
             let kid = header
                 .kid
                 .as_deref()
-                .ok_or_else(|| unauthenticated("the token names no `kid`"))?;
+                .ok_or_else(|| ApiError::unauthenticated("the token names no `kid`"))?;
             let jwk = oidc.key(kid).await?;
             usable(&jwk, header.alg)?
         } else if HMAC.contains(&header.alg) {
             // Only ever the configured secret: never a public key read as an HMAC secret.
-            let secret = self
-                .secret
-                .as_ref()
-                .ok_or_else(|| unauthenticated("HMAC tokens are not accepted by this server"))?;
+            let secret = self.secret.as_ref().ok_or_else(|| {
+                ApiError::unauthenticated("HMAC tokens are not accepted by this server")
+            })?;
             DecodingKey::from_secret(secret.expose_secret().as_bytes())
         } else if ASYMMETRIC.contains(&header.alg) {
-            let jwks = self
-                .jwks
-                .as_ref()
-                .ok_or_else(|| unauthenticated("this server accepts no asymmetric tokens"))?;
+            let jwks = self.jwks.as_ref().ok_or_else(|| {
+                ApiError::unauthenticated("this server accepts no asymmetric tokens")
+            })?;
             let kid = header
                 .kid
                 .as_deref()
-                .ok_or_else(|| unauthenticated("the token names no `kid`"))?;
+                .ok_or_else(|| ApiError::unauthenticated("the token names no `kid`"))?;
             let jwk = jwks
                 .key(kid)
                 .await
-                .ok_or_else(|| unauthenticated("the token's `kid` is not a known key"))?;
+                .ok_or_else(|| ApiError::unauthenticated("the token's `kid` is not a known key"))?;
             usable(&jwk, header.alg)?
         } else {
-            return Err(unauthenticated("the token's algorithm is not accepted"));
+            return Err(ApiError::unauthenticated(
+                "the token's algorithm is not accepted",
+            ));
         };
         let mut validation = Validation::new(header.alg);
         validation.algorithms = vec![header.alg];
@@ -265,11 +261,12 @@ impl AuthConfig {
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        let data = decode::<serde_json::Value>(token, &key, &validation)
-            .map_err(|e| unauthenticated(format!("the token is not valid: {}", reason(&e))))?;
+        let data = decode::<serde_json::Value>(token, &key, &validation).map_err(|e| {
+            ApiError::unauthenticated(format!("the token is not valid: {}", reason(&e)))
+        })?;
         let exp = data.claims["exp"]
             .as_u64()
-            .ok_or_else(|| unauthenticated("the token's `exp` is not a number"))?;
+            .ok_or_else(|| ApiError::unauthenticated("the token's `exp` is not a number"))?;
         let mapping = from_provider.map_or(&ClaimMapping::Kpss, |o| &o.mapping);
         let ctx = mapping.scope(data.claims)?;
         if let Some(oidc) = from_provider {
@@ -295,11 +292,12 @@ fn unverified_issuer(token: &str) -> Option<String> {
 /// The decoding key of a JWK for `alg`, when the key fits it.
 fn usable(jwk: &Jwk, alg: Algorithm) -> Result<DecodingKey, ApiError> {
     if !key_fits(jwk, alg) {
-        return Err(unauthenticated(
+        return Err(ApiError::unauthenticated(
             "the token's algorithm does not fit its key",
         ));
     }
-    DecodingKey::from_jwk(jwk).map_err(|_| unauthenticated("the token's key is not usable"))
+    DecodingKey::from_jwk(jwk)
+        .map_err(|_| ApiError::unauthenticated("the token's key is not usable"))
 }
 
 fn reason(e: &jsonwebtoken::errors::Error) -> &'static str {

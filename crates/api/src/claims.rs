@@ -36,9 +36,9 @@ pub(crate) fn claims_to_ctx(c: Claims) -> Result<Ctx, ApiError> {
     let role = c
         .role
         .parse::<Role>()
-        .map_err(|_| unauthenticated(format!("unknown role `{}`", c.role)))?;
+        .map_err(|_| ApiError::unauthenticated(format!("unknown role `{}`", c.role)))?;
     if c.sub.trim().is_empty() {
-        return Err(unauthenticated("the token's `sub` is empty"));
+        return Err(ApiError::unauthenticated("the token's `sub` is empty"));
     }
     let mut all = false;
     let mut regions = BTreeSet::new();
@@ -46,19 +46,17 @@ pub(crate) fn claims_to_ctx(c: Claims) -> Result<Ctx, ApiError> {
         if r == "*" {
             all = true;
         } else {
-            regions
-                .insert(RegionCode::parse("regions", &r).map_err(|e| unauthenticated(e.message))?);
+            regions.insert(
+                RegionCode::parse("regions", &r)
+                    .map_err(|e| ApiError::unauthenticated(e.message))?,
+            );
         }
     }
     let kraje = c
         .kraje
         .unwrap_or_default()
         .iter()
-        .map(|k| KrajCode::parse("kraje", k).map_err(|e| unauthenticated(e.message)))
+        .map(|k| KrajCode::parse("kraje", k).map_err(|e| ApiError::unauthenticated(e.message)))
         .collect::<Result<BTreeSet<_>, _>>()?;
     Ok(Ctx::from_claims(c.sub, role, regions, all, kraje))
-}
-
-fn unauthenticated(msg: impl Into<String>) -> ApiError {
-    ApiError::Unauthenticated(msg.into())
 }

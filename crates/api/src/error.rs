@@ -27,6 +27,10 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    pub(crate) fn unauthenticated(msg: impl Into<String>) -> Self {
+        Self::Unauthenticated(msg.into())
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             Self::Unauthenticated(_) => code::UNAUTHENTICATED,

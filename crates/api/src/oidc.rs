@@ -271,16 +271,12 @@ impl std::fmt::Debug for Oidc {
     }
 }
 
-fn unauthenticated(msg: impl Into<String>) -> ApiError {
-    ApiError::Unauthenticated(msg.into())
-}
-
 impl ClaimMapping {
     /// The scope of a verified provider token's claims.
     pub fn scope(&self, claims: serde_json::Value) -> Result<Ctx, ApiError> {
         match self {
             Self::Kpss => claims_to_ctx(serde_json::from_value(claims).map_err(|e| {
-                unauthenticated(format!("the token's claims are not KPSS claims: {e}"))
+                ApiError::unauthenticated(format!("the token's claims are not KPSS claims: {e}"))
             })?),
             Self::Groups { claim, prefix } => groups_to_ctx(&claims, claim, prefix),
         }
@@ -293,7 +289,7 @@ fn groups_to_ctx(claims: &serde_json::Value, claim: &str, prefix: &str) -> Resul
     let subject = claims["sub"]
         .as_str()
         .filter(|s| !s.trim().is_empty())
-        .ok_or_else(|| unauthenticated("the token's `sub` is empty"))?;
+        .ok_or_else(|| ApiError::unauthenticated("the token's `sub` is empty"))?;
     let entries: Vec<&str> = match &claims[claim] {
         serde_json::Value::Array(a) => a.iter().filter_map(|v| v.as_str()).collect(),
         serde_json::Value::String(s) => vec![s.as_str()],

@@ -26,7 +26,8 @@ use sea_orm::{
 };
 use std::collections::HashMap;
 
-/// What a hit is.
+/// A kind of record: what a search hit is, and whose source lines
+/// `provenance::texts` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     Plan,

@@ -11,7 +11,7 @@ use kpss_domain::activity as dom_activity;
 use kpss_domain::activity::{ActivityDraft, ActivityForCreate};
 use kpss_domain::patch::Patch;
 use kpss_persistence::activity;
-use kpss_persistence::provenance::Sourced;
+use kpss_persistence::search::Kind;
 
 versioned!(Activity, activity, dom_activity::ActivityPatch);
 
@@ -48,7 +48,7 @@ impl Activity {
 
     /// The lines of the source document that state the activity; null for one created through the API.
     async fn source(&self) -> Option<SourceRef> {
-        source(&self.0.source, Sourced::Activity, self.0.id)
+        source(&self.0.source, Kind::Activity, self.0.id)
     }
 
     async fn description(&self) -> Option<&str> {

@@ -9,7 +9,7 @@ use crate::graphql::enums;
 use async_graphql::{Context, ID, InputObject, Object};
 use kpss_domain::evaluation::{EvaluationFields, EvaluationForRecord};
 use kpss_persistence::evaluation;
-use kpss_persistence::provenance::Sourced;
+use kpss_persistence::search::Kind;
 
 #[Object]
 impl Evaluation {
@@ -44,7 +44,7 @@ impl Evaluation {
 
     /// The lines that state the evaluation; kept when it is replaced through the API (the audit log shows that).
     async fn source(&self) -> Option<SourceRef> {
-        source(&self.0.source, Sourced::Evaluation, self.0.id)
+        source(&self.0.source, Kind::Evaluation, self.0.id)
     }
 }
 

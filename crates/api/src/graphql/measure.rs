@@ -18,7 +18,7 @@ use kpss_domain::patch::Patch;
 use kpss_domain::value::AmountCzk;
 use kpss_domain::{ValidationResult, measure as dom_measure};
 use kpss_persistence::measure;
-use kpss_persistence::provenance::Sourced;
+use kpss_persistence::search::Kind;
 
 children!(
     PlannedCapacitiesOf,
@@ -87,7 +87,7 @@ impl Measure {
 
     /// The lines of the source document that state the measure; null for one created through the API.
     async fn source(&self) -> Option<SourceRef> {
-        source(&self.0.source, Sourced::Measure, self.0.id)
+        source(&self.0.source, Kind::Measure, self.0.id)
     }
 
     /// Odůvodnění

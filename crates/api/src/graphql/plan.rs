@@ -15,7 +15,7 @@ use kpss_domain::patch::Patch;
 use kpss_domain::plan as dom_plan;
 use kpss_domain::plan::{PlanDraft, PlanForCreate};
 use kpss_persistence::plan;
-use kpss_persistence::provenance::Sourced;
+use kpss_persistence::search::Kind;
 
 versioned!(Plan, plan, dom_plan::PlanPatch);
 
@@ -99,7 +99,7 @@ impl Plan {
 
     /// The lines of the source document that state the plan; null for plans created through the API.
     async fn source(&self) -> Option<SourceRef> {
-        source(&self.0.source, Sourced::Plan, self.0.id)
+        source(&self.0.source, Kind::Plan, self.0.id)
     }
 
     async fn priorities(&self, ctx: &Context<'_>) -> Result<Vec<Priority>> {
@@ -150,7 +150,7 @@ impl PlanProject {
 
     /// The line of the project's table row.
     async fn source(&self) -> Option<SourceRef> {
-        source(&self.0.source, Sourced::Project, self.0.id)
+        source(&self.0.source, Kind::Project, self.0.id)
     }
 }
 

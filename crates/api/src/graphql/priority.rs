@@ -8,7 +8,7 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use kpss_domain::priority as dom_priority;
 use kpss_domain::priority::{PriorityDraft, PriorityForCreate};
 use kpss_persistence::priority;
-use kpss_persistence::provenance::Sourced;
+use kpss_persistence::search::Kind;
 
 versioned!(Priority, priority, dom_priority::PriorityPatch);
 
@@ -38,7 +38,7 @@ impl Priority {
 
     /// The line of the source document that states the priority; null for one created through the API.
     async fn source(&self) -> Option<SourceRef> {
-        source(&self.0.source, Sourced::Priority, self.0.id)
+        source(&self.0.source, Kind::Priority, self.0.id)
     }
 
     async fn description(&self) -> Option<&str> {

@@ -8,8 +8,8 @@ use super::source::{SourceRef, source};
 use crate::error::{Result, coded};
 use async_graphql::{Context, ID, InputObject, Object};
 use kpss_domain::service::{ProviderFields, ProviderForCreate};
-use kpss_persistence::provenance::Sourced;
 use kpss_persistence::provider;
+use kpss_persistence::search::Kind;
 
 connection!(ProviderConnection, Provider);
 
@@ -38,7 +38,7 @@ impl Provider {
 
     /// The lines that name the provider; null for one created through the API.
     async fn source(&self) -> Option<SourceRef> {
-        source(&self.0.source, Sourced::Provider, self.0.id)
+        source(&self.0.source, Kind::Provider, self.0.id)
     }
 
     async fn version(&self) -> i32 {

@@ -11,7 +11,7 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObje
 use kpss_domain::patch::Patch;
 use kpss_domain::service::{Capacity as CapacityData, ServiceDraft, ServiceForCreate};
 use kpss_domain::{record, service as svc};
-use kpss_persistence::provenance::Sourced;
+use kpss_persistence::search::Kind;
 use kpss_persistence::service;
 
 children!(
@@ -63,7 +63,7 @@ impl Service {
 
     /// The lines that state the service; null for one created through the API.
     async fn source(&self) -> Option<SourceRef> {
-        source(&self.0.source, Sourced::Service, self.0.id)
+        source(&self.0.source, Kind::Service, self.0.id)
     }
 
     async fn archived(&self) -> bool {

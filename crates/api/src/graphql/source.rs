@@ -4,7 +4,8 @@ use super::common::loader;
 use crate::error::{Result, coded};
 use async_graphql::dataloader::Loader;
 use async_graphql::{Context, Object};
-use kpss_persistence::provenance::{self, Sourced};
+use kpss_persistence::provenance;
+use kpss_persistence::search::Kind;
 use std::collections::HashMap;
 
 /// Where an imported record comes from: lines of its source document.
@@ -17,14 +18,14 @@ pub struct SourceRef {
 
 /// The source lines of a record: read only when a query asks for them.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SourceOf(pub Sourced, pub i64);
+pub struct SourceOf(pub Kind, pub i64);
 
 impl Loader<SourceOf> for super::loaders::Loaders {
     type Value = String;
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[SourceOf]) -> Result<HashMap<SourceOf, String>> {
-        let mut ids: HashMap<Sourced, Vec<i64>> = HashMap::new();
+        let mut ids: HashMap<Kind, Vec<i64>> = HashMap::new();
         for k in keys {
             ids.entry(k.0).or_default().push(k.1);
         }
@@ -72,7 +73,7 @@ impl SourceRef {
 /// The `source` field of record `id` of `kind`: null for one created through the API.
 pub(super) fn source(
     s: &Option<kpss_domain::source::SourceRef>,
-    kind: Sourced,
+    kind: Kind,
     id: i64,
 ) -> Option<SourceRef> {
     s.clone().map(|source| SourceRef {
