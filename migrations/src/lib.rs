@@ -14,6 +14,7 @@ mod m20261201_000008_data_version;
 mod m20261203_000009_function_rights;
 mod m20261203_000010_evaluation_version;
 mod m20261203_000011_change_event;
+mod m20261203_000012_fidelity;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000009_function_rights::Migration),
             Box::new(m20261203_000010_evaluation_version::Migration),
             Box::new(m20261203_000011_change_event::Migration),
+            Box::new(m20261203_000012_fidelity::Migration),
         ]
     }
 }

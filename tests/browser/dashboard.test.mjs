@@ -185,6 +185,17 @@ test('a measure opens from the keyboard with its evaluations, activities and cos
   assert.equal(await dialog.evaluate((d) => d.open), false);
   assert.ok(await button.evaluate((b) => b === document.activeElement), 'focus returns to the measure');
 
+  // A measure that rests on a reading of the document's layout says so.
+  const read = (await api(NATIONAL, '{ measures(filter: { regions: ["chomutov"] }, first: 100) { nodes { id title reading } } }'))
+    .measures.nodes.find((n) => n.reading);
+  await field('Region').selectOption('chomutov');
+  await field('Hledat v textu').fill(read.title);
+  const readButton = page.locator(`#measures button[data-measure="${read.id}"]`);
+  await readButton.click();
+  await dialog.locator('dt', { hasText: 'Čtení dokumentu' }).waitFor();
+  assert.ok((await dialog.textContent()).includes(read.reading), 'the reading in the detail');
+  await page.keyboard.press('Escape');
+
   // A measure with activities.
   const withActivities = (await api(NATIONAL, '{ measures(first: 100) { nodes { id title activities { code title } } } }'))
     .measures.nodes.find((n) => n.activities.length);

@@ -1,6 +1,7 @@
 //! Activities of a measure (and sub-activities): the commands that create and change one.
 
 use crate::error::{ValidationError, ValidationResult};
+use crate::measure::{Statement, funding_statement};
 use crate::patch::Patch;
 use crate::text::{self, MAX_TEXT};
 use crate::value::{Code, Title};
@@ -15,6 +16,9 @@ pub struct ActivityFields {
     pub schedule_items: Vec<String>,
     /// Financování, one entry per line of the cell.
     pub financing_items: Vec<String>,
+    /// What the document says of the financing where the items alone do not
+    /// tell (`NONE`: "žádné").
+    pub financing_statement: Statement,
     pub outputs: Vec<String>,
 }
 
@@ -28,6 +32,7 @@ pub struct ActivityDraft {
     pub schedule_items: Vec<String>,
     /// Financování, one entry per line of the cell.
     pub financing_items: Vec<String>,
+    pub financing_statement: Option<Statement>,
     pub outputs: Vec<String>,
 }
 
@@ -39,6 +44,11 @@ impl ActivityDraft {
             description: text::optional("description", self.description.as_deref(), MAX_TEXT)?,
             responsible: text::list("responsible", &self.responsible)?,
             schedule_items: items("schedule_items", &self.schedule_items)?,
+            financing_statement: funding_statement(
+                "financing_statement",
+                self.financing_statement,
+                &self.financing_items,
+            )?,
             financing_items: items("financing_items", &self.financing_items)?,
             outputs: text::list("outputs", &self.outputs)?,
         })
@@ -54,6 +64,7 @@ impl ActivityFields {
             responsible: self.responsible.clone(),
             schedule_items: self.schedule_items.clone(),
             financing_items: self.financing_items.clone(),
+            financing_statement: Some(self.financing_statement),
             outputs: self.outputs.clone(),
         }
     }
@@ -98,6 +109,7 @@ pub struct ActivityPatch {
     pub responsible: Patch<Vec<String>>,
     pub schedule_items: Patch<Vec<String>>,
     pub financing_items: Patch<Vec<String>>,
+    pub financing_statement: Patch<Statement>,
     pub outputs: Patch<Vec<String>>,
 }
 
@@ -109,7 +121,12 @@ impl ActivityPatch {
         self.description.apply(&mut d.description);
         self.responsible.apply_list(&mut d.responsible);
         self.schedule_items.apply_list(&mut d.schedule_items);
+        // New items without a statement: the statement is read off them again.
+        if !matches!(self.financing_items, Patch::Keep) {
+            d.financing_statement = None;
+        }
         self.financing_items.apply_list(&mut d.financing_items);
+        self.financing_statement.apply(&mut d.financing_statement);
         self.outputs.apply_list(&mut d.outputs);
         d.parse()
     }

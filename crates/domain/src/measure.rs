@@ -75,9 +75,10 @@ impl Cost {
     }
 }
 
-/// What a list of funding sources states: `given`, or read off the list
-/// (sources named, or nothing stated). Only `STATED` comes with sources.
+/// What a list of funding sources (`field`) states: `given`, or read off the
+/// list (sources named, or nothing stated). Only `STATED` comes with sources.
 pub fn funding_statement(
+    field: &str,
     given: Option<Statement>,
     sources: &[String],
 ) -> ValidationResult<Statement> {
@@ -89,7 +90,7 @@ pub fn funding_statement(
     match given {
         Some(s) if (s == Statement::Stated) != (derived == Statement::Stated) => {
             Err(ValidationError::new(
-                "funding_statement",
+                field,
                 if s == Statement::Stated {
                     "STATED needs at least one funding source".to_owned()
                 } else {
@@ -154,6 +155,9 @@ pub struct MeasureFields {
     pub planned_capacities: Vec<Capacity>,
     /// The priority's title as printed above this measure, where it differs.
     pub priority_title: Option<String>,
+    /// The measure's title as another part of the document (an overview)
+    /// prints it, where it differs from the detail's.
+    pub alternative_title: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -176,6 +180,7 @@ pub struct MeasureDraft {
     pub planned_activities: Vec<String>,
     pub planned_capacities: Vec<Capacity>,
     pub priority_title: Option<String>,
+    pub alternative_title: Option<String>,
 }
 
 impl MeasureDraft {
@@ -197,7 +202,11 @@ impl MeasureDraft {
                 .expected_cost
                 .map(|c| c.normalized().map_err(|e| e.under("expected_cost")))
                 .transpose()?,
-            funding_statement: funding_statement(self.funding_statement, &self.funding_sources)?,
+            funding_statement: funding_statement(
+                "funding_statement",
+                self.funding_statement,
+                &self.funding_sources,
+            )?,
             funding_sources: text::list("funding_sources", &self.funding_sources)?,
             risks: text::list("risks", &self.risks)?,
             planned_activities: text::list("planned_activities", &self.planned_activities)?,
@@ -209,6 +218,11 @@ impl MeasureDraft {
                 "priority_title",
                 self.priority_title.as_deref(),
                 MAX_TEXT,
+            )?,
+            alternative_title: text::optional(
+                "alternative_title",
+                self.alternative_title.as_deref(),
+                MAX_TITLE,
             )?,
         })
     }
@@ -234,6 +248,7 @@ impl MeasureFields {
             planned_activities: self.planned_activities.clone(),
             planned_capacities: self.planned_capacities.clone(),
             priority_title: self.priority_title.clone(),
+            alternative_title: self.alternative_title.clone(),
         }
     }
 }
@@ -265,6 +280,7 @@ pub struct MeasurePatch {
     pub planned_activities: Patch<Vec<String>>,
     pub planned_capacities: Patch<Vec<Capacity>>,
     pub priority_title: Patch<String>,
+    pub alternative_title: Patch<String>,
 }
 
 impl MeasurePatch {
@@ -288,6 +304,7 @@ impl MeasurePatch {
         self.funding_sources.apply_list(&mut d.funding_sources);
         self.funding_statement.apply(&mut d.funding_statement);
         self.priority_title.apply(&mut d.priority_title);
+        self.alternative_title.apply(&mut d.alternative_title);
         self.risks.apply_list(&mut d.risks);
         self.planned_activities
             .apply_list(&mut d.planned_activities);
@@ -304,14 +321,14 @@ mod tests {
     #[test]
     fn funding_states_are_distinct_and_only_stated_has_sources() {
         let one = vec!["MPSV".to_owned()];
-        assert_eq!(funding_statement(None, &[]), Ok(Statement::NotStated));
-        assert_eq!(funding_statement(None, &one), Ok(Statement::Stated));
+        assert_eq!(funding_statement("f", None, &[]), Ok(Statement::NotStated));
+        assert_eq!(funding_statement("f", None, &one), Ok(Statement::Stated));
         assert_eq!(
-            funding_statement(Some(Statement::NotSpecifiable), &[]),
+            funding_statement("f", Some(Statement::NotSpecifiable), &[]),
             Ok(Statement::NotSpecifiable)
         );
-        assert!(funding_statement(Some(Statement::None), &one).is_err());
-        assert!(funding_statement(Some(Statement::Stated), &[]).is_err());
+        assert!(funding_statement("f", Some(Statement::None), &one).is_err());
+        assert!(funding_statement("f", Some(Statement::Stated), &[]).is_err());
     }
 
     #[test]

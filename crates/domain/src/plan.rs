@@ -44,6 +44,12 @@ pub struct PlanFields {
     pub issued: Option<String>,
     /// `issued` where it is a calendar date.
     pub issued_on: Option<Date>,
+    /// The document's own title, where it is not the plan's (an evaluation
+    /// of the plan, an update of it).
+    pub document_title: Option<String>,
+    /// What the document says about the plan itself (its scope, how it was
+    /// prepared), one statement per entry.
+    pub notes: Vec<String>,
 }
 
 /// A plan's content as a client or a seed file states it, before parsing.
@@ -61,6 +67,8 @@ pub struct PlanDraft {
     pub implementation: Option<String>,
     pub issued: Option<String>,
     pub issued_on: Option<Date>,
+    pub document_title: Option<String>,
+    pub notes: Vec<String>,
 }
 
 impl PlanDraft {
@@ -86,6 +94,12 @@ impl PlanDraft {
             )?,
             issued: text::optional("issued", self.issued.as_deref(), MAX_TITLE)?,
             issued_on: self.issued_on,
+            document_title: text::optional(
+                "document_title",
+                self.document_title.as_deref(),
+                MAX_TEXT,
+            )?,
+            notes: text::list("notes", &self.notes)?,
         })
     }
 }
@@ -105,6 +119,8 @@ impl PlanFields {
             implementation: self.implementation.clone(),
             issued: self.issued.clone(),
             issued_on: self.issued_on,
+            document_title: self.document_title.clone(),
+            notes: self.notes.clone(),
         }
     }
 }
@@ -131,6 +147,8 @@ pub struct PlanPatch {
     pub implementation: Patch<String>,
     pub issued: Patch<String>,
     pub issued_on: Patch<Date>,
+    pub document_title: Patch<String>,
+    pub notes: Patch<Vec<String>>,
     pub parent_id: Patch<i64>,
 }
 
@@ -152,6 +170,8 @@ impl PlanPatch {
         self.implementation.apply(&mut d.implementation);
         self.issued.apply(&mut d.issued);
         self.issued_on.apply(&mut d.issued_on);
+        self.document_title.apply(&mut d.document_title);
+        self.notes.apply_list(&mut d.notes);
         d.parse()
     }
 }
@@ -179,6 +199,8 @@ mod tests {
             implementation: None,
             issued: None,
             issued_on: None,
+            document_title: None,
+            notes: vec![],
         }
         .parse()
         .unwrap()

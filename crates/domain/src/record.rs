@@ -7,7 +7,7 @@ use crate::measure::{Cost, Statement};
 use crate::plan::PlanKind;
 use crate::region::RegionCode;
 use crate::service::{Capacity, ServiceType};
-use crate::source::SourceRef;
+use crate::source::Provenance;
 use crate::value::Date;
 
 /// Seconds since the Unix epoch, UTC (the API formats it as DateTime).
@@ -30,8 +30,10 @@ pub struct Plan {
     pub implementation: Option<String>,
     pub issued: Option<String>,
     pub issued_on: Option<Date>,
+    pub document_title: Option<String>,
+    pub notes: Vec<String>,
     pub source_document: Option<String>,
-    pub source: Option<SourceRef>,
+    pub source: Option<Provenance>,
     pub archived: bool,
     pub version: i32,
     pub updated_at: Timestamp,
@@ -45,7 +47,7 @@ pub struct Project {
     pub implementer: Option<String>,
     pub due: Option<String>,
     pub due_year: Option<i32>,
-    pub source: Option<SourceRef>,
+    pub source: Option<Provenance>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -57,7 +59,7 @@ pub struct Priority {
     pub title: String,
     pub description: Option<String>,
     pub group: Option<String>,
-    pub source: Option<SourceRef>,
+    pub source: Option<Provenance>,
     pub archived: bool,
     pub version: i32,
 }
@@ -85,7 +87,8 @@ pub struct Measure {
     pub risks: Vec<String>,
     pub planned_activities: Vec<String>,
     pub priority_title: Option<String>,
-    pub source: Option<SourceRef>,
+    pub alternative_title: Option<String>,
+    pub source: Option<Provenance>,
     pub archived: bool,
     pub version: i32,
 }
@@ -102,8 +105,9 @@ pub struct Activity {
     pub responsible: Vec<String>,
     pub schedule_items: Vec<String>,
     pub financing_items: Vec<String>,
+    pub financing_statement: Statement,
     pub outputs: Vec<String>,
-    pub source: Option<SourceRef>,
+    pub source: Option<Provenance>,
     pub archived: bool,
     pub version: i32,
 }
@@ -117,7 +121,7 @@ pub struct Evaluation {
     pub comment: Option<String>,
     pub recorded_at: Timestamp,
     pub recorded_by: String,
-    pub source: Option<SourceRef>,
+    pub source: Option<Provenance>,
     pub version: i32,
 }
 
@@ -127,7 +131,7 @@ pub struct Provider {
     pub region: RegionCode,
     pub name: String,
     pub ico: Option<String>,
-    pub source: Option<SourceRef>,
+    pub source: Option<Provenance>,
     pub archived: bool,
     pub version: i32,
 }
@@ -140,7 +144,7 @@ pub struct Service {
     pub service_type: ServiceType,
     pub name: Option<String>,
     pub scope: Option<String>,
-    pub source: Option<SourceRef>,
+    pub source: Option<Provenance>,
     pub archived: bool,
     pub version: i32,
 }

@@ -12,7 +12,7 @@ use crate::region::{Kraj, Region, RegionCode};
 use crate::service::{
     Capacity, CapacityUnit, NetworkShare, ProviderFields, ServiceDraft, ServiceForm, ServiceType,
 };
-use crate::source::{SourceData, SourceRef};
+use crate::source::{Provenance, ProvenanceData, SourceData};
 use crate::text::{self, MAX_TEXT, MAX_TITLE};
 use crate::value::{Date, Year, normalized_code};
 use serde::{Deserialize, Serialize};
@@ -159,11 +159,21 @@ pub struct PlanData {
     pub issued: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issued_on: Option<Date>,
+    /// The document's own title, where it is not the plan's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_title: Option<String>,
+    /// What the document says about the plan itself, one statement each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// The document (in `seeds/sources/`) the plan and everything under it comes from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_document: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceData>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceData>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reading: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub projects: Vec<ProjectData>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -183,6 +193,10 @@ pub struct ProjectData {
     pub due_year: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceData>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceData>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reading: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -197,6 +211,10 @@ pub struct PriorityData {
     pub group: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceData>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceData>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reading: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub measures: Vec<MeasureData>,
 }
@@ -238,6 +256,9 @@ pub struct MeasureData {
     /// The priority's title as printed above this measure, where it differs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority_title: Option<String>,
+    /// The title as an overview prints it, where it differs from the detail's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alternative_title: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub evaluations: Vec<EvaluationData>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -246,6 +267,10 @@ pub struct MeasureData {
     pub sub_measures: Vec<MeasureData>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceData>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceData>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reading: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -261,10 +286,17 @@ pub struct ActivityData {
     pub schedule_items: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub financing_items: Vec<String>,
+    /// Only where the items alone do not tell: `NONE` ("žádné") or `NOT_SPECIFIABLE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub financing_statement: Option<Statement>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outputs: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceData>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceData>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reading: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sub_activities: Vec<ActivityData>,
 }
@@ -278,6 +310,10 @@ pub struct EvaluationData {
     pub comment: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceData>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceData>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reading: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -293,6 +329,10 @@ pub struct ProviderData {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceData>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceData>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reading: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<ServiceData>,
 }
 
@@ -307,6 +347,10 @@ pub struct ServiceData {
     pub scope: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceData>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceData>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reading: Option<String>,
     #[serde(default)]
     pub capacities: Vec<CapacityData>,
 }
@@ -318,6 +362,9 @@ pub struct CapacityData {
     #[serde(default)]
     pub form: Option<ServiceForm>,
     pub value: i32,
+    /// The value is a lower bound ("minimálně 50 lůžek").
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub at_least: bool,
     pub unit: CapacityUnit,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
@@ -326,14 +373,19 @@ pub struct CapacityData {
     pub network_shares: Vec<NetworkShare>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceData>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceData>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reading: Option<String>,
 }
 
 impl CapacityData {
     /// The capacity, with its source resolved in `document`.
-    pub fn capacity(&self, source: Option<SourceRef>) -> Capacity {
+    pub fn capacity(&self, source: Option<Provenance>) -> Capacity {
         Capacity {
             form: self.form,
             value: self.value,
+            at_least: self.at_least,
             unit: self.unit,
             text: self.text.clone(),
             network_shares: self.network_shares.clone(),
@@ -343,13 +395,17 @@ impl CapacityData {
 
     /// The seed form of a stored capacity.
     pub fn of(c: &Capacity) -> Self {
+        let (source, sources, reading) = seed_provenance(c.source.as_ref());
         Self {
             form: c.form,
             value: c.value,
+            at_least: c.at_least,
             unit: c.unit,
             text: c.text.clone(),
             network_shares: c.network_shares.clone(),
-            source: c.source.as_ref().map(SourceRef::data),
+            source,
+            sources,
+            reading,
         }
     }
 
@@ -435,6 +491,8 @@ impl PlanData {
             implementation: self.implementation.clone(),
             issued: self.issued.clone(),
             issued_on: self.issued_on,
+            document_title: self.document_title.clone(),
+            notes: self.notes.clone(),
         }
     }
 
@@ -463,8 +521,12 @@ impl PlanData {
             implementation: d.implementation,
             issued: d.issued,
             issued_on: d.issued_on,
+            document_title: d.document_title,
+            notes: d.notes,
             source_document: source_document("source_document", self.source_document.as_deref())?,
             source: self.source,
+            sources: self.sources,
+            reading: self.reading,
             projects: each("projects", self.projects, ProjectData::normalized)?,
             priorities: each("priorities", self.priorities, PriorityData::normalized)?,
         })
@@ -482,6 +544,8 @@ impl ProjectData {
                 .map(|y| Year::parse("due_year", y).map(Year::get))
                 .transpose()?,
             source: self.source,
+            sources: self.sources,
+            reading: self.reading,
         })
     }
 }
@@ -508,6 +572,8 @@ impl PriorityData {
             description: d.description,
             group: d.group,
             source: self.source,
+            sources: self.sources,
+            reading: self.reading,
             measures: each("measures", self.measures, MeasureData::normalized)?,
         })
     }
@@ -537,6 +603,7 @@ impl MeasureData {
                 .map(|c| c.capacity(None))
                 .collect(),
             priority_title: self.priority_title.clone(),
+            alternative_title: self.alternative_title.clone(),
         }
     }
 
@@ -578,10 +645,13 @@ impl MeasureData {
             planned_activities: d.planned_activities,
             planned_capacities: capacities("planned_capacities", self.planned_capacities)?,
             priority_title: d.priority_title,
+            alternative_title: d.alternative_title,
             evaluations: each("evaluations", self.evaluations, EvaluationData::normalized)?,
             activities: each("activities", self.activities, ActivityData::normalized)?,
             sub_measures: each("sub_measures", self.sub_measures, MeasureData::normalized)?,
             source: self.source,
+            sources: self.sources,
+            reading: self.reading,
         })
     }
 }
@@ -595,6 +665,7 @@ impl ActivityData {
             responsible: self.responsible.clone(),
             schedule_items: self.schedule_items.clone(),
             financing_items: self.financing_items.clone(),
+            financing_statement: self.financing_statement,
             outputs: self.outputs.clone(),
         }
     }
@@ -612,8 +683,11 @@ impl ActivityData {
             responsible: d.responsible,
             schedule_items: d.schedule_items,
             financing_items: d.financing_items,
+            financing_statement: d.financing_statement.and_then(stated_funding),
             outputs: d.outputs,
             source: self.source,
+            sources: self.sources,
+            reading: self.reading,
             sub_activities: each(
                 "sub_activities",
                 self.sub_activities,
@@ -635,6 +709,8 @@ impl EvaluationData {
             status: f.status,
             comment: f.comment,
             source: self.source,
+            sources: self.sources,
+            reading: self.reading,
         })
     }
 }
@@ -651,6 +727,8 @@ impl ProviderData {
             ico: f.ico,
             source_document: source_document("source_document", self.source_document.as_deref())?,
             source: self.source,
+            sources: self.sources,
+            reading: self.reading,
             services: each("services", self.services, ServiceData::normalized)?,
         })
     }
@@ -673,6 +751,8 @@ impl ServiceData {
             name: d.name,
             scope: d.scope,
             source: self.source,
+            sources: self.sources,
+            reading: self.reading,
             capacities: capacities("capacities", self.capacities)?,
         })
     }
@@ -698,8 +778,12 @@ mod tests {
             implementation: None,
             issued: None,
             issued_on: None,
+            document_title: None,
+            notes: vec![],
             source_document: None,
             source: None,
+            sources: vec![],
+            reading: None,
             projects: vec![],
             priorities: vec![],
         }
@@ -712,6 +796,8 @@ mod tests {
             description: None,
             group: None,
             source: None,
+            sources: vec![],
+            reading: None,
             measures: vec![],
         }
     }
@@ -804,3 +890,37 @@ mod tests {
         assert_eq!(err.field, "priorities[1].title");
     }
 }
+
+/// The seed form of a record's provenance: `source`, `sources`, `reading`.
+pub fn seed_provenance(
+    p: Option<&Provenance>,
+) -> (Option<SourceData>, Vec<SourceData>, Option<String>) {
+    p.map(Provenance::data).unwrap_or_default()
+}
+
+/// A seed record's provenance keys, read together.
+macro_rules! sourced {
+    ($($data:ty),*) => {$(
+        impl $data {
+            pub fn provenance(&self) -> ProvenanceData<'_> {
+                ProvenanceData {
+                    source: self.source.as_ref(),
+                    sources: &self.sources,
+                    reading: self.reading.as_deref(),
+                }
+            }
+        }
+    )*};
+}
+
+sourced!(
+    PlanData,
+    ProjectData,
+    PriorityData,
+    MeasureData,
+    ActivityData,
+    EvaluationData,
+    ProviderData,
+    ServiceData,
+    CapacityData
+);

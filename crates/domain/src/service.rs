@@ -3,7 +3,7 @@
 use crate::error::{ValidationError, ValidationResult};
 use crate::patch::Patch;
 use crate::region::RegionCode;
-use crate::source::SourceRef;
+use crate::source::Provenance;
 use crate::text::{self, MAX_TEXT, MAX_TITLE};
 use crate::value::Title;
 use serde::{Deserialize, Serialize};
@@ -143,11 +143,13 @@ pub struct NetworkShare {
 pub struct Capacity {
     pub form: Option<ServiceForm>,
     pub value: i32,
+    /// `value` is a lower bound ("minimálně 50 lůžek"), not an exact figure.
+    pub at_least: bool,
     pub unit: CapacityUnit,
     pub text: Option<String>,
     pub network_shares: Vec<NetworkShare>,
     /// Where an imported capacity comes from; none for one sent by a client.
-    pub source: Option<SourceRef>,
+    pub source: Option<Provenance>,
 }
 
 /// The largest capacity of one service: far above any real one, and low
@@ -344,6 +346,7 @@ mod tests {
         let c = Capacity {
             form: None,
             value: -1,
+            at_least: false,
             unit: CapacityUnit::Beds,
             text: None,
             network_shares: vec![],

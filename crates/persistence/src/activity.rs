@@ -1,6 +1,6 @@
 //! Activities of measures and their sub-activities.
 
-use crate::columns::{read_list, write_list};
+use crate::columns::{parse, read_list, write_list};
 use crate::entity::{activity, measure};
 use crate::scoped::Scoped;
 use crate::search::{Doc, Kind, Searchable};
@@ -15,7 +15,8 @@ use kpss_domain::kind::{AuditAction, EntityKind};
 use kpss_domain::record::Activity;
 use kpss_domain::region::RegionCode;
 use kpss_domain::seed::ActivityData;
-use kpss_domain::source::SourceRef;
+use kpss_domain::seed::{seed_provenance, stated_funding};
+use kpss_domain::source::Provenance;
 use sea_orm::ConnectionTrait;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
@@ -40,6 +41,7 @@ impl Stored for activity::Entity {
             responsible: read_list(&m.responsible)?,
             schedule_items: lines(m.schedule.as_deref()),
             financing_items: lines(m.financing.as_deref()),
+            financing_statement: parse(&m.financing_statement)?,
             outputs: read_list(&m.outputs)?,
             source: source!(m),
             archived: m.archived,
@@ -103,6 +105,7 @@ fn content(f: &ActivityFields) -> Result<activity::ActiveModel> {
         // One entry per line: the column holds the cell as the document writes it.
         schedule: Set(joined(&f.schedule_items)),
         financing: Set(joined(&f.financing_items)),
+        financing_statement: Set(f.financing_statement.as_str().to_owned()),
         outputs: Set(write_list(&f.outputs)?),
         ..Default::default()
     })
@@ -117,6 +120,7 @@ fn fields_of(m: &activity::Model) -> Result<ActivityFields> {
         responsible: r.responsible,
         schedule_items: r.schedule_items,
         financing_items: r.financing_items,
+        financing_statement: Some(r.financing_statement),
         outputs: r.outputs,
     }
     .parse()?)
@@ -139,7 +143,7 @@ pub(crate) async fn insert(
     parent_id: Option<i64>,
     position: usize,
     f: &ActivityFields,
-    source: Option<&SourceRef>,
+    source: Option<&Provenance>,
 ) -> Result<i64> {
     let mut am = activity::ActiveModel {
         region_code: Set(region.to_owned()),
@@ -254,7 +258,7 @@ pub(crate) async fn import(
     a: &ActivityData,
     field: &str,
 ) -> Result<()> {
-    let source = at.source(a.source.as_ref(), field)?;
+    let source = at.source(a.provenance(), field)?;
     let fields = under(a.draft().parse(), field)?;
     let (c, region) = (at.c, at.region);
     let id = insert(
@@ -276,6 +280,7 @@ pub(crate) async fn import(
 
 /// An activity in the seed format, with its sub-activities.
 pub(crate) fn export(a: &activity::Model, rows: &Rows) -> Result<ActivityData> {
+    let (source, sources, reading) = seed_provenance(source!(a).as_ref());
     Ok(ActivityData {
         code: a.code.clone(),
         title: a.title.clone(),
@@ -283,8 +288,11 @@ pub(crate) fn export(a: &activity::Model, rows: &Rows) -> Result<ActivityData> {
         responsible: read_list(&a.responsible)?,
         schedule_items: lines(a.schedule.as_deref()),
         financing_items: lines(a.financing.as_deref()),
+        financing_statement: stated_funding(parse(&a.financing_statement)?),
         outputs: read_list(&a.outputs)?,
-        source: source!(a).map(|s| s.data()),
+        source,
+        sources,
+        reading,
         sub_activities: in_order(
             &rows.activities,
             |s| s.parent_id == Some(a.id),

@@ -17,6 +17,11 @@ macro_rules! sourced_model {
             pub source_text: Option<String>,
             #[sea_orm(column_type = "Text", nullable)]
             pub source_excerpt: Option<String>,
+            /// The further ranges, JSON (`SourceRef`s); none when there is one.
+            #[sea_orm(column_type = "Text", nullable)]
+            pub source_more: Option<String>,
+            #[sea_orm(column_type = "Text", nullable)]
+            pub reading: Option<String>,
         }
     };
 }
@@ -84,6 +89,9 @@ pub mod plan {
         pub issued: Option<String>,
         pub issued_on: Option<Date>,
         pub seed_key: Option<String>,
+        pub document_title: Option<String>,
+        #[sea_orm(column_type = "Text")]
+        pub notes: String,
     });
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -182,6 +190,7 @@ pub mod measure {
         #[sea_orm(column_type = "Text")]
         pub planned_activities: String,
         pub priority_title: Option<String>,
+        pub alternative_title: Option<String>,
         #[sea_orm(column_type = "Text")]
         pub fold_text: String,
         #[sea_orm(column_type = "Text")]
@@ -217,6 +226,7 @@ pub mod activity {
         pub responsible: String,
         pub schedule: Option<String>,
         pub financing: Option<String>,
+        pub financing_statement: String,
         #[sea_orm(column_type = "Text")]
         pub outputs: String,
     });
@@ -311,6 +321,7 @@ pub mod capacity {
         pub text: Option<String>,
         #[sea_orm(column_type = "Text")]
         pub network_shares: String,
+        pub at_least: bool,
     });
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,7 +12,8 @@ use kpss_domain::evaluation::{EvaluationFields, EvaluationForRecord};
 use kpss_domain::kind::{AuditAction, EntityKind};
 use kpss_domain::record::Evaluation;
 use kpss_domain::seed::EvaluationData;
-use kpss_domain::source::SourceRef;
+use kpss_domain::seed::seed_provenance;
+use kpss_domain::source::Provenance;
 use sea_orm::ConnectionTrait;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
@@ -61,7 +62,7 @@ pub(crate) async fn insert(
     measure_id: i64,
     f: &EvaluationFields,
     recorded_by: &str,
-    source: Option<&SourceRef>,
+    source: Option<&Provenance>,
 ) -> Result<i64> {
     let mut am = evaluation::ActiveModel {
         measure_id: Set(measure_id),
@@ -197,7 +198,7 @@ pub(crate) async fn import(
     e: &EvaluationData,
     field: &str,
 ) -> Result<()> {
-    let source = at.source(e.source.as_ref(), field)?;
+    let source = at.source(e.provenance(), field)?;
     let fields = under(e.fields(), field)?;
     insert(
         at.c,
@@ -213,10 +214,13 @@ pub(crate) async fn import(
 
 /// An evaluation in the seed format.
 pub(crate) fn export(e: &evaluation::Model) -> Result<EvaluationData> {
+    let (source, sources, reading) = seed_provenance(source!(e).as_ref());
     Ok(EvaluationData {
         year: e.year,
         status: parse(&e.status)?,
         comment: e.comment.clone(),
-        source: source!(e).map(|s| s.data()),
+        source,
+        sources,
+        reading,
     })
 }

@@ -16,9 +16,9 @@ use kpss_domain::kind::{AuditAction, EntityKind};
 use kpss_domain::measure::{Cost, MeasureDraft, MeasureFields, MeasureForCreate, MeasurePatch};
 use kpss_domain::record::{Measure, OwnedCapacity};
 use kpss_domain::region::RegionCode;
-use kpss_domain::seed::{MeasureData, stated_funding};
+use kpss_domain::seed::{MeasureData, seed_provenance, stated_funding};
 use kpss_domain::service::Capacity;
-use kpss_domain::source::SourceRef;
+use kpss_domain::source::Provenance;
 use kpss_domain::text::fold;
 use kpss_domain::value::{AmountCzk, Year, normalized_code};
 use sea_orm::ConnectionTrait;
@@ -58,6 +58,7 @@ impl Stored for measure::Entity {
             risks: read_list(&m.risks)?,
             planned_activities: read_list(&m.planned_activities)?,
             priority_title: m.priority_title.clone(),
+            alternative_title: m.alternative_title.clone(),
             source: source!(m),
             archived: m.archived,
             version: m.version,
@@ -136,7 +137,7 @@ pub fn unreadable_fields() -> impl Iterator<Item = &'static str> {
 }
 
 /// [`unreadable_fields`], each with its columns.
-const UNREAD_FIELDS: [(&str, &[measure::Column]); 10] = {
+const UNREAD_FIELDS: [(&str, &[measure::Column]); 11] = {
     use measure::Column::*;
     [
         ("rationale", &[Rationale]),
@@ -152,6 +153,7 @@ const UNREAD_FIELDS: [(&str, &[measure::Column]); 10] = {
         ("risks", &[Risks]),
         ("planned_activities", &[PlannedActivities]),
         ("priority_title", &[PriorityTitle]),
+        ("alternative_title", &[AlternativeTitle]),
     ]
 };
 
@@ -283,6 +285,7 @@ fn content(f: &MeasureFields) -> Result<measure::ActiveModel> {
         risks: Set(write_list(&f.risks)?),
         planned_activities: Set(write_list(&f.planned_activities)?),
         priority_title: Set(f.priority_title.clone()),
+        alternative_title: Set(f.alternative_title.clone()),
         fold_text: Set(fold_text(f)),
         fold_target_groups: Set(fold(&f.target_groups.join("\n"))),
         ..Default::default()
@@ -309,6 +312,7 @@ async fn fields_of(c: &DatabaseTransaction, m: &measure::Model) -> Result<Measur
         planned_activities: r.planned_activities,
         planned_capacities: capacities_of(c, capacity::Column::MeasureId, m.id).await?,
         priority_title: r.priority_title,
+        alternative_title: r.alternative_title,
     }
     .parse()?)
 }
@@ -330,7 +334,7 @@ pub(crate) struct Place<'a> {
     pub priority_id: i64,
     pub parent_id: Option<i64>,
     pub position: usize,
-    pub source: Option<&'a SourceRef>,
+    pub source: Option<&'a Provenance>,
 }
 
 /// Inserts a measure with its planned capacities.
@@ -509,7 +513,7 @@ pub(crate) async fn import(
     m: &MeasureData,
     field: &str,
 ) -> Result<()> {
-    let source = at.source(m.source.as_ref(), field)?;
+    let source = at.source(m.provenance(), field)?;
     let mut fields = under(m.draft().parse(), field)?;
     let capacities = format!("{field}.planned_capacities");
     fields.planned_capacities = at.capacities(&m.planned_capacities, &capacities)?;
@@ -546,6 +550,7 @@ pub(crate) async fn import(
 pub(crate) fn export(m: &measure::Model, rows: &Rows) -> Result<MeasureData> {
     let top_activity =
         |a: &crate::entity::activity::Model| a.measure_id == m.id && a.parent_id.is_none();
+    let (source, sources, reading) = seed_provenance(source!(m).as_ref());
     Ok(MeasureData {
         code: m.code.clone(),
         title: m.title.clone(),
@@ -566,6 +571,7 @@ pub(crate) fn export(m: &measure::Model, rows: &Rows) -> Result<MeasureData> {
             c.measure_id == Some(m.id)
         })?,
         priority_title: m.priority_title.clone(),
+        alternative_title: m.alternative_title.clone(),
         evaluations: in_order(&rows.evaluations, |e| e.measure_id == m.id, |e| e.year)
             .into_iter()
             .map(crate::evaluation::export)
@@ -582,6 +588,8 @@ pub(crate) fn export(m: &measure::Model, rows: &Rows) -> Result<MeasureData> {
         .into_iter()
         .map(|s| export(s, rows))
         .collect::<Result<_>>()?,
-        source: source!(m).map(|s| s.data()),
+        source,
+        sources,
+        reading,
     })
 }

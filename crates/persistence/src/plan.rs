@@ -1,6 +1,6 @@
 //! Plans and the projects they list.
 
-use crate::columns::{from_date, parse, to_date};
+use crate::columns::{from_date, parse, read_list, to_date, write_list};
 use crate::entity::{plan, plan_project};
 use crate::page::{Connection, Page, page, scoped};
 use crate::scoped::Scoped;
@@ -14,8 +14,8 @@ use kpss_domain::kind::{AuditAction, EntityKind};
 use kpss_domain::plan::{PlanDraft, PlanFields, PlanForCreate, PlanKind, PlanPatch};
 use kpss_domain::record::{Plan, Project};
 use kpss_domain::region::RegionCode;
-use kpss_domain::seed::{PlanData, ProjectData};
-use kpss_domain::source::SourceRef;
+use kpss_domain::seed::{PlanData, ProjectData, seed_provenance};
+use kpss_domain::source::Provenance;
 use sea_orm::ConnectionTrait;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
@@ -44,6 +44,8 @@ impl Stored for plan::Entity {
             implementation: m.implementation.clone(),
             issued: m.issued.clone(),
             issued_on: m.issued_on.map(from_date).transpose()?,
+            document_title: m.document_title.clone(),
+            notes: read_list(&m.notes)?,
             source: source!(m),
             source_document: m.source_document,
             archived: m.archived,
@@ -160,6 +162,8 @@ fn content(f: &PlanFields) -> Result<plan::ActiveModel> {
         implementation: Set(f.implementation.clone()),
         issued: Set(f.issued.clone()),
         issued_on: Set(f.issued_on.map(to_date).transpose()?),
+        document_title: Set(f.document_title.clone()),
+        notes: Set(write_list(&f.notes)?),
         ..Default::default()
     })
 }
@@ -178,6 +182,8 @@ pub(crate) fn fields_of(m: &plan::Model) -> Result<PlanFields> {
         implementation: m.implementation.clone(),
         issued: m.issued.clone(),
         issued_on: m.issued_on.map(from_date).transpose()?,
+        document_title: m.document_title.clone(),
+        notes: read_list(&m.notes)?,
     }
     .parse()?)
 }
@@ -188,7 +194,7 @@ pub(crate) async fn insert(
     region: &str,
     fields: &PlanFields,
     parent_id: Option<i64>,
-    seed: Option<(&PlanData, Option<&SourceRef>)>,
+    seed: Option<(&PlanData, Option<&Provenance>)>,
 ) -> Result<i64> {
     let mut am = plan::ActiveModel {
         region_code: Set(region.to_owned()),
@@ -300,7 +306,7 @@ pub(crate) async fn insert_project(
     plan_id: i64,
     position: usize,
     pr: &ProjectData,
-    source: Option<&SourceRef>,
+    source: Option<&Provenance>,
 ) -> Result<()> {
     let mut am = plan_project::ActiveModel {
         plan_id: Set(plan_id),
@@ -360,11 +366,11 @@ impl Searchable for plan_project::Entity {
 
 /// Imports a seed file's plan with its projects and priorities.
 pub(crate) async fn import(at: &At<'_>, p: &PlanData, field: &str) -> Result<i64> {
-    let source = at.source(p.source.as_ref(), field)?;
+    let source = at.source(p.provenance(), field)?;
     let fields = under(p.draft().parse(), field)?;
     let plan_id = insert(at.c, at.region, &fields, None, Some((p, source.as_ref()))).await?;
     for (i, pr) in p.projects.iter().enumerate() {
-        let source = at.source(pr.source.as_ref(), &format!("{field}.projects[{i}]"))?;
+        let source = at.source(pr.provenance(), &format!("{field}.projects[{i}]"))?;
         insert_project(at.c, at.region, plan_id, i, pr, source.as_ref()).await?;
     }
     for (i, pr) in p.priorities.iter().enumerate() {
@@ -381,6 +387,7 @@ pub(crate) fn export(p: &plan::Model, rows: &Rows) -> Result<PlanData> {
     let parent = p
         .parent_id
         .and_then(|id| rows.plans.iter().find(|x| x.id == id));
+    let (source, sources, reading) = seed_provenance(source!(p).as_ref());
     Ok(PlanData {
         key: key(p),
         title: p.title.clone(),
@@ -396,18 +403,27 @@ pub(crate) fn export(p: &plan::Model, rows: &Rows) -> Result<PlanData> {
         implementation: p.implementation.clone(),
         issued: p.issued.clone(),
         issued_on: p.issued_on.map(from_date).transpose()?,
+        document_title: p.document_title.clone(),
+        notes: read_list(&p.notes)?,
         source_document: p.source_document.clone(),
-        source: source!(p).map(|s| s.data()),
+        source,
+        sources,
+        reading,
         projects: projects
             .into_iter()
-            .map(|x| ProjectData {
-                title: x.title.clone(),
-                implementer: x.implementer.clone(),
-                due: x.due.clone(),
-                due_year: x.due_year,
-                source: source!(x).map(|s| s.data()),
+            .map(|x| {
+                let (source, sources, reading) = seed_provenance(source!(x).as_ref());
+                Ok(ProjectData {
+                    title: x.title.clone(),
+                    implementer: x.implementer.clone(),
+                    due: x.due.clone(),
+                    due_year: x.due_year,
+                    source,
+                    sources,
+                    reading,
+                })
             })
-            .collect(),
+            .collect::<Result<_>>()?,
         priorities: priorities
             .into_iter()
             .map(|x| crate::priority::export(x, rows))

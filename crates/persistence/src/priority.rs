@@ -12,7 +12,8 @@ use kpss_domain::priority::{PriorityDraft, PriorityFields, PriorityForCreate, Pr
 use kpss_domain::record::Priority;
 use kpss_domain::region::RegionCode;
 use kpss_domain::seed::PriorityData;
-use kpss_domain::source::SourceRef;
+use kpss_domain::seed::seed_provenance;
+use kpss_domain::source::Provenance;
 use sea_orm::ConnectionTrait;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
@@ -117,7 +118,7 @@ pub(crate) async fn insert(
     plan_id: i64,
     position: usize,
     f: &PriorityFields,
-    source: Option<&SourceRef>,
+    source: Option<&Provenance>,
 ) -> Result<i64> {
     let mut am = priority::ActiveModel {
         region_code: Set(region.to_owned()),
@@ -208,7 +209,7 @@ pub(crate) async fn import(
     pr: &PriorityData,
     field: &str,
 ) -> Result<()> {
-    let source = at.source(pr.source.as_ref(), field)?;
+    let source = at.source(pr.provenance(), field)?;
     let fields = under(pr.draft().parse(), field)?;
     let priority_id = insert(at.c, at.region, plan_id, position, &fields, source.as_ref()).await?;
     let parent = crate::measure::Parent {
@@ -226,12 +227,15 @@ pub(crate) async fn import(
 /// A priority in the seed format, with its measures.
 pub(crate) fn export(pr: &priority::Model, rows: &Rows) -> Result<PriorityData> {
     let top = |m: &crate::entity::measure::Model| m.priority_id == pr.id && m.parent_id.is_none();
+    let (source, sources, reading) = seed_provenance(source!(pr).as_ref());
     Ok(PriorityData {
         code: pr.code.clone(),
         title: pr.title.clone(),
         description: pr.description.clone(),
         group: pr.group_name.clone(),
-        source: source!(pr).map(|s| s.data()),
+        source,
+        sources,
+        reading,
         measures: in_order(&rows.measures, top, |m| m.position)
             .into_iter()
             .map(|m| crate::measure::export(m, rows))

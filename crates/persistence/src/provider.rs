@@ -14,8 +14,9 @@ use kpss_domain::kind::EntityKind;
 use kpss_domain::record::Provider;
 use kpss_domain::region::RegionCode;
 use kpss_domain::seed::ProviderData;
+use kpss_domain::seed::seed_provenance;
 use kpss_domain::service::{ProviderFields, ProviderForCreate};
-use kpss_domain::source::SourceRef;
+use kpss_domain::source::Provenance;
 use kpss_domain::text::fold;
 use sea_orm::ConnectionTrait;
 use sea_orm::{
@@ -94,7 +95,7 @@ pub(crate) async fn insert(
     c: &DatabaseTransaction,
     region: &str,
     f: &ProviderFields,
-    source: Option<&SourceRef>,
+    source: Option<&Provenance>,
 ) -> Result<i64> {
     let name = f.name.as_str();
     let mut am = provider::ActiveModel {
@@ -142,7 +143,7 @@ impl Searchable for provider::Entity {
 
 /// Imports a seed file's provider with its services.
 pub(crate) async fn import(at: &At<'_>, p: &ProviderData, field: &str) -> Result<()> {
-    let source = at.source(p.source.as_ref(), field)?;
+    let source = at.source(p.provenance(), field)?;
     let fields = under(p.fields(), field)?;
     let provider_id = insert(at.c, at.region, &fields, source.as_ref()).await?;
     for (i, s) in p.services.iter().enumerate() {
@@ -154,11 +155,14 @@ pub(crate) async fn import(at: &At<'_>, p: &ProviderData, field: &str) -> Result
 
 /// A provider in the seed format, with its services.
 pub(crate) fn export(p: &provider::Model, rows: &Rows) -> Result<ProviderData> {
+    let (source, sources, reading) = seed_provenance(source!(p).as_ref());
     Ok(ProviderData {
         name: p.name.clone(),
         ico: p.ico.clone(),
         source_document: p.source_document.clone(),
-        source: source!(p).map(|s| s.data()),
+        source,
+        sources,
+        reading,
         services: rows
             .services
             .iter()

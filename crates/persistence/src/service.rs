@@ -14,12 +14,12 @@ use kpss_domain::access::Grant;
 use kpss_domain::kind::{AuditAction, EntityKind};
 use kpss_domain::record::{OwnedCapacity, Service};
 use kpss_domain::region::RegionCode;
-use kpss_domain::seed::{CapacityData, ServiceData};
+use kpss_domain::seed::{CapacityData, ServiceData, seed_provenance};
 use kpss_domain::service::{
     Capacity, CapacityUnit, ServiceDraft, ServiceFields, ServiceForCreate, ServiceForm,
     ServicePatch, ServiceType,
 };
-use kpss_domain::source::SourceRef;
+use kpss_domain::source::Provenance;
 use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::Query;
 use sea_orm::{
@@ -78,6 +78,7 @@ pub(crate) fn to_capacity(c: &capacity::Model) -> Result<Capacity> {
     Ok(Capacity {
         form: c.form.as_deref().map(parse).transpose()?,
         value: c.value,
+        at_least: c.at_least,
         unit: parse(&c.unit)?,
         text: c.text.clone(),
         network_shares: serde_json::from_str(&c.network_shares)
@@ -151,6 +152,7 @@ pub(crate) async fn replace_capacities(
             position: Set(i as i32),
             form: Set(cap.form.map(|f| f.as_str().to_owned())),
             value: Set(cap.value),
+            at_least: Set(cap.at_least),
             unit: Set(cap.unit.as_str().to_owned()),
             text: Set(cap.text.clone()),
             network_shares: Set(serde_json::to_string(&cap.network_shares)
@@ -248,7 +250,7 @@ pub(crate) async fn insert(
     region: &str,
     provider_id: i64,
     f: &ServiceFields,
-    source: Option<&SourceRef>,
+    source: Option<&Provenance>,
 ) -> Result<i64> {
     let mut am = service::ActiveModel {
         region_code: Set(region.to_owned()),
@@ -359,7 +361,7 @@ pub(crate) async fn import(
     s: &ServiceData,
     field: &str,
 ) -> Result<()> {
-    let source = at.source(s.source.as_ref(), field)?;
+    let source = at.source(s.provenance(), field)?;
     let mut fields = under(s.draft().parse(), field)?;
     fields.capacities = at.capacities(&s.capacities, &format!("{field}.capacities"))?;
     insert(at.c, at.region, provider_id, &fields, source.as_ref()).await?;
@@ -368,11 +370,14 @@ pub(crate) async fn import(
 
 /// A service in the seed format, with its capacities.
 pub(crate) fn export(s: &service::Model, rows: &Rows) -> Result<ServiceData> {
+    let (source, sources, reading) = seed_provenance(source!(s).as_ref());
     Ok(ServiceData {
         service_type: parse(&s.service_type)?,
         name: s.name.clone(),
         scope: s.scope.clone(),
-        source: source!(s).map(|s| s.data()),
+        source,
+        sources,
+        reading,
         capacities: exported_capacities(rows, |c| c.service_id == Some(s.id))?,
     })
 }

@@ -7,10 +7,9 @@ use crate::entity::{
     activity, capacity, evaluation, measure, plan, plan_project, priority, provider, service,
 };
 use crate::{Error, Result};
-use kpss_domain::ValidationError;
 use kpss_domain::seed::CapacityData;
 use kpss_domain::service::Capacity;
-use kpss_domain::source::{SourceData, SourceRef};
+use kpss_domain::source::{Provenance, ProvenanceData};
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::BTreeMap;
 
@@ -31,22 +30,10 @@ pub(crate) struct At<'a> {
 }
 
 impl At<'_> {
-    /// A record's provenance in its document; `field` is the record's path in the file.
-    pub fn source(&self, data: Option<&SourceData>, field: &str) -> Result<Option<SourceRef>> {
-        let Some(data) = data else {
-            return Ok(None);
-        };
-        let Some(doc) = self.document else {
-            return Err(Error::Invalid(ValidationError::new(
-                format!("{field}.source"),
-                "a source needs the source_document of its plan or provider",
-            )));
-        };
-        let content = self.docs.0.get(doc).map(String::as_str).unwrap_or_default();
-        Ok(Some(
-            data.resolve(doc, content)
-                .map_err(|e| Error::Invalid(e.under(field)))?,
-        ))
+    /// A record's provenance in its documents; `field` is the record's path in the file.
+    pub fn source(&self, data: ProvenanceData, field: &str) -> Result<Option<Provenance>> {
+        let content = |doc: &str| self.docs.0.get(doc).map(String::as_str);
+        under(data.resolve(self.document, content), field)
     }
 
     /// The capacities of a record, each with its source.
@@ -55,7 +42,7 @@ impl At<'_> {
             .enumerate()
             .map(|(i, c)| {
                 let f = format!("{field}[{i}]");
-                Ok(c.capacity(self.source(c.source.as_ref(), &f)?))
+                Ok(c.capacity(self.source(c.provenance(), &f)?))
             })
             .collect()
     }

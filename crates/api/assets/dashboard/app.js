@@ -39,12 +39,12 @@ const SEARCH = `query Search($text: String!, $regions: [String!]) {
 }`;
 const MEASURE = `query Measure($id: ID!) {
   measure(id: $id) {
-    id code title rationale description targetGroups term responsible output
-    expectedCost { amountCzk per text } fundingSources risks
-    plan { id title periodStart periodEnd sourceDocument region { name } }
-    source { document firstLine lastLine excerpt }
+    id code title alternativeTitle rationale description targetGroups term responsible output
+    expectedCost { amountCzk per text } fundingSources risks reading
+    plan { id title periodStart periodEnd sourceDocument reading region { name } }
+    sources { document firstLine lastLine excerpt }
     priority { code title }
-    evaluations { year status comment }
+    evaluations { year status comment reading }
     activities { code title description responsible schedule subActivities { code title } }
     subMeasures { id code title }
   }
@@ -65,12 +65,20 @@ const czk = new Intl.NumberFormat('cs-CZ', { style: 'currency', currency: 'CZK',
 
 /** "10 000 Kč / setkání", and the plan's own words when they say more. */
 // Where the plan says it: the document and its lines, with the excerpt that
-// states the measure; a measure created through the API has none.
+// states the measure (each range, where its values come from several places);
+// a measure created through the API has none.
 function source(m) {
-  const s = m.source;
-  if (!s) return m.plan.sourceDocument && `dokument ${m.plan.sourceDocument}`;
-  const lines = s.firstLine === s.lastLine ? `řádek ${s.firstLine}` : `řádky ${s.firstLine}–${s.lastLine}`;
-  return `${s.document}, ${lines}: „${s.excerpt}“`;
+  if (!m.sources.length) return m.plan.sourceDocument && `dokument ${m.plan.sourceDocument}`;
+  return list(m.sources.map((s) => {
+    const lines = s.firstLine === s.lastLine ? `řádek ${s.firstLine}` : `řádky ${s.firstLine}–${s.lastLine}`;
+    return `${s.document}, ${lines}: „${s.excerpt}“`;
+  }));
+}
+
+// How the data was read where the document's layout left room for doubt.
+function readings(m) {
+  const all = [m.reading, m.plan.reading && `Plán: ${m.plan.reading}`].filter(Boolean);
+  return all.length ? list(all) : null;
 }
 
 function cost({ amountCzk, per, text }) {
@@ -332,6 +340,7 @@ async function openMeasure(id) {
           ['Region', m.plan.region.name],
           ['Plán', `${m.plan.title} (${period(m.plan)})`],
           ['Priorita', `${m.priority.code} ${m.priority.title}`],
+          ['Název v přehledu', m.alternativeTitle],
           ['Cílové skupiny', m.targetGroups],
           ['Termín', m.term],
           ['Odpovědnost', m.responsible],
@@ -339,6 +348,7 @@ async function openMeasure(id) {
           ['Předpokládané náklady', m.expectedCost && cost(m.expectedCost)],
           ['Zdroje financování', m.fundingSources],
           ['Zdroj', source(m)],
+          ['Čtení dokumentu', readings(m)],
         ]),
         m.description && h('section', {}, h('h3', {}, 'Popis'), h('p', {}, m.description)),
         m.rationale && h('section', {}, h('h3', {}, 'Odůvodnění'), h('p', {}, m.rationale)),
@@ -348,7 +358,8 @@ async function openMeasure(id) {
               h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Rok'), h('th', { scope: 'col' }, 'Stav'),
                 h('th', { scope: 'col' }, 'Komentář'))),
               h('tbody', {}, m.evaluations.map((e) => h('tr', {},
-                h('td', {}, String(e.year)), h('td', {}, statusBadge(e)), h('td', {}, e.comment ?? '')))))
+                h('td', {}, String(e.year)), h('td', {}, statusBadge(e)), h('td', {}, e.comment ?? '',
+                  e.reading ? h('p', { class: 'reading' }, `Čtení dokumentu: ${e.reading}`) : null)))))
             : h('p', {}, 'Zatím bez hodnocení.')),
         h('section', {}, h('h3', {}, 'Aktivity'),
           m.activities.length ? h('ul', { class: 'activities' }, m.activities.map(activity)) : h('p', {}, '—')),

@@ -3,8 +3,9 @@
 use super::common::{
     self, bad, children, invalid, list, loader, optional_id, patch, related, scoped,
 };
+use super::enums;
 use super::nodes::{Activity, ActivityById, Measure, MeasureById, SubActivitiesOf};
-use super::source::{SourceRef, source};
+use super::source::{SourceOf, SourceRef, reading, source, sources};
 use crate::error::{Result, coded};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use kpss_domain::activity as dom_activity;
@@ -51,6 +52,16 @@ impl Activity {
         source(&self.0.source, Kind::Activity, self.0.id)
     }
 
+    /// Every range of lines that states the activity's values, its main range (`source`) first.
+    async fn sources(&self) -> Vec<SourceRef> {
+        sources(&self.0.source, Some(SourceOf(Kind::Activity, self.0.id)))
+    }
+
+    /// What was read and why, where the activity rests on a reading of a flattened or ambiguous layout, or on a doubtful value.
+    async fn reading(&self) -> Option<&str> {
+        reading(&self.0.source)
+    }
+
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
@@ -77,6 +88,12 @@ impl Activity {
     /// Financování, one entry per line of the document's cell.
     async fn financing_items(&self) -> &[String] {
         &self.0.financing_items
+    }
+
+    /// What the document says of the financing: `STATED` with items, `NONE` where it says there
+    /// is none ("žádné"), `NOT_SPECIFIABLE`, or `NOT_STATED`.
+    async fn financing_statement(&self) -> enums::Statement {
+        self.0.financing_statement.into()
     }
 
     async fn outputs(&self) -> &[String] {
@@ -109,6 +126,8 @@ pub struct ActivityInput {
     financing: Option<String>,
     schedule_items: Option<Vec<String>>,
     financing_items: Option<Vec<String>>,
+    /// Only where the items alone do not tell: `NONE` or `NOT_SPECIFIABLE` (without items).
+    financing_statement: Option<enums::Statement>,
     outputs: Option<Vec<String>>,
 }
 
@@ -122,6 +141,7 @@ pub struct ActivityPatch {
     financing: MaybeUndefined<String>,
     schedule_items: MaybeUndefined<Vec<String>>,
     financing_items: MaybeUndefined<Vec<String>>,
+    financing_statement: MaybeUndefined<enums::Statement>,
     outputs: MaybeUndefined<Vec<String>>,
 }
 
@@ -185,6 +205,7 @@ impl ActivityMutations {
                 )?
                 .optional(None)
                 .unwrap_or_default(),
+                financing_statement: input.financing_statement.map(Into::into),
                 outputs: list(input.outputs),
             }
             .parse()
@@ -213,6 +234,7 @@ impl ActivityMutations {
                 patch.financing,
                 patch.financing_items,
             )?,
+            financing_statement: self::patch(patch.financing_statement.map_value(Into::into)),
             outputs: self::patch(patch.outputs),
         };
         common::update(ctx, &id, expected_version, p).await

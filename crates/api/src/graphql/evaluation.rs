@@ -3,7 +3,7 @@
 use super::common::{self, invalid, scoped};
 use super::nodes::Evaluation;
 use super::scalars::DateTime;
-use super::source::{SourceRef, source};
+use super::source::{SourceOf, SourceRef, reading, source, sources};
 use crate::error::{Result, coded};
 use crate::graphql::enums;
 use async_graphql::{Context, ID, InputObject, Object};
@@ -45,6 +45,16 @@ impl Evaluation {
     /// The lines that state the evaluation; kept when it is replaced through the API (the audit log shows that).
     async fn source(&self) -> Option<SourceRef> {
         source(&self.0.source, Kind::Evaluation, self.0.id)
+    }
+
+    /// Every range of lines that states the evaluation's values, its main range (`source`) first.
+    async fn sources(&self) -> Vec<SourceRef> {
+        sources(&self.0.source, Some(SourceOf(Kind::Evaluation, self.0.id)))
+    }
+
+    /// What was read and why, where the evaluation rests on a reading of a flattened or ambiguous layout, or on a doubtful value.
+    async fn reading(&self) -> Option<&str> {
+        reading(&self.0.source)
     }
 }
 

@@ -9,7 +9,7 @@ use super::nodes::{
 };
 use super::page::{page, page_info, total};
 use super::service::{Capacity, CapacityInput, capacities, capacities_patch};
-use super::source::{SourceRef, source};
+use super::source::{SourceOf, SourceRef, reading, source, sources};
 use crate::error::{Result, coded};
 use crate::graphql::enums;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
@@ -85,9 +85,25 @@ impl Measure {
         self.0.priority_title.as_deref()
     }
 
+    /// The measure's title as another part of the document (an overview) prints it, where it
+    /// differs from `title`.
+    async fn alternative_title(&self) -> Option<&str> {
+        self.0.alternative_title.as_deref()
+    }
+
     /// The lines of the source document that state the measure; null for one created through the API.
     async fn source(&self) -> Option<SourceRef> {
         source(&self.0.source, Kind::Measure, self.0.id)
+    }
+
+    /// Every range of lines that states the measure's values, its main range (`source`) first.
+    async fn sources(&self) -> Vec<SourceRef> {
+        sources(&self.0.source, Some(SourceOf(Kind::Measure, self.0.id)))
+    }
+
+    /// What was read and why, where the measure rests on a reading of a flattened or ambiguous layout, or on a doubtful value.
+    async fn reading(&self) -> Option<&str> {
+        reading(&self.0.source)
     }
 
     /// Odůvodnění
@@ -237,6 +253,7 @@ pub struct MeasureInput {
     planned_activities: Option<Vec<String>>,
     planned_capacities: Option<Vec<CapacityInput>>,
     priority_title: Option<String>,
+    alternative_title: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -259,6 +276,7 @@ pub struct MeasurePatch {
     planned_activities: MaybeUndefined<Vec<String>>,
     planned_capacities: MaybeUndefined<Vec<CapacityInput>>,
     priority_title: MaybeUndefined<String>,
+    alternative_title: MaybeUndefined<String>,
 }
 
 fn cost(c: CostInput) -> ValidationResult<CostData> {
@@ -359,6 +377,7 @@ impl MeasureMutations {
             planned_activities: list(input.planned_activities),
             planned_capacities: capacities(input.planned_capacities.unwrap_or_default()),
             priority_title: input.priority_title,
+            alternative_title: input.alternative_title,
         };
         let cmd = MeasureForCreate {
             priority_id: common::id("priorityId", &priority_id)?,
@@ -395,6 +414,7 @@ impl MeasureMutations {
             planned_activities: self::patch(patch.planned_activities),
             planned_capacities: capacities_patch(patch.planned_capacities),
             priority_title: self::patch(patch.priority_title),
+            alternative_title: self::patch(patch.alternative_title),
         };
         common::update(ctx, &id, expected_version, p).await
     }

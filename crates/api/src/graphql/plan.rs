@@ -7,7 +7,7 @@ use super::nodes::{Plan, PlanById, PlanProject, PrioritiesOf, Priority, Projects
 use super::page::{page, page_info, total};
 use super::region::{Region, region_of};
 use super::scalars::{Date, DateTime};
-use super::source::{SourceRef, source};
+use super::source::{SourceOf, SourceRef, reading, source, sources};
 use crate::error::{Result, coded};
 use crate::graphql::enums;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
@@ -97,9 +97,31 @@ impl Plan {
         self.0.issued_on.map(Date)
     }
 
+    /// The document's own title, where it is not the plan's (e.g. an evaluation or an update of
+    /// the plan).
+    async fn document_title(&self) -> Option<&str> {
+        self.0.document_title.as_deref()
+    }
+
+    /// What the document says about the plan itself (its scope, how it was prepared), one
+    /// statement per entry.
+    async fn notes(&self) -> &[String] {
+        &self.0.notes
+    }
+
     /// The lines of the source document that state the plan; null for plans created through the API.
     async fn source(&self) -> Option<SourceRef> {
         source(&self.0.source, Kind::Plan, self.0.id)
+    }
+
+    /// Every range of lines that states the plan's values, its main range (`source`) first.
+    async fn sources(&self) -> Vec<SourceRef> {
+        sources(&self.0.source, Some(SourceOf(Kind::Plan, self.0.id)))
+    }
+
+    /// What was read and why, where the plan rests on a reading of a flattened or ambiguous layout, or on a doubtful value.
+    async fn reading(&self) -> Option<&str> {
+        reading(&self.0.source)
     }
 
     async fn priorities(&self, ctx: &Context<'_>) -> Result<Vec<Priority>> {
@@ -152,6 +174,16 @@ impl PlanProject {
     async fn source(&self) -> Option<SourceRef> {
         source(&self.0.source, Kind::Project, self.0.id)
     }
+
+    /// Every range of lines that states the project's values, its main range (`source`) first.
+    async fn sources(&self) -> Vec<SourceRef> {
+        sources(&self.0.source, Some(SourceOf(Kind::Project, self.0.id)))
+    }
+
+    /// What was read and why, where the project rests on a reading of a flattened or ambiguous layout, or on a doubtful value.
+    async fn reading(&self) -> Option<&str> {
+        reading(&self.0.source)
+    }
 }
 
 connection!(PlanConnection, Plan);
@@ -182,6 +214,8 @@ pub struct PlanInput {
     implementation: Option<String>,
     issued: Option<String>,
     issued_on: Option<Date>,
+    document_title: Option<String>,
+    notes: Option<Vec<String>>,
 }
 
 /// Absent fields stay as they are; null clears a nullable field.
@@ -200,6 +234,8 @@ pub struct PlanPatch {
     implementation: MaybeUndefined<String>,
     issued: MaybeUndefined<String>,
     issued_on: MaybeUndefined<Date>,
+    document_title: MaybeUndefined<String>,
+    notes: MaybeUndefined<Vec<String>>,
 }
 
 #[derive(Default)]
@@ -257,6 +293,8 @@ impl PlanMutations {
                 implementation: input.implementation,
                 issued: input.issued,
                 issued_on: input.issued_on.map(|d| d.0),
+                document_title: input.document_title,
+                notes: input.notes.unwrap_or_default(),
             }
             .parse()
             .map_err(|e| invalid(e, "input"))?,
@@ -284,6 +322,8 @@ impl PlanMutations {
             implementation: self::patch(patch.implementation),
             issued: self::patch(patch.issued),
             issued_on: self::patch(patch.issued_on.map_value(|d| d.0)),
+            document_title: self::patch(patch.document_title),
+            notes: self::patch(patch.notes),
             parent_id: match patch.parent_id {
                 MaybeUndefined::Undefined => Patch::Keep,
                 MaybeUndefined::Null => Patch::Clear,

@@ -4,7 +4,7 @@ use super::common::{children, grant, invalid, region_code, scoped};
 use super::nodes::{Provider, Service, ServicesOf};
 use super::page::{page, page_info, total};
 use super::region::{Region, region_of};
-use super::source::{SourceRef, source};
+use super::source::{SourceOf, SourceRef, reading, source, sources};
 use crate::error::{Result, coded};
 use async_graphql::{Context, ID, InputObject, Object};
 use kpss_domain::service::{ProviderFields, ProviderForCreate};
@@ -39,6 +39,16 @@ impl Provider {
     /// The lines that name the provider; null for one created through the API.
     async fn source(&self) -> Option<SourceRef> {
         source(&self.0.source, Kind::Provider, self.0.id)
+    }
+
+    /// Every range of lines that states the provider's values, its main range (`source`) first.
+    async fn sources(&self) -> Vec<SourceRef> {
+        sources(&self.0.source, Some(SourceOf(Kind::Provider, self.0.id)))
+    }
+
+    /// What was read and why, where the provider rests on a reading of a flattened or ambiguous layout, or on a doubtful value.
+    async fn reading(&self) -> Option<&str> {
+        reading(&self.0.source)
     }
 
     async fn version(&self) -> i32 {

@@ -4,7 +4,7 @@ use super::common::{self, children, grant, invalid, patch, related, scoped};
 use super::nodes::{Provider, ProviderById, Service};
 use super::page::{page, page_info, total};
 use super::region::{Region, region_of};
-use super::source::{SourceRef, source, source_read};
+use super::source::{SourceOf, SourceRef, reading, source, source_read, sources};
 use crate::error::{Result, coded};
 use crate::graphql::enums;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
@@ -66,6 +66,16 @@ impl Service {
         source(&self.0.source, Kind::Service, self.0.id)
     }
 
+    /// Every range of lines that states the service's values, its main range (`source`) first.
+    async fn sources(&self) -> Vec<SourceRef> {
+        sources(&self.0.source, Some(SourceOf(Kind::Service, self.0.id)))
+    }
+
+    /// What was read and why, where the service rests on a reading of a flattened or ambiguous layout, or on a doubtful value.
+    async fn reading(&self) -> Option<&str> {
+        reading(&self.0.source)
+    }
+
     async fn archived(&self) -> bool {
         self.0.archived
     }
@@ -87,6 +97,11 @@ impl Capacity {
 
     async fn value(&self) -> i32 {
         self.0.capacity.value
+    }
+
+    /// `value` is a lower bound the document states ("minimálně 50 lůžek"), not an exact figure.
+    async fn at_least(&self) -> bool {
+        self.0.capacity.at_least
     }
 
     async fn unit(&self) -> enums::CapacityUnit {
@@ -115,6 +130,16 @@ impl Capacity {
     /// The lines that state the capacity; null for one sent through the API.
     async fn source(&self) -> Option<SourceRef> {
         source_read(&self.0.capacity.source)
+    }
+
+    /// Every range of lines that states the capacity's values, its main range (`source`) first.
+    async fn sources(&self) -> Vec<SourceRef> {
+        sources(&self.0.capacity.source, None)
+    }
+
+    /// What was read and why, where the capacity rests on a reading of an ambiguous layout.
+    async fn reading(&self) -> Option<&str> {
+        reading(&self.0.capacity.source)
     }
 }
 
@@ -184,6 +209,8 @@ pub(super) async fn service_query(
 pub struct CapacityInput {
     form: Option<enums::ServiceForm>,
     value: i32,
+    /// `value` is a lower bound ("minimálně 50"); false when absent.
+    at_least: Option<bool>,
     unit: enums::CapacityUnit,
     text: Option<String>,
     network_shares: Option<Vec<NetworkShare>>,
@@ -208,6 +235,7 @@ pub(super) fn capacities(list: Vec<CapacityInput>) -> Vec<CapacityData> {
         .map(|c| CapacityData {
             form: c.form.map(Into::into),
             value: c.value,
+            at_least: c.at_least.unwrap_or(false),
             unit: c.unit.into(),
             text: c.text,
             network_shares: c

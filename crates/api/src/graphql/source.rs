@@ -4,6 +4,7 @@ use super::common::loader;
 use crate::error::{Result, coded};
 use async_graphql::dataloader::Loader;
 use async_graphql::{Context, Object};
+use kpss_domain::source::Provenance;
 use kpss_persistence::provenance;
 use kpss_persistence::search::Kind;
 use std::collections::HashMap;
@@ -68,21 +69,43 @@ impl SourceRef {
     async fn excerpt(&self) -> &str {
         &self.source.excerpt
     }
+
+    /// The record's fields (as the seed format names them) these lines state;
+    /// empty for the record's main range, which states the rest.
+    async fn fields(&self) -> &[String] {
+        &self.source.fields
+    }
 }
 
-/// The `source` field of record `id` of `kind`: null for one created through the API.
-pub(super) fn source(
-    s: &Option<kpss_domain::source::SourceRef>,
-    kind: Kind,
-    id: i64,
-) -> Option<SourceRef> {
-    s.clone().map(|source| SourceRef {
-        source,
-        of: Some(SourceOf(kind, id)),
-    })
+fn range(source: &kpss_domain::source::SourceRef, of: Option<SourceOf>) -> SourceRef {
+    SourceRef {
+        source: source.clone(),
+        of,
+    }
 }
 
-/// The same for a record read with its source lines.
-pub(super) fn source_read(s: &Option<kpss_domain::source::SourceRef>) -> Option<SourceRef> {
-    s.clone().map(|source| SourceRef { source, of: None })
+/// The `source` field of record `id` of `kind`: its main range, its text
+/// read when asked for; null for one created through the API.
+pub(super) fn source(p: &Option<Provenance>, kind: Kind, id: i64) -> Option<SourceRef> {
+    p.as_ref().map(|p| range(&p.main, Some(SourceOf(kind, id))))
+}
+
+/// The `sources` field: every range, the main one first (`of` as for
+/// `source`; the further ranges are read with the record).
+pub(super) fn sources(p: &Option<Provenance>, of: Option<SourceOf>) -> Vec<SourceRef> {
+    p.iter()
+        .flat_map(|p| {
+            std::iter::once(range(&p.main, of)).chain(p.more.iter().map(|r| range(r, None)))
+        })
+        .collect()
+}
+
+/// The `reading` field: how an ambiguous layout was read, where it was.
+pub(super) fn reading(p: &Option<Provenance>) -> Option<&str> {
+    p.as_ref()?.reading.as_deref()
+}
+
+/// The `source` field of a record read with its source lines.
+pub(super) fn source_read(p: &Option<Provenance>) -> Option<SourceRef> {
+    p.as_ref().map(|p| range(&p.main, None))
 }

@@ -63,6 +63,8 @@ async fn plan_in_klatovy() -> (Db, i64) {
         implementation: None,
         issued: None,
         issued_on: None,
+        document_title: None,
+        notes: vec![],
     }
     .parse()
     .expect("a plan");
