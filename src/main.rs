@@ -39,12 +39,30 @@ enum Command {
         #[arg(long)]
         replace: bool,
     },
-    /// Write a region's current data in the seed format (to stdout, or a file).
+    /// Write a region's current data, or one plan's, in the seed format (to stdout, or a file).
     Export {
+        #[arg(long, required_unless_present = "plan", conflicts_with = "plan")]
+        region: Option<String>,
+        /// A plan's id: the plan as a file to edit and import again.
+        #[arg(long)]
+        plan: Option<i64>,
+        /// The file's format (`yaml`, the seed format).
+        #[arg(long, default_value = "yaml", value_parser = ["yaml"])]
+        format: String,
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Import a plan file (as `kpss export --plan` writes it) into a region: prints
+    /// what changes; `--dry-run` changes nothing.
+    Import {
+        file: std::path::PathBuf,
         #[arg(long)]
         region: String,
         #[arg(long)]
-        out: Option<std::path::PathBuf>,
+        dry_run: bool,
+        /// Archive the priorities, measures and activities the file leaves out.
+        #[arg(long)]
+        archive_missing: bool,
     },
     /// Print a token signed with the configured secret.
     Token {
@@ -110,20 +128,77 @@ async fn run(cli: Cli) -> Result<(), Error> {
             }
             Ok(())
         }
-        Command::Export { region, out } => {
+        Command::Export {
+            region, plan, out, ..
+        } => {
             let db = kpss_persistence::Db::connect(&config.database_url()?).await?;
-            let code = kpss_domain::region::RegionCode::parse("--region", &region)?;
-            let data = kpss_persistence::export::region(
-                &db.scoped(kpss_domain::access::Ctx::system("export")),
-                &code,
-            )
-            .await?;
-            let yaml = kpss_persistence::export::to_yaml(&data)?;
+            let scoped = db.scoped(kpss_domain::access::Ctx::system("export"));
+            let yaml = match (plan, region) {
+                (Some(id), _) => kpss_persistence::plan_file::export(&scoped, id).await?,
+                (None, region) => {
+                    let region = region.unwrap_or_default();
+                    let code = kpss_domain::region::RegionCode::parse("--region", &region)?;
+                    let data = kpss_persistence::export::region(&scoped, &code).await?;
+                    kpss_persistence::export::to_yaml(&data)?
+                }
+            };
             match out {
                 // A region's data: readable by the one who exported it.
                 Some(path) => kpss::write_private(&path, yaml.as_bytes(), true)?,
                 None => print!("{yaml}"),
             }
+            Ok(())
+        }
+        Command::Import {
+            file,
+            region,
+            dry_run,
+            archive_missing,
+        } => {
+            let db = kpss_persistence::Db::connect(&config.database_url()?).await?;
+            let code = kpss_domain::region::RegionCode::parse("--region", &region)?;
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let parsed = match kpss_persistence::plan_file::parse(&code, &text) {
+                Err(kpss_persistence::Error::Problems(problems)) => {
+                    for p in &problems {
+                        eprintln!("{}: {}: {}", file.display(), p.field, p.message);
+                    }
+                    return Err(format!("{} problem(s); nothing imported", problems.len()).into());
+                }
+                parsed => parsed?,
+            };
+            let options = kpss_persistence::plan_file::ImportOptions {
+                dry_run,
+                expected_version: None,
+                archive_missing,
+            };
+            let scoped = db.scoped(kpss_domain::access::Ctx::system("import"));
+            let result =
+                kpss_persistence::plan_file::import(&scoped, &code, &parsed, options).await?;
+            for c in &result.changes {
+                use kpss_persistence::plan_file::ImportAction::Unchanged;
+                if c.action != Unchanged {
+                    let fields: Vec<&str> = c.fields.iter().map(|f| f.name.as_str()).collect();
+                    let code = c.code.as_deref().unwrap_or("");
+                    println!(
+                        "{:?} {} {code} {}",
+                        c.action,
+                        c.kind.as_str(),
+                        fields.join(", ")
+                    );
+                }
+            }
+            let verb = if result.applied {
+                "applied"
+            } else {
+                "dry run, nothing changed"
+            };
+            println!(
+                "{} record(s); {verb}; plan version {}",
+                result.changes.len(),
+                result.version
+            );
             Ok(())
         }
         Command::Token {

@@ -346,3 +346,49 @@ fn export_writes_a_private_file() {
     let yaml = std::fs::read_to_string(&out).expect("read");
     assert!(yaml.contains("region: klatovy"), "{yaml}");
 }
+
+/// `kpss export --plan` writes one plan as a private file; `kpss import`
+/// shows what a changed file changes (`--dry-run` writes nothing) and applies it.
+#[test]
+fn a_plan_goes_out_as_a_file_and_comes_back_changed() {
+    use std::os::unix::fs::PermissionsExt;
+    let data = tempfile::tempdir().expect("dir");
+    let run = |args: &[&str]| {
+        let out = kpss()
+            .args(args)
+            .env("KPSS_DATA_DIR", data.path())
+            .output()
+            .expect("kpss");
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8(out.stdout).expect("UTF-8")
+    };
+    run(&["seed"]);
+    let file = data.path().join("plan.yaml");
+    let path = file.to_str().expect("path");
+    // Plan 1 is the first seeded plan (Chomutov's, in the seeds' order).
+    run(&["export", "--plan", "1", "--out", path]);
+    let mode = std::fs::metadata(&file)
+        .expect("metadata")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let yaml = std::fs::read_to_string(&file).expect("read");
+    let region = yaml
+        .lines()
+        .find_map(|l| l.strip_prefix("region: "))
+        .expect("region")
+        .to_owned();
+    let title = yaml
+        .lines()
+        .find_map(|l| l.strip_prefix("  title: "))
+        .expect("title")
+        .to_owned();
+    std::fs::write(&file, yaml.replacen(&title, "Plán po úpravě", 1)).expect("write");
+    let dry = run(&["import", path, "--region", &region, "--dry-run"]);
+    assert!(dry.contains("Changed Plan  title"), "{dry}");
+    assert!(dry.contains("dry run, nothing changed"), "{dry}");
+    let applied = run(&["import", path, "--region", &region]);
+    assert!(applied.contains("applied"), "{applied}");
+    let again = run(&["import", path, "--region", &region, "--dry-run"]);
+    assert!(!again.contains("Changed"), "{again}");
+}

@@ -22,6 +22,7 @@ mod limits;
 mod live;
 mod oidc;
 mod persisted;
+mod plan_file;
 mod provenance;
 mod read;
 mod rls;

@@ -14,6 +14,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{message}")]
     BadUserInput { field: String, message: String },
+    /// A file with problems: each with its location in the file.
+    #[error("the file has {} problem(s)", .0.len())]
+    BadFile(Vec<kpss_domain::ValidationError>),
     #[error("the record was changed by someone else (current version {current_version})")]
     Conflict { current_version: i32 },
     #[error("{0}")]
@@ -36,7 +39,7 @@ impl ApiError {
             Self::Unauthenticated(_) => code::UNAUTHENTICATED,
             Self::Forbidden(_) => code::FORBIDDEN,
             Self::NotFound(_) => code::NOT_FOUND,
-            Self::BadUserInput { .. } => code::BAD_USER_INPUT,
+            Self::BadUserInput { .. } | Self::BadFile(_) => code::BAD_USER_INPUT,
             Self::Conflict { .. } => code::CONFLICT,
             Self::TooComplex(_) => code::QUERY_TOO_COMPLEX,
             Self::RateLimited { .. } => code::RATE_LIMITED,
@@ -86,6 +89,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Invalid(v) => v.into(),
+            StoreError::Problems(p) => Self::BadFile(p),
             StoreError::Forbidden(m) => Self::Forbidden(m),
             StoreError::NotFound(m) => Self::NotFound(m),
             StoreError::Conflict { current_version } => Self::Conflict { current_version },
@@ -141,6 +145,17 @@ impl ErrorExtensions for ApiError {
             ext.set("code", self.code());
             match self {
                 Self::BadUserInput { field, .. } => ext.set("field", field.as_str()),
+                Self::BadFile(problems) => {
+                    let list: Vec<async_graphql::Value> = problems
+                        .iter()
+                        .map(|p| {
+                            async_graphql::Value::from_json(serde_json::json!({
+                                "location": p.field, "message": p.message }))
+                            .unwrap_or_default()
+                        })
+                        .collect();
+                    ext.set("problems", list);
+                }
                 Self::Conflict { current_version } => ext.set("currentVersion", *current_version),
                 Self::RateLimited { retry_after_secs } => ext.set("retryAfter", *retry_after_secs),
                 _ => {}

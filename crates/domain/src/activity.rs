@@ -114,6 +114,25 @@ pub struct ActivityPatch {
 }
 
 impl ActivityPatch {
+    /// The fields named in `changed` set as `to` has them.
+    pub fn to(to: &ActivityDraft, changed: &[&str]) -> Self {
+        let list = |f, v| Patch::pick(changed, f, Some(v));
+        Self {
+            code: Patch::pick(changed, "code", Some(&to.code)),
+            title: Patch::pick(changed, "title", Some(&to.title)),
+            description: Patch::pick(changed, "description", to.description.as_ref()),
+            responsible: list("responsible", &to.responsible),
+            schedule_items: list("schedule_items", &to.schedule_items),
+            financing_items: list("financing_items", &to.financing_items),
+            financing_statement: Patch::pick(
+                changed,
+                "financing_statement",
+                to.financing_statement.as_ref(),
+            ),
+            outputs: list("outputs", &to.outputs),
+        }
+    }
+
     pub fn apply(self, current: &ActivityFields) -> ValidationResult<ActivityFields> {
         let mut d = current.draft();
         self.code.apply_required("code", &mut d.code)?;

@@ -284,6 +284,43 @@ pub struct MeasurePatch {
 }
 
 impl MeasurePatch {
+    /// The fields named in `changed` set as `to` has them.
+    pub fn to(to: &MeasureDraft, changed: &[&str]) -> Self {
+        let list = |f, v| Patch::pick(changed, f, Some(v));
+        Self {
+            code: Patch::pick(changed, "code", Some(&to.code)),
+            title: Patch::pick(changed, "title", Some(&to.title)),
+            rationale: Patch::pick(changed, "rationale", to.rationale.as_ref()),
+            description: Patch::pick(changed, "description", to.description.as_ref()),
+            target_groups: list("target_groups", &to.target_groups),
+            term: Patch::pick(changed, "term", to.term.as_ref()),
+            term_start_year: Patch::pick(changed, "term_start_year", to.term_start_year.as_ref()),
+            term_end_year: Patch::pick(changed, "term_end_year", to.term_end_year.as_ref()),
+            responsible: list("responsible", &to.responsible),
+            output: Patch::pick(changed, "output", to.output.as_ref()),
+            expected_cost: Patch::pick(changed, "expected_cost", to.expected_cost.as_ref()),
+            funding_sources: list("funding_sources", &to.funding_sources),
+            funding_statement: Patch::pick(
+                changed,
+                "funding_statement",
+                to.funding_statement.as_ref(),
+            ),
+            risks: list("risks", &to.risks),
+            planned_activities: list("planned_activities", &to.planned_activities),
+            planned_capacities: Patch::pick(
+                changed,
+                "planned_capacities",
+                Some(&to.planned_capacities),
+            ),
+            priority_title: Patch::pick(changed, "priority_title", to.priority_title.as_ref()),
+            alternative_title: Patch::pick(
+                changed,
+                "alternative_title",
+                to.alternative_title.as_ref(),
+            ),
+        }
+    }
+
     pub fn apply(self, current: &MeasureFields) -> ValidationResult<MeasureFields> {
         let mut d = current.draft();
         self.code.apply_required("code", &mut d.code)?;

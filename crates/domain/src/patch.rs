@@ -48,6 +48,18 @@ impl<T> Patch<T> {
     }
 }
 
+impl<T: Clone> Patch<T> {
+    /// `value` where `field` is among `changed` (none clears it), else keep:
+    /// a patch that makes a record equal to another in the named fields.
+    pub fn pick(changed: &[&str], field: &str, value: Option<&T>) -> Self {
+        match value {
+            _ if !changed.contains(&field) => Patch::Keep,
+            Some(v) => Patch::Set(v.clone()),
+            None => Patch::Clear,
+        }
+    }
+}
+
 impl<T> Patch<Vec<T>> {
     /// Patches a list in place: null clears it to empty.
     pub fn apply_list(self, slot: &mut Vec<T>) {

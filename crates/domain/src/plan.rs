@@ -153,6 +153,27 @@ pub struct PlanPatch {
 }
 
 impl PlanPatch {
+    /// The fields named in `changed` set as `to` has them.
+    pub fn to(to: &PlanDraft, changed: &[&str]) -> Self {
+        Self {
+            title: Patch::pick(changed, "title", Some(&to.title)),
+            kind: Patch::pick(changed, "kind", Some(&to.kind)),
+            period_start: Patch::pick(changed, "period_start", Some(&to.period_start)),
+            period_end: Patch::pick(changed, "period_end", Some(&to.period_end)),
+            prepared_by: Patch::pick(changed, "prepared_by", to.prepared_by.as_ref()),
+            approval: Patch::pick(changed, "approval", to.approval.as_ref()),
+            approved_on: Patch::pick(changed, "approved_on", to.approved_on.as_ref()),
+            mission: Patch::pick(changed, "mission", to.mission.as_ref()),
+            vision: Patch::pick(changed, "vision", to.vision.as_ref()),
+            implementation: Patch::pick(changed, "implementation", to.implementation.as_ref()),
+            issued: Patch::pick(changed, "issued", to.issued.as_ref()),
+            issued_on: Patch::pick(changed, "issued_on", to.issued_on.as_ref()),
+            document_title: Patch::pick(changed, "document_title", to.document_title.as_ref()),
+            notes: Patch::pick(changed, "notes", Some(&to.notes)),
+            parent_id: Patch::Keep,
+        }
+    }
+
     /// The plan's content after this patch (the parent is checked against the database).
     pub fn apply(self, current: &PlanFields) -> ValidationResult<PlanFields> {
         let mut d = current.draft();

@@ -59,6 +59,16 @@ pub struct PriorityPatch {
 }
 
 impl PriorityPatch {
+    /// The fields named in `changed` set as `to` has them.
+    pub fn to(to: &PriorityDraft, changed: &[&str]) -> Self {
+        Self {
+            code: Patch::pick(changed, "code", Some(&to.code)),
+            title: Patch::pick(changed, "title", Some(&to.title)),
+            description: Patch::pick(changed, "description", to.description.as_ref()),
+            group: Patch::pick(changed, "group", to.group.as_ref()),
+        }
+    }
+
     pub fn apply(self, current: &PriorityFields) -> ValidationResult<PriorityFields> {
         let mut d = current.draft();
         self.code.apply_required("code", &mut d.code)?;

@@ -924,3 +924,74 @@ sourced!(
     ServiceData,
     CapacityData
 );
+
+/// Every problem of a plan, each named by its path in the file
+/// (`priorities[0].measures[2].title`): each record checked on its own, so
+/// one bad value does not hide the others.
+pub fn plan_problems(p: &PlanData) -> Vec<ValidationError> {
+    let mut out = Vec::new();
+    // The plan's own fields (its priorities and projects are checked below).
+    if let Err(e) = (PlanData {
+        priorities: vec![],
+        projects: vec![],
+        ..p.clone()
+    })
+    .normalized()
+    {
+        out.push(e);
+    }
+    if let Err(e) = unique_codes(
+        "priorities",
+        p.priorities
+            .iter()
+            .map(|x| (x.group.as_deref().unwrap_or(""), normalized_code(&x.code))),
+    ) {
+        out.push(e);
+    }
+    for (i, x) in p.projects.iter().enumerate() {
+        if let Err(e) = x.clone().normalized() {
+            out.push(e.under(&format!("projects[{i}]")));
+        }
+    }
+    for (i, pr) in p.priorities.iter().enumerate() {
+        let at = format!("priorities[{i}]");
+        let fields = PriorityData {
+            measures: vec![],
+            ..pr.clone()
+        };
+        if let Err(e) = fields.normalized() {
+            out.push(e.under(&at));
+        }
+        measure_problems(&pr.measures, &format!("{at}.measures"), &mut out);
+    }
+    out
+}
+
+fn measure_problems(list: &[MeasureData], at: &str, out: &mut Vec<ValidationError>) {
+    if let Err(e) = unique_codes(at, list.iter().map(|m| normalized_code(&m.code))) {
+        out.push(e);
+    }
+    for (i, m) in list.iter().enumerate() {
+        let at = format!("{at}[{i}]");
+        let own = MeasureData {
+            activities: vec![],
+            sub_measures: vec![],
+            ..m.clone()
+        };
+        if let Err(e) = own.normalized() {
+            out.push(e.under(&at));
+        }
+        if let Err(e) = unique_codes(
+            &format!("{at}.activities"),
+            m.activities.iter().map(|a| normalized_code(&a.code)),
+        ) {
+            out.push(e);
+        }
+        for (j, a) in m.activities.iter().enumerate() {
+            if let Err(e) = a.clone().normalized() {
+                out.push(e.under(&format!("{at}.activities[{j}]")));
+            }
+        }
+        measure_problems(&m.sub_measures, &format!("{at}.sub_measures"), out);
+    }
+}

@@ -6,6 +6,9 @@ use kpss_domain::ValidationError;
 pub enum Error {
     #[error(transparent)]
     Invalid(#[from] ValidationError),
+    /// Every problem of a file, each named by where it is.
+    #[error("the file has {} problem(s)", .0.len())]
+    Problems(Vec<ValidationError>),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]

@@ -24,6 +24,7 @@ pub mod export;
 pub mod measure;
 pub mod page;
 pub mod plan;
+pub mod plan_file;
 pub mod priority;
 pub mod provenance;
 pub mod provider;

@@ -222,61 +222,87 @@ pub(crate) async fn update<E: Editable>(
 ) -> Result<E::State> {
     retrying(move || async move {
         let (txn, _turn) = s.begin_write().await?;
-        let current = load::<E>(s, &txn, id).await?;
-        let head = E::head(&current)?;
-        if change.action() == AuditAction::Restored && !admin_of(s, &head.region)? {
-            return Err(Error::Forbidden(
-                "restoring is for admins of the region".into(),
-            ));
-        }
-        check_version(head.version == expected, head.version)?;
-        let mut am = change.columns(s, &txn, &current).await?;
-        am.set(E::VERSION, (expected + 1).into());
-        am.set(E::UPDATED_AT, Utc::now().into());
-        let before = E::state(&txn, id).await?;
-        let rows = E::update_many()
-            .set(am)
-            .filter(E::ID.eq(id))
-            .filter(E::VERSION.eq(expected))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        check_version(rows == 1, head.version)?;
-        change.rewrite_owned(&txn, &current).await?;
-        let after = E::state(&txn, id).await?;
-        let plan_id = E::plan_of(&txn, &current).await?;
-        let entry = Entry {
-            id,
-            region: &head.region,
-            plan_id,
-            action: change.action(),
-        };
-        finish(s, txn, E::KIND, entry, Some(&before), &after).await?;
+        let (after, event) = update_in(s, &txn, id, expected, change).await?;
+        commit(s, txn, vec![event]).await?;
         Ok(after)
     })
     .await
+}
+
+/// [`update`] inside the caller's transaction (one of several changes that
+/// commit together); the event to publish once it commits.
+pub(crate) async fn update_in<E: Editable>(
+    s: &Scoped,
+    txn: &DatabaseTransaction,
+    id: i64,
+    expected: i32,
+    change: &impl Change<E>,
+) -> Result<(E::State, Event)> {
+    let current = load::<E>(s, txn, id).await?;
+    let head = E::head(&current)?;
+    if change.action() == AuditAction::Restored && !admin_of(s, &head.region)? {
+        return Err(Error::Forbidden(
+            "restoring is for admins of the region".into(),
+        ));
+    }
+    check_version(head.version == expected, head.version)?;
+    let mut am = change.columns(s, txn, &current).await?;
+    am.set(E::VERSION, (expected + 1).into());
+    am.set(E::UPDATED_AT, Utc::now().into());
+    let before = E::state(txn, id).await?;
+    let rows = E::update_many()
+        .set(am)
+        .filter(E::ID.eq(id))
+        .filter(E::VERSION.eq(expected))
+        .exec(txn)
+        .await?
+        .rows_affected;
+    check_version(rows == 1, head.version)?;
+    change.rewrite_owned(txn, &current).await?;
+    let after = E::state(txn, id).await?;
+    let plan_id = E::plan_of(txn, &current).await?;
+    let entry = Entry {
+        id,
+        region: &head.region,
+        plan_id,
+        action: change.action(),
+    };
+    let event = audit(s, txn, E::KIND, entry, Some(&before), &after).await?;
+    Ok((after, event))
 }
 
 /// Creates a record through `cmd`; the answer is its state.
 pub(crate) async fn create<E: Editable>(s: &Scoped, cmd: &impl Create<E>) -> Result<E::State> {
     retrying(move || async move {
         let (txn, _turn) = s.begin_write().await?;
-        let id = cmd.insert(s, &txn).await?;
-        let m = E::find().filter(E::ID.eq(id)).one(&txn).await?;
-        let m = m.ok_or_else(|| Error::NotFound(format!("new record {id} is gone")))?;
-        let plan_id = E::plan_of(&txn, &m).await?;
-        let after = E::state(&txn, id).await?;
-        let region = E::head(&m)?.region;
-        let entry = Entry {
-            id,
-            region: &region,
-            plan_id,
-            action: AuditAction::Created,
-        };
-        finish(s, txn, E::KIND, entry, None, &after).await?;
+        let (_, after, event) = create_in(s, &txn, cmd).await?;
+        commit(s, txn, vec![event]).await?;
         Ok(after)
     })
     .await
+}
+
+/// [`create`] inside the caller's transaction: the new id, its state, and
+/// the event to publish once it commits.
+pub(crate) async fn create_in<E: Editable>(
+    s: &Scoped,
+    txn: &DatabaseTransaction,
+    cmd: &impl Create<E>,
+) -> Result<(i64, E::State, Event)> {
+    let id = cmd.insert(s, txn).await?;
+    let m = E::find().filter(E::ID.eq(id)).one(txn).await?;
+    let m = m.ok_or_else(|| Error::NotFound(format!("new record {id} is gone")))?;
+    let plan_id = E::plan_of(txn, &m).await?;
+    let after = E::state(txn, id).await?;
+    let region = E::head(&m)?.region;
+    let entry = Entry {
+        id,
+        region: &region,
+        plan_id,
+        action: AuditAction::Created,
+    };
+    let event = audit(s, txn, E::KIND, entry, None, &after).await?;
+    Ok((id, after, event))
 }
 
 /// One audited change.
@@ -287,16 +313,17 @@ pub(crate) struct Entry<'a> {
     pub action: AuditAction,
 }
 
-/// Ends a change: its audit entry, the search entry of the record, commit,
-/// and the change event.
-pub(crate) async fn finish<S: Serialize>(
+/// What a change leaves in its transaction: its audit entry, the search
+/// entry of the record, the region's data version, the queued change event
+/// (returned, to publish after the commit).
+pub(crate) async fn audit<S: Serialize>(
     s: &Scoped,
-    txn: DatabaseTransaction,
+    txn: &DatabaseTransaction,
     entity: EntityKind,
     entry: Entry<'_>,
     before: Option<&S>,
     after: &S,
-) -> Result<()> {
+) -> Result<Event> {
     let event = Event {
         region: RegionCode::parse("region", entry.region)?,
         plan_id: entry.plan_id,
@@ -307,17 +334,24 @@ pub(crate) async fn finish<S: Serialize>(
         at: Utc::now().timestamp(),
     };
     crate::audit::record(
-        &txn,
+        txn,
         &event,
         before.map(to_json).transpose()?,
         Some(to_json(after)?),
     )
     .await?;
-    search::index(&txn, entity, entry.id).await?;
-    crate::version::bump(&txn, entry.region).await?;
-    events::queue(&txn, &event).await?;
+    search::index(txn, entity, entry.id).await?;
+    crate::version::bump(txn, entry.region).await?;
+    events::queue(txn, &event).await?;
+    Ok(event)
+}
+
+/// Commits the changes of `txn`, then publishes their events.
+pub(crate) async fn commit(s: &Scoped, txn: DatabaseTransaction, events: Vec<Event>) -> Result<()> {
     txn.commit().await?;
-    events::committed(s.db(), event);
+    for event in events {
+        events::committed(s.db(), event);
+    }
     Ok(())
 }
 

@@ -17,6 +17,7 @@ mod evaluation;
 mod measure;
 mod nodes;
 mod plan;
+mod plan_file;
 mod priority;
 mod provider;
 mod region;
@@ -39,6 +40,7 @@ use kpss_persistence::{Db, Scoped};
 use loaders::{Batcher, Loaders};
 use measure::{MeasureMutations, MeasureQueries};
 use plan::{PlanMutations, PlanQueries};
+use plan_file::{PlanFileMutations, PlanFileQueries};
 use priority::PriorityMutations;
 use provider::{ProviderMutations, ProviderQueries};
 use region::RegionQueries;
@@ -52,6 +54,7 @@ use summary::SummaryQueries;
 pub struct Query(
     RegionQueries,
     PlanQueries,
+    PlanFileQueries,
     MeasureQueries,
     ProviderQueries,
     ServiceQueries,
@@ -64,6 +67,7 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     PlanMutations,
+    PlanFileMutations,
     PriorityMutations,
     MeasureMutations,
     ActivityMutations,

@@ -1,0 +1,697 @@
+//! A plan as a file in the seed format (a region file with one plan):
+//! exported, and imported with a dry run that lists what would change,
+//! record by record and field by field. Records are matched by code within
+//! their parent (priorities by group and code), evaluations by year; the
+//! apply is one transaction through the versioned write path, refused when
+//! the plan's tree changed since the dry run. Provenance (`source`,
+//! `sources`, `reading`) is the data set's, not an office's: an import
+//! neither compares nor changes it.
+
+use crate::entity::{activity, evaluation, measure, plan, priority};
+use crate::events::Change as Event;
+use crate::scoped::Scoped;
+use crate::stored::{self, Archive};
+use crate::transfer::{Rows, in_order};
+use crate::{Error, Result};
+use kpss_domain::ValidationError;
+use kpss_domain::activity::{ActivityForCreate, ActivityPatch};
+use kpss_domain::evaluation::EvaluationForRecord;
+use kpss_domain::kind::EntityKind;
+use kpss_domain::measure::{MeasureForCreate, MeasurePatch};
+use kpss_domain::plan::{PlanForCreate, PlanPatch};
+use kpss_domain::priority::{PriorityForCreate, PriorityPatch};
+use kpss_domain::region::RegionCode;
+use kpss_domain::seed::{
+    ActivityData, EvaluationData, MeasureData, PlanData, PriorityData, RegionData, plan_problems,
+};
+use kpss_domain::value::normalized_code;
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// What an import does to a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportAction {
+    Created,
+    Changed,
+    Unchanged,
+    Archived,
+}
+
+/// A field an import changes: its seed name, its value before and after
+/// (text as is, other values as JSON; none when not stated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldChange {
+    pub name: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordChange {
+    pub kind: EntityKind,
+    /// The record's code; an evaluation's is its measure's code and year ("1.2/2023").
+    pub code: Option<String>,
+    pub action: ImportAction,
+    pub fields: Vec<FieldChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanImport {
+    pub applied: bool,
+    /// The plan the file updates (none for a new plan in a dry run).
+    pub plan_id: Option<i64>,
+    /// The version of the plan's tree the changes were computed from (after
+    /// them, once applied).
+    pub version: i32,
+    pub changes: Vec<RecordChange>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportOptions {
+    pub dry_run: bool,
+    /// The tree version a dry run gave: the apply refuses when it moved.
+    pub expected_version: Option<i32>,
+    /// Archive the records the file leaves out (else they stay as they are).
+    pub archive_missing: bool,
+}
+
+/// One plan the caller may read, as its file (YAML).
+pub async fn export(s: &Scoped, plan_id: i64) -> Result<String> {
+    let Some(p) = crate::plan::by_ids(s, &[plan_id]).await?.pop() else {
+        return Err(Error::NotFound(format!("there is no plan {plan_id}")));
+    };
+    let rows = Rows::read(&s.reader().await?, p.region.as_str()).await?;
+    let Some(m) = rows.plans.iter().find(|m| m.id == plan_id) else {
+        return Err(Error::NotFound(format!("plan {plan_id} is archived")));
+    };
+    let data = RegionData {
+        region: p.region,
+        plans: vec![crate::plan::export(m, &rows)?],
+        providers: vec![],
+    };
+    crate::export::to_yaml(&data)
+}
+
+/// Reads a plan file of `region`: every problem it has, or its plan.
+pub fn parse(region: &RegionCode, yaml: &str) -> Result<PlanData> {
+    let de = serde_norway::Deserializer::from_str(yaml);
+    let file: RegionData = serde_path_to_error::deserialize(de).map_err(|e| {
+        let at = e.path().to_string();
+        let at = if at == "." { "file".to_owned() } else { at };
+        Error::Problems(vec![ValidationError::new(at, e.into_inner().to_string())])
+    })?;
+    let mut problems = Vec::new();
+    if file.region != *region {
+        problems.push(ValidationError::new(
+            "region",
+            format!("the file is a plan of `{}`, not of `{region}`", file.region),
+        ));
+    }
+    if !file.providers.is_empty() {
+        problems.push(ValidationError::new(
+            "providers",
+            "a plan file holds a plan, no providers",
+        ));
+    }
+    let mut plans = file.plans;
+    if plans.len() != 1 {
+        problems.push(ValidationError::new(
+            "plans",
+            format!("a plan file holds one plan, not {}", plans.len()),
+        ));
+    }
+    if let Some(p) = plans.first() {
+        problems.extend(plan_problems(p).into_iter().map(|e| e.under("plans[0]")));
+    }
+    if !problems.is_empty() {
+        return Err(Error::Problems(problems));
+    }
+    Ok(plans.remove(0).normalized()?)
+}
+
+/// Imports a parsed plan file into `region`: the changes, applied unless a dry run.
+pub async fn import(
+    s: &Scoped,
+    region: &RegionCode,
+    file: &PlanData,
+    o: ImportOptions,
+) -> Result<PlanImport> {
+    stored::retrying(move || async move {
+        let (txn, _turn) = s.begin_write().await?;
+        stored::writable(s, &txn, region.as_str()).await?;
+        let rows = Rows::read(&txn, region.as_str()).await?;
+        let current = rows
+            .plans
+            .iter()
+            .find(|p| crate::plan::key(p) == file.key)
+            .or_else(|| {
+                rows.plans.iter().find(|p| {
+                    p.title == file.title
+                        && p.period_start == file.period_start
+                        && p.period_end == file.period_end
+                })
+            });
+        let version = match current {
+            Some(p) => tree_version(&txn, p.id).await?,
+            None => 0,
+        };
+        if !o.dry_run && o.expected_version.is_some_and(|v| v != version) {
+            return Err(Error::Conflict {
+                current_version: version,
+            });
+        }
+        let mut walk = Walk {
+            s,
+            rows: &rows,
+            write: (!o.dry_run).then_some(&txn),
+            archive_missing: o.archive_missing,
+            changes: vec![],
+            events: vec![],
+        };
+        let plan_id = walk.plan(region, current, file).await?;
+        let Walk {
+            changes, events, ..
+        } = walk;
+        if o.dry_run {
+            return Ok(PlanImport {
+                applied: false,
+                plan_id: current.map(|p| p.id),
+                version,
+                changes,
+            });
+        }
+        let plan_id = plan_id.ok_or_else(|| Error::Data("the imported plan has no id".into()))?;
+        let version = tree_version(&txn, plan_id).await?;
+        stored::commit(s, txn, events).await?;
+        Ok(PlanImport {
+            applied: true,
+            plan_id: Some(plan_id),
+            version,
+            changes,
+        })
+    })
+    .await
+}
+
+/// The version of a plan's tree: the sum of the versions of the plan and of
+/// every record in it, archived ones included. Every write raises one of
+/// them and none falls, so the sum moves on any change.
+pub async fn tree_version(c: &DatabaseTransaction, plan_id: i64) -> Result<i32> {
+    macro_rules! versions {
+        ($m:ident, $filter:expr) => {
+            $m::Entity::find()
+                .select_only()
+                .column($m::Column::Id)
+                .column($m::Column::Version)
+                .filter($filter)
+                .into_tuple::<(i64, i32)>()
+                .all(c)
+                .await?
+        };
+    }
+    let plans = versions!(plan, plan::Column::Id.eq(plan_id));
+    let priorities = versions!(priority, priority::Column::PlanId.eq(plan_id));
+    let measures = versions!(measure, measure::Column::PlanId.eq(plan_id));
+    let ids: Vec<i64> = measures.iter().map(|(id, _)| *id).collect();
+    let activities = versions!(activity, activity::Column::MeasureId.is_in(ids.clone()));
+    let evaluations = versions!(evaluation, evaluation::Column::MeasureId.is_in(ids));
+    let sum: i64 = [plans, priorities, measures, activities, evaluations]
+        .iter()
+        .flatten()
+        .map(|(_, v)| i64::from(*v))
+        .sum();
+    i32::try_from(sum).map_err(|_| Error::Data(format!("tree version {sum} is out of range")))
+}
+
+/// Keys of the seed format that are not a record's own fields: its
+/// children, its provenance, its identity in the file.
+const NOT_FIELDS: &[&str] = &[
+    "key",
+    "parent",
+    "priorities",
+    "measures",
+    "sub_measures",
+    "evaluations",
+    "activities",
+    "sub_activities",
+    "source",
+    "sources",
+    "reading",
+    "source_document",
+    "year",
+];
+
+/// A record's own fields in the seed format, provenance left out (also of
+/// the capacities and projects it holds).
+fn fields(record: &impl serde::Serialize) -> Result<BTreeMap<String, Value>> {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(o) => {
+                for k in ["source", "sources", "reading", "source_document"] {
+                    o.remove(k);
+                }
+                o.values_mut().for_each(strip);
+            }
+            Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let Value::Object(o) = serde_json::to_value(record)
+        .map_err(|e| Error::Data(format!("cannot encode a record: {e}")))?
+    else {
+        return Err(Error::Data("a record is not an object".into()));
+    };
+    Ok(o.into_iter()
+        .filter(|(k, _)| !NOT_FIELDS.contains(&k.as_str()))
+        .map(|(k, mut v)| {
+            strip(&mut v);
+            (k, v)
+        })
+        .collect())
+}
+
+fn shown(v: Option<&Value>) -> Option<String> {
+    match v {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Array(a)) if a.is_empty() => None,
+        Some(other) => Some(other.to_string()),
+    }
+}
+
+/// The fields that differ between a record as stored and as the file has it.
+fn changed(
+    old: Option<&impl serde::Serialize>,
+    new: &impl serde::Serialize,
+) -> Result<Vec<FieldChange>> {
+    let new = fields(new)?;
+    let old = old.map(fields).transpose()?.unwrap_or_default();
+    let names: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    Ok(names
+        .into_iter()
+        .map(|name| FieldChange {
+            name: name.clone(),
+            old: shown(old.get(name)),
+            new: shown(new.get(name)),
+        })
+        .filter(|f| f.old != f.new)
+        .collect())
+}
+
+/// Walks the file's plan beside the stored one, listing the changes and,
+/// when it writes, making them.
+struct Walk<'a> {
+    s: &'a Scoped,
+    rows: &'a Rows,
+    write: Option<&'a DatabaseTransaction>,
+    archive_missing: bool,
+    changes: Vec<RecordChange>,
+    events: Vec<Event>,
+}
+
+/// A stored record beside its counterpart in the file.
+fn matched<'r, T>(stored: &[&'r T], key: impl Fn(&T) -> String, file_key: &str) -> Option<&'r T> {
+    stored.iter().copied().find(|m| key(m) == file_key)
+}
+
+impl Walk<'_> {
+    /// Notes a record's change; the names of its changed fields.
+    fn note(
+        &mut self,
+        kind: EntityKind,
+        code: Option<String>,
+        exists: bool,
+        fields: Vec<FieldChange>,
+    ) -> Vec<String> {
+        let action = match (exists, fields.is_empty()) {
+            (false, _) => ImportAction::Created,
+            (true, true) => ImportAction::Unchanged,
+            (true, false) => ImportAction::Changed,
+        };
+        let names = fields.iter().map(|f| f.name.clone()).collect();
+        self.changes.push(RecordChange {
+            kind,
+            code,
+            action,
+            fields,
+        });
+        names
+    }
+
+    fn archived(&mut self, kind: EntityKind, code: String) {
+        self.changes.push(RecordChange {
+            kind,
+            code: Some(code),
+            action: ImportAction::Archived,
+            fields: vec![],
+        });
+    }
+
+    async fn plan(
+        &mut self,
+        region: &RegionCode,
+        current: Option<&plan::Model>,
+        file: &PlanData,
+    ) -> Result<Option<i64>> {
+        let old = current
+            .map(|p| crate::plan::export(p, self.rows))
+            .transpose()?;
+        let fields = changed(old.as_ref(), file)?;
+        if fields.iter().any(|f| f.name == "projects") && current.is_some() {
+            return Err(Error::invalid(
+                "plans[0].projects",
+                "an import does not change a plan's projects yet",
+            ));
+        }
+        let names = self.note(EntityKind::Plan, None, current.is_some(), fields);
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let id = match (self.write, current) {
+            (None, p) => p.map(|p| p.id),
+            (Some(txn), Some(p)) => {
+                if !names.is_empty() {
+                    let patch = PlanPatch::to(&file.draft(), &names);
+                    let (_, e) = stored::update_in(self.s, txn, p.id, p.version, &patch).await?;
+                    self.events.push(e);
+                }
+                Some(p.id)
+            }
+            (Some(txn), None) => {
+                let parent = file
+                    .parent
+                    .as_deref()
+                    .and_then(|k| self.rows.plans.iter().find(|p| crate::plan::key(p) == k));
+                let cmd = PlanForCreate {
+                    region: region.clone(),
+                    parent_id: parent.map(|p| p.id),
+                    fields: file.draft().parse()?,
+                };
+                let (id, _, e) = stored::create_in(self.s, txn, &cmd).await?;
+                self.events.push(e);
+                Some(id)
+            }
+        };
+        let stored: Vec<&priority::Model> = match current {
+            Some(p) => in_order(&self.rows.priorities, |x| x.plan_id == p.id, |x| x.position),
+            None => vec![],
+        };
+        let key = |group: Option<&str>, code: &str| {
+            format!("{}\u{1f}{}", group.unwrap_or(""), normalized_code(code))
+        };
+        for pr in &file.priorities {
+            let m = matched(
+                &stored,
+                |m| key(m.group_name.as_deref(), &m.code),
+                &key(pr.group.as_deref(), &pr.code),
+            );
+            self.priority(id, m, pr).await?;
+        }
+        for m in stored {
+            let k = key(m.group_name.as_deref(), &m.code);
+            if !file
+                .priorities
+                .iter()
+                .any(|p| key(p.group.as_deref(), &p.code) == k)
+            {
+                self.archive_priority(m).await?;
+            }
+        }
+        Ok(id)
+    }
+
+    async fn priority(
+        &mut self,
+        plan_id: Option<i64>,
+        current: Option<&priority::Model>,
+        file: &PriorityData,
+    ) -> Result<()> {
+        let old = current
+            .map(|p| crate::priority::export(p, self.rows))
+            .transpose()?;
+        let fields = changed(old.as_ref(), file)?;
+        let names = self.note(
+            EntityKind::Priority,
+            Some(file.code.clone()),
+            current.is_some(),
+            fields,
+        );
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let id = match (self.write, current, plan_id) {
+            (Some(txn), Some(p), _) => {
+                if !names.is_empty() {
+                    let patch = PriorityPatch::to(&file.draft(), &names);
+                    let (_, e) = stored::update_in(self.s, txn, p.id, p.version, &patch).await?;
+                    self.events.push(e);
+                }
+                Some(p.id)
+            }
+            (Some(txn), None, Some(plan_id)) => {
+                let cmd = PriorityForCreate {
+                    plan_id,
+                    fields: file.draft().parse()?,
+                };
+                let (id, _, e) = stored::create_in(self.s, txn, &cmd).await?;
+                self.events.push(e);
+                Some(id)
+            }
+            (_, p, _) => p.map(|p| p.id),
+        };
+        let stored: Vec<&measure::Model> = match current {
+            Some(p) => in_order(
+                &self.rows.measures,
+                |m| m.priority_id == p.id && m.parent_id.is_none(),
+                |m| m.position,
+            ),
+            None => vec![],
+        };
+        self.measures(id, None, stored, &file.measures).await
+    }
+
+    async fn archive_priority(&mut self, m: &priority::Model) -> Result<()> {
+        if !self.archive_missing {
+            return Ok(());
+        }
+        self.archived(EntityKind::Priority, m.code.clone());
+        if let Some(txn) = self.write {
+            let (_, e) =
+                stored::update_in::<priority::Entity>(self.s, txn, m.id, m.version, &Archive(true))
+                    .await?;
+            self.events.push(e);
+        }
+        Ok(())
+    }
+
+    /// The measures of a priority (`parent` none) or the sub-measures of a measure.
+    async fn measures(
+        &mut self,
+        priority_id: Option<i64>,
+        parent_id: Option<i64>,
+        stored: Vec<&measure::Model>,
+        file: &[MeasureData],
+    ) -> Result<()> {
+        let key = |c: &str| normalized_code(c);
+        for m in file {
+            let current = matched(&stored, |x| key(&x.code), &key(&m.code));
+            Box::pin(self.measure(priority_id, parent_id, current, m)).await?;
+        }
+        for m in stored {
+            if self.archive_missing && !file.iter().any(|f| key(&f.code) == key(&m.code)) {
+                self.archived(EntityKind::Measure, m.code.clone());
+                if let Some(txn) = self.write {
+                    let (_, e) = stored::update_in::<measure::Entity>(
+                        self.s,
+                        txn,
+                        m.id,
+                        m.version,
+                        &Archive(true),
+                    )
+                    .await?;
+                    self.events.push(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn measure(
+        &mut self,
+        priority_id: Option<i64>,
+        parent_id: Option<i64>,
+        current: Option<&measure::Model>,
+        file: &MeasureData,
+    ) -> Result<()> {
+        let old = current
+            .map(|m| crate::measure::export(m, self.rows))
+            .transpose()?;
+        let fields = changed(old.as_ref(), file)?;
+        let names = self.note(
+            EntityKind::Measure,
+            Some(file.code.clone()),
+            current.is_some(),
+            fields,
+        );
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let id = match (self.write, current, priority_id) {
+            (Some(txn), Some(m), _) => {
+                if !names.is_empty() {
+                    let patch = MeasurePatch::to(&file.draft(), &names);
+                    let (_, e) = stored::update_in(self.s, txn, m.id, m.version, &patch).await?;
+                    self.events.push(e);
+                }
+                Some(m.id)
+            }
+            (Some(txn), None, Some(priority_id)) => {
+                let cmd = MeasureForCreate {
+                    priority_id,
+                    parent_id,
+                    fields: file.draft().parse()?,
+                };
+                let (id, _, e) = stored::create_in(self.s, txn, &cmd).await?;
+                self.events.push(e);
+                Some(id)
+            }
+            (_, m, _) => m.map(|m| m.id),
+        };
+        let code = &file.code;
+        for e in &file.evaluations {
+            let stored = current.and_then(|m| {
+                self.rows
+                    .evaluations
+                    .iter()
+                    .find(|x| x.measure_id == m.id && x.year == e.year)
+            });
+            self.evaluation(id, code, stored, e).await?;
+        }
+        let subs: Vec<&measure::Model> = match current {
+            Some(m) => in_order(
+                &self.rows.measures,
+                |x| x.parent_id == Some(m.id),
+                |x| x.position,
+            ),
+            None => vec![],
+        };
+        self.measures(priority_id, id, subs, &file.sub_measures)
+            .await?;
+        let activities: Vec<&activity::Model> = match current {
+            Some(m) => in_order(
+                &self.rows.activities,
+                |a| a.measure_id == m.id && a.parent_id.is_none(),
+                |a| a.position,
+            ),
+            None => vec![],
+        };
+        self.activities(id, None, activities, &file.activities)
+            .await
+    }
+
+    async fn evaluation(
+        &mut self,
+        measure_id: Option<i64>,
+        measure_code: &str,
+        current: Option<&evaluation::Model>,
+        file: &EvaluationData,
+    ) -> Result<()> {
+        let old = current.map(crate::evaluation::export).transpose()?;
+        let fields = changed(old.as_ref(), file)?;
+        let code = format!("{measure_code}/{}", file.year);
+        let names = self.note(
+            EntityKind::Evaluation,
+            Some(code),
+            current.is_some(),
+            fields,
+        );
+        let unchanged = current.is_some() && names.is_empty();
+        if let (Some(txn), Some(measure_id), false) = (self.write, measure_id, unchanged) {
+            let cmd = EvaluationForRecord {
+                measure_id,
+                fields: file.fields()?,
+                expected_version: Some(current.map_or(0, |e| e.version)),
+            };
+            let (_, e) = crate::evaluation::record_in(self.s, txn, &cmd).await?;
+            self.events.push(e);
+        }
+        Ok(())
+    }
+
+    async fn activities(
+        &mut self,
+        measure_id: Option<i64>,
+        parent_id: Option<i64>,
+        stored: Vec<&activity::Model>,
+        file: &[ActivityData],
+    ) -> Result<()> {
+        let key = |c: &str| normalized_code(c);
+        for a in file {
+            let current = matched(&stored, |x| key(&x.code), &key(&a.code));
+            Box::pin(self.activity(measure_id, parent_id, current, a)).await?;
+        }
+        for a in stored {
+            if self.archive_missing && !file.iter().any(|f| key(&f.code) == key(&a.code)) {
+                self.archived(EntityKind::Activity, a.code.clone());
+                if let Some(txn) = self.write {
+                    let (_, e) = stored::update_in::<activity::Entity>(
+                        self.s,
+                        txn,
+                        a.id,
+                        a.version,
+                        &Archive(true),
+                    )
+                    .await?;
+                    self.events.push(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn activity(
+        &mut self,
+        measure_id: Option<i64>,
+        parent_id: Option<i64>,
+        current: Option<&activity::Model>,
+        file: &ActivityData,
+    ) -> Result<()> {
+        let old = current
+            .map(|a| crate::activity::export(a, self.rows))
+            .transpose()?;
+        let fields = changed(old.as_ref(), file)?;
+        let names = self.note(
+            EntityKind::Activity,
+            Some(file.code.clone()),
+            current.is_some(),
+            fields,
+        );
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let id = match (self.write, current, measure_id) {
+            (Some(txn), Some(a), _) => {
+                if !names.is_empty() {
+                    let patch = ActivityPatch::to(&file.draft(), &names);
+                    let (_, e) = stored::update_in(self.s, txn, a.id, a.version, &patch).await?;
+                    self.events.push(e);
+                }
+                Some(a.id)
+            }
+            (Some(txn), None, Some(measure_id)) => {
+                let cmd = ActivityForCreate {
+                    measure_id,
+                    parent_id,
+                    fields: file.draft().parse()?,
+                };
+                let (id, _, e) = stored::create_in(self.s, txn, &cmd).await?;
+                self.events.push(e);
+                Some(id)
+            }
+            (_, a, _) => a.map(|a| a.id),
+        };
+        let subs: Vec<&activity::Model> = match current {
+            Some(a) => in_order(
+                &self.rows.activities,
+                |x| x.parent_id == Some(a.id),
+                |x| x.position,
+            ),
+            None => vec![],
+        };
+        self.activities(measure_id, id, subs, &file.sub_activities)
+            .await
+    }
+}
