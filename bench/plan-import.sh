@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Time of importing the largest seeded plan as a file (YAML): the dry run
 # (every record compared, nothing written) and the apply of a file with
-# one value changed in every measure (one transaction, an audit entry per
-# record), one client, release build. Usage: bash bench/plan-import.sh
+# the title of every record with a code changed (one transaction, an audit
+# entry per record), one client, release build. Usage: bash bench/plan-import.sh
 # [rounds]; DATABASE_URL may point at PostgreSQL, else a fresh SQLite file
 # is used.
 set -euo pipefail
@@ -42,7 +42,7 @@ for i in range(n):
     ms, r = timed(text, True)
     dry_times.append(ms)
     records = len(r["changes"])
-    # Every measure's title gets a mark of this round: that many records change.
+    # Every coded record's title gets a mark of this round: that many records change.
     changed = re.sub(r"(\n( +)- code: ([^\n]+)\n\2  title: )([^\n]+)", rf"\1\4 ({i})", text)
     _, dry = timed(changed, True)
     ms, r = timed(changed, False, dry["version"])
