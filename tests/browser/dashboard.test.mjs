@@ -262,6 +262,34 @@ test('a Klatovy token sees Klatovy only', async () => {
   assert.deepEqual(await violations(page), []);
 });
 
+test('an editor compares a plan file with the stored plan, sees the changes, then applies them', async () => {
+  await page.getByRole('button', { name: 'Odhlásit' }).click();
+  await page.locator('#sign-in').waitFor();
+  await signIn(EDITOR);
+  await page.locator('#plan-files').waitFor();
+  const { plans } = await api(EDITOR, '{ plans(filter: { regions: ["klatovy"], kinds: [ACTION_PLAN] }) { nodes { id } } }');
+  const { planFile } = await api(EDITOR, 'query($id: ID!) { planFile(id: $id, format: YAML) }', { id: plans.nodes[0].id });
+  const title = `Priorita upravená v souboru ${Date.now()}`;
+  // The first coded record's title (the first priority's), as the seed format writes it.
+  const changed = planFile.replace(/(\n(\s+)- code: [^\n]+\n\2  title: )([^\n]+)/, `$1${title}`);
+  assert.notEqual(changed, planFile);
+  await field('Soubor plánu (YAML)').setInputFiles({ name: 'plan.yaml', mimeType: 'application/yaml', buffer: Buffer.from(changed) });
+  await page.getByRole('button', { name: 'Porovnat' }).click();
+  const table = page.locator('#import-changes');
+  await table.waitFor();
+  const rows = await table.locator('tbody tr').allTextContents();
+  assert.ok(rows.some((r) => r.includes('změna') && r.includes(title)), rows.join('\n'));
+  assert.ok((await page.locator('#import-result [role=status]').textContent()).includes('beze změny'));
+  await noMissingValues();
+  assert.deepEqual(await violations(page, '#plan-files'), []);
+  await page.locator('#plan-files').scrollIntoViewIfNeeded();
+  await screenshot(page, 'import-diff.png', { clip: await page.locator('#plan-files').boundingBox() });
+  await page.getByRole('button', { name: 'Použít změny' }).click();
+  await page.locator('#import-result', { hasText: 'Změny použity' }).waitFor();
+  const { plan } = await api(EDITOR, 'query($id: ID!) { plan(id: $id) { priorities { title } } }', { id: plans.nodes[0].id });
+  assert.equal(plan.priorities[0].title, title, 'the API shows the new title');
+});
+
 test('no request left the service, and the page logged no errors', async () => {
   assert.ok(browser.requests.some((u) => u.startsWith('ws://')), 'the live socket is in the log');
   assert.ok(browser.requests.length > 20, `requests were logged: ${browser.requests.length}`);

@@ -43,7 +43,8 @@ fn code(body: &Value) -> &str {
 }
 
 /// POSTs `query` and asserts that it is refused with QUERY_TOO_COMPLEX, ran
-/// no SQL statement, and took less than a generous bound; returns the time.
+/// no SQL statement, and did not hang (the bound is far above the time, so
+/// a loaded machine does not fail it); returns the time.
 async fn refused(app: &TestApp, token: &str, query: &str) -> Duration {
     let before = app.db.statements();
     let started = Instant::now();
@@ -59,7 +60,7 @@ async fn refused(app: &TestApp, token: &str, query: &str) -> Duration {
         before,
         "nothing ran before the refusal"
     );
-    assert!(took < Duration::from_millis(500), "refusal took {took:?}");
+    assert!(took < Duration::from_secs(5), "refusal took {took:?}");
     took
 }
 

@@ -12,10 +12,11 @@ export const token = {
 
 /** An error the service answered with; `code` is its `extensions.code`. */
 export class ApiError extends Error {
-  constructor(message, code, status) {
+  constructor(message, code, status, extensions = {}) {
     super(message);
     this.code = code;
     this.status = status;
+    this.extensions = extensions;
   }
 }
 
@@ -40,7 +41,7 @@ export async function graphql(query, variables = {}) {
   const { status, json } = await post({ query, variables });
   if (json.errors?.length) {
     const [e] = json.errors;
-    throw new ApiError(e.message, e.extensions?.code ?? 'INTERNAL', status);
+    throw new ApiError(e.message, e.extensions?.code ?? 'INTERNAL', status, e.extensions);
   }
   return json.data;
 }

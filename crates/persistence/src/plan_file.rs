@@ -695,3 +695,47 @@ impl Walk<'_> {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn region() -> RegionCode {
+        RegionCode::parse("region", "klatovy").expect("code")
+    }
+
+    fn locations(yaml: &str) -> Vec<String> {
+        match parse(&region(), yaml) {
+            Err(Error::Problems(p)) => p.into_iter().map(|p| p.field).collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_hostile_file_is_a_problem_not_a_hang() {
+        // Aliases that would expand to 10^9 strings.
+        let mut bomb =
+            String::from("a: &a [\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"]\n");
+        for (i, name) in "bcdefghi".chars().enumerate() {
+            let prev = "abcdefghi".chars().nth(i).expect("name");
+            bomb.push_str(&format!("{name}: &{name} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"));
+        }
+        bomb.push_str("region: klatovy\nplans: *i\n");
+        assert_eq!(locations(&bomb).len(), 1);
+        let deep = format!(
+            "region: klatovy\nplans: {}{}",
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
+        assert_eq!(locations(&deep).len(), 1);
+        assert_eq!(locations("\u{0}\u{1}"), ["file"]);
+    }
+
+    #[test]
+    fn a_file_holds_one_plan_of_its_region() {
+        assert_eq!(
+            locations("region: kromeriz\nplans: []\n"),
+            ["region", "plans"]
+        );
+    }
+}

@@ -49,6 +49,14 @@ const MEASURE = `query Measure($id: ID!) {
     subMeasures { id code title }
   }
 }`;
+const PLAN_FILE = `query PlanFile($id: ID!) { planFile(id: $id, format: YAML) }`;
+const IMPORT = `mutation ImportPlan($region: String!, $content: String!, $dryRun: Boolean!, $version: Int,
+    $archive: Boolean!) {
+  importPlan(region: $region, format: YAML, content: $content, dryRun: $dryRun, expectedVersion: $version,
+      archiveMissing: $archive) {
+    applied version plan { id title } changes { kind code action fields { name old new } }
+  }
+}`;
 const CHANGES = `subscription Changes {
   changes { region { code name } planId entity entityId action actor at }
 }`;
@@ -60,6 +68,7 @@ const ENTITIES = {
   Evaluation: 'hodnocení', Provider: 'poskytovatel', Service: 'služba',
 };
 const ACTIONS = { CREATED: 'nový záznam', UPDATED: 'změna', ARCHIVED: 'archivace', RESTORED: 'obnovení' };
+const IMPORT_ACTIONS = { CREATED: 'nový záznam', CHANGED: 'změna', UNCHANGED: 'beze změny', ARCHIVED: 'archivace' };
 const time = new Intl.DateTimeFormat('cs-CZ', { timeStyle: 'medium' });
 const czk = new Intl.NumberFormat('cs-CZ', { style: 'currency', currency: 'CZK', maximumFractionDigits: 0 });
 
@@ -142,6 +151,9 @@ async function signIn() {
   $('sign-in').hidden = true;
   $('dashboard').hidden = false;
   fillFilters();
+  $('plan-files').hidden = data.me.role === 'VIEWER';
+  $('import-region').replaceChildren(...state.regions.map((r) => h('option', { value: r.code }, r.name)));
+  $('import-result').replaceChildren();
   await Promise.all([loadCapacity(), loadEvaluation(), loadPlans(), loadMeasures()]);
   startLive();
   $('main').focus();
@@ -153,7 +165,8 @@ function signOut(message = '') {
   token.clear();
   $('measure-detail').open && $('measure-detail').close();
   // Nothing of the previous caller's data stays on the page.
-  for (const id of ['capacity-chart', 'evaluation-chart', 'changes', 'who-text', 'measure-count', 'live-state']) {
+  for (const id of ['capacity-chart', 'evaluation-chart', 'changes', 'who-text', 'measure-count', 'live-state',
+    'import-result', 'file-plan']) {
     $(id).replaceChildren();
   }
   $('measures').tBodies[0].replaceChildren();
@@ -165,6 +178,86 @@ function signOut(message = '') {
   $('sign-in').hidden = false;
   $('sign-in-error').textContent = message;
   (provider.signedIn() ? $('provider-button') : $('token')).focus();
+}
+
+// --- a plan as a file -------------------------------------------------------
+
+async function downloadPlan() {
+  const select = $('file-plan');
+  await guarded(async () => {
+    const text = (await graphql(PLAN_FILE, { id: select.value })).planFile;
+    const link = h('a', {
+      href: URL.createObjectURL(new Blob([text], { type: 'application/yaml' })),
+      download: `plan-${select.value}.yaml`,
+    });
+    link.click();
+    URL.revokeObjectURL(link.href);
+  }, $('import-result'));
+}
+
+const shown = (v) => (v == null ? '—' : v);
+
+/** The changes an import lists, the unchanged records counted only. */
+function changesTable(changes) {
+  const listed = changes.filter((c) => c.action !== 'UNCHANGED');
+  const same = changes.length - listed.length;
+  const summary = h('p', { role: 'status' },
+    `${count(listed.length, { one: 'záznam se mění', few: 'záznamy se mění', other: 'záznamů se mění' })}, `
+    + `${same} beze změny.`);
+  if (!listed.length) return [summary];
+  return [summary, h('div', { class: 'table-wrap' }, h('table', { id: 'import-changes' },
+    h('caption', { class: 'visually-hidden' }, 'Změny ze souboru'),
+    h('thead', {}, h('tr', {}, ['Záznam', 'Kód', 'Změna', 'Pole', 'Dosud', 'Nově']
+      .map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', {}, listed.flatMap((c) => {
+      const head = [h('td', {}, ENTITIES[c.kind] ?? c.kind), h('td', {}, shown(c.code)),
+        h('td', {}, IMPORT_ACTIONS[c.action])];
+      if (!c.fields.length) return [h('tr', {}, ...head, h('td', { colspan: 3 }, ''))];
+      return c.fields.map((f, i) => h('tr', {}, ...(i ? head.map(() => h('td', {}, '')) : head),
+        h('td', {}, f.name), h('td', {}, shown(f.old)), h('td', {}, shown(f.new))));
+    }))))];
+}
+
+/** Compares the chosen file with the stored plan; Apply makes the listed changes. */
+async function compareFile(event) {
+  event.preventDefault();
+  const place = $('import-result');
+  const file = $('import-file').files[0];
+  if (!file) return;
+  const variables = {
+    region: $('import-region').value, content: await file.text(), archive: $('import-archive').checked,
+  };
+  try {
+    const dry = (await graphql(IMPORT, { ...variables, dryRun: true })).importPlan;
+    const apply = h('button', { type: 'button', id: 'import-apply' }, 'Použít změny');
+    apply.addEventListener('click', async () => {
+      apply.disabled = true;
+      try {
+        const done = (await graphql(IMPORT, { ...variables, dryRun: false, version: dry.version })).importPlan;
+        place.replaceChildren(h('p', { role: 'status', class: 'done' },
+          `Změny použity v plánu ${done.plan.title}.`));
+        await Promise.all([loadEvaluation(), loadPlans(), loadMeasures()]);
+      } catch (e) {
+        place.append(importError(e));
+      }
+    });
+    const changed = dry.changes.some((c) => c.action !== 'UNCHANGED');
+    place.replaceChildren(
+      h('h3', {}, dry.plan ? `Plán ${dry.plan.title}` : 'Nový plán'),
+      ...changesTable(dry.changes),
+      ...(changed ? [apply] : []));
+  } catch (e) {
+    place.replaceChildren(importError(e));
+  }
+}
+
+function importError(e) {
+  if (e.code === 'CONFLICT') {
+    return h('p', { class: 'error', role: 'alert' }, 'Plán mezitím změnil někdo jiný. Porovnejte soubor znovu.');
+  }
+  const problems = e.extensions?.problems ?? [];
+  return h('div', { class: 'error', role: 'alert' }, h('p', {}, `Soubor nelze použít: ${e.message}`),
+    problems.length ? list(problems.map((p) => `${p.location}: ${p.message}`)) : null);
 }
 
 // --- charts ------------------------------------------------------------------
@@ -242,6 +335,10 @@ async function loadPlans() {
     $('filter-plan').replaceChildren(h('option', { value: '' }, 'všechny'),
       ...plans.map((p) => h('option', { value: p.id },
         `${region ? '' : `${p.region.name}: `}${p.title} (${period(p)})`)));
+    if (!region) {
+      $('file-plan').replaceChildren(...plans.map((p) => h('option', { value: p.id },
+        `${p.region.name}: ${p.title} (${period(p)})`)));
+    }
     if (plans.some((p) => p.id === chosen)) $('filter-plan').value = chosen;
   }, $('measure-count'));
 }
@@ -441,6 +538,8 @@ for (const id of ['filter-target', 'filter-text']) {
 }
 $('measures-more').addEventListener('click', () => loadMeasures({ more: true }));
 $('capacity-unit').addEventListener('change', drawCapacity);
+$('file-download').addEventListener('click', downloadPlan);
+$('import-form').addEventListener('submit', compareFile);
 $('detail-close').addEventListener('click', () => $('measure-detail').close());
 $('measure-detail').addEventListener('close', () => {
   state.openMeasure = null;
