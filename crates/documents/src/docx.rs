@@ -91,13 +91,29 @@ fn body(doc: &Document) -> String {
     x.push_str(
         r#"<w:p><w:pPr><w:pStyle w:val="TOC1"/></w:pPr><w:r><w:fldChar w:fldCharType="begin" w:dirty="true"/></w:r><w:r><w:instrText xml:space="preserve"> TOC \o "1-2" \h \z \u </w:instrText></w:r><w:r><w:fldChar w:fldCharType="separate"/></w:r></w:p>"#,
     );
-    for (level, text) in doc.contents() {
-        x.push_str(&paragraph(Some(&format!("TOC{level}")), text, false));
+    // Each entry links to its heading's bookmark, with a PAGEREF field:
+    // the page numbers show even where the TOC field is not updated.
+    for (i, (level, text)) in doc.contents().enumerate() {
+        let _ = write!(
+            x,
+            r#"<w:p><w:pPr><w:pStyle w:val="TOC{level}"/></w:pPr><w:hyperlink w:anchor="_Toc{i}" w:history="1">{}<w:r><w:tab/></w:r><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText xml:space="preserve"> PAGEREF _Toc{i} \h </w:instrText></w:r><w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>{}</w:t></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r></w:hyperlink></w:p>"#,
+            runs(text, false),
+            i + 3
+        );
     }
     x.push_str(r#"<w:p><w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>"#);
     x.push_str(PAGE_BREAK);
+    let mut listed = 0;
     for block in &doc.blocks {
         match block {
+            Block::Heading { level, text } if *level <= 2 => {
+                let _ = write!(
+                    x,
+                    r#"<w:p><w:pPr><w:pStyle w:val="Heading{level}"/></w:pPr><w:bookmarkStart w:id="{listed}" w:name="_Toc{listed}"/>{}<w:bookmarkEnd w:id="{listed}"/></w:p>"#,
+                    runs(text, false)
+                );
+                listed += 1;
+            }
             Block::Heading { level, text } => {
                 x.push_str(&paragraph(Some(&format!("Heading{level}")), text, false));
             }

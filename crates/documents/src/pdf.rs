@@ -11,7 +11,7 @@ use krilla::metadata::Metadata;
 use krilla::outline::{Outline, OutlineNode};
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
-use krilla::text::{Font, TextDirection};
+use krilla::text::{Font, GlyphId, KrillaGlyph};
 use skrifa::MetadataProvider;
 use skrifa::instance::{LocationRef, Size};
 
@@ -76,15 +76,7 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, String> {
                 } => {
                     surface.set_stroke(None);
                     surface.set_fill(Some(fill(*color)));
-                    let font = if *bold { &fonts.bold } else { &fonts.regular };
-                    surface.draw_text(
-                        Point::from_xy(*x, *y),
-                        font.pdf.clone(),
-                        *size,
-                        text,
-                        false,
-                        TextDirection::Auto,
-                    );
+                    fonts.face(*bold).draw(&mut surface, *x, *y, *size, text);
                 }
                 Op::Rect {
                     x,
@@ -116,24 +108,14 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, String> {
         let footer_y = HEIGHT - MARGIN / 2.0;
         surface.set_stroke(None);
         surface.set_fill(Some(fill(GREY)));
-        surface.draw_text(
-            Point::from_xy(MARGIN, footer_y),
-            fonts.regular.pdf.clone(),
-            SMALL,
-            &doc.footer,
-            false,
-            TextDirection::Auto,
-        );
+        fonts
+            .regular
+            .draw(&mut surface, MARGIN, footer_y, SMALL, &doc.footer);
         let number = format!("strana {} z {}", i + 1, total);
         let w = fonts.regular.width(&number, SMALL);
-        surface.draw_text(
-            Point::from_xy(WIDTH - MARGIN - w, footer_y),
-            fonts.regular.pdf.clone(),
-            SMALL,
-            &number,
-            false,
-            TextDirection::Auto,
-        );
+        fonts
+            .regular
+            .draw(&mut surface, WIDTH - MARGIN - w, footer_y, SMALL, &number);
         surface.finish();
         page.finish();
     }
@@ -197,15 +179,45 @@ impl Face {
         })
     }
 
+    /// A character's glyph and its advance in ems.
+    fn glyph(&self, c: char) -> (skrifa::GlyphId, f32) {
+        let glyph = self.charmap.map(c).unwrap_or_default();
+        let advance = self.metrics.advance_width(glyph).unwrap_or_default();
+        (glyph, advance / self.units_per_em)
+    }
+
     fn width(&self, text: &str, size: f32) -> f32 {
-        let units: f32 = text
-            .chars()
-            .map(|c| {
-                let glyph = self.charmap.map(c).unwrap_or_default();
-                self.metrics.advance_width(glyph).unwrap_or_default()
+        text.chars().map(|c| self.glyph(c).1).sum::<f32>() * size
+    }
+
+    /// One line of text from its baseline's start: a glyph per character
+    /// at its advance. Text of one script in precomposed (NFC) letters
+    /// needs no shaping engine, and the glyphs keep their characters, so
+    /// the text can be searched and copied.
+    fn draw(&self, surface: &mut krilla::surface::Surface, x: f32, y: f32, size: f32, text: &str) {
+        let glyphs: Vec<KrillaGlyph> = text
+            .char_indices()
+            .map(|(i, c)| {
+                let (glyph, advance) = self.glyph(c);
+                KrillaGlyph::new(
+                    GlyphId::new(glyph.to_u32()),
+                    advance,
+                    0.0,
+                    0.0,
+                    0.0,
+                    i..i + c.len_utf8(),
+                    None,
+                )
             })
-            .sum();
-        units * size / self.units_per_em
+            .collect();
+        surface.draw_glyphs(
+            Point::from_xy(x, y),
+            &glyphs,
+            self.pdf.clone(),
+            text,
+            size,
+            false,
+        );
     }
 }
 
