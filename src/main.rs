@@ -64,6 +64,21 @@ enum Command {
         #[arg(long)]
         archive_missing: bool,
     },
+    /// Write a plan's council document (the plan, or its evaluation of a year) as DOCX or PDF.
+    Document {
+        /// The plan's id (as the API names it).
+        plan_id: i64,
+        #[arg(long, value_parser = parse_format)]
+        format: kpss_documents::Format,
+        /// The evaluation of this year instead of the plan.
+        #[arg(long)]
+        evaluation: Option<i32>,
+        /// Add an appendix with each record's source lines.
+        #[arg(long)]
+        sources: bool,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
     /// Print a token signed with the configured secret.
     Token {
         #[arg(long)]
@@ -85,6 +100,10 @@ enum Command {
 
 fn parse_role(s: &str) -> Result<Role, String> {
     s.parse()
+}
+
+fn parse_format(s: &str) -> Result<kpss_documents::Format, String> {
+    kpss_documents::Format::parse(s).ok_or_else(|| format!("`{s}` is not docx or pdf"))
 }
 
 #[tokio::main]
@@ -199,6 +218,27 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 result.changes.len(),
                 result.version
             );
+            Ok(())
+        }
+        Command::Document {
+            plan_id,
+            format,
+            evaluation,
+            sources,
+            out,
+        } => {
+            let db = kpss_persistence::Db::connect(&config.database_url()?).await?;
+            let scoped = db.scoped(kpss_domain::access::Ctx::system("document"));
+            let request = kpss_api::documents::Request {
+                plan_id,
+                format,
+                evaluation,
+                sources,
+            };
+            let today = kpss_api::documents::today()?;
+            let made = kpss_api::documents::make(&scoped, &request, today).await?;
+            // A region's data: readable by the one who made it, as `export` writes.
+            kpss::write_private(&out, &made.bytes, true)?;
             Ok(())
         }
         Command::Token {

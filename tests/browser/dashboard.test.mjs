@@ -5,6 +5,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { BASE, api, launch, outside, screenshot, violations } from './browser.mjs';
 
 const NATIONAL = process.env.NATIONAL_TOKEN;
@@ -147,6 +148,30 @@ test('the measures table filters by region, plan, status, target group and text'
   await waitForTotal(text);
   assert.ok((await page.locator('#measures .snippet').count()) > 0, 'search excerpts are shown');
   assert.match(await shownCount(), new RegExp(`z ${czCount(text)} opatření`));
+});
+
+test('a plan and a year of its evaluation download as DOCX and PDF', async () => {
+  const { nodes } = (await api(NATIONAL, '{ plans(filter: { regions: ["klatovy"] }, first: 100) { nodes { id title } } }')).plans;
+  const plan = nodes.find((p) => p.title === 'Akční plán na rok 2023');
+  assert.equal(await page.locator('#plan-documents').isHidden(), true);
+  await field('Plán').selectOption(plan.id);
+  await page.locator('#plan-documents').waitFor();
+  const save = async (group, format) => {
+    const [file] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('group', { name: group, exact: true }).getByRole('button', { name: `Stáhnout ${format}` }).click(),
+    ]);
+    const bytes = readFileSync(await file.path());
+    return { name: file.suggestedFilename(), head: bytes.subarray(0, 4).toString('latin1') };
+  };
+  assert.deepEqual(await save('Dokument plánu', 'PDF'), { name: 'Akční plán na rok 2023.pdf', head: '%PDF' });
+  await field('Vyhodnocení roku').selectOption('2023');
+  assert.deepEqual(await save('Dokument vyhodnocení', 'DOCX'),
+    { name: 'Vyhodnocení 2023 – Akční plán na rok 2023.docx', head: 'PK\u0003\u0004' });
+  assert.equal(await page.locator('#documents-state').textContent(), '');
+  assert.deepEqual(await violations(page, '#plan-documents'), []);
+  await page.getByRole('button', { name: 'Zrušit filtr' }).click();
+  await page.locator('#plan-documents').waitFor({ state: 'hidden' });
 });
 
 test('a measure opens from the keyboard with its evaluations, activities and costs', async () => {

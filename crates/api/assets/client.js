@@ -46,6 +46,29 @@ export async function graphql(query, variables = {}) {
   return json.data;
 }
 
+/**
+ * Downloads a file the service makes (a plan's document): fetched with the
+ * token (a link cannot carry it), then saved from a Blob under the name
+ * the service gives in `Content-Disposition` (`filename*`, RFC 6266).
+ */
+export async function download(path, fallbackName, bearer = token.get()) {
+  const response = await fetch(path, { headers: bearer ? { Authorization: `Bearer ${bearer}` } : {} });
+  if (!response.ok) {
+    const json = await response.json().catch(() => null);
+    const e = json?.errors?.[0];
+    throw new ApiError(e?.message ?? `HTTP ${response.status}`, e?.extensions?.code ?? 'INTERNAL', response.status);
+  }
+  const disposition = response.headers.get('Content-Disposition') ?? '';
+  const encoded = /filename\*=UTF-8''([^;]+)/i.exec(disposition)?.[1];
+  const name = encoded ? decodeURIComponent(encoded) : fallbackName;
+  const url = URL.createObjectURL(await response.blob());
+  const link = Object.assign(document.createElement('a'), { href: url, download: name });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
 /** WebSocket close code of a missing, bad or expired token. */
 export const CLOSE_UNAUTHORIZED = 4401;
 

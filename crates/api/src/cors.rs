@@ -62,7 +62,10 @@ impl Origins {
             .allow_methods([Method::GET, Method::POST])
             .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
             .max_age(PREFLIGHT_MAX_AGE)
-            .expose_headers([HeaderName::from_static("retry-after")])
+            .expose_headers([
+                HeaderName::from_static("retry-after"),
+                header::CONTENT_DISPOSITION,
+            ])
     }
 }
 

@@ -45,22 +45,32 @@ impl Guarded {
     }
 
     async fn guard(&self, subject: &str, operation: impl Future<Output = Response>) -> Response {
-        let refused = |e: ApiError| {
-            let e = e.extend().into_server_error(async_graphql::Pos::default());
-            Response::from_errors(vec![e])
-        };
-        let _place = match self.fair.enter(subject, self.timeout).await {
-            Ok(place) => place,
-            Err(e) => return refused(e),
-        };
-        let run = std::panic::AssertUnwindSafe(operation).catch_unwind();
+        match self.within(subject, operation).await {
+            Ok(response) => response,
+            Err(e) => {
+                let e = e.extend().into_server_error(async_graphql::Pos::default());
+                Response::from_errors(vec![e])
+            }
+        }
+    }
+
+    /// Runs `work` of `subject` as an operation: in a place among the
+    /// subject's running operations, within the request time, a panic
+    /// answered as `INTERNAL` (GraphQL operations, and documents).
+    pub async fn within<T>(
+        &self,
+        subject: &str,
+        work: impl Future<Output = T>,
+    ) -> Result<T, ApiError> {
+        let _place = self.fair.enter(subject, self.timeout).await?;
+        let run = std::panic::AssertUnwindSafe(work).catch_unwind();
         match tokio::time::timeout(self.timeout, run).await {
-            Ok(Ok(response)) => response,
+            Ok(Ok(done)) => Ok(done),
             Ok(Err(_)) => {
                 tracing::error!("a resolver panicked");
-                refused(ApiError::Internal)
+                Err(ApiError::Internal)
             }
-            Err(_) => refused(ApiError::ServiceUnavailable(format!(
+            Err(_) => Err(ApiError::ServiceUnavailable(format!(
                 "the request took longer than {:?}",
                 self.timeout
             ))),

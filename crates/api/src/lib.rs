@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cache;
 mod claims;
 pub mod cors;
+pub mod documents;
 pub mod error;
 mod execution;
 pub mod graphql;

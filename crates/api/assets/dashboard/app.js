@@ -1,7 +1,7 @@
 // The kraj dashboard: sign in with a token, then the caller's readable
 // regions as charts, a table of measures with a detail view, and live changes.
 
-import { ApiError, graphql, subscribe, token } from '/assets/client.js';
+import { ApiError, download, graphql, subscribe, token } from '/assets/client.js';
 import * as provider from '/assets/signin.js';
 import {
   STATUS, UNITS, byCzech, capacityChart, count, evaluationChart, h, numbers, period, statusLabel, statusLegend,
@@ -103,6 +103,7 @@ const state = {
   typeNames: new Map(),
   capacity: [],
   measures: [],
+  plans: [], // the plans the plan filter offers
   after: null,
   request: 0, // the latest measures request: older answers are dropped
   openMeasure: null,
@@ -340,7 +341,35 @@ async function loadPlans() {
         `${p.region.name}: ${p.title} (${period(p)})`)));
     }
     if (plans.some((p) => p.id === chosen)) $('filter-plan').value = chosen;
+    state.plans = plans;
+    showDocuments();
   }, $('measure-count'));
+}
+
+/** The chosen plan's documents: the plan, and the evaluation of a year of its period. */
+function showDocuments() {
+  const plan = state.plans?.find((p) => p.id === $('filter-plan').value);
+  $('plan-documents').hidden = !plan;
+  if (!plan) return;
+  $('plan-documents-title').textContent = `Dokumenty plánu ${plan.title} (${period(plan)}):`;
+  const years = [];
+  for (let y = plan.periodEnd; y >= plan.periodStart; y -= 1) years.push(y);
+  $('evaluation-year').replaceChildren(...years.map((y) => h('option', { value: String(y) }, String(y))));
+}
+
+async function downloadDocument(button) {
+  const plan = $('filter-plan').value;
+  const { format } = button.dataset;
+  const year = 'evaluation' in button.dataset ? $('evaluation-year').value : null;
+  const query = year ? `?evaluation=${encodeURIComponent(year)}` : '';
+  $('documents-state').textContent = 'Připravuji dokument…';
+  try {
+    await download(`/documents/plans/${encodeURIComponent(plan)}.${format}${query}`, `plan-${plan}.${format}`);
+    $('documents-state').textContent = '';
+  } catch (e) {
+    if (e instanceof ApiError && e.code === 'UNAUTHENTICATED') signOut('Token už neplatí. Přihlaste se znovu.');
+    else $('documents-state').textContent = `Chyba: ${e.message}`;
+  }
 }
 
 function currentFilter() {
@@ -530,6 +559,10 @@ $('filter-region').addEventListener('change', async () => {
   loadMeasures();
 });
 for (const id of ['filter-plan', 'filter-status']) $(id).addEventListener('change', () => loadMeasures());
+$('filter-plan').addEventListener('change', showDocuments);
+for (const button of $('plan-documents').querySelectorAll('button')) {
+  button.addEventListener('click', () => downloadDocument(button));
+}
 for (const id of ['filter-target', 'filter-text']) {
   $(id).addEventListener('input', () => {
     clearTimeout(typing);

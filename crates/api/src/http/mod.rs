@@ -1,10 +1,12 @@
 //! HTTP routes: `/` (the dashboard) and its files under `/assets/`,
 //! `/config.json` (how the pages sign in),
+//! `/documents/plans/{id}.docx|.pdf` (a plan's council document, [`document`]),
 //! `/graphql` (GraphQL over HTTP: POST, and GET for queries; GET without a
 //! query serves GraphiQL), `/graphql/ws`, `/healthz`, `/readyz`, `/metrics`
 //! (or on its own address). What every operation passes is in [`pipeline`],
 //! the request's parameters in [`params`], the WebSocket in [`ws`].
 
+mod document;
 mod params;
 mod pipeline;
 mod ws;
@@ -87,6 +89,7 @@ pub fn router(state: AppState, cors: CorsLayer) -> Router {
         )
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(ws::graphql_ws))
+        .route("/documents/plans/{file}", get(document::plan))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .layer(body_limit)
