@@ -806,3 +806,130 @@ async fn unreadable_parents_and_cursors_answer_as_missing_ones(b: Backend) {
 }
 
 on_both_databases!(unreadable_parents_and_cursors_answer_as_missing_ones);
+
+/// A provider's actions in the audit log, oldest first.
+async fn provider_log(app: &TestApp, id: &str) -> Vec<String> {
+    let log = app
+        .query(
+            &app.admin(),
+            "query($id: ID) { auditLog(filter: { entity: \"Provider\", entityId: $id }) { nodes { action } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    log["auditLog"]["nodes"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| e["action"].as_str().expect("action").to_owned())
+        .collect()
+}
+
+/// Providers are updated (absent keeps, null clears) and archived, each
+/// change from the version read and audited.
+async fn providers_are_updated_and_archived(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let editor = app.token(Role::Editor, &["klatovy"], &[]);
+    let created = app
+        .query(
+            &editor,
+            "mutation { createProvider(input: { region: \"klatovy\", name: \"Charita Klatovy\", ico: \"12345678\" }) { id version ico archived } }",
+            json!({}),
+        )
+        .await["createProvider"]
+        .clone();
+    assert_eq!(
+        (&created["version"], &created["ico"], &created["archived"]),
+        (&json!(1), &json!("12345678"), &json!(false))
+    );
+    let id = created["id"].as_str().expect("id").to_owned();
+    let update = "mutation($id: ID!, $v: Int!, $p: ProviderPatch!) { updateProvider(id: $id, expectedVersion: $v, patch: $p) { name ico version } }";
+    let renamed = app
+        .query(
+            &editor,
+            update,
+            json!({ "id": id, "v": 1, "p": { "name": "Oblastní charita Klatovy" } }),
+        )
+        .await;
+    assert_eq!(
+        renamed["updateProvider"],
+        json!({ "name": "Oblastní charita Klatovy", "ico": "12345678", "version": 2 }),
+        "absent stays"
+    );
+    let cleared = app
+        .query(
+            &editor,
+            update,
+            json!({ "id": id, "v": 2, "p": { "ico": null } }),
+        )
+        .await;
+    assert_eq!(
+        cleared["updateProvider"],
+        json!({ "name": "Oblastní charita Klatovy", "ico": null, "version": 3 }),
+        "null clears"
+    );
+    let (_, body) = app
+        .post(
+            Some(&format!("Bearer {editor}")),
+            update,
+            json!({ "id": id, "v": 2, "p": { "name": "Jiná" } }),
+        )
+        .await;
+    let ext = &body["errors"][0]["extensions"];
+    assert_eq!(
+        (&ext["code"], &ext["currentVersion"]),
+        (&json!("CONFLICT"), &json!(3))
+    );
+    for (p, field) in [
+        (json!({ "ico": "123" }), "patch.ico"),
+        (json!({ "name": null }), "patch.name"),
+    ] {
+        let (code, f) = error(&app, &editor, update, json!({ "id": id, "v": 3, "p": p })).await;
+        assert_eq!(
+            (code.as_str(), f.as_deref()),
+            ("BAD_USER_INPUT", Some(field))
+        );
+    }
+    let viewer = app.token(Role::Viewer, &["klatovy"], &[]);
+    let (code, _) = error(
+        &app,
+        &viewer,
+        update,
+        json!({ "id": id, "v": 3, "p": { "name": "X" } }),
+    )
+    .await;
+    assert_eq!(code, "FORBIDDEN");
+
+    let count = "{ providers(filter: { regions: [\"klatovy\"] }) { totalCount } }";
+    let listed = |data: Value| data["providers"]["totalCount"].as_i64().expect("count");
+    let before = listed(app.query(&editor, count, json!({})).await);
+    let archive = "mutation($id: ID!, $v: Int!) { archiveProvider(id: $id, expectedVersion: $v) { archived version } }";
+    let archived = app
+        .query(&editor, archive, json!({ "id": id, "v": 3 }))
+        .await;
+    assert_eq!(
+        archived["archiveProvider"],
+        json!({ "archived": true, "version": 4 })
+    );
+    assert_eq!(
+        listed(app.query(&editor, count, json!({})).await),
+        before - 1
+    );
+    let (_, body) = app
+        .post(
+            Some(&format!("Bearer {editor}")),
+            archive,
+            json!({ "id": id, "v": 3 }),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["currentVersion"], 4,
+        "{body}"
+    );
+    assert_eq!(
+        provider_log(&app, &id).await,
+        ["CREATED", "UPDATED", "UPDATED", "ARCHIVED"]
+    );
+    app.stop().await;
+}
+
+on_both_databases!(providers_are_updated_and_archived);

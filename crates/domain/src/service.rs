@@ -243,6 +243,22 @@ pub struct ProviderForCreate {
     pub fields: ProviderFields,
 }
 
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ProviderPatch {
+    pub name: Patch<String>,
+    pub ico: Patch<String>,
+}
+
+impl ProviderPatch {
+    pub fn apply(self, current: &ProviderFields) -> ValidationResult<ProviderFields> {
+        let name = self
+            .name
+            .required("name", current.name.as_str().to_owned())?;
+        let ico = self.ico.optional(current.ico.clone());
+        ProviderFields::parse(&name, ico.as_deref())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceFields {
     pub service_type: ServiceType,
