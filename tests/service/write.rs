@@ -933,3 +933,125 @@ async fn providers_are_updated_and_archived(b: Backend) {
 }
 
 on_both_databases!(providers_are_updated_and_archived);
+
+/// A plan's projects are written with the plan: the list whole, in order;
+/// null or [] clears it; an absent list stays; a bad project changes nothing.
+async fn projects_are_written_with_their_plan(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let editor = app.token(Role::Editor, &["klatovy"], &[]);
+    let project = |title: &str| json!({ "title": title, "implementer": "Město Klatovy", "due": "rok 2025", "dueYear": 2025 });
+    let created = app
+        .query(
+            &editor,
+            "mutation($p: [PlanProjectInput!]) { createPlan(input: { region: \"klatovy\", title: \"Plán\", kind: ACTION_PLAN, periodStart: 2025, periodEnd: 2025, projects: $p }) { id projects { title implementer due dueYear source { firstLine } } } }",
+            json!({ "p": [project("Nízkoprahové centrum"), project("Chráněné bydlení Luby")] }),
+        )
+        .await["createPlan"]
+        .clone();
+    assert_eq!(
+        created["projects"],
+        json!([
+            { "title": "Nízkoprahové centrum", "implementer": "Město Klatovy", "due": "rok 2025", "dueYear": 2025, "source": null },
+            { "title": "Chráněné bydlení Luby", "implementer": "Město Klatovy", "due": "rok 2025", "dueYear": 2025, "source": null },
+        ])
+    );
+    let id = created["id"].as_str().expect("id").to_owned();
+    let update = "mutation($id: ID!, $v: Int!, $p: PlanPatch!) { updatePlan(id: $id, expectedVersion: $v, patch: $p) { version projects { title } } }";
+    let titles = |data: &Value| -> Vec<String> {
+        data["updatePlan"]["projects"]
+            .as_array()
+            .expect("projects")
+            .iter()
+            .map(|p| p["title"].as_str().expect("title").to_owned())
+            .collect()
+    };
+    let replaced = app
+        .query(
+            &editor,
+            update,
+            json!({ "id": id, "v": 1, "p": { "projects": [{ "title": "Sociální šatník" }, project("Nízkoprahové centrum")] } }),
+        )
+        .await;
+    assert_eq!(
+        titles(&replaced),
+        ["Sociální šatník", "Nízkoprahové centrum"]
+    );
+    let kept = app
+        .query(
+            &editor,
+            update,
+            json!({ "id": id, "v": 2, "p": { "title": "Akční plán" } }),
+        )
+        .await;
+    assert_eq!(
+        titles(&kept),
+        ["Sociální šatník", "Nízkoprahové centrum"],
+        "absent stays"
+    );
+    let (code, field) = error(
+        &app,
+        &editor,
+        update,
+        json!({ "id": id, "v": 3, "p": { "projects": [project("A"), { "title": "B", "dueYear": 3000 }] } }),
+    )
+    .await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("BAD_USER_INPUT", Some("patch.projects[1].dueYear"))
+    );
+    let search = "{ search(text: \"šatník\", regions: [\"klatovy\"]) { kind } }";
+    let hits = app.query(&editor, search, json!({})).await;
+    assert_eq!(hits["search"], json!([{ "kind": "PROJECT" }]));
+    let cleared = app
+        .query(
+            &editor,
+            update,
+            json!({ "id": id, "v": 3, "p": { "projects": null } }),
+        )
+        .await;
+    assert_eq!(
+        (titles(&cleared), &cleared["updatePlan"]["version"]),
+        (vec![], &json!(4))
+    );
+    let hits = app.query(&editor, search, json!({})).await;
+    assert_eq!(hits["search"], json!([]), "a removed project is not found");
+    app.query(
+        &editor,
+        update,
+        json!({ "id": id, "v": 4, "p": { "projects": [project("C")] } }),
+    )
+    .await;
+    let emptied = app
+        .query(
+            &editor,
+            update,
+            json!({ "id": id, "v": 5, "p": { "projects": [] } }),
+        )
+        .await;
+    assert!(titles(&emptied).is_empty());
+
+    let log = app
+        .query(
+            &app.admin(),
+            "query($id: ID) { auditLog(filter: { entity: \"Plan\", entityId: $id }) { nodes { action before after } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let nodes = log["auditLog"]["nodes"].as_array().expect("entries");
+    assert_eq!(nodes.len(), 6, "created and five updates");
+    let replacement = &nodes[1];
+    assert!(
+        replacement["before"]
+            .as_str()
+            .expect("before")
+            .contains("Chráněné bydlení Luby")
+            && replacement["after"]
+                .as_str()
+                .expect("after")
+                .contains("Sociální šatník"),
+        "the audit entry shows the lists: {replacement}"
+    );
+    app.stop().await;
+}
+
+on_both_databases!(projects_are_written_with_their_plan);

@@ -4,7 +4,7 @@ use crate::error::ValidationResult;
 use crate::patch::Patch;
 use crate::region::RegionCode;
 use crate::text::{self, MAX_TEXT, MAX_TITLE};
-use crate::value::{Date, Period, Title};
+use crate::value::{Date, Period, Title, Year};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -125,12 +125,43 @@ impl PlanFields {
     }
 }
 
+/// A project a plan lists (Chomutov's table): its title, implementer and
+/// completion term. The plan owns its list, which is written whole.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProjectFields {
+    pub title: String,
+    /// Realizátor.
+    pub implementer: Option<String>,
+    /// Termín dokončení, as written ("rok 2007").
+    pub due: Option<String>,
+    pub due_year: Option<i32>,
+}
+
+impl ProjectFields {
+    pub fn parse(
+        title: &str,
+        implementer: Option<&str>,
+        due: Option<&str>,
+        due_year: Option<i32>,
+    ) -> ValidationResult<Self> {
+        Ok(Self {
+            title: text::required("title", title, MAX_TEXT)?,
+            implementer: text::optional("implementer", implementer, MAX_TEXT)?,
+            due: text::optional("due", due, MAX_TITLE)?,
+            due_year: due_year
+                .map(|y| Year::parse("due_year", y).map(Year::get))
+                .transpose()?,
+        })
+    }
+}
+
 /// A new plan of `region`, implementing `parent_id` if given.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlanForCreate {
     pub region: RegionCode,
     pub parent_id: Option<i64>,
     pub fields: PlanFields,
+    pub projects: Vec<ProjectFields>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -150,6 +181,8 @@ pub struct PlanPatch {
     pub document_title: Patch<String>,
     pub notes: Patch<Vec<String>>,
     pub parent_id: Patch<i64>,
+    /// The whole list, replacing the one stored (null: none).
+    pub projects: Patch<Vec<ProjectFields>>,
 }
 
 impl PlanPatch {

@@ -216,6 +216,8 @@ pub struct PlanInput {
     issued_on: Option<Date>,
     document_title: Option<String>,
     notes: Option<Vec<String>>,
+    /// The projects the plan lists, in order.
+    projects: Option<Vec<PlanProjectInput>>,
 }
 
 /// Absent fields stay as they are; null clears a nullable field.
@@ -236,6 +238,35 @@ pub struct PlanPatch {
     issued_on: MaybeUndefined<Date>,
     document_title: MaybeUndefined<String>,
     notes: MaybeUndefined<Vec<String>>,
+    /// The whole list, replacing the projects the plan lists, in order; null or [] for none.
+    projects: MaybeUndefined<Vec<PlanProjectInput>>,
+}
+
+/// A project a plan lists.
+#[derive(InputObject)]
+pub struct PlanProjectInput {
+    title: String,
+    /// Realizátor
+    implementer: Option<String>,
+    /// Termín dokončení, as written, e.g. "rok 2007".
+    due: Option<String>,
+    due_year: Option<i32>,
+}
+
+/// The projects as listed, each checked (`field[i]` names a bad one).
+fn projects(field: &str, list: Vec<PlanProjectInput>) -> Result<Vec<dom_plan::ProjectFields>> {
+    list.into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            dom_plan::ProjectFields::parse(
+                &p.title,
+                p.implementer.as_deref(),
+                p.due.as_deref(),
+                p.due_year,
+            )
+            .map_err(|e| invalid(e, &format!("{field}[{i}]")))
+        })
+        .collect()
 }
 
 #[derive(Default)]
@@ -298,6 +329,7 @@ impl PlanMutations {
             }
             .parse()
             .map_err(|e| invalid(e, "input"))?,
+            projects: projects("input.projects", input.projects.unwrap_or_default())?,
         };
         Ok(Plan(plan::create(scoped(ctx), &cmd).await.map_err(coded)?))
     }
@@ -328,6 +360,11 @@ impl PlanMutations {
                 MaybeUndefined::Undefined => Patch::Keep,
                 MaybeUndefined::Null => Patch::Clear,
                 MaybeUndefined::Value(p) => Patch::Set(common::id("patch.parentId", &p)?),
+            },
+            projects: match patch.projects {
+                MaybeUndefined::Undefined => Patch::Keep,
+                MaybeUndefined::Null => Patch::Clear,
+                MaybeUndefined::Value(list) => Patch::Set(projects("patch.projects", list)?),
             },
         };
         common::update(ctx, &id, expected_version, p).await

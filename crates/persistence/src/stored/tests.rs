@@ -72,6 +72,7 @@ async fn plan_in_klatovy() -> (Db, i64) {
         region: RegionCode::parse("region", "klatovy").expect("code"),
         parent_id: None,
         fields,
+        projects: vec![],
     };
     let plan = plan::create(&admin(&db), &cmd).await.expect("plan");
     (db, plan.id)
