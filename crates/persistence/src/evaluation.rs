@@ -1,7 +1,8 @@
 //! Yearly evaluations of measures.
 
 use crate::columns::parse;
-use crate::entity::{evaluation, measure};
+use crate::entity::{evaluation, measure, plan};
+use crate::events::Change;
 use crate::scoped::Scoped;
 use crate::search::{Doc, Kind, Searchable};
 use crate::stored::{self, Entry, Stored};
@@ -85,84 +86,140 @@ pub async fn record(s: &Scoped, cmd: &EvaluationForRecord) -> Result<Evaluation>
     stored::retrying(move || async move {
         let (txn, _turn) = s.begin_write().await?;
         let m = stored::load::<measure::Entity>(s, &txn, cmd.measure_id).await?;
-        if m.archived {
-            return Err(Error::invalid(
-                "measure_id",
-                format!("measure {} is archived", cmd.measure_id),
-            ));
-        }
-        // Writers of one measure's evaluations queue on its row (PostgreSQL;
-        // a SQLite write transaction holds the database's write lock anyway),
-        // so the second of two first records finds the first one and
-        // replaces it rather than hitting the unique index.
-        measure::Entity::find_by_id(m.id)
-            .select_only()
-            .column(measure::Column::Id)
-            .lock_exclusive()
-            .into_tuple::<i64>()
-            .one(&txn)
-            .await?;
-        let f = &cmd.fields;
-        let existing = evaluation::Entity::find()
-            .filter(evaluation::Column::MeasureId.eq(cmd.measure_id))
-            .filter(evaluation::Column::Year.eq(f.year.get()))
-            .one(&txn)
-            .await?;
-        let current = existing.as_ref().map_or(0, |e| e.version);
-        if cmd.expected_version.is_some_and(|v| v != current) {
-            return Err(Error::Conflict {
-                current_version: current,
-            });
-        }
-        let actor = &s.ctx().subject;
-        let (id, before, action) = match existing {
-            Some(e) => {
-                let id = e.id;
-                let content = evaluation::ActiveModel {
-                    status: Set(f.status.as_str().to_owned()),
-                    comment: Set(f.comment.clone()),
-                    recorded_at: Set(Utc::now()),
-                    recorded_by: Set(actor.clone()),
-                    version: Set(e.version + 1),
-                    // Its source stays: the audit entry shows what replaced the document's words.
-                    ..Default::default()
-                };
-                evaluation::Entity::update_many()
-                    .set(content)
-                    .filter(evaluation::Column::Id.eq(id))
-                    .exec(&txn)
-                    .await?;
-                (
-                    id,
-                    Some(evaluation::Entity::record(e)?),
-                    AuditAction::Updated,
-                )
-            }
-            None => (
-                insert(&txn, &m.region_code, cmd.measure_id, f, actor, None).await?,
-                None,
-                AuditAction::Created,
-            ),
-        };
-        let after = stored::record_state::<evaluation::Entity>(&txn, id).await?;
-        let entry = Entry {
-            id,
-            region: &m.region_code,
-            plan_id: Some(m.plan_id),
-            action,
-        };
-        stored::finish(
-            s,
-            txn,
-            EntityKind::Evaluation,
-            entry,
-            before.as_ref(),
-            &after,
-        )
-        .await?;
-        Ok::<_, Error>(after)
+        let (after, event) = record_in(s, &txn, &m, cmd).await?;
+        stored::commit(s, txn, vec![event]).await?;
+        Ok(after)
     })
     .await
+}
+
+/// Records a year's evaluations of measures of one plan at once, in one
+/// transaction: a bad item (`items[i]` names it) or a conflict on any
+/// item writes nothing. The answer is in the order given.
+pub async fn record_all(
+    s: &Scoped,
+    plan_id: i64,
+    cmds: &[EvaluationForRecord],
+) -> Result<Vec<Evaluation>> {
+    stored::retrying(move || async move {
+        let (txn, _turn) = s.begin_write().await?;
+        stored::load::<plan::Entity>(s, &txn, plan_id).await?;
+        let (mut recorded, mut events) = (Vec::new(), Vec::new());
+        for (i, cmd) in cmds.iter().enumerate() {
+            let item = format!("items[{i}]");
+            if cmds[..i].iter().any(|c| c.measure_id == cmd.measure_id) {
+                return Err(Error::invalid(
+                    &format!("{item}.measure_id"),
+                    format!("measure {} is listed twice", cmd.measure_id),
+                ));
+            }
+            // The plan is in scope, and so are its measures.
+            let m = measure::Entity::find_by_id(cmd.measure_id)
+                .filter(measure::Column::PlanId.eq(plan_id))
+                .one(&txn)
+                .await?
+                .ok_or_else(|| {
+                    Error::invalid(
+                        &format!("{item}.measure_id"),
+                        format!("plan {plan_id} has no measure {}", cmd.measure_id),
+                    )
+                })?;
+            let (after, event) = record_in(s, &txn, &m, cmd)
+                .await
+                .map_err(|e| e.of_item(&item))?;
+            recorded.push(after);
+            events.push(event);
+        }
+        stored::commit(s, txn, events).await?;
+        Ok(recorded)
+    })
+    .await
+}
+
+/// Records one evaluation of measure `m` (loaded for writing) within `txn`.
+async fn record_in(
+    s: &Scoped,
+    txn: &DatabaseTransaction,
+    m: &measure::Model,
+    cmd: &EvaluationForRecord,
+) -> Result<(Evaluation, Change)> {
+    if m.archived {
+        return Err(Error::invalid(
+            "measure_id",
+            format!("measure {} is archived", cmd.measure_id),
+        ));
+    }
+    // Writers of one measure's evaluations queue on its row (PostgreSQL;
+    // a SQLite write transaction holds the database's write lock anyway),
+    // so the second of two first records finds the first one and
+    // replaces it rather than hitting the unique index.
+    measure::Entity::find_by_id(m.id)
+        .select_only()
+        .column(measure::Column::Id)
+        .lock_exclusive()
+        .into_tuple::<i64>()
+        .one(txn)
+        .await?;
+    let f = &cmd.fields;
+    let existing = evaluation::Entity::find()
+        .filter(evaluation::Column::MeasureId.eq(cmd.measure_id))
+        .filter(evaluation::Column::Year.eq(f.year.get()))
+        .one(txn)
+        .await?;
+    let current = existing.as_ref().map_or(0, |e| e.version);
+    if cmd.expected_version.is_some_and(|v| v != current) {
+        return Err(Error::Conflict {
+            current_version: current,
+            field: None,
+        });
+    }
+    let actor = &s.ctx().subject;
+    let (id, before, action) = match existing {
+        Some(e) => {
+            let id = e.id;
+            let content = evaluation::ActiveModel {
+                status: Set(f.status.as_str().to_owned()),
+                comment: Set(f.comment.clone()),
+                recorded_at: Set(Utc::now()),
+                recorded_by: Set(actor.clone()),
+                version: Set(e.version + 1),
+                // Its source stays: the audit entry shows what replaced the document's words.
+                ..Default::default()
+            };
+            evaluation::Entity::update_many()
+                .set(content)
+                .filter(evaluation::Column::Id.eq(id))
+                .exec(txn)
+                .await?;
+            (
+                id,
+                Some(evaluation::Entity::record(e)?),
+                AuditAction::Updated,
+            )
+        }
+        None => (
+            insert(txn, &m.region_code, cmd.measure_id, f, actor, None).await?,
+            None,
+            AuditAction::Created,
+        ),
+    };
+    let after = stored::record_state::<evaluation::Entity>(txn, id).await?;
+    let entry = Entry {
+        id,
+        region: &m.region_code,
+        plan_id: Some(m.plan_id),
+        action,
+    };
+    let event = stored::note(
+        s,
+        txn,
+        EntityKind::Evaluation,
+        entry,
+        before.as_ref(),
+        &after,
+    )
+    .await?;
+    Ok((after, event))
 }
 
 /// An evaluation is titled by its measure's code, and archived with it.

@@ -262,21 +262,33 @@ pub(crate) async fn create<E: Editable>(s: &Scoped, cmd: &impl Create<E>) -> Res
     retrying(move || async move {
         let (txn, _turn) = s.begin_write().await?;
         let id = cmd.insert(s, &txn).await?;
-        let m = E::find().filter(E::ID.eq(id)).one(&txn).await?;
-        let m = m.ok_or_else(|| Error::NotFound(format!("new record {id} is gone")))?;
-        let plan_id = E::plan_of(&txn, &m).await?;
-        let after = E::state(&txn, id).await?;
-        let region = E::head(&m)?.region;
-        let entry = Entry {
-            id,
-            region: &region,
-            plan_id,
-            action: AuditAction::Created,
-        };
-        finish(s, txn, E::KIND, entry, None, &after).await?;
+        let (after, event) = created::<E>(s, &txn, id).await?;
+        commit(s, txn, vec![event]).await?;
         Ok(after)
     })
     .await
+}
+
+/// Records the creation of the new record `id` within `txn` (see [`note`]):
+/// its state and its event.
+pub(crate) async fn created<E: Editable>(
+    s: &Scoped,
+    txn: &DatabaseTransaction,
+    id: i64,
+) -> Result<(E::State, Event)> {
+    let m = E::find().filter(E::ID.eq(id)).one(txn).await?;
+    let m = m.ok_or_else(|| Error::NotFound(format!("new record {id} is gone")))?;
+    let plan_id = E::plan_of(txn, &m).await?;
+    let after = E::state(txn, id).await?;
+    let region = E::head(&m)?.region;
+    let entry = Entry {
+        id,
+        region: &region,
+        plan_id,
+        action: AuditAction::Created,
+    };
+    let event = note(s, txn, E::KIND, entry, None, &after).await?;
+    Ok((after, event))
 }
 
 /// One audited change.
@@ -297,6 +309,20 @@ pub(crate) async fn finish<S: Serialize>(
     before: Option<&S>,
     after: &S,
 ) -> Result<()> {
+    let event = note(s, &txn, entity, entry, before, after).await?;
+    commit(s, txn, vec![event]).await
+}
+
+/// Records one change within a transaction that makes several (each its
+/// own audit entry, search entry and change row); [`commit`] ends it.
+pub(crate) async fn note<S: Serialize>(
+    s: &Scoped,
+    txn: &DatabaseTransaction,
+    entity: EntityKind,
+    entry: Entry<'_>,
+    before: Option<&S>,
+    after: &S,
+) -> Result<Event> {
     let event = Event {
         region: RegionCode::parse("region", entry.region)?,
         plan_id: entry.plan_id,
@@ -307,17 +333,24 @@ pub(crate) async fn finish<S: Serialize>(
         at: Utc::now().timestamp(),
     };
     crate::audit::record(
-        &txn,
+        txn,
         &event,
         before.map(to_json).transpose()?,
         Some(to_json(after)?),
     )
     .await?;
-    search::index(&txn, entity, entry.id).await?;
-    crate::version::bump(&txn, entry.region).await?;
-    events::queue(&txn, &event).await?;
+    search::index(txn, entity, entry.id).await?;
+    crate::version::bump(txn, entry.region).await?;
+    events::queue(txn, &event).await?;
+    Ok(event)
+}
+
+/// Commits the changes [`note`] recorded, then sends their events.
+pub(crate) async fn commit(s: &Scoped, txn: DatabaseTransaction, events: Vec<Event>) -> Result<()> {
     txn.commit().await?;
-    events::committed(s.db(), event);
+    for event in events {
+        events::committed(s.db(), event);
+    }
     Ok(())
 }
 
@@ -352,6 +385,7 @@ fn check_version(ok: bool, current: i32) -> Result<()> {
     } else {
         Err(Error::Conflict {
             current_version: current,
+            field: None,
         })
     }
 }

@@ -211,7 +211,13 @@ async fn update_at_a_stale_version_is_a_conflict_and_changes_nothing() {
         .await
         .expect_err("stale");
     assert!(
-        matches!(err, Error::Conflict { current_version: 2 }),
+        matches!(
+            err,
+            Error::Conflict {
+                current_version: 2,
+                ..
+            }
+        ),
         "{err:?}"
     );
 
