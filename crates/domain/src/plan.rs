@@ -1,6 +1,7 @@
 //! Plans: what kinds there are, and the commands that create and change one.
 
 use crate::error::ValidationResult;
+use crate::evaluation::EvaluationStatus;
 use crate::patch::Patch;
 use crate::region::RegionCode;
 use crate::text::{self, MAX_TEXT, MAX_TITLE};
@@ -209,6 +210,51 @@ impl PlanPatch {
     }
 }
 
+/// Next period's action plan made from a plan (`rollOverPlan`): the
+/// plan's priorities and measures whose latest evaluation is one of
+/// `include` are copied into it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanRollOver {
+    pub plan_id: i64,
+    pub period: Period,
+    pub title: Title,
+    /// A measure never evaluated counts as `Unknown`.
+    pub include: Vec<EvaluationStatus>,
+}
+
+impl PlanRollOver {
+    /// Without a title, "Akční plán na rok 2024" (or "na roky 2024–2025");
+    /// without `include`, every status but `Fulfilled`.
+    pub fn parse(
+        plan_id: i64,
+        period_start: i32,
+        period_end: i32,
+        title: Option<&str>,
+        include: Option<Vec<EvaluationStatus>>,
+    ) -> ValidationResult<Self> {
+        let period = Period::parse("period_start", period_start, "period_end", period_end)?;
+        let (start, end) = (period.start.get(), period.end.get());
+        let title = match title {
+            Some(t) => Title::name("title", t)?,
+            None if start == end => Title::name("title", &format!("Akční plán na rok {start}"))?,
+            None => Title::name("title", &format!("Akční plán na roky {start}–{end}"))?,
+        };
+        let include = include.unwrap_or_else(|| {
+            EvaluationStatus::ALL
+                .iter()
+                .copied()
+                .filter(|s| *s != EvaluationStatus::Fulfilled)
+                .collect()
+        });
+        Ok(Self {
+            plan_id,
+            period,
+            title,
+            include,
+        })
+    }
+}
+
 /// A source document's file name (plans imported from one keep it).
 pub fn source_document(field: &str, s: Option<&str>) -> ValidationResult<Option<String>> {
     text::optional(field, s, MAX_TITLE)
@@ -257,6 +303,18 @@ mod tests {
         .apply(&patched)
         .unwrap();
         assert_eq!(cleared.prepared_by, None);
+    }
+
+    #[test]
+    fn a_roll_over_is_titled_by_its_period_and_leaves_fulfilled_measures() {
+        let one = PlanRollOver::parse(1, 2024, 2024, None, None).unwrap();
+        assert_eq!(one.title.as_str(), "Akční plán na rok 2024");
+        assert!(!one.include.contains(&EvaluationStatus::Fulfilled));
+        assert_eq!(one.include.len(), EvaluationStatus::ALL.len() - 1);
+        let two = PlanRollOver::parse(1, 2024, 2025, None, None).unwrap();
+        assert_eq!(two.title.as_str(), "Akční plán na roky 2024–2025");
+        let err = PlanRollOver::parse(1, 2025, 2024, None, None).unwrap_err();
+        assert_eq!(err.field, "period_end");
     }
 
     #[test]

@@ -24,6 +24,9 @@ use sea_orm::{
 };
 use serde::Serialize;
 
+mod roll_over;
+pub use roll_over::roll_over;
+
 impl Stored for plan::Entity {
     type Record = Plan;
     const ID: plan::Column = plan::Column::Id;

@@ -377,4 +377,32 @@ impl PlanMutations {
     async fn restore_plan(&self, ctx: &Context<'_>, id: ID, expected_version: i32) -> Result<Plan> {
         common::archive(ctx, &id, expected_version, false).await
     }
+
+    /// Creates next period's action plan in the plan's region (implementing the plan's parent,
+    /// if it has one): a copy of each of the plan's measures whose latest evaluation status is in
+    /// `include` (default: every status but FULFILLED; a measure never evaluated counts as
+    /// UNKNOWN), with its sub-measures, activities and planned capacities but without
+    /// evaluations, each naming the measure it was carried from (`carriedFrom`), under copies of
+    /// their priorities. The title defaults to "Akční plán na rok 2024" ("na roky 2024–2025").
+    async fn roll_over_plan(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        period_start: i32,
+        period_end: i32,
+        title: Option<String>,
+        include: Option<Vec<enums::EvaluationStatus>>,
+    ) -> Result<Plan> {
+        let cmd = dom_plan::PlanRollOver::parse(
+            self::id("id", &id)?,
+            period_start,
+            period_end,
+            title.as_deref(),
+            include.map(|v| v.into_iter().map(Into::into).collect()),
+        )
+        .map_err(coded)?;
+        Ok(Plan(
+            plan::roll_over(scoped(ctx), &cmd).await.map_err(coded)?,
+        ))
+    }
 }
