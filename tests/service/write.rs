@@ -1055,3 +1055,45 @@ async fn projects_are_written_with_their_plan(b: Backend) {
 }
 
 on_both_databases!(projects_are_written_with_their_plan);
+
+/// A service's own name is written like its other fields.
+async fn service_names_are_written(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let ids = klatovy(&app).await;
+    let editor = app.token(Role::Editor, &["klatovy"], &[]);
+    let created = app
+        .query(
+            &editor,
+            "mutation($p: ID!) { createService(providerId: $p, input: { serviceType: NOCLEHARNY, name: \"Noclehárna Klatovy\", capacities: [] }) { id name } }",
+            json!({ "p": ids.provider }),
+        )
+        .await["createService"]
+        .clone();
+    assert_eq!(created["name"], "Noclehárna Klatovy");
+    let update = "mutation($id: ID!, $v: Int!, $p: ServicePatch!) { updateService(id: $id, expectedVersion: $v, patch: $p) { name scope } }";
+    let kept = app
+        .query(
+            &editor,
+            update,
+            json!({ "id": created["id"], "v": 1, "p": { "scope": "Klatovy" } }),
+        )
+        .await;
+    assert_eq!(
+        kept["updateService"],
+        json!({ "name": "Noclehárna Klatovy", "scope": "Klatovy" })
+    );
+    let cleared = app
+        .query(
+            &editor,
+            update,
+            json!({ "id": created["id"], "v": 2, "p": { "name": null } }),
+        )
+        .await;
+    assert_eq!(
+        cleared["updateService"],
+        json!({ "name": null, "scope": "Klatovy" })
+    );
+    app.stop().await;
+}
+
+on_both_databases!(service_names_are_written);

@@ -307,6 +307,7 @@ pub struct ServiceForCreate {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ServicePatch {
     pub service_type: Patch<ServiceType>,
+    pub name: Patch<String>,
     pub capacities: Patch<Vec<Capacity>>,
     pub scope: Patch<String>,
 }
@@ -316,6 +317,7 @@ impl ServicePatch {
         let mut d = current.draft();
         self.service_type
             .apply_required("service_type", &mut d.service_type)?;
+        self.name.apply(&mut d.name);
         self.capacities.apply_list(&mut d.capacities);
         self.scope.apply(&mut d.scope);
         d.parse()
