@@ -15,6 +15,7 @@ mod m20261203_000009_function_rights;
 mod m20261203_000010_evaluation_version;
 mod m20261203_000011_change_event;
 mod m20261203_000012_fidelity;
+mod m20261203_000013_carried_from;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000010_evaluation_version::Migration),
             Box::new(m20261203_000011_change_event::Migration),
             Box::new(m20261203_000012_fidelity::Migration),
+            Box::new(m20261203_000013_carried_from::Migration),
         ]
     }
 }

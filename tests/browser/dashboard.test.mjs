@@ -315,6 +315,23 @@ test('an editor compares a plan file with the stored plan, sees the changes, the
   assert.equal(plan.priorities[0].title, title, 'the API shows the new title');
 });
 
+test('an editor rolls a plan over into next period\'s plan', async () => {
+  const { plans } = await api(EDITOR, '{ plans(filter: { regions: ["klatovy"], kinds: [ACTION_PLAN] }) { nodes { id title priorities { measures { latestEvaluation { status } } } } } }');
+  const plan = plans.nodes[0];
+  await field('Plán ke stažení').selectOption(plan.id);
+  await field('Od roku').fill('2030');
+  await field('Do roku').fill('2031');
+  await page.getByRole('button', { name: 'Vytvořit plán na další období' }).click();
+  const done = page.locator('#roll-over-result', { hasText: 'Vytvořen plán' });
+  await done.waitFor();
+  const carried = plan.priorities.flatMap((p) => p.measures)
+    .filter((m) => m.latestEvaluation?.status !== 'FULFILLED').length;
+  assert.ok((await done.textContent()).includes(`${carried} `), await done.textContent());
+  const { plans: after } = await api(EDITOR, '{ plans(filter: { regions: ["klatovy"], year: 2030 }) { nodes { periodStart periodEnd } } }');
+  assert.deepEqual(after.nodes, [{ periodStart: 2030, periodEnd: 2031 }]);
+  assert.deepEqual(await violations(page, '#plan-files'), []);
+});
+
 test('no request left the service, and the page logged no errors', async () => {
   assert.ok(browser.requests.some((u) => u.startsWith('ws://')), 'the live socket is in the log');
   assert.ok(browser.requests.length > 20, `requests were logged: ${browser.requests.length}`);

@@ -13,6 +13,7 @@ mod cache;
 mod cli;
 mod concurrency;
 mod cors;
+mod cycle;
 mod documents;
 mod examples;
 mod faults;

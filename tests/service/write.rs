@@ -806,3 +806,294 @@ async fn unreadable_parents_and_cursors_answer_as_missing_ones(b: Backend) {
 }
 
 on_both_databases!(unreadable_parents_and_cursors_answer_as_missing_ones);
+
+/// A provider's actions in the audit log, oldest first.
+async fn provider_log(app: &TestApp, id: &str) -> Vec<String> {
+    let log = app
+        .query(
+            &app.admin(),
+            "query($id: ID) { auditLog(filter: { entity: \"Provider\", entityId: $id }) { nodes { action } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    log["auditLog"]["nodes"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| e["action"].as_str().expect("action").to_owned())
+        .collect()
+}
+
+/// Providers are updated (absent keeps, null clears) and archived, each
+/// change from the version read and audited.
+async fn providers_are_updated_and_archived(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let editor = app.token(Role::Editor, &["klatovy"], &[]);
+    let created = app
+        .query(
+            &editor,
+            "mutation { createProvider(input: { region: \"klatovy\", name: \"Charita Klatovy\", ico: \"12345678\" }) { id version ico archived } }",
+            json!({}),
+        )
+        .await["createProvider"]
+        .clone();
+    assert_eq!(
+        (&created["version"], &created["ico"], &created["archived"]),
+        (&json!(1), &json!("12345678"), &json!(false))
+    );
+    let id = created["id"].as_str().expect("id").to_owned();
+    let update = "mutation($id: ID!, $v: Int!, $p: ProviderPatch!) { updateProvider(id: $id, expectedVersion: $v, patch: $p) { name ico version } }";
+    let renamed = app
+        .query(
+            &editor,
+            update,
+            json!({ "id": id, "v": 1, "p": { "name": "Oblastní charita Klatovy" } }),
+        )
+        .await;
+    assert_eq!(
+        renamed["updateProvider"],
+        json!({ "name": "Oblastní charita Klatovy", "ico": "12345678", "version": 2 }),
+        "absent stays"
+    );
+    let cleared = app
+        .query(
+            &editor,
+            update,
+            json!({ "id": id, "v": 2, "p": { "ico": null } }),
+        )
+        .await;
+    assert_eq!(
+        cleared["updateProvider"],
+        json!({ "name": "Oblastní charita Klatovy", "ico": null, "version": 3 }),
+        "null clears"
+    );
+    let (_, body) = app
+        .post(
+            Some(&format!("Bearer {editor}")),
+            update,
+            json!({ "id": id, "v": 2, "p": { "name": "Jiná" } }),
+        )
+        .await;
+    let ext = &body["errors"][0]["extensions"];
+    assert_eq!(
+        (&ext["code"], &ext["currentVersion"]),
+        (&json!("CONFLICT"), &json!(3))
+    );
+    for (p, field) in [
+        (json!({ "ico": "123" }), "patch.ico"),
+        (json!({ "name": null }), "patch.name"),
+    ] {
+        let (code, f) = error(&app, &editor, update, json!({ "id": id, "v": 3, "p": p })).await;
+        assert_eq!(
+            (code.as_str(), f.as_deref()),
+            ("BAD_USER_INPUT", Some(field))
+        );
+    }
+    let viewer = app.token(Role::Viewer, &["klatovy"], &[]);
+    let (code, _) = error(
+        &app,
+        &viewer,
+        update,
+        json!({ "id": id, "v": 3, "p": { "name": "X" } }),
+    )
+    .await;
+    assert_eq!(code, "FORBIDDEN");
+
+    let count = "{ providers(filter: { regions: [\"klatovy\"] }) { totalCount } }";
+    let listed = |data: Value| data["providers"]["totalCount"].as_i64().expect("count");
+    let before = listed(app.query(&editor, count, json!({})).await);
+    let archive = "mutation($id: ID!, $v: Int!) { archiveProvider(id: $id, expectedVersion: $v) { archived version } }";
+    let archived = app
+        .query(&editor, archive, json!({ "id": id, "v": 3 }))
+        .await;
+    assert_eq!(
+        archived["archiveProvider"],
+        json!({ "archived": true, "version": 4 })
+    );
+    assert_eq!(
+        listed(app.query(&editor, count, json!({})).await),
+        before - 1
+    );
+    let (_, body) = app
+        .post(
+            Some(&format!("Bearer {editor}")),
+            archive,
+            json!({ "id": id, "v": 3 }),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["currentVersion"], 4,
+        "{body}"
+    );
+    assert_eq!(
+        provider_log(&app, &id).await,
+        ["CREATED", "UPDATED", "UPDATED", "ARCHIVED"]
+    );
+    app.stop().await;
+}
+
+on_both_databases!(providers_are_updated_and_archived);
+
+/// A plan's projects are written with the plan: the list whole, in order;
+/// null or [] clears it; an absent list stays; a bad project changes nothing.
+async fn projects_are_written_with_their_plan(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let editor = app.token(Role::Editor, &["klatovy"], &[]);
+    let project = |title: &str| json!({ "title": title, "implementer": "Město Klatovy", "due": "rok 2025", "dueYear": 2025 });
+    let created = app
+        .query(
+            &editor,
+            "mutation($p: [PlanProjectInput!]) { createPlan(input: { region: \"klatovy\", title: \"Plán\", kind: ACTION_PLAN, periodStart: 2025, periodEnd: 2025, projects: $p }) { id projects { title implementer due dueYear source { firstLine } } } }",
+            json!({ "p": [project("Nízkoprahové centrum"), project("Chráněné bydlení Luby")] }),
+        )
+        .await["createPlan"]
+        .clone();
+    assert_eq!(
+        created["projects"],
+        json!([
+            { "title": "Nízkoprahové centrum", "implementer": "Město Klatovy", "due": "rok 2025", "dueYear": 2025, "source": null },
+            { "title": "Chráněné bydlení Luby", "implementer": "Město Klatovy", "due": "rok 2025", "dueYear": 2025, "source": null },
+        ])
+    );
+    let id = created["id"].as_str().expect("id").to_owned();
+    let update = "mutation($id: ID!, $v: Int!, $p: PlanPatch!) { updatePlan(id: $id, expectedVersion: $v, patch: $p) { version projects { title } } }";
+    let titles = |data: &Value| -> Vec<String> {
+        data["updatePlan"]["projects"]
+            .as_array()
+            .expect("projects")
+            .iter()
+            .map(|p| p["title"].as_str().expect("title").to_owned())
+            .collect()
+    };
+    let replaced = app
+        .query(
+            &editor,
+            update,
+            json!({ "id": id, "v": 1, "p": { "projects": [{ "title": "Sociální šatník" }, project("Nízkoprahové centrum")] } }),
+        )
+        .await;
+    assert_eq!(
+        titles(&replaced),
+        ["Sociální šatník", "Nízkoprahové centrum"]
+    );
+    let kept = app
+        .query(
+            &editor,
+            update,
+            json!({ "id": id, "v": 2, "p": { "title": "Akční plán" } }),
+        )
+        .await;
+    assert_eq!(
+        titles(&kept),
+        ["Sociální šatník", "Nízkoprahové centrum"],
+        "absent stays"
+    );
+    let (code, field) = error(
+        &app,
+        &editor,
+        update,
+        json!({ "id": id, "v": 3, "p": { "projects": [project("A"), { "title": "B", "dueYear": 3000 }] } }),
+    )
+    .await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("BAD_USER_INPUT", Some("patch.projects[1].dueYear"))
+    );
+    let search = "{ search(text: \"šatník\", regions: [\"klatovy\"]) { kind } }";
+    let hits = app.query(&editor, search, json!({})).await;
+    assert_eq!(hits["search"], json!([{ "kind": "PROJECT" }]));
+    let cleared = app
+        .query(
+            &editor,
+            update,
+            json!({ "id": id, "v": 3, "p": { "projects": null } }),
+        )
+        .await;
+    assert_eq!(
+        (titles(&cleared), &cleared["updatePlan"]["version"]),
+        (vec![], &json!(4))
+    );
+    let hits = app.query(&editor, search, json!({})).await;
+    assert_eq!(hits["search"], json!([]), "a removed project is not found");
+    app.query(
+        &editor,
+        update,
+        json!({ "id": id, "v": 4, "p": { "projects": [project("C")] } }),
+    )
+    .await;
+    let emptied = app
+        .query(
+            &editor,
+            update,
+            json!({ "id": id, "v": 5, "p": { "projects": [] } }),
+        )
+        .await;
+    assert!(titles(&emptied).is_empty());
+
+    let log = app
+        .query(
+            &app.admin(),
+            "query($id: ID) { auditLog(filter: { entity: \"Plan\", entityId: $id }) { nodes { action before after } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let nodes = log["auditLog"]["nodes"].as_array().expect("entries");
+    assert_eq!(nodes.len(), 6, "created and five updates");
+    let replacement = &nodes[1];
+    assert!(
+        replacement["before"]
+            .as_str()
+            .expect("before")
+            .contains("Chráněné bydlení Luby")
+            && replacement["after"]
+                .as_str()
+                .expect("after")
+                .contains("Sociální šatník"),
+        "the audit entry shows the lists: {replacement}"
+    );
+    app.stop().await;
+}
+
+on_both_databases!(projects_are_written_with_their_plan);
+
+/// A service's own name is written like its other fields.
+async fn service_names_are_written(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let ids = klatovy(&app).await;
+    let editor = app.token(Role::Editor, &["klatovy"], &[]);
+    let created = app
+        .query(
+            &editor,
+            "mutation($p: ID!) { createService(providerId: $p, input: { serviceType: NOCLEHARNY, name: \"Noclehárna Klatovy\", capacities: [] }) { id name } }",
+            json!({ "p": ids.provider }),
+        )
+        .await["createService"]
+        .clone();
+    assert_eq!(created["name"], "Noclehárna Klatovy");
+    let update = "mutation($id: ID!, $v: Int!, $p: ServicePatch!) { updateService(id: $id, expectedVersion: $v, patch: $p) { name scope } }";
+    let kept = app
+        .query(
+            &editor,
+            update,
+            json!({ "id": created["id"], "v": 1, "p": { "scope": "Klatovy" } }),
+        )
+        .await;
+    assert_eq!(
+        kept["updateService"],
+        json!({ "name": "Noclehárna Klatovy", "scope": "Klatovy" })
+    );
+    let cleared = app
+        .query(
+            &editor,
+            update,
+            json!({ "id": created["id"], "v": 2, "p": { "name": null } }),
+        )
+        .await;
+    assert_eq!(
+        cleared["updateService"],
+        json!({ "name": null, "scope": "Klatovy" })
+    );
+    app.stop().await;
+}
+
+on_both_databases!(service_names_are_written);

@@ -18,7 +18,11 @@ pub enum ApiError {
     #[error("the file has {} problem(s)", .0.len())]
     BadFile(Vec<kpss_domain::ValidationError>),
     #[error("the record was changed by someone else (current version {current_version})")]
-    Conflict { current_version: i32 },
+    Conflict {
+        current_version: i32,
+        /// The item of a list the conflict is in, as the client names it.
+        field: Option<String>,
+    },
     #[error("{0}")]
     TooComplex(String),
     #[error("too many requests; retry in {retry_after_secs} s")]
@@ -92,7 +96,13 @@ impl From<StoreError> for ApiError {
             StoreError::Problems(p) => Self::BadFile(p),
             StoreError::Forbidden(m) => Self::Forbidden(m),
             StoreError::NotFound(m) => Self::NotFound(m),
-            StoreError::Conflict { current_version } => Self::Conflict { current_version },
+            StoreError::Conflict {
+                current_version,
+                field,
+            } => Self::Conflict {
+                current_version,
+                field: field.as_deref().map(camel_path),
+            },
             StoreError::Db(e)
                 if matches!(failure(&e), Failure::Unavailable | Failure::Transient) =>
             {
@@ -156,7 +166,15 @@ impl ErrorExtensions for ApiError {
                         .collect();
                     ext.set("problems", list);
                 }
-                Self::Conflict { current_version } => ext.set("currentVersion", *current_version),
+                Self::Conflict {
+                    current_version,
+                    field,
+                } => {
+                    ext.set("currentVersion", *current_version);
+                    if let Some(f) = field {
+                        ext.set("field", f.as_str());
+                    }
+                }
                 Self::RateLimited { retry_after_secs } => ext.set("retryAfter", *retry_after_secs),
                 _ => {}
             }

@@ -1,10 +1,11 @@
 //! Plans: what kinds there are, and the commands that create and change one.
 
 use crate::error::ValidationResult;
+use crate::evaluation::EvaluationStatus;
 use crate::patch::Patch;
 use crate::region::RegionCode;
 use crate::text::{self, MAX_TEXT, MAX_TITLE};
-use crate::value::{Date, Period, Title};
+use crate::value::{Date, Period, Title, Year};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -125,12 +126,43 @@ impl PlanFields {
     }
 }
 
+/// A project a plan lists (Chomutov's table): its title, implementer and
+/// completion term. The plan owns its list, which is written whole.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProjectFields {
+    pub title: String,
+    /// Realizátor.
+    pub implementer: Option<String>,
+    /// Termín dokončení, as written ("rok 2007").
+    pub due: Option<String>,
+    pub due_year: Option<i32>,
+}
+
+impl ProjectFields {
+    pub fn parse(
+        title: &str,
+        implementer: Option<&str>,
+        due: Option<&str>,
+        due_year: Option<i32>,
+    ) -> ValidationResult<Self> {
+        Ok(Self {
+            title: text::required("title", title, MAX_TEXT)?,
+            implementer: text::optional("implementer", implementer, MAX_TEXT)?,
+            due: text::optional("due", due, MAX_TITLE)?,
+            due_year: due_year
+                .map(|y| Year::parse("due_year", y).map(Year::get))
+                .transpose()?,
+        })
+    }
+}
+
 /// A new plan of `region`, implementing `parent_id` if given.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlanForCreate {
     pub region: RegionCode,
     pub parent_id: Option<i64>,
     pub fields: PlanFields,
+    pub projects: Vec<ProjectFields>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -150,6 +182,8 @@ pub struct PlanPatch {
     pub document_title: Patch<String>,
     pub notes: Patch<Vec<String>>,
     pub parent_id: Patch<i64>,
+    /// The whole list, replacing the one stored (null: none).
+    pub projects: Patch<Vec<ProjectFields>>,
 }
 
 impl PlanPatch {
@@ -171,6 +205,8 @@ impl PlanPatch {
             document_title: Patch::pick(changed, "document_title", to.document_title.as_ref()),
             notes: Patch::pick(changed, "notes", Some(&to.notes)),
             parent_id: Patch::Keep,
+            // A plan's projects are a list of their own (see `PlanData::projects`).
+            projects: Patch::Keep,
         }
     }
 
@@ -194,6 +230,51 @@ impl PlanPatch {
         self.document_title.apply(&mut d.document_title);
         self.notes.apply_list(&mut d.notes);
         d.parse()
+    }
+}
+
+/// Next period's action plan made from a plan (`rollOverPlan`): the
+/// plan's priorities and measures whose latest evaluation is one of
+/// `include` are copied into it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanRollOver {
+    pub plan_id: i64,
+    pub period: Period,
+    pub title: Title,
+    /// A measure never evaluated counts as `Unknown`.
+    pub include: Vec<EvaluationStatus>,
+}
+
+impl PlanRollOver {
+    /// Without a title, "Akční plán na rok 2024" (or "na roky 2024–2025");
+    /// without `include`, every status but `Fulfilled`.
+    pub fn parse(
+        plan_id: i64,
+        period_start: i32,
+        period_end: i32,
+        title: Option<&str>,
+        include: Option<Vec<EvaluationStatus>>,
+    ) -> ValidationResult<Self> {
+        let period = Period::parse("period_start", period_start, "period_end", period_end)?;
+        let (start, end) = (period.start.get(), period.end.get());
+        let title = match title {
+            Some(t) => Title::name("title", t)?,
+            None if start == end => Title::name("title", &format!("Akční plán na rok {start}"))?,
+            None => Title::name("title", &format!("Akční plán na roky {start}–{end}"))?,
+        };
+        let include = include.unwrap_or_else(|| {
+            EvaluationStatus::ALL
+                .iter()
+                .copied()
+                .filter(|s| *s != EvaluationStatus::Fulfilled)
+                .collect()
+        });
+        Ok(Self {
+            plan_id,
+            period,
+            title,
+            include,
+        })
     }
 }
 
@@ -245,6 +326,18 @@ mod tests {
         .apply(&patched)
         .unwrap();
         assert_eq!(cleared.prepared_by, None);
+    }
+
+    #[test]
+    fn a_roll_over_is_titled_by_its_period_and_leaves_fulfilled_measures() {
+        let one = PlanRollOver::parse(1, 2024, 2024, None, None).unwrap();
+        assert_eq!(one.title.as_str(), "Akční plán na rok 2024");
+        assert!(!one.include.contains(&EvaluationStatus::Fulfilled));
+        assert_eq!(one.include.len(), EvaluationStatus::ALL.len() - 1);
+        let two = PlanRollOver::parse(1, 2024, 2025, None, None).unwrap();
+        assert_eq!(two.title.as_str(), "Akční plán na roky 2024–2025");
+        let err = PlanRollOver::parse(1, 2025, 2024, None, None).unwrap_err();
+        assert_eq!(err.field, "period_end");
     }
 
     #[test]

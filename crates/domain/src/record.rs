@@ -71,6 +71,8 @@ pub struct Measure {
     pub plan_id: i64,
     pub priority_id: i64,
     pub parent_id: Option<i64>,
+    /// The measure of an earlier plan this one was rolled over from.
+    pub carried_from_id: Option<i64>,
     pub code: String,
     pub title: String,
     pub rationale: Option<String>,

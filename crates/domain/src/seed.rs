@@ -534,6 +534,15 @@ impl PlanData {
 }
 
 impl ProjectData {
+    pub fn fields(&self) -> ValidationResult<crate::plan::ProjectFields> {
+        crate::plan::ProjectFields::parse(
+            &self.title,
+            self.implementer.as_deref(),
+            self.due.as_deref(),
+            self.due_year,
+        )
+    }
+
     pub fn normalized(self) -> ValidationResult<Self> {
         Ok(Self {
             title: text::required("title", &self.title, MAX_TEXT)?,

@@ -243,6 +243,22 @@ pub struct ProviderForCreate {
     pub fields: ProviderFields,
 }
 
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ProviderPatch {
+    pub name: Patch<String>,
+    pub ico: Patch<String>,
+}
+
+impl ProviderPatch {
+    pub fn apply(self, current: &ProviderFields) -> ValidationResult<ProviderFields> {
+        let name = self
+            .name
+            .required("name", current.name.as_str().to_owned())?;
+        let ico = self.ico.optional(current.ico.clone());
+        ProviderFields::parse(&name, ico.as_deref())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceFields {
     pub service_type: ServiceType,
@@ -291,6 +307,7 @@ pub struct ServiceForCreate {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ServicePatch {
     pub service_type: Patch<ServiceType>,
+    pub name: Patch<String>,
     pub capacities: Patch<Vec<Capacity>>,
     pub scope: Patch<String>,
 }
@@ -300,6 +317,7 @@ impl ServicePatch {
         let mut d = current.draft();
         self.service_type
             .apply_required("service_type", &mut d.service_type)?;
+        self.name.apply(&mut d.name);
         self.capacities.apply_list(&mut d.capacities);
         self.scope.apply(&mut d.scope);
         d.parse()

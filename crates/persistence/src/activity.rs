@@ -111,7 +111,7 @@ fn content(f: &ActivityFields) -> Result<activity::ActiveModel> {
     })
 }
 
-fn fields_of(m: &activity::Model) -> Result<ActivityFields> {
+pub(crate) fn fields_of(m: &activity::Model) -> Result<ActivityFields> {
     let r = activity::Entity::record(m.clone())?;
     Ok(ActivityDraft {
         code: r.code,

@@ -347,7 +347,7 @@ pub(crate) async fn grant_service_role(conn: &DatabaseConnection, role: &str) ->
         return Ok(());
     }
     let role = format!("\"{}\"", role.replace('"', "\"\""));
-    let derived = ["capacity", "search_entry", "change_event"];
+    let derived = ["capacity", "plan_project", "search_entry", "change_event"];
     let mut sql = vec![
         format!("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}"),
         format!("REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {role}"),

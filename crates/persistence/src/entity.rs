@@ -163,6 +163,8 @@ pub mod measure {
         pub priority_id: i64,
         pub parent_id: Option<i64>,
         pub position: i32,
+        /// The measure of an earlier plan this one was rolled over from.
+        pub carried_from_id: Option<i64>,
         pub code: String,
         /// The code as lookups compare it ("1. 2" -> "1.2").
         pub code_key: String,

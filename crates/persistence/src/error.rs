@@ -14,7 +14,11 @@ pub enum Error {
     #[error("{0}")]
     NotFound(String),
     #[error("the record was changed by someone else (current version {current_version})")]
-    Conflict { current_version: i32 },
+    Conflict {
+        current_version: i32,
+        /// The item of a list the conflict is in (`items[3].expected_version`).
+        field: Option<String>,
+    },
     #[error("{0}")]
     Seed(String),
     /// Stored data that cannot be read back or written out (a bug, never the caller's input).
@@ -30,5 +34,20 @@ impl Error {
     /// Bad input, named by its field (`input.parent_id`).
     pub(crate) fn invalid(field: &str, message: impl Into<String>) -> Self {
         Self::Invalid(ValidationError::new(field, message))
+    }
+
+    /// The same error, of item `item` of a list (`items[3]`): a bad field
+    /// and a conflict name it.
+    pub(crate) fn of_item(self, item: &str) -> Self {
+        match self {
+            Self::Invalid(e) => Self::Invalid(e.under(item)),
+            Self::Conflict {
+                current_version, ..
+            } => Self::Conflict {
+                current_version,
+                field: Some(format!("{item}.expected_version")),
+            },
+            e => e,
+        }
     }
 }

@@ -1,8 +1,8 @@
 //! Yearly evaluations of measures.
 
 use crate::columns::parse;
-use crate::entity::{evaluation, measure};
-use crate::events::Change as Event;
+use crate::entity::{evaluation, measure, plan};
+use crate::events::Change;
 use crate::scoped::Scoped;
 use crate::search::{Doc, Kind, Searchable};
 use crate::stored::{self, Entry, Stored};
@@ -85,20 +85,64 @@ pub(crate) async fn insert(
 pub async fn record(s: &Scoped, cmd: &EvaluationForRecord) -> Result<Evaluation> {
     stored::retrying(move || async move {
         let (txn, _turn) = s.begin_write().await?;
-        let (after, event) = record_in(s, &txn, cmd).await?;
+        let m = stored::load::<measure::Entity>(s, &txn, cmd.measure_id).await?;
+        let (after, event) = record_in(s, &txn, &m, cmd).await?;
         stored::commit(s, txn, vec![event]).await?;
         Ok(after)
     })
     .await
 }
 
-/// [`record`] inside the caller's transaction; the event to publish once it commits.
+/// Records a year's evaluations of measures of one plan at once, in one
+/// transaction: a bad item (`items[i]` names it) or a conflict on any
+/// item writes nothing. The answer is in the order given.
+pub async fn record_all(
+    s: &Scoped,
+    plan_id: i64,
+    cmds: &[EvaluationForRecord],
+) -> Result<Vec<Evaluation>> {
+    stored::retrying(move || async move {
+        let (txn, _turn) = s.begin_write().await?;
+        stored::load::<plan::Entity>(s, &txn, plan_id).await?;
+        let (mut recorded, mut events) = (Vec::new(), Vec::new());
+        for (i, cmd) in cmds.iter().enumerate() {
+            let item = format!("items[{i}]");
+            if cmds[..i].iter().any(|c| c.measure_id == cmd.measure_id) {
+                return Err(Error::invalid(
+                    &format!("{item}.measure_id"),
+                    format!("measure {} is listed twice", cmd.measure_id),
+                ));
+            }
+            // The plan is in scope, and so are its measures.
+            let m = measure::Entity::find_by_id(cmd.measure_id)
+                .filter(measure::Column::PlanId.eq(plan_id))
+                .one(&txn)
+                .await?
+                .ok_or_else(|| {
+                    Error::invalid(
+                        &format!("{item}.measure_id"),
+                        format!("plan {plan_id} has no measure {}", cmd.measure_id),
+                    )
+                })?;
+            let (after, event) = record_in(s, &txn, &m, cmd)
+                .await
+                .map_err(|e| e.of_item(&item))?;
+            recorded.push(after);
+            events.push(event);
+        }
+        stored::commit(s, txn, events).await?;
+        Ok(recorded)
+    })
+    .await
+}
+
+/// Records one evaluation of measure `m` (loaded for writing) within `txn`.
 pub(crate) async fn record_in(
     s: &Scoped,
     txn: &DatabaseTransaction,
+    m: &measure::Model,
     cmd: &EvaluationForRecord,
-) -> Result<(Evaluation, Event)> {
-    let m = stored::load::<measure::Entity>(s, txn, cmd.measure_id).await?;
+) -> Result<(Evaluation, Change)> {
     if m.archived {
         return Err(Error::invalid(
             "measure_id",
@@ -126,6 +170,7 @@ pub(crate) async fn record_in(
     if cmd.expected_version.is_some_and(|v| v != current) {
         return Err(Error::Conflict {
             current_version: current,
+            field: None,
         });
     }
     let actor = &s.ctx().subject;

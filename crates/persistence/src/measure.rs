@@ -42,6 +42,7 @@ impl Stored for measure::Entity {
             plan_id: m.plan_id,
             priority_id: m.priority_id,
             parent_id: m.parent_id,
+            carried_from_id: m.carried_from_id,
             code: m.code,
             title: m.title,
             rationale: m.rationale,
@@ -292,7 +293,10 @@ fn content(f: &MeasureFields) -> Result<measure::ActiveModel> {
     })
 }
 
-async fn fields_of(c: &DatabaseTransaction, m: &measure::Model) -> Result<MeasureFields> {
+pub(crate) async fn fields_of(
+    c: &DatabaseTransaction,
+    m: &measure::Model,
+) -> Result<MeasureFields> {
     let r = measure::Entity::record(m.clone())?;
     Ok(MeasureDraft {
         code: r.code,
@@ -335,6 +339,8 @@ pub(crate) struct Place<'a> {
     pub parent_id: Option<i64>,
     pub position: usize,
     pub source: Option<&'a Provenance>,
+    /// The measure it is rolled over from.
+    pub carried_from: Option<i64>,
 }
 
 /// Inserts a measure with its planned capacities.
@@ -352,6 +358,7 @@ pub(crate) async fn insert(
         priority_id: Set(at.priority_id),
         parent_id: Set(at.parent_id),
         position: Set(at.position as i32),
+        carried_from_id: Set(at.carried_from),
         ..content(f)?
     };
     set_source!(am, at.source);
@@ -398,6 +405,7 @@ impl Create<measure::Entity> for MeasureForCreate {
             parent_id: self.parent_id,
             position,
             source: None,
+            carried_from: None,
         };
         insert(c, at, &self.fields).await
     }
@@ -524,6 +532,7 @@ pub(crate) async fn import(
         parent_id: parent.measure_id,
         position,
         source: source.as_ref(),
+        carried_from: None,
     };
     let id = insert(at.c, place, &fields).await?;
     for (i, e) in m.evaluations.iter().enumerate() {

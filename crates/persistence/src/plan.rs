@@ -11,7 +11,8 @@ use crate::{Error, Result};
 use chrono::Utc;
 use kpss_domain::access::Grant;
 use kpss_domain::kind::{AuditAction, EntityKind};
-use kpss_domain::plan::{PlanDraft, PlanFields, PlanForCreate, PlanKind, PlanPatch};
+use kpss_domain::patch::Patch;
+use kpss_domain::plan::{PlanDraft, PlanFields, PlanForCreate, PlanKind, PlanPatch, ProjectFields};
 use kpss_domain::record::{Plan, Project};
 use kpss_domain::region::RegionCode;
 use kpss_domain::seed::{PlanData, ProjectData, seed_provenance};
@@ -19,7 +20,12 @@ use kpss_domain::source::Provenance;
 use sea_orm::ConnectionTrait;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder,
 };
+use serde::Serialize;
+
+mod roll_over;
+pub use roll_over::roll_over;
 
 impl Stored for plan::Entity {
     type Record = Plan;
@@ -55,19 +61,38 @@ impl Stored for plan::Entity {
     }
 }
 
+/// A plan with its projects, as the audit log shows it.
+#[derive(Serialize)]
+pub(crate) struct PlanState {
+    #[serde(flatten)]
+    pub plan: Plan,
+    pub projects: Vec<Project>,
+}
+
 impl Editable for plan::Entity {
     const KIND: EntityKind = EntityKind::Plan;
     const VERSION: plan::Column = plan::Column::Version;
     const UPDATED_AT: plan::Column = plan::Column::UpdatedAt;
     const ARCHIVED: plan::Column = plan::Column::Archived;
-    type State = Plan;
+    type State = PlanState;
 
     async fn plan_of(_c: &DatabaseTransaction, m: &plan::Model) -> Result<Option<i64>> {
         Ok(Some(m.id))
     }
 
-    async fn state(c: &DatabaseTransaction, id: i64) -> Result<Plan> {
-        stored::record_state::<plan::Entity>(c, id).await
+    async fn state(c: &DatabaseTransaction, id: i64) -> Result<PlanState> {
+        let projects = plan_project::Entity::find()
+            .filter(plan_project::Column::PlanId.eq(id))
+            .order_by_asc(plan_project::Column::Position)
+            .all(c)
+            .await?;
+        Ok(PlanState {
+            plan: stored::record_state::<plan::Entity>(c, id).await?,
+            projects: projects
+                .into_iter()
+                .map(plan_project::Entity::record)
+                .collect::<Result<_>>()?,
+        })
     }
 }
 
@@ -259,7 +284,9 @@ impl Create<plan::Entity> for PlanForCreate {
     async fn insert(&self, s: &Scoped, c: &DatabaseTransaction) -> Result<i64> {
         stored::region_for_create(s, c, &self.region).await?;
         check_parent(s, c, self.region.as_str(), self.parent_id, None).await?;
-        insert(c, self.region.as_str(), &self.fields, self.parent_id, None).await
+        let id = insert(c, self.region.as_str(), &self.fields, self.parent_id, None).await?;
+        replace_projects(c, self.region.as_str(), id, &self.projects).await?;
+        Ok(id)
     }
 }
 
@@ -285,27 +312,41 @@ impl Change<plan::Entity> for PlanPatch {
             ..content(&fields)?
         })
     }
+
+    async fn rewrite_owned(&self, c: &DatabaseTransaction, current: &plan::Model) -> Result<()> {
+        match &self.projects {
+            Patch::Keep => Ok(()),
+            Patch::Clear => replace_projects(c, &current.region_code, current.id, &[]).await,
+            Patch::Set(list) => replace_projects(c, &current.region_code, current.id, list).await,
+        }
+    }
 }
 
 pub async fn create(s: &Scoped, cmd: &PlanForCreate) -> Result<Plan> {
-    stored::create::<plan::Entity>(s, cmd).await
+    Ok(stored::create::<plan::Entity>(s, cmd).await?.plan)
 }
 
 pub async fn update(s: &Scoped, id: i64, expected: i32, patch: &PlanPatch) -> Result<Plan> {
-    stored::update::<plan::Entity>(s, id, expected, patch).await
+    Ok(stored::update::<plan::Entity>(s, id, expected, patch)
+        .await?
+        .plan)
 }
 
 pub async fn set_archived(s: &Scoped, id: i64, expected: i32, archived: bool) -> Result<Plan> {
-    stored::update::<plan::Entity>(s, id, expected, &Archive(archived)).await
+    Ok(
+        stored::update::<plan::Entity>(s, id, expected, &Archive(archived))
+            .await?
+            .plan,
+    )
 }
 
-/// Inserts the project at `position` of a plan's list (they come only from seeds).
+/// Inserts the project at `position` of a plan's list.
 pub(crate) async fn insert_project(
     c: &DatabaseTransaction,
     region: &str,
     plan_id: i64,
     position: usize,
-    pr: &ProjectData,
+    pr: &ProjectFields,
     source: Option<&Provenance>,
 ) -> Result<()> {
     let mut am = plan_project::ActiveModel {
@@ -320,6 +361,25 @@ pub(crate) async fn insert_project(
     };
     set_source!(am, source);
     plan_project::Entity::insert(am).exec(c).await?;
+    Ok(())
+}
+
+/// Replaces a plan's projects with `list`, in its order: they are part of
+/// the plan's content (the old ones live on in the audit entry; the plan's
+/// search entries are rewritten with it).
+async fn replace_projects(
+    c: &DatabaseTransaction,
+    region: &str,
+    plan_id: i64,
+    list: &[ProjectFields],
+) -> Result<()> {
+    plan_project::Entity::delete_many()
+        .filter(plan_project::Column::PlanId.eq(plan_id))
+        .exec(c)
+        .await?;
+    for (i, pr) in list.iter().enumerate() {
+        insert_project(c, region, plan_id, i, pr, None).await?;
+    }
     Ok(())
 }
 
@@ -370,8 +430,10 @@ pub(crate) async fn import(at: &At<'_>, p: &PlanData, field: &str) -> Result<i64
     let fields = under(p.draft().parse(), field)?;
     let plan_id = insert(at.c, at.region, &fields, None, Some((p, source.as_ref()))).await?;
     for (i, pr) in p.projects.iter().enumerate() {
-        let source = at.source(pr.provenance(), &format!("{field}.projects[{i}]"))?;
-        insert_project(at.c, at.region, plan_id, i, pr, source.as_ref()).await?;
+        let f = format!("{field}.projects[{i}]");
+        let source = at.source(pr.provenance(), &f)?;
+        let fields = under(pr.fields(), &f)?;
+        insert_project(at.c, at.region, plan_id, i, &fields, source.as_ref()).await?;
     }
     for (i, pr) in p.priorities.iter().enumerate() {
         let f = format!("{field}.priorities[{i}]");

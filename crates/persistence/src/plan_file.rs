@@ -159,6 +159,7 @@ pub async fn import(
         if !o.dry_run && o.expected_version.is_some_and(|v| v != version) {
             return Err(Error::Conflict {
                 current_version: version,
+                field: None,
             });
         }
         let mut walk = Walk {
@@ -358,19 +359,21 @@ impl Walk<'_> {
             .map(|p| crate::plan::export(p, self.rows))
             .transpose()?;
         let fields = changed(old.as_ref(), file)?;
-        if fields.iter().any(|f| f.name == "projects") && current.is_some() {
-            return Err(Error::invalid(
-                "plans[0].projects",
-                "an import does not change a plan's projects yet",
-            ));
-        }
+        let projects = file
+            .projects
+            .iter()
+            .map(|p| p.fields())
+            .collect::<Result<Vec<_>, _>>()?;
         let names = self.note(EntityKind::Plan, None, current.is_some(), fields);
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         let id = match (self.write, current) {
             (None, p) => p.map(|p| p.id),
             (Some(txn), Some(p)) => {
                 if !names.is_empty() {
-                    let patch = PlanPatch::to(&file.draft(), &names);
+                    let mut patch = PlanPatch::to(&file.draft(), &names);
+                    if names.contains(&"projects") {
+                        patch.projects = kpss_domain::patch::Patch::Set(projects);
+                    }
                     let (_, e) = stored::update_in(self.s, txn, p.id, p.version, &patch).await?;
                     self.events.push(e);
                 }
@@ -385,6 +388,7 @@ impl Walk<'_> {
                     region: region.clone(),
                     parent_id: parent.map(|p| p.id),
                     fields: file.draft().parse()?,
+                    projects,
                 };
                 let (id, _, e) = stored::create_in(self.s, txn, &cmd).await?;
                 self.events.push(e);
@@ -607,7 +611,8 @@ impl Walk<'_> {
                 fields: file.fields()?,
                 expected_version: Some(current.map_or(0, |e| e.version)),
             };
-            let (_, e) = crate::evaluation::record_in(self.s, txn, &cmd).await?;
+            let m = stored::load::<measure::Entity>(self.s, txn, measure_id).await?;
+            let (_, e) = crate::evaluation::record_in(self.s, txn, &m, &cmd).await?;
             self.events.push(e);
         }
         Ok(())

@@ -78,7 +78,7 @@ fn content(f: &PriorityFields) -> priority::ActiveModel {
     }
 }
 
-fn fields_of(m: &priority::Model) -> Result<PriorityFields> {
+pub(crate) fn fields_of(m: &priority::Model) -> Result<PriorityFields> {
     Ok(PriorityDraft {
         code: m.code.clone(),
         title: m.title.clone(),

@@ -1,21 +1,21 @@
 //! Providers of social services.
 
-use crate::Result;
 use crate::entity::provider;
 use crate::page::{Connection, Page, contains, page_by, scoped};
 use crate::scoped::Scoped;
 use crate::search::{Doc, Kind, Searchable};
-use crate::stored::{self, Create, Editable, Stored};
+use crate::stored::{self, Archive, Change, Create, Editable, Stored};
 use crate::transfer::{At, Rows, under};
+use crate::{Error, Result};
 use chrono::Utc;
 use kpss_domain::access::Grant;
 use kpss_domain::collation::sort_key;
-use kpss_domain::kind::EntityKind;
+use kpss_domain::kind::{AuditAction, EntityKind};
 use kpss_domain::record::Provider;
 use kpss_domain::region::RegionCode;
 use kpss_domain::seed::ProviderData;
 use kpss_domain::seed::seed_provenance;
-use kpss_domain::service::{ProviderFields, ProviderForCreate};
+use kpss_domain::service::{ProviderFields, ProviderForCreate, ProviderPatch};
 use kpss_domain::source::Provenance;
 use kpss_domain::text::fold;
 use sea_orm::ConnectionTrait;
@@ -91,23 +91,30 @@ pub async fn of_regions(s: &Scoped, regions: &[RegionCode]) -> Result<Vec<Provid
     stored::select_where::<provider::Entity>(s, cond).await
 }
 
+/// The columns a provider's content sets.
+fn content(f: &ProviderFields) -> provider::ActiveModel {
+    let name = f.name.as_str();
+    provider::ActiveModel {
+        name: Set(name.to_owned()),
+        name_key: Set(sort_key(name)),
+        ico: Set(f.ico.clone()),
+        fold_name: Set(fold(name)),
+        ..Default::default()
+    }
+}
+
 pub(crate) async fn insert(
     c: &DatabaseTransaction,
     region: &str,
     f: &ProviderFields,
     source: Option<&Provenance>,
 ) -> Result<i64> {
-    let name = f.name.as_str();
     let mut am = provider::ActiveModel {
         region_code: Set(region.to_owned()),
         version: Set(1),
         archived: Set(false),
         updated_at: Set(Utc::now()),
-        name: Set(name.to_owned()),
-        name_key: Set(sort_key(name)),
-        ico: Set(f.ico.clone()),
-        fold_name: Set(fold(name)),
-        ..Default::default()
+        ..content(f)
     };
     set_source!(am, source);
     Ok(provider::Entity::insert(am).exec(c).await?.last_insert_id)
@@ -122,6 +129,35 @@ impl Create<provider::Entity> for ProviderForCreate {
 
 pub async fn create(s: &Scoped, cmd: &ProviderForCreate) -> Result<Provider> {
     stored::create::<provider::Entity>(s, cmd).await
+}
+
+impl Change<provider::Entity> for ProviderPatch {
+    fn action(&self) -> AuditAction {
+        AuditAction::Updated
+    }
+
+    async fn columns(
+        &self,
+        _s: &Scoped,
+        _c: &DatabaseTransaction,
+        current: &provider::Model,
+    ) -> Result<provider::ActiveModel> {
+        let fields = ProviderFields::parse(&current.name, current.ico.as_deref())?;
+        let fields = self
+            .clone()
+            .apply(&fields)
+            .map_err(|e| Error::Invalid(e.under("patch")))?;
+        Ok(content(&fields))
+    }
+}
+
+pub async fn update(s: &Scoped, id: i64, expected: i32, patch: &ProviderPatch) -> Result<Provider> {
+    stored::update::<provider::Entity>(s, id, expected, patch).await
+}
+
+/// Archives a provider; its services stay as they are (they name their provider).
+pub async fn set_archived(s: &Scoped, id: i64, expected: i32, archived: bool) -> Result<Provider> {
+    stored::update::<provider::Entity>(s, id, expected, &Archive(archived)).await
 }
 
 impl Searchable for provider::Entity {

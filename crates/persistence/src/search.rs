@@ -199,11 +199,16 @@ async fn insert(c: &impl ConnectionTrait, docs: Vec<Doc>) -> Result<()> {
     Ok(())
 }
 
-/// Replaces the entries of these documents' records.
-async fn replace(c: &impl ConnectionTrait, kind: Kind, docs: Vec<Doc>) -> Result<()> {
+/// Replaces the entries of `kind` that `stale` picks with `docs`.
+async fn replace(
+    c: &impl ConnectionTrait,
+    kind: Kind,
+    stale: Condition,
+    docs: Vec<Doc>,
+) -> Result<()> {
     search_entry::Entity::delete_many()
         .filter(search_entry::Column::Kind.eq(kind.as_str()))
-        .filter(search_entry::Column::EntityId.is_in(docs.iter().map(|d| d.id)))
+        .filter(stale)
         .exec(c)
         .await?;
     insert(c, docs).await
@@ -211,21 +216,29 @@ async fn replace(c: &impl ConnectionTrait, kind: Kind, docs: Vec<Doc>) -> Result
 
 /// Rewrites the search entry of one changed record, and of the records
 /// whose entries show something of it (a plan's projects and a measure's
-/// evaluations take its archive flag and code).
+/// evaluations take its archive flag and code). Entries of the dependent
+/// records are replaced all together: a plan's projects are rewritten whole.
 pub(crate) async fn index(c: &impl ConnectionTrait, entity: EntityKind, id: i64) -> Result<()> {
     let own = || Condition::all().add(Expr::col("id").eq(id));
     let of = |col: &str| Condition::all().add(Expr::col(col.to_owned()).eq(id));
+    let own_entry = || Condition::all().add(search_entry::Column::EntityId.eq(id));
     let targets = match entity {
-        EntityKind::Plan => vec![(Kind::Plan, own()), (Kind::Project, of("plan_id"))],
-        EntityKind::Measure => vec![(Kind::Measure, own()), (Kind::Evaluation, of("measure_id"))],
-        EntityKind::Priority => vec![(Kind::Priority, own())],
-        EntityKind::Activity => vec![(Kind::Activity, own())],
-        EntityKind::Evaluation => vec![(Kind::Evaluation, own())],
-        EntityKind::Provider => vec![(Kind::Provider, own())],
-        EntityKind::Service => vec![(Kind::Service, own())],
+        EntityKind::Plan => vec![
+            (Kind::Plan, own(), own_entry()),
+            (Kind::Project, of("plan_id"), of("plan_id")),
+        ],
+        EntityKind::Measure => vec![
+            (Kind::Measure, own(), own_entry()),
+            (Kind::Evaluation, of("measure_id"), of("measure_id")),
+        ],
+        EntityKind::Priority => vec![(Kind::Priority, own(), own_entry())],
+        EntityKind::Activity => vec![(Kind::Activity, own(), own_entry())],
+        EntityKind::Evaluation => vec![(Kind::Evaluation, own(), own_entry())],
+        EntityKind::Provider => vec![(Kind::Provider, own(), own_entry())],
+        EntityKind::Service => vec![(Kind::Service, own(), own_entry())],
     };
-    for (kind, cond) in targets {
-        replace(c, kind, docs(c, kind, cond).await?).await?;
+    for (kind, cond, stale) in targets {
+        replace(c, kind, stale, docs(c, kind, cond).await?).await?;
     }
     Ok(())
 }

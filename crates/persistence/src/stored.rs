@@ -290,6 +290,17 @@ pub(crate) async fn create_in<E: Editable>(
     cmd: &impl Create<E>,
 ) -> Result<(i64, E::State, Event)> {
     let id = cmd.insert(s, txn).await?;
+    let (after, event) = created::<E>(s, txn, id).await?;
+    Ok((id, after, event))
+}
+
+/// Records the creation of the new record `id` within `txn`: its state and
+/// the event to publish once it commits.
+pub(crate) async fn created<E: Editable>(
+    s: &Scoped,
+    txn: &DatabaseTransaction,
+    id: i64,
+) -> Result<(E::State, Event)> {
     let m = E::find().filter(E::ID.eq(id)).one(txn).await?;
     let m = m.ok_or_else(|| Error::NotFound(format!("new record {id} is gone")))?;
     let plan_id = E::plan_of(txn, &m).await?;
@@ -302,7 +313,7 @@ pub(crate) async fn create_in<E: Editable>(
         action: AuditAction::Created,
     };
     let event = audit(s, txn, E::KIND, entry, None, &after).await?;
-    Ok((id, after, event))
+    Ok((after, event))
 }
 
 /// One audited change.
@@ -386,6 +397,7 @@ fn check_version(ok: bool, current: i32) -> Result<()> {
     } else {
         Err(Error::Conflict {
             current_version: current,
+            field: None,
         })
     }
 }

@@ -57,6 +57,11 @@ const IMPORT = `mutation ImportPlan($region: String!, $content: String!, $dryRun
     applied version plan { id title } changes { kind code action fields { name old new } }
   }
 }`;
+const ROLL_OVER = `mutation RollOver($id: ID!, $start: Int!, $end: Int!) {
+  rollOverPlan(id: $id, periodStart: $start, periodEnd: $end) {
+    id title periodStart periodEnd priorities { measures { id } }
+  }
+}`;
 const CHANGES = `subscription Changes {
   changes { region { code name } planId entity entityId action actor at }
 }`;
@@ -167,7 +172,7 @@ function signOut(message = '') {
   $('measure-detail').open && $('measure-detail').close();
   // Nothing of the previous caller's data stays on the page.
   for (const id of ['capacity-chart', 'evaluation-chart', 'changes', 'who-text', 'measure-count', 'live-state',
-    'import-result', 'file-plan']) {
+    'import-result', 'file-plan', 'roll-over-result']) {
     $(id).replaceChildren();
   }
   $('measures').tBodies[0].replaceChildren();
@@ -249,6 +254,23 @@ async function compareFile(event) {
       ...(changed ? [apply] : []));
   } catch (e) {
     place.replaceChildren(importError(e));
+  }
+}
+
+/** Next period's action plan from the chosen plan: its measures not yet fulfilled. */
+async function rollOver(event) {
+  event.preventDefault();
+  const place = $('roll-over-result');
+  const variables = { id: $('file-plan').value, start: Number($('roll-start').value), end: Number($('roll-end').value) };
+  try {
+    const plan = (await graphql(ROLL_OVER, variables)).rollOverPlan;
+    const carried = plan.priorities.reduce((n, p) => n + p.measures.length, 0);
+    place.replaceChildren(h('p', { role: 'status', class: 'done' },
+      `Vytvořen plán ${plan.title} (${period(plan)}): ${count(carried, {
+        one: 'převzaté opatření', few: 'převzatá opatření', other: 'převzatých opatření' })}.`));
+    await Promise.all([loadEvaluation(), loadPlans()]);
+  } catch (e) {
+    place.replaceChildren(h('p', { class: 'error', role: 'alert' }, `Plán nelze vytvořit: ${e.message}`));
   }
 }
 
@@ -573,6 +595,7 @@ $('measures-more').addEventListener('click', () => loadMeasures({ more: true }))
 $('capacity-unit').addEventListener('change', drawCapacity);
 $('file-download').addEventListener('click', downloadPlan);
 $('import-form').addEventListener('submit', compareFile);
+$('roll-over-form').addEventListener('submit', rollOver);
 $('detail-close').addEventListener('click', () => $('measure-detail').close());
 $('measure-detail').addEventListener('close', () => {
   state.openMeasure = null;

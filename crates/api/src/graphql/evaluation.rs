@@ -8,6 +8,7 @@ use crate::error::{Result, coded};
 use crate::graphql::enums;
 use async_graphql::{Context, ID, InputObject, Object};
 use kpss_domain::evaluation::{EvaluationFields, EvaluationForRecord};
+use kpss_domain::value::Year;
 use kpss_persistence::evaluation;
 use kpss_persistence::search::Kind;
 
@@ -65,6 +66,19 @@ pub struct EvaluationInput {
     comment: Option<String>,
 }
 
+/// One measure's evaluation in a year's evaluation of a plan.
+#[derive(InputObject)]
+pub struct EvaluationItemInput {
+    measure_id: ID,
+    status: enums::EvaluationStatus,
+    comment: Option<String>,
+    /// As in `recordEvaluation`: the version of the measure's evaluation of that year (0: none yet).
+    expected_version: Option<i32>,
+}
+
+/// Most items one `recordEvaluations` takes: more than any plan's measures.
+const MAX_ITEMS: usize = 1_000;
+
 #[derive(Default)]
 pub struct EvaluationMutations;
 
@@ -91,5 +105,44 @@ impl EvaluationMutations {
         Ok(Evaluation(
             evaluation::record(scoped(ctx), &cmd).await.map_err(coded)?,
         ))
+    }
+
+    /// Records a year's evaluation of a plan at once: each item adds or replaces its measure's evaluation of `year`, as `recordEvaluation` does. All or nothing: a bad item or a CONFLICT on any item writes nothing, and the error's `field` names the item (`items[3].measureId`). Every measure must be one of the plan's. The evaluations come in the order given.
+    async fn record_evaluations(
+        &self,
+        ctx: &Context<'_>,
+        plan_id: ID,
+        year: i32,
+        items: Vec<EvaluationItemInput>,
+    ) -> Result<Vec<Evaluation>> {
+        let plan_id = common::id("planId", &plan_id)?;
+        Year::parse("year", year).map_err(coded)?;
+        if items.len() > MAX_ITEMS {
+            return Err(common::bad(
+                "items",
+                format!("at most {MAX_ITEMS} items at once"),
+            ));
+        }
+        let cmds = items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let under = format!("items[{i}]");
+                Ok(EvaluationForRecord {
+                    measure_id: common::id(&format!("{under}.measureId"), &item.measure_id)?,
+                    fields: EvaluationFields::parse(
+                        year,
+                        item.status.into(),
+                        item.comment.as_deref(),
+                    )
+                    .map_err(|e| invalid(e, &under))?,
+                    expected_version: item.expected_version,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let recorded = evaluation::record_all(scoped(ctx), plan_id, &cmds)
+            .await
+            .map_err(coded)?;
+        Ok(recorded.into_iter().map(Evaluation).collect())
     }
 }

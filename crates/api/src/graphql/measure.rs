@@ -65,6 +65,15 @@ impl Measure {
         }
     }
 
+    /// The measure of an earlier plan this one was rolled over from (`rollOverPlan`); null when
+    /// it was not, or when the caller cannot read that one.
+    async fn carried_from(&self, ctx: &Context<'_>) -> Result<Option<Measure>> {
+        match self.0.carried_from_id {
+            Some(id) => loader(ctx).load_one(MeasureById(id)).await,
+            None => Ok(None),
+        }
+    }
+
     /// Code as the document gives it: "1.4" for a measure, "1.4 a" for a sub-measure.
     async fn code(&self) -> &str {
         &self.0.code

@@ -216,6 +216,8 @@ pub struct PlanInput {
     issued_on: Option<Date>,
     document_title: Option<String>,
     notes: Option<Vec<String>>,
+    /// The projects the plan lists, in order.
+    projects: Option<Vec<PlanProjectInput>>,
 }
 
 /// Absent fields stay as they are; null clears a nullable field.
@@ -236,6 +238,35 @@ pub struct PlanPatch {
     issued_on: MaybeUndefined<Date>,
     document_title: MaybeUndefined<String>,
     notes: MaybeUndefined<Vec<String>>,
+    /// The whole list, replacing the projects the plan lists, in order; null or [] for none.
+    projects: MaybeUndefined<Vec<PlanProjectInput>>,
+}
+
+/// A project a plan lists.
+#[derive(InputObject)]
+pub struct PlanProjectInput {
+    title: String,
+    /// Realizátor
+    implementer: Option<String>,
+    /// Termín dokončení, as written, e.g. "rok 2007".
+    due: Option<String>,
+    due_year: Option<i32>,
+}
+
+/// The projects as listed, each checked (`field[i]` names a bad one).
+fn projects(field: &str, list: Vec<PlanProjectInput>) -> Result<Vec<dom_plan::ProjectFields>> {
+    list.into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            dom_plan::ProjectFields::parse(
+                &p.title,
+                p.implementer.as_deref(),
+                p.due.as_deref(),
+                p.due_year,
+            )
+            .map_err(|e| invalid(e, &format!("{field}[{i}]")))
+        })
+        .collect()
 }
 
 #[derive(Default)]
@@ -298,6 +329,7 @@ impl PlanMutations {
             }
             .parse()
             .map_err(|e| invalid(e, "input"))?,
+            projects: projects("input.projects", input.projects.unwrap_or_default())?,
         };
         Ok(Plan(plan::create(scoped(ctx), &cmd).await.map_err(coded)?))
     }
@@ -329,6 +361,11 @@ impl PlanMutations {
                 MaybeUndefined::Null => Patch::Clear,
                 MaybeUndefined::Value(p) => Patch::Set(common::id("patch.parentId", &p)?),
             },
+            projects: match patch.projects {
+                MaybeUndefined::Undefined => Patch::Keep,
+                MaybeUndefined::Null => Patch::Clear,
+                MaybeUndefined::Value(list) => Patch::Set(projects("patch.projects", list)?),
+            },
         };
         common::update(ctx, &id, expected_version, p).await
     }
@@ -339,5 +376,33 @@ impl PlanMutations {
 
     async fn restore_plan(&self, ctx: &Context<'_>, id: ID, expected_version: i32) -> Result<Plan> {
         common::archive(ctx, &id, expected_version, false).await
+    }
+
+    /// Creates next period's action plan in the plan's region (implementing the plan's parent,
+    /// if it has one): a copy of each of the plan's measures whose latest evaluation status is in
+    /// `include` (default: every status but FULFILLED; a measure never evaluated counts as
+    /// UNKNOWN), with its sub-measures, activities and planned capacities but without
+    /// evaluations, each naming the measure it was carried from (`carriedFrom`), under copies of
+    /// their priorities. The title defaults to "Akční plán na rok 2024" ("na roky 2024–2025").
+    async fn roll_over_plan(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        period_start: i32,
+        period_end: i32,
+        title: Option<String>,
+        include: Option<Vec<enums::EvaluationStatus>>,
+    ) -> Result<Plan> {
+        let cmd = dom_plan::PlanRollOver::parse(
+            self::id("id", &id)?,
+            period_start,
+            period_end,
+            title.as_deref(),
+            include.map(|v| v.into_iter().map(Into::into).collect()),
+        )
+        .map_err(coded)?;
+        Ok(Plan(
+            plan::roll_over(scoped(ctx), &cmd).await.map_err(coded)?,
+        ))
     }
 }

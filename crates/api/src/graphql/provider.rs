@@ -1,17 +1,19 @@
 //! Providers of social services.
 
-use super::common::{children, grant, invalid, region_code, scoped};
+use super::common::{self, children, grant, invalid, region_code, scoped};
 use super::nodes::{Provider, Service, ServicesOf};
 use super::page::{page, page_info, total};
 use super::region::{Region, region_of};
 use super::source::{SourceOf, SourceRef, reading, source, sources};
 use crate::error::{Result, coded};
-use async_graphql::{Context, ID, InputObject, Object};
-use kpss_domain::service::{ProviderFields, ProviderForCreate};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use kpss_domain::service::{self as svc, ProviderFields, ProviderForCreate};
 use kpss_persistence::provider;
 use kpss_persistence::search::Kind;
 
 connection!(ProviderConnection, Provider);
+
+versioned!(Provider, provider, svc::ProviderPatch);
 
 #[Object]
 impl Provider {
@@ -51,6 +53,10 @@ impl Provider {
         reading(&self.0.source)
     }
 
+    async fn archived(&self) -> bool {
+        self.0.archived
+    }
+
     async fn version(&self) -> i32 {
         self.0.version
     }
@@ -68,6 +74,15 @@ pub struct ProviderFilter {
 pub struct ProviderInput {
     region: String,
     name: String,
+    /// IČO: eight digits.
+    ico: Option<String>,
+}
+
+/// Absent fields stay as they are; null clears a nullable field.
+#[derive(InputObject)]
+pub struct ProviderPatch {
+    name: MaybeUndefined<String>,
+    ico: MaybeUndefined<String>,
 }
 
 #[derive(Default)]
@@ -105,10 +120,35 @@ impl ProviderMutations {
     async fn create_provider(&self, ctx: &Context<'_>, input: ProviderInput) -> Result<Provider> {
         let cmd = ProviderForCreate {
             region: region_code("input.region", &input.region)?,
-            fields: ProviderFields::parse(&input.name, None).map_err(|e| invalid(e, "input"))?,
+            fields: ProviderFields::parse(&input.name, input.ico.as_deref())
+                .map_err(|e| invalid(e, "input"))?,
         };
         Ok(Provider(
             provider::create(scoped(ctx), &cmd).await.map_err(coded)?,
         ))
+    }
+
+    async fn update_provider(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        patch: ProviderPatch,
+    ) -> Result<Provider> {
+        let p = svc::ProviderPatch {
+            name: common::patch(patch.name),
+            ico: common::patch(patch.ico),
+        };
+        common::update(ctx, &id, expected_version, p).await
+    }
+
+    /// Archives a provider: it leaves the lists of providers; its services stay as they are.
+    async fn archive_provider(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+    ) -> Result<Provider> {
+        common::archive(ctx, &id, expected_version, true).await
     }
 }

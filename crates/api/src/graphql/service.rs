@@ -219,6 +219,8 @@ pub struct CapacityInput {
 #[derive(InputObject)]
 pub struct ServiceInput {
     service_type: enums::ServiceType,
+    /// The service's own name, where it has one besides its type's.
+    name: Option<String>,
     capacities: Vec<CapacityInput>,
     scope: Option<String>,
 }
@@ -226,6 +228,7 @@ pub struct ServiceInput {
 #[derive(InputObject)]
 pub struct ServicePatch {
     service_type: MaybeUndefined<enums::ServiceType>,
+    name: MaybeUndefined<String>,
     capacities: MaybeUndefined<Vec<CapacityInput>>,
     scope: MaybeUndefined<String>,
 }
@@ -306,7 +309,7 @@ impl ServiceMutations {
             provider_id: common::id("providerId", &provider_id)?,
             fields: ServiceDraft {
                 service_type: input.service_type.into(),
-                name: None,
+                name: input.name,
                 scope: input.scope,
                 capacities: capacities(input.capacities),
             }
@@ -327,6 +330,7 @@ impl ServiceMutations {
     ) -> Result<Service> {
         let p = svc::ServicePatch {
             service_type: self::patch(patch.service_type.map_value(Into::into)),
+            name: self::patch(patch.name),
             capacities: capacities_patch(patch.capacities),
             scope: self::patch(patch.scope),
         };

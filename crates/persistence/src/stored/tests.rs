@@ -72,6 +72,7 @@ async fn plan_in_klatovy() -> (Db, i64) {
         region: RegionCode::parse("region", "klatovy").expect("code"),
         parent_id: None,
         fields,
+        projects: vec![],
     };
     let plan = plan::create(&admin(&db), &cmd).await.expect("plan");
     (db, plan.id)
@@ -210,7 +211,13 @@ async fn update_at_a_stale_version_is_a_conflict_and_changes_nothing() {
         .await
         .expect_err("stale");
     assert!(
-        matches!(err, Error::Conflict { current_version: 2 }),
+        matches!(
+            err,
+            Error::Conflict {
+                current_version: 2,
+                ..
+            }
+        ),
         "{err:?}"
     );
 
