@@ -340,13 +340,27 @@ impl Walk<'_> {
         names
     }
 
-    fn archived(&mut self, kind: EntityKind, code: String) {
+    /// Archives a stored record the file leaves out, when asked to.
+    async fn left_out<E: stored::Editable>(
+        &mut self,
+        id: i64,
+        version: i32,
+        code: &str,
+    ) -> Result<()> {
+        if !self.archive_missing {
+            return Ok(());
+        }
         self.changes.push(RecordChange {
-            kind,
-            code: Some(code),
+            kind: E::KIND,
+            code: Some(code.to_owned()),
             action: ImportAction::Archived,
             fields: vec![],
         });
+        if let Some(txn) = self.write {
+            let (_, e) = stored::update_in::<E>(self.s, txn, id, version, &Archive(true)).await?;
+            self.events.push(e);
+        }
+        Ok(())
     }
 
     async fn plan(
@@ -417,7 +431,8 @@ impl Walk<'_> {
                 .iter()
                 .any(|p| key(p.group.as_deref(), &p.code) == k)
             {
-                self.archive_priority(m).await?;
+                self.left_out::<priority::Entity>(m.id, m.version, &m.code)
+                    .await?;
             }
         }
         Ok(id)
@@ -471,20 +486,6 @@ impl Walk<'_> {
         self.measures(id, None, stored, &file.measures).await
     }
 
-    async fn archive_priority(&mut self, m: &priority::Model) -> Result<()> {
-        if !self.archive_missing {
-            return Ok(());
-        }
-        self.archived(EntityKind::Priority, m.code.clone());
-        if let Some(txn) = self.write {
-            let (_, e) =
-                stored::update_in::<priority::Entity>(self.s, txn, m.id, m.version, &Archive(true))
-                    .await?;
-            self.events.push(e);
-        }
-        Ok(())
-    }
-
     /// The measures of a priority (`parent` none) or the sub-measures of a measure.
     async fn measures(
         &mut self,
@@ -499,19 +500,9 @@ impl Walk<'_> {
             Box::pin(self.measure(priority_id, parent_id, current, m)).await?;
         }
         for m in stored {
-            if self.archive_missing && !file.iter().any(|f| key(&f.code) == key(&m.code)) {
-                self.archived(EntityKind::Measure, m.code.clone());
-                if let Some(txn) = self.write {
-                    let (_, e) = stored::update_in::<measure::Entity>(
-                        self.s,
-                        txn,
-                        m.id,
-                        m.version,
-                        &Archive(true),
-                    )
+            if !file.iter().any(|f| key(&f.code) == key(&m.code)) {
+                self.left_out::<measure::Entity>(m.id, m.version, &m.code)
                     .await?;
-                    self.events.push(e);
-                }
             }
         }
         Ok(())
@@ -631,19 +622,9 @@ impl Walk<'_> {
             Box::pin(self.activity(measure_id, parent_id, current, a)).await?;
         }
         for a in stored {
-            if self.archive_missing && !file.iter().any(|f| key(&f.code) == key(&a.code)) {
-                self.archived(EntityKind::Activity, a.code.clone());
-                if let Some(txn) = self.write {
-                    let (_, e) = stored::update_in::<activity::Entity>(
-                        self.s,
-                        txn,
-                        a.id,
-                        a.version,
-                        &Archive(true),
-                    )
+            if !file.iter().any(|f| key(&f.code) == key(&a.code)) {
+                self.left_out::<activity::Entity>(a.id, a.version, &a.code)
                     .await?;
-                    self.events.push(e);
-                }
             }
         }
         Ok(())
