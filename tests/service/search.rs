@@ -362,6 +362,49 @@ async fn writes_update_the_entries_of_their_records(b: Backend) {
         "{changed:?}"
     );
     assert_eq!(changed.len(), 3, "{changed:?}");
+
+    // An edit of the measure that its evaluations' entries do not show
+    // replaces the measure's entry only; a new code rewrites theirs too.
+    let edit = |patch: Value| {
+        let (app, admin, id) = (&app, &admin, m["id"].clone());
+        async move {
+            let v = app
+                .query(
+                    admin,
+                    "query($id: ID!) { measure(id: $id) { version } }",
+                    json!({ "id": id }),
+                )
+                .await["measure"]["version"]
+                .clone();
+            app.query(
+                admin,
+                "mutation($id: ID!, $v: Int!, $p: MeasurePatch!) { updateMeasure(id: $id, expectedVersion: $v, patch: $p) { id } }",
+                json!({ "id": id, "v": v, "p": patch }),
+            )
+            .await;
+        }
+    };
+    edit(json!({ "output": "Jeden byt navíc." })).await;
+    let edited = entries().await;
+    let changed: Vec<_> = last
+        .symmetric_difference(&edited)
+        .map(|(_, k, _)| k.as_str())
+        .collect();
+    assert_eq!(changed, ["MEASURE", "MEASURE"], "{changed:?}");
+    edit(json!({ "code": "9.9" })).await;
+    let found = hits(
+        &app,
+        &admin,
+        "nyrsko",
+        json!({ "kinds": ["EVALUATION"] }),
+        5,
+    )
+    .await;
+    assert_eq!(
+        nodes(&found)[0]["title"],
+        "Vyhodnocení 2030, opatření 9.9",
+        "{found}"
+    );
     app.stop().await;
 }
 

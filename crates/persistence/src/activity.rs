@@ -67,8 +67,8 @@ impl Editable for activity::Entity {
             .await?)
     }
 
-    async fn state(c: &DatabaseTransaction, id: i64) -> Result<Activity> {
-        stored::record_state::<activity::Entity>(c, id).await
+    async fn state(_c: &DatabaseTransaction, m: activity::Model) -> Result<Activity> {
+        Self::record(m)
     }
 }
 

@@ -284,19 +284,32 @@ pub(crate) async fn set_scope(c: &impl ConnectionTrait, read: &Grant, write: &Gr
     Ok(())
 }
 
-/// Queues a change notification in the transaction (PostgreSQL delivers it
-/// on commit to every instance; SQLite publishes in-process after commit).
-pub(crate) async fn notify(c: &impl ConnectionTrait, channel: &str, payload: String) -> Result<()> {
-    if Dialect::of(c).notifies_changes() {
-        c.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_notify($1, $2)",
-            [channel.into(), payload.into()],
-        ))
-        .await?;
-    }
+/// Raises `region`'s data version (counter `shard`), stores `change` and
+/// notifies `channel` of its number on commit, in one statement: where
+/// changes travel through the database (PostgreSQL).
+pub(crate) async fn record_change(
+    c: &impl ConnectionTrait,
+    region: &str,
+    shard: i16,
+    channel: &str,
+    change: String,
+) -> Result<()> {
+    c.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        RECORD_CHANGE,
+        [region.into(), shard.into(), change.into(), channel.into()],
+    ))
+    .await?;
     Ok(())
 }
+
+/// The data version's upsert, the change's row and its notification: data-modifying
+/// `WITH` queries run once whether or not the outer query reads them.
+const RECORD_CHANGE: &str = "WITH version AS (\
+    INSERT INTO data_version (region_code, shard, version) VALUES ($1, $2, 1) \
+    ON CONFLICT (region_code, shard) DO UPDATE SET version = data_version.version + 1), \
+    change AS (INSERT INTO change_event (region_code, change) VALUES ($1, $3) RETURNING seq) \
+    SELECT pg_notify($4, seq::text) FROM change";
 
 /// What a database error means to the caller, by the codes of both engines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

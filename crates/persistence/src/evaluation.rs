@@ -209,6 +209,7 @@ pub(crate) async fn record_in(
         region: &m.region_code,
         plan_id: Some(m.plan_id),
         action,
+        dependents: false,
     };
     let event = stored::audit(
         s,

@@ -10,14 +10,13 @@
 use crate::dialect::Dialect;
 use crate::entity::change_event;
 use crate::scoped::Scoped;
-use crate::{Db, Error, Result, dialect};
+use crate::{Db, Error, Result, dialect, version};
 use chrono::Utc;
 use kpss_domain::access::Ctx;
 use kpss_domain::kind::{AuditAction, EntityKind};
 use kpss_domain::region::RegionCode;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -44,22 +43,18 @@ pub struct Change {
     pub at: i64,
 }
 
-/// Queues `change` in the transaction (PostgreSQL delivers it on commit).
+/// Records `change` in its writing transaction: the region's data version
+/// rises and, where the database carries changes to every instance, the
+/// change is stored and notified on commit (one statement).
 pub(crate) async fn queue(txn: &DatabaseTransaction, change: &Change) -> Result<()> {
+    let region = change.region.as_str();
+    let shard = version::next_shard();
     if !Dialect::of(txn).notifies_changes() {
-        return Ok(());
+        return version::bump_shard(txn, region, shard).await;
     }
-    let row = change_event::ActiveModel {
-        region_code: Set(change.region.as_str().to_owned()),
-        change: Set(serde_json::to_string(change)
-            .map_err(|e| Error::Data(format!("cannot encode a change: {e}")))?),
-        ..Default::default()
-    };
-    let seq = change_event::Entity::insert(row)
-        .exec(txn)
-        .await?
-        .last_insert_id;
-    dialect::notify(txn, CHANNEL, seq.to_string()).await
+    let json = serde_json::to_string(change)
+        .map_err(|e| Error::Data(format!("cannot encode a change: {e}")))?;
+    dialect::record_change(txn, region, shard, CHANNEL, json).await
 }
 
 /// After commit: publishes in-process where the database does not.

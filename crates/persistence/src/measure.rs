@@ -107,10 +107,14 @@ impl Editable for measure::Entity {
         Ok(Some(m.plan_id))
     }
 
-    async fn state(c: &DatabaseTransaction, id: i64) -> Result<MeasureState> {
+    /// An evaluation's entry shows its measure's code and archive flag.
+    const SHOWN_BY_DEPENDENTS: Option<&'static [measure::Column]> =
+        Some(&[measure::Column::Code, measure::Column::Archived]);
+
+    async fn state(c: &DatabaseTransaction, m: measure::Model) -> Result<MeasureState> {
         Ok(MeasureState {
-            measure: stored::record_state::<measure::Entity>(c, id).await?,
-            planned_capacities: capacities_of(c, capacity::Column::MeasureId, id).await?,
+            planned_capacities: capacities_of(c, capacity::Column::MeasureId, m.id).await?,
+            measure: Self::record(m)?,
         })
     }
 }

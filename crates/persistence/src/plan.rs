@@ -80,14 +80,16 @@ impl Editable for plan::Entity {
         Ok(Some(m.id))
     }
 
-    async fn state(c: &DatabaseTransaction, id: i64) -> Result<PlanState> {
+    const SHOWN_BY_DEPENDENTS: Option<&'static [plan::Column]> = None;
+
+    async fn state(c: &DatabaseTransaction, m: plan::Model) -> Result<PlanState> {
         let projects = plan_project::Entity::find()
-            .filter(plan_project::Column::PlanId.eq(id))
+            .filter(plan_project::Column::PlanId.eq(m.id))
             .order_by_asc(plan_project::Column::Position)
             .all(c)
             .await?;
         Ok(PlanState {
-            plan: stored::record_state::<plan::Entity>(c, id).await?,
+            plan: Self::record(m)?,
             projects: projects
                 .into_iter()
                 .map(plan_project::Entity::record)

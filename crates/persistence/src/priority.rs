@@ -52,8 +52,8 @@ impl Editable for priority::Entity {
         Ok(Some(m.plan_id))
     }
 
-    async fn state(c: &DatabaseTransaction, id: i64) -> Result<Priority> {
-        stored::record_state::<priority::Entity>(c, id).await
+    async fn state(_c: &DatabaseTransaction, m: priority::Model) -> Result<Priority> {
+        Self::record(m)
     }
 }
 

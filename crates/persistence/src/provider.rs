@@ -50,8 +50,8 @@ impl Editable for provider::Entity {
     const ARCHIVED: provider::Column = provider::Column::Archived;
     type State = Provider;
 
-    async fn state(c: &DatabaseTransaction, id: i64) -> Result<Provider> {
-        stored::record_state::<provider::Entity>(c, id).await
+    async fn state(_c: &DatabaseTransaction, m: provider::Model) -> Result<Provider> {
+        Self::record(m)
     }
 }
 

@@ -214,31 +214,33 @@ async fn replace(
     insert(c, docs).await
 }
 
-/// Rewrites the search entry of one changed record, and of the records
-/// whose entries show something of it (a plan's projects and a measure's
-/// evaluations take its archive flag and code). Entries of the dependent
-/// records are replaced all together: a plan's projects are rewritten whole.
-pub(crate) async fn index(c: &impl ConnectionTrait, entity: EntityKind, id: i64) -> Result<()> {
-    let own = || Condition::all().add(Expr::col("id").eq(id));
-    let of = |col: &str| Condition::all().add(Expr::col(col.to_owned()).eq(id));
-    let own_entry = || Condition::all().add(search_entry::Column::EntityId.eq(id));
-    let targets = match entity {
-        EntityKind::Plan => vec![
-            (Kind::Plan, own(), own_entry()),
-            (Kind::Project, of("plan_id"), of("plan_id")),
-        ],
-        EntityKind::Measure => vec![
-            (Kind::Measure, own(), own_entry()),
-            (Kind::Evaluation, of("measure_id"), of("measure_id")),
-        ],
-        EntityKind::Priority => vec![(Kind::Priority, own(), own_entry())],
-        EntityKind::Activity => vec![(Kind::Activity, own(), own_entry())],
-        EntityKind::Evaluation => vec![(Kind::Evaluation, own(), own_entry())],
-        EntityKind::Provider => vec![(Kind::Provider, own(), own_entry())],
-        EntityKind::Service => vec![(Kind::Service, own(), own_entry())],
+/// Rewrites the search entry of one changed record and, with `dependents`,
+/// of the records whose entries show something of it (a plan's projects and
+/// a measure's evaluations take its archive flag and code). Entries of the
+/// dependent records are replaced all together: a plan's projects are
+/// rewritten whole.
+pub(crate) async fn index(
+    c: &impl ConnectionTrait,
+    entity: EntityKind,
+    id: i64,
+    dependents: bool,
+) -> Result<()> {
+    let (kind, dependent) = match entity {
+        EntityKind::Plan => (Kind::Plan, Some((Kind::Project, "plan_id"))),
+        EntityKind::Measure => (Kind::Measure, Some((Kind::Evaluation, "measure_id"))),
+        EntityKind::Priority => (Kind::Priority, None),
+        EntityKind::Activity => (Kind::Activity, None),
+        EntityKind::Evaluation => (Kind::Evaluation, None),
+        EntityKind::Provider => (Kind::Provider, None),
+        EntityKind::Service => (Kind::Service, None),
     };
-    for (kind, cond, stale) in targets {
-        replace(c, kind, stale, docs(c, kind, cond).await?).await?;
+    let own = Condition::all().add(Expr::col("id").eq(id));
+    let own_entry = Condition::all().add(search_entry::Column::EntityId.eq(id));
+    replace(c, kind, own_entry, docs(c, kind, own).await?).await?;
+    if let (true, Some((kind, parent))) = (dependents, dependent) {
+        // The same column names the parent in the records and in their entries.
+        let of = || Condition::all().add(Expr::col(parent).eq(id));
+        replace(c, kind, of(), docs(c, kind, of()).await?).await?;
     }
     Ok(())
 }

@@ -64,10 +64,10 @@ impl Editable for service::Entity {
     const ARCHIVED: service::Column = service::Column::Archived;
     type State = ServiceState;
 
-    async fn state(c: &DatabaseTransaction, id: i64) -> Result<ServiceState> {
+    async fn state(c: &DatabaseTransaction, m: service::Model) -> Result<ServiceState> {
         Ok(ServiceState {
-            service: stored::record_state::<service::Entity>(c, id).await?,
-            capacities: capacities_of(c, capacity::Column::ServiceId, id).await?,
+            capacities: capacities_of(c, capacity::Column::ServiceId, m.id).await?,
+            service: Self::record(m)?,
         })
     }
 }

@@ -14,8 +14,9 @@ use kpss_domain::kind::{AuditAction, EntityKind};
 use kpss_domain::region::{KrajCode, RegionCode};
 use sea_orm::sea_query::{Expr, ValueType};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, IdenStatic,
-    IntoActiveModel, Iterable, ModelTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    ActiveModelTrait, ActiveValue, ColumnTrait, Condition, DatabaseTransaction, EntityTrait,
+    IdenStatic, IntoActiveModel, Iterable, ModelTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select,
 };
 use serde::Serialize;
 use std::collections::HashMap;
@@ -150,10 +151,19 @@ pub(crate) trait Editable: Stored {
     ) -> impl Future<Output = Result<Option<i64>>> + Send {
         async { Ok(None) }
     }
-    fn state(c: &DatabaseTransaction, id: i64) -> impl Future<Output = Result<Self::State>> + Send;
+    /// The state of the record whose row is `m`.
+    fn state(
+        c: &DatabaseTransaction,
+        m: Self::Model,
+    ) -> impl Future<Output = Result<Self::State>> + Send;
+
+    /// The columns other records' search entries show (a measure's code in
+    /// its evaluations' titles): a change to one rewrites those entries
+    /// too. `None`: every change does (a plan's projects are rewritten with it).
+    const SHOWN_BY_DEPENDENTS: Option<&'static [Self::Column]> = Some(&[]);
 }
 
-/// The state of a record that owns nothing: the record itself.
+/// The record `id` as it stands in `c`.
 pub(crate) async fn record_state<E: Stored>(c: &DatabaseTransaction, id: i64) -> Result<E::Record> {
     let m = E::find().filter(E::ID.eq(id)).one(c).await?;
     E::record(m.ok_or_else(|| Error::NotFound(format!("record {id} is gone")))?)
@@ -247,25 +257,33 @@ pub(crate) async fn update_in<E: Editable>(
     }
     check_version(head.version == expected, head.version)?;
     let mut am = change.columns(s, txn, &current).await?;
+    let dependents = E::SHOWN_BY_DEPENDENTS.is_none_or(|columns| {
+        columns.iter().any(|c| match am.get(*c) {
+            ActiveValue::Set(v) | ActiveValue::Unchanged(v) => v != current.get(*c),
+            ActiveValue::NotSet => false,
+        })
+    });
     am.set(E::VERSION, (expected + 1).into());
     am.set(E::UPDATED_AT, Utc::now().into());
-    let before = E::state(txn, id).await?;
-    let rows = E::update_many()
+    let plan_id = E::plan_of(txn, &current).await?;
+    let before = E::state(txn, current.clone()).await?;
+    // The new row comes back with the update (RETURNING): no second read.
+    let updated = E::update_many()
         .set(am)
         .filter(E::ID.eq(id))
         .filter(E::VERSION.eq(expected))
-        .exec(txn)
+        .exec_with_returning(txn)
         .await?
-        .rows_affected;
-    check_version(rows == 1, head.version)?;
+        .pop()
+        .ok_or_else(|| conflict(head.version))?;
     change.rewrite_owned(txn, &current).await?;
-    let after = E::state(txn, id).await?;
-    let plan_id = E::plan_of(txn, &current).await?;
+    let after = E::state(txn, updated).await?;
     let entry = Entry {
         id,
         region: &head.region,
         plan_id,
         action: change.action(),
+        dependents,
     };
     let event = audit(s, txn, E::KIND, entry, Some(&before), &after).await?;
     Ok((after, event))
@@ -304,13 +322,14 @@ pub(crate) async fn created<E: Editable>(
     let m = E::find().filter(E::ID.eq(id)).one(txn).await?;
     let m = m.ok_or_else(|| Error::NotFound(format!("new record {id} is gone")))?;
     let plan_id = E::plan_of(txn, &m).await?;
-    let after = E::state(txn, id).await?;
     let region = E::head(&m)?.region;
+    let after = E::state(txn, m).await?;
     let entry = Entry {
         id,
         region: &region,
         plan_id,
         action: AuditAction::Created,
+        dependents: true,
     };
     let event = audit(s, txn, E::KIND, entry, None, &after).await?;
     Ok((after, event))
@@ -322,11 +341,15 @@ pub(crate) struct Entry<'a> {
     pub region: &'a str,
     pub plan_id: Option<i64>,
     pub action: AuditAction,
+    /// Whether the search entries of records that show something of this
+    /// one (see [`Editable::SHOWN_BY_DEPENDENTS`]) are rewritten too.
+    pub dependents: bool,
 }
 
 /// What a change leaves in its transaction: its audit entry, the search
-/// entry of the record, the region's data version, the queued change event
-/// (returned, to publish after the commit).
+/// entries of the record (and of its dependents when asked), the region's
+/// data version, the queued change event (returned, to publish after the
+/// commit).
 pub(crate) async fn audit<S: Serialize>(
     s: &Scoped,
     txn: &DatabaseTransaction,
@@ -351,8 +374,7 @@ pub(crate) async fn audit<S: Serialize>(
         Some(to_json(after)?),
     )
     .await?;
-    search::index(txn, entity, entry.id).await?;
-    crate::version::bump(txn, entry.region).await?;
+    search::index(txn, entity, entry.id, entry.dependents).await?;
     events::queue(txn, &event).await?;
     Ok(event)
 }
@@ -392,13 +414,13 @@ where
 }
 
 fn check_version(ok: bool, current: i32) -> Result<()> {
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::Conflict {
-            current_version: current,
-            field: None,
-        })
+    if ok { Ok(()) } else { Err(conflict(current)) }
+}
+
+fn conflict(current: i32) -> Error {
+    Error::Conflict {
+        current_version: current,
+        field: None,
     }
 }
 

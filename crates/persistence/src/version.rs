@@ -20,9 +20,18 @@ const SHARDS: u16 = 8;
 
 static NEXT_SHARD: AtomicU16 = AtomicU16::new(0);
 
+/// The counter a write raises: writers take them in turn.
+pub(crate) fn next_shard() -> i16 {
+    (NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % SHARDS) as i16
+}
+
 /// Raises `region`'s version within the writing transaction `c`.
 pub(crate) async fn bump(c: &impl ConnectionTrait, region: &str) -> Result<()> {
-    let shard = (NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % SHARDS) as i16;
+    bump_shard(c, region, next_shard()).await
+}
+
+/// Raises `region`'s counter `shard` within the writing transaction `c`.
+pub(crate) async fn bump_shard(c: &impl ConnectionTrait, region: &str, shard: i16) -> Result<()> {
     let am = data_version::ActiveModel {
         region_code: Set(region.to_owned()),
         shard: Set(shard),
