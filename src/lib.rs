@@ -350,7 +350,7 @@ pub async fn prepare_database(config: &Config) -> Result<Db, Error> {
             }
             if separate_roles {
                 owner
-                    .grant_service_role(&kpss_persistence::db::user_of(&url)?)
+                    .grant_service_role(&kpss_persistence::dialect::user_of(&url)?)
                     .await?;
             }
             Ok(())

@@ -10,14 +10,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// The user name of a PostgreSQL URL (the role the service connects as).
-pub fn user_of(url: &str) -> Result<String> {
-    use std::str::FromStr;
-    let opts = sea_orm::sqlx::postgres::PgConnectOptions::from_str(url)
-        .map_err(|e| crate::Error::Data(format!("not a PostgreSQL URL: {e}")))?;
-    Ok(opts.get_username().to_owned())
-}
-
 /// A connection pool to SQLite or PostgreSQL, chosen by the URL.
 #[derive(Clone, Debug)]
 pub struct Db {

@@ -9,7 +9,7 @@ use crate::{Result, scope};
 use kpss_domain::access::Grant;
 use kpss_domain::analysis::QueryTerm;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SimpleExpr};
-use sea_orm::sqlx::postgres::PgConnectOptions;
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgListener};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
@@ -350,6 +350,22 @@ pub fn failure(e: &DbErr) -> Failure {
         },
         _ => Failure::Other,
     }
+}
+
+/// The user name of a PostgreSQL URL (the role the service connects as).
+pub fn user_of(url: &str) -> Result<String> {
+    use std::str::FromStr;
+    let opts = PgConnectOptions::from_str(url)
+        .map_err(|e| crate::Error::Data(format!("not a PostgreSQL URL: {e}")))?;
+    Ok(opts.get_username().to_owned())
+}
+
+/// A connection that receives the notifications of `channel` (PostgreSQL).
+pub(crate) async fn listener(url: &str, channel: &str) -> Result<PgListener> {
+    let lost = |e: sea_orm::sqlx::Error| DbErr::Conn(RuntimeErr::Internal(e.to_string()));
+    let mut listener = PgListener::connect(url).await.map_err(lost)?;
+    listener.listen(channel).await.map_err(lost)?;
+    Ok(listener)
 }
 
 /// Grants the service's role exactly what it needs, run by the owner at every

@@ -82,13 +82,7 @@ impl Db {
         if !self.dialect().notifies_changes() {
             return Ok(());
         }
-        let lost = |e: sea_orm::sqlx::Error| {
-            sea_orm::DbErr::Conn(sea_orm::RuntimeErr::Internal(e.to_string()))
-        };
-        let mut listener = sea_orm::sqlx::postgres::PgListener::connect(url)
-            .await
-            .map_err(lost)?;
-        listener.listen(CHANNEL).await.map_err(lost)?;
+        let mut listener = dialect::listener(url, CHANNEL).await?;
         // Changes from here on reach subscribers; when the database cannot say
         // where "here" is yet, the service starts anyway and asks again
         // (notifications queue up meanwhile).
