@@ -105,6 +105,8 @@ impl Db {
                     // A notification, or a lost connection (whose notifications
                     // are lost): either way, read what is new.
                     Ok(_) => {
+                        // One read serves every notification already here.
+                        while listener.next_buffered().is_some() {}
                         if let Err(e) = feed.forward().await {
                             tracing::warn!(error = %e, "cannot read the changes");
                         }
