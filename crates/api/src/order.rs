@@ -77,15 +77,17 @@ impl KeyOrder {
         match value {
             Value::List(items) => items.iter_mut().for_each(|v| self.apply(v)),
             Value::Object(map) if !self.0.is_empty() => {
-                let mut ordered = async_graphql::indexmap::IndexMap::with_capacity(map.len());
+                // Most maps come back in order: those are left as they are.
+                let mut expected = self.0.iter().map(|(name, _)| name);
+                if !map.keys().all(|key| expected.any(|name| name == key)) {
+                    let rank = |key: &Name| self.0.iter().position(|(name, _)| name == key);
+                    map.sort_by_cached_key(|key, _| rank(key).unwrap_or(usize::MAX));
+                }
                 for (key, inner) in &self.0 {
-                    if let Some((key, mut v)) = map.shift_remove_entry(key) {
-                        inner.apply(&mut v);
-                        ordered.insert(key, v);
+                    if let Some(v) = map.get_mut(key) {
+                        inner.apply(v);
                     }
                 }
-                ordered.extend(map.drain(..));
-                *map = ordered;
             }
             _ => {}
         }
@@ -167,5 +169,14 @@ mod tests {
             out,
             r#"{"b":[{"z":6,"y":5}],"d":2,"c":{"w":3,"y":4},"a":1}"#
         );
+    }
+
+    #[test]
+    fn a_map_in_order_still_has_its_inner_maps_ordered() {
+        let out = ordered(
+            "{ a { y z } b }",
+            serde_json::json!({ "a": [{ "y": 1, "z": 2 }, { "z": 3, "y": 4 }], "b": 5 }),
+        );
+        assert_eq!(out, r#"{"a":[{"y":1,"z":2},{"y":4,"z":3}],"b":5}"#);
     }
 }
