@@ -184,6 +184,9 @@ fn write_font(
     let glyphs: Vec<u16> = used.keys().copied().collect();
     let subset = subsetter::subset(face.data, 0, subsetter::Profile::pdf(&glyphs))
         .map_err(|e| e.to_string())?;
+    // The PDF maps codes to glyphs itself: the font's own cmap (5 kB
+    // compressed) goes, as krilla's subsetter leaves it out too.
+    let subset = without_table(&subset, b"cmap").ok_or("the subset cannot be read")?;
     // A subset is named with a tag of six capitals of its own before the font's name.
     let mut hasher = DefaultHasher::new();
     glyphs.hash(&mut hasher);
@@ -249,6 +252,37 @@ fn write_font(
     pdf.stream(cmap, &deflate(&map.finish()))
         .filter(Filter::FlateDecode);
     Ok(())
+}
+
+/// An OpenType font without one of its tables: the table directory
+/// written anew, the other tables copied as they are (4-byte aligned).
+fn without_table(font: &[u8], tag: &[u8; 4]) -> Option<Vec<u8>> {
+    let count = usize::from(u16::from_be_bytes([*font.get(4)?, *font.get(5)?]));
+    let records: Vec<&[u8]> = (0..count)
+        .map(|i| font.get(12 + 16 * i..28 + 16 * i))
+        .collect::<Option<_>>()?;
+    let kept: Vec<&[u8]> = records.into_iter().filter(|r| r[..4] != tag[..]).collect();
+    // The header: the version, then the count and its binary search hints.
+    let n = u16::try_from(kept.len()).ok()?;
+    let selector = u16::try_from(n.max(1).ilog2()).ok()?;
+    let range = 16 << selector;
+    let mut out = font.get(..4)?.to_vec();
+    for v in [n, selector, range, 16 * n - range] {
+        out.extend(v.to_be_bytes());
+    }
+    let mut tables = Vec::new();
+    let start = 12 + 16 * kept.len();
+    for r in &kept {
+        let at = |i: usize| u32::from_be_bytes([r[i], r[i + 1], r[i + 2], r[i + 3]]) as usize;
+        let (offset, len) = (at(8), at(12));
+        out.extend(&r[..8]);
+        out.extend(u32::try_from(start + tables.len()).ok()?.to_be_bytes());
+        out.extend(&r[12..16]);
+        tables.extend(font.get(offset..offset + len)?);
+        tables.resize(tables.len().next_multiple_of(4), 0);
+    }
+    out.extend(tables);
+    Some(out)
 }
 
 /// A count as PDF writes it.
@@ -820,6 +854,35 @@ mod tests {
         }
         // Both fonts whole would be 1.4 MB, about 700 kB compressed.
         assert!(pdf.len() < 100_000, "{} bytes", pdf.len());
+    }
+
+    #[test]
+    fn a_subset_without_its_cmap_keeps_its_glyphs() {
+        let fonts = Fonts::new().unwrap();
+        let (a, advance) = fonts.regular.glyph('ř');
+        let subset = subsetter::subset(REGULAR, 0, subsetter::Profile::pdf(&[a])).unwrap();
+        let font = without_table(&subset, b"cmap").unwrap();
+        let face = ttf_parser::Face::parse(&font, 0).unwrap();
+        assert!(face.tables().cmap.is_none());
+        assert!(face.tables().glyf.is_some());
+        let units = f32::from(face.units_per_em());
+        let kept = face.glyph_hor_advance(ttf_parser::GlyphId(a)).unwrap();
+        assert_eq!(f32::from(kept) / units, advance);
+        assert!(
+            face.outline_glyph(ttf_parser::GlyphId(a), &mut Bounds)
+                .is_some()
+        );
+    }
+
+    /// Outlines drawn nowhere: only whether there is one.
+    struct Bounds;
+
+    impl ttf_parser::OutlineBuilder for Bounds {
+        fn move_to(&mut self, _: f32, _: f32) {}
+        fn line_to(&mut self, _: f32, _: f32) {}
+        fn quad_to(&mut self, _: f32, _: f32, _: f32, _: f32) {}
+        fn curve_to(&mut self, _: f32, _: f32, _: f32, _: f32, _: f32, _: f32) {}
+        fn close(&mut self) {}
     }
 
     #[test]
