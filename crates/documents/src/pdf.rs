@@ -1,19 +1,19 @@
 //! The document as PDF: a small layout of its own (lines broken at spaces
 //! and, where a word does not fit, at its Czech hyphenation points; tables
-//! whose rows split across pages under their repeated header), drawn with
-//! krilla, which embeds the subset of the vendored DejaVu fonts it uses.
+//! whose rows split across pages under their repeated header), written with
+//! pdf-writer. The vendored DejaVu fonts are measured with ttf-parser and
+//! embedded as subsets (subsetter keeps only the outlines of the glyphs
+//! drawn) with a ToUnicode map, so the Czech text can be searched and copied.
 
 use crate::model::{Block, CONTENTS, Cell, Document, Table};
-use krilla::color::rgb;
-use krilla::destination::XyzDestination;
-use krilla::geom::{PathBuilder, Point, Rect};
-use krilla::metadata::Metadata;
-use krilla::outline::{Outline, OutlineNode};
-use krilla::page::PageSettings;
-use krilla::paint::{Fill, Stroke};
-use krilla::text::{Font, GlyphId, KrillaGlyph};
-use skrifa::MetadataProvider;
-use skrifa::instance::{LocationRef, Size};
+use flate2::Compression;
+use flate2::write::ZlibEncoder;
+use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, UnicodeCmap};
+use pdf_writer::writers::OutlineItem;
+use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
+use std::collections::BTreeMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io::Write;
 
 static REGULAR: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
 static BOLD: &[u8] = include_bytes!("../fonts/DejaVuSans-Bold.ttf");
@@ -37,6 +37,13 @@ const BLACK: (u8, u8, u8) = (0, 0, 0);
 const GREY: (u8, u8, u8) = (0x55, 0x55, 0x55);
 const BORDER: (u8, u8, u8) = (0x8E, 0xA9, 0xC1);
 
+/// CIDs of an Identity-H font are its glyph ids, not a registered collection.
+const IDENTITY: SystemInfo = SystemInfo {
+    registry: Str(b"Adobe"),
+    ordering: Str(b"Identity"),
+    supplement: 0,
+};
+
 pub fn render(doc: &Document) -> Result<Vec<u8>, String> {
     let fonts = Fonts::new()?;
     let mut body = Layout::new(&fonts);
@@ -53,103 +60,242 @@ pub fn render(doc: &Document) -> Result<Vec<u8>, String> {
     pages.extend(body.pages);
     let total = pages.len();
 
-    let mut pdf = krilla::Document::new();
-    pdf.set_metadata(
-        Metadata::new()
-            .title(doc.title.clone())
-            .language("cs-CZ".to_owned())
-            .creator("KPSS API".to_owned()),
-    );
-    for (i, ops) in pages.iter().enumerate() {
-        let settings = PageSettings::from_wh(WIDTH, HEIGHT).ok_or("page size")?;
-        let mut page = pdf.start_page_with(settings);
-        let mut surface = page.surface();
-        for op in ops {
-            match op {
-                Op::Text {
-                    x,
-                    y,
-                    size,
-                    bold,
-                    color,
-                    text,
-                } => {
-                    surface.set_stroke(None);
-                    surface.set_fill(Some(fill(*color)));
-                    fonts.face(*bold).draw(&mut surface, *x, *y, *size, text);
-                }
-                Op::Rect {
-                    x,
-                    y,
-                    w,
-                    h,
-                    fill: f,
-                } => {
-                    let Some(rect) = Rect::from_xywh(*x, *y, *w, *h) else {
-                        continue;
-                    };
-                    let mut path = PathBuilder::new();
-                    path.push_rect(rect);
-                    let Some(path) = path.finish() else { continue };
-                    surface.set_fill(f.map(fill));
-                    surface.set_stroke(match f {
-                        Some(_) => None,
-                        None => Some(Stroke {
-                            paint: rgb::Color::new(BORDER.0, BORDER.1, BORDER.2).into(),
-                            width: 0.5,
-                            ..Default::default()
-                        }),
-                    });
-                    surface.draw_path(&path);
-                }
-            }
-        }
+    let mut next = Ref::new(1);
+    let catalog = next.bump();
+    let page_tree = next.bump();
+    let outline = next.bump();
+    let info = next.bump();
+    let font_ids = [next.bump(), next.bump()];
+    let page_ids: Vec<Ref> = pages.iter().map(|_| next.bump()).collect();
+    let mut pdf = Pdf::new();
+    let mut canvas = Canvas::new(&fonts);
+    for (i, mut ops) in pages.into_iter().enumerate() {
         // The footer: what made the document, and the page of how many.
         let footer_y = HEIGHT - MARGIN / 2.0;
-        surface.set_stroke(None);
-        surface.set_fill(Some(fill(GREY)));
-        fonts
-            .regular
-            .draw(&mut surface, MARGIN, footer_y, SMALL, &doc.footer);
         let number = format!("strana {} z {}", i + 1, total);
-        let w = fonts.regular.width(&number, SMALL);
-        fonts
-            .regular
-            .draw(&mut surface, WIDTH - MARGIN - w, footer_y, SMALL, &number);
-        surface.finish();
-        page.finish();
+        let footer = |x: f32, text: String| Op::Text {
+            x,
+            y: footer_y,
+            size: SMALL,
+            bold: false,
+            color: GREY,
+            text,
+        };
+        ops.push(footer(MARGIN, doc.footer.clone()));
+        let x = WIDTH - MARGIN - fonts.regular.width(&number, SMALL);
+        ops.push(footer(x, number));
+        for op in &ops {
+            canvas.draw(op);
+        }
+        let content = next.bump();
+        pdf.stream(content, &deflate(&canvas.take_page()))
+            .filter(Filter::FlateDecode);
+        let mut page = pdf.page(page_ids[i]);
+        page.media_box(Rect::new(0.0, 0.0, WIDTH, HEIGHT))
+            .parent(page_tree)
+            .contents(content);
+        page.resources()
+            .fonts()
+            .pair(Name(b"F0"), font_ids[0])
+            .pair(Name(b"F1"), font_ids[1]);
     }
-    // Bookmarks: priorities, and their measures under them.
-    let mut outline = Outline::new();
-    let mut parent: Option<OutlineNode> = None;
+    pdf.pages(page_tree)
+        .kids(page_ids.iter().copied())
+        .count(int(total));
+    for (face, (id, used)) in [&fonts.regular, &fonts.bold]
+        .into_iter()
+        .zip(font_ids.into_iter().zip(&canvas.used))
+    {
+        write_font(&mut pdf, &mut next, id, face, used)?;
+    }
+
+    // Bookmarks: priorities, and their measures under them (closed).
+    let mut tree: Vec<(&Anchor, Vec<&Anchor>)> = Vec::new();
     for a in &body.anchors {
-        let node = OutlineNode::new(
-            a.text.clone(),
-            XyzDestination::new(first_body_page + a.page, Point::from_xy(MARGIN, a.y)),
-        );
-        if a.level == 1 {
-            if let Some(p) = parent.take() {
-                outline.push_child(p);
-            }
-            parent = Some(node);
-        } else if let Some(p) = parent.as_mut() {
-            p.push_child(node);
-        } else {
-            outline.push_child(node);
+        match tree.last_mut() {
+            Some((parent, children)) if a.level > 1 && parent.level == 1 => children.push(a),
+            _ => tree.push((a, Vec::new())),
         }
     }
-    if let Some(p) = parent {
-        outline.push_child(p);
+    let page_of = |a: &Anchor| page_ids[first_body_page + a.page];
+    let ids: Vec<Ref> = tree.iter().map(|_| next.bump()).collect();
+    for (k, (a, children)) in tree.iter().enumerate() {
+        let child_ids: Vec<Ref> = children.iter().map(|_| next.bump()).collect();
+        let mut item = bookmark(&mut pdf, &ids, k, outline, a, page_of(a));
+        if let (Some(&first), Some(&last)) = (child_ids.first(), child_ids.last()) {
+            item.first(first).last(last).count(-int(child_ids.len()));
+        }
+        item.finish();
+        for (j, c) in children.iter().enumerate() {
+            bookmark(&mut pdf, &child_ids, j, ids[k], c, page_of(c));
+        }
     }
-    pdf.set_outline(outline);
-    pdf.finish().map_err(|e| format!("{e:?}"))
+    if let (Some(&first), Some(&last)) = (ids.first(), ids.last()) {
+        pdf.outline(outline)
+            .first(first)
+            .last(last)
+            .count(int(ids.len()));
+    }
+
+    pdf.document_info(info)
+        .title(TextStr(&doc.title))
+        .creator(TextStr("KPSS API"));
+    let mut cat = pdf.catalog(catalog);
+    cat.pages(page_tree).lang(TextStr("cs-CZ"));
+    if !ids.is_empty() {
+        cat.outlines(outline);
+    }
+    cat.finish();
+    Ok(pdf.finish())
 }
 
-fn fill(c: (u8, u8, u8)) -> Fill {
-    Fill {
-        paint: rgb::Color::new(c.0, c.1, c.2).into(),
-        ..Default::default()
+/// The `k`th of the bookmarks `ids` under `parent`: a heading's place.
+fn bookmark<'a>(
+    pdf: &'a mut Pdf,
+    ids: &[Ref],
+    k: usize,
+    parent: Ref,
+    heading: &Anchor,
+    page: Ref,
+) -> OutlineItem<'a> {
+    let mut item = pdf.outline_item(ids[k]);
+    item.parent(parent).title(TextStr(&heading.text));
+    if let Some(&prev) = k.checked_sub(1).and_then(|p| ids.get(p)) {
+        item.prev(prev);
     }
+    if let Some(&next) = ids.get(k + 1) {
+        item.next(next);
+    }
+    item.dest().page(page).xyz(MARGIN, HEIGHT - heading.y, None);
+    item
+}
+
+/// One font as PDF wants a TrueType font for any Unicode text: a Type0
+/// font whose codes are two-byte CIDs (Identity-H), over a CIDFontType2
+/// whose CIDs are the glyph ids (the subsetter keeps them), with the
+/// widths of the glyphs drawn and a ToUnicode map back to their characters.
+fn write_font(
+    pdf: &mut Pdf,
+    next: &mut Ref,
+    id: Ref,
+    face: &Face,
+    used: &BTreeMap<u16, char>,
+) -> Result<(), String> {
+    let glyphs: Vec<u16> = used.keys().copied().collect();
+    let subset = subsetter::subset(face.data, 0, subsetter::Profile::pdf(&glyphs))
+        .map_err(|e| e.to_string())?;
+    // The PDF maps codes to glyphs itself: the font's own cmap (5 kB
+    // compressed) goes, as krilla's subsetter leaves it out too.
+    let subset = without_table(&subset, b"cmap").ok_or("the subset cannot be read")?;
+    // A subset is named with a tag of six capitals of its own before the font's name.
+    let mut hasher = DefaultHasher::new();
+    glyphs.hash(&mut hasher);
+    let mut hash = Hasher::finish(&hasher);
+    let tag: String = (0..6)
+        .map(|_| {
+            let letter = char::from(b'A' + (hash % 26) as u8);
+            hash /= 26;
+            letter
+        })
+        .collect();
+    let name = format!("{tag}+{}", face.name);
+    let name = Name(name.as_bytes());
+    let (cid, descriptor, file, cmap) = (next.bump(), next.bump(), next.bump(), next.bump());
+
+    pdf.type0_font(id)
+        .base_font(name)
+        .encoding_predefined(Name(b"Identity-H"))
+        .descendant_font(cid)
+        .to_unicode(cmap);
+    let mut font = pdf.cid_font(cid);
+    font.subtype(CidFontType::Type2)
+        .base_font(name)
+        .system_info(IDENTITY)
+        .font_descriptor(descriptor)
+        .default_width(0.0)
+        .cid_to_gid_map_predefined(Name(b"Identity"));
+    let mut widths = font.widths();
+    for &glyph in &glyphs {
+        widths.consecutive(glyph, [face.advance(glyph) * 1000.0]);
+    }
+    widths.finish();
+    font.finish();
+
+    // Font units to the thousandths of an em PDF measures fonts in.
+    let units = |v: i16| f32::from(v) * 1000.0 / face.units_per_em;
+    let f = &face.font;
+    let bbox = f.global_bounding_box();
+    pdf.font_descriptor(descriptor)
+        .name(name)
+        .flags(FontFlags::SYMBOLIC)
+        .bbox(Rect::new(
+            units(bbox.x_min),
+            units(bbox.y_min),
+            units(bbox.x_max),
+            units(bbox.y_max),
+        ))
+        .italic_angle(f.italic_angle())
+        .ascent(units(f.ascender()))
+        .descent(units(f.descender()))
+        .cap_height(units(f.capital_height().unwrap_or(f.ascender())))
+        // TrueType fonts do not give their stem width: the usual estimate from the weight.
+        .stem_v(10.0 + 0.244 * (f32::from(f.weight().to_number()) - 50.0))
+        .font_file2(file);
+    pdf.stream(file, &deflate(&subset))
+        .filter(Filter::FlateDecode)
+        .pair(Name(b"Length1"), int(subset.len()));
+
+    let mut map = UnicodeCmap::new(Name(b"Custom"), IDENTITY);
+    for (&glyph, &c) in used {
+        map.pair(glyph, c);
+    }
+    pdf.stream(cmap, &deflate(&map.finish()))
+        .filter(Filter::FlateDecode);
+    Ok(())
+}
+
+/// An OpenType font without one of its tables: the table directory
+/// written anew, the other tables copied as they are (4-byte aligned).
+fn without_table(font: &[u8], tag: &[u8; 4]) -> Option<Vec<u8>> {
+    let count = usize::from(u16::from_be_bytes([*font.get(4)?, *font.get(5)?]));
+    let records: Vec<&[u8]> = (0..count)
+        .map(|i| font.get(12 + 16 * i..28 + 16 * i))
+        .collect::<Option<_>>()?;
+    let kept: Vec<&[u8]> = records.into_iter().filter(|r| r[..4] != tag[..]).collect();
+    // The header: the version, then the count and its binary search hints.
+    let n = u16::try_from(kept.len()).ok()?;
+    let selector = u16::try_from(n.max(1).ilog2()).ok()?;
+    let range = 16 << selector;
+    let mut out = font.get(..4)?.to_vec();
+    for v in [n, selector, range, 16 * n - range] {
+        out.extend(v.to_be_bytes());
+    }
+    let mut tables = Vec::new();
+    let start = 12 + 16 * kept.len();
+    for r in &kept {
+        let at = |i: usize| u32::from_be_bytes([r[i], r[i + 1], r[i + 2], r[i + 3]]) as usize;
+        let (offset, len) = (at(8), at(12));
+        out.extend(&r[..8]);
+        out.extend(u32::try_from(start + tables.len()).ok()?.to_be_bytes());
+        out.extend(&r[12..16]);
+        tables.extend(font.get(offset..offset + len)?);
+        tables.resize(tables.len().next_multiple_of(4), 0);
+    }
+    out.extend(tables);
+    Some(out)
+}
+
+/// A count as PDF writes it.
+fn int(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+fn deflate(data: &[u8]) -> Vec<u8> {
+    let mut out = ZlibEncoder::new(Vec::new(), Compression::default());
+    // Into memory: it cannot fail.
+    out.write_all(data)
+        .and_then(|()| out.finish())
+        .unwrap_or_default()
 }
 
 fn hex(s: &str) -> (u8, u8, u8) {
@@ -157,67 +303,142 @@ fn hex(s: &str) -> (u8, u8, u8) {
     (c(0), c(2), c(4))
 }
 
-/// A font for drawing (krilla) and for measuring (skrifa, which krilla uses).
+fn rgb(c: (u8, u8, u8)) -> [f32; 3] {
+    [c.0, c.1, c.2].map(|v| f32::from(v) / 255.0)
+}
+
+/// A page's content stream being written, and the glyphs drawn so far with
+/// each font (regular, bold), each with a character for the ToUnicode map.
+struct Canvas<'a> {
+    fonts: &'a Fonts,
+    content: Content,
+    used: [BTreeMap<u16, char>; 2],
+}
+
+impl<'a> Canvas<'a> {
+    fn new(fonts: &'a Fonts) -> Self {
+        Self {
+            fonts,
+            content: Content::new(),
+            used: [BTreeMap::new(), BTreeMap::new()],
+        }
+    }
+
+    /// The page drawn so far, the canvas empty for the next.
+    fn take_page(&mut self) -> Vec<u8> {
+        std::mem::replace(&mut self.content, Content::new())
+            .finish()
+            .into_vec()
+    }
+
+    /// An operation of the layout, whose y runs down from the top of the
+    /// page, in PDF's space, whose y runs up from the bottom.
+    fn draw(&mut self, op: &Op) {
+        match op {
+            Op::Text {
+                x,
+                y,
+                size,
+                bold,
+                color,
+                text,
+            } => {
+                if text.is_empty() {
+                    return;
+                }
+                let face = self.fonts.face(*bold);
+                let used = &mut self.used[usize::from(*bold)];
+                // A glyph per character, at its advance (the widths say so):
+                // text of one script in precomposed (NFC) letters needs no
+                // shaping engine.
+                let mut codes = Vec::with_capacity(2 * text.len());
+                for c in text.chars() {
+                    let glyph = face.glyph(c).0;
+                    if glyph != 0 {
+                        used.entry(glyph).or_insert(c);
+                    }
+                    codes.extend(glyph.to_be_bytes());
+                }
+                let [r, g, b] = rgb(*color);
+                let font = Name(if *bold { b"F1" } else { b"F0" });
+                self.content
+                    .begin_text()
+                    .set_fill_rgb(r, g, b)
+                    .set_font(font, *size)
+                    .set_text_matrix([1.0, 0.0, 0.0, 1.0, *x, HEIGHT - y])
+                    .show(Str(&codes))
+                    .end_text();
+            }
+            Op::Rect { x, y, w, h, fill } => {
+                match fill {
+                    Some(c) => {
+                        let [r, g, b] = rgb(*c);
+                        self.content.set_fill_rgb(r, g, b);
+                    }
+                    None => {
+                        let [r, g, b] = rgb(BORDER);
+                        self.content.set_stroke_rgb(r, g, b).set_line_width(0.5);
+                    }
+                }
+                self.content.rect(*x, HEIGHT - y - h, *w, *h);
+                match fill {
+                    Some(_) => self.content.fill_nonzero(),
+                    None => self.content.stroke(),
+                };
+            }
+        }
+    }
+}
+
+/// A font for measuring the layout and for embedding.
 struct Face {
-    pdf: Font,
-    charmap: skrifa::charmap::Charmap<'static>,
-    metrics: skrifa::metrics::GlyphMetrics<'static>,
+    data: &'static [u8],
+    /// Its PostScript name.
+    name: &'static str,
+    font: ttf_parser::Face<'static>,
     units_per_em: f32,
+    /// Glyph and advance of the characters up to Latin Extended-A (all of
+    /// Czech): the layout measures every candidate line, and an index here
+    /// is faster than the font's cmap.
+    latin: Vec<(u16, f32)>,
 }
 
 impl Face {
-    fn new(data: &'static [u8]) -> Result<Self, String> {
-        let font = skrifa::FontRef::new(data).map_err(|e| e.to_string())?;
-        Ok(Self {
-            pdf: Font::new(data.into(), 0).ok_or("the font cannot be read")?,
-            charmap: font.charmap(),
-            metrics: font.glyph_metrics(Size::unscaled(), LocationRef::default()),
-            units_per_em: f32::from(
-                font.metrics(Size::unscaled(), LocationRef::default())
-                    .units_per_em,
-            ),
-        })
+    fn new(data: &'static [u8], name: &'static str) -> Result<Self, String> {
+        let font = ttf_parser::Face::parse(data, 0).map_err(|e| e.to_string())?;
+        let mut face = Self {
+            data,
+            name,
+            units_per_em: f32::from(font.units_per_em()),
+            font,
+            latin: Vec::new(),
+        };
+        face.latin = ('\0'..'\u{180}').map(|c| face.lookup(c)).collect();
+        Ok(face)
     }
 
-    /// A character's glyph and its advance in ems.
-    fn glyph(&self, c: char) -> (skrifa::GlyphId, f32) {
-        let glyph = self.charmap.map(c).unwrap_or_default();
-        let advance = self.metrics.advance_width(glyph).unwrap_or_default();
-        (glyph, advance / self.units_per_em)
+    /// A glyph's advance in ems.
+    fn advance(&self, glyph: u16) -> f32 {
+        let advance = self.font.glyph_hor_advance(ttf_parser::GlyphId(glyph));
+        f32::from(advance.unwrap_or_default()) / self.units_per_em
+    }
+
+    /// A character's glyph (0, the missing glyph, if the font has none)
+    /// and its advance in ems.
+    fn glyph(&self, c: char) -> (u16, f32) {
+        match self.latin.get(c as usize) {
+            Some(&known) => known,
+            None => self.lookup(c),
+        }
+    }
+
+    fn lookup(&self, c: char) -> (u16, f32) {
+        let glyph = self.font.glyph_index(c).map_or(0, |g| g.0);
+        (glyph, self.advance(glyph))
     }
 
     fn width(&self, text: &str, size: f32) -> f32 {
         text.chars().map(|c| self.glyph(c).1).sum::<f32>() * size
-    }
-
-    /// One line of text from its baseline's start: a glyph per character
-    /// at its advance. Text of one script in precomposed (NFC) letters
-    /// needs no shaping engine, and the glyphs keep their characters, so
-    /// the text can be searched and copied.
-    fn draw(&self, surface: &mut krilla::surface::Surface, x: f32, y: f32, size: f32, text: &str) {
-        let glyphs: Vec<KrillaGlyph> = text
-            .char_indices()
-            .map(|(i, c)| {
-                let (glyph, advance) = self.glyph(c);
-                KrillaGlyph::new(
-                    GlyphId::new(glyph.to_u32()),
-                    advance,
-                    0.0,
-                    0.0,
-                    0.0,
-                    i..i + c.len_utf8(),
-                    None,
-                )
-            })
-            .collect();
-        surface.draw_glyphs(
-            Point::from_xy(x, y),
-            &glyphs,
-            self.pdf.clone(),
-            text,
-            size,
-            false,
-        );
     }
 }
 
@@ -229,8 +450,8 @@ struct Fonts {
 impl Fonts {
     fn new() -> Result<Self, String> {
         Ok(Self {
-            regular: Face::new(REGULAR)?,
-            bold: Face::new(BOLD)?,
+            regular: Face::new(REGULAR, "DejaVuSans")?,
+            bold: Face::new(BOLD, "DejaVuSans-Bold")?,
         })
     }
 
@@ -602,6 +823,80 @@ mod tests {
         let joined = lines.join(" ").replace("- ", "");
         let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
         assert_eq!(words(&joined), words(TEXT));
+    }
+
+    #[test]
+    fn the_pdf_embeds_font_subsets_with_unicode_maps_and_bookmarks() {
+        let cell = |text: &str| Cell {
+            text: text.to_owned(),
+            bold: false,
+            fill: Some("C6EFCE"),
+        };
+        let doc = Document {
+            title: "Akční plán".to_owned(),
+            cover: vec!["Kraj Vysočina".to_owned()],
+            footer: "Vygenerováno z KPSS API".to_owned(),
+            blocks: vec![
+                Block::Heading {
+                    level: 1,
+                    text: "Priorita 1 Služby".to_owned(),
+                },
+                Block::Heading {
+                    level: 2,
+                    text: "Opatření 1.1 Podpora".to_owned(),
+                },
+                Block::Paragraph(TEXT.repeat(40)),
+                Block::Table(Table {
+                    widths: vec![1, 3],
+                    header: vec![cell("Kód"), cell("Název")],
+                    rows: vec![vec![cell("1.1"), cell(TEXT)]; 60],
+                }),
+            ],
+        };
+        let pdf = render(&doc).unwrap();
+        let text = String::from_utf8_lossy(&pdf);
+        assert!(pdf.starts_with(b"%PDF-1.7"));
+        for key in [
+            "/Subtype /CIDFontType2",
+            "/CIDToGIDMap /Identity",
+            "/ToUnicode",
+            "+DejaVuSans-Bold",
+            "/Lang (cs-CZ)",
+            "/Outlines",
+        ] {
+            assert!(text.contains(key), "{key} is missing");
+        }
+        // Both fonts whole would be 1.4 MB, about 700 kB compressed.
+        assert!(pdf.len() < 100_000, "{} bytes", pdf.len());
+    }
+
+    #[test]
+    fn a_subset_without_its_cmap_keeps_its_glyphs() {
+        let fonts = Fonts::new().unwrap();
+        let (a, advance) = fonts.regular.glyph('ř');
+        let subset = subsetter::subset(REGULAR, 0, subsetter::Profile::pdf(&[a])).unwrap();
+        let font = without_table(&subset, b"cmap").unwrap();
+        let face = ttf_parser::Face::parse(&font, 0).unwrap();
+        assert!(face.tables().cmap.is_none());
+        assert!(face.tables().glyf.is_some());
+        let units = f32::from(face.units_per_em());
+        let kept = face.glyph_hor_advance(ttf_parser::GlyphId(a)).unwrap();
+        assert_eq!(f32::from(kept) / units, advance);
+        assert!(
+            face.outline_glyph(ttf_parser::GlyphId(a), &mut Bounds)
+                .is_some()
+        );
+    }
+
+    /// Outlines drawn nowhere: only whether there is one.
+    struct Bounds;
+
+    impl ttf_parser::OutlineBuilder for Bounds {
+        fn move_to(&mut self, _: f32, _: f32) {}
+        fn line_to(&mut self, _: f32, _: f32) {}
+        fn quad_to(&mut self, _: f32, _: f32, _: f32, _: f32) {}
+        fn curve_to(&mut self, _: f32, _: f32, _: f32, _: f32, _: f32, _: f32) {}
+        fn close(&mut self) {}
     }
 
     #[test]
