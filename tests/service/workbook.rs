@@ -395,6 +395,73 @@ async fn an_ods_file_creates_a_plan(b: Backend) {
     // The same file again: nothing to change.
     let again = import(&app, &admin, "klatovy", "ODS", &file, true, None).await;
     assert_eq!(changed(&again), Vec::<Value>::new());
+    // Without the column of target groups and the sheet of evaluations, both
+    // stay as they are; an empty cell clears its field.
+    let measures = |groups: &'static str| -> Vec<u8> {
+        ods(&[
+            (
+                "Plán",
+                &[
+                    &["Území", "Název", "Druh", "Od roku", "Do roku"],
+                    &[
+                        "klatovy",
+                        "Akční plán na rok 2026",
+                        "ACTION_PLAN",
+                        "2026",
+                        "2026",
+                    ],
+                ],
+            ),
+            (
+                "Priority",
+                &[
+                    &["Skupina", "Kód", "Název"],
+                    &["", "1", "Dostupné služby"],
+                    &["", "2", "Informovanost"],
+                ],
+            ),
+            (
+                "Opatření",
+                if groups.is_empty() {
+                    &[
+                        &[
+                            "Skupina",
+                            "Priorita",
+                            "Nadřazené opatření",
+                            "Kód",
+                            "Název",
+                            "Cílové skupiny",
+                        ],
+                        &["", "1", "", "1.1", "Terénní služby v obcích", ""],
+                    ]
+                } else {
+                    &[
+                        &["Skupina", "Priorita", "Nadřazené opatření", "Kód", "Název"],
+                        &["", "1", "", "1.1", "Terénní služby v obcích"],
+                    ]
+                },
+            ),
+        ])
+    };
+    let kept = import(
+        &app,
+        &admin,
+        "klatovy",
+        "ODS",
+        &measures("kept"),
+        true,
+        None,
+    )
+    .await;
+    assert_eq!(changed(&kept), Vec::<Value>::new(), "{kept}");
+    let cleared = import(&app, &admin, "klatovy", "ODS", &measures(""), true, None).await;
+    assert_eq!(
+        changed(&cleared),
+        [
+            json!({ "kind": "Measure", "code": "1.1", "action": "CHANGED", "fields": [
+            { "name": "targetGroups", "old": "[\"senioři\"]", "new": null }] })
+        ]
+    );
     app.stop().await;
 }
 
