@@ -12,6 +12,9 @@ use rust_xlsxwriter::{
 };
 use serde_json::Value;
 
+/// Characters of one line of the instructions.
+const INSTRUCTION_LINE: usize = 90;
+
 /// Rows with drop-down lists in an empty sheet.
 const LISTED_ROWS: u32 = 1000;
 
@@ -135,7 +138,7 @@ fn lists(ws: &mut Worksheet) -> Result<(), XlsxError> {
 fn instructions(ws: &mut Worksheet) -> Result<(), XlsxError> {
     ws.set_name(INSTRUCTIONS)?;
     ws.set_column_width(0, 24)?;
-    ws.set_column_width(1, 110)?;
+    ws.set_column_width(1, INSTRUCTION_LINE as f64 + 10.0)?;
     let bold = Format::new().set_bold();
     let wrap = Format::new().set_text_wrap();
     let mut lines: Vec<(String, String)> = vec![
@@ -187,8 +190,12 @@ fn instructions(ws: &mut Worksheet) -> Result<(), XlsxError> {
         ));
     }
     for (i, (a, b)) in lines.iter().enumerate() {
-        ws.write_string_with_format(i as u32, 0, a, &bold)?;
-        ws.write_string_with_format(i as u32, 1, b, &wrap)?;
+        let row = i as u32;
+        ws.write_string_with_format(row, 0, a, &bold)?;
+        ws.write_string_with_format(row, 1, b, &wrap)?;
+        // Spreadsheets do not all fit a wrapped row's height themselves.
+        let lines = b.chars().count().div_ceil(INSTRUCTION_LINE).max(1);
+        ws.set_row_height(row, 15 * lines as u32)?;
     }
     Ok(())
 }
