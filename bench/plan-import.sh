@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Time of importing the largest seeded plan as a file (YAML): the dry run
-# (every record compared, nothing written) and the apply of a file with
-# the title of every record with a code changed (one transaction, an audit
-# entry per record), one client, release build. Usage: bash bench/plan-import.sh
+# Time of importing the largest seeded plan as a file, as YAML (in the JSON
+# body) and as an XLSX workbook (a multipart upload): the dry run (every
+# record compared, nothing written) and the apply of a file with the title
+# of every record with a code changed (one transaction, an audit entry per
+# record), one client, release build. Usage: bash bench/plan-import.sh
 # [rounds]; DATABASE_URL may point at PostgreSQL, else a fresh SQLite file
 # is used.
 set -euo pipefail
@@ -17,7 +18,8 @@ trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
 until curl -sf -o /dev/null "http://127.0.0.1:$port/readyz"; do sleep 0.05; done
 token=$(target/release/kpss token --sub bench --role admin --region '*')
 python3 - "$port" "$token" "$n" <<'PY'
-import http.client, json, re, statistics, sys, time
+import base64, http.client, io, json, re, statistics, sys, time, zipfile
+import xml.etree.ElementTree as ET
 port, token, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 conn = http.client.HTTPConnection("127.0.0.1", port)
 def post(query, variables):
@@ -53,6 +55,61 @@ def summary(t):
     t = sorted(t)
     return f"p50 {statistics.median(t):.1f} ms  max {t[-1]:.1f} ms"
 print(f"plan {plan['id']} ({region}), {len(text)} bytes of YAML, {records} records, {n} rounds:")
-print(f"dry run: {summary(dry_times)}")
-print(f"apply ({n_changed} records changed): {summary(apply_times)}")
+print(f"YAML dry run: {summary(dry_times)}")
+print(f"YAML apply ({n_changed} records changed): {summary(apply_times)}")
+
+# The same plan as a workbook, uploaded as the file of a multipart request.
+UPLOAD = """mutation($r: String!, $file: Upload, $dry: Boolean!, $v: Int) {
+  importPlan(region: $r, format: XLSX, file: $file, dryRun: $dry, expectedVersion: $v) {
+    version changes { action } } }"""
+def upload(xlsx, dry, version=None):
+    boundary = "bench-boundary-5f2e"
+    operations = json.dumps({"query": UPLOAD, "variables": {"r": region, "file": None, "dry": dry, "v": version}})
+    body = b"".join([
+        f'--{boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n{operations}\r\n'.encode(),
+        f'--{boundary}\r\nContent-Disposition: form-data; name="map"\r\n\r\n{{"0": ["variables.file"]}}\r\n'.encode(),
+        f'--{boundary}\r\nContent-Disposition: form-data; name="0"; filename="plan.xlsx"\r\n\r\n'.encode(),
+        xlsx, f"\r\n--{boundary}--\r\n".encode()])
+    t = time.perf_counter()
+    conn.request("POST", "/graphql", body, {"Authorization": "Bearer " + token,
+                 "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    answer = json.loads(conn.getresponse().read())
+    assert "errors" not in answer, answer
+    return (time.perf_counter() - t) * 1000, answer["data"]["importPlan"]
+NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+def retitled(xlsx, mark):
+    """The workbook with the title of every priority, measure and activity
+    (column Název of sheets Priority, Opatření, Aktivity) marked."""
+    src = zipfile.ZipFile(io.BytesIO(xlsx))
+    strings = ["".join(t.text or "" for t in si.iter(f"{{{NS['m']}}}t"))
+               for si in ET.fromstring(src.read("xl/sharedStrings.xml")).findall("m:si", NS)]
+    columns = {"xl/worksheets/sheet4.xml": "C", "xl/worksheets/sheet5.xml": "E", "xl/worksheets/sheet8.xml": "F"}
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            col = columns.get(item.filename)
+            if col:
+                def mark_cell(m):
+                    value = strings[int(m.group(3))] + f" ({mark})"
+                    value = value.replace("&", "&amp;").replace("<", "&lt;")
+                    return f'<c r="{m.group(1)}"{m.group(2)} t="inlineStr"><is><t>{value}</t></is></c>'
+                data = re.sub(rf'<c r="({col}(?!1")\d+)"([^>]*?) t="s"><v>(\d+)</v></c>', mark_cell, data.decode()).encode()
+            dst.writestr(item, data)
+    return out.getvalue()
+xlsx = base64.b64decode(post("query($id: ID!) { planFile(id: $id, format: XLSX) }", {"id": plan["id"]})["planFile"])
+dry_times, apply_times = [], []
+for i in range(n):
+    ms, r = upload(xlsx, True)
+    dry_times.append(ms)
+    assert all(c["action"] == "UNCHANGED" for c in r["changes"]), r
+    changed = retitled(xlsx, i)
+    _, dry = upload(changed, True)
+    ms, r = upload(changed, False, dry["version"])
+    apply_times.append(ms)
+    n_changed = sum(c["action"] == "CHANGED" for c in r["changes"])
+    xlsx = base64.b64decode(post("query($id: ID!) { planFile(id: $id, format: XLSX) }", {"id": plan["id"]})["planFile"])
+print(f"{len(xlsx)} bytes of XLSX, uploaded:")
+print(f"XLSX dry run: {summary(dry_times)}")
+print(f"XLSX apply ({n_changed} records changed): {summary(apply_times)}")
 PY

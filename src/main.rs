@@ -46,14 +46,14 @@ enum Command {
         /// A plan's id: the plan as a file to edit and import again.
         #[arg(long)]
         plan: Option<i64>,
-        /// The file's format (`yaml`, the seed format).
-        #[arg(long, default_value = "yaml", value_parser = ["yaml"])]
+        /// The file's format: `yaml` (the seed format) or, for a plan, `xlsx` (a workbook).
+        #[arg(long, default_value = "yaml", value_parser = ["yaml", "xlsx"])]
         format: String,
         #[arg(long)]
         out: Option<std::path::PathBuf>,
     },
-    /// Import a plan file (as `kpss export --plan` writes it) into a region: prints
-    /// what changes; `--dry-run` changes nothing.
+    /// Import a plan file (as `kpss export --plan` writes it; `.yaml`, `.xlsx` or `.ods`,
+    /// by its name) into a region: prints what changes; `--dry-run` changes nothing.
     Import {
         file: std::path::PathBuf,
         #[arg(long)]
@@ -96,6 +96,11 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Write the workbook template offices fill in (`docs/templates/akcni-plan.xlsx`).
+    Template {
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -148,10 +153,22 @@ async fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Export {
-            region, plan, out, ..
+            region,
+            plan,
+            out,
+            format,
         } => {
             let db = kpss_persistence::Db::connect(&config.database_url()?).await?;
             let scoped = db.scoped(kpss_domain::access::Ctx::system("export"));
+            if format == "xlsx" {
+                let (Some(id), Some(path)) = (plan, out) else {
+                    return Err("--format xlsx writes one plan (--plan) to a file (--out)".into());
+                };
+                let data = kpss_persistence::plan_file::export_data(&scoped, id).await?;
+                let bytes = kpss_workbook::plan(&data.region, &data.plans[0])?;
+                kpss::write_private(&path, &bytes, true)?;
+                return Ok(());
+            }
             let yaml = match (plan, region) {
                 (Some(id), _) => kpss_persistence::plan_file::export(&scoped, id).await?,
                 (None, region) => {
@@ -176,12 +193,16 @@ async fn run(cli: Cli) -> Result<(), Error> {
         } => {
             let db = kpss_persistence::Db::connect(&config.database_url()?).await?;
             let code = kpss_domain::region::RegionCode::parse("--region", &region)?;
-            let text =
-                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-            let parsed = match kpss_persistence::plan_file::parse(&code, &text) {
+            let format = kpss_api::plan_files::FileFormat::of_name(&file.to_string_lossy())
+                .ok_or_else(|| {
+                    format!("{}: a plan file is .yaml, .xlsx or .ods", file.display())
+                })?;
+            let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let read = kpss_api::plan_files::read(&code, format, &bytes, &config.limits());
+            let (parsed, kept) = match read {
                 Err(kpss_persistence::Error::Problems(problems)) => {
                     for p in &problems {
-                        eprintln!("{}: {}: {}", file.display(), p.field, p.message);
+                        eprintln!("{}: {}: {}", file.display(), p.field, p.czech());
                     }
                     return Err(format!("{} problem(s); nothing imported", problems.len()).into());
                 }
@@ -194,7 +215,8 @@ async fn run(cli: Cli) -> Result<(), Error> {
             };
             let scoped = db.scoped(kpss_domain::access::Ctx::system("import"));
             let result =
-                kpss_persistence::plan_file::import(&scoped, &code, &parsed, options).await?;
+                kpss_persistence::plan_file::import(&scoped, &code, &parsed, &kept, options)
+                    .await?;
             for c in &result.changes {
                 use kpss_persistence::plan_file::ImportAction::Unchanged;
                 if c.action != Unchanged {
@@ -260,6 +282,11 @@ async fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::Schema => {
             print!("{}", kpss_api::graphql::sdl());
+            Ok(())
+        }
+        Command::Template { out } => {
+            std::fs::write(&out, kpss_workbook::template()?)
+                .map_err(|e| format!("{}: {e}", out.display()))?;
             Ok(())
         }
     }

@@ -298,7 +298,7 @@ test('an editor compares a plan file with the stored plan, sees the changes, the
   // The first coded record's title (the first priority's), as the seed format writes it.
   const changed = planFile.replace(/(\n(\s+)- code: [^\n]+\n\2  title: )([^\n]+)/, `$1${title}`);
   assert.notEqual(changed, planFile);
-  await field('Soubor plánu (YAML)').setInputFiles({ name: 'plan.yaml', mimeType: 'application/yaml', buffer: Buffer.from(changed) });
+  await field('Soubor plánu (XLSX, ODS nebo YAML)').setInputFiles({ name: 'plan.yaml', mimeType: 'application/yaml', buffer: Buffer.from(changed) });
   await page.getByRole('button', { name: 'Porovnat' }).click();
   const table = page.locator('#import-changes');
   await table.waitFor();
@@ -313,6 +313,43 @@ test('an editor compares a plan file with the stored plan, sees the changes, the
   await page.locator('#import-result', { hasText: 'Změny použity' }).waitFor();
   const { plan } = await api(EDITOR, 'query($id: ID!) { plan(id: $id) { priorities { title } } }', { id: plans.nodes[0].id });
   assert.equal(plan.priorities[0].title, title, 'the API shows the new title');
+});
+
+test('an editor downloads a plan as XLSX and brings a workbook back as a multipart upload', async () => {
+  const { plans } = await api(EDITOR, '{ plans(filter: { regions: ["klatovy"], kinds: [ACTION_PLAN] }) { nodes { id } } }');
+  await field('Plán ke stažení').selectOption(plans.nodes[0].id);
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Stáhnout XLSX' }).click(),
+  ]);
+  assert.equal(download.suggestedFilename(), `plan-${plans.nodes[0].id}.xlsx`);
+  const workbook = readFileSync(await download.path());
+  assert.equal(workbook.subarray(0, 2).toString(), 'PK', 'a zip, as an XLSX is');
+  const template = page.getByRole('link', { name: 'šablony akčního plánu (XLSX)' });
+  assert.equal(await template.getAttribute('href'), '/templates/akcni-plan.xlsx');
+  const served = await page.evaluate(async () => (await fetch('/templates/akcni-plan.xlsx')).status);
+  assert.equal(served, 200);
+
+  const uploads = [];
+  page.on('request', (r) => {
+    if (r.url().endsWith('/graphql') && (r.headers()['content-type'] ?? '').startsWith('multipart/form-data')) uploads.push(r);
+  });
+  await field('Soubor plánu (XLSX, ODS nebo YAML)').setInputFiles({
+    name: 'plan.xlsx', mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', buffer: workbook,
+  });
+  await page.getByRole('button', { name: 'Porovnat' }).click();
+  const status = page.locator('#import-result [role=status]', { hasText: 'beze změny' });
+  await status.waitFor();
+  assert.match(await status.textContent(), /^0 záznamů se mění, \d+ beze změny\.$/);
+  assert.equal(await page.getByRole('button', { name: 'Použít změny' }).count(), 0);
+  assert.equal(uploads.length, 1, 'the workbook went as a multipart file');
+
+  await field('Soubor plánu (XLSX, ODS nebo YAML)').setInputFiles({
+    name: 'plan.ods', mimeType: 'application/vnd.oasis.opendocument.spreadsheet', buffer: Buffer.from('not a workbook'),
+  });
+  await page.getByRole('button', { name: 'Porovnat' }).click();
+  await page.locator('#import-result', { hasText: 'file: soubor není sešit (XLSX ani ODS)' }).waitFor();
+  assert.deepEqual(await violations(page, '#plan-files'), []);
 });
 
 test('an editor rolls a plan over into next period\'s plan', async () => {

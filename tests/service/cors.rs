@@ -69,6 +69,29 @@ async fn configured_origins_get_cors_headers_and_others_do_not() {
     let res = post_from(&app, ALLOWED).await;
     assert_eq!(res.status(), 200);
     assert_eq!(allow_origin(&res), Some(ALLOWED));
+    // A multipart request (a plan file's upload) is answered to the origin alike.
+    let boundary = "cors-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n\
+         {{\"query\": \"{{ me {{ role }} }}\"}}\r\n--{boundary}\r\n\
+         Content-Disposition: form-data; name=\"map\"\r\n\r\n{{}}\r\n--{boundary}--\r\n"
+    );
+    let res = app
+        .http()
+        .post(format!("{}/graphql", app.base))
+        .header("Origin", ALLOWED)
+        .header(
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .bearer_auth(app.admin())
+        .body(body)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(allow_origin(&res), Some(ALLOWED));
+    let answer: serde_json::Value = res.json().await.expect("JSON");
+    assert_eq!(answer["data"]["me"]["role"], "ADMIN", "{answer}");
 
     for other in ["https://evil.example.com", "http://localhost:5173"] {
         assert_eq!(allow_origin(&preflight(&app, other).await), None, "{other}");

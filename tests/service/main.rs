@@ -32,4 +32,5 @@ mod schema;
 mod search;
 mod seeds;
 mod storage;
+mod workbook;
 mod write;

@@ -38,7 +38,32 @@ export async function post(body, bearer = token.get()) {
 
 /** `data` of a query, or an ApiError with the first error's code. */
 export async function graphql(query, variables = {}) {
-  const { status, json } = await post({ query, variables });
+  return answered(await post({ query, variables }));
+}
+
+/**
+ * `data` of an operation whose variable `file` is a file, sent as a
+ * multipart request (the GraphQL multipart request spec).
+ */
+export async function upload(query, variables, file, bearer = token.get()) {
+  const body = new FormData();
+  body.append('operations', JSON.stringify({ query, variables: { ...variables, file: null } }));
+  body.append('map', JSON.stringify({ 0: ['variables.file'] }));
+  body.append('0', file, file.name);
+  const response = await fetch('/graphql', {
+    method: 'POST',
+    headers: {
+      Accept: 'application/graphql-response+json, application/json',
+      ...(bearer ? { Authorization: `Bearer ${bearer}` } : {}),
+    },
+    body,
+  });
+  const json = await response.json().catch(() => null);
+  if (!json) throw new ApiError(`HTTP ${response.status}`, 'INTERNAL', response.status);
+  return answered({ status: response.status, json });
+}
+
+function answered({ status, json }) {
   if (json.errors?.length) {
     const [e] = json.errors;
     throw new ApiError(e.message, e.extensions?.code ?? 'INTERNAL', status, e.extensions);

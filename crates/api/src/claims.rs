@@ -48,7 +48,7 @@ pub(crate) fn claims_to_ctx(c: Claims) -> Result<Ctx, ApiError> {
         } else {
             regions.insert(
                 RegionCode::parse("regions", &r)
-                    .map_err(|e| ApiError::unauthenticated(e.message))?,
+                    .map_err(|e| ApiError::unauthenticated(e.message()))?,
             );
         }
     }
@@ -56,7 +56,7 @@ pub(crate) fn claims_to_ctx(c: Claims) -> Result<Ctx, ApiError> {
         .kraje
         .unwrap_or_default()
         .iter()
-        .map(|k| KrajCode::parse("kraje", k).map_err(|e| ApiError::unauthenticated(e.message)))
+        .map(|k| KrajCode::parse("kraje", k).map_err(|e| ApiError::unauthenticated(e.message())))
         .collect::<Result<BTreeSet<_>, _>>()?;
     Ok(Ctx::from_claims(c.sub, role, regions, all, kraje))
 }

@@ -126,7 +126,7 @@ impl From<kpss_domain::ValidationError> for ApiError {
     fn from(v: kpss_domain::ValidationError) -> Self {
         Self::BadUserInput {
             field: camel_path(&v.field),
-            message: v.message,
+            message: v.message(),
         }
     }
 }
@@ -160,7 +160,7 @@ impl ErrorExtensions for ApiError {
                         .iter()
                         .map(|p| {
                             async_graphql::Value::from_json(serde_json::json!({
-                                "location": p.field, "message": p.message }))
+                                "location": p.field, "message": p.czech() }))
                             .unwrap_or_default()
                         })
                         .collect();

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod oidc;
 mod order;
 pub mod persisted;
+pub mod plan_files;
 pub mod rate;
 
 pub use auth::AuthConfig;

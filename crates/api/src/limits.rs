@@ -30,6 +30,14 @@ pub struct Limits {
     /// Largest request body in bytes.
     #[arg(long, env = "KPSS_MAX_BODY_BYTES", default_value_t = Limits::default().max_body_bytes)]
     pub max_body_bytes: usize,
+    /// Largest plan file an import takes, in bytes: an upload (a multipart
+    /// `file`), or a workbook unpacked eight times over; `content` in a JSON
+    /// body stays within the body limit.
+    #[arg(long, env = "KPSS_IMPORT_MAX_BYTES", default_value_t = Limits::default().max_import_bytes)]
+    pub max_import_bytes: usize,
+    /// Most rows of data in one sheet of an imported workbook.
+    #[arg(long, env = "KPSS_IMPORT_MAX_ROWS", default_value_t = Limits::default().max_import_rows)]
+    pub max_import_rows: usize,
     /// Longest a request may run (also PostgreSQL's `statement_timeout`), e.g. `10s`, `500ms`.
     #[arg(long, env = "KPSS_REQUEST_TIMEOUT", value_parser = humantime::parse_duration, default_value = "10s")]
     pub request_timeout: Duration,
@@ -63,6 +71,8 @@ impl Default for Limits {
             max_aliases: 30,
             max_batch: 10,
             max_body_bytes: 1024 * 1024,
+            max_import_bytes: 10 * 1024 * 1024,
+            max_import_rows: 10_000,
             request_timeout: Duration::from_secs(10),
             rate_limit_per_second: 50,
             rate_limit_burst: 100,

@@ -1,6 +1,6 @@
 //! Activities of a measure (and sub-activities): the commands that create and change one.
 
-use crate::error::{ValidationError, ValidationResult};
+use crate::error::{Rule, ValidationError, ValidationResult};
 use crate::measure::{Statement, funding_statement};
 use crate::patch::Patch;
 use crate::text::{self, MAX_TEXT};
@@ -75,10 +75,7 @@ impl ActivityFields {
 fn items(field: &str, list: &[String]) -> ValidationResult<Vec<String>> {
     let list = text::list(field, list)?;
     if let Some(i) = list.iter().position(|e| e.contains('\n')) {
-        return Err(ValidationError::new(
-            format!("{field}[{i}]"),
-            "is one line; give each line as an entry of its own",
-        ));
+        return Err(ValidationError::new(format!("{field}[{i}]"), Rule::OneLine));
     }
     Ok(list)
 }

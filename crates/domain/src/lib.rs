@@ -45,4 +45,4 @@ pub mod source;
 pub mod text;
 pub mod value;
 
-pub use error::{ValidationError, ValidationResult};
+pub use error::{Rule, ValidationError, ValidationResult};

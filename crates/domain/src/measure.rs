@@ -1,7 +1,7 @@
 //! Measures of a priority (and sub-measures of a measure): the commands that
 //! create and change one.
 
-use crate::error::{ValidationError, ValidationResult};
+use crate::error::{Rule, ValidationError, ValidationResult};
 use crate::patch::Patch;
 use crate::service::Capacity;
 use crate::text::{self, MAX_TEXT, MAX_TITLE};
@@ -61,8 +61,8 @@ impl Cost {
             return Err(ValidationError::new(
                 "statement",
                 match self.statement {
-                    Statement::NotStated => "a cost the document does not state is left out".into(),
-                    s => format!("a cost stated as {s} has no amount other than 0"),
+                    Statement::NotStated => Rule::CostLeftOut,
+                    s => Rule::CostWithAmount(s.to_string()),
                 },
             ));
         }
@@ -92,9 +92,9 @@ pub fn funding_statement(
             Err(ValidationError::new(
                 field,
                 if s == Statement::Stated {
-                    "STATED needs at least one funding source".to_owned()
+                    Rule::StatedNeedsSources
                 } else {
-                    format!("{s} comes without funding sources")
+                    Rule::StatementWithSources(s.to_string())
                 },
             ))
         }
@@ -126,7 +126,10 @@ impl Term {
         {
             return Err(ValidationError::new(
                 "term_end_year",
-                format!("ends in {}, before it starts in {}", e.get(), s.get()),
+                Rule::EndsBefore {
+                    end: e.get(),
+                    start: s.get(),
+                },
             ));
         }
         Ok(Self {

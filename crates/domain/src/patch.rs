@@ -1,7 +1,7 @@
 //! A field of a patch: absent keeps the current value, null clears it, a
 //! value sets it.
 
-use crate::error::{ValidationError, ValidationResult};
+use crate::error::{Rule, ValidationError, ValidationResult};
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Patch<T> {
@@ -25,7 +25,7 @@ impl<T> Patch<T> {
     pub fn required(self, field: &str, current: T) -> ValidationResult<T> {
         match self {
             Patch::Keep => Ok(current),
-            Patch::Clear => Err(ValidationError::new(field, "cannot be cleared")),
+            Patch::Clear => Err(ValidationError::new(field, Rule::CannotClear)),
             Patch::Set(v) => Ok(v),
         }
     }
@@ -39,7 +39,7 @@ impl<T> Patch<T> {
     pub fn apply_required(self, field: &str, slot: &mut T) -> ValidationResult<()> {
         match self {
             Patch::Keep => Ok(()),
-            Patch::Clear => Err(ValidationError::new(field, "cannot be cleared")),
+            Patch::Clear => Err(ValidationError::new(field, Rule::CannotClear)),
             Patch::Set(v) => {
                 *slot = v;
                 Ok(())

@@ -1,6 +1,6 @@
 //! Territory: kraje (NUTS 3) and regions (tenants).
 
-use crate::error::{ValidationError, ValidationResult};
+use crate::error::{Rule, ValidationError, ValidationResult};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -22,7 +22,7 @@ impl RegionCode {
         } else {
             Err(ValidationError::new(
                 field,
-                format!("`{s}` is not a region code (lower-case ASCII slug such as `klatovy`)"),
+                Rule::NotRegionCode(s.to_owned()),
             ))
         }
     }
@@ -43,10 +43,7 @@ impl KrajCode {
         if b.len() == 5 && s.starts_with("CZ0") && b[3..].iter().all(u8::is_ascii_digit) {
             Ok(Self(s.to_owned()))
         } else {
-            Err(ValidationError::new(
-                field,
-                format!("`{s}` is not a kraj code (NUTS 3 such as `CZ032`)"),
-            ))
+            Err(ValidationError::new(field, Rule::NotKrajCode(s.to_owned())))
         }
     }
 

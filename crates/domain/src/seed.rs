@@ -3,7 +3,7 @@
 //! domain's commands (`draft()`), so a seed obeys the same rules as the API.
 
 use crate::activity::ActivityDraft;
-use crate::error::{ValidationError, ValidationResult};
+use crate::error::{Rule, ValidationError, ValidationResult};
 use crate::evaluation::{EvaluationFields, EvaluationStatus};
 use crate::measure::{Cost, MeasureDraft, Statement};
 use crate::plan::{PlanDraft, PlanKind, source_document};
@@ -33,7 +33,7 @@ impl Territory {
             if !kraje.insert(&k.code) {
                 return Err(ValidationError::new(
                     format!("kraje[{i}].code"),
-                    format!("kraj `{}` is listed twice", k.code),
+                    Rule::KrajTwice(k.code.to_string()),
                 ));
             }
         }
@@ -43,13 +43,13 @@ impl Territory {
             if !regions.insert(&r.code) {
                 return Err(ValidationError::new(
                     format!("regions[{i}].code"),
-                    format!("region `{}` is listed twice", r.code),
+                    Rule::RegionTwice(r.code.to_string()),
                 ));
             }
             if !kraje.contains(&r.kraj) {
                 return Err(ValidationError::new(
                     format!("regions[{i}].kraj"),
-                    format!("kraj `{}` is not in `kraje`", r.kraj),
+                    Rule::UnknownKraj(r.kraj.to_string()),
                 ));
             }
         }
@@ -99,7 +99,7 @@ impl RegionData {
             if !keys.insert(p.key.as_str()) {
                 return Err(ValidationError::new(
                     format!("plans[{i}].key"),
-                    format!("plan key `{}` is used twice", p.key),
+                    Rule::PlanKeyTwice(p.key.clone()),
                 ));
             }
         }
@@ -109,7 +109,7 @@ impl RegionData {
             {
                 return Err(ValidationError::new(
                     format!("plans[{i}].parent"),
-                    format!("`{parent}` is not another plan of this file"),
+                    Rule::NotAnotherPlan(parent.clone()),
                 ));
             }
         }
@@ -178,6 +178,19 @@ pub struct PlanData {
     pub projects: Vec<ProjectData>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub priorities: Vec<PriorityData>,
+}
+
+/// The fields a plan file leaves as they are stored (a workbook's missing
+/// columns and sheets), by kind of record: seed names, or paths into a
+/// record's owned lists (`planned_capacities.text`: that field of each
+/// capacity, by position).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Kept {
+    pub plan: Vec<String>,
+    pub priority: Vec<String>,
+    pub measure: Vec<String>,
+    pub activity: Vec<String>,
+    pub evaluation: Vec<String>,
 }
 
 /// A project a plan lists (Chomutov's table): title, implementer, due term.
@@ -439,7 +452,7 @@ fn unique_codes<K: Eq + std::hash::Hash + CodeOf>(
         if !seen.insert(key) {
             return Err(ValidationError::new(
                 format!("{field}[{i}].code"),
-                format!("code `{code}` is used twice"),
+                Rule::CodeTwice(code),
             ));
         }
     }
@@ -632,7 +645,7 @@ impl MeasureData {
             if !years.insert(e.year) {
                 return Err(ValidationError::new(
                     format!("evaluations[{i}].year"),
-                    format!("year {} is evaluated twice", e.year),
+                    Rule::YearTwice(e.year),
                 ));
             }
         }

@@ -1,6 +1,6 @@
 //! Providers, their social services (Act No. 108/2006 Sb.) and capacities.
 
-use crate::error::{ValidationError, ValidationResult};
+use crate::error::{Rule, ValidationError, ValidationResult};
 use crate::patch::Patch;
 use crate::region::RegionCode;
 use crate::source::Provenance;
@@ -161,13 +161,16 @@ impl Capacity {
         if self.value < 0 {
             return Err(ValidationError::new(
                 "value",
-                format!("capacity {} is negative", self.value),
+                Rule::CapacityNegative(self.value),
             ));
         }
         if self.value > MAX_CAPACITY {
             return Err(ValidationError::new(
                 "value",
-                format!("capacity {} is over {MAX_CAPACITY}", self.value),
+                Rule::CapacityOver {
+                    value: self.value,
+                    max: MAX_CAPACITY,
+                },
             ));
         }
         let mut networks = std::collections::HashSet::new();
@@ -175,20 +178,14 @@ impl Capacity {
             if !(0..=self.value).contains(&share.value) || !networks.insert(share.network) {
                 return Err(ValidationError::new(
                     format!("network_shares[{i}]"),
-                    format!(
-                        "a share is between 0 and the capacity ({}), once per network",
-                        self.value
-                    ),
+                    Rule::ShareOutside(self.value),
                 ));
             }
         }
         if self.network_shares.iter().map(|s| s.value).sum::<i32>() > self.value {
             return Err(ValidationError::new(
                 "network_shares",
-                format!(
-                    "the shares add up to more than the capacity ({})",
-                    self.value
-                ),
+                Rule::SharesOver(self.value),
             ));
         }
         Ok(Self {
@@ -214,10 +211,7 @@ pub fn ico(field: &str, s: &str) -> ValidationResult<String> {
     if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
         Ok(s.to_owned())
     } else {
-        Err(ValidationError::new(
-            field,
-            format!("`{s}` is not an IČO (8 digits)"),
-        ))
+        Err(ValidationError::new(field, Rule::NotIco(s.to_owned())))
     }
 }
 

@@ -1,7 +1,7 @@
 //! Provenance: the lines of a source document an imported record comes from,
 //! and the part of them that states it.
 
-use crate::error::{ValidationError, ValidationResult};
+use crate::error::{Rule, ValidationError, ValidationResult};
 use crate::text;
 use serde::{Deserialize, Serialize};
 
@@ -69,25 +69,16 @@ impl ProvenanceData<'_> {
     ) -> ValidationResult<Option<Provenance>> {
         let (ranges, field): (&[SourceData], _) = match (self.source, self.sources) {
             (None, []) if self.reading.is_some() => {
-                return Err(ValidationError::new(
-                    "reading",
-                    "a reading needs the source lines it reads",
-                ));
+                return Err(ValidationError::new("reading", Rule::ReadingWithoutLines));
             }
             (None, []) => return Ok(None),
             (Some(s), []) => (std::slice::from_ref(s), "source"),
             (None, [_, _, ..]) => (self.sources, "sources"),
             (None, [_]) => {
-                return Err(ValidationError::new(
-                    "sources",
-                    "one range is written as `source`",
-                ));
+                return Err(ValidationError::new("sources", Rule::OneRangeAsSource));
             }
             (Some(_), _) => {
-                return Err(ValidationError::new(
-                    "sources",
-                    "a record has `source` or `sources`, not both",
-                ));
+                return Err(ValidationError::new("sources", Rule::SourceAndSources));
             }
         };
         let mut resolved = Vec::with_capacity(ranges.len());
@@ -100,19 +91,16 @@ impl ProvenanceData<'_> {
             if i == 0 && !r.fields.is_empty() {
                 return Err(ValidationError::new(
                     format!("{at}.fields"),
-                    "the main range states the whole record; only further ranges name fields",
+                    Rule::MainRangeFields,
                 ));
             }
             let Some(doc) = r.document.as_deref().or(document) else {
-                return Err(ValidationError::new(
-                    at,
-                    "a source needs the source_document of its plan or provider",
-                ));
+                return Err(ValidationError::new(at, Rule::SourceWithoutDocument));
             };
             let Some(text) = content(doc) else {
                 return Err(ValidationError::new(
                     format!("{at}.document"),
-                    format!("{doc} is not a document in seeds/sources"),
+                    Rule::UnknownDocument(doc.to_owned()),
                 ));
             };
             let mut range = r.resolve(doc, text).map_err(|e| e.under(&at))?;
@@ -159,10 +147,12 @@ impl SourceData {
         if self.first_line == 0 || self.last_line < self.first_line || self.last_line > total {
             return Err(ValidationError::new(
                 "source",
-                format!(
-                    "lines {}–{} are not lines of {document} (1–{total})",
-                    self.first_line, self.last_line
-                ),
+                Rule::LinesOutside {
+                    first: self.first_line,
+                    last: self.last_line,
+                    document: document.to_owned(),
+                    total,
+                },
             ));
         }
         let lines: Vec<&str> = content
@@ -177,10 +167,12 @@ impl SourceData {
             Some(e) => {
                 return Err(ValidationError::new(
                     "source.excerpt",
-                    format!(
-                        "`{e}` is not in lines {}–{} of {document}",
-                        self.first_line, self.last_line
-                    ),
+                    Rule::ExcerptNotInLines {
+                        excerpt: e.clone(),
+                        first: self.first_line,
+                        last: self.last_line,
+                        document: document.to_owned(),
+                    },
                 ));
             }
         };

@@ -1,6 +1,6 @@
 //! Text rules: NFC, no markup, bounded length.
 
-use crate::error::{ValidationError, ValidationResult};
+use crate::error::{Rule, ValidationError, ValidationResult};
 use unicode_normalization::UnicodeNormalization;
 
 /// Longest title, name or code we accept (characters).
@@ -17,7 +17,7 @@ pub fn nfc(s: &str) -> String {
 pub fn required(field: &str, value: &str, max: usize) -> ValidationResult<String> {
     let value = nfc(value.trim());
     if value.is_empty() {
-        return Err(ValidationError::new(field, "must not be empty"));
+        return Err(ValidationError::new(field, Rule::Empty));
     }
     bounded(field, value, max)
 }
@@ -42,16 +42,10 @@ pub fn list(field: &str, values: &[String]) -> ValidationResult<Vec<String>> {
 fn bounded(field: &str, value: String, max: usize) -> ValidationResult<String> {
     let len = value.chars().count();
     if len > max {
-        return Err(ValidationError::new(
-            field,
-            format!("is {len} characters long, at most {max} are allowed"),
-        ));
+        return Err(ValidationError::new(field, Rule::TooLong { len, max }));
     }
     if looks_like_markup(&value) {
-        return Err(ValidationError::new(
-            field,
-            "must be plain text, without HTML tags",
-        ));
+        return Err(ValidationError::new(field, Rule::Markup));
     }
     Ok(value)
 }

@@ -1,7 +1,7 @@
 //! Values parsed once, where they enter (an API input, a seed file): code
 //! past a constructor trusts the type.
 
-use crate::error::{ValidationError, ValidationResult};
+use crate::error::{Rule, ValidationError, ValidationResult};
 use crate::text::{self, MAX_TEXT, MAX_TITLE};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -18,10 +18,7 @@ impl Year {
         if YEARS.contains(&y) {
             Ok(Self(y))
         } else {
-            Err(ValidationError::new(
-                field,
-                format!("year {y} is outside {}–{}", YEARS.start(), YEARS.end()),
-            ))
+            Err(ValidationError::new(field, Rule::YearOutside(y)))
         }
     }
 
@@ -51,7 +48,10 @@ impl Period {
         if end < start {
             return Err(ValidationError::new(
                 end_field,
-                format!("ends in {}, before it starts in {}", end.0, start.0),
+                Rule::EndsBefore {
+                    end: end.0,
+                    start: start.0,
+                },
             ));
         }
         Ok(Self { start, end })
@@ -136,19 +136,14 @@ impl Date {
         } else {
             Err(ValidationError::new(
                 field,
-                format!("{day}. {month}. {year} is not a date between 1990 and 2100"),
+                Rule::NotADate { day, month, year },
             ))
         }
     }
 
     /// `2009-09-18`.
     pub fn parse_iso(field: &str, s: &str) -> ValidationResult<Self> {
-        let bad = || {
-            ValidationError::new(
-                field,
-                format!("`{s}` is not a date YYYY-MM-DD between 1990 and 2100"),
-            )
-        };
+        let bad = || ValidationError::new(field, Rule::NotIsoDate(s.to_owned()));
         let parts: Vec<&str> = s.split('-').collect();
         let [y, m, d] = parts.as_slice() else {
             return Err(bad());
@@ -164,7 +159,7 @@ impl Date {
 
     /// A date as Czech documents write it: `31. 5. 2022`, `18.9.2009`.
     pub fn parse_czech(field: &str, s: &str) -> ValidationResult<Self> {
-        let bad = || ValidationError::new(field, format!("`{s}` is not a date D. M. YYYY"));
+        let bad = || ValidationError::new(field, Rule::NotCzechDate(s.to_owned()));
         let parts: Vec<&str> = s.trim().split('.').map(str::trim).collect();
         let [d, m, y] = parts.as_slice() else {
             return Err(bad());
@@ -195,7 +190,7 @@ impl fmt::Display for Date {
 impl TryFrom<String> for Date {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
-        Self::parse_iso("date", &s).map_err(|e| e.message)
+        Self::parse_iso("date", &s).map_err(|e| e.message())
     }
 }
 
@@ -215,7 +210,7 @@ impl AmountCzk {
         if czk >= 0 {
             Ok(Self(czk))
         } else {
-            Err(ValidationError::new(field, "must not be negative"))
+            Err(ValidationError::new(field, Rule::Negative))
         }
     }
 
@@ -226,7 +221,7 @@ impl AmountCzk {
         } else {
             Err(ValidationError::new(
                 field,
-                format!("{czk} is not a whole, non-negative number of crowns"),
+                Rule::NotWholeCrowns(czk.to_string()),
             ))
         }
     }
@@ -300,7 +295,7 @@ impl AmountCzk {
 impl TryFrom<f64> for AmountCzk {
     type Error = String;
     fn try_from(v: f64) -> Result<Self, String> {
-        Self::from_number("amount_czk", v).map_err(|e| e.message)
+        Self::from_number("amount_czk", v).map_err(|e| e.message())
     }
 }
 

@@ -33,7 +33,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// Bad input, named by its field (`input.parent_id`).
     pub(crate) fn invalid(field: &str, message: impl Into<String>) -> Self {
-        Self::Invalid(ValidationError::new(field, message))
+        Self::Invalid(ValidationError::new(field, message.into()))
     }
 
     /// The same error, of item `item` of a list (`items[3]`): a bad field

@@ -13,7 +13,6 @@ use crate::scoped::Scoped;
 use crate::stored::{self, Archive};
 use crate::transfer::{Rows, in_order};
 use crate::{Error, Result};
-use kpss_domain::ValidationError;
 use kpss_domain::activity::{ActivityForCreate, ActivityPatch};
 use kpss_domain::evaluation::EvaluationForRecord;
 use kpss_domain::kind::EntityKind;
@@ -22,9 +21,11 @@ use kpss_domain::plan::{PlanForCreate, PlanPatch};
 use kpss_domain::priority::{PriorityForCreate, PriorityPatch};
 use kpss_domain::region::RegionCode;
 use kpss_domain::seed::{
-    ActivityData, EvaluationData, MeasureData, PlanData, PriorityData, RegionData, plan_problems,
+    ActivityData, EvaluationData, Kept, MeasureData, PlanData, PriorityData, RegionData,
+    plan_problems,
 };
 use kpss_domain::value::normalized_code;
+use kpss_domain::{Rule, ValidationError};
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -78,6 +79,11 @@ pub struct ImportOptions {
 
 /// One plan the caller may read, as its file (YAML).
 pub async fn export(s: &Scoped, plan_id: i64) -> Result<String> {
+    crate::export::to_yaml(&export_data(s, plan_id).await?)
+}
+
+/// One plan the caller may read, as a region file holding it alone.
+pub async fn export_data(s: &Scoped, plan_id: i64) -> Result<RegionData> {
     let Some(p) = crate::plan::by_ids(s, &[plan_id]).await?.pop() else {
         return Err(Error::NotFound(format!("there is no plan {plan_id}")));
     };
@@ -85,40 +91,52 @@ pub async fn export(s: &Scoped, plan_id: i64) -> Result<String> {
     let Some(m) = rows.plans.iter().find(|m| m.id == plan_id) else {
         return Err(Error::NotFound(format!("plan {plan_id} is archived")));
     };
-    let data = RegionData {
+    Ok(RegionData {
         region: p.region,
         plans: vec![crate::plan::export(m, &rows)?],
         providers: vec![],
-    };
-    crate::export::to_yaml(&data)
+    })
 }
 
-/// Reads a plan file of `region`: every problem it has, or its plan.
+/// Reads a plan file of `region` (YAML): every problem it has, or its plan.
 pub fn parse(region: &RegionCode, yaml: &str) -> Result<PlanData> {
+    if yaml.trim().is_empty() {
+        return Err(Error::Problems(vec![ValidationError::new(
+            "file",
+            Rule::EmptyFile,
+        )]));
+    }
     let de = serde_norway::Deserializer::from_str(yaml);
     let file: RegionData = serde_path_to_error::deserialize(de).map_err(|e| {
         let at = e.path().to_string();
         let at = if at == "." { "file".to_owned() } else { at };
-        Error::Problems(vec![ValidationError::new(at, e.into_inner().to_string())])
+        let message = e.into_inner().to_string();
+        Error::Problems(vec![ValidationError::new(at, Rule::Unreadable(message))])
     })?;
+    checked(region, file)
+}
+
+/// A plan file's content (YAML, or read off a workbook) checked as a plan
+/// of `region`: every problem, each at its path in the seed format, or the plan.
+pub fn checked(region: &RegionCode, file: RegionData) -> Result<PlanData> {
     let mut problems = Vec::new();
     if file.region != *region {
         problems.push(ValidationError::new(
             "region",
-            format!("the file is a plan of `{}`, not of `{region}`", file.region),
+            Rule::OtherRegion {
+                file: file.region.to_string(),
+                into: region.to_string(),
+            },
         ));
     }
     if !file.providers.is_empty() {
-        problems.push(ValidationError::new(
-            "providers",
-            "a plan file holds a plan, no providers",
-        ));
+        problems.push(ValidationError::new("providers", Rule::ProvidersInPlanFile));
     }
     let mut plans = file.plans;
     if plans.len() != 1 {
         problems.push(ValidationError::new(
             "plans",
-            format!("a plan file holds one plan, not {}", plans.len()),
+            Rule::PlansInFile(plans.len()),
         ));
     }
     if let Some(p) = plans.first() {
@@ -130,11 +148,13 @@ pub fn parse(region: &RegionCode, yaml: &str) -> Result<PlanData> {
     Ok(plans.remove(0).normalized()?)
 }
 
-/// Imports a parsed plan file into `region`: the changes, applied unless a dry run.
+/// Imports a parsed plan file into `region`: the changes, applied unless a
+/// dry run. The `kept` fields of each stored record stay as they are.
 pub async fn import(
     s: &Scoped,
     region: &RegionCode,
     file: &PlanData,
+    kept: &Kept,
     o: ImportOptions,
 ) -> Result<PlanImport> {
     stored::retrying(move || async move {
@@ -167,6 +187,7 @@ pub async fn import(
             rows: &rows,
             write: (!o.dry_run).then_some(&txn),
             archive_missing: o.archive_missing,
+            kept,
             changes: vec![],
             events: vec![],
         };
@@ -307,8 +328,44 @@ struct Walk<'a> {
     rows: &'a Rows,
     write: Option<&'a DatabaseTransaction>,
     archive_missing: bool,
+    kept: &'a Kept,
     changes: Vec<RecordChange>,
     events: Vec<Event>,
+}
+
+/// `file` with the `kept` fields of the stored record `old` (a path's list
+/// is followed item by item, by position).
+fn with_kept<T>(file: &T, old: Option<&T>, kept: &[String]) -> Result<T>
+where
+    T: Clone + serde::Serialize + serde::de::DeserializeOwned,
+{
+    fn copy(new: &mut Value, old: &Value, path: &[&str]) {
+        let (Value::Object(new), Some((key, rest))) = (new, path.split_first()) else {
+            return;
+        };
+        let old = old.get(*key).unwrap_or(&Value::Null);
+        if rest.is_empty() {
+            match old {
+                Value::Null => new.remove(*key),
+                v => new.insert((*key).to_owned(), v.clone()),
+            };
+        } else if let (Some(Value::Array(items)), Value::Array(olds)) = (new.get_mut(*key), old) {
+            for (item, old) in items.iter_mut().zip(olds) {
+                copy(item, old, rest);
+            }
+        }
+    }
+    let Some(old) = old.filter(|_| !kept.is_empty()) else {
+        return Ok(file.clone());
+    };
+    let encode = |v: &T| {
+        serde_json::to_value(v).map_err(|e| Error::Data(format!("cannot encode a record: {e}")))
+    };
+    let (mut new, old) = (encode(file)?, encode(old)?);
+    for path in kept {
+        copy(&mut new, &old, &path.split('.').collect::<Vec<_>>());
+    }
+    serde_json::from_value(new).map_err(|e| Error::Data(format!("cannot decode a record: {e}")))
 }
 
 /// A stored record beside its counterpart in the file.
@@ -372,6 +429,7 @@ impl Walk<'_> {
         let old = current
             .map(|p| crate::plan::export(p, self.rows))
             .transpose()?;
+        let file = &with_kept(file, old.as_ref(), &self.kept.plan)?;
         let fields = changed(old.as_ref(), file)?;
         let projects = file
             .projects
@@ -447,6 +505,7 @@ impl Walk<'_> {
         let old = current
             .map(|p| crate::priority::export(p, self.rows))
             .transpose()?;
+        let file = &with_kept(file, old.as_ref(), &self.kept.priority)?;
         let fields = changed(old.as_ref(), file)?;
         let names = self.note(
             EntityKind::Priority,
@@ -518,6 +577,7 @@ impl Walk<'_> {
         let old = current
             .map(|m| crate::measure::export(m, self.rows))
             .transpose()?;
+        let file = &with_kept(file, old.as_ref(), &self.kept.measure)?;
         let fields = changed(old.as_ref(), file)?;
         let names = self.note(
             EntityKind::Measure,
@@ -587,6 +647,7 @@ impl Walk<'_> {
         file: &EvaluationData,
     ) -> Result<()> {
         let old = current.map(crate::evaluation::export).transpose()?;
+        let file = &with_kept(file, old.as_ref(), &self.kept.evaluation)?;
         let fields = changed(old.as_ref(), file)?;
         let code = format!("{measure_code}/{}", file.year);
         let names = self.note(
@@ -640,6 +701,7 @@ impl Walk<'_> {
         let old = current
             .map(|a| crate::activity::export(a, self.rows))
             .transpose()?;
+        let file = &with_kept(file, old.as_ref(), &self.kept.activity)?;
         let fields = changed(old.as_ref(), file)?;
         let names = self.note(
             EntityKind::Activity,

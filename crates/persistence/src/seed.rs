@@ -48,7 +48,7 @@ pub fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
 }
 
 fn invalid(path: &Path, e: ValidationError) -> Error {
-    Error::Seed(format!("{}: {}: {}", path.display(), e.field, e.message))
+    Error::Seed(format!("{}: {}: {}", path.display(), e.field, e.message()))
 }
 
 /// The seed files, by their path under the seed folder: `regions.yaml`, one

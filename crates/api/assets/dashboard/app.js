@@ -1,7 +1,7 @@
 // The kraj dashboard: sign in with a token, then the caller's readable
 // regions as charts, a table of measures with a detail view, and live changes.
 
-import { ApiError, download, graphql, subscribe, token } from '/assets/client.js';
+import { ApiError, download, graphql, subscribe, token, upload } from '/assets/client.js';
 import * as provider from '/assets/signin.js';
 import {
   STATUS, UNITS, byCzech, capacityChart, count, evaluationChart, h, numbers, period, statusLabel, statusLegend,
@@ -49,11 +49,11 @@ const MEASURE = `query Measure($id: ID!) {
     subMeasures { id code title }
   }
 }`;
-const PLAN_FILE = `query PlanFile($id: ID!) { planFile(id: $id, format: YAML) }`;
-const IMPORT = `mutation ImportPlan($region: String!, $content: String!, $dryRun: Boolean!, $version: Int,
-    $archive: Boolean!) {
-  importPlan(region: $region, format: YAML, content: $content, dryRun: $dryRun, expectedVersion: $version,
-      archiveMissing: $archive) {
+const PLAN_FILE = `query PlanFile($id: ID!, $format: PlanFileFormat!) { planFile(id: $id, format: $format) }`;
+const IMPORT = `mutation ImportPlan($region: String!, $format: PlanFileFormat!, $content: String, $file: Upload,
+    $dryRun: Boolean!, $version: Int, $archive: Boolean!) {
+  importPlan(region: $region, format: $format, content: $content, file: $file, dryRun: $dryRun,
+      expectedVersion: $version, archiveMissing: $archive) {
     applied version plan { id title } changes { kind code action fields { name old new } }
   }
 }`;
@@ -188,13 +188,19 @@ function signOut(message = '') {
 
 // --- a plan as a file -------------------------------------------------------
 
-async function downloadPlan() {
+const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+
+/** The chosen plan as YAML text or as a workbook (XLSX, base64 in the answer). */
+async function downloadPlan(format) {
   const select = $('file-plan');
   await guarded(async () => {
-    const text = (await graphql(PLAN_FILE, { id: select.value })).planFile;
+    const file = (await graphql(PLAN_FILE, { id: select.value, format })).planFile;
+    const blob = format === 'XLSX'
+      ? new Blob([Uint8Array.from(atob(file), (c) => c.charCodeAt(0))], { type: XLSX_TYPE })
+      : new Blob([file], { type: 'application/yaml' });
     const link = h('a', {
-      href: URL.createObjectURL(new Blob([text], { type: 'application/yaml' })),
-      download: `plan-${select.value}.yaml`,
+      href: URL.createObjectURL(blob),
+      download: `plan-${select.value}.${format.toLowerCase()}`,
     });
     link.click();
     URL.revokeObjectURL(link.href);
@@ -230,16 +236,22 @@ async function compareFile(event) {
   const place = $('import-result');
   const file = $('import-file').files[0];
   if (!file) return;
+  // YAML goes as text; a workbook as a file of a multipart request.
+  const format = /\.ods$/i.test(file.name) ? 'ODS' : /\.xlsx$/i.test(file.name) ? 'XLSX' : 'YAML';
   const variables = {
-    region: $('import-region').value, content: await file.text(), archive: $('import-archive').checked,
+    region: $('import-region').value, format, archive: $('import-archive').checked,
+    ...(format === 'YAML' ? { content: await file.text() } : {}),
   };
+  const run = async (more) => (format === 'YAML'
+    ? graphql(IMPORT, { ...variables, ...more })
+    : upload(IMPORT, { ...variables, ...more }, file)).then((d) => d.importPlan);
   try {
-    const dry = (await graphql(IMPORT, { ...variables, dryRun: true })).importPlan;
+    const dry = await run({ dryRun: true });
     const apply = h('button', { type: 'button', id: 'import-apply' }, 'Použít změny');
     apply.addEventListener('click', async () => {
       apply.disabled = true;
       try {
-        const done = (await graphql(IMPORT, { ...variables, dryRun: false, version: dry.version })).importPlan;
+        const done = await run({ dryRun: false, version: dry.version });
         place.replaceChildren(h('p', { role: 'status', class: 'done' },
           `Změny použity v plánu ${done.plan.title}.`));
         await Promise.all([loadEvaluation(), loadPlans(), loadMeasures()]);
@@ -593,7 +605,8 @@ for (const id of ['filter-target', 'filter-text']) {
 }
 $('measures-more').addEventListener('click', () => loadMeasures({ more: true }));
 $('capacity-unit').addEventListener('change', drawCapacity);
-$('file-download').addEventListener('click', downloadPlan);
+$('file-download').addEventListener('click', () => downloadPlan('YAML'));
+$('file-download-xlsx').addEventListener('click', () => downloadPlan('XLSX'));
 $('import-form').addEventListener('submit', compareFile);
 $('roll-over-form').addEventListener('submit', rollOver);
 $('detail-close').addEventListener('click', () => $('measure-detail').close());

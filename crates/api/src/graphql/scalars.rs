@@ -11,7 +11,7 @@ impl ScalarType for Date {
         match &value {
             Value::String(s) => kpss_domain::value::Date::parse_iso("date", s)
                 .map(Date)
-                .map_err(|e| async_graphql::InputValueError::custom(e.message)),
+                .map_err(|e| async_graphql::InputValueError::custom(e.message())),
             _ => Err(async_graphql::InputValueError::expected_type(value)),
         }
     }

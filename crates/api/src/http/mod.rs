@@ -20,11 +20,11 @@ use crate::limits::QueryLimits;
 use crate::metrics::Metrics;
 use crate::persisted::Documents;
 use crate::rate::{Bucket, RateLimit};
-use params::{Media, Params, accepted, is_json_body, operation_of};
+use params::{Media, Params, accepted, is_json_body, is_multipart, operation_of};
 use pipeline::{Answer, Outcome, answer, observe, refused};
 
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -90,6 +90,7 @@ pub fn router(state: AppState, cors: CorsLayer) -> Router {
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(ws::graphql_ws))
         .route("/documents/plans/{file}", get(document::plan))
+        .route("/templates/akcni-plan.xlsx", get(template))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .layer(body_limit)
@@ -111,6 +112,32 @@ fn graphiql(s: &AppState, headers: &HeaderMap) -> Response {
         return StatusCode::NOT_FOUND.into_response();
     }
     assets::graphiql(headers, &s.pages)
+}
+
+/// The template offices fill in: the same bytes as `docs/templates/akcni-plan.xlsx`,
+/// made once. It holds no data, so it needs no token.
+async fn template() -> Response {
+    static TEMPLATE: std::sync::OnceLock<Result<Bytes, String>> = std::sync::OnceLock::new();
+    match TEMPLATE.get_or_init(|| kpss_workbook::template().map(Bytes::from)) {
+        Ok(bytes) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"akcni-plan.xlsx\"",
+                ),
+            ],
+            bytes.clone(),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "the template could not be written");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 async fn readyz(State(s): State<AppState>) -> Response {
@@ -266,12 +293,14 @@ fn private(mut response: Response) -> Response {
     response
 }
 
-/// POST /graphql: one request (a JSON object) or a batch (a JSON array of them).
+/// POST /graphql: one request (a JSON object) or a batch (a JSON array of
+/// them), or a multipart request with files (the GraphQL multipart request
+/// spec), whose body may be as large as an import's file and the body limit.
 async fn graphql_post(
     State(s): State<AppState>,
     who: Result<Caller, ApiError>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
     let (started, mut outcome) = (Instant::now(), Outcome::default());
     let response = post(&s, who, &headers, body, &mut outcome).await;
@@ -283,7 +312,7 @@ async fn post(
     s: &AppState,
     who: Result<Caller, ApiError>,
     headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
     outcome: &mut Outcome,
 ) -> Response {
     let media = accepted(headers);
@@ -291,23 +320,31 @@ async fn post(
         Ok(ctx) => ctx,
         Err(refusal) => return *refusal,
     };
-    let body = match body {
+    let multipart = is_multipart(headers);
+    let limit = if multipart {
+        s.limits.max_body_bytes + s.limits.max_import_bytes
+    } else {
+        s.limits.max_body_bytes
+    };
+    let body = match axum::body::to_bytes(body, limit).await {
         Ok(body) => body,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            let e = ApiError::TooComplex(format!(
-                "the body is larger than {} bytes",
-                s.limits.max_body_bytes
-            ));
-            return refused(s, outcome, StatusCode::PAYLOAD_TOO_LARGE, e);
-        }
-        Err(rejection) => {
+        Err(e) => {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|e| e.is::<http_body_util::LengthLimitError>());
+            if too_large {
+                let e = ApiError::TooComplex(format!("the body is larger than {limit} bytes"));
+                return refused(s, outcome, StatusCode::PAYLOAD_TOO_LARGE, e);
+            }
             let e = ApiError::BadUserInput {
                 field: "body".into(),
-                message: format!("the body could not be read: {rejection}"),
+                message: format!("the body could not be read: {e}"),
             };
-            return refused(s, outcome, rejection.status(), e);
+            return refused(s, outcome, StatusCode::BAD_REQUEST, e);
         }
     };
+    if multipart {
+        return graphql_multipart(s, &ctx, media, headers, body, outcome).await;
+    }
     if !is_json_body(headers) {
         let a = Answer::malformed(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -317,7 +354,10 @@ async fn post(
         return reply(media, a.status, a.body);
     }
     let single = match serde_json::from_slice::<Value>(&body) {
-        Ok(Value::Array(batch)) => return graphql_batch(s, &ctx, media, batch, outcome).await,
+        Ok(Value::Array(batch)) => {
+            let batch = batch.into_iter().map(Params::from_json).collect();
+            return graphql_batch(s, &ctx, media, batch, outcome).await;
+        }
         Ok(v) => Params::from_json(v),
         Err(e) => Err(format!("the body is not JSON: {e}")),
     };
@@ -332,13 +372,83 @@ async fn post(
     written(media, a)
 }
 
+/// A multipart request: its operations (one, or a batch) with their files,
+/// parsed by async-graphql, then through the same pipeline as a JSON body.
+/// The operations themselves stay within the body limit.
+async fn graphql_multipart(
+    s: &AppState,
+    ctx: &Ctx,
+    media: Media,
+    headers: &HeaderMap,
+    body: Bytes,
+    outcome: &mut Outcome,
+) -> Response {
+    use async_graphql::BatchRequest;
+    use async_graphql::http::{MultipartOptions, receive_batch_body};
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    // One file per request, as large as an import takes and the body limit
+    // (a file past the import's limit is then refused with its problem).
+    let options = MultipartOptions::default()
+        .max_num_files(1)
+        .max_file_size(s.limits.max_import_bytes + s.limits.max_body_bytes);
+    let parsed = match receive_batch_body(content_type, body.as_ref(), options).await {
+        Ok(parsed) => parsed,
+        Err(async_graphql::ParseRequestError::PayloadTooLarge) => {
+            let e = ApiError::TooComplex(format!(
+                "a multipart request carries one file of at most {} bytes",
+                s.limits.max_import_bytes
+            ));
+            return refused(s, outcome, StatusCode::PAYLOAD_TOO_LARGE, e);
+        }
+        Err(e) => {
+            let a = Answer::malformed(
+                StatusCode::BAD_REQUEST,
+                &format!("the multipart request is not valid: {e}"),
+            );
+            outcome.errors(s, &a);
+            return reply(media, a.status, a.body);
+        }
+    };
+    let requests = match parsed {
+        BatchRequest::Single(r) => vec![r],
+        BatchRequest::Batch(b) => b,
+    };
+    let operations: usize = requests
+        .iter()
+        .map(|r| serde_json::to_vec(r).map_or(usize::MAX, |v| v.len()))
+        .fold(0, usize::saturating_add);
+    if operations > s.limits.max_body_bytes {
+        let e = ApiError::TooComplex(format!(
+            "the operations are larger than {} bytes",
+            s.limits.max_body_bytes
+        ));
+        return refused(s, outcome, StatusCode::PAYLOAD_TOO_LARGE, e);
+    }
+    if requests.len() > 1 {
+        let batch = requests.into_iter().map(Params::from_multipart).collect();
+        return graphql_batch(s, ctx, media, batch, outcome).await;
+    }
+    let a = match requests.into_iter().next().map(Params::from_multipart) {
+        Some(Ok(params)) => {
+            outcome.operation = operation_of(&params);
+            answer(s, ctx, params, false).await
+        }
+        Some(Err(m)) => Answer::malformed(StatusCode::BAD_REQUEST, &m),
+        None => Answer::malformed(StatusCode::BAD_REQUEST, "the request has no operation"),
+    };
+    outcome.errors(s, &a);
+    written(media, a)
+}
+
 /// A batch runs its operations one after another and answers with an array
 /// of their results, in order (each with its own errors).
 async fn graphql_batch(
     s: &AppState,
     ctx: &Ctx,
     media: Media,
-    batch: Vec<Value>,
+    batch: Vec<Result<Params, String>>,
     outcome: &mut Outcome,
 ) -> Response {
     let message = format!(
@@ -363,7 +473,7 @@ async fn graphql_batch(
     }
     let mut answers = Vec::with_capacity(batch.len());
     for item in batch {
-        answers.push(match Params::from_json(item) {
+        answers.push(match item {
             Ok(params) => answer(s, ctx, params, false).await,
             Err(m) => Answer::malformed(StatusCode::BAD_REQUEST, &m),
         });

@@ -35,11 +35,20 @@ pub(super) fn accepted(headers: &HeaderMap) -> Media {
 }
 
 pub(super) fn is_json_body(headers: &HeaderMap) -> bool {
+    media_type(headers).is_some_and(|t| t.eq_ignore_ascii_case("application/json"))
+}
+
+/// A GraphQL multipart request (files beside the operation).
+pub(super) fn is_multipart(headers: &HeaderMap) -> bool {
+    media_type(headers).is_some_and(|t| t.eq_ignore_ascii_case("multipart/form-data"))
+}
+
+fn media_type(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+        .map(str::trim)
 }
 
 /// The parameters of one GraphQL-over-HTTP request.
@@ -50,6 +59,8 @@ pub(super) struct Params {
     pub document_id: Option<String>,
     pub variables: Map<String, Value>,
     pub extensions: Map<String, Value>,
+    /// The files of a multipart request, in the order its variables name them.
+    pub uploads: Vec<async_graphql::UploadValue>,
 }
 
 impl Params {
@@ -75,6 +86,27 @@ impl Params {
             document_id: string("documentId", take("documentId"))?,
             variables: object("variables", take("variables"))?,
             extensions: object("extensions", take("extensions"))?,
+            uploads: Vec::new(),
+        })
+    }
+
+    /// From one operation of a multipart request (the GraphQL multipart
+    /// request spec, parsed by async-graphql), with its files.
+    pub fn from_multipart(r: async_graphql::Request) -> Result<Self, String> {
+        fn json(v: &impl serde::Serialize) -> Result<Map<String, Value>, String> {
+            match serde_json::to_value(v) {
+                Ok(Value::Object(m)) => Ok(m),
+                Ok(Value::Null) => Ok(Map::new()),
+                _ => Err("`variables` and `extensions` must be objects".to_owned()),
+            }
+        }
+        Ok(Self {
+            query: Some(r.query.clone()).filter(|q| !q.is_empty()),
+            operation_name: r.operation_name.clone(),
+            document_id: None,
+            variables: json(&r.variables)?,
+            extensions: json(&r.extensions)?,
+            uploads: r.uploads,
         })
     }
 
@@ -95,6 +127,7 @@ impl Params {
             document_id: q.remove("documentId"),
             variables,
             extensions,
+            uploads: Vec::new(),
         })
     }
 }
@@ -128,6 +161,25 @@ pub(super) fn operation_of(params: &Params) -> Option<String> {
             .and_then(operation_name)
             .map(str::to_owned)
     })
+}
+
+/// What async-graphql puts in a variable that a multipart file fills.
+const UPLOAD_PREFIX: &str = "#__graphql_file__:";
+
+/// Whether every file a request's variables name is one of its `count`
+/// files (async-graphql's `Upload` would panic on any other).
+pub(super) fn uploads_fit(variables: &Map<String, Value>, count: usize) -> bool {
+    fn fits(v: &Value, count: usize) -> bool {
+        match v {
+            Value::String(s) => s
+                .strip_prefix(UPLOAD_PREFIX)
+                .is_none_or(|i| i.parse::<usize>().is_ok_and(|i| i < count)),
+            Value::Array(a) => a.iter().all(|v| fits(v, count)),
+            Value::Object(o) => o.values().all(|v| fits(v, count)),
+            _ => true,
+        }
+    }
+    variables.values().all(|v| fits(v, count))
 }
 
 /// A NUL in a query's text, raw or as a string escape.

@@ -8,7 +8,7 @@
 //! transports call these functions; the last step is the executor both run
 //! (the WebSocket protocol runs its operations through it).
 
-use super::params::{Media, Params, has_nul, has_nul_value};
+use super::params::{Media, Params, has_nul, has_nul_value, uploads_fit};
 use super::{AppState, error_response};
 use crate::cache::{self, Personal, ResponseCache};
 use crate::error::{ApiError, code};
@@ -229,7 +229,7 @@ pub(super) fn rated(s: &AppState, ctx: &Ctx) -> Result<(), Answer> {
 /// Runs one request: finds its document (text, persisted or trusted), refuses
 /// a mutation over GET or a query over a limit, executes within the request
 /// time, and orders the keys as the document does.
-pub(super) async fn answer(s: &AppState, ctx: &Ctx, params: Params, over_get: bool) -> Answer {
+pub(super) async fn answer(s: &AppState, ctx: &Ctx, mut params: Params, over_get: bool) -> Answer {
     if let Err(a) = rated(s, ctx) {
         return a;
     }
@@ -284,6 +284,7 @@ pub(super) async fn answer(s: &AppState, ctx: &Ctx, params: Params, over_get: bo
     let order = KeyOrder::of(&doc, operation_name, &variables);
     let mut request = async_graphql::Request::new(String::new()).variables(variables);
     request.operation_name = params.operation_name.clone();
+    request.uploads = std::mem::take(&mut params.uploads);
     request.set_parsed_query(doc);
 
     let span = tracing::info_span!("graphql", subject = %ctx.subject, operation = operation_name.unwrap_or("-"));
@@ -345,6 +346,17 @@ pub(super) async fn admitted(
         let e = ApiError::BadUserInput {
             field: "input".into(),
             message: "text must not contain NUL characters".into(),
+        };
+        return Err(Answer::error(
+            StatusCode::BAD_REQUEST,
+            &e.to_string(),
+            e.code(),
+        ));
+    }
+    if !uploads_fit(&params.variables, params.uploads.len()) {
+        let e = ApiError::BadUserInput {
+            field: "variables".into(),
+            message: "a file is sent as a part of a multipart request, and named in its map".into(),
         };
         return Err(Answer::error(
             StatusCode::BAD_REQUEST,
