@@ -472,6 +472,7 @@ async fn generated_requests_get_no_5xx_no_internal_and_no_foreign_region(b: Back
     };
     let started = Instant::now();
     let mut statuses: HashMap<u16, usize> = HashMap::new();
+    let mut previous = String::new();
     for i in 0..runs {
         let (token, readable) = generator.rng.pick(&tokens).clone();
         let (content_type, body) = generator.request();
@@ -488,9 +489,13 @@ async fn generated_requests_get_no_5xx_no_internal_and_no_foreign_region(b: Back
                 eprintln!("#{i}: {} byte body cut off: {e}", body.len());
                 continue;
             }
-            Err(e) => panic!("#{i} (seed {seed}): no answer ({e}) for {}", shown()),
+            Err(e) => panic!(
+                "#{i} (seed {seed}): no answer ({e:?}) for {}\nafter {previous}",
+                shown()
+            ),
         };
         *statuses.entry(status).or_default() += 1;
+        previous = format!("HTTP {status}: {}", shown());
         assert!(
             status < 500,
             "#{i} (seed {seed}): HTTP {status} for {}",

@@ -338,6 +338,16 @@ async fn body_size_is_limited_with_a_graphql_error(b: Backend) {
     let body: Value = serde_json::from_slice(&body).expect("a GraphQL JSON error body");
     assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{body}");
     eprintln!("{} byte body: 413 in {took:?}", max + 1);
+    // The rest of the body is left unread, and so is a refused caller's: the
+    // answer closes its connection and says so; the next request gets a new one.
+    assert_eq!(headers["connection"], "close");
+    let (status, headers, _) = app.post_raw(None, "application/json", padded(max)).await;
+    assert_eq!(status, 401);
+    assert_eq!(headers["connection"], "close");
+    let (status, _, _) = app
+        .post_raw(Some(&auth), "application/json", padded(100))
+        .await;
+    assert_eq!(status, 200);
     app.stop().await;
 }
 

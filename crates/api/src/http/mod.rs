@@ -318,7 +318,7 @@ async fn post(
     let media = accepted(headers);
     let ctx = match caller(s, who, outcome) {
         Ok(ctx) => ctx,
-        Err(refusal) => return *refusal,
+        Err(refusal) => return closing(*refusal),
     };
     let multipart = is_multipart(headers);
     let limit = if multipart {
@@ -333,13 +333,13 @@ async fn post(
                 .is_some_and(|e| e.is::<http_body_util::LengthLimitError>());
             if too_large {
                 let e = ApiError::TooComplex(format!("the body is larger than {limit} bytes"));
-                return refused(s, outcome, StatusCode::PAYLOAD_TOO_LARGE, e);
+                return closing(refused(s, outcome, StatusCode::PAYLOAD_TOO_LARGE, e));
             }
             let e = ApiError::BadUserInput {
                 field: "body".into(),
                 message: format!("the body could not be read: {e}"),
             };
-            return refused(s, outcome, StatusCode::BAD_REQUEST, e);
+            return closing(refused(s, outcome, StatusCode::BAD_REQUEST, e));
         }
     };
     if multipart {
@@ -370,6 +370,15 @@ async fn post(
     };
     outcome.errors(s, &a);
     written(media, a)
+}
+
+/// An answer given before the body was read to its end: the server leaves
+/// the rest unread and closes the connection, and says so, so that no client
+/// sends its next request on it.
+fn closing(mut response: Response) -> Response {
+    let close = HeaderValue::from_static("close");
+    response.headers_mut().insert(header::CONNECTION, close);
+    response
 }
 
 /// A multipart request: its operations (one, or a batch) with their files,
