@@ -10,13 +10,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-20}
 cargo build --release --quiet
+bin=${CARGO_TARGET_DIR:-target}/release/kpss
 data=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export KPSS_DATA_DIR=$data KPSS_LISTEN=127.0.0.1:$port KPSS_LOG=warn
-target/release/kpss serve > "$data/out.txt" & pid=$!
+"$bin" serve > "$data/out.txt" & pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
 until curl -sf -o /dev/null "http://127.0.0.1:$port/readyz"; do sleep 0.05; done
-token=$(target/release/kpss token --sub bench --role admin --region '*')
+token=$("$bin" token --sub bench --role admin --region '*')
 python3 - "$port" "$token" "$n" <<'PY'
 import base64, http.client, io, json, re, statistics, sys, time, zipfile
 import xml.etree.ElementTree as ET
