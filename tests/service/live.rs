@@ -270,3 +270,43 @@ async fn a_change_committed_after_a_later_numbered_one_still_arrives() {
     );
     app.stop().await;
 }
+
+/// An instance with no subscription reads none of the changes it is told
+/// of (a write costs it nothing), and its first subscriber still gets
+/// exactly the changes from then on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_without_subscribers_reads_no_changes() {
+    let writer = TestApp::spawn(Backend::Postgres).await;
+    let url = writer.config.database_url.clone();
+    let reader = TestApp::spawn_with(Backend::Postgres, move |c, _| c.database_url = url).await;
+    let before = reader.db.statements();
+    for _ in 0..5 {
+        create_provider(&writer, "klatovy").await;
+    }
+    // Time for the notifications to arrive (the listener read every change within it before).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        reader.db.statements(),
+        before,
+        "no statement for changes nobody awaits"
+    );
+
+    let mut ws = subscribe(&reader.base, &reader.token(Role::Viewer, &["klatovy"], &[])).await;
+    let editor = writer.token(Role::Editor, &["klatovy"], &[]);
+    let measure = writer
+        .query(
+            &editor,
+            "{ measures(filter: { regions: [\"klatovy\"] }, first: 1) { nodes { id } } }",
+            json!({}),
+        )
+        .await["measures"]["nodes"][0]["id"]
+        .clone();
+    writer.query(&editor, "mutation($m: ID!) { recordEvaluation(measureId: $m, input: { year: 2037, status: IN_PROGRESS }) { id } }", json!({ "m": measure })).await;
+    assert_eq!(
+        next_json(&mut ws).await["payload"]["data"]["changes"]["entity"],
+        "Evaluation",
+        "the first event is the first change after the subscription, not an earlier one"
+    );
+    writer.stop().await;
+    reader.stop().await;
+}

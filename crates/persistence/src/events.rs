@@ -2,7 +2,8 @@
 //! into `change_event` (a tenant table under row-level security) and sends
 //! `NOTIFY kpss_changes` with only the change's number, both in the writing
 //! transaction; every instance `LISTEN`s and, when notified, reads the
-//! changes it has not forwarded yet, as the service, and forwards them. Any
+//! changes it has not forwarded yet, as the service, and forwards them (an
+//! instance without subscriptions only notes their numbers). Any
 //! role that can log in may listen or notify on a channel: it learns only
 //! numbers, and a forged notification brings only what is in the table. On
 //! SQLite (one process) a change is published in-process after commit.
@@ -104,10 +105,23 @@ impl Db {
                 match listener.try_recv().await {
                     // A notification, or a lost connection (whose notifications
                     // are lost): either way, read what is new.
-                    Ok(_) => {
+                    Ok(first) => {
                         // One read serves every notification already here.
-                        while listener.next_buffered().is_some() {}
-                        if let Err(e) = feed.forward().await {
+                        let mut notified = BTreeSet::new();
+                        let mut lost = first.is_none();
+                        let buffered = std::iter::from_fn(|| listener.next_buffered());
+                        for n in first.into_iter().chain(buffered) {
+                            match n.payload().parse::<i64>() {
+                                Ok(seq) => _ = notified.insert(seq),
+                                Err(_) => lost = true,
+                            }
+                        }
+                        let done = if !lost && db.subscribers() == 0 {
+                            feed.pass(&notified).await
+                        } else {
+                            feed.forward().await
+                        };
+                        if let Err(e) = done {
                             tracing::warn!(error = %e, "cannot read the changes");
                         }
                     }
@@ -177,6 +191,24 @@ impl Feed {
                 Err(e) => tracing::warn!(error = %e, seq = row.seq, "unreadable change"),
             }
         }
+        self.advance(&seen).await
+    }
+
+    /// With no subscriber on this instance: takes the notified numbers as
+    /// forwarded without reading their changes (a write then costs the
+    /// instances that nobody listens to nothing). Any role may notify, so a
+    /// number far above the highest forwarded is not believed: the changes
+    /// are read instead.
+    async fn pass(&mut self, notified: &BTreeSet<i64>) -> Result<()> {
+        match notified.last() {
+            Some(&newest) if newest > self.top + WINDOW => self.forward().await,
+            _ => self.advance(notified).await,
+        }
+    }
+
+    /// Marks the numbers `seen` as forwarded: the highest becomes the top and
+    /// those missing below it are waited for.
+    async fn advance(&mut self, seen: &BTreeSet<i64>) -> Result<()> {
         let top = seen.last().map_or(self.top, |&s| s.max(self.top));
         let oldest = top - WINDOW;
         self.gaps
