@@ -105,6 +105,20 @@ async fn create_provider(app: &TestApp, region: &str) {
     app.query(&editor, "mutation($r: String!) { createProvider(input: { region: $r, name: \"Nový poskytovatel\" }) { id } }", json!({ "r": region })).await;
 }
 
+/// A Klatovy editor evaluates the region's first measure for `year` (a new evaluation).
+async fn record_evaluation(app: &TestApp, year: i32) {
+    let editor = app.token(Role::Editor, &["klatovy"], &[]);
+    let measure = app
+        .query(
+            &editor,
+            "{ measures(filter: { regions: [\"klatovy\"] }, first: 1) { nodes { id } } }",
+            json!({}),
+        )
+        .await["measures"]["nodes"][0]["id"]
+        .clone();
+    app.query(&editor, "mutation($m: ID!, $y: Int!) { recordEvaluation(measureId: $m, input: { year: $y, status: IN_PROGRESS }) { id } }", json!({ "m": measure, "y": year })).await;
+}
+
 async fn a_reader_receives_only_its_regions_changes(b: Backend) {
     let app = TestApp::spawn(b).await;
     let mut ws = subscribe(&app.base, &app.token(Role::Viewer, &["klatovy"], &[])).await;
@@ -217,16 +231,7 @@ async fn forged_notifications_reach_no_subscriber() {
             .expect("anyone may notify");
     }
 
-    let editor = app.token(Role::Editor, &["klatovy"], &[]);
-    let measure = app
-        .query(
-            &editor,
-            "{ measures(filter: { regions: [\"klatovy\"] }, first: 1) { nodes { id } } }",
-            json!({}),
-        )
-        .await["measures"]["nodes"][0]["id"]
-        .clone();
-    app.query(&editor, "mutation($m: ID!) { recordEvaluation(measureId: $m, input: { year: 2036, status: IN_PROGRESS }) { id } }", json!({ "m": measure })).await;
+    record_evaluation(&app, 2036).await;
     assert_eq!(
         next_json(&mut ws).await["payload"]["data"]["changes"],
         json!({ "region": { "code": "klatovy" }, "entity": "Evaluation", "action": "CREATED", "actor": "tester" }),
@@ -292,16 +297,7 @@ async fn an_instance_without_subscribers_reads_no_changes() {
     );
 
     let mut ws = subscribe(&reader.base, &reader.token(Role::Viewer, &["klatovy"], &[])).await;
-    let editor = writer.token(Role::Editor, &["klatovy"], &[]);
-    let measure = writer
-        .query(
-            &editor,
-            "{ measures(filter: { regions: [\"klatovy\"] }, first: 1) { nodes { id } } }",
-            json!({}),
-        )
-        .await["measures"]["nodes"][0]["id"]
-        .clone();
-    writer.query(&editor, "mutation($m: ID!) { recordEvaluation(measureId: $m, input: { year: 2037, status: IN_PROGRESS }) { id } }", json!({ "m": measure })).await;
+    record_evaluation(&writer, 2037).await;
     assert_eq!(
         next_json(&mut ws).await["payload"]["data"]["changes"]["entity"],
         "Evaluation",
