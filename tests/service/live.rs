@@ -277,10 +277,11 @@ async fn a_change_committed_after_a_later_numbered_one_still_arrives() {
 }
 
 /// An instance with no subscription reads none of the changes it is told
-/// of (a write costs it nothing), and its first subscriber still gets
-/// exactly the changes from then on.
+/// of (a write costs it nothing), a forged number does not lead it astray,
+/// and its first subscriber gets exactly the changes from then on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_without_subscribers_reads_no_changes() {
+    use sea_orm::{ConnectionTrait, Database};
     let writer = TestApp::spawn(Backend::Postgres).await;
     let url = writer.config.database_url.clone();
     let reader = TestApp::spawn_with(Backend::Postgres, move |c, _| c.database_url = url).await;
@@ -295,6 +296,15 @@ async fn an_instance_without_subscribers_reads_no_changes() {
         before,
         "no statement for changes nobody awaits"
     );
+    // A forged number far ahead is not believed: later changes still arrive.
+    let service = reader.config.database_url.as_deref().expect("service url");
+    let stranger = Database::connect(crate::support::postgres::stranger(service).await)
+        .await
+        .expect("the stranger logs in");
+    stranger
+        .execute_unprepared("SELECT pg_notify('kpss_changes', '999999999')")
+        .await
+        .expect("anyone may notify");
 
     let mut ws = subscribe(&reader.base, &reader.token(Role::Viewer, &["klatovy"], &[])).await;
     record_evaluation(&writer, 2037).await;
