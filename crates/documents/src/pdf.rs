@@ -185,7 +185,7 @@ fn write_font(
     let subset = subsetter::subset(face.data, 0, subsetter::Profile::pdf(&glyphs))
         .map_err(|e| e.to_string())?;
     // The PDF maps codes to glyphs itself: the font's own cmap (5 kB
-    // compressed) goes, as krilla's subsetter leaves it out too.
+    // compressed) is not needed.
     let subset = without_table(&subset, b"cmap").ok_or("the subset cannot be read")?;
     // A subset is named with a tag of six capitals of its own before the font's name.
     let mut hasher = DefaultHasher::new();
