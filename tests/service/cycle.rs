@@ -63,13 +63,6 @@ async fn of_year(app: &TestApp, measures: &[String], year: i64) -> Vec<Option<(S
     out
 }
 
-async fn audit_total(app: &TestApp) -> i64 {
-    app.query(&app.admin(), "{ auditLog { totalCount } }", json!({}))
-        .await["auditLog"]["totalCount"]
-        .as_i64()
-        .expect("count")
-}
-
 /// The first error's code, field and current version.
 async fn error(
     app: &TestApp,
@@ -98,7 +91,7 @@ async fn a_years_evaluations_are_recorded_all_or_nothing(b: Backend) {
     let (plan, measures) = kromeriz(&app).await;
     let m: Vec<String> = measures.iter().take(3).map(id).collect();
     let editor = app.token(Role::Editor, &["kromeriz"], &[]);
-    let audited = audit_total(&app).await;
+    let audited = app.audit_total().await;
     let item = |m: &str, status: &str| json!({ "measureId": m, "status": status });
     let items = json!([
         { "measureId": m[0], "status": "FULFILLED", "comment": "Hotovo" },
@@ -122,7 +115,7 @@ async fn a_years_evaluations_are_recorded_all_or_nothing(b: Backend) {
         "in the order given"
     );
     assert_eq!(
-        audit_total(&app).await,
+        app.audit_total().await,
         audited + 3,
         "one entry per evaluation"
     );
@@ -192,7 +185,7 @@ async fn a_years_evaluations_are_recorded_all_or_nothing(b: Backend) {
         ("BAD_USER_INPUT", Some("items[1].comment"))
     );
     assert_eq!(
-        audit_total(&app).await,
+        app.audit_total().await,
         audited + 3,
         "failed calls audit nothing"
     );
@@ -265,7 +258,7 @@ async fn a_plan_rolls_over_into_next_periods_action_plan(b: Backend) {
     );
 
     let editor = app.token(Role::Editor, &["kromeriz"], &[]);
-    let audited = audit_total(&app).await;
+    let audited = app.audit_total().await;
     let rolled = app
         .query(
             &editor,
@@ -296,7 +289,7 @@ async fn a_plan_rolls_over_into_next_periods_action_plan(b: Backend) {
     let priorities = rolled["priorities"].as_array().expect("priorities").len() as i64;
     let copies = (open.0.len() + open.1.len()) as i64;
     assert_eq!(
-        audit_total(&app).await,
+        app.audit_total().await,
         audited + 1 + priorities + copies,
         "one CREATED entry per record (Kroměříž's measures have no activities)"
     );

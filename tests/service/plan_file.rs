@@ -112,7 +112,7 @@ async fn three_changes_are_listed_then_applied_and_audited(b: Backend) {
     m["evaluations"][0]["comment"] = json!("Vyhodnoceno na setkání pracovních skupin.");
     let text = serde_norway::to_string(&tree).expect("YAML");
 
-    let audit_before = audit_total(&app).await;
+    let audit_before = app.audit_total().await;
     let dry = import(&app, &admin, "kromeriz", &text, true, None).await;
     let changed: Vec<&Value> = dry["changes"]
         .as_array()
@@ -133,7 +133,7 @@ async fn three_changes_are_listed_then_applied_and_audited(b: Backend) {
         ]
     );
     assert_eq!(
-        audit_total(&app).await,
+        app.audit_total().await,
         audit_before,
         "a dry run writes nothing"
     );
@@ -159,20 +159,13 @@ async fn three_changes_are_listed_then_applied_and_audited(b: Backend) {
         "Vyhodnoceno na setkání pracovních skupin."
     );
     assert_eq!(
-        audit_total(&app).await,
+        app.audit_total().await,
         audit_before + 3,
         "one entry per changed record"
     );
     let again = import(&app, &admin, "kromeriz", &text, true, None).await;
     assert!(actions(&again).iter().all(|a| *a == "UNCHANGED"));
     app.stop().await;
-}
-
-async fn audit_total(app: &TestApp) -> i64 {
-    app.query(&app.admin(), "{ auditLog { totalCount } }", json!({}))
-        .await["auditLog"]["totalCount"]
-        .as_i64()
-        .expect("total")
 }
 
 /// New records are created under their parents, missing ones archived only when asked.
@@ -341,7 +334,7 @@ async fn a_bad_file_changes_nothing_and_names_its_problems(b: Backend) {
         ),
         ("an empty file", String::new(), vec!["file"]),
     ];
-    let before = audit_total(&app).await;
+    let before = app.audit_total().await;
     for (what, content, locations) in cases {
         let err = refused(&app, &admin, "kromeriz", &content, false, None).await;
         assert_eq!(err["extensions"]["code"], "BAD_USER_INPUT", "{what}: {err}");
@@ -353,7 +346,7 @@ async fn a_bad_file_changes_nothing_and_names_its_problems(b: Backend) {
             .collect();
         assert_eq!(found, locations, "{what}: {err}");
     }
-    assert_eq!(audit_total(&app).await, before, "nothing written");
+    assert_eq!(app.audit_total().await, before, "nothing written");
     app.stop().await;
 }
 

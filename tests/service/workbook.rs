@@ -192,23 +192,26 @@ fn ods(sheets: &[(&str, &[&[&str]])]) -> Vec<u8> {
     out.finish().expect("zip").into_inner()
 }
 
+/// The sheet Plán of a new plan of Klatovy for 2026.
+const PLAN_2026: (&str, &[&[&str]]) = (
+    "Plán",
+    &[
+        &["Území", "Název", "Druh", "Od roku", "Do roku"],
+        &[
+            "klatovy",
+            "Akční plán na rok 2026",
+            "ACTION_PLAN",
+            "2026",
+            "2026",
+        ],
+    ],
+);
+
 /// A new plan of Klatovy for 2026: one priority, one measure, one evaluation.
 fn new_plan_ods(priority_codes: [&str; 2], status: &str) -> Vec<u8> {
     let [first, second] = priority_codes;
     ods(&[
-        (
-            "Plán",
-            &[
-                &["Území", "Název", "Druh", "Od roku", "Do roku"],
-                &[
-                    "klatovy",
-                    "Akční plán na rok 2026",
-                    "ACTION_PLAN",
-                    "2026",
-                    "2026",
-                ],
-            ],
-        ),
+        PLAN_2026,
         (
             "Priority",
             &[
@@ -294,7 +297,7 @@ async fn three_cells_are_listed_then_applied_and_audited(b: Backend) {
         Content::Text("Vyhodnoceno skupinou."),
     );
 
-    let audit_before = audit_total(&app).await;
+    let audit_before = app.audit_total().await;
     let dry = import(&app, &admin, "kromeriz", "XLSX", &bytes, true, None).await;
     assert_eq!(
         changed(&dry),
@@ -309,7 +312,7 @@ async fn three_cells_are_listed_then_applied_and_audited(b: Backend) {
         ]
     );
     assert_eq!(
-        audit_total(&app).await,
+        app.audit_total().await,
         audit_before,
         "a dry run writes nothing"
     );
@@ -327,7 +330,7 @@ async fn three_cells_are_listed_then_applied_and_audited(b: Backend) {
         "Vyhodnoceno skupinou."
     );
     assert_eq!(
-        audit_total(&app).await,
+        app.audit_total().await,
         audit_before + 3,
         "one entry per record"
     );
@@ -343,13 +346,6 @@ async fn three_cells_are_listed_then_applied_and_audited(b: Backend) {
     entities.sort_unstable();
     assert_eq!(entities, ["Evaluation", "Measure", "Priority"], "{log}");
     app.stop().await;
-}
-
-async fn audit_total(app: &TestApp) -> i64 {
-    app.query(&app.admin(), "{ auditLog { totalCount } }", json!({}))
-        .await["auditLog"]["totalCount"]
-        .as_i64()
-        .expect("total")
 }
 
 /// An ODS file creates a new plan with its records; a missing sheet
@@ -399,19 +395,7 @@ async fn an_ods_file_creates_a_plan(b: Backend) {
     // stay as they are; an empty cell clears its field.
     let measures = |groups: &'static str| -> Vec<u8> {
         ods(&[
-            (
-                "Plán",
-                &[
-                    &["Území", "Název", "Druh", "Od roku", "Do roku"],
-                    &[
-                        "klatovy",
-                        "Akční plán na rok 2026",
-                        "ACTION_PLAN",
-                        "2026",
-                        "2026",
-                    ],
-                ],
-            ),
+            PLAN_2026,
             (
                 "Priority",
                 &[
@@ -558,7 +542,7 @@ async fn a_bad_workbook_changes_nothing_and_names_its_cells(b: Backend) {
             vec!["file"],
         ),
     ];
-    let before = audit_total(&app).await;
+    let before = app.audit_total().await;
     for (what, format, bytes, expected) in cases {
         let region = if format == "ODS" {
             "klatovy"
@@ -568,7 +552,7 @@ async fn a_bad_workbook_changes_nothing_and_names_its_cells(b: Backend) {
         let answer = import(&app, &admin, region, format, &bytes, false, None).await;
         assert_eq!(locations(&answer), expected, "{what}: {answer}");
     }
-    assert_eq!(audit_total(&app).await, before, "nothing written");
+    assert_eq!(app.audit_total().await, before, "nothing written");
 
     let klatovy = app.token(Role::Editor, &["klatovy"], &[]);
     let answer = import(&app, &klatovy, "kromeriz", "XLSX", &good, true, None).await;

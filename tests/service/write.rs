@@ -35,13 +35,6 @@ async fn klatovy(app: &TestApp) -> Ids {
     }
 }
 
-async fn audit_total(app: &TestApp) -> i64 {
-    app.query(&app.admin(), "{ auditLog { totalCount } }", json!({}))
-        .await["auditLog"]["totalCount"]
-        .as_i64()
-        .expect("count")
-}
-
 /// The first error's code and field.
 async fn error(app: &TestApp, token: &str, q: &str, vars: Value) -> (String, Option<String>) {
     let (_, body) = app.post(Some(&format!("Bearer {token}")), q, vars).await;
@@ -183,7 +176,7 @@ async fn writes_outside_the_writable_regions_are_refused_and_change_nothing(b: B
         .query(&app.admin(), "mutation($m: ID!) { createActivity(measureId: $m, input: { code: \"1.1.1\", title: \"Setkání\" }) { id } }", json!({ "m": ids.measure }))
         .await["createActivity"]["id"]
         .clone();
-    let before = audit_total(&app).await;
+    let before = app.audit_total().await;
     let tokens = [
         (
             "viewer of klatovy",
@@ -268,7 +261,7 @@ async fn writes_outside_the_writable_regions_are_refused_and_change_nothing(b: B
             assert_eq!(answer, absent, "{name}: {m}");
         }
     }
-    assert_eq!(audit_total(&app).await, before, "nothing was written");
+    assert_eq!(app.audit_total().await, before, "nothing was written");
     // A plan of Kroměříž cannot implement a plan of Klatovy.
     let both = app.token(Role::Editor, &["klatovy", "kromeriz"], &[]);
     let (code, _) = error(
@@ -286,7 +279,7 @@ async fn invalid_input_is_refused_with_its_field_and_changes_nothing(b: Backend)
     let app = TestApp::spawn(b).await;
     let ids = klatovy(&app).await;
     let editor = app.token(Role::Editor, &["klatovy"], &[]);
-    let before = audit_total(&app).await;
+    let before = app.audit_total().await;
     let plan = |title: &str, start: i32, end: i32| json!({ "in": { "region": "klatovy", "title": title, "kind": "ACTION_PLAN", "periodStart": start, "periodEnd": end } });
     let create_plan = "mutation($in: PlanInput!) { createPlan(input: $in) { id } }";
     let create_measure = "mutation($p: ID!, $in: MeasureInput!) { createMeasure(priorityId: $p, input: $in) { id } }";
@@ -375,7 +368,7 @@ async fn invalid_input_is_refused_with_its_field_and_changes_nothing(b: Backend)
         ("BAD_USER_INPUT", Some("planId"))
     );
     assert_eq!(
-        audit_total(&app).await,
+        app.audit_total().await,
         before + 2,
         "only the plan and its archiving were written"
     );
@@ -555,7 +548,7 @@ async fn evaluation_versions_guard_replacements(b: Backend) {
         (json!("CONFLICT"), json!(1))
     );
 
-    let audited = audit_total(&app).await;
+    let audited = app.audit_total().await;
     let before = evaluations(&app, &editor, &m).await;
     assert_eq!(
         conflict(record(2031, "NOT_FULFILLED", Some(1))).await,
@@ -568,7 +561,7 @@ async fn evaluation_versions_guard_replacements(b: Backend) {
         "none exists"
     );
     assert_eq!(evaluations(&app, &editor, &m).await, before);
-    assert_eq!(audit_total(&app).await, audited);
+    assert_eq!(app.audit_total().await, audited);
     let done = app
         .query(&editor, RECORD, record(2031, "NOT_FULFILLED", Some(2)))
         .await;

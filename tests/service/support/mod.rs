@@ -323,6 +323,14 @@ impl TestApp {
         Ok((status, headers, res.bytes().await?.to_vec()))
     }
 
+    /// The number of audit entries in every region.
+    pub async fn audit_total(&self) -> i64 {
+        self.query(&self.admin(), "{ auditLog { totalCount } }", json!({}))
+            .await["auditLog"]["totalCount"]
+            .as_i64()
+            .expect("total")
+    }
+
     /// A query with a bearer token that must succeed without errors; returns `data`.
     pub async fn query(&self, token: &str, query: &str, variables: Value) -> Value {
         let (status, body) = self
