@@ -94,6 +94,8 @@ pub struct Config {
     pub trusted_documents: Option<PathBuf>,
     #[command(flatten)]
     pub limits: Limits,
+    #[command(flatten)]
+    pub replicas: ReadReplicas,
     /// Megabytes of query answers kept for reuse while their data is
     /// unchanged (checked against the database on every read); 0 turns it off.
     #[arg(long, env = "KPSS_RESPONSE_CACHE_MB", default_value_t = 32)]
@@ -111,6 +113,55 @@ pub struct Config {
     /// How long requests under way may take to finish after SIGTERM.
     #[arg(long, env = "KPSS_SHUTDOWN_TIMEOUT", value_parser = humantime::parse_duration, default_value = "10s")]
     pub shutdown_timeout: Duration,
+}
+
+/// PostgreSQL hot standbys of the primary that serve queries (see
+/// `docs/scaling.md`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReadReplicas {
+    /// URLs of hot standbys of `DATABASE_URL`'s server, as the service's own
+    /// role, comma-separated. Queries read from them; requests that write,
+    /// migrations and seeding use the primary. Any of them that leaves
+    /// recovery (a promoted standby) becomes the primary.
+    #[arg(
+        long = "read-database-urls",
+        env = "KPSS_READ_DATABASE_URLS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub urls: Vec<String>,
+    /// How long a read waits for a standby to replay its caller's latest
+    /// write before it reads from the primary.
+    #[arg(long, env = "KPSS_READ_WAIT", value_parser = humantime::parse_duration, default_value = "100ms")]
+    pub read_wait: Duration,
+    /// A standby further behind the primary than this serves no reads.
+    #[arg(long, env = "KPSS_READ_MAX_LAG", value_parser = humantime::parse_duration, default_value = "10s")]
+    pub read_max_lag: Duration,
+}
+
+impl Default for ReadReplicas {
+    fn default() -> Self {
+        Self {
+            urls: Vec::new(),
+            read_wait: Duration::from_millis(100),
+            read_max_lag: Duration::from_secs(10),
+        }
+    }
+}
+
+impl ReadReplicas {
+    fn persistence(&self) -> kpss_persistence::replicas::Replicas {
+        kpss_persistence::replicas::Replicas {
+            urls: self
+                .urls
+                .iter()
+                .filter(|u| !u.trim().is_empty())
+                .cloned()
+                .collect(),
+            wait: self.read_wait,
+            max_lag: self.read_max_lag,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -356,15 +407,17 @@ pub async fn prepare_database(config: &Config) -> Result<Db, Error> {
             Ok(())
         })
         .await?;
+    let replicas = config.replicas.persistence();
     if separate_roles {
-        return Ok(Db::connect_with(&url, timeout).await?);
+        let db = Db::connect_with(&url, timeout).await?;
+        return Ok(db.read_from(&replicas, timeout).await?);
     }
     if owner.dialect().has_row_level_security() {
         tracing::warn!(
             "one database role migrates and serves, so row-level security is not a second wall in this set-up (set KPSS_OWNER_DATABASE_URL)"
         );
     }
-    Ok(owner)
+    Ok(owner.read_from(&replicas, timeout).await?)
 }
 
 /// A server running in this process.
@@ -423,7 +476,7 @@ pub async fn start(config: &Config, db: Db) -> Result<Running, Error> {
         oidc.start().await;
     }
     // Changes written by any instance reach this one's subscribers (PostgreSQL).
-    db.listen_for_changes(&config.database_url()?).await?;
+    db.listen_for_changes().await?;
     let (shutdown, stopping) = watch::channel(false);
     let state = AppState {
         schema: Guarded::new(build_schema(db.clone(), &limits), &limits),

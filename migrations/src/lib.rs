@@ -16,6 +16,7 @@ mod m20261203_000010_evaluation_version;
 mod m20261203_000011_change_event;
 mod m20261203_000012_fidelity;
 mod m20261203_000013_carried_from;
+mod m20261204_000014_write_position;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000011_change_event::Migration),
             Box::new(m20261203_000012_fidelity::Migration),
             Box::new(m20261203_000013_carried_from::Migration),
+            Box::new(m20261204_000014_write_position::Migration),
         ]
     }
 }
@@ -112,20 +114,25 @@ mod tests {
     use super::*;
 
     /// `mYYYYMMDD_NNNNNN_name`: numbered 1..N in the order they run, dates
-    /// never falling, none after the day the renaming was made.
+    /// never falling, none after today.
     #[test]
     fn migrations_are_numbered_in_one_sequence_and_dated_no_later_than_written() {
         let names: Vec<String> = Migrator::migrations()
             .iter()
             .map(|m| m.name().to_owned())
             .collect();
+        let today: u32 = sea_orm::prelude::ChronoUtc::now()
+            .format("%Y%m%d")
+            .to_string()
+            .parse()
+            .expect("a date");
         let mut last_date = 0;
         for (i, name) in names.iter().enumerate() {
             let date: u32 = name[1..9].parse().expect(name);
             let number: usize = name[10..16].parse().expect(name);
             assert_eq!(&name[9..10], "_", "{name}");
             assert_eq!(number, i + 1, "{name}");
-            assert!(date >= last_date && date <= 20261203, "{name}");
+            assert!(date >= last_date && date <= today, "{name}");
             last_date = date;
         }
         assert!(names.windows(2).all(|w| w[0] < w[1]), "{names:?}");

@@ -79,7 +79,11 @@ async fn a_write_through_one_instance_is_read_at_once_through_another(b: Backend
 }
 
 async fn answers_are_never_reused_across_scopes_or_callers(b: Backend) {
-    let app = TestApp::spawn(b).await;
+    answers_stay_within_their_scope_and_caller(TestApp::spawn(b).await).await;
+}
+
+/// The checks of [`answers_are_never_reused_across_scopes_or_callers`] on `app`.
+pub async fn answers_stay_within_their_scope_and_caller(app: TestApp) {
     let q = "{ regions { code } plans(first: 100) { nodes { region { code } } } }";
     let regions_of = |v: &serde_json::Value| {
         let mut codes: Vec<String> = v["plans"]["nodes"]

@@ -433,10 +433,16 @@ fn internal(value: &Value) -> bool {
 }
 
 async fn generated_requests_get_no_5xx_no_internal_and_no_foreign_region(b: Backend) {
+    generated_requests_leak_nothing(TestApp::spawn(b).await, default_runs(b)).await;
+}
+
+/// Sends `runs` generated requests (`KPSS_GENERATED_RUNS` overrides) to
+/// `app`: none gets a 5xx, an INTERNAL error or a region its token cannot read.
+pub async fn generated_requests_leak_nothing(app: TestApp, runs: usize) {
     let runs = std::env::var("KPSS_GENERATED_RUNS")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| default_runs(b));
+        .unwrap_or(runs);
     let seed = std::env::var("KPSS_GENERATED_SEED")
         .ok()
         .and_then(|n| n.parse().ok())
@@ -446,7 +452,6 @@ async fn generated_requests_get_no_5xx_no_internal_and_no_foreign_region(b: Back
         .with_test_writer()
         .with_env_filter("kpss_api=warn")
         .try_init();
-    let app = TestApp::spawn(b).await;
     let tokens: Vec<(Option<String>, HashSet<&str>)> = vec![
         (Some(app.admin()), REGIONS.into_iter().collect()),
         (

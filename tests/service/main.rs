@@ -27,6 +27,7 @@ mod persisted;
 mod plan_file;
 mod provenance;
 mod read;
+mod replicas;
 mod rls;
 mod schema;
 mod search;

@@ -94,6 +94,14 @@ impl Metrics {
             metrics::gauge!("kpss_db_connections", "state" => "idle").set(idle as f64);
             metrics::counter!("kpss_db_statements_total").absolute(db.statements());
             metrics::gauge!("kpss_change_subscribers").set(db.subscribers() as f64);
+            for r in db.replicas() {
+                let replica = r.index.to_string();
+                metrics::gauge!("kpss_db_replica_up", "replica" => replica.clone())
+                    .set(if r.serving { 1.0 } else { 0.0 });
+                metrics::gauge!("kpss_db_replica_lag_seconds", "replica" => replica)
+                    .set(r.lag.as_secs_f64());
+            }
+            metrics::counter!("kpss_db_primary_switches_total").absolute(db.primary_switches());
         });
         self.handle.render()
     }

@@ -2,6 +2,7 @@
 
 use crate::Result;
 use crate::dialect::{self, Dialect};
+use crate::replicas::{Replicas, Server, Servers};
 use crate::scoped::{Scoped, WriterTurn};
 use kpss_domain::access::Ctx;
 use kpss_migrations::{Migrator, MigratorTrait};
@@ -10,15 +11,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// A connection pool to SQLite or PostgreSQL, chosen by the URL.
+/// Connection pools to SQLite or PostgreSQL, chosen by the URL: one server,
+/// or a PostgreSQL primary with read replicas ([`Db::read_from`]).
 #[derive(Clone, Debug)]
 pub struct Db {
-    pub(crate) conn: DatabaseConnection,
+    pub(crate) servers: Arc<Servers>,
     statements: Arc<AtomicU64>,
     pub(crate) events: tokio::sync::broadcast::Sender<crate::events::Change>,
     /// The writers' queue where the engine takes one at a time (SQLite).
     writers: Arc<tokio::sync::Mutex<()>>,
-    pub(crate) versions: Arc<crate::version::Shared>,
 }
 
 /// How long a PostgreSQL statement may run unless the caller says otherwise.
@@ -32,32 +33,64 @@ impl Db {
 
     /// The same, with PostgreSQL's `statement_timeout` set on every connection.
     pub async fn connect_with(url: &str, statement_timeout: Duration) -> Result<Self> {
-        let mut conn = Database::connect(dialect::connect_options(url, statement_timeout)?).await?;
         let statements = Arc::new(AtomicU64::new(0));
-        let counter = statements.clone();
-        conn.set_metric_callback(move |_| {
-            counter.fetch_add(1, Ordering::Relaxed);
-        });
+        let opts = dialect::connect_options(url, statement_timeout)?;
+        let server = Server::new(url, counted(Database::connect(opts).await?, &statements));
         let (events, _) = tokio::sync::broadcast::channel(1024);
         Ok(Self {
-            conn,
+            servers: Arc::new(Servers::one(server)),
             statements,
             events,
             writers: Arc::default(),
-            versions: Arc::default(),
         })
+    }
+
+    /// The same database with PostgreSQL hot standbys of it for reads (see
+    /// [`crate::replicas`]); connecting to them waits for none.
+    pub async fn read_from(self, replicas: &Replicas, statement_timeout: Duration) -> Result<Self> {
+        if replicas.urls.is_empty() {
+            return Ok(self);
+        }
+        if !self.dialect().streams_to_replicas() {
+            return Err(crate::Error::Data(
+                "read replicas need PostgreSQL (DATABASE_URL)".into(),
+            ));
+        }
+        let mut servers = vec![self.servers.primary().clone()];
+        for url in &replicas.urls {
+            let opts = crate::replicas::connect_options(url, statement_timeout)?;
+            let conn = Database::connect(opts).await?;
+            servers.push(Server::new(url, counted(conn, &self.statements)));
+        }
+        let db = Self {
+            servers: Arc::new(Servers::new(servers, replicas)),
+            ..self
+        };
+        crate::replicas::watch(&db);
+        Ok(db)
+    }
+
+    /// The pool of the server that takes writes now.
+    pub(crate) fn conn(&self) -> &DatabaseConnection {
+        &self.servers.primary().conn
     }
 
     /// The one way to read and write: a handle carrying the caller's scope,
     /// for one request (its reads share a transaction on PostgreSQL).
     pub fn scoped(&self, ctx: Ctx) -> Scoped {
-        Scoped::new(self.clone(), ctx, true)
+        Scoped::new(self.clone(), ctx, true, false)
+    }
+
+    /// The same for a request that writes: its reads, too, run on the primary.
+    pub fn scoped_for_writes(&self, ctx: Ctx) -> Scoped {
+        Scoped::new(self.clone(), ctx, true, true)
     }
 
     /// The same for a handle that lives as long as a connection (a
-    /// subscription): each read runs in a transaction of its own.
+    /// subscription): each read runs in a transaction of its own, on the
+    /// primary, where the changes it is told of are already visible.
     pub fn scoped_per_read(&self, ctx: Ctx) -> Scoped {
-        Scoped::new(self.clone(), ctx, false)
+        Scoped::new(self.clone(), ctx, false, true)
     }
 
     /// Runs `f` under a PostgreSQL advisory lock, so that of several instances
@@ -70,27 +103,27 @@ impl Db {
         if !self.dialect().is_shared() {
             return f().await;
         }
-        let lock = dialect::prepare_lock(&self.conn).await?;
+        let lock = dialect::prepare_lock(self.conn()).await?;
         let out = f().await;
         lock.commit().await?;
         out
     }
 
     pub async fn migrate(&self) -> Result<()> {
-        kpss_migrations::rename_applied(&self.conn).await?;
-        Migrator::up(&self.conn, None).await?;
-        crate::search::rebuild_when_empty(&self.conn).await
+        kpss_migrations::rename_applied(self.conn()).await?;
+        Migrator::up(self.conn(), None).await?;
+        crate::search::rebuild_when_empty(self.conn()).await
     }
 
     /// Run by the database's owner at every start: gives `role` (the
     /// service's own login role) exactly the rights it needs.
     pub async fn grant_service_role(&self, role: &str) -> Result<()> {
-        crate::dialect::grant_service_role(&self.conn, role).await
+        crate::dialect::grant_service_role(self.conn(), role).await
     }
 
     /// Whether the database answers (for `/readyz`).
     pub async fn ping(&self) -> Result<()> {
-        self.conn.ping().await?;
+        self.conn().ping().await?;
         Ok(())
     }
 
@@ -102,11 +135,11 @@ impl Db {
 
     /// Open and idle connections of the pool (for `/metrics`).
     pub fn pool_connections(&self) -> (u32, usize) {
-        dialect::pool_connections(&self.conn)
+        dialect::pool_connections(self.conn())
     }
 
     pub fn dialect(&self) -> Dialect {
-        Dialect::of(&self.conn)
+        Dialect::of(self.conn())
     }
 
     /// Waits for this writer's turn where the engine takes one writer at a
@@ -118,18 +151,30 @@ impl Db {
         Some(self.writers.clone().lock_owned().await)
     }
 
-    /// Closes every connection of the pool and waits until they are closed
+    /// Closes every connection of the pools and waits until they are closed
     /// (SQLite then folds its write-ahead log into the database file).
     pub async fn close(self) -> Result<()> {
-        Ok(self.conn.close().await?)
+        for server in self.servers.all() {
+            server.conn.clone().close().await?;
+        }
+        Ok(())
     }
 
     /// Whether no region has been loaded yet (a new database).
     pub async fn is_empty(&self) -> Result<bool> {
         use sea_orm::{EntityTrait, PaginatorTrait};
         Ok(crate::entity::region::Entity::find()
-            .count(&self.conn)
+            .count(self.conn())
             .await?
             == 0)
     }
+}
+
+/// `conn`, counting its statements into `statements`.
+fn counted(mut conn: DatabaseConnection, statements: &Arc<AtomicU64>) -> DatabaseConnection {
+    let counter = statements.clone();
+    conn.set_metric_callback(move |_| {
+        counter.fetch_add(1, Ordering::Relaxed);
+    });
+    conn
 }

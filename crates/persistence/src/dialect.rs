@@ -55,6 +55,11 @@ impl Dialect {
         self == Self::Postgres
     }
 
+    /// Whether the engine streams its log to hot standbys that serve reads.
+    pub fn streams_to_replicas(self) -> bool {
+        self == Self::Postgres
+    }
+
     /// SQLite takes one writer at a time: this process queues its writers
     /// in order (`Db::writers`) instead of letting them poll the file lock.
     pub fn queues_writers(self) -> bool {
@@ -382,6 +387,8 @@ pub(crate) async fn grant_service_role(conn: &DatabaseConnection, role: &str) ->
         format!("REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {role}"),
         format!("GRANT USAGE ON SCHEMA public TO {role}"),
         format!("GRANT SELECT ON kraj, region TO {role}"),
+        // Not tenant data: where each caller's latest write ends (replicas.rs).
+        format!("GRANT SELECT, INSERT, UPDATE ON write_position TO {role}"),
         format!("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}"),
         // The policies and the service call them; no other role may.
         format!(
@@ -397,8 +404,12 @@ pub(crate) async fn grant_service_role(conn: &DatabaseConnection, role: &str) ->
         };
         sql.push(format!("GRANT {rights} ON \"{t}\" TO {role}"));
     }
+    // One transaction: instances already serving (and standbys replaying)
+    // never see the rights revoked and not yet granted again.
+    let txn = conn.begin().await?;
     for s in sql {
-        conn.execute_unprepared(&s).await?;
+        txn.execute_unprepared(&s).await?;
     }
+    txn.commit().await?;
     Ok(())
 }

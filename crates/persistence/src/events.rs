@@ -78,12 +78,12 @@ impl Db {
 
     /// On PostgreSQL, forwards the changes of every instance, written from
     /// now on, to this instance's subscribers (reconnecting when the
-    /// connection drops).
-    pub async fn listen_for_changes(&self, url: &str) -> Result<()> {
+    /// connection drops, to the server that is the primary then).
+    pub async fn listen_for_changes(&self) -> Result<()> {
         if !self.dialect().notifies_changes() {
             return Ok(());
         }
-        let mut listener = dialect::listener(url, CHANNEL).await?;
+        let mut listener = dialect::listener(&self.servers.primary().url, CHANNEL).await?;
         // Changes from here on reach subscribers; when the database cannot say
         // where "here" is yet, the service starts anyway and asks again
         // (notifications queue up meanwhile).
@@ -128,6 +128,16 @@ impl Db {
                     Err(e) => {
                         tracing::warn!(error = %e, "change listener lost its connection; retrying");
                         tokio::time::sleep(Duration::from_secs(1)).await;
+                        // The primary may be another server now.
+                        match dialect::listener(&db.servers.primary().url, CHANNEL).await {
+                            Ok(again) => {
+                                listener = again;
+                                if let Err(e) = feed.forward().await {
+                                    tracing::warn!(error = %e, "cannot read the changes");
+                                }
+                            }
+                            Err(e) => tracing::warn!(error = %e, "cannot listen for changes yet"),
+                        }
                     }
                 }
             }

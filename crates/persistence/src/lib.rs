@@ -29,6 +29,7 @@ pub mod priority;
 pub mod provenance;
 pub mod provider;
 pub mod region;
+pub mod replicas;
 pub mod scoped;
 pub mod search;
 pub mod seed;

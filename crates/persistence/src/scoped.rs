@@ -3,10 +3,12 @@
 //! on PostgreSQL each transaction carries the caller's regions for
 //! row-level security, the second wall.
 
-use crate::{Db, Result, dialect};
+use crate::replicas::Server;
+use crate::{Db, Result, dialect, replicas};
 use kpss_domain::access::{Ctx, Grant};
 use sea_orm::{DatabaseExecutor, DatabaseTransaction, DbErr, TransactionTrait};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[derive(Clone)]
 pub struct Scoped(Arc<Inner>);
@@ -21,6 +23,13 @@ struct Inner {
     /// Whether reads share one transaction (a request) or each runs in its
     /// own (a handle as long-lived as a subscription).
     shared: bool,
+    /// Whether reads run on the primary (a request that writes) or where
+    /// [`replicas::for_reads`] sends them.
+    on_primary: bool,
+    /// The server of the reads, chosen at the first read: the data version
+    /// and the data come from the same server.
+    chosen: tokio::sync::OnceCell<()>,
+    server: AtomicUsize,
     /// PostgreSQL: the reads of one handle (one request) share a transaction
     /// that carries the caller's scope, as PostGraphile does; it is never
     /// committed, as it only reads. A failure to open it stays: an
@@ -30,11 +39,14 @@ struct Inner {
 }
 
 impl Scoped {
-    pub(crate) fn new(db: Db, ctx: Ctx, shared: bool) -> Self {
+    pub(crate) fn new(db: Db, ctx: Ctx, shared: bool, on_primary: bool) -> Self {
         Self(Arc::new(Inner {
             db,
             ctx,
             shared,
+            on_primary,
+            chosen: tokio::sync::OnceCell::new(),
+            server: AtomicUsize::new(0),
             reads: tokio::sync::OnceCell::new(),
         }))
     }
@@ -51,18 +63,26 @@ impl Scoped {
     /// commit); on PostgreSQL the handle's read transaction (read committed:
     /// each statement sees the latest commit too).
     pub(crate) async fn reader(&self) -> Result<DatabaseExecutor<'_>> {
-        let conn = &self.0.db.conn;
-        if !self.0.db.dialect().has_row_level_security() {
-            return Ok(conn.into());
+        let db = &self.0.db;
+        if !db.dialect().has_row_level_security() {
+            return Ok(db.conn().into());
         }
         if !self.0.shared {
-            return Ok(DatabaseExecutor::OwnedTransaction(self.begin_read().await?));
+            let primary = db.servers.primary();
+            return Ok(DatabaseExecutor::OwnedTransaction(
+                self.begin_read(primary).await?,
+            ));
         }
         let opened = self
             .0
             .reads
             .get_or_init(|| async {
-                self.begin_read().await.map_err(|e| match e {
+                let mut opened = self.begin_read(self.server().await).await;
+                // A standby that fails leaves the rotation; the primary reads instead.
+                if opened.is_err() && self.fall_back() {
+                    opened = self.begin_read(self.server().await).await;
+                }
+                opened.map_err(|e| match e {
                     crate::Error::Db(e) => e,
                     e => DbErr::Custom(e.to_string()),
                 })
@@ -74,8 +94,39 @@ impl Scoped {
         }
     }
 
-    async fn begin_read(&self) -> Result<DatabaseTransaction> {
-        let txn = self.0.db.conn.begin().await?;
+    /// The server of this handle's reads (see [`replicas::for_reads`]).
+    pub(crate) async fn server(&self) -> &Arc<Server> {
+        let inner = &self.0;
+        inner
+            .chosen
+            .get_or_init(|| async {
+                let index = if inner.on_primary {
+                    inner.db.servers.primary_index()
+                } else {
+                    replicas::for_reads(self).await
+                };
+                inner.server.store(index, Ordering::Relaxed);
+            })
+            .await;
+        inner.db.servers.get(inner.server.load(Ordering::Relaxed))
+    }
+
+    /// After the chosen standby failed: takes it out of the rotation and
+    /// reads from the primary from now on; false when the primary failed.
+    pub(crate) fn fall_back(&self) -> bool {
+        let servers = &self.0.db.servers;
+        let failed = self.0.server.load(Ordering::Relaxed);
+        let primary = servers.primary_index();
+        if failed == primary {
+            return false;
+        }
+        servers.failed(failed);
+        self.0.server.store(primary, Ordering::Relaxed);
+        true
+    }
+
+    async fn begin_read(&self, server: &Server) -> Result<DatabaseTransaction> {
+        let txn = server.conn.begin().await?;
         dialect::set_scope(&txn, &self.0.ctx.read, &Grant::default()).await?;
         Ok(txn)
     }
@@ -87,7 +138,7 @@ impl Scoped {
         let txn = self
             .0
             .db
-            .conn
+            .conn()
             .begin_with_options(dialect::write_options())
             .await?;
         dialect::set_scope(&txn, &self.0.ctx.read, &self.0.ctx.write).await?;

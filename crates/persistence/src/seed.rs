@@ -168,7 +168,7 @@ fn read(path: &Path) -> Result<String> {
 }
 
 async fn upsert_territory(db: &Db, t: &Territory) -> Result<()> {
-    let txn = db.conn.begin().await?;
+    let txn = db.conn().begin().await?;
     for k in &t.kraje {
         let am = kraj::ActiveModel {
             code: Set(k.code.to_string()),
@@ -221,7 +221,10 @@ async fn import_region(
 ) -> Result<Outcome> {
     let code = data.region.to_string();
     let _turn = db.writer_turn().await;
-    let txn = db.conn.begin_with_options(dialect::write_options()).await?;
+    let txn = db
+        .conn()
+        .begin_with_options(dialect::write_options())
+        .await?;
     let previous = seed_import::Entity::find_by_id(code.as_str())
         .one(&txn)
         .await?;

@@ -382,6 +382,7 @@ pub(crate) async fn audit<S: Serialize>(
 /// Commits the changes of `txn`, then publishes their events.
 pub(crate) async fn commit(s: &Scoped, txn: DatabaseTransaction, events: Vec<Event>) -> Result<()> {
     txn.commit().await?;
+    crate::replicas::wrote(s).await;
     for event in events {
         events::committed(s.db(), event);
     }

@@ -5,13 +5,14 @@
 
 use crate::dialect::Dialect;
 use crate::entity::data_version;
-use crate::{Db, Result, Scoped};
+use crate::replicas::Server;
+use crate::{Result, Scoped};
 use kpss_domain::access::Grant;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::watch;
 
 /// Counters per region: concurrent writers of one region mostly update
@@ -57,13 +58,21 @@ pub(crate) async fn bump_shard(c: &impl ConnectionTrait, region: &str, shard: i1
 /// counters, which rises with every commit that changes any of them. Read
 /// before the data it guards (each later read sees at least this state).
 /// Callers of one scope share reads (see [`Shared`]).
+/// The version is read on the server the handle's data comes from.
 pub async fn of(s: &Scoped) -> Result<i64> {
-    let db = s.db();
-    Ok(db.versions.of(db, &s.ctx().read).await?)
+    let scope = &s.ctx().read;
+    let server = s.server().await;
+    match server.versions.of(server, scope).await {
+        Err(_) if s.fall_back() => {
+            let primary = s.server().await;
+            Ok(primary.versions.of(primary, scope).await?)
+        }
+        answer => Ok(answer?),
+    }
 }
 
-async fn read(db: &Db, read: &Grant) -> Result<i64, DbErr> {
-    let conn = &db.conn;
+async fn read(server: &Server, read: &Grant) -> Result<i64, DbErr> {
+    let conn = &server.conn;
     let row = conn
         .query_one_raw(Dialect::of(conn).data_version(read))
         .await?;
@@ -93,7 +102,7 @@ struct Scope {
 }
 
 impl Shared {
-    async fn of(&self, db: &Db, scope: &Grant) -> Result<i64, DbErr> {
+    async fn of(&self, server: &Arc<Server>, scope: &Grant) -> Result<i64, DbErr> {
         let (mut answer, start) = {
             let mut scopes = self.scopes.lock().unwrap_or_else(PoisonError::into_inner);
             match scopes.get_mut(scope) {
@@ -111,7 +120,7 @@ impl Shared {
         };
         if let Some(first) = start {
             // Apart from the caller, so a caller that goes away leaves the others their answer.
-            tokio::spawn(reads(db.clone(), scope.clone(), first));
+            tokio::spawn(reads(server.clone(), scope.clone(), first));
         }
         let answered = answer
             .wait_for(Option::is_some)
@@ -123,12 +132,12 @@ impl Shared {
 
 /// Reads the scope's version for `batch`, then for the callers who came
 /// meanwhile, until none is waiting.
-async fn reads(db: Db, scope: Grant, mut batch: Answer) {
+async fn reads(server: Arc<Server>, scope: Grant, mut batch: Answer) {
     loop {
-        let answer = read(&db, &scope).await;
+        let answer = read(&server, &scope).await;
         let failed = answer.is_err();
         batch.send_replace(Some(answer.clone()));
-        let mut scopes = db
+        let mut scopes = server
             .versions
             .scopes
             .lock()

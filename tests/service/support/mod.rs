@@ -175,6 +175,7 @@ pub fn config_for(
         },
         // On, as in production: every test also checks that reused answers stay exact.
         response_cache_mb: 32,
+        replicas: Default::default(),
         environment: kpss::Environment::Development,
         introspection: None,
         graphiql: None,

@@ -36,7 +36,7 @@ pub const SERVICE: &str = "kpss_service";
 
 static ROLES: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
 
-async fn create_roles(admin: &str) {
+pub async fn create_roles(admin: &str) {
     let conn = Database::connect(format!("{admin}/postgres"))
         .await
         .expect("connect to PostgreSQL");
@@ -52,7 +52,7 @@ async fn create_roles(admin: &str) {
 }
 
 /// A URL of `role` on the server of `admin` (a URL with a user and no database).
-fn as_role(admin: &str, role: &str, db: &str) -> String {
+pub fn as_role(admin: &str, role: &str, db: &str) -> String {
     let host = admin.rsplit_once('@').map_or(admin, |(_, h)| h);
     format!("postgres://{role}:{role}@{host}/{db}")
 }
@@ -123,7 +123,7 @@ pub async fn stranger(service_url: &str) -> String {
 }
 
 /// Runs one statement as the server's superuser.
-async fn sql(admin: &str, statement: &str) {
+pub async fn sql(admin: &str, statement: &str) {
     let conn = Database::connect(format!("{admin}/postgres"))
         .await
         .expect("connect to PostgreSQL");
@@ -134,7 +134,7 @@ async fn sql(admin: &str, statement: &str) {
 }
 
 /// Creates an empty database owned by `owner` on the server of `admin`; its name.
-async fn create_database(admin: &str, owner: &str) -> String {
+pub async fn create_database(admin: &str, owner: &str) -> String {
     create_database_from(admin, owner, None).await
 }
 
@@ -205,42 +205,22 @@ pub struct OwnServer {
     port: u16,
     user: Option<(u32, u32)>,
     child: Option<std::process::Child>,
+    /// Server settings (`name=value`) beyond the fixed ones.
+    settings: Vec<String>,
 }
+
+/// Settings of a server whose durability no test relies on.
+const FAST: &[&str] = &["synchronous_commit=off"];
 
 impl OwnServer {
     /// initdb into a temporary folder and start the server on 127.0.0.1.
     pub fn start() -> Result<Self, String> {
-        let bin = match bin_dir() {
-            Some(b) => b,
-            None => {
-                install_postgresql()?;
-                bin_dir().ok_or("postgresql installed, but initdb/postgres not found")?
-            }
-        };
-        let dir = tempfile::Builder::new()
-            .prefix("kpss-pg-")
-            .tempdir()
-            .map_err(|e| e.to_string())?
-            .keep();
-        // PostgreSQL refuses to run as root: run it as `nobody`.
-        let user = if super::is_root() {
-            Some((65534u32, 65534u32))
-        } else {
-            None
-        };
-        if let Some((uid, gid)) = user {
-            std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
-                .map_err(|e| format!("chown {}: {e}", dir.display()))?;
-        }
-        let mut server = Self {
-            url: String::new(),
-            bin,
-            dir,
-            port: free_port()?,
-            user,
-            child: None,
-        };
-        server.url = format!("postgres://postgres@127.0.0.1:{}", server.port);
+        Self::start_with(FAST)
+    }
+
+    /// The same with these settings (`name=value`).
+    pub fn start_with(settings: &[&str]) -> Result<Self, String> {
+        let mut server = Self::new(settings)?;
         let mut initdb = Command::new(server.bin.join("initdb"));
         initdb.args([
             "-D",
@@ -270,6 +250,93 @@ impl OwnServer {
         Ok(server)
     }
 
+    /// A server not started yet: its folder, port and settings.
+    fn new(settings: &[&str]) -> Result<Self, String> {
+        let bin = match bin_dir() {
+            Some(b) => b,
+            None => {
+                install_postgresql()?;
+                bin_dir().ok_or("postgresql installed, but initdb/postgres not found")?
+            }
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("kpss-pg-")
+            .tempdir()
+            .map_err(|e| e.to_string())?
+            .keep();
+        // PostgreSQL refuses to run as root: run it as `nobody`.
+        let user = if super::is_root() {
+            Some((65534u32, 65534u32))
+        } else {
+            None
+        };
+        if let Some((uid, gid)) = user {
+            std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
+                .map_err(|e| format!("chown {}: {e}", dir.display()))?;
+        }
+        let port = free_port()?;
+        Ok(Self {
+            url: format!("postgres://postgres@127.0.0.1:{port}"),
+            bin,
+            dir,
+            port,
+            user,
+            child: None,
+            settings: settings.iter().map(|s| (*s).to_owned()).collect(),
+        })
+    }
+
+    /// A hot standby of this server (`pg_basebackup -R`), streaming from it
+    /// under the name `name` (its `application_name` for
+    /// `synchronous_standby_names`), with these settings.
+    pub fn standby(&self, name: &str, settings: &[&str]) -> Result<Self, String> {
+        let mut settings = settings.to_vec();
+        let cluster_name = format!("cluster_name={name}");
+        settings.push(&cluster_name);
+        let mut standby = Self::new(&settings)?;
+        let mut backup = Command::new(standby.bin.join("pg_basebackup"));
+        backup.args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &self.port.to_string(),
+            "-U",
+            "postgres",
+            "-D",
+            path(&standby.dir.join("data"))?,
+            "-R",
+            "-X",
+            "stream",
+            "--checkpoint=fast",
+            "--no-sync",
+        ]);
+        standby.as_user(&mut backup);
+        let out = backup.output().map_err(|e| format!("pg_basebackup: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "pg_basebackup failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        standby.start_again()?;
+        Ok(standby)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// What the server has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("postgres.log")).unwrap_or_default()
+    }
+
+    /// Stops the server as a crash would (`pg_ctl stop -m immediate`): no
+    /// checkpoint, every connection cut.
+    pub fn kill(&mut self) -> Result<(), String> {
+        self.signal("-QUIT")
+    }
+
     fn as_user(&self, cmd: &mut Command) {
         if let Some((uid, gid)) = self.user {
             use std::os::unix::process::CommandExt;
@@ -290,15 +357,9 @@ impl OwnServer {
                 "-p",
                 &self.port.to_string(),
             ])
-            .args([
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-c",
-                "fsync=off",
-                "-c",
-                "synchronous_commit=off",
-            ])
+            .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
             .args(["-c", "full_page_writes=off", "-c", "max_connections=300"])
+            .args(self.settings.iter().flat_map(|s| ["-c", s.as_str()]))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(
@@ -322,11 +383,15 @@ impl OwnServer {
 
     /// Stops the server (fast shutdown: every connection is cut) and waits until it is gone.
     pub fn stop(&mut self) -> Result<(), String> {
+        self.signal("-INT")
+    }
+
+    fn signal(&mut self, signal: &str) -> Result<(), String> {
         let Some(mut child) = self.child.take() else {
             return Ok(());
         };
         Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
+            .args([signal, &child.id().to_string()])
             .status()
             .map_err(|e| format!("kill: {e}"))?;
         child.wait().map_err(|e| format!("wait: {e}"))?;

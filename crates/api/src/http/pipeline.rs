@@ -22,6 +22,7 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use kpss_domain::access::Ctx;
+use kpss_persistence::Scoped;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Instant;
@@ -248,9 +249,12 @@ pub(super) async fn answer(s: &AppState, ctx: &Ctx, mut params: Params, over_get
         };
         ResponseCache::key(ctx, &request)
     });
+    // A query's version and data come from the same server (see
+    // `kpss_persistence::replicas`), so one handle serves both.
+    let mut scoped = s.db.scoped(ctx.clone());
     let mut version = None;
     if let Some(stored) = key.as_ref().and_then(|k| s.cache.get(k)) {
-        version = match data_version(s, ctx).await {
+        version = match data_version(&scoped).await {
             Ok(v) => Some(v),
             Err(a) => return a,
         };
@@ -275,8 +279,11 @@ pub(super) async fn answer(s: &AppState, ctx: &Ctx, mut params: Params, over_get
     }
     // Read before the data, so that a stored answer is never older than its version.
     let key = key.filter(|_| kind == Some(OperationType::Query));
+    if mutation {
+        scoped = s.db.scoped_for_writes(ctx.clone());
+    }
     if key.is_some() && version.is_none() {
-        version = match data_version(s, ctx).await {
+        version = match data_version(&scoped).await {
             Ok(v) => Some(v),
             Err(a) => return a,
         };
@@ -288,7 +295,7 @@ pub(super) async fn answer(s: &AppState, ctx: &Ctx, mut params: Params, over_get
     request.set_parsed_query(doc);
 
     let span = tracing::info_span!("graphql", subject = %ctx.subject, operation = operation_name.unwrap_or("-"));
-    let (data, batcher) = request_data(ctx.clone(), s.db.scoped(ctx.clone()));
+    let (data, batcher) = request_data(ctx.clone(), scoped);
     request.data = data;
     let personal = Arc::new(Personal::default());
     request.data.insert(personal.clone());
@@ -386,17 +393,15 @@ pub(super) async fn admitted(
 
 /// The data version of the caller's readable regions; when the database
 /// does not answer, the request's answer (it would fail the same way later).
-async fn data_version(s: &AppState, ctx: &Ctx) -> Result<i64, Answer> {
-    kpss_persistence::version::of(&s.db.scoped(ctx.clone()))
-        .await
-        .map_err(|e| {
-            let e = ApiError::from(e);
-            let status = match e {
-                ApiError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            Answer::error(status, &e.to_string(), e.code())
-        })
+async fn data_version(scoped: &Scoped) -> Result<i64, Answer> {
+    kpss_persistence::version::of(scoped).await.map_err(|e| {
+        let e = ApiError::from(e);
+        let status = match e {
+            ApiError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        Answer::error(status, &e.to_string(), e.code())
+    })
 }
 
 /// A GraphQL response as GraphQL over HTTP writes it: no `data` when nothing ran.
