@@ -9,3 +9,6 @@ CREATE ROLE kpss_owner LOGIN NOSUPERUSER PASSWORD '${KPSS_OWNER_PASSWORD}';
 CREATE ROLE kpss_service LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD '${KPSS_SERVICE_PASSWORD}';
 CREATE DATABASE kpss OWNER kpss_owner;
 SQL
+# Standbys (the `replicas` profile) stream from this server as the
+# superuser over the compose network.
+echo "host replication all all scram-sha-256" >> "$PGDATA/pg_hba.conf"
