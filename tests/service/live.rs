@@ -120,7 +120,11 @@ async fn record_evaluation(app: &TestApp, year: i32) {
 }
 
 async fn a_reader_receives_only_its_regions_changes(b: Backend) {
-    let app = TestApp::spawn(b).await;
+    reader_receives_only_its_regions_changes(TestApp::spawn(b).await).await;
+}
+
+/// The checks of [`a_reader_receives_only_its_regions_changes`] on `app`.
+pub async fn reader_receives_only_its_regions_changes(app: TestApp) {
     let mut ws = subscribe(&app.base, &app.token(Role::Viewer, &["klatovy"], &[])).await;
     create_provider(&app, "kromeriz").await;
     create_provider(&app, "klatovy").await;

@@ -188,11 +188,13 @@ async fn queries_read_from_a_standby_and_requests_that_write_from_the_primary() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_caller_reads_its_own_write_at_once_through_another_instance() {
-    // The standby applies every change 3 s late, so a read that sees the
-    // write at once did not get it from the standby by luck.
-    let delayed: &[&str] = &["recovery_min_apply_delay=3s"];
+    // The standby applies every change 6 s late, so a read that sees the
+    // write at once did not get it from the standby by luck; 2 s behind the
+    // primary, it leaves the rotation.
+    let delayed: &[&str] = &["recovery_min_apply_delay=6s"];
     let cluster = Cluster::start(&["synchronous_commit=off"], &[("s1", delayed)]).await;
-    let a = cluster.serve(|_| {}).await;
+    let max_lag = |c: &mut kpss::Config| c.replicas.read_max_lag = Duration::from_secs(2);
+    let a = cluster.serve(max_lag).await;
     let b = a.beside().await;
     standbys_serving(&b, 1).await;
     let editor = a.token_for("editor", Role::Editor, &["klatovy"], &[]);
@@ -203,6 +205,7 @@ async fn a_caller_reads_its_own_write_at_once_through_another_instance() {
     assert_eq!(first_measure(&b, &viewer).await, before);
     let renamed = rename(&a, &editor, &before, "Zapsáno na jedné instanci").await;
     assert_eq!(renamed["title"], "Zapsáno na jedné instanci");
+    let written = Instant::now();
 
     assert_eq!(
         first_measure(&b, &editor).await["title"],
@@ -214,14 +217,25 @@ async fn a_caller_reads_its_own_write_at_once_through_another_instance() {
         before["title"],
         "a reader that did not write is served by the delayed standby"
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while first_measure(&b, &viewer).await["title"] != "Zapsáno na jedné instanci" {
+    // More than 2 s behind: out of the rotation, so the viewer reads the
+    // primary long before the standby applies the write.
+    while b.db.replicas()[0].serving {
         assert!(
-            Instant::now() < deadline,
-            "the standby never applied the write"
+            written.elapsed() < Duration::from_secs(5),
+            "the lagging standby stays in rotation"
         );
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    assert_eq!(
+        first_measure(&b, &viewer).await["title"],
+        "Zapsáno na jedné instanci"
+    );
+    assert!(
+        written.elapsed() < Duration::from_secs(6),
+        "the standby had not applied it yet"
+    );
+    // Once it has, it serves again.
+    standbys_serving(&b, 1).await;
     b.stop().await;
     a.stop().await;
 }
@@ -435,15 +449,19 @@ async fn an_acknowledged_write_survives_the_loss_of_the_primary() {
         "writes resumed only after {failover:?}"
     );
     assert_eq!(app.db.primary_switches(), 1);
-    app.stop().await;
+    // The change listener follows the primary: changes reach subscribers again.
+    crate::live::reader_receives_only_its_regions_changes(app).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_replicas_nothing_leaks_and_no_answer_crosses_scopes() {
+async fn with_replicas_nothing_leaks_no_answer_crosses_scopes_and_changes_arrive() {
     let cluster = Cluster::start(&["synchronous_commit=off"], &[("s1", &[])]).await;
     let app = cluster.serve(|_| {}).await;
     standbys_serving(&app, 1).await;
     crate::cache::answers_stay_within_their_scope_and_caller(app).await;
+    let app = cluster.serve(|_| {}).await;
+    standbys_serving(&app, 1).await;
+    crate::live::reader_receives_only_its_regions_changes(app).await;
     let app = cluster.serve(|_| {}).await;
     standbys_serving(&app, 1).await;
     crate::generated::generated_requests_leak_nothing(app, 1_000).await;

@@ -368,7 +368,16 @@ pub fn user_of(url: &str) -> Result<String> {
 /// A connection that receives the notifications of `channel` (PostgreSQL).
 pub(crate) async fn listener(url: &str, channel: &str) -> Result<PgListener> {
     let lost = |e: sea_orm::sqlx::Error| DbErr::Conn(RuntimeErr::Internal(e.to_string()));
-    let mut listener = PgListener::connect(url).await.map_err(lost)?;
+    // As `PgListener::connect`, but a server that is gone fails the attempt
+    // at once rather than after sqlx's 30 s, so the caller tries the next primary.
+    let pool = sea_orm::sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .max_lifetime(None)
+        .idle_timeout(None)
+        .acquire_timeout(POSTGRES_CONNECT_TIMEOUT)
+        .connect_lazy(url)
+        .map_err(lost)?;
+    let mut listener = PgListener::connect_with(&pool).await.map_err(lost)?;
     listener.listen(channel).await.map_err(lost)?;
     Ok(listener)
 }

@@ -147,12 +147,14 @@ impl Servers {
     /// A standby in rotation that has replayed at least `position`, taken in turn.
     fn standby_at(&self, position: i64) -> Option<usize> {
         let primary = self.primary_index();
-        let n = self.list.len();
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        (0..n).map(|k| (start + k) % n).find(|&i| {
-            let h = self.list[i].health();
-            i != primary && h.serving && h.replay >= position
-        })
+        let ready: Vec<usize> = (0..self.list.len())
+            .filter(|&i| {
+                let h = self.list[i].health();
+                i != primary && h.serving && h.replay >= position
+            })
+            .collect();
+        let turn = self.next.fetch_add(1, Ordering::Relaxed);
+        (!ready.is_empty()).then(|| ready[turn % ready.len()])
     }
 
     /// Takes standby `index` out of the rotation until the watcher finds it well.
