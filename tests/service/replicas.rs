@@ -123,6 +123,8 @@ fn statements_on(log: &str, from: usize, table: &str) -> usize {
         .count()
 }
 
+const MEASURES: &str = r#"{ measures(filter: { regions: ["klatovy"] }, first: 100) { nodes { id title evaluations { year status } } } }"#;
+
 const FIRST_MEASURE: &str =
     r#"{ measures(filter: { regions: ["klatovy"] }, first: 1) { nodes { id title version } } }"#;
 
@@ -252,7 +254,9 @@ async fn a_stopped_standby_leaves_the_rotation_and_comes_back() {
     let viewer = app.token_for("viewer", Role::Viewer, &["klatovy"], &[]);
 
     let started = Instant::now();
-    let readers: Vec<_> = (0..4)
+    // Eight readers of a list that keeps the database busy: when the standby
+    // stops, some of them are reading from it.
+    let readers: Vec<_> = (0..8)
         .map(|_| {
             let (base, token) = (app.base.clone(), viewer.clone());
             tokio::spawn(async move {
@@ -263,7 +267,7 @@ async fn a_stopped_standby_leaves_the_rotation_and_comes_back() {
                     let answer = http
                         .post(format!("{base}/graphql"))
                         .bearer_auth(&token)
-                        .json(&json!({ "query": FIRST_MEASURE }))
+                        .json(&json!({ "query": MEASURES }))
                         .send()
                         .await;
                     let ok = match answer {
@@ -283,7 +287,24 @@ async fn a_stopped_standby_leaves_the_rotation_and_comes_back() {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // First the standby ends the sessions of reads under way (a statement
+    // of a request, not the watcher's), as a crash of one backend would.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut cut = 0;
+    while cut == 0 {
+        assert!(
+            started.elapsed() < Duration::from_millis(1400),
+            "no read under way to cut"
+        );
+        cut = number(
+            &cluster.standbys[0],
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE usename = 'kpss_service' AND state = 'active' \
+             AND query NOT LIKE '%pg_is_in_recovery%'",
+        )
+        .await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500) - started.elapsed()).await;
     let stopped_at = started.elapsed();
     blocking(|| cluster.standbys[0].stop());
     let mut failures = Vec::new();
@@ -293,16 +314,12 @@ async fn a_stopped_standby_leaves_the_rotation_and_comes_back() {
         served += n;
         failures.extend(f);
     }
-    eprintln!("standby stopped at {stopped_at:?}: {served} reads served, failed at {failures:?}");
-    // Only the reads under way on the standby when it stopped fail (one per
-    // reader at most); every later one is served by the primary.
-    assert!(failures.len() <= 4, "{} reads failed", failures.len());
-    assert!(
-        failures
-            .iter()
-            .all(|t| *t >= stopped_at && *t < stopped_at + Duration::from_secs(1)),
-        "failures after the first second: {failures:?}"
+    eprintln!(
+        "{cut} reads cut; standby stopped at {stopped_at:?}: {served} reads served, failed at {failures:?}"
     );
+    // The reads cut, and those under way on the standby when it stopped,
+    // ran again on the primary; every later one went there.
+    assert!(failures.is_empty(), "reads failed at {failures:?}");
     assert!(app.db.replicas().iter().all(|r| !r.serving));
     assert!(served > 20, "{served} reads served");
 

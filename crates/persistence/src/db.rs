@@ -70,6 +70,11 @@ impl Db {
         Ok(db)
     }
 
+    /// Whether queries may read from hot standbys.
+    pub fn has_replicas(&self) -> bool {
+        self.servers.has_replicas()
+    }
+
     /// The pool of the server that takes writes now.
     pub(crate) fn conn(&self) -> &DatabaseConnection {
         &self.servers.primary().conn

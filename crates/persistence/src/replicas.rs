@@ -140,7 +140,7 @@ impl Servers {
         &self.list[index]
     }
 
-    fn has_replicas(&self) -> bool {
+    pub(crate) fn has_replicas(&self) -> bool {
         self.list.len() > 1
     }
 

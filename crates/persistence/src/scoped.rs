@@ -113,7 +113,7 @@ impl Scoped {
 
     /// After the chosen standby failed: takes it out of the rotation and
     /// reads from the primary from now on; false when the primary failed.
-    pub(crate) fn fall_back(&self) -> bool {
+    pub fn fall_back(&self) -> bool {
         let servers = &self.0.db.servers;
         let failed = self.0.server.load(Ordering::Relaxed);
         let primary = servers.primary_index();

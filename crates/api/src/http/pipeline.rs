@@ -289,20 +289,28 @@ pub(super) async fn answer(s: &AppState, ctx: &Ctx, mut params: Params, over_get
         };
     }
     let order = KeyOrder::of(&doc, operation_name, &variables);
-    let mut request = async_graphql::Request::new(String::new()).variables(variables);
-    request.operation_name = params.operation_name.clone();
-    request.uploads = std::mem::take(&mut params.uploads);
-    request.set_parsed_query(doc);
-
-    let span = tracing::info_span!("graphql", subject = %ctx.subject, operation = operation_name.unwrap_or("-"));
-    let (data, batcher) = request_data(ctx.clone(), scoped);
-    request.data = data;
-    let personal = Arc::new(Personal::default());
-    request.data.insert(personal.clone());
-    let mut response = Steps::new(batcher, Box::pin(s.schema.run(&ctx.subject, request)))
-        .instrument(span)
-        .await;
-    set_codes(&mut response.errors);
+    // A query whose read replica fails under it runs once more on the primary.
+    let again = (!mutation && s.db.has_replicas()).then(|| (doc.clone(), variables.clone()));
+    let uploads = std::mem::take(&mut params.uploads);
+    let operation = Operation {
+        name: params.operation_name.clone(),
+        doc,
+        variables,
+    };
+    let (mut response, mut personal) = execute(s, ctx, operation, uploads, scoped.clone()).await;
+    if let Some((doc, variables)) = again
+        && failed_as_a_whole(&response).is_none()
+        && response.errors.iter().any(is_unavailable)
+        && scoped.fall_back()
+    {
+        let operation = Operation {
+            name: params.operation_name.clone(),
+            doc,
+            variables,
+        };
+        let primary = s.db.scoped_for_writes(ctx.clone());
+        (response, personal) = execute(s, ctx, operation, Vec::new(), primary).await;
+    }
     if let Some(failed) = failed_as_a_whole(&response) {
         return failed;
     }
@@ -337,6 +345,45 @@ pub(super) async fn answer(s: &AppState, ctx: &Ctx, mut params: Params, over_get
     }
     Answer::ok(body, response.errors.iter().map(code_of).collect())
 }
+/// An admitted operation.
+struct Operation {
+    name: Option<String>,
+    doc: ExecutableDocument,
+    variables: Variables,
+}
+
+/// Runs `operation` with its reads and writes through `scoped`; the response
+/// with its errors' codes set, and whether it showed anything personal.
+async fn execute(
+    s: &AppState,
+    ctx: &Ctx,
+    operation: Operation,
+    uploads: Vec<async_graphql::UploadValue>,
+    scoped: Scoped,
+) -> (async_graphql::Response, Arc<Personal>) {
+    let span = tracing::info_span!("graphql", subject = %ctx.subject, operation = operation.name.as_deref().unwrap_or("-"));
+    let mut request = async_graphql::Request::new(String::new()).variables(operation.variables);
+    request.operation_name = operation.name;
+    request.uploads = uploads;
+    request.set_parsed_query(operation.doc);
+    let (data, batcher) = request_data(ctx.clone(), scoped);
+    request.data = data;
+    let personal = Arc::new(Personal::default());
+    request.data.insert(personal.clone());
+    let mut response = Steps::new(batcher, Box::pin(s.schema.run(&ctx.subject, request)))
+        .instrument(span)
+        .await;
+    set_codes(&mut response.errors);
+    (response, personal)
+}
+
+fn is_unavailable(e: &ServerError) -> bool {
+    e.extensions
+        .as_ref()
+        .and_then(|x| x.get("code"))
+        .is_some_and(|c| *c == async_graphql::Value::from(code::SERVICE_UNAVAILABLE))
+}
+
 /// What every transport does to an operation before it runs: no NUL, no
 /// nesting deeper than any real query, a document (its text, a persisted
 /// hash, or a trusted document: trusted-only mode refuses any other), and
