@@ -73,6 +73,26 @@ pub struct PlanDraft {
 }
 
 impl PlanDraft {
+    /// A plan that states only its title, kind and period.
+    pub fn new(title: &str, kind: PlanKind, period_start: i32, period_end: i32) -> Self {
+        Self {
+            title: title.to_owned(),
+            kind,
+            period_start,
+            period_end,
+            prepared_by: None,
+            approval: None,
+            approved_on: None,
+            mission: None,
+            vision: None,
+            implementation: None,
+            issued: None,
+            issued_on: None,
+            document_title: None,
+            notes: Vec::new(),
+        }
+    }
+
     pub fn parse(self) -> ValidationResult<PlanFields> {
         Ok(PlanFields {
             period: Period::parse(
@@ -106,6 +126,25 @@ impl PlanDraft {
 }
 
 impl PlanFields {
+    /// A plan that states only its title, kind and period.
+    pub fn new(title: Title, kind: PlanKind, period: Period) -> Self {
+        Self {
+            title,
+            kind,
+            period,
+            prepared_by: None,
+            approval: None,
+            approved_on: None,
+            mission: None,
+            vision: None,
+            implementation: None,
+            issued: None,
+            issued_on: None,
+            document_title: None,
+            notes: Vec::new(),
+        }
+    }
+
     pub fn draft(&self) -> PlanDraft {
         PlanDraft {
             title: self.title.as_str().to_owned(),
@@ -288,24 +327,9 @@ mod tests {
     use super::*;
 
     fn fields() -> PlanFields {
-        PlanDraft {
-            title: "Akční plán".into(),
-            kind: PlanKind::ActionPlan,
-            period_start: 2023,
-            period_end: 2024,
-            prepared_by: None,
-            approval: None,
-            approved_on: None,
-            mission: None,
-            vision: None,
-            implementation: None,
-            issued: None,
-            issued_on: None,
-            document_title: None,
-            notes: vec![],
-        }
-        .parse()
-        .unwrap()
+        PlanDraft::new("Akční plán", PlanKind::ActionPlan, 2023, 2024)
+            .parse()
+            .unwrap()
     }
 
     #[test]

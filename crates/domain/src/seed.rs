@@ -489,6 +489,34 @@ fn each<T>(
 }
 
 impl PlanData {
+    /// A plan that states only its key, title, kind and period.
+    pub fn new(key: &str, title: &str, kind: PlanKind, period_start: i32, period_end: i32) -> Self {
+        Self {
+            key: key.to_owned(),
+            title: title.to_owned(),
+            kind,
+            period_start,
+            period_end,
+            parent: None,
+            prepared_by: None,
+            approval: None,
+            approved_on: None,
+            mission: None,
+            vision: None,
+            implementation: None,
+            issued: None,
+            issued_on: None,
+            document_title: None,
+            notes: Vec::new(),
+            source_document: None,
+            source: None,
+            sources: Vec::new(),
+            reading: None,
+            projects: Vec::new(),
+            priorities: Vec::new(),
+        }
+    }
+
     /// The plan's own content as a draft (its children aside).
     pub fn draft(&self) -> PlanDraft {
         PlanDraft {
@@ -785,30 +813,7 @@ mod tests {
     use super::*;
 
     fn plan() -> PlanData {
-        PlanData {
-            key: "ap".into(),
-            title: "Akční plán".into(),
-            kind: PlanKind::ActionPlan,
-            period_start: 2023,
-            period_end: 2023,
-            parent: None,
-            prepared_by: None,
-            approval: None,
-            approved_on: None,
-            mission: None,
-            vision: None,
-            implementation: None,
-            issued: None,
-            issued_on: None,
-            document_title: None,
-            notes: vec![],
-            source_document: None,
-            source: None,
-            sources: vec![],
-            reading: None,
-            projects: vec![],
-            priorities: vec![],
-        }
+        PlanData::new("ap", "Akční plán", PlanKind::ActionPlan, 2023, 2023)
     }
 
     fn priority(code: &str) -> PriorityData {

@@ -925,30 +925,8 @@ fn take_text(f: &mut Map<String, Value>, key: &str) -> Option<String> {
 }
 
 fn fallback_plan(f: &Map<String, Value>) -> PlanData {
-    PlanData {
-        key: text(f, "key"),
-        title: text(f, "title"),
-        kind: kpss_domain::plan::PlanKind::ActionPlan,
-        period_start: 0,
-        period_end: 0,
-        parent: None,
-        prepared_by: None,
-        approval: None,
-        approved_on: None,
-        mission: None,
-        vision: None,
-        implementation: None,
-        issued: None,
-        issued_on: None,
-        document_title: None,
-        notes: vec![],
-        source_document: None,
-        source: None,
-        sources: vec![],
-        reading: None,
-        projects: vec![],
-        priorities: vec![],
-    }
+    let (key, title) = (text(f, "key"), text(f, "title"));
+    PlanData::new(&key, &title, kpss_domain::plan::PlanKind::ActionPlan, 0, 0)
 }
 
 fn fallback_measure(f: &Map<String, Value>) -> MeasureData {

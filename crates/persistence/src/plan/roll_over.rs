@@ -35,21 +35,7 @@ pub async fn roll_over(s: &Scoped, cmd: &PlanRollOver) -> Result<Plan> {
                 .map(|p| p.id),
             None => None,
         };
-        let fields = PlanFields {
-            title: cmd.title.clone(),
-            kind: PlanKind::ActionPlan,
-            period: cmd.period,
-            prepared_by: None,
-            approval: None,
-            approved_on: None,
-            mission: None,
-            vision: None,
-            implementation: None,
-            issued: None,
-            issued_on: None,
-            document_title: None,
-            notes: vec![],
-        };
+        let fields = PlanFields::new(cmd.title.clone(), PlanKind::ActionPlan, cmd.period);
         let region = from.region_code.as_str();
         let plan_id = super::insert(&txn, region, &fields, parent, None).await?;
         let (new_plan, event) = stored::created::<plan::Entity>(s, &txn, plan_id).await?;

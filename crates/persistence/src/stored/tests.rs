@@ -50,24 +50,9 @@ async fn plan_in_klatovy() -> (Db, i64) {
     )
     .await
     .expect("regions");
-    let fields = PlanDraft {
-        title: "Střednědobý plán".into(),
-        kind: PlanKind::MediumTermPlan,
-        period_start: 2025,
-        period_end: 2027,
-        prepared_by: None,
-        approval: None,
-        approved_on: None,
-        mission: None,
-        vision: None,
-        implementation: None,
-        issued: None,
-        issued_on: None,
-        document_title: None,
-        notes: vec![],
-    }
-    .parse()
-    .expect("a plan");
+    let fields = PlanDraft::new("Střednědobý plán", PlanKind::MediumTermPlan, 2025, 2027)
+        .parse()
+        .expect("a plan");
     let cmd = PlanForCreate {
         region: RegionCode::parse("region", "klatovy").expect("code"),
         parent_id: None,
