@@ -200,6 +200,7 @@ impl Change<activity::Entity> for ActivityPatch {
         _s: &Scoped,
         c: &DatabaseTransaction,
         current: &activity::Model,
+        _before: &Activity,
     ) -> Result<activity::ActiveModel> {
         let fields = self
             .clone()

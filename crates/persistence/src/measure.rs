@@ -117,6 +117,21 @@ impl Editable for measure::Entity {
             measure: Self::record(m)?,
         })
     }
+
+    async fn state_after(
+        c: &DatabaseTransaction,
+        updated: measure::Model,
+        before: &MeasureState,
+        owned_rewritten: bool,
+    ) -> Result<MeasureState> {
+        if owned_rewritten {
+            return Self::state(c, updated).await;
+        }
+        Ok(MeasureState {
+            planned_capacities: before.planned_capacities.clone(),
+            measure: Self::record(updated)?,
+        })
+    }
 }
 
 // ---------------------------------------------------------------- reads
@@ -301,6 +316,14 @@ pub(crate) async fn fields_of(
     c: &DatabaseTransaction,
     m: &measure::Model,
 ) -> Result<MeasureFields> {
+    fields_with(
+        m,
+        capacities_of(c, capacity::Column::MeasureId, m.id).await?,
+    )
+}
+
+/// The measure's content from its row and its planned capacities.
+fn fields_with(m: &measure::Model, planned_capacities: Vec<Capacity>) -> Result<MeasureFields> {
     let r = measure::Entity::record(m.clone())?;
     Ok(MeasureDraft {
         code: r.code,
@@ -318,7 +341,7 @@ pub(crate) async fn fields_of(
         funding_statement: Some(r.funding_statement),
         risks: r.risks,
         planned_activities: r.planned_activities,
-        planned_capacities: capacities_of(c, capacity::Column::MeasureId, m.id).await?,
+        planned_capacities,
         priority_title: r.priority_title,
         alternative_title: r.alternative_title,
     }
@@ -426,10 +449,12 @@ impl Change<measure::Entity> for MeasurePatch {
         _s: &Scoped,
         c: &DatabaseTransaction,
         current: &measure::Model,
+        before: &MeasureState,
     ) -> Result<measure::ActiveModel> {
+        let planned = before.planned_capacities.clone();
         let fields = self
             .clone()
-            .apply(&fields_of(c, current).await?)
+            .apply(&fields_with(current, planned)?)
             .map_err(|e| Error::Invalid(e.under("patch")))?;
         let siblings = siblings(current.priority_id, current.parent_id);
         stored::check_code::<measure::Entity>(
@@ -443,10 +468,14 @@ impl Change<measure::Entity> for MeasurePatch {
         content(&fields)
     }
 
-    async fn rewrite_owned(&self, c: &DatabaseTransaction, current: &measure::Model) -> Result<()> {
+    async fn rewrite_owned(
+        &self,
+        c: &DatabaseTransaction,
+        current: &measure::Model,
+    ) -> Result<bool> {
         // Planned capacities are part of the measure's content: the old ones stay in the audit entry.
         if let kpss_domain::patch::Patch::Keep = self.planned_capacities {
-            return Ok(());
+            return Ok(false);
         }
         let planned = self
             .planned_capacities
@@ -461,7 +490,8 @@ impl Change<measure::Entity> for MeasurePatch {
             current.id,
             &planned,
         )
-        .await
+        .await?;
+        Ok(true)
     }
 }
 

@@ -96,6 +96,21 @@ impl Editable for plan::Entity {
                 .collect::<Result<_>>()?,
         })
     }
+
+    async fn state_after(
+        c: &DatabaseTransaction,
+        updated: plan::Model,
+        before: &PlanState,
+        owned_rewritten: bool,
+    ) -> Result<PlanState> {
+        if owned_rewritten {
+            return Self::state(c, updated).await;
+        }
+        Ok(PlanState {
+            plan: Self::record(updated)?,
+            projects: before.projects.clone(),
+        })
+    }
 }
 
 // ---------------------------------------------------------------- reads
@@ -302,6 +317,7 @@ impl Change<plan::Entity> for PlanPatch {
         s: &Scoped,
         c: &DatabaseTransaction,
         current: &plan::Model,
+        _before: &PlanState,
     ) -> Result<plan::ActiveModel> {
         let parent_id = self.parent_id.clone().optional(current.parent_id);
         check_parent(s, c, &current.region_code, parent_id, Some(current.id)).await?;
@@ -315,12 +331,14 @@ impl Change<plan::Entity> for PlanPatch {
         })
     }
 
-    async fn rewrite_owned(&self, c: &DatabaseTransaction, current: &plan::Model) -> Result<()> {
-        match &self.projects {
-            Patch::Keep => Ok(()),
-            Patch::Clear => replace_projects(c, &current.region_code, current.id, &[]).await,
-            Patch::Set(list) => replace_projects(c, &current.region_code, current.id, list).await,
-        }
+    async fn rewrite_owned(&self, c: &DatabaseTransaction, current: &plan::Model) -> Result<bool> {
+        let projects = match &self.projects {
+            Patch::Keep => return Ok(false),
+            Patch::Clear => &[][..],
+            Patch::Set(list) => list,
+        };
+        replace_projects(c, &current.region_code, current.id, projects).await?;
+        Ok(true)
     }
 }
 

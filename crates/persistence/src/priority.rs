@@ -161,6 +161,7 @@ impl Change<priority::Entity> for PriorityPatch {
         _s: &Scoped,
         c: &DatabaseTransaction,
         current: &priority::Model,
+        _before: &Priority,
     ) -> Result<priority::ActiveModel> {
         let fields = self
             .clone()

@@ -141,6 +141,7 @@ impl Change<provider::Entity> for ProviderPatch {
         _s: &Scoped,
         _c: &DatabaseTransaction,
         current: &provider::Model,
+        _before: &Provider,
     ) -> Result<provider::ActiveModel> {
         let fields = ProviderFields::parse(&current.name, current.ico.as_deref())?;
         let fields = self

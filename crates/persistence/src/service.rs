@@ -70,6 +70,21 @@ impl Editable for service::Entity {
             service: Self::record(m)?,
         })
     }
+
+    async fn state_after(
+        c: &DatabaseTransaction,
+        updated: service::Model,
+        before: &ServiceState,
+        owned_rewritten: bool,
+    ) -> Result<ServiceState> {
+        if owned_rewritten {
+            return Self::state(c, updated).await;
+        }
+        Ok(ServiceState {
+            capacities: before.capacities.clone(),
+            service: Self::record(updated)?,
+        })
+    }
 }
 
 // ---------------------------------------------------------------- capacities
@@ -273,12 +288,13 @@ impl Create<service::Entity> for ServiceForCreate {
     }
 }
 
-async fn fields_of(c: &DatabaseTransaction, m: &service::Model) -> Result<ServiceFields> {
+/// The service's content from its row and its capacities.
+fn fields_with(m: &service::Model, capacities: Vec<Capacity>) -> Result<ServiceFields> {
     Ok(ServiceDraft {
         service_type: parse(&m.service_type)?,
         name: m.name.clone(),
         scope: m.scope.clone(),
-        capacities: capacities_of(c, capacity::Column::ServiceId, m.id).await?,
+        capacities,
     }
     .parse()?)
 }
@@ -291,19 +307,24 @@ impl Change<service::Entity> for ServicePatch {
     async fn columns(
         &self,
         _s: &Scoped,
-        c: &DatabaseTransaction,
+        _c: &DatabaseTransaction,
         current: &service::Model,
+        before: &ServiceState,
     ) -> Result<service::ActiveModel> {
         let fields = self
             .clone()
-            .apply(&fields_of(c, current).await?)
+            .apply(&fields_with(current, before.capacities.clone())?)
             .map_err(|e| Error::Invalid(e.under("patch")))?;
         Ok(content(&fields))
     }
 
-    async fn rewrite_owned(&self, c: &DatabaseTransaction, current: &service::Model) -> Result<()> {
+    async fn rewrite_owned(
+        &self,
+        c: &DatabaseTransaction,
+        current: &service::Model,
+    ) -> Result<bool> {
         if let kpss_domain::patch::Patch::Keep = self.capacities {
-            return Ok(());
+            return Ok(false);
         }
         let caps = self.capacities.clone().optional(None).unwrap_or_default();
         let caps = kpss_domain::service::capacities("patch.capacities", caps)?;
@@ -314,7 +335,8 @@ impl Change<service::Entity> for ServicePatch {
             current.id,
             &caps,
         )
-        .await
+        .await?;
+        Ok(true)
     }
 }
 

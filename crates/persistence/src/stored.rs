@@ -157,6 +157,17 @@ pub(crate) trait Editable: Stored {
         m: Self::Model,
     ) -> impl Future<Output = Result<Self::State>> + Send;
 
+    /// The state after an update to the row `updated`: what the record owns
+    /// is taken from `before` unless the change rewrote it (`owned_rewritten`).
+    fn state_after(
+        c: &DatabaseTransaction,
+        updated: Self::Model,
+        _before: &Self::State,
+        _owned_rewritten: bool,
+    ) -> impl Future<Output = Result<Self::State>> + Send {
+        Self::state(c, updated)
+    }
+
     /// The columns other records' search entries show (a measure's code in
     /// its evaluations' titles): a change to one rewrites those entries
     /// too. `None`: every change does (a plan's projects are rewritten with it).
@@ -172,20 +183,22 @@ pub(crate) async fn record_state<E: Stored>(c: &DatabaseTransaction, id: i64) ->
 /// A change to a stored record: an update, an archive or a restore.
 pub(crate) trait Change<E: Editable>: Sync {
     fn action(&self) -> AuditAction;
-    /// Checks the change against the current row and its siblings; the columns it sets.
+    /// Checks the change against the current row (with what it owns, in
+    /// `before`) and its siblings; the columns it sets.
     fn columns(
         &self,
         s: &Scoped,
         c: &DatabaseTransaction,
         current: &E::Model,
+        before: &E::State,
     ) -> impl Future<Output = Result<E::ActiveModel>> + Send;
-    /// Rewrites rows the record owns (capacities) after the update.
+    /// Rewrites rows the record owns (capacities) after the update; whether it did.
     fn rewrite_owned(
         &self,
         _c: &DatabaseTransaction,
         _current: &E::Model,
-    ) -> impl Future<Output = Result<()>> + Send {
-        async { Ok(()) }
+    ) -> impl Future<Output = Result<bool>> + Send {
+        async { Ok(false) }
     }
 }
 
@@ -215,6 +228,7 @@ impl<E: Editable> Change<E> for Archive {
         _s: &Scoped,
         _c: &DatabaseTransaction,
         _current: &E::Model,
+        _before: &E::State,
     ) -> Result<E::ActiveModel> {
         let mut am = <E::ActiveModel as Default>::default();
         am.set(E::ARCHIVED, self.0.into());
@@ -256,7 +270,8 @@ pub(crate) async fn update_in<E: Editable>(
         ));
     }
     check_version(head.version == expected, head.version)?;
-    let mut am = change.columns(s, txn, &current).await?;
+    let before = E::state(txn, current.clone()).await?;
+    let mut am = change.columns(s, txn, &current, &before).await?;
     let dependents = E::SHOWN_BY_DEPENDENTS.is_none_or(|columns| {
         columns.iter().any(|c| match am.get(*c) {
             ActiveValue::Set(v) | ActiveValue::Unchanged(v) => v != current.get(*c),
@@ -266,7 +281,6 @@ pub(crate) async fn update_in<E: Editable>(
     am.set(E::VERSION, (expected + 1).into());
     am.set(E::UPDATED_AT, Utc::now().into());
     let plan_id = E::plan_of(txn, &current).await?;
-    let before = E::state(txn, current.clone()).await?;
     // The new row comes back with the update (RETURNING): no second read.
     let updated = E::update_many()
         .set(am)
@@ -276,8 +290,8 @@ pub(crate) async fn update_in<E: Editable>(
         .await?
         .pop()
         .ok_or_else(|| conflict(head.version))?;
-    change.rewrite_owned(txn, &current).await?;
-    let after = E::state(txn, updated).await?;
+    let owned_rewritten = change.rewrite_owned(txn, &current).await?;
+    let after = E::state_after(txn, updated, &before, owned_rewritten).await?;
     let entry = Entry {
         id,
         region: &head.region,
