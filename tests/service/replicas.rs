@@ -377,20 +377,21 @@ async fn an_acknowledged_write_survives_the_loss_of_the_primary() {
         .clone();
 
     // Writes one priority after another, noting each acknowledged one and
-    // when the service first wrote again after a failure.
+    // when a write sent after the primary was killed first succeeded.
     let (base, token) = (app.base.clone(), editor.clone());
+    let killed = std::sync::Arc::new(std::sync::OnceLock::<Instant>::new());
+    let written_again = std::sync::Arc::new(std::sync::OnceLock::<Instant>::new());
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let stopping = stop.clone();
+    let (killed_at, again, stopping) = (killed.clone(), written_again.clone(), stop.clone());
     let writer = tokio::spawn(async move {
         let http = reqwest::Client::new();
         let mut acknowledged = Vec::new();
-        let mut written_again = None;
-        let mut failed_since: Option<Instant> = None;
         for i in 0.. {
             if stopping.load(std::sync::atomic::Ordering::Relaxed) {
                 break;
             }
             let code = format!("F{i}");
+            let sent_at = Instant::now();
             let sent = http
                 .post(format!("{base}/graphql"))
                 .bearer_auth(&token)
@@ -409,18 +410,18 @@ async fn an_acknowledged_write_survives_the_loss_of_the_primary() {
             };
             if ok {
                 acknowledged.push(code);
-                if failed_since.is_some() && written_again.is_none() {
-                    written_again = Some(Instant::now());
+                if killed_at.get().is_some_and(|k| sent_at > *k) {
+                    let _ = again.set(Instant::now());
                 }
             } else {
-                failed_since.get_or_insert_with(Instant::now);
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
-        (acknowledged, written_again)
+        acknowledged
     });
     tokio::time::sleep(Duration::from_secs(2)).await;
     blocking(|| cluster.primary.kill());
+    let _ = killed.set(Instant::now());
     // The standby that has applied the most takes over (with ANY 1, either
     // may hold the last acknowledged write).
     let mut applied = Vec::new();
@@ -430,11 +431,23 @@ async fn an_acknowledged_write_survives_the_loss_of_the_primary() {
     let new_primary = usize::from(applied[1] > applied[0]);
     postgres::sql(&cluster.standbys[new_primary].url, "SELECT pg_promote()").await;
     let promoted = Instant::now();
-    tokio::time::sleep(FAILOVER_BOUND).await;
+    while written_again.get().is_none() && promoted.elapsed() < 3 * FAILOVER_BOUND {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A few more writes on the new primary.
+    tokio::time::sleep(Duration::from_secs(1)).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let (acknowledged, written_again) = writer.await.expect("writer");
-    let written_again = written_again.expect("the service wrote again after the failover");
-    let failover = written_again.saturating_duration_since(promoted);
+    let acknowledged = writer.await.expect("writer");
+    let failover = written_again
+        .get()
+        .unwrap_or_else(|| {
+            panic!(
+                "no write succeeded within {:?} of the promotion ({} primary switches)",
+                3 * FAILOVER_BOUND,
+                app.db.primary_switches()
+            )
+        })
+        .saturating_duration_since(promoted);
 
     let promoted_server = &cluster.standbys[new_primary];
     let conn = Database::connect(format!("{}/{}", promoted_server.url, cluster.db))

@@ -8,8 +8,9 @@
 //!   where every instance finds it. A later read of a caller that may write
 //!   looks it up (one primary-key read on the primary; a caller that may
 //!   not write has no position and reads no row) and goes to a standby that
-//!   has replayed that far; it waits up to [`Replicas::wait`] for one, then
-//!   reads from the primary. It needs nothing from the client.
+//!   has replayed that far; it waits up to [`Replicas::wait`] for one (the
+//!   waiting reads of an instance ask the standbys once every [`POLL`]
+//!   together), then reads from the primary. It needs nothing from the client.
 //! - **Exact cache.** A request reads its data version on the server its
 //!   data comes from, before the data: a standby that lags gives an older
 //!   version with its older data, never a current version over old data.
@@ -32,6 +33,8 @@ use std::time::{Duration, Instant};
 
 /// How often the watcher probes every server.
 pub const TICK: Duration = Duration::from_millis(250);
+/// How often a read waiting for a standby to replay its caller's write asks.
+pub const POLL: Duration = Duration::from_millis(5);
 /// How long a probe, a connection or a pooled connection may take on a
 /// standby: a dead one costs a read at most this before the primary serves it.
 pub const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
@@ -106,6 +109,8 @@ pub(crate) struct Servers {
     max_lag: Duration,
     /// Times a standby became the primary.
     switches: AtomicU64,
+    /// Held by the one waiting read that asks the standbys how far they are.
+    polling: tokio::sync::Mutex<()>,
 }
 
 impl Servers {
@@ -121,6 +126,7 @@ impl Servers {
             wait: replicas.wait,
             max_lag: replicas.max_lag,
             switches: AtomicU64::new(0),
+            polling: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -208,14 +214,18 @@ pub(crate) async fn for_reads(s: &Scoped) -> usize {
     }
     let deadline = Instant::now() + servers.wait;
     while Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-        for (i, server) in servers.all().iter().enumerate() {
-            let h = server.health();
-            if h.serving
-                && i != servers.primary_index()
-                && let Ok(Some((true, replay))) = probe(server, STANDBY).await
-            {
-                server.set_health(Health { replay, ..h }, i);
+        tokio::time::sleep(POLL).await;
+        // One waiting read at a time asks the standbys how far they are; the
+        // others take its answer, so waiting readers cost no more probes.
+        if let Ok(_polling) = servers.polling.try_lock() {
+            for (i, server) in servers.all().iter().enumerate() {
+                let h = server.health();
+                if h.serving
+                    && i != servers.primary_index()
+                    && let Ok(Some((true, replay))) = probe(server, STANDBY).await
+                {
+                    server.set_health(Health { replay, ..h }, i);
+                }
             }
         }
         if let Some(i) = servers.standby_at(position) {
