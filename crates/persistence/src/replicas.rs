@@ -85,6 +85,12 @@ impl Server {
         *self.health.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Notes how far the standby has replayed, leaving the rest to the watcher.
+    fn replayed(&self, replay: i64) {
+        let mut h = self.health.lock().unwrap_or_else(PoisonError::into_inner);
+        h.replay = h.replay.max(replay);
+    }
+
     fn set_health(&self, new: Health, index: usize) {
         let mut h = self.health.lock().unwrap_or_else(PoisonError::into_inner);
         if h.serving != new.serving {
@@ -219,12 +225,11 @@ pub(crate) async fn for_reads(s: &Scoped) -> usize {
         // others take its answer, so waiting readers cost no more probes.
         if let Ok(_polling) = servers.polling.try_lock() {
             for (i, server) in servers.all().iter().enumerate() {
-                let h = server.health();
-                if h.serving
+                if server.health().serving
                     && i != servers.primary_index()
                     && let Ok(Some((true, replay))) = probe(server, STANDBY).await
                 {
-                    server.set_health(Health { replay, ..h }, i);
+                    server.replayed(replay);
                 }
             }
         }
