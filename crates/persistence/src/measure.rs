@@ -118,19 +118,15 @@ impl Editable for measure::Entity {
         })
     }
 
-    async fn state_after(
-        c: &DatabaseTransaction,
-        updated: measure::Model,
+    fn with_owned_of(
         before: &MeasureState,
-        owned_rewritten: bool,
-    ) -> Result<MeasureState> {
-        if owned_rewritten {
-            return Self::state(c, updated).await;
-        }
-        Ok(MeasureState {
+        updated: &measure::Model,
+    ) -> Option<Result<MeasureState>> {
+        let measure = Self::record(updated.clone());
+        Some(measure.map(|measure| MeasureState {
+            measure,
             planned_capacities: before.planned_capacities.clone(),
-            measure: Self::record(updated)?,
-        })
+        }))
     }
 }
 

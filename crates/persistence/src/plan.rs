@@ -97,19 +97,12 @@ impl Editable for plan::Entity {
         })
     }
 
-    async fn state_after(
-        c: &DatabaseTransaction,
-        updated: plan::Model,
-        before: &PlanState,
-        owned_rewritten: bool,
-    ) -> Result<PlanState> {
-        if owned_rewritten {
-            return Self::state(c, updated).await;
-        }
-        Ok(PlanState {
-            plan: Self::record(updated)?,
+    fn with_owned_of(before: &PlanState, updated: &plan::Model) -> Option<Result<PlanState>> {
+        let plan = Self::record(updated.clone());
+        Some(plan.map(|plan| PlanState {
+            plan,
             projects: before.projects.clone(),
-        })
+        }))
     }
 }
 

@@ -71,19 +71,15 @@ impl Editable for service::Entity {
         })
     }
 
-    async fn state_after(
-        c: &DatabaseTransaction,
-        updated: service::Model,
+    fn with_owned_of(
         before: &ServiceState,
-        owned_rewritten: bool,
-    ) -> Result<ServiceState> {
-        if owned_rewritten {
-            return Self::state(c, updated).await;
-        }
-        Ok(ServiceState {
+        updated: &service::Model,
+    ) -> Option<Result<ServiceState>> {
+        let service = Self::record(updated.clone());
+        Some(service.map(|service| ServiceState {
+            service,
             capacities: before.capacities.clone(),
-            service: Self::record(updated)?,
-        })
+        }))
     }
 }
 

@@ -157,15 +157,11 @@ pub(crate) trait Editable: Stored {
         m: Self::Model,
     ) -> impl Future<Output = Result<Self::State>> + Send;
 
-    /// The state after an update to the row `updated`: what the record owns
-    /// is taken from `before` unless the change rewrote it (`owned_rewritten`).
-    fn state_after(
-        c: &DatabaseTransaction,
-        updated: Self::Model,
-        _before: &Self::State,
-        _owned_rewritten: bool,
-    ) -> impl Future<Output = Result<Self::State>> + Send {
-        Self::state(c, updated)
+    /// The state of the updated row `updated` with the rows `before` owns,
+    /// without reading them again; `None` where the record owns none (its
+    /// state is then read as [`Editable::state`] reads it).
+    fn with_owned_of(_before: &Self::State, _updated: &Self::Model) -> Option<Result<Self::State>> {
+        None
     }
 
     /// The columns other records' search entries show (a measure's code in
@@ -291,7 +287,14 @@ pub(crate) async fn update_in<E: Editable>(
         .pop()
         .ok_or_else(|| conflict(head.version))?;
     let owned_rewritten = change.rewrite_owned(txn, &current).await?;
-    let after = E::state_after(txn, updated, &before, owned_rewritten).await?;
+    // What the record owns is kept from `before` unless the change rewrote it.
+    let kept = (!owned_rewritten)
+        .then(|| E::with_owned_of(&before, &updated))
+        .flatten();
+    let after = match kept {
+        Some(kept) => kept?,
+        None => E::state(txn, updated).await?,
+    };
     let entry = Entry {
         id,
         region: &head.region,
