@@ -635,6 +635,65 @@ async fn readings_and_statements_about_the_plans_are_served(b: Backend) {
     app.stop().await;
 }
 
+/// A query that asks where records come from gets it however it asks (any
+/// of the fields, an alias, a fragment, on any record of the tree); one that
+/// asks none gets the same records; an edit that asks none keeps the source.
+async fn provenance_is_read_when_any_field_asks_for_it(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.admin();
+    let tree = |selection: &'static str| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let q = format!(
+                r#"query {{ plans(filter: {{ regions: ["chomutov"] }}) {{ nodes {{ id title
+                   priorities {{ code measures {{ code title evaluations {{ year comment }} }} }} {selection} }} }} }}"#
+            );
+            app.query(admin, &q, json!({})).await["plans"]["nodes"].take()
+        }
+    };
+    let none = tree("").await;
+    let plan_of = |nodes: &serde_json::Value, field: &str| nodes[0][field].clone();
+    for (selection, field) in [
+        ("reading", "reading"),
+        ("sourceDocument", "sourceDocument"),
+        ("s: source { firstLine }", "s"),
+        ("sources { firstLine }", "sources"),
+        ("... on Plan { source { firstLine } }", "source"),
+    ] {
+        let asked = tree(selection).await;
+        assert!(
+            !plan_of(&asked, field).is_null() && plan_of(&asked, field) != json!([]),
+            "{selection}: {asked}"
+        );
+        let mut without = asked.clone();
+        for plan in without.as_array_mut().expect("plans") {
+            plan.as_object_mut().expect("plan").remove(field);
+        }
+        assert_eq!(without, none, "{selection}: the rest is the same");
+    }
+    // Asked on a record deep in the tree, through a fragment spread.
+    let q = r#"{ plans(filter: { regions: ["chomutov"] }) { nodes { priorities { measures { ...M } } } } }
+               fragment M on Measure { source { firstLine } }"#;
+    let deep = app.query(&admin, q, json!({})).await;
+    let first = &deep["plans"]["nodes"][0]["priorities"][0]["measures"][0];
+    assert!(first["source"]["firstLine"].is_i64(), "{deep}");
+
+    let q = r#"{ measures(filter: { regions: ["kromeriz"], code: "1.4" }) { nodes { id version source { firstLine excerpt } } } }"#;
+    let m = app.query(&admin, q, json!({})).await["measures"]["nodes"][0].take();
+    app.query(
+        &admin,
+        r#"mutation($id: ID!, $v: Int!) { updateMeasure(id: $id, expectedVersion: $v, patch: { title: "Jiný název" }) { id title } }"#,
+        json!({ "id": m["id"], "v": m["version"] }),
+    )
+    .await;
+    let after = app.query(&admin, q, json!({})).await["measures"]["nodes"][0].take();
+    assert_eq!(
+        after["source"], m["source"],
+        "an edit that asks for no source keeps it"
+    );
+    app.stop().await;
+}
+
 crate::on_both_databases!(
     every_served_value_stands_in_the_lines_its_record_names,
     a_stated_capacity_counts_once,
@@ -644,5 +703,6 @@ crate::on_both_databases!(
     every_service_type_has_the_forms_of_the_act,
     a_measure_is_found_by_its_code_as_printed_or_normalised,
     an_edit_keeps_the_source_and_a_new_record_has_none,
+    provenance_is_read_when_any_field_asks_for_it,
     statements_and_shares_that_do_not_fit_are_bad_input,
 );

@@ -208,7 +208,7 @@ pub async fn list(s: &Scoped, q: &MeasureQuery, p: Page) -> Result<Connection<Me
         .collect();
     page(
         s,
-        measure::Entity::readable_without(&unread).filter(cond),
+        measure::Entity::readable_without(s, &unread).filter(cond),
         measure::Column::Id,
         p,
         measure::Entity::record,

@@ -131,7 +131,7 @@ pub async fn list(s: &Scoped, q: &PlanQuery, p: Page) -> Result<Connection<Plan>
     }
     page(
         s,
-        plan::Entity::readable().filter(cond),
+        plan::Entity::readable(s).filter(cond),
         plan::Column::Id,
         p,
         plan::Entity::record,

@@ -67,7 +67,7 @@ pub async fn list(s: &Scoped, q: &ProviderQuery, p: Page) -> Result<Connection<P
     if let Some(n) = &q.name {
         cond = cond.add(contains(provider::Column::FoldName, n));
     }
-    let query = provider::Entity::readable().filter(cond);
+    let query = provider::Entity::readable(s).filter(cond);
     page_by(
         s,
         query,

@@ -8,7 +8,7 @@ use crate::{Db, Result, dialect, replicas};
 use kpss_domain::access::{Ctx, Grant};
 use sea_orm::{DatabaseExecutor, DatabaseTransaction, DbErr, TransactionTrait};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 #[derive(Clone)]
 pub struct Scoped(Arc<Inner>);
@@ -36,6 +36,9 @@ struct Inner {
     /// unreachable database costs a request one connection timeout, not one
     /// per resolver.
     reads: tokio::sync::OnceCell<Result<DatabaseTransaction, DbErr>>,
+    /// Whether its reads show where records come from (most do not: the
+    /// provenance is several times the rest of a record's text).
+    provenance: AtomicBool,
 }
 
 impl Scoped {
@@ -48,11 +51,22 @@ impl Scoped {
             chosen: tokio::sync::OnceCell::new(),
             server: AtomicUsize::new(0),
             reads: tokio::sync::OnceCell::new(),
+            provenance: AtomicBool::new(true),
         }))
     }
 
     pub fn ctx(&self) -> &Ctx {
         &self.0.ctx
+    }
+
+    /// Its reads from now on leave the provenance of records unread (a
+    /// request whose document asks for none).
+    pub fn leave_provenance_unread(&self) {
+        self.0.provenance.store(false, Ordering::Relaxed);
+    }
+
+    pub(crate) fn shows_provenance(&self) -> bool {
+        self.0.provenance.load(Ordering::Relaxed)
     }
 
     pub(crate) fn db(&self) -> &Db {

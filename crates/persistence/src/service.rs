@@ -227,7 +227,7 @@ pub(crate) fn condition(s: &Scoped, q: &ServiceQuery) -> Condition {
 pub async fn list(s: &Scoped, q: &ServiceQuery, p: Page) -> Result<Connection<Service>> {
     page(
         s,
-        service::Entity::readable().filter(condition(s, q)),
+        service::Entity::readable(s).filter(condition(s, q)),
         service::Column::Id,
         p,
         service::Entity::record,

@@ -37,23 +37,27 @@ pub(crate) trait Stored:
     const ORDER: Self::Column;
     fn record(m: Self::Model) -> Result<Self::Record>;
 
-    /// The rows as readers get them: without the columns no reader shows
-    /// (the folded copies of texts that filters use) or that few ask for
+    /// The rows as `s` reads them: without the columns no reader shows
+    /// (the folded copies of texts that filters use), that few ask for
     /// and that are large (the source lines, read on demand by
-    /// [`source_texts`]). Those read as empty text, so the model stays whole.
-    fn readable() -> Select<Self> {
-        Self::readable_without(&[])
+    /// [`source_texts`]), and the provenance when `s` shows none. Those
+    /// read as empty text or none, so the model stays whole.
+    fn readable(s: &Scoped) -> Select<Self> {
+        Self::readable_without(s, &[])
     }
 
     /// [`Stored::readable`] without the `unread` columns too, which a reader
     /// does not show: an optional text reads as none, a list (JSON text) as
     /// no entries.
-    fn readable_without(unread: &[Self::Column]) -> Select<Self> {
+    fn readable_without(s: &Scoped, unread: &[Self::Column]) -> Select<Self> {
+        let provenance = s.shows_provenance();
         Self::Column::iter().fold(Self::find().select_only(), |q, c| {
             let name = c.as_str();
             if UNREAD.contains(&name) {
                 q.column_as(Expr::val(""), name)
-            } else if !unread.iter().any(|u| u.as_str() == name) {
+            } else if !unread.iter().any(|u| u.as_str() == name)
+                && (provenance || !PROVENANCE.contains(&name))
+            {
                 q.column(c)
             } else if c.def().is_null() {
                 q.column_as(Expr::cust("NULL"), name)
@@ -66,6 +70,17 @@ pub(crate) trait Stored:
 
 /// The columns [`Stored::readable`] leaves out, in whichever table has them.
 const UNREAD: [&str; 3] = ["source_text", "fold_text", "fold_target_groups"];
+
+/// The provenance columns but the source lines (all nullable): with the
+/// document unread, a record reads as having no provenance.
+const PROVENANCE: [&str; 6] = [
+    "source_document",
+    "source_line",
+    "source_last_line",
+    "source_excerpt",
+    "source_more",
+    "reading",
+];
 
 /// The source lines of readable records, by id.
 pub(crate) async fn source_texts<E: Stored>(
@@ -107,7 +122,7 @@ pub(crate) async fn children<E: Stored>(
 pub(crate) async fn select_where<E: Stored>(s: &Scoped, cond: Condition) -> Result<Vec<E::Record>> {
     let cond = cond.add(scope::condition(&s.ctx().read, E::REGION));
     let c = s.reader().await?;
-    E::readable()
+    E::readable(s)
         .filter(cond)
         .order_by_asc(E::ORDER)
         .order_by_asc(E::ID)

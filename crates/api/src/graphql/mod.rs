@@ -29,6 +29,7 @@ mod subscription;
 mod summary;
 
 pub use loaders::Steps;
+pub use source::asks_for_provenance;
 
 use crate::limits::Limits;
 use activity::ActivityMutations;

@@ -3,11 +3,38 @@
 use super::common::loader;
 use crate::error::{Result, coded};
 use async_graphql::dataloader::Loader;
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Context, Object};
 use kpss_domain::source::Provenance;
 use kpss_persistence::provenance;
 use kpss_persistence::search::Kind;
 use std::collections::HashMap;
+
+/// The fields that show where a record comes from, on any type.
+const PROVENANCE_FIELDS: [&str; 4] = ["source", "sources", "reading", "sourceDocument"];
+
+/// Whether any selection of `doc` (of any operation or fragment) asks where
+/// a record comes from; when none does, its reads leave the provenance unread.
+pub fn asks_for_provenance(doc: &ExecutableDocument) -> bool {
+    fn asks(set: &SelectionSet) -> bool {
+        set.items.iter().any(|s| match &s.node {
+            Selection::Field(f) => {
+                PROVENANCE_FIELDS.contains(&f.node.name.node.as_str())
+                    || asks(&f.node.selection_set.node)
+            }
+            Selection::InlineFragment(i) => asks(&i.node.selection_set.node),
+            // Every fragment's own selection is looked at below.
+            Selection::FragmentSpread(_) => false,
+        })
+    }
+    doc.operations
+        .iter()
+        .any(|(_, op)| asks(&op.node.selection_set.node))
+        || doc
+            .fragments
+            .values()
+            .any(|f| asks(&f.node.selection_set.node))
+}
 
 /// Where an imported record comes from: lines of its source document.
 pub struct SourceRef {
@@ -108,4 +135,21 @@ pub(super) fn reading(p: &Option<Provenance>) -> Option<&str> {
 /// The `source` field of a record read with its source lines.
 pub(super) fn source_read(p: &Option<Provenance>) -> Option<SourceRef> {
     p.as_ref().map(|p| range(&p.main, None))
+}
+
+#[cfg(test)]
+mod tests {
+    /// A field that shows provenance but is not named would read as none.
+    #[test]
+    fn every_field_of_a_source_type_is_a_provenance_field() {
+        let sdl = crate::sdl();
+        for line in sdl.lines().map(str::trim) {
+            if let Some((name, ty)) = line.split_once(": ")
+                && ty.trim_start_matches('[').starts_with("SourceRef")
+            {
+                assert!(super::PROVENANCE_FIELDS.contains(&name), "{line}");
+            }
+        }
+        assert!(sdl.contains("\treading: String\n"));
+    }
 }

@@ -12,7 +12,7 @@ use super::params::{Media, Params, has_nul, has_nul_value, uploads_fit};
 use super::{AppState, error_response};
 use crate::cache::{self, Personal, ResponseCache};
 use crate::error::{ApiError, code};
-use crate::graphql::{Steps, request_data};
+use crate::graphql::{Steps, asks_for_provenance, request_data};
 use crate::order::{self, KeyOrder};
 use crate::persisted::{self, Refusal};
 use crate::rate::Bucket;
@@ -362,6 +362,9 @@ async fn execute(
     scoped: Scoped,
 ) -> (async_graphql::Response, Arc<Personal>) {
     let span = tracing::info_span!("graphql", subject = %ctx.subject, operation = operation.name.as_deref().unwrap_or("-"));
+    if !asks_for_provenance(&operation.doc) {
+        scoped.leave_provenance_unread();
+    }
     let mut request = async_graphql::Request::new(String::new()).variables(operation.variables);
     request.operation_name = operation.name;
     request.uploads = uploads;

@@ -322,3 +322,38 @@ async fn shared_version_reads_see_every_write_acknowledged_before_they_ask() {
     let last = crate::version::of(&admin(&db)).await.expect("version");
     assert!(last >= 80, "80 writes raised the version to {last}");
 }
+
+/// A handle whose request asks for no provenance reads none of its columns;
+/// the source lines are never read with the rows.
+#[tokio::test]
+async fn reads_leave_the_provenance_unread_when_asked_to() {
+    use crate::entity::measure;
+    use crate::stored::Stored;
+    use sea_orm::{DbBackend, QueryTrait};
+    let (db, _) = plan_in_klatovy().await;
+    let s = admin(&db);
+    let sql = |s: &Scoped| {
+        measure::Entity::readable(s)
+            .build(DbBackend::Sqlite)
+            .to_string()
+    };
+    let shown = sql(&s);
+    assert!(shown.contains(r#""measure"."source_excerpt""#), "{shown}");
+    assert!(shown.contains(r#""measure"."reading""#), "{shown}");
+    assert!(!shown.contains(r#""measure"."source_text""#), "{shown}");
+    s.leave_provenance_unread();
+    let unread = sql(&s);
+    for column in [
+        "source_document",
+        "source_line",
+        "source_excerpt",
+        "source_more",
+        "reading",
+    ] {
+        assert!(
+            !unread.contains(&format!(r#""measure"."{column}""#)),
+            "{unread}"
+        );
+    }
+    assert!(unread.contains(r#""measure"."title""#), "{unread}");
+}
