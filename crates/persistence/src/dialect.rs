@@ -149,6 +149,11 @@ pub(crate) fn connect_options(url: &str, statement_timeout: Duration) -> Result<
         .max_connections(16)
         .connect_timeout(wait)
         .acquire_timeout(wait)
+        // Pinging only a connection idle for a while (one the server or a
+        // firewall may have closed) spares a busy connection a round trip
+        // per checkout, and lets its last transaction's queued ROLLBACK go
+        // out with the next BEGIN.
+        .test_before_acquire_if_idle_for(Duration::from_secs(1))
         .map_sqlx_postgres_opts(move |o: PgConnectOptions| {
             o.options([("statement_timeout", timeout.as_str())])
         })
