@@ -6,7 +6,9 @@ pub mod telemetry;
 use kpss_api::cors::Origins;
 use kpss_api::persisted::Documents;
 use kpss_api::rate::RateLimit;
-use kpss_api::{AppState, AuthConfig, Guarded, Limits, build_schema, metrics_router, router};
+use kpss_api::{
+    AppState, AuthConfig, Guarded, Limits, Shared, build_schema, metrics_router, router,
+};
 use kpss_persistence::Db;
 use kpss_persistence::seed::SeedFiles;
 use secrecy::{ExposeSecret, SecretString};
@@ -265,6 +267,7 @@ impl Config {
             secret,
             jwks,
             oidc,
+            verified: Default::default(),
         })
     }
 
@@ -478,7 +481,7 @@ pub async fn start(config: &Config, db: Db) -> Result<Running, Error> {
     // Changes written by any instance reach this one's subscribers (PostgreSQL).
     db.listen_for_changes().await?;
     let (shutdown, stopping) = watch::channel(false);
-    let state = AppState {
+    let state = AppState::new(Shared {
         schema: Guarded::new(build_schema(db.clone(), &limits), &limits),
         db,
         auth: Arc::new(auth),
@@ -499,7 +502,7 @@ pub async fn start(config: &Config, db: Db) -> Result<Running, Error> {
             .filter(|t| !t.expose_secret().is_empty())
             .map(Arc::new),
         pages: Arc::new(config.pages()),
-    };
+    });
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     let mut app = router(state.clone(), cors);

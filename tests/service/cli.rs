@@ -56,6 +56,7 @@ async fn token_command_signs_a_token_the_service_accepts() {
         secret: Some(SECRET.to_owned().into()),
         jwks: None,
         oidc: None,
+        verified: Default::default(),
     };
     let ctx = auth.verify(token.trim()).await.expect("valid token");
     assert_eq!(ctx.subject, "capacity-script");

@@ -285,6 +285,7 @@ async fn sigterm_loses_no_acknowledged_write(database_url: String) {
         secret: Some(SECRET.to_owned().into()),
         jwks: None,
         oidc: None,
+        verified: Default::default(),
     };
     let token = |role, subject: &str, region: &str| {
         auth.issue(&kpss_api::auth::TokenRequest {

@@ -16,6 +16,7 @@ use jsonwebtoken::{
 use kpss_domain::access::{Ctx, Role};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -53,6 +54,33 @@ pub struct AuthConfig {
     pub jwks: Option<Arc<Jwks>>,
     /// The OpenID provider (`KPSS_OIDC_ISSUER`), when configured.
     pub oidc: Option<Arc<Oidc>>,
+    pub verified: Verified,
+}
+
+/// Tokens verified in the last minute, by their SHA-256: a client that
+/// sends its token with every request has its signature checked and its
+/// claims read once a minute. An entry serves only while its token has not
+/// expired and the key that verified it is still the token's key (a key
+/// removed from its set ends it).
+#[derive(Clone)]
+pub struct Verified(moka::sync::Cache<[u8; 32], Arc<Seen>>);
+
+struct Seen {
+    ctx: Ctx,
+    exp: u64,
+    /// The key that verified it; none for the configured secret.
+    jwk: Option<Jwk>,
+}
+
+impl Default for Verified {
+    fn default() -> Self {
+        Self(
+            moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(Duration::from_secs(60))
+                .build(),
+        )
+    }
 }
 
 /// A JWK set (`KPSS_JWKS`) from a file or a URL, keyed by `kid`, read again
@@ -222,36 +250,47 @@ impl AuthConfig {
         let from_provider = self.oidc.as_ref().filter(|o| {
             !HMAC.contains(&header.alg) && unverified_issuer(token).as_deref() == Some(&o.issuer)
         });
-        let key = if let Some(oidc) = from_provider {
-            let kid = header
+        let kid = || {
+            header
                 .kid
                 .as_deref()
-                .ok_or_else(|| ApiError::unauthenticated("the token names no `kid`"))?;
-            let jwk = oidc.key(kid).await?;
-            usable(&jwk, header.alg)?
+                .ok_or_else(|| ApiError::unauthenticated("the token names no `kid`"))
+        };
+        // The key that verifies it: a JWK, or (none) the configured secret.
+        let jwk = if let Some(oidc) = from_provider {
+            Some(oidc.key(kid()?).await?)
         } else if HMAC.contains(&header.alg) {
-            // Only ever the configured secret: never a public key read as an HMAC secret.
-            let secret = self.secret.as_ref().ok_or_else(|| {
-                ApiError::unauthenticated("HMAC tokens are not accepted by this server")
-            })?;
-            DecodingKey::from_secret(secret.expose_secret().as_bytes())
+            None
         } else if ASYMMETRIC.contains(&header.alg) {
             let jwks = self.jwks.as_ref().ok_or_else(|| {
                 ApiError::unauthenticated("this server accepts no asymmetric tokens")
             })?;
-            let kid = header
-                .kid
-                .as_deref()
-                .ok_or_else(|| ApiError::unauthenticated("the token names no `kid`"))?;
             let jwk = jwks
-                .key(kid)
+                .key(kid()?)
                 .await
                 .ok_or_else(|| ApiError::unauthenticated("the token's `kid` is not a known key"))?;
-            usable(&jwk, header.alg)?
+            Some(jwk)
         } else {
             return Err(ApiError::unauthenticated(
                 "the token's algorithm is not accepted",
             ));
+        };
+        let digest: [u8; 32] = Sha256::digest(token).into();
+        if let Some(seen) = self.verified.0.get(&digest) {
+            if seen.jwk == jwk && unix_now() <= seen.exp.saturating_add(LEEWAY_SECS) {
+                return Ok((seen.ctx.clone(), seen.exp));
+            }
+            self.verified.0.invalidate(&digest);
+        }
+        let key = match &jwk {
+            Some(jwk) => usable(jwk, header.alg)?,
+            // Only ever the configured secret: never a public key read as an HMAC secret.
+            None => {
+                let secret = self.secret.as_ref().ok_or_else(|| {
+                    ApiError::unauthenticated("HMAC tokens are not accepted by this server")
+                })?;
+                DecodingKey::from_secret(secret.expose_secret().as_bytes())
+            }
         };
         let mut validation = Validation::new(header.alg);
         validation.algorithms = vec![header.alg];
@@ -272,8 +311,20 @@ impl AuthConfig {
         if let Some(oidc) = from_provider {
             oidc.log_unknown_regions(&ctx);
         }
+        let seen = Seen {
+            ctx: ctx.clone(),
+            exp,
+            jwk,
+        };
+        self.verified.0.insert(digest, Arc::new(seen));
         Ok((ctx, exp))
     }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// The `iss` a token claims, before anything is verified: it only picks
@@ -361,6 +412,7 @@ mod tests {
             secret: Some("0123456789abcdef0123456789abcdef".to_owned().into()),
             jwks: None,
             oidc: None,
+            verified: Default::default(),
         }
     }
 
@@ -388,6 +440,36 @@ mod tests {
         assert_eq!(ctx.read.regions.len(), 1);
         assert_eq!(ctx.read.kraje.len(), 1);
         assert!(ctx.write.kraje.is_empty());
+    }
+
+    /// A token is decoded once; an entry kept for it serves only until the
+    /// token expires (here one kept from when it was still valid).
+    #[tokio::test]
+    async fn a_verified_token_serves_from_memory_until_it_expires() {
+        let auth = config();
+        let t = token(&["klatovy"], &[], Role::Viewer);
+        let first = auth.verify_until(&t).await.unwrap();
+        assert_eq!(auth.verify_until(&t).await.unwrap(), first);
+
+        let exp = unix_now() - LEEWAY_SECS - 1;
+        let claims = serde_json::json!({ "sub": "t", "iss": "kpss", "aud": "kpss-api", "exp": exp,
+            "role": "viewer", "regions": ["klatovy"] });
+        let secret = "0123456789abcdef0123456789abcdef";
+        let expired = encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap();
+        let digest: [u8; 32] = Sha256::digest(&expired).into();
+        let seen = Seen {
+            ctx: first.0,
+            exp,
+            jwk: None,
+        };
+        auth.verified.0.insert(digest, Arc::new(seen));
+        assert!(auth.verify_until(&expired).await.is_err());
+        assert!(auth.verified.0.get(&digest).is_none());
     }
 
     #[tokio::test]

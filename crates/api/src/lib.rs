@@ -23,5 +23,5 @@ pub use auth::AuthConfig;
 pub use claims::Claims;
 pub use execution::Guarded;
 pub use graphql::{Schema, build_schema, sdl};
-pub use http::{AppState, metrics_router, router};
+pub use http::{AppState, Shared, metrics_router, router};
 pub use limits::Limits;
