@@ -132,7 +132,57 @@ pub async fn answers_stay_within_their_scope_and_caller(app: TestApp) {
     app.stop().await;
 }
 
+/// The same while other callers keep the instance's version reads of the
+/// same scope running back to back (those share what they read on).
+async fn a_write_is_read_at_once_while_the_same_answer_is_asked_without_pause(b: Backend) {
+    let a = TestApp::spawn(b).await;
+    let other = std::sync::Arc::new(a.beside().await);
+    let editor = a.token(Role::Editor, &["klatovy"], &[]);
+    let running = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let askers: Vec<_> = (0..4)
+        .map(|_| {
+            let (other, editor, running) = (other.clone(), editor.clone(), running.clone());
+            tokio::spawn(async move {
+                let mut asked = 0;
+                while running.load(std::sync::atomic::Ordering::Relaxed) {
+                    other.query(&editor, FIRST_MEASURE, json!({})).await;
+                    asked += 1;
+                }
+                asked
+            })
+        })
+        .collect();
+    for n in 0..20 {
+        let m = other.query(&editor, FIRST_MEASURE, json!({})).await["measures"]["nodes"][0].take();
+        let title = format!("Název {n}");
+        let changed = a
+            .query(
+                &editor,
+                "mutation($id: ID!, $v: Int!, $t: String!) { updateMeasure(id: $id, expectedVersion: $v, patch: { title: $t }) { version } }",
+                json!({ "id": m["id"], "v": m["version"], "t": title }),
+            )
+            .await;
+        let now =
+            other.query(&editor, FIRST_MEASURE, json!({})).await["measures"]["nodes"][0].take();
+        assert_eq!(now["title"], title.as_str(), "write {n}");
+        assert_eq!(now["version"], changed["updateMeasure"]["version"]);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    running.store(false, std::sync::atomic::Ordering::Relaxed);
+    let mut asked = 0;
+    for t in askers {
+        asked += t.await.expect("asker");
+    }
+    assert!(asked > 100, "the answer was asked without pause: {asked}");
+    assert!(other.counter(HITS).await > 50.0, "and mostly reused");
+    if let Ok(other) = std::sync::Arc::try_unwrap(other) {
+        other.stop().await;
+    }
+    a.stop().await;
+}
+
 on_both_databases!(
+    a_write_is_read_at_once_while_the_same_answer_is_asked_without_pause,
     a_write_through_one_instance_is_read_at_once_through_another,
     answers_are_never_reused_across_scopes_or_callers,
 );

@@ -55,6 +55,13 @@ impl Dialect {
         self == Self::Postgres
     }
 
+    /// Whether each statement of a read transaction sees the commits made
+    /// since the one before (PostgreSQL's read committed); an SQLite read
+    /// transaction keeps the snapshot of its first read.
+    pub fn sees_later_commits_in_a_transaction(self) -> bool {
+        self == Self::Postgres
+    }
+
     /// Whether the engine streams its log to hot standbys that serve reads.
     pub fn streams_to_replicas(self) -> bool {
         self == Self::Postgres

@@ -9,10 +9,11 @@ use crate::replicas::Server;
 use crate::{Result, Scoped};
 use kpss_domain::access::Grant;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, Set, TransactionTrait};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// Counters per region: concurrent writers of one region mostly update
@@ -71,8 +72,7 @@ pub async fn of(s: &Scoped) -> Result<i64> {
     }
 }
 
-async fn read(server: &Server, read: &Grant) -> Result<i64, DbErr> {
-    let conn = &server.conn;
+async fn read(conn: &impl ConnectionTrait, read: &Grant) -> Result<i64, DbErr> {
     let row = conn
         .query_one_raw(Dialect::of(conn).data_version(read))
         .await?;
@@ -133,8 +133,13 @@ impl Shared {
 /// Reads the scope's version for `batch`, then for the callers who came
 /// meanwhile, until none is waiting.
 async fn reads(server: Arc<Server>, scope: Grant, mut batch: Answer) {
+    let mut held = Held::default();
     loop {
-        let answer = read(&server, &scope).await;
+        let answer = match held.transaction(&server).await {
+            Ok(Some(t)) => read(t, &scope).await,
+            Ok(None) => read(&server.conn, &scope).await,
+            Err(e) => Err(e),
+        };
         let failed = answer.is_err();
         batch.send_replace(Some(answer.clone()));
         let mut scopes = server
@@ -156,5 +161,36 @@ async fn reads(server: Arc<Server>, scope: Grant, mut batch: Answer) {
                 return;
             }
         }
+    }
+}
+
+/// Where a run of version reads goes (a busy scope's run lasts as long as
+/// callers keep coming): where each statement of a transaction sees the
+/// latest commit, one transaction for up to a second, which spares each read
+/// a checkout of the pool and the ping of its return; elsewhere the pool.
+#[derive(Default)]
+struct Held(Option<(DatabaseTransaction, Instant)>);
+
+/// How long one transaction serves a run of reads.
+const HELD_FOR: Duration = Duration::from_secs(1);
+
+impl Held {
+    /// The transaction of the next read; `None` where reads go to the pool.
+    async fn transaction(
+        &mut self,
+        server: &Server,
+    ) -> Result<Option<&DatabaseTransaction>, DbErr> {
+        if !Dialect::of(&server.conn).sees_later_commits_in_a_transaction() {
+            return Ok(None);
+        }
+        if self
+            .0
+            .as_ref()
+            .is_none_or(|(_, opened)| opened.elapsed() > HELD_FOR)
+        {
+            self.0 = None;
+            self.0 = Some((server.conn.begin().await?, Instant::now()));
+        }
+        Ok(self.0.as_ref().map(|(t, _)| t))
     }
 }
