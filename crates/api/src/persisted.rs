@@ -9,7 +9,8 @@
 //! every transport needs the document before execution (limits, GET must
 //! not run mutations, response key order). The store is a `moka` cache
 //! bounded in bytes of document text; a document is kept only once it has
-//! passed the limits, and only up to a size.
+//! passed the limits, and only up to a size. It also keeps the documents
+//! sent as text alone, under their hash, so that a text is parsed once.
 
 use async_graphql::ServerError;
 use async_graphql::parser::parse_query;
@@ -116,12 +117,15 @@ impl Documents {
         Ok(Self::Trusted(trusted))
     }
 
-    /// The document a request runs, from its `query` text and/or the hash it names.
+    /// The document a request runs, from its `query` text and/or the hash
+    /// it names; with the hash to keep it under once it has passed the
+    /// limits, when it is not kept yet (a text sent without its hash is kept
+    /// too, so that it is parsed once).
     pub async fn resolve(
         &self,
         query: Option<&str>,
         hash: Option<&str>,
-    ) -> Result<ExecutableDocument, Refusal> {
+    ) -> Result<(ExecutableDocument, Option<String>), Refusal> {
         match self {
             Self::Trusted(list) => {
                 let hash = match (hash, query) {
@@ -129,26 +133,40 @@ impl Documents {
                     (None, Some(q)) => sha256(q),
                     (None, None) => return Err(no_query()),
                 };
-                list.get(&hash).map(|k| k.doc.clone()).ok_or_else(|| {
+                let doc = list.get(&hash).map(|k| k.doc.clone()).ok_or_else(|| {
                     Refusal::Forbidden(format!(
                         "this server runs only its trusted documents, and `{hash}` is not one of them"
                     ))
-                })
+                })?;
+                Ok((doc, None))
             }
-            Self::Automatic(cache) => match (hash, query) {
-                (None, Some(q)) => parse_query(q).map_err(|e| Refusal::Syntax(e.into())),
-                (Some(h), None) => cache.get(h).map(|k| k.doc.clone()).ok_or(Refusal::NotFound),
-                (Some(h), Some(q)) => {
-                    if sha256(q) != h {
-                        return Err(Refusal::Invalid(
-                            "the persisted query's sha256Hash is not the sha256 of the query"
-                                .into(),
-                        ));
+            Self::Automatic(cache) => {
+                let hash = match (hash, query) {
+                    (Some(h), None) => {
+                        let kept = cache.get(h).ok_or(Refusal::NotFound)?;
+                        return Ok((kept.doc.clone(), None));
                     }
-                    parse_query(q).map_err(|e| Refusal::Syntax(e.into()))
+                    (None, Some(q)) => sha256(q),
+                    (Some(h), Some(q)) => {
+                        if sha256(q) != h {
+                            return Err(Refusal::Invalid(
+                                "the persisted query's sha256Hash is not the sha256 of the query"
+                                    .into(),
+                            ));
+                        }
+                        h.to_owned()
+                    }
+                    (None, None) => return Err(no_query()),
+                };
+                let text = query.unwrap_or_default();
+                match cache.get(&hash) {
+                    Some(kept) if kept.text == text => Ok((kept.doc.clone(), None)),
+                    _ => {
+                        let doc = parse_query(text).map_err(|e| Refusal::Syntax(e.into()))?;
+                        Ok((doc, Some(hash)))
+                    }
                 }
-                (None, None) => Err(no_query()),
-            },
+            }
         }
     }
 }
@@ -187,16 +205,46 @@ pub fn requested_hash(
     Ok(Some(hash.to_ascii_lowercase()))
 }
 
+/// The sha256 of `text` in lower-case hexadecimal, as hashes are named.
 fn sha256(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(text.as_bytes());
+    let mut hex = String::with_capacity(64);
+    for b in digest {
+        hex.push(char::from(HEX[usize::from(b >> 4)]));
+        hex.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    hex
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A text sent without its hash is parsed once and kept under its hash,
+    /// which then names it too.
+    #[tokio::test]
+    async fn a_text_is_parsed_once() {
+        let documents = Documents::automatic();
+        let q = "{ regions { code } }";
+        let (doc, to_keep) = documents.resolve(Some(q), None).await.expect("parses");
+        let hash = to_keep.expect("not kept yet");
+        assert_eq!(hash, format!("{:x}", Sha256::digest(q)));
+        documents.remember(&hash, q, &doc);
+        let (again, to_keep) = documents.resolve(Some(q), None).await.expect("kept");
+        assert!(to_keep.is_none());
+        assert_eq!(format!("{again:?}"), format!("{doc:?}"));
+        assert!(documents.resolve(None, Some(&hash)).await.is_ok());
+        let other = "{ regions { name } }";
+        assert!(
+            documents
+                .resolve(Some(other), None)
+                .await
+                .expect("parses")
+                .1
+                .is_some()
+        );
+    }
 
     #[test]
     fn the_store_is_bounded_in_bytes_and_per_document() {

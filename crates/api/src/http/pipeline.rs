@@ -425,7 +425,7 @@ pub(super) async fn admitted(
     if let Some(Err(e)) = query.map(|q| s.limits.check_nesting(q)) {
         return Err(Answer::not_executed(vec![e]));
     }
-    let doc = s
+    let (doc, to_keep) = s
         .documents
         .resolve(query, hash)
         .await
@@ -434,9 +434,9 @@ pub(super) async fn admitted(
     s.limits
         .check_document(&doc, &variables)
         .map_err(|e| Answer::not_executed(vec![e]))?;
-    // Only a document within the limits is kept for its hash.
-    if let (Some(hash), Some(query)) = (hash, query) {
-        s.documents.remember(hash, query, &doc);
+    // Only a document within the limits is kept.
+    if let (Some(hash), Some(query)) = (to_keep, query) {
+        s.documents.remember(&hash, query, &doc);
     }
     Ok((doc, variables))
 }
