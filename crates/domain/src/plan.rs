@@ -73,26 +73,6 @@ pub struct PlanDraft {
 }
 
 impl PlanDraft {
-    /// A plan that states only its title, kind and period.
-    pub fn new(title: &str, kind: PlanKind, period_start: i32, period_end: i32) -> Self {
-        Self {
-            title: title.to_owned(),
-            kind,
-            period_start,
-            period_end,
-            prepared_by: None,
-            approval: None,
-            approved_on: None,
-            mission: None,
-            vision: None,
-            implementation: None,
-            issued: None,
-            issued_on: None,
-            document_title: None,
-            notes: Vec::new(),
-        }
-    }
-
     pub fn parse(self) -> ValidationResult<PlanFields> {
         Ok(PlanFields {
             period: Period::parse(
@@ -327,9 +307,9 @@ mod tests {
     use super::*;
 
     fn fields() -> PlanFields {
-        PlanDraft::new("Akční plán", PlanKind::ActionPlan, 2023, 2024)
-            .parse()
-            .unwrap()
+        let title = Title::name("title", "Akční plán").unwrap();
+        let period = Period::parse("period_start", 2023, "period_end", 2024).unwrap();
+        PlanFields::new(title, PlanKind::ActionPlan, period)
     }
 
     #[test]

@@ -9,10 +9,11 @@ use crate::{Db, Error, Scoped, plan, priority};
 use kpss_domain::access::{Ctx, Role};
 use kpss_domain::kind::{AuditAction, EntityKind};
 use kpss_domain::patch::Patch;
-use kpss_domain::plan::{PlanDraft, PlanForCreate, PlanKind};
+use kpss_domain::plan::{PlanFields, PlanForCreate, PlanKind};
 use kpss_domain::priority::{PriorityDraft, PriorityForCreate, PriorityPatch};
 use kpss_domain::record::Priority;
 use kpss_domain::region::RegionCode;
+use kpss_domain::value::{Period, Title};
 
 /// Two regions of two kraje, and nothing else.
 const REGIONS: &str = "kraje:
@@ -50,9 +51,11 @@ async fn plan_in_klatovy() -> (Db, i64) {
     )
     .await
     .expect("regions");
-    let fields = PlanDraft::new("Střednědobý plán", PlanKind::MediumTermPlan, 2025, 2027)
-        .parse()
-        .expect("a plan");
+    let fields = PlanFields::new(
+        Title::name("title", "Střednědobý plán").expect("a title"),
+        PlanKind::MediumTermPlan,
+        Period::parse("period_start", 2025, "period_end", 2027).expect("a period"),
+    );
     let cmd = PlanForCreate {
         region: RegionCode::parse("region", "klatovy").expect("code"),
         parent_id: None,
