@@ -3,8 +3,29 @@
 use crate::error::{Rule, ValidationError, ValidationResult};
 use crate::measure::{Statement, funding_statement};
 use crate::patch::Patch;
+use crate::region::RegionCode;
+use crate::source::Provenance;
 use crate::text::{self, MAX_TEXT};
 use crate::value::{Code, Title};
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Activity {
+    pub id: i64,
+    pub region: RegionCode,
+    pub measure_id: i64,
+    pub parent_id: Option<i64>,
+    pub code: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub responsible: Vec<String>,
+    pub schedule_items: Vec<String>,
+    pub financing_items: Vec<String>,
+    pub financing_statement: Statement,
+    pub outputs: Vec<String>,
+    pub source: Option<Provenance>,
+    pub archived: bool,
+    pub version: i32,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActivityFields {

@@ -1,9 +1,24 @@
 //! Yearly evaluations of measures.
 
 use crate::error::ValidationResult;
+use crate::source::Provenance;
 use crate::text::{self, MAX_TEXT};
+use crate::value::Timestamp;
 use crate::value::Year;
 use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Evaluation {
+    pub id: i64,
+    pub measure_id: i64,
+    pub year: i32,
+    pub status: EvaluationStatus,
+    pub comment: Option<String>,
+    pub recorded_at: Timestamp,
+    pub recorded_by: String,
+    pub source: Option<Provenance>,
+    pub version: i32,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

@@ -1,6 +1,8 @@
 //! What a change touched and what it did, from the database to the
 //! subscription payload. GraphQL shows them as strings with these spellings.
 
+use crate::region::RegionCode;
+use crate::value::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// The kinds of record the audit log and change events name.
@@ -42,6 +44,21 @@ crate::enum_str!(AuditAction {
     Archived = "ARCHIVED",
     Restored = "RESTORED",
 });
+
+/// One change in the audit log: who did what to which record, and the record
+/// before and after (JSON).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: Timestamp,
+    pub actor: String,
+    pub region: RegionCode,
+    pub entity: EntityKind,
+    pub entity_id: i64,
+    pub action: AuditAction,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
 
 macro_rules! string_conversions {
     ($($t:ident),+) => {$(

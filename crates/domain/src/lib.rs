@@ -37,7 +37,6 @@ pub mod measure;
 pub mod patch;
 pub mod plan;
 pub mod priority;
-pub mod record;
 pub mod region;
 pub mod seed;
 pub mod service;

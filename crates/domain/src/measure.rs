@@ -3,10 +3,43 @@
 
 use crate::error::{Rule, ValidationError, ValidationResult};
 use crate::patch::Patch;
+use crate::region::RegionCode;
 use crate::service::Capacity;
+use crate::source::Provenance;
 use crate::text::{self, MAX_TEXT, MAX_TITLE};
 use crate::value::{AmountCzk, Code, Title, Year};
 use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Measure {
+    pub id: i64,
+    pub region: RegionCode,
+    pub plan_id: i64,
+    pub priority_id: i64,
+    pub parent_id: Option<i64>,
+    /// The measure of an earlier plan this one was rolled over from.
+    pub carried_from_id: Option<i64>,
+    pub code: String,
+    pub title: String,
+    pub rationale: Option<String>,
+    pub description: Option<String>,
+    pub target_groups: Vec<String>,
+    pub term: Option<String>,
+    pub term_start_year: Option<i32>,
+    pub term_end_year: Option<i32>,
+    pub responsible: Vec<String>,
+    pub output: Option<String>,
+    pub expected_cost: Option<Cost>,
+    pub funding_sources: Vec<String>,
+    pub funding_statement: Statement,
+    pub risks: Vec<String>,
+    pub planned_activities: Vec<String>,
+    pub priority_title: Option<String>,
+    pub alternative_title: Option<String>,
+    pub source: Option<Provenance>,
+    pub archived: bool,
+    pub version: i32,
+}
 
 /// What a document says about a list or a cost: it names something, it says
 /// there is none (or zero), it says it cannot be specified, or it says nothing.

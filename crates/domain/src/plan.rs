@@ -4,9 +4,48 @@ use crate::error::ValidationResult;
 use crate::evaluation::EvaluationStatus;
 use crate::patch::Patch;
 use crate::region::RegionCode;
+use crate::source::Provenance;
 use crate::text::{self, MAX_TEXT, MAX_TITLE};
+use crate::value::Timestamp;
 use crate::value::{Date, Period, Title, Year};
 use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Plan {
+    pub id: i64,
+    pub region: RegionCode,
+    pub title: String,
+    pub kind: PlanKind,
+    pub period_start: i32,
+    pub period_end: i32,
+    pub parent_id: Option<i64>,
+    pub prepared_by: Option<String>,
+    pub approval: Option<String>,
+    pub approved_on: Option<Date>,
+    pub mission: Option<String>,
+    pub vision: Option<String>,
+    pub implementation: Option<String>,
+    pub issued: Option<String>,
+    pub issued_on: Option<Date>,
+    pub document_title: Option<String>,
+    pub notes: Vec<String>,
+    pub source_document: Option<String>,
+    pub source: Option<Provenance>,
+    pub archived: bool,
+    pub version: i32,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Project {
+    pub id: i64,
+    pub plan_id: i64,
+    pub title: String,
+    pub implementer: Option<String>,
+    pub due: Option<String>,
+    pub due_year: Option<i32>,
+    pub source: Option<Provenance>,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

@@ -2,8 +2,24 @@
 
 use crate::error::ValidationResult;
 use crate::patch::Patch;
+use crate::region::RegionCode;
+use crate::source::Provenance;
 use crate::text::{self, MAX_TEXT, MAX_TITLE};
 use crate::value::{Code, Title};
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Priority {
+    pub id: i64,
+    pub region: RegionCode,
+    pub plan_id: i64,
+    pub code: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub group: Option<String>,
+    pub source: Option<Provenance>,
+    pub archived: bool,
+    pub version: i32,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PriorityFields {

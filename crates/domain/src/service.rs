@@ -8,6 +8,37 @@ use crate::text::{self, MAX_TEXT, MAX_TITLE};
 use crate::value::Title;
 use serde::{Deserialize, Serialize};
 
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Provider {
+    pub id: i64,
+    pub region: RegionCode,
+    pub name: String,
+    pub ico: Option<String>,
+    pub source: Option<Provenance>,
+    pub archived: bool,
+    pub version: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Service {
+    pub id: i64,
+    pub region: RegionCode,
+    pub provider_id: i64,
+    pub service_type: ServiceType,
+    pub name: Option<String>,
+    pub scope: Option<String>,
+    pub source: Option<Provenance>,
+    pub archived: bool,
+    pub version: i32,
+}
+
+/// A capacity with the record it belongs to.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct OwnedCapacity {
+    pub owner_id: i64,
+    pub capacity: Capacity,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ServiceCategory {

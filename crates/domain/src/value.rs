@@ -6,6 +6,9 @@ use crate::text::{self, MAX_TEXT, MAX_TITLE};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// Seconds since the Unix epoch, UTC (the API formats it as DateTime).
+pub type Timestamp = i64;
+
 /// Years a plan, term or evaluation may name.
 pub const YEARS: std::ops::RangeInclusive<i32> = 1990..=2100;
 

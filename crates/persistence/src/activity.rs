@@ -8,11 +8,11 @@ use crate::stored::{self, Archive, Change, Create, Editable, Stored};
 use crate::transfer::{At, Rows, in_order, under};
 use crate::{Error, Result};
 use chrono::Utc;
+use kpss_domain::activity::Activity;
 use kpss_domain::activity::{
     ActivityDraft, ActivityFields, ActivityForCreate, ActivityPatch, lines,
 };
 use kpss_domain::kind::{AuditAction, EntityKind};
-use kpss_domain::record::Activity;
 use kpss_domain::region::RegionCode;
 use kpss_domain::seed::ActivityData;
 use kpss_domain::seed::{seed_provenance, stated_funding};

@@ -13,7 +13,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
 };
 
-pub use kpss_domain::record::AuditEntry as Entry;
+pub use kpss_domain::kind::AuditEntry as Entry;
 
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {

@@ -23,6 +23,11 @@ macro_rules! sourced_model {
             #[sea_orm(column_type = "Text", nullable)]
             pub reading: Option<String>,
         }
+
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+
+        impl ActiveModelBehavior for ActiveModel {}
     };
 }
 
@@ -93,11 +98,6 @@ pub mod plan {
         #[sea_orm(column_type = "Text")]
         pub notes: String,
     });
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
 pub mod plan_project {
@@ -115,11 +115,6 @@ pub mod plan_project {
         pub due: Option<String>,
         pub due_year: Option<i32>,
     });
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
 pub mod priority {
@@ -142,11 +137,6 @@ pub mod priority {
         pub description: Option<String>,
         pub group_name: Option<String>,
     });
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
 pub mod measure {
@@ -198,11 +188,6 @@ pub mod measure {
         #[sea_orm(column_type = "Text")]
         pub fold_target_groups: String,
     });
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
 pub mod activity {
@@ -232,11 +217,6 @@ pub mod activity {
         #[sea_orm(column_type = "Text")]
         pub outputs: String,
     });
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
 pub mod evaluation {
@@ -254,11 +234,6 @@ pub mod evaluation {
         pub recorded_by: String,
         pub version: i32,
     });
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
 pub mod provider {
@@ -278,11 +253,6 @@ pub mod provider {
         #[sea_orm(column_type = "Text")]
         pub fold_name: String,
     });
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
 pub mod service {
@@ -300,11 +270,6 @@ pub mod service {
         pub name: Option<String>,
         pub scope: Option<String>,
     });
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
 pub mod capacity {
@@ -325,11 +290,6 @@ pub mod capacity {
         pub network_shares: String,
         pub at_least: bool,
     });
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
 pub mod audit_entry {

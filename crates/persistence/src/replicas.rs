@@ -57,7 +57,7 @@ pub(crate) struct Server {
     pub(crate) url: String,
     pub(crate) conn: DatabaseConnection,
     /// Data-version reads shared by concurrent requests on this server.
-    pub(crate) versions: version::Shared,
+    pub(crate) versions: Arc<version::Shared>,
     health: Mutex<Health>,
 }
 
@@ -76,7 +76,7 @@ impl Server {
         Arc::new(Self {
             url: url.to_owned(),
             conn,
-            versions: version::Shared::default(),
+            versions: Arc::default(),
             health: Mutex::default(),
         })
     }

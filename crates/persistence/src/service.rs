@@ -12,13 +12,13 @@ use crate::{Error, Result};
 use chrono::Utc;
 use kpss_domain::access::Grant;
 use kpss_domain::kind::{AuditAction, EntityKind};
-use kpss_domain::record::{OwnedCapacity, Service};
 use kpss_domain::region::RegionCode;
 use kpss_domain::seed::{CapacityData, ServiceData, seed_provenance};
 use kpss_domain::service::{
     Capacity, CapacityUnit, ServiceDraft, ServiceFields, ServiceForCreate, ServiceForm,
     ServicePatch, ServiceType,
 };
+use kpss_domain::service::{OwnedCapacity, Service};
 use kpss_domain::source::Provenance;
 use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::Query;

@@ -5,11 +5,13 @@
 
 use crate::dialect::Dialect;
 use crate::entity::data_version;
-use crate::replicas::Server;
 use crate::{Result, Scoped};
 use kpss_domain::access::Grant;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, Set, TransactionTrait};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, Set,
+    TransactionTrait,
+};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -63,10 +65,10 @@ pub(crate) async fn bump_shard(c: &impl ConnectionTrait, region: &str, shard: i1
 pub async fn of(s: &Scoped) -> Result<i64> {
     let scope = &s.ctx().read;
     let server = s.server().await;
-    match server.versions.of(server, scope).await {
+    match server.versions.of(&server.conn, scope).await {
         Err(_) if s.fall_back() => {
             let primary = s.server().await;
-            Ok(primary.versions.of(primary, scope).await?)
+            Ok(primary.versions.of(&primary.conn, scope).await?)
         }
         answer => Ok(answer?),
     }
@@ -102,7 +104,7 @@ struct Scope {
 }
 
 impl Shared {
-    async fn of(&self, server: &Arc<Server>, scope: &Grant) -> Result<i64, DbErr> {
+    async fn of(self: &Arc<Self>, conn: &DatabaseConnection, scope: &Grant) -> Result<i64, DbErr> {
         let (mut answer, start) = {
             let mut scopes = self.scopes.lock().unwrap_or_else(PoisonError::into_inner);
             match scopes.get_mut(scope) {
@@ -120,7 +122,7 @@ impl Shared {
         };
         if let Some(first) = start {
             // Apart from the caller, so a caller that goes away leaves the others their answer.
-            tokio::spawn(reads(server.clone(), scope.clone(), first));
+            tokio::spawn(reads(self.clone(), conn.clone(), scope.clone(), first));
         }
         let answered = answer
             .wait_for(Option::is_some)
@@ -132,21 +134,17 @@ impl Shared {
 
 /// Reads the scope's version for `batch`, then for the callers who came
 /// meanwhile, until none is waiting.
-async fn reads(server: Arc<Server>, scope: Grant, mut batch: Answer) {
+async fn reads(shared: Arc<Shared>, conn: DatabaseConnection, scope: Grant, mut batch: Answer) {
     let mut held = Held::default();
     loop {
-        let answer = match held.transaction(&server).await {
+        let answer = match held.transaction(&conn).await {
             Ok(Some(t)) => read(t, &scope).await,
-            Ok(None) => read(&server.conn, &scope).await,
+            Ok(None) => read(&conn, &scope).await,
             Err(e) => Err(e),
         };
         let failed = answer.is_err();
         batch.send_replace(Some(answer.clone()));
-        let mut scopes = server
-            .versions
-            .scopes
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut scopes = shared.scopes.lock().unwrap_or_else(PoisonError::into_inner);
         match scopes.get_mut(&scope).and_then(|s| s.next.take()) {
             // A failure cannot be stale: those who came meanwhile take it
             // too, rather than wait out a second timeout of a database that is gone.
@@ -178,9 +176,9 @@ impl Held {
     /// The transaction of the next read; `None` where reads go to the pool.
     async fn transaction(
         &mut self,
-        server: &Server,
+        conn: &DatabaseConnection,
     ) -> Result<Option<&DatabaseTransaction>, DbErr> {
-        if !Dialect::of(&server.conn).sees_later_commits_in_a_transaction() {
+        if !Dialect::of(conn).sees_later_commits_in_a_transaction() {
             return Ok(None);
         }
         if self
@@ -189,7 +187,7 @@ impl Held {
             .is_none_or(|(_, opened)| opened.elapsed() > HELD_FOR)
         {
             self.0 = None;
-            self.0 = Some((server.conn.begin().await?, Instant::now()));
+            self.0 = Some((conn.begin().await?, Instant::now()));
         }
         Ok(self.0.as_ref().map(|(t, _)| t))
     }

@@ -24,7 +24,7 @@ children!(
     PlannedCapacitiesOf,
     Capacity,
     measure::planned_capacities,
-    |c: &kpss_domain::record::OwnedCapacity| c.owner_id
+    |c: &kpss_domain::service::OwnedCapacity| c.owner_id
 );
 
 connection!(MeasureConnection, Measure);

@@ -7,7 +7,7 @@
 use super::loaders::{Loaders, grouped};
 use crate::error::{Result, coded};
 use async_graphql::dataloader::Loader;
-use kpss_domain::record;
+use kpss_domain as dom;
 use kpss_domain::region::RegionCode;
 use kpss_persistence::{activity, evaluation, measure, plan, priority, provider, service};
 use std::collections::HashMap;
@@ -18,28 +18,28 @@ children!(
     ActivitiesOf,
     Activity,
     activity::of_measures,
-    |a: &kpss_domain::record::Activity| a.measure_id
+    |a: &kpss_domain::activity::Activity| a.measure_id
 );
 
 children!(
     SubActivitiesOf,
     Activity,
     activity::sub_activities,
-    |a: &kpss_domain::record::Activity| a.parent_id.unwrap_or_default()
+    |a: &kpss_domain::activity::Activity| a.parent_id.unwrap_or_default()
 );
 
 #[derive(Clone)]
-pub struct Activity(pub record::Activity);
+pub struct Activity(pub dom::activity::Activity);
 
 children!(
     EvaluationsOf,
     Evaluation,
     evaluation::of_measures,
-    |e: &kpss_domain::record::Evaluation| e.measure_id
+    |e: &kpss_domain::evaluation::Evaluation| e.measure_id
 );
 
 #[derive(Clone)]
-pub struct Evaluation(pub record::Evaluation);
+pub struct Evaluation(pub dom::evaluation::Evaluation);
 
 by_id!(MeasureById, Measure, measure::by_ids);
 
@@ -47,18 +47,18 @@ children!(
     MeasuresOf,
     Measure,
     measure::of_priorities,
-    |m: &kpss_domain::record::Measure| m.priority_id
+    |m: &kpss_domain::measure::Measure| m.priority_id
 );
 
 children!(
     SubMeasuresOf,
     Measure,
     measure::sub_measures,
-    |m: &kpss_domain::record::Measure| m.parent_id.unwrap_or_default()
+    |m: &kpss_domain::measure::Measure| m.parent_id.unwrap_or_default()
 );
 
 #[derive(Clone)]
-pub struct Measure(pub record::Measure);
+pub struct Measure(pub dom::measure::Measure);
 
 by_id!(PlanById, Plan, plan::by_ids);
 
@@ -66,14 +66,14 @@ children!(
     ProjectsOf,
     PlanProject,
     plan::projects_of,
-    |p: &kpss_domain::record::Project| p.plan_id
+    |p: &kpss_domain::plan::Project| p.plan_id
 );
 
 #[derive(Clone)]
-pub struct Plan(pub record::Plan);
+pub struct Plan(pub dom::plan::Plan);
 
 #[derive(Clone)]
-pub struct PlanProject(pub record::Project);
+pub struct PlanProject(pub dom::plan::Project);
 
 /// Current plans of a region.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -100,16 +100,16 @@ children!(
     PrioritiesOf,
     Priority,
     priority::of_plans,
-    |p: &kpss_domain::record::Priority| p.plan_id
+    |p: &kpss_domain::priority::Priority| p.plan_id
 );
 
 #[derive(Clone)]
-pub struct Priority(pub record::Priority);
+pub struct Priority(pub dom::priority::Priority);
 
 by_id!(ProviderById, Provider, provider::by_ids);
 
 #[derive(Clone)]
-pub struct Provider(pub record::Provider);
+pub struct Provider(pub dom::service::Provider);
 
 /// Current providers of a region.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -134,8 +134,8 @@ children!(
     ServicesOf,
     Service,
     service::of_providers,
-    |s: &kpss_domain::record::Service| s.provider_id
+    |s: &kpss_domain::service::Service| s.provider_id
 );
 
 #[derive(Clone)]
-pub struct Service(pub record::Service);
+pub struct Service(pub dom::service::Service);

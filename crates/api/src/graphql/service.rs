@@ -9,8 +9,8 @@ use crate::error::{Result, coded};
 use crate::graphql::enums;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use kpss_domain::patch::Patch;
+use kpss_domain::service as svc;
 use kpss_domain::service::{Capacity as CapacityData, ServiceDraft, ServiceForCreate};
-use kpss_domain::{record, service as svc};
 use kpss_persistence::search::Kind;
 use kpss_persistence::service;
 
@@ -18,7 +18,7 @@ children!(
     CapacitiesOf,
     Capacity,
     service::capacities,
-    |c: &kpss_domain::record::OwnedCapacity| c.owner_id
+    |c: &kpss_domain::service::OwnedCapacity| c.owner_id
 );
 
 connection!(ServiceConnection, Service);
@@ -86,7 +86,7 @@ impl Service {
 }
 
 #[derive(Clone)]
-pub struct Capacity(pub record::OwnedCapacity);
+pub struct Capacity(pub svc::OwnedCapacity);
 
 #[Object]
 impl Capacity {

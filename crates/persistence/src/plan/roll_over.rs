@@ -8,8 +8,8 @@ use crate::events::Change as Event;
 use crate::scoped::Scoped;
 use crate::stored;
 use kpss_domain::evaluation::EvaluationStatus;
+use kpss_domain::plan::Plan;
 use kpss_domain::plan::{PlanFields, PlanKind, PlanRollOver};
-use kpss_domain::record::Plan;
 use sea_orm::{
     ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };

@@ -10,8 +10,8 @@ use kpss_domain::access::{Ctx, Role};
 use kpss_domain::kind::{AuditAction, EntityKind};
 use kpss_domain::patch::Patch;
 use kpss_domain::plan::{PlanFields, PlanForCreate, PlanKind};
+use kpss_domain::priority::Priority;
 use kpss_domain::priority::{PriorityDraft, PriorityForCreate, PriorityPatch};
-use kpss_domain::record::Priority;
 use kpss_domain::region::RegionCode;
 use kpss_domain::value::{Period, Title};
 
