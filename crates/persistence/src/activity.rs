@@ -2,9 +2,10 @@
 
 use crate::columns::{parse, read_list, write_list};
 use crate::entity::{activity, measure};
+use crate::read::{self, Stored};
 use crate::scoped::Scoped;
 use crate::search::{Doc, Kind, Searchable};
-use crate::stored::{self, Archive, Change, Create, Editable, Stored};
+use crate::stored::{self, Archive, Change, Create, Editable};
 use crate::transfer::{At, Rows, in_order, under};
 use crate::{Error, Result};
 use chrono::Utc;
@@ -73,7 +74,7 @@ impl Editable for activity::Entity {
 }
 
 pub async fn by_ids(s: &Scoped, ids: &[i64]) -> Result<Vec<Activity>> {
-    stored::by_ids::<activity::Entity>(s, ids).await
+    read::by_ids::<activity::Entity>(s, ids).await
 }
 
 /// Current top-level activities of measures.
@@ -81,13 +82,13 @@ pub async fn of_measures(s: &Scoped, measure_ids: &[i64]) -> Result<Vec<Activity
     let cond = Condition::all()
         .add(activity::Column::ParentId.is_null())
         .add(activity::Column::Archived.eq(false));
-    stored::children::<activity::Entity>(s, activity::Column::MeasureId, measure_ids, cond).await
+    read::children::<activity::Entity>(s, activity::Column::MeasureId, measure_ids, cond).await
 }
 
 /// Current sub-activities of activities.
 pub async fn sub_activities(s: &Scoped, parent_ids: &[i64]) -> Result<Vec<Activity>> {
     let cond = Condition::all().add(activity::Column::Archived.eq(false));
-    stored::children::<activity::Entity>(s, activity::Column::ParentId, parent_ids, cond).await
+    read::children::<activity::Entity>(s, activity::Column::ParentId, parent_ids, cond).await
 }
 
 /// Entries one per line; none is null.

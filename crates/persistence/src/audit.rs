@@ -81,6 +81,7 @@ pub async fn list(s: &Scoped, q: &AuditQuery, p: Page) -> Result<Connection<Entr
     crate::page::page(
         s,
         audit_entry::Entity::find().filter(cond),
+        None,
         audit_entry::Column::Id,
         p,
         |m| {

@@ -3,9 +3,10 @@
 use crate::columns::parse;
 use crate::entity::{evaluation, measure, plan};
 use crate::events::Change;
+use crate::read::{self, Stored};
 use crate::scoped::Scoped;
 use crate::search::{Doc, Kind, Searchable};
-use crate::stored::{self, Entry, Stored};
+use crate::stored::{self, Entry};
 use crate::transfer::{At, SEED_ACTOR, under};
 use crate::{Error, Result};
 use chrono::Utc;
@@ -45,7 +46,7 @@ impl Stored for evaluation::Entity {
 
 /// Evaluations of measures, newest year first.
 pub async fn of_measures(s: &Scoped, measure_ids: &[i64]) -> Result<Vec<Evaluation>> {
-    let mut found = stored::children::<evaluation::Entity>(
+    let mut found = read::children::<evaluation::Entity>(
         s,
         evaluation::Column::MeasureId,
         measure_ids,

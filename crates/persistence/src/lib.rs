@@ -10,6 +10,7 @@
 #[macro_use]
 mod columns;
 mod entity;
+mod read;
 mod scope;
 mod stored;
 

@@ -3,10 +3,11 @@
 use crate::columns::{parse, read_list, write_list};
 use crate::entity::{capacity, evaluation, measure, priority};
 use crate::page::{Connection, Page, contains, page, scoped};
+use crate::read::{self, Stored};
 use crate::scoped::Scoped;
 use crate::search::{Doc, Kind, Searchable, capacity_texts};
 use crate::service::{capacities_of, replace_capacities};
-use crate::stored::{self, Archive, Change, Create, Editable, Stored};
+use crate::stored::{self, Archive, Change, Create, Editable};
 use crate::transfer::{At, Rows, in_order, under};
 use crate::{Error, Result};
 use chrono::Utc;
@@ -210,6 +211,7 @@ pub async fn list(s: &Scoped, q: &MeasureQuery, p: Page) -> Result<Connection<Me
     page(
         s,
         measure::Entity::readable_without(s, &unread).filter(cond),
+        None,
         measure::Column::Id,
         p,
         measure::Entity::record,
@@ -240,7 +242,7 @@ fn latest_with_status(status: EvaluationStatus) -> sea_orm::sea_query::SelectSta
 }
 
 pub async fn by_ids(s: &Scoped, ids: &[i64]) -> Result<Vec<Measure>> {
-    stored::by_ids::<measure::Entity>(s, ids).await
+    read::by_ids::<measure::Entity>(s, ids).await
 }
 
 /// Current top-level measures of priorities.
@@ -248,13 +250,13 @@ pub async fn of_priorities(s: &Scoped, priority_ids: &[i64]) -> Result<Vec<Measu
     let cond = Condition::all()
         .add(measure::Column::ParentId.is_null())
         .add(measure::Column::Archived.eq(false));
-    stored::children::<measure::Entity>(s, measure::Column::PriorityId, priority_ids, cond).await
+    read::children::<measure::Entity>(s, measure::Column::PriorityId, priority_ids, cond).await
 }
 
 /// Current sub-measures of measures.
 pub async fn sub_measures(s: &Scoped, parent_ids: &[i64]) -> Result<Vec<Measure>> {
     let cond = Condition::all().add(measure::Column::Archived.eq(false));
-    stored::children::<measure::Entity>(s, measure::Column::ParentId, parent_ids, cond).await
+    read::children::<measure::Entity>(s, measure::Column::ParentId, parent_ids, cond).await
 }
 
 /// Capacities measures plan to create.

@@ -26,24 +26,10 @@ pub struct Connection<T> {
     pub total_count: u64,
 }
 
-/// One page of `query` (already filtered and scoped) in id order, plus the total count.
+/// One page of `query` (already filtered and scoped) plus the total count,
+/// in id order, or ordered by `key` (then id): the cursor stays the last id,
+/// and the page continues after that record's key.
 pub(crate) async fn page<E, T>(
-    s: &Scoped,
-    query: Select<E>,
-    id: E::Column,
-    page: Page,
-    map: fn(E::Model) -> Result<T>,
-) -> Result<Connection<T>>
-where
-    E: EntityTrait,
-    E::Model: Send + Sync,
-{
-    page_by(s, query, None, id, page, map).await
-}
-
-/// The same, ordered by `key` (then id); the cursor stays the last id, and
-/// the page continues after that record's key.
-pub(crate) async fn page_by<E, T>(
     s: &Scoped,
     query: Select<E>,
     key: Option<E::Column>,

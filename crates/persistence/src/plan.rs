@@ -3,9 +3,10 @@
 use crate::columns::{from_date, parse, read_list, to_date, write_list};
 use crate::entity::{plan, plan_project};
 use crate::page::{Connection, Page, page, scoped};
+use crate::read::{self, Stored};
 use crate::scoped::Scoped;
 use crate::search::{Doc, Kind, Searchable};
-use crate::stored::{self, Archive, Change, Create, Editable, Stored};
+use crate::stored::{self, Archive, Change, Create, Editable};
 use crate::transfer::{At, Rows, in_order, under};
 use crate::{Error, Result};
 use chrono::Utc;
@@ -132,6 +133,7 @@ pub async fn list(s: &Scoped, q: &PlanQuery, p: Page) -> Result<Connection<Plan>
     page(
         s,
         plan::Entity::readable(s).filter(cond),
+        None,
         plan::Column::Id,
         p,
         plan::Entity::record,
@@ -140,7 +142,7 @@ pub async fn list(s: &Scoped, q: &PlanQuery, p: Page) -> Result<Connection<Plan>
 }
 
 pub async fn by_ids(s: &Scoped, ids: &[i64]) -> Result<Vec<Plan>> {
-    stored::by_ids::<plan::Entity>(s, ids).await
+    read::by_ids::<plan::Entity>(s, ids).await
 }
 
 /// Current plans of regions.
@@ -148,7 +150,7 @@ pub async fn of_regions(s: &Scoped, regions: &[RegionCode]) -> Result<Vec<Plan>>
     let cond = Condition::all()
         .add(plan::Column::RegionCode.is_in(regions.iter().map(RegionCode::as_str)))
         .add(plan::Column::Archived.eq(false));
-    stored::select_where::<plan::Entity>(s, cond).await
+    read::select_where::<plan::Entity>(s, cond).await
 }
 
 impl Stored for plan_project::Entity {
@@ -171,7 +173,7 @@ impl Stored for plan_project::Entity {
 }
 
 pub async fn projects_of(s: &Scoped, plan_ids: &[i64]) -> Result<Vec<Project>> {
-    stored::children::<plan_project::Entity>(
+    read::children::<plan_project::Entity>(
         s,
         plan_project::Column::PlanId,
         plan_ids,

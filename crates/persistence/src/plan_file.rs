@@ -420,6 +420,37 @@ impl Walk<'_> {
         Ok(())
     }
 
+    /// Writes one record of the file: the `names`d fields of the stored
+    /// record at `current` (id, version), or the record `create` makes under
+    /// its parent (none while the parent is new in a dry run). Its id: none
+    /// for a record a dry run would add.
+    async fn upsert<E: stored::Editable, P: stored::Change<E>, C: stored::Create<E>>(
+        &mut self,
+        current: Option<(i64, i32)>,
+        names: &[&str],
+        patch: impl FnOnce() -> P,
+        create: Option<impl FnOnce() -> Result<C>>,
+    ) -> Result<Option<i64>> {
+        let Some(txn) = self.write else {
+            return Ok(current.map(|(id, _)| id));
+        };
+        match (current, create) {
+            (Some((id, version)), _) => {
+                if !names.is_empty() {
+                    let (_, e) = stored::update_in(self.s, txn, id, version, &patch()).await?;
+                    self.events.push(e);
+                }
+                Ok(Some(id))
+            }
+            (None, Some(create)) => {
+                let (id, _, e) = stored::create_in(self.s, txn, &create()?).await?;
+                self.events.push(e);
+                Ok(Some(id))
+            }
+            (None, None) => Ok(None),
+        }
+    }
+
     async fn plan(
         &mut self,
         region: &RegionCode,
@@ -438,35 +469,28 @@ impl Walk<'_> {
             .collect::<Result<Vec<_>, _>>()?;
         let names = self.note(EntityKind::Plan, None, current.is_some(), fields);
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        let id = match (self.write, current) {
-            (None, p) => p.map(|p| p.id),
-            (Some(txn), Some(p)) => {
-                if !names.is_empty() {
-                    let mut patch = PlanPatch::to(&file.draft(), &names);
-                    if names.contains(&"projects") {
-                        patch.projects = kpss_domain::patch::Patch::Set(projects);
-                    }
-                    let (_, e) = stored::update_in(self.s, txn, p.id, p.version, &patch).await?;
-                    self.events.push(e);
-                }
-                Some(p.id)
+        let parent_id = file
+            .parent
+            .as_deref()
+            .and_then(|k| self.rows.plans.iter().find(|p| crate::plan::key(p) == k))
+            .map(|p| p.id);
+        let patch = || {
+            let mut patch = PlanPatch::to(&file.draft(), &names);
+            if names.contains(&"projects") {
+                patch.projects = kpss_domain::patch::Patch::Set(projects.clone());
             }
-            (Some(txn), None) => {
-                let parent = file
-                    .parent
-                    .as_deref()
-                    .and_then(|k| self.rows.plans.iter().find(|p| crate::plan::key(p) == k));
-                let cmd = PlanForCreate {
-                    region: region.clone(),
-                    parent_id: parent.map(|p| p.id),
-                    fields: file.draft().parse()?,
-                    projects,
-                };
-                let (id, _, e) = stored::create_in(self.s, txn, &cmd).await?;
-                self.events.push(e);
-                Some(id)
-            }
+            patch
         };
+        let create = || {
+            Ok(PlanForCreate {
+                region: region.clone(),
+                parent_id,
+                fields: file.draft().parse()?,
+                projects: projects.clone(),
+            })
+        };
+        let current_at = current.map(|p| (p.id, p.version));
+        let id = self.upsert(current_at, &names, patch, Some(create)).await?;
         let stored: Vec<&priority::Model> = match current {
             Some(p) => in_order(&self.rows.priorities, |x| x.plan_id == p.id, |x| x.position),
             None => vec![],
@@ -514,26 +538,17 @@ impl Walk<'_> {
             fields,
         );
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        let id = match (self.write, current, plan_id) {
-            (Some(txn), Some(p), _) => {
-                if !names.is_empty() {
-                    let patch = PriorityPatch::to(&file.draft(), &names);
-                    let (_, e) = stored::update_in(self.s, txn, p.id, p.version, &patch).await?;
-                    self.events.push(e);
-                }
-                Some(p.id)
-            }
-            (Some(txn), None, Some(plan_id)) => {
-                let cmd = PriorityForCreate {
+        let patch = || PriorityPatch::to(&file.draft(), &names);
+        let create = plan_id.map(|plan_id| {
+            move || {
+                Ok(PriorityForCreate {
                     plan_id,
                     fields: file.draft().parse()?,
-                };
-                let (id, _, e) = stored::create_in(self.s, txn, &cmd).await?;
-                self.events.push(e);
-                Some(id)
+                })
             }
-            (_, p, _) => p.map(|p| p.id),
-        };
+        });
+        let current_at = current.map(|p| (p.id, p.version));
+        let id = self.upsert(current_at, &names, patch, create).await?;
         let stored: Vec<&measure::Model> = match current {
             Some(p) => in_order(
                 &self.rows.measures,
@@ -586,27 +601,18 @@ impl Walk<'_> {
             fields,
         );
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        let id = match (self.write, current, priority_id) {
-            (Some(txn), Some(m), _) => {
-                if !names.is_empty() {
-                    let patch = MeasurePatch::to(&file.draft(), &names);
-                    let (_, e) = stored::update_in(self.s, txn, m.id, m.version, &patch).await?;
-                    self.events.push(e);
-                }
-                Some(m.id)
-            }
-            (Some(txn), None, Some(priority_id)) => {
-                let cmd = MeasureForCreate {
+        let patch = || MeasurePatch::to(&file.draft(), &names);
+        let create = priority_id.map(|priority_id| {
+            move || {
+                Ok(MeasureForCreate {
                     priority_id,
                     parent_id,
                     fields: file.draft().parse()?,
-                };
-                let (id, _, e) = stored::create_in(self.s, txn, &cmd).await?;
-                self.events.push(e);
-                Some(id)
+                })
             }
-            (_, m, _) => m.map(|m| m.id),
-        };
+        });
+        let current_at = current.map(|m| (m.id, m.version));
+        let id = self.upsert(current_at, &names, patch, create).await?;
         let code = &file.code;
         for e in &file.evaluations {
             let stored = current.and_then(|m| {
@@ -710,27 +716,18 @@ impl Walk<'_> {
             fields,
         );
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        let id = match (self.write, current, measure_id) {
-            (Some(txn), Some(a), _) => {
-                if !names.is_empty() {
-                    let patch = ActivityPatch::to(&file.draft(), &names);
-                    let (_, e) = stored::update_in(self.s, txn, a.id, a.version, &patch).await?;
-                    self.events.push(e);
-                }
-                Some(a.id)
-            }
-            (Some(txn), None, Some(measure_id)) => {
-                let cmd = ActivityForCreate {
+        let patch = || ActivityPatch::to(&file.draft(), &names);
+        let create = measure_id.map(|measure_id| {
+            move || {
+                Ok(ActivityForCreate {
                     measure_id,
                     parent_id,
                     fields: file.draft().parse()?,
-                };
-                let (id, _, e) = stored::create_in(self.s, txn, &cmd).await?;
-                self.events.push(e);
-                Some(id)
+                })
             }
-            (_, a, _) => a.map(|a| a.id),
-        };
+        });
+        let current_at = current.map(|a| (a.id, a.version));
+        let id = self.upsert(current_at, &names, patch, create).await?;
         let subs: Vec<&activity::Model> = match current {
             Some(a) => in_order(
                 &self.rows.activities,

@@ -1,9 +1,10 @@
 //! Priorities of a plan.
 
 use crate::entity::{plan, priority};
+use crate::read::{self, Stored};
 use crate::scoped::Scoped;
 use crate::search::{Doc, Kind, Searchable};
-use crate::stored::{self, Archive, Change, Create, Editable, Stored};
+use crate::stored::{self, Archive, Change, Create, Editable};
 use crate::transfer::{At, Rows, in_order, under};
 use crate::{Error, Result};
 use chrono::Utc;
@@ -58,13 +59,13 @@ impl Editable for priority::Entity {
 }
 
 pub async fn by_ids(s: &Scoped, ids: &[i64]) -> Result<Vec<Priority>> {
-    stored::by_ids::<priority::Entity>(s, ids).await
+    read::by_ids::<priority::Entity>(s, ids).await
 }
 
 /// Current priorities of plans, in document order.
 pub async fn of_plans(s: &Scoped, plan_ids: &[i64]) -> Result<Vec<Priority>> {
     let current = Condition::all().add(priority::Column::Archived.eq(false));
-    stored::children::<priority::Entity>(s, priority::Column::PlanId, plan_ids, current).await
+    read::children::<priority::Entity>(s, priority::Column::PlanId, plan_ids, current).await
 }
 
 fn content(f: &PriorityFields) -> priority::ActiveModel {

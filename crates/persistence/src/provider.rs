@@ -1,10 +1,11 @@
 //! Providers of social services.
 
 use crate::entity::provider;
-use crate::page::{Connection, Page, contains, page_by, scoped};
+use crate::page::{Connection, Page, contains, page, scoped};
+use crate::read::{self, Stored};
 use crate::scoped::Scoped;
 use crate::search::{Doc, Kind, Searchable};
-use crate::stored::{self, Archive, Change, Create, Editable, Stored};
+use crate::stored::{self, Archive, Change, Create, Editable};
 use crate::transfer::{At, Rows, under};
 use crate::{Error, Result};
 use chrono::Utc;
@@ -68,7 +69,7 @@ pub async fn list(s: &Scoped, q: &ProviderQuery, p: Page) -> Result<Connection<P
         cond = cond.add(contains(provider::Column::FoldName, n));
     }
     let query = provider::Entity::readable(s).filter(cond);
-    page_by(
+    page(
         s,
         query,
         Some(provider::Column::NameKey),
@@ -80,7 +81,7 @@ pub async fn list(s: &Scoped, q: &ProviderQuery, p: Page) -> Result<Connection<P
 }
 
 pub async fn by_ids(s: &Scoped, ids: &[i64]) -> Result<Vec<Provider>> {
-    stored::by_ids::<provider::Entity>(s, ids).await
+    read::by_ids::<provider::Entity>(s, ids).await
 }
 
 /// Current providers of regions, in Czech order of their names.
@@ -88,7 +89,7 @@ pub async fn of_regions(s: &Scoped, regions: &[RegionCode]) -> Result<Vec<Provid
     let cond = Condition::all()
         .add(provider::Column::RegionCode.is_in(regions.iter().map(RegionCode::as_str)))
         .add(provider::Column::Archived.eq(false));
-    stored::select_where::<provider::Entity>(s, cond).await
+    read::select_where::<provider::Entity>(s, cond).await
 }
 
 /// The columns a provider's content sets.

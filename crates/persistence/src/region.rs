@@ -6,7 +6,7 @@ use crate::{Error, Result, scope};
 use kpss_domain::ValidationError;
 use kpss_domain::access::{Ctx, Grant};
 use kpss_domain::region::{Kraj, KrajCode, Region, RegionCode, RegionKind};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::HashMap;
 
 fn to_region(m: region::Model) -> Result<Region> {
@@ -20,21 +20,19 @@ fn to_region(m: region::Model) -> Result<Region> {
 
 /// Regions the caller may read, in Czech order of their names.
 pub async fn list(s: &Scoped) -> Result<Vec<Region>> {
-    region::Entity::find()
-        .filter(scope::condition(&s.ctx().read, region::Column::Code))
-        .order_by_asc(region::Column::NameKey)
-        .all(&s.reader().await?)
-        .await?
-        .into_iter()
-        .map(to_region)
-        .collect()
+    readable(s, Condition::all()).await
 }
 
 /// Readable regions of the given kraje, in Czech order.
 pub async fn in_kraje(s: &Scoped, kraje: &[KrajCode]) -> Result<Vec<Region>> {
+    let of_kraje = region::Column::KrajCode.is_in(kraje.iter().map(|k| k.as_str().to_owned()));
+    readable(s, Condition::all().add(of_kraje)).await
+}
+
+async fn readable(s: &Scoped, cond: Condition) -> Result<Vec<Region>> {
     region::Entity::find()
         .filter(scope::condition(&s.ctx().read, region::Column::Code))
-        .filter(region::Column::KrajCode.is_in(kraje.iter().map(|k| k.as_str().to_owned())))
+        .filter(cond)
         .order_by_asc(region::Column::NameKey)
         .all(&s.reader().await?)
         .await?

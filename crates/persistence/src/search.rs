@@ -13,6 +13,7 @@ use crate::entity::{
     service,
 };
 use crate::page::{Connection, Page};
+use crate::read::Stored;
 use crate::scoped::Scoped;
 use crate::{Error, Result, scope};
 use kpss_domain::access::Grant;
@@ -154,18 +155,55 @@ pub(crate) trait Searchable {
     ) -> impl Future<Output = Result<Vec<Doc>>> + Send;
 }
 
-/// The records of `kind` meeting `cond`, as documents: one line per kind.
-async fn docs(c: &impl ConnectionTrait, kind: Kind, cond: Condition) -> Result<Vec<Doc>> {
-    match kind {
-        Kind::Plan => plan::Entity::docs(c, cond).await,
-        Kind::Project => plan_project::Entity::docs(c, cond).await,
-        Kind::Priority => priority::Entity::docs(c, cond).await,
-        Kind::Measure => measure::Entity::docs(c, cond).await,
-        Kind::Activity => activity::Entity::docs(c, cond).await,
-        Kind::Evaluation => evaluation::Entity::docs(c, cond).await,
-        Kind::Provider => provider::Entity::docs(c, cond).await,
-        Kind::Service => service::Entity::docs(c, cond).await,
+pub(crate) type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What is done with the table of a kind, whichever kind it is.
+pub(crate) trait ForTable {
+    type Out;
+    fn table<E: Searchable + Stored>(self) -> Self::Out;
+}
+
+impl Kind {
+    /// The one place a kind meets its table.
+    pub(crate) fn with_table<F: ForTable>(self, f: F) -> F::Out {
+        match self {
+            Kind::Plan => f.table::<plan::Entity>(),
+            Kind::Project => f.table::<plan_project::Entity>(),
+            Kind::Priority => f.table::<priority::Entity>(),
+            Kind::Measure => f.table::<measure::Entity>(),
+            Kind::Activity => f.table::<activity::Entity>(),
+            Kind::Evaluation => f.table::<evaluation::Entity>(),
+            Kind::Provider => f.table::<provider::Entity>(),
+            Kind::Service => f.table::<service::Entity>(),
+        }
     }
+
+    /// The kind of a changed record's search entry, and the kind and parent
+    /// column of the records whose entries show something of it (a plan's
+    /// projects and a measure's evaluations take its archive flag and code).
+    fn of(entity: EntityKind) -> (Kind, Option<(Kind, &'static str)>) {
+        match entity {
+            EntityKind::Plan => (Kind::Plan, Some((Kind::Project, "plan_id"))),
+            EntityKind::Measure => (Kind::Measure, Some((Kind::Evaluation, "measure_id"))),
+            EntityKind::Priority => (Kind::Priority, None),
+            EntityKind::Activity => (Kind::Activity, None),
+            EntityKind::Evaluation => (Kind::Evaluation, None),
+            EntityKind::Provider => (Kind::Provider, None),
+            EntityKind::Service => (Kind::Service, None),
+        }
+    }
+}
+
+/// The records of `kind` meeting `cond`, as documents.
+async fn docs(c: &impl ConnectionTrait, kind: Kind, cond: Condition) -> Result<Vec<Doc>> {
+    struct Docs<'a, C>(&'a C, Condition);
+    impl<'a, C: ConnectionTrait> ForTable for Docs<'a, C> {
+        type Out = BoxFuture<'a, Result<Vec<Doc>>>;
+        fn table<E: Searchable + Stored>(self) -> Self::Out {
+            Box::pin(E::docs(self.0, self.1))
+        }
+    }
+    kind.with_table(Docs(c, cond)).await
 }
 
 async fn insert(c: &impl ConnectionTrait, docs: Vec<Doc>) -> Result<()> {
@@ -225,15 +263,7 @@ pub(crate) async fn index(
     id: i64,
     dependents: bool,
 ) -> Result<()> {
-    let (kind, dependent) = match entity {
-        EntityKind::Plan => (Kind::Plan, Some((Kind::Project, "plan_id"))),
-        EntityKind::Measure => (Kind::Measure, Some((Kind::Evaluation, "measure_id"))),
-        EntityKind::Priority => (Kind::Priority, None),
-        EntityKind::Activity => (Kind::Activity, None),
-        EntityKind::Evaluation => (Kind::Evaluation, None),
-        EntityKind::Provider => (Kind::Provider, None),
-        EntityKind::Service => (Kind::Service, None),
-    };
+    let (kind, dependent) = Kind::of(entity);
     let own = Condition::all().add(Expr::col("id").eq(id));
     let own_entry = Condition::all().add(search_entry::Column::EntityId.eq(id));
     replace(c, kind, own_entry, docs(c, kind, own).await?).await?;

@@ -4,9 +4,10 @@
 use crate::columns::parse;
 use crate::entity::{capacity, provider, service};
 use crate::page::{Connection, Page, contains, page, scoped};
+use crate::read::{self, Stored};
 use crate::scoped::Scoped;
 use crate::search::{Doc, Kind, Searchable, capacity_texts};
-use crate::stored::{self, Archive, Change, Create, Editable, Stored};
+use crate::stored::{self, Archive, Change, Create, Editable};
 use crate::transfer::{At, Rows, in_order, under};
 use crate::{Error, Result};
 use chrono::Utc;
@@ -228,6 +229,7 @@ pub async fn list(s: &Scoped, q: &ServiceQuery, p: Page) -> Result<Connection<Se
     page(
         s,
         service::Entity::readable(s).filter(condition(s, q)),
+        None,
         service::Column::Id,
         p,
         service::Entity::record,
@@ -236,13 +238,13 @@ pub async fn list(s: &Scoped, q: &ServiceQuery, p: Page) -> Result<Connection<Se
 }
 
 pub async fn by_ids(s: &Scoped, ids: &[i64]) -> Result<Vec<Service>> {
-    stored::by_ids::<service::Entity>(s, ids).await
+    read::by_ids::<service::Entity>(s, ids).await
 }
 
 /// Current services of providers.
 pub async fn of_providers(s: &Scoped, provider_ids: &[i64]) -> Result<Vec<Service>> {
     let cond = Condition::all().add(service::Column::Archived.eq(false));
-    stored::children::<service::Entity>(s, service::Column::ProviderId, provider_ids, cond).await
+    read::children::<service::Entity>(s, service::Column::ProviderId, provider_ids, cond).await
 }
 
 // ---------------------------------------------------------------- writes

@@ -1,7 +1,7 @@
 //! Activities of measures and their sub-activities.
 
 use super::common::{
-    self, bad, children, invalid, list, loader, optional_id, patch, related, scoped,
+    self, bad, children, invalid, list, maybe_related, optional_id, patch, related, scoped,
 };
 use super::enums;
 use super::nodes::{Activity, ActivityById, Measure, MeasureById, SubActivitiesOf};
@@ -27,10 +27,7 @@ impl Activity {
     }
 
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Activity>> {
-        match self.0.parent_id {
-            Some(id) => loader(ctx).load_one(ActivityById(id)).await,
-            None => Ok(None),
-        }
+        maybe_related(ctx, self.0.parent_id.map(ActivityById)).await
     }
 
     /// e.g. "1.2.6" or "1.2.6.1"

@@ -44,6 +44,22 @@ where
         .ok_or_else(|| coded(ApiError::Internal))
 }
 
+/// A relation a record may lack (a sub-measure's measure, a group's
+/// region): none when it has none.
+pub(super) async fn maybe_related<K>(
+    ctx: &Context<'_>,
+    key: Option<K>,
+) -> Result<Option<<Loaders as Loader<K>>::Value>>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    Loaders: Loader<K, Error = async_graphql::Error>,
+{
+    match key {
+        Some(k) => loader(ctx).load_one(k).await,
+        None => Ok(None),
+    }
+}
+
 /// The records under a parent (its measures, its services, ...): none when
 /// the parent has none.
 pub(super) async fn children<K, V>(ctx: &Context<'_>, key: K) -> Result<Vec<V>>

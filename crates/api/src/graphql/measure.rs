@@ -1,7 +1,8 @@
 //! Measures, their sub-measures and expected costs.
 
 use super::common::{
-    self, children, grant, id, invalid, list, loader, optional_id, patch, related, scoped, unshown,
+    self, children, grant, id, invalid, list, loader, maybe_related, optional_id, patch, related,
+    scoped, unshown,
 };
 use super::nodes::{
     ActivitiesOf, Activity, Evaluation, EvaluationsOf, Measure, MeasureById, Plan, PlanById,
@@ -59,19 +60,13 @@ impl Measure {
 
     /// Sub-measures (a, b, c ...) hang under their measure.
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Measure>> {
-        match self.0.parent_id {
-            Some(id) => loader(ctx).load_one(MeasureById(id)).await,
-            None => Ok(None),
-        }
+        maybe_related(ctx, self.0.parent_id.map(MeasureById)).await
     }
 
     /// The measure of an earlier plan this one was rolled over from (`rollOverPlan`); null when
     /// it was not, or when the caller cannot read that one.
     async fn carried_from(&self, ctx: &Context<'_>) -> Result<Option<Measure>> {
-        match self.0.carried_from_id {
-            Some(id) => loader(ctx).load_one(MeasureById(id)).await,
-            None => Ok(None),
-        }
+        maybe_related(ctx, self.0.carried_from_id.map(MeasureById)).await
     }
 
     /// Code as the document gives it: "1.4" for a measure, "1.4 a" for a sub-measure.

@@ -1,7 +1,8 @@
 //! Plans and the projects they list.
 
 use super::common::{
-    self, children, grant, id, invalid, loader, optional_id, patch, region_code, scoped,
+    self, children, grant, id, invalid, loader, maybe_related, optional_id, patch, region_code,
+    scoped,
 };
 use super::nodes::{Plan, PlanById, PlanProject, PrioritiesOf, Priority, ProjectsOf};
 use super::page::{page, page_info, total};
@@ -48,10 +49,7 @@ impl Plan {
     /// The plan this one implements (an action plan's community plan).
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Plan>> {
         // Null, not an error, when the parent is in a region the caller cannot read.
-        match self.0.parent_id {
-            Some(id) => loader(ctx).load_one(PlanById(id)).await,
-            None => Ok(None),
-        }
+        maybe_related(ctx, self.0.parent_id.map(PlanById)).await
     }
 
     async fn prepared_by(&self) -> Option<&str> {

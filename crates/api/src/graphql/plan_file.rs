@@ -1,7 +1,7 @@
 //! A plan as a file: exported in the seed format or as a workbook,
 //! imported (YAML, XLSX, ODS) with a dry run that lists what would change.
 
-use super::common::{bad, id, loader, region_code, scoped};
+use super::common::{bad, id, maybe_related, region_code, scoped};
 use super::nodes::{Plan, PlanById};
 use crate::error::{Result, camel_path, coded};
 use crate::limits::Limits;
@@ -74,10 +74,7 @@ impl PlanImport {
 
     /// The plan the file updates or created; null for a new plan in a dry run.
     async fn plan(&self, ctx: &Context<'_>) -> Result<Option<Plan>> {
-        match self.result.plan_id {
-            Some(id) => loader(ctx).load_one(PlanById(id)).await,
-            None => Ok(None),
-        }
+        maybe_related(ctx, self.result.plan_id.map(PlanById)).await
     }
 
     /// The version of the plan's tree (any write to the plan or a record in it changes it): a

@@ -1,6 +1,6 @@
 //! Sums of capacity and counts of evaluation statuses.
 
-use super::common::{grant, id, loader, scoped};
+use super::common::{grant, id, maybe_related, scoped};
 use super::enums;
 use super::nodes::{Plan, PlanById, Provider, ProviderById};
 use super::region::{Kraj, Region};
@@ -15,24 +15,15 @@ pub struct CapacityGroup(pub kpss_persistence::summary::CapacityGroup);
 #[Object]
 impl CapacityGroup {
     async fn kraj(&self, ctx: &Context<'_>) -> Result<Option<Kraj>> {
-        match &self.0.kraj {
-            Some(k) => loader(ctx).load_one(k.clone()).await,
-            None => Ok(None),
-        }
+        maybe_related(ctx, self.0.kraj.clone()).await
     }
 
     async fn region(&self, ctx: &Context<'_>) -> Result<Option<Region>> {
-        match &self.0.region {
-            Some(r) => loader(ctx).load_one(r.clone()).await,
-            None => Ok(None),
-        }
+        maybe_related(ctx, self.0.region.clone()).await
     }
 
     async fn provider(&self, ctx: &Context<'_>) -> Result<Option<Provider>> {
-        match self.0.provider_id {
-            Some(id) => loader(ctx).load_one(ProviderById(id)).await,
-            None => Ok(None),
-        }
+        maybe_related(ctx, self.0.provider_id.map(ProviderById)).await
     }
 
     async fn service_type(&self) -> Option<enums::ServiceType> {
@@ -62,24 +53,15 @@ pub struct EvaluationGroup(pub kpss_persistence::summary::EvaluationGroup);
 #[Object]
 impl EvaluationGroup {
     async fn kraj(&self, ctx: &Context<'_>) -> Result<Option<Kraj>> {
-        match &self.0.kraj {
-            Some(k) => loader(ctx).load_one(k.clone()).await,
-            None => Ok(None),
-        }
+        maybe_related(ctx, self.0.kraj.clone()).await
     }
 
     async fn region(&self, ctx: &Context<'_>) -> Result<Option<Region>> {
-        match &self.0.region {
-            Some(r) => loader(ctx).load_one(r.clone()).await,
-            None => Ok(None),
-        }
+        maybe_related(ctx, self.0.region.clone()).await
     }
 
     async fn plan(&self, ctx: &Context<'_>) -> Result<Option<Plan>> {
-        match self.0.plan_id {
-            Some(id) => loader(ctx).load_one(PlanById(id)).await,
-            None => Ok(None),
-        }
+        maybe_related(ctx, self.0.plan_id.map(PlanById)).await
     }
 
     async fn year(&self) -> Option<i32> {
