@@ -100,6 +100,25 @@ async fn subscribe(base: &str, token: &str) -> Socket {
     ws
 }
 
+/// Waits until the change listener has forwarded every change committed so
+/// far (after a failover it catches up on those whose notifications were
+/// lost): it forwards in order, so a change made now arrives after them.
+pub async fn caught_up(app: &TestApp) {
+    let idle = subscribers(&app.base).await;
+    let mut ws = subscribe(&app.base, &app.token(Role::Viewer, &["kromeriz"], &[])).await;
+    create_provider(app, "kromeriz").await;
+    while next_json(&mut ws).await["payload"]["data"]["changes"]["entity"] != "Provider" {}
+    ws.close(None).await.expect("close");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while subscribers(&app.base).await > idle {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the subscription ends within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 async fn create_provider(app: &TestApp, region: &str) {
     let editor = app.token(Role::Editor, &[region], &[]);
     app.query(&editor, "mutation($r: String!) { createProvider(input: { region: $r, name: \"Nový poskytovatel\" }) { id } }", json!({ "r": region })).await;

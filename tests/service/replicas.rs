@@ -480,6 +480,7 @@ async fn an_acknowledged_write_survives_the_loss_of_the_primary() {
     );
     assert_eq!(app.db.primary_switches(), 1);
     // The change listener follows the primary: changes reach subscribers again.
+    crate::live::caught_up(&app).await;
     crate::live::reader_receives_only_its_regions_changes(app).await;
 }
 

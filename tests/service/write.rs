@@ -636,6 +636,50 @@ async fn concurrent_first_evaluations_of_a_year_queue(b: Backend) {
     assert_eq!(years, [(2035, 1), (2034, 8)], "one evaluation per year");
 }
 
+/// A code is unique among a parent's current records: a change to a code
+/// in use is refused under `patch.code` and changes nothing; an archived
+/// record's code is free, and a change that keeps a code never clashes.
+async fn codes_stay_unique_among_current_siblings_through_updates(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let ids = klatovy(&app).await;
+    let editor = app.token(Role::Editor, &["klatovy"], &[]);
+    let create = "mutation($p: ID!, $c: String!) { createMeasure(priorityId: $p, input: { code: $c, title: \"M\" }) { id version } }";
+    let update = "mutation($id: ID!, $v: Int!, $patch: MeasurePatch!) { updateMeasure(id: $id, expectedVersion: $v, patch: $patch) { code version } }";
+    let archive =
+        "mutation($id: ID!, $v: Int!) { archiveMeasure(id: $id, expectedVersion: $v) { version } }";
+    let mut made = vec![];
+    for code in ["9.1", "9.2"] {
+        let m = app
+            .query(&editor, create, json!({ "p": ids.priority, "c": code }))
+            .await["createMeasure"]
+            .clone();
+        made.push((m["id"].clone(), m["version"].as_i64().expect("version")));
+    }
+    let [(first, first_version), (second, second_version)] = [made[0].clone(), made[1].clone()];
+    let before = app.audit_total().await;
+    let taken = json!({ "id": second, "v": second_version, "patch": { "code": "9. 1" } });
+    let (code, field) = error(&app, &editor, update, taken.clone()).await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("BAD_USER_INPUT", Some("patch.code"))
+    );
+    assert_eq!(app.audit_total().await, before, "nothing was written");
+    let first_version = app
+        .query(&editor, archive, json!({ "id": first, "v": first_version }))
+        .await["archiveMeasure"]["version"]
+        .clone();
+    let renamed = app.query(&editor, update, taken).await;
+    assert_eq!(
+        renamed["updateMeasure"]["code"], "9. 1",
+        "an archived record's code is free"
+    );
+    // The archived record keeps its code through a change of another field.
+    let kept = json!({ "id": first, "v": first_version, "patch": { "output": "zpráva" } });
+    let kept = app.query(&editor, update, kept).await;
+    assert_eq!(kept["updateMeasure"]["code"], "9.1");
+    app.stop().await;
+}
+
 on_both_databases!(
     the_whole_edit_cycle_works,
     writes_outside_the_writable_regions_are_refused_and_change_nothing,
@@ -644,6 +688,7 @@ on_both_databases!(
     evaluations_replace_per_year_and_edits_reach_the_export,
     evaluation_versions_guard_replacements,
     concurrent_first_evaluations_of_a_year_queue,
+    codes_stay_unique_among_current_siblings_through_updates,
 );
 
 /// Every update and archive mutation: success with the current version, then

@@ -29,7 +29,13 @@ impl Grant {
 
     /// Whether a region of kraj `kraj` is in the grant.
     pub fn covers(&self, region: &RegionCode, kraj: &KrajCode) -> bool {
-        self.all || self.regions.contains(region) || self.kraje.contains(kraj)
+        self.names(region) || self.kraje.contains(kraj)
+    }
+
+    /// Whether the grant holds `region` without its kraj: all regions, or
+    /// this one by name.
+    pub fn names(&self, region: &RegionCode) -> bool {
+        self.all || self.regions.contains(region)
     }
 }
 

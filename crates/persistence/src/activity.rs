@@ -20,8 +20,7 @@ use kpss_domain::seed::{seed_provenance, stated_funding};
 use kpss_domain::source::Provenance;
 use sea_orm::ConnectionTrait;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QuerySelect,
 };
 
 impl Stored for activity::Entity {
@@ -207,15 +206,17 @@ impl Change<activity::Entity> for ActivityPatch {
             .clone()
             .apply(&fields_of(current)?)
             .map_err(|e| Error::Invalid(e.under("patch")))?;
-        let siblings = siblings(current.measure_id, current.parent_id);
-        stored::check_code::<activity::Entity>(
-            c,
-            siblings,
-            activity::Column::CodeKey,
-            &fields.code.normalized(),
-            Some(current.id),
-        )
-        .await?;
+        // A change that keeps the code cannot make it clash.
+        if fields.code.normalized() != current.code_key {
+            stored::check_code::<activity::Entity>(
+                c,
+                siblings(current.measure_id, current.parent_id),
+                activity::Column::CodeKey,
+                &fields.code.normalized(),
+                Some(current.id),
+            )
+            .await?;
+        }
         content(&fields)
     }
 }
@@ -233,12 +234,10 @@ pub async fn set_archived(s: &Scoped, id: i64, expected: i32, archived: bool) ->
 }
 
 impl Searchable for activity::Entity {
-    async fn docs<C: ConnectionTrait>(c: &C, cond: Condition) -> Result<Vec<Doc>> {
-        activity::Entity::find()
-            .filter(cond)
-            .all(c)
-            .await?
-            .into_iter()
+    const ENTRY_KIND: Kind = Kind::Activity;
+
+    async fn docs_of<C: ConnectionTrait>(_c: &C, rows: Vec<activity::Model>) -> Result<Vec<Doc>> {
+        rows.into_iter()
             .map(|a| {
                 let title = format!("{} {}", a.code, a.title);
                 let mut d = Doc::new(Kind::Activity, a.id, a.region_code, a.archived, title)

@@ -5,7 +5,7 @@ use crate::entity::{evaluation, measure, plan};
 use crate::events::Change;
 use crate::read::{self, Stored};
 use crate::scoped::Scoped;
-use crate::search::{Doc, Kind, Searchable};
+use crate::search::{self, Doc, Kind, Searchable};
 use crate::stored::{self, Entry};
 use crate::transfer::{At, SEED_ACTOR, under};
 use crate::{Error, Result};
@@ -204,13 +204,15 @@ pub(crate) async fn record_in(
             AuditAction::Created,
         ),
     };
-    let after = stored::record_state::<evaluation::Entity>(txn, id).await?;
+    let row = evaluation::Entity::find_by_id(id).one(txn).await?;
+    let row = row.ok_or_else(|| Error::NotFound(format!("evaluation {id} is gone")))?;
+    search::index::<evaluation::Entity>(txn, id, row.clone(), false).await?;
+    let after = evaluation::Entity::record(row)?;
     let entry = Entry {
         id,
         region: &m.region_code,
         plan_id: Some(m.plan_id),
         action,
-        dependents: false,
     };
     let event = stored::audit(
         s,
@@ -226,8 +228,9 @@ pub(crate) async fn record_in(
 
 /// An evaluation is titled by its measure's code, and archived with it.
 impl Searchable for evaluation::Entity {
-    async fn docs<C: ConnectionTrait>(c: &C, cond: Condition) -> Result<Vec<Doc>> {
-        let rows = evaluation::Entity::find().filter(cond).all(c).await?;
+    const ENTRY_KIND: Kind = Kind::Evaluation;
+
+    async fn docs_of<C: ConnectionTrait>(c: &C, rows: Vec<evaluation::Model>) -> Result<Vec<Doc>> {
         let measures: std::collections::HashMap<i64, measure::Model> = measure::Entity::find()
             .filter(measure::Column::Id.is_in(rows.iter().map(|e| e.measure_id)))
             .all(c)

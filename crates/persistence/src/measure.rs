@@ -455,15 +455,17 @@ impl Change<measure::Entity> for MeasurePatch {
             .clone()
             .apply(&fields_with(current, planned)?)
             .map_err(|e| Error::Invalid(e.under("patch")))?;
-        let siblings = siblings(current.priority_id, current.parent_id);
-        stored::check_code::<measure::Entity>(
-            c,
-            siblings,
-            measure::Column::CodeKey,
-            &fields.code.normalized(),
-            Some(current.id),
-        )
-        .await?;
+        // A change that keeps the code cannot make it clash.
+        if fields.code.normalized() != current.code_key {
+            stored::check_code::<measure::Entity>(
+                c,
+                siblings(current.priority_id, current.parent_id),
+                measure::Column::CodeKey,
+                &fields.code.normalized(),
+                Some(current.id),
+            )
+            .await?;
+        }
         content(&fields)
     }
 
@@ -513,8 +515,10 @@ pub async fn set_archived(s: &Scoped, id: i64, expected: i32, archived: bool) ->
 }
 
 impl Searchable for measure::Entity {
-    async fn docs<C: ConnectionTrait>(c: &C, cond: Condition) -> Result<Vec<Doc>> {
-        let rows = measure::Entity::find().filter(cond).all(c).await?;
+    const ENTRY_KIND: Kind = Kind::Measure;
+    const DEPENDENTS: Option<(Kind, &'static str)> = Some((Kind::Evaluation, "measure_id"));
+
+    async fn docs_of<C: ConnectionTrait>(c: &C, rows: Vec<measure::Model>) -> Result<Vec<Doc>> {
         let ids = rows.iter().map(|m| m.id).collect();
         let mut caps = capacity_texts(c, capacity::Column::MeasureId, ids).await?;
         rows.into_iter()

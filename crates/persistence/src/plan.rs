@@ -399,11 +399,11 @@ async fn replace_projects(
 }
 
 impl Searchable for plan::Entity {
-    async fn docs<C: ConnectionTrait>(c: &C, cond: Condition) -> Result<Vec<Doc>> {
-        Ok(plan::Entity::find()
-            .filter(cond)
-            .all(c)
-            .await?
+    const ENTRY_KIND: Kind = Kind::Plan;
+    const DEPENDENTS: Option<(Kind, &'static str)> = Some((Kind::Project, "plan_id"));
+
+    async fn docs_of<C: ConnectionTrait>(_c: &C, rows: Vec<plan::Model>) -> Result<Vec<Doc>> {
+        Ok(rows
             .into_iter()
             .map(|p| {
                 let mut d = Doc::new(Kind::Plan, p.id, p.region_code, p.archived, p.title)
@@ -417,8 +417,12 @@ impl Searchable for plan::Entity {
 
 /// A project is found as archived when its plan is.
 impl Searchable for plan_project::Entity {
-    async fn docs<C: ConnectionTrait>(c: &C, cond: Condition) -> Result<Vec<Doc>> {
-        let rows = plan_project::Entity::find().filter(cond).all(c).await?;
+    const ENTRY_KIND: Kind = Kind::Project;
+
+    async fn docs_of<C: ConnectionTrait>(
+        c: &C,
+        rows: Vec<plan_project::Model>,
+    ) -> Result<Vec<Doc>> {
         let archived: std::collections::HashMap<i64, bool> = plan::Entity::find()
             .filter(plan::Column::Id.is_in(rows.iter().map(|r| r.plan_id)))
             .all(c)

@@ -16,9 +16,7 @@ use kpss_domain::seed::PriorityData;
 use kpss_domain::seed::seed_provenance;
 use kpss_domain::source::Provenance;
 use sea_orm::ConnectionTrait;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait};
 
 impl Stored for priority::Entity {
     type Record = Priority;
@@ -168,7 +166,10 @@ impl Change<priority::Entity> for PriorityPatch {
             .clone()
             .apply(&fields_of(current)?)
             .map_err(|e| Error::Invalid(e.under("patch")))?;
-        check_code(c, current.plan_id, &fields, Some(current.id)).await?;
+        // A change that keeps the code and the group cannot make it clash.
+        if fields.code.normalized() != current.code_key || fields.group != current.group_name {
+            check_code(c, current.plan_id, &fields, Some(current.id)).await?;
+        }
         Ok(content(&fields))
     }
 }
@@ -186,11 +187,10 @@ pub async fn set_archived(s: &Scoped, id: i64, expected: i32, archived: bool) ->
 }
 
 impl Searchable for priority::Entity {
-    async fn docs<C: ConnectionTrait>(c: &C, cond: Condition) -> Result<Vec<Doc>> {
-        Ok(priority::Entity::find()
-            .filter(cond)
-            .all(c)
-            .await?
+    const ENTRY_KIND: Kind = Kind::Priority;
+
+    async fn docs_of<C: ConnectionTrait>(_c: &C, rows: Vec<priority::Model>) -> Result<Vec<Doc>> {
+        Ok(rows
             .into_iter()
             .map(|p| {
                 let title = format!("{} {}", p.code, p.title);

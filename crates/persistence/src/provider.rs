@@ -163,11 +163,10 @@ pub async fn set_archived(s: &Scoped, id: i64, expected: i32, archived: bool) ->
 }
 
 impl Searchable for provider::Entity {
-    async fn docs<C: ConnectionTrait>(c: &C, cond: Condition) -> Result<Vec<Doc>> {
-        Ok(provider::Entity::find()
-            .filter(cond)
-            .all(c)
-            .await?
+    const ENTRY_KIND: Kind = Kind::Provider;
+
+    async fn docs_of<C: ConnectionTrait>(_c: &C, rows: Vec<provider::Model>) -> Result<Vec<Doc>> {
+        Ok(rows
             .into_iter()
             .map(|p| {
                 let mut d =

@@ -18,7 +18,6 @@ use crate::scoped::Scoped;
 use crate::{Error, Result, scope};
 use kpss_domain::access::Grant;
 use kpss_domain::analysis::{self, QueryTerm};
-use kpss_domain::kind::EntityKind;
 use kpss_domain::region::RegionCode;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -148,11 +147,27 @@ pub(crate) async fn capacity_texts(
 /// A kind whose records have search entries: its records meeting `cond`
 /// (on its own table) as documents, reading what they need of other tables
 /// in one statement per table. Each aggregate's module implements it.
-pub(crate) trait Searchable {
+pub(crate) trait Searchable: EntityTrait {
+    /// The kind of its search entries.
+    const ENTRY_KIND: Kind;
+    /// The kind of the records whose entries show something of one of these
+    /// (a plan's projects and a measure's evaluations take its archive flag
+    /// and code), and the column that names it in them and in their entries.
+    const DEPENDENTS: Option<(Kind, &'static str)> = None;
+
+    /// `rows` as documents.
+    fn docs_of<C: ConnectionTrait>(
+        c: &C,
+        rows: Vec<Self::Model>,
+    ) -> impl Future<Output = Result<Vec<Doc>>> + Send;
+
+    /// The records meeting `cond` (on its own table) as documents.
     fn docs<C: ConnectionTrait>(
         c: &C,
         cond: Condition,
-    ) -> impl Future<Output = Result<Vec<Doc>>> + Send;
+    ) -> impl Future<Output = Result<Vec<Doc>>> + Send {
+        async move { Self::docs_of(c, Self::find().filter(cond).all(c).await?).await }
+    }
 }
 
 pub(crate) type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -175,21 +190,6 @@ impl Kind {
             Kind::Evaluation => f.table::<evaluation::Entity>(),
             Kind::Provider => f.table::<provider::Entity>(),
             Kind::Service => f.table::<service::Entity>(),
-        }
-    }
-
-    /// The kind of a changed record's search entry, and the kind and parent
-    /// column of the records whose entries show something of it (a plan's
-    /// projects and a measure's evaluations take its archive flag and code).
-    fn of(entity: EntityKind) -> (Kind, Option<(Kind, &'static str)>) {
-        match entity {
-            EntityKind::Plan => (Kind::Plan, Some((Kind::Project, "plan_id"))),
-            EntityKind::Measure => (Kind::Measure, Some((Kind::Evaluation, "measure_id"))),
-            EntityKind::Priority => (Kind::Priority, None),
-            EntityKind::Activity => (Kind::Activity, None),
-            EntityKind::Evaluation => (Kind::Evaluation, None),
-            EntityKind::Provider => (Kind::Provider, None),
-            EntityKind::Service => (Kind::Service, None),
         }
     }
 }
@@ -257,17 +257,15 @@ async fn replace(
 /// a measure's evaluations take its archive flag and code). Entries of the
 /// dependent records are replaced all together: a plan's projects are
 /// rewritten whole.
-pub(crate) async fn index(
+pub(crate) async fn index<E: Searchable>(
     c: &impl ConnectionTrait,
-    entity: EntityKind,
     id: i64,
+    row: E::Model,
     dependents: bool,
 ) -> Result<()> {
-    let (kind, dependent) = Kind::of(entity);
-    let own = Condition::all().add(Expr::col("id").eq(id));
     let own_entry = Condition::all().add(search_entry::Column::EntityId.eq(id));
-    replace(c, kind, own_entry, docs(c, kind, own).await?).await?;
-    if let (true, Some((kind, parent))) = (dependents, dependent) {
+    replace(c, E::ENTRY_KIND, own_entry, E::docs_of(c, vec![row]).await?).await?;
+    if let (true, Some((kind, parent))) = (dependents, E::DEPENDENTS) {
         // The same column names the parent in the records and in their entries.
         let of = || Condition::all().add(Expr::col(parent).eq(id));
         replace(c, kind, of(), docs(c, kind, of()).await?).await?;

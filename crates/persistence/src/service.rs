@@ -356,8 +356,9 @@ pub async fn set_archived(s: &Scoped, id: i64, expected: i32, archived: bool) ->
 
 /// A service is found by its name, or else by its legal type's name.
 impl Searchable for service::Entity {
-    async fn docs<C: ConnectionTrait>(c: &C, cond: Condition) -> Result<Vec<Doc>> {
-        let rows = service::Entity::find().filter(cond).all(c).await?;
+    const ENTRY_KIND: Kind = Kind::Service;
+
+    async fn docs_of<C: ConnectionTrait>(c: &C, rows: Vec<service::Model>) -> Result<Vec<Doc>> {
         let ids = rows.iter().map(|s| s.id).collect();
         let mut caps = capacity_texts(c, capacity::Column::ServiceId, ids).await?;
         rows.into_iter()

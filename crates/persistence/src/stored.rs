@@ -8,6 +8,7 @@ use crate::dialect::{self, Failure};
 use crate::events::{self, Change as Event};
 use crate::read::Stored;
 use crate::scoped::Scoped;
+use crate::search::Searchable;
 use crate::{Error, Result, entity::region, scope, search};
 use chrono::Utc;
 use kpss_domain::kind::{AuditAction, EntityKind};
@@ -28,7 +29,7 @@ pub(crate) struct Head {
 }
 
 /// A kind of record the API edits.
-pub(crate) trait Editable: Stored {
+pub(crate) trait Editable: Stored + Searchable {
     const KIND: EntityKind;
     const VERSION: Self::Column;
     const UPDATED_AT: Self::Column;
@@ -70,12 +71,6 @@ pub(crate) trait Editable: Stored {
     /// its evaluations' titles): a change to one rewrites those entries
     /// too. `None`: every change does (a plan's projects are rewritten with it).
     const SHOWN_BY_DEPENDENTS: Option<&'static [Self::Column]> = Some(&[]);
-}
-
-/// The record `id` as it stands in `c`.
-pub(crate) async fn record_state<E: Stored>(c: &DatabaseTransaction, id: i64) -> Result<E::Record> {
-    let m = E::find().filter(E::ID.eq(id)).one(c).await?;
-    E::record(m.ok_or_else(|| Error::NotFound(format!("record {id} is gone")))?)
 }
 
 /// A change to a stored record: an update, an archive or a restore.
@@ -189,6 +184,7 @@ pub(crate) async fn update_in<E: Editable>(
         .pop()
         .ok_or_else(|| conflict(head.version))?;
     let owned_rewritten = change.rewrite_owned(txn, &current).await?;
+    search::index::<E>(txn, id, updated.clone(), dependents).await?;
     // What the record owns is kept from `before` unless the change rewrote it.
     let kept = (!owned_rewritten)
         .then(|| E::with_owned_of(&before, &updated))
@@ -202,7 +198,6 @@ pub(crate) async fn update_in<E: Editable>(
         region: &head.region,
         plan_id,
         action: change.action(),
-        dependents,
     };
     let event = audit(s, txn, E::KIND, entry, Some(&before), &after).await?;
     Ok((after, event))
@@ -242,13 +237,13 @@ pub(crate) async fn created<E: Editable>(
     let m = m.ok_or_else(|| Error::NotFound(format!("new record {id} is gone")))?;
     let plan_id = E::plan_of(txn, &m).await?;
     let region = E::head(&m)?.region;
+    search::index::<E>(txn, id, m.clone(), true).await?;
     let after = E::state(txn, m).await?;
     let entry = Entry {
         id,
         region: &region,
         plan_id,
         action: AuditAction::Created,
-        dependents: true,
     };
     let event = audit(s, txn, E::KIND, entry, None, &after).await?;
     Ok((after, event))
@@ -260,15 +255,11 @@ pub(crate) struct Entry<'a> {
     pub region: &'a str,
     pub plan_id: Option<i64>,
     pub action: AuditAction,
-    /// Whether the search entries of records that show something of this
-    /// one (see [`Editable::SHOWN_BY_DEPENDENTS`]) are rewritten too.
-    pub dependents: bool,
 }
 
-/// What a change leaves in its transaction: its audit entry, the search
-/// entries of the record (and of its dependents when asked), the region's
-/// data version, the queued change event (returned, to publish after the
-/// commit).
+/// What a change leaves in its transaction besides the record and its
+/// search entries: its audit entry, the region's data version, the queued
+/// change event (returned, to publish after the commit).
 pub(crate) async fn audit<S: Serialize>(
     s: &Scoped,
     txn: &DatabaseTransaction,
@@ -293,7 +284,6 @@ pub(crate) async fn audit<S: Serialize>(
         Some(to_json(after)?),
     )
     .await?;
-    search::index(txn, entity, entry.id, entry.dependents).await?;
     events::queue(txn, &event).await?;
     Ok(event)
 }
@@ -369,7 +359,11 @@ pub(crate) async fn load<E: Editable>(
 ) -> Result<E::Model> {
     match readable::<E>(s, c, id).await? {
         Some(m) => {
-            writable(s, c, &E::head(&m)?.region).await?;
+            let region = RegionCode::parse("region", &E::head(&m)?.region)?;
+            // A region the token names needs no lookup of its kraj.
+            if !s.ctx().write.names(&region) {
+                writable(s, c, region.as_str()).await?;
+            }
             Ok(m)
         }
         None => Err(Error::NotFound(format!(
@@ -480,7 +474,9 @@ fn admin_of(s: &Scoped, region: &str) -> Result<bool> {
     Ok(admin.all || admin.regions.contains(&region))
 }
 
-/// A code is unique among the current (not archived) `siblings`, this record aside.
+/// A code is unique among the current (not archived) `siblings`, this record
+/// aside (`this`: a change, whose code comes in `patch.code`; none: a new
+/// record, in `input.code`).
 pub(crate) async fn check_code<E: Editable>(
     c: &DatabaseTransaction,
     siblings: Condition,
@@ -498,8 +494,13 @@ pub(crate) async fn check_code<E: Editable>(
         q = q.filter(E::ID.ne(id));
     }
     if q.into_tuple::<i64>().one(c).await?.is_some() {
+        let field = if this.is_some() {
+            "patch.code"
+        } else {
+            "input.code"
+        };
         return Err(Error::invalid(
-            "input.code",
+            field,
             format!("the code `{code}` is already used there"),
         ));
     }
