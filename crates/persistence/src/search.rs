@@ -144,9 +144,9 @@ pub(crate) async fn capacity_texts(
     Ok(by_owner)
 }
 
-/// A kind whose records have search entries: its records meeting `cond`
-/// (on its own table) as documents, reading what they need of other tables
-/// in one statement per table. Each aggregate's module implements it.
+/// A kind whose records have search entries: its rows as documents, reading
+/// what they need of other tables in one statement per table. Each
+/// aggregate's module implements it.
 pub(crate) trait Searchable: EntityTrait {
     /// The kind of its search entries.
     const ENTRY_KIND: Kind;
@@ -252,7 +252,8 @@ async fn replace(
     insert(c, docs).await
 }
 
-/// Rewrites the search entry of one changed record and, with `dependents`,
+/// Rewrites the search entry of one changed record `id` from its `row` as
+/// the change left it and, with `dependents`,
 /// of the records whose entries show something of it (a plan's projects and
 /// a measure's evaluations take its archive flag and code). Entries of the
 /// dependent records are replaced all together: a plan's projects are
