@@ -17,6 +17,7 @@ mod m20261203_000011_change_event;
 mod m20261203_000012_fidelity;
 mod m20261203_000013_carried_from;
 mod m20261204_000014_write_position;
+mod m20261205_000015_read_policy_for_all;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000012_fidelity::Migration),
             Box::new(m20261203_000013_carried_from::Migration),
             Box::new(m20261204_000014_write_position::Migration),
+            Box::new(m20261205_000015_read_policy_for_all::Migration),
         ]
     }
 }
