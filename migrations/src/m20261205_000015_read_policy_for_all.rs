@@ -1,4 +1,3 @@
-use crate::TENANT_TABLES;
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
@@ -15,38 +14,47 @@ impl MigrationName for Migration {
 
 const BY_ARRAY: &str = "region_code = ANY ((SELECT kpss_regions('kpss.read_regions'))::text[])";
 
-/// The tables whose read policy is `BY_ARRAY` (`search_entry` has its own).
-fn tables() -> impl Iterator<Item = &'static str> {
-    TENANT_TABLES.into_iter().filter(|t| *t != "search_entry")
-}
+/// The tables whose read policy was `BY_ARRAY` when this migration was
+/// written (`search_entry` has its own; a later table writes its policy in
+/// its own migration).
+const TABLES: [&str; 12] = [
+    "plan",
+    "plan_project",
+    "priority",
+    "measure",
+    "activity",
+    "evaluation",
+    "provider",
+    "service",
+    "capacity",
+    "audit_entry",
+    "data_version",
+    "change_event",
+];
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        if m.get_database_backend() != DbBackend::Postgres {
-            return Ok(());
-        }
-        for t in tables() {
-            m.get_connection()
-                .execute_unprepared(&format!(
-                    r#"ALTER POLICY kpss_read ON "{t}" USING (current_setting('kpss.read_regions', true) = '*' OR {BY_ARRAY})"#
-                ))
-                .await?;
-        }
-        Ok(())
+        let all_first = format!("current_setting('kpss.read_regions', true) = '*' OR {BY_ARRAY}");
+        set_read_policy(m, &all_first).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        if m.get_database_backend() != DbBackend::Postgres {
-            return Ok(());
-        }
-        for t in tables() {
-            m.get_connection()
-                .execute_unprepared(&format!(
-                    r#"ALTER POLICY kpss_read ON "{t}" USING ({BY_ARRAY})"#
-                ))
-                .await?;
-        }
-        Ok(())
+        set_read_policy(m, BY_ARRAY).await
     }
+}
+
+/// Makes `using` the read policy of the tables (PostgreSQL only).
+async fn set_read_policy(m: &SchemaManager<'_>, using: &str) -> Result<(), DbErr> {
+    if m.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    for t in TABLES {
+        m.get_connection()
+            .execute_unprepared(&format!(
+                r#"ALTER POLICY kpss_read ON "{t}" USING ({using})"#
+            ))
+            .await?;
+    }
+    Ok(())
 }

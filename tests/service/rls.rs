@@ -177,3 +177,44 @@ async fn a_role_without_grants_hears_only_numbers_of_changes() {
     );
     app.stop().await;
 }
+
+/// Every tenant table reads through the same policy (`search_entry` through
+/// its own), and a reader of every region passes it without the array of
+/// every region's code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_tenant_table_has_the_read_policy_with_the_way_for_readers_of_all() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let owner = Database::connect(app.config.owner_url().expect("owner"))
+        .await
+        .expect("owner");
+    let rows = owner
+        .query_all_raw(Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT tablename::text, qual FROM pg_policies WHERE policyname = 'kpss_read'",
+        ))
+        .await
+        .expect("policies");
+    let policies: std::collections::BTreeMap<String, String> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.try_get_by_index(0).expect("table"),
+                r.try_get_by_index(1).expect("qual"),
+            )
+        })
+        .collect();
+    let all_first = policies["plan"].clone();
+    assert!(
+        all_first.starts_with("((current_setting('kpss.read_regions'::text, true) = '*'::text) OR"),
+        "{all_first}"
+    );
+    for table in kpss_migrations::TENANT_TABLES {
+        let qual = policies
+            .get(table)
+            .unwrap_or_else(|| panic!("{table} has no read policy"));
+        if table != "search_entry" {
+            assert_eq!(qual, &all_first, "{table}");
+        }
+    }
+    app.stop().await;
+}
