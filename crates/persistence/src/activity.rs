@@ -240,7 +240,7 @@ impl Searchable for activity::Entity {
         rows.into_iter()
             .map(|a| {
                 let title = format!("{} {}", a.code, a.title);
-                let mut d = Doc::new(Kind::Activity, a.id, a.region_code, a.archived, title)
+                let mut d = Doc::new(Self::ENTRY_KIND, a.id, a.region_code, a.archived, title)
                     .with([a.description, a.schedule, a.financing])
                     .lists(&[&a.responsible, &a.outputs])?;
                 d.measure_id = Some(a.measure_id);

@@ -243,7 +243,7 @@ impl Searchable for evaluation::Entity {
             .filter_map(|e| {
                 let m = measures.get(&e.measure_id)?;
                 let title = format!("Vyhodnocení {}, opatření {}", e.year, m.code);
-                let mut d = Doc::new(Kind::Evaluation, e.id, e.region_code, m.archived, title)
+                let mut d = Doc::new(Self::ENTRY_KIND, e.id, e.region_code, m.archived, title)
                     .with([e.comment]);
                 d.plan_id = Some(m.plan_id);
                 d.measure_id = Some(m.id);

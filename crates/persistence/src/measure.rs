@@ -524,7 +524,7 @@ impl Searchable for measure::Entity {
         rows.into_iter()
             .map(|m| {
                 let title = format!("{} {}", m.code, m.title);
-                let mut d = Doc::new(Kind::Measure, m.id, m.region_code, m.archived, title)
+                let mut d = Doc::new(Self::ENTRY_KIND, m.id, m.region_code, m.archived, title)
                     .with([m.rationale, m.description, m.term, m.output, m.cost_text])
                     .lists(&[
                         &m.target_groups,

@@ -406,7 +406,7 @@ impl Searchable for plan::Entity {
         Ok(rows
             .into_iter()
             .map(|p| {
-                let mut d = Doc::new(Kind::Plan, p.id, p.region_code, p.archived, p.title)
+                let mut d = Doc::new(Self::ENTRY_KIND, p.id, p.region_code, p.archived, p.title)
                     .with([p.prepared_by, p.approval]);
                 d.plan_id = Some(p.id);
                 d
@@ -434,7 +434,7 @@ impl Searchable for plan_project::Entity {
             .into_iter()
             .map(|p| {
                 let gone = archived.get(&p.plan_id).copied().unwrap_or(true);
-                let mut d = Doc::new(Kind::Project, p.id, p.region_code, gone, p.title)
+                let mut d = Doc::new(Self::ENTRY_KIND, p.id, p.region_code, gone, p.title)
                     .with([p.implementer, p.due]);
                 d.plan_id = Some(p.plan_id);
                 d

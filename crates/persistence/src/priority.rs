@@ -194,7 +194,7 @@ impl Searchable for priority::Entity {
             .into_iter()
             .map(|p| {
                 let title = format!("{} {}", p.code, p.title);
-                let mut d = Doc::new(Kind::Priority, p.id, p.region_code, p.archived, title)
+                let mut d = Doc::new(Self::ENTRY_KIND, p.id, p.region_code, p.archived, title)
                     .with([p.description, p.group_name]);
                 d.plan_id = Some(p.plan_id);
                 d

@@ -169,8 +169,8 @@ impl Searchable for provider::Entity {
         Ok(rows
             .into_iter()
             .map(|p| {
-                let mut d =
-                    Doc::new(Kind::Provider, p.id, p.region_code, p.archived, p.name).with([p.ico]);
+                let mut d = Doc::new(Self::ENTRY_KIND, p.id, p.region_code, p.archived, p.name)
+                    .with([p.ico]);
                 d.provider_id = Some(p.id);
                 d
             })

@@ -365,7 +365,7 @@ impl Searchable for service::Entity {
             .map(|s| {
                 let legal = parse::<ServiceType>(&s.service_type)?.name().to_owned();
                 let title = s.name.clone().unwrap_or_else(|| legal.clone());
-                let mut d = Doc::new(Kind::Service, s.id, s.region_code, s.archived, title)
+                let mut d = Doc::new(Self::ENTRY_KIND, s.id, s.region_code, s.archived, title)
                     .with([Some(legal), s.scope])
                     .with(caps.remove(&s.id).unwrap_or_default());
                 d.provider_id = Some(s.provider_id);

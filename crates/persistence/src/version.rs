@@ -186,6 +186,7 @@ impl Held {
             .as_ref()
             .is_none_or(|(_, opened)| opened.elapsed() > HELD_FOR)
         {
+            // The old one ends, and gives its connection back, first.
             self.0 = None;
             self.0 = Some((conn.begin().await?, Instant::now()));
         }
