@@ -199,6 +199,9 @@ CAPACITY = "{ capacitySummary(groupBy: [KRAJ, SERVICE_TYPE, UNIT]) { kraj { code
 UPDATE = ('{"query":"mutation($id: ID!, $v: Int!, $o: String!) { updateMeasure(id: $id, expectedVersion: $v, '
           'patch: { output: $o }) { id version } }","variables":{"id":"@ID@","v":@VERSION@,"o":"bench @N@"}}')
 READ_OPS = ["regions", "plan", "measures", "search", "capacity"]
+# kpss's default pool on this machine (KPSS_DB_POOL_SIZE: 4 per CPU, from 4 to 32),
+# set for kpss and PostGraphile alike.
+POOL_SIZE = min(32, max(4, 4 * len(os.sched_getaffinity(0))))
 OPS = READ_OPS + ["update", "mix"]
 if args.ops:
     OPS = [op for op in OPS if op in args.ops.split(",")]
@@ -287,7 +290,7 @@ def run_peer(pg, pg_port, kpss_bodies, write, n_writers):
     peer = os.path.join(BENCH, "peer")
     port = free_port()
     log = os.path.join(work, "peer.log")
-    env = {**os.environ, "NODE_ENV": "production", "PEER_PORT": str(port),
+    env = {**os.environ, "NODE_ENV": "production", "PEER_PORT": str(port), "PEER_POOL_SIZE": str(POOL_SIZE),
            "PEER_DATABASE_URL": f"postgres://kpss_service:s@127.0.0.1:{pg_port}/kpss"}
     srv = spawn([os.path.join(peer, "node_modules/.bin/node"), os.path.join(peer, "node_modules/postgraphile/dist/cli-run.js"),
                  "-C", "graphile.config.mjs"], env, log, cwd=peer)
@@ -326,7 +329,7 @@ def main():
     subprocess.run([sys.executable, os.path.join(BENCH, "generate.py"), str(args.regions), seeds], check=True)
     secret = secrets.token_hex(32)
     base_env = {**os.environ, "KPSS_RATE_LIMIT_PER_SECOND": "0", "KPSS_MAX_CONCURRENT_PER_SUBJECT": "0", "KPSS_LOG": "warn", "KPSS_SEEDS": seeds,
-                "KPSS_JWT_SECRET": secret, "KPSS_DATA_DIR": work}
+                "KPSS_JWT_SECRET": secret, "KPSS_DATA_DIR": work, "KPSS_DB_POOL_SIZE": str(POOL_SIZE)}
     tok = lambda role: subprocess.run([binary, "token", "--sub", "bench", "--role", role, "--region", "*"],
                                       env=base_env, check=True, capture_output=True, text=True).stdout.strip()
     write = {"viewer": tok("viewer"), "editor": tok("editor"), "body": UPDATE}

@@ -33,6 +33,9 @@ pub struct Config {
     /// `DATABASE_URL` is then the service's own role, under row-level security.
     #[arg(long, env = "KPSS_OWNER_DATABASE_URL", hide_env_values = true)]
     pub owner_database_url: Option<String>,
+    /// Connections to each database server; default: four per CPU, from 4 to 32.
+    #[arg(long, env = "KPSS_DB_POOL_SIZE", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_pool_size: Option<u32>,
     /// Folder for the SQLite database and the generated JWT secret.
     #[arg(long, env = "KPSS_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
@@ -205,6 +208,16 @@ impl Config {
                     self.data_dir.join("kpss.db").display()
                 ))
             }
+        }
+    }
+
+    /// How the instance pools its connections: PostgreSQL's `statement_timeout`
+    /// is the request time.
+    pub fn pool(&self) -> kpss_persistence::Pool {
+        let default = kpss_persistence::Pool::default();
+        kpss_persistence::Pool {
+            statement_timeout: self.limits.request_timeout,
+            size: self.db_pool_size.unwrap_or(default.size),
         }
     }
 
@@ -386,8 +399,8 @@ pub fn write_private(path: &Path, content: &[u8], replace: bool) -> std::io::Res
 /// service's role its rights; the service then connects as that role.
 pub async fn prepare_database(config: &Config) -> Result<Db, Error> {
     let url = config.database_url()?;
-    let timeout = config.limits.request_timeout;
-    let owner = Db::connect_with(&config.owner_url()?, timeout).await?;
+    let pool = config.pool();
+    let owner = Db::connect_with(&config.owner_url()?, pool).await?;
     let separate_roles = config
         .owner_database_url
         .as_ref()
@@ -412,15 +425,15 @@ pub async fn prepare_database(config: &Config) -> Result<Db, Error> {
         .await?;
     let replicas = config.replicas.persistence();
     if separate_roles {
-        let db = Db::connect_with(&url, timeout).await?;
-        return Ok(db.read_from(&replicas, timeout).await?);
+        let db = Db::connect_with(&url, pool).await?;
+        return Ok(db.read_from(&replicas, pool).await?);
     }
     if owner.dialect().has_row_level_security() {
         tracing::warn!(
             "one database role migrates and serves, so row-level security is not a second wall in this set-up (set KPSS_OWNER_DATABASE_URL)"
         );
     }
-    Ok(owner.read_from(&replicas, timeout).await?)
+    Ok(owner.read_from(&replicas, pool).await?)
 }
 
 /// A server running in this process.

@@ -14,8 +14,8 @@ export default {
     makePgService({
       connectionString: process.env.PEER_DATABASE_URL,
       schemas: ["public"],
-      // as many connections as kpss's pool
-      poolConfig: { max: 16 },
+      // as many connections as kpss's pool (bench/harness.py sets both)
+      poolConfig: { max: Number(process.env.PEER_POOL_SIZE) },
     }),
   ],
   grafserv: { host: "127.0.0.1", port: Number(process.env.PEER_PORT), graphiql: false, watch: false },

@@ -93,6 +93,20 @@ async fn token_command_signs_a_token_the_service_accepts() {
         !short.status.success(),
         "a secret under 32 bytes is refused"
     );
+    let no_pool = kpss()
+        .arg("serve")
+        .env("KPSS_DB_POOL_SIZE", "0")
+        .output()
+        .expect("kpss serve");
+    assert!(
+        !no_pool.status.success(),
+        "a pool of no connections is refused"
+    );
+    assert!(
+        String::from_utf8_lossy(&no_pool.stderr).contains("db-pool-size"),
+        "{}",
+        String::from_utf8_lossy(&no_pool.stderr)
+    );
 }
 
 /// A `kpss serve` process, killed if a test fails before stopping it.

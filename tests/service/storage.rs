@@ -321,6 +321,25 @@ crate::on_both_databases!(
     a_database_with_the_old_migration_names_is_upgraded,
 );
 
+/// However many requests read at once, an instance holds at most
+/// `KPSS_DB_POOL_SIZE` connections to its database; the others wait their turn.
+async fn the_pool_holds_at_most_its_size(b: Backend) {
+    let (mut config, _dir) = fresh_config(b).await;
+    config.db_pool_size = Some(2);
+    let db = kpss::prepare_database(&config).await.expect("prepared");
+    let reads = (0..24).map(|_| {
+        let s = db.scoped(kpss_domain::access::Ctx::system("pool test"));
+        async move { kpss_persistence::region::list(&s).await }
+    });
+    for regions in futures_util::future::join_all(reads).await {
+        assert_eq!(regions.expect("read").len(), 4, "the four seed regions");
+    }
+    let (open, _idle) = db.pool_connections();
+    assert!((1..=2).contains(&open), "{open} connections open");
+}
+
+crate::on_both_databases!(the_pool_holds_at_most_its_size);
+
 #[tokio::test]
 async fn sqlite_database_runs_in_wal_mode() {
     let (config, dir) = fresh_config(Backend::Sqlite).await;

@@ -22,19 +22,38 @@ pub struct Db {
     writers: Arc<tokio::sync::Mutex<()>>,
 }
 
-/// How long a PostgreSQL statement may run unless the caller says otherwise.
-pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How an instance connects to each database server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pool {
+    /// How long a PostgreSQL statement may run.
+    pub statement_timeout: Duration,
+    /// Connections per server. A few per CPU keep the CPUs busy; more only
+    /// wait inside the database for them, and widen the latency's tail.
+    pub size: u32,
+}
+
+impl Default for Pool {
+    /// Ten seconds a statement; four connections per CPU of this instance,
+    /// from 4 to 32.
+    fn default() -> Self {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self {
+            statement_timeout: Duration::from_secs(10),
+            size: u32::try_from(4 * cpus).unwrap_or(u32::MAX).clamp(4, 32),
+        }
+    }
+}
 
 impl Db {
     /// `sqlite://path/to/file.db` (created when missing) or `postgres://...`.
     pub async fn connect(url: &str) -> Result<Self> {
-        Self::connect_with(url, DEFAULT_STATEMENT_TIMEOUT).await
+        Self::connect_with(url, Pool::default()).await
     }
 
-    /// The same, with PostgreSQL's `statement_timeout` set on every connection.
-    pub async fn connect_with(url: &str, statement_timeout: Duration) -> Result<Self> {
+    /// The same, pooled as `pool` says.
+    pub async fn connect_with(url: &str, pool: Pool) -> Result<Self> {
         let statements = Arc::new(AtomicU64::new(0));
-        let opts = dialect::connect_options(url, statement_timeout)?;
+        let opts = dialect::connect_options(url, pool)?;
         let server = Server::new(url, counted(Database::connect(opts).await?, &statements));
         let (events, _) = tokio::sync::broadcast::channel(1024);
         Ok(Self {
@@ -47,7 +66,7 @@ impl Db {
 
     /// The same database with PostgreSQL hot standbys of it for reads (see
     /// [`crate::replicas`]); connecting to them waits for none.
-    pub async fn read_from(self, replicas: &Replicas, statement_timeout: Duration) -> Result<Self> {
+    pub async fn read_from(self, replicas: &Replicas, pool: Pool) -> Result<Self> {
         if replicas.urls.is_empty() {
             return Ok(self);
         }
@@ -58,7 +77,7 @@ impl Db {
         }
         let mut servers = vec![self.servers.primary().clone()];
         for url in &replicas.urls {
-            let opts = crate::replicas::connect_options(url, statement_timeout)?;
+            let opts = crate::replicas::connect_options(url, pool)?;
             let conn = Database::connect(opts).await?;
             servers.push(Server::new(url, counted(conn, &self.statements)));
         }

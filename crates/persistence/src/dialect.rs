@@ -5,7 +5,7 @@
 //! engine does.
 
 use crate::entity::data_version;
-use crate::{Result, scope};
+use crate::{Pool, Result, scope};
 use kpss_domain::access::Grant;
 use kpss_domain::analysis::QueryTerm;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SimpleExpr};
@@ -140,9 +140,9 @@ const SQLITE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The advisory lock under which an instance migrates and seeds (any fixed number; "kpss").
 const PREPARE_LOCK: i64 = 0x6b707373;
 
-/// The pool's options for `url`: how long to wait for a connection, and
-/// each engine's settings.
-pub(crate) fn connect_options(url: &str, statement_timeout: Duration) -> Result<ConnectOptions> {
+/// The pool's options for `url`: its size, how long to wait for a
+/// connection, and each engine's settings.
+pub(crate) fn connect_options(url: &str, pool: Pool) -> Result<ConnectOptions> {
     create_private_sqlite_file(url)
         .map_err(|e| DbErr::Custom(format!("cannot create the database file: {e}")))?;
     let wait = if url.starts_with("postgres") {
@@ -150,10 +150,10 @@ pub(crate) fn connect_options(url: &str, statement_timeout: Duration) -> Result<
     } else {
         SQLITE_ACQUIRE_TIMEOUT
     };
-    let timeout = format!("{}ms", statement_timeout.as_millis());
+    let timeout = format!("{}ms", pool.statement_timeout.as_millis());
     let mut opts = ConnectOptions::new(url);
     opts.sqlx_logging(false)
-        .max_connections(16)
+        .max_connections(pool.size)
         .connect_timeout(wait)
         .acquire_timeout(wait)
         // Pinging only a connection idle for a while (one the server or a

@@ -39,7 +39,7 @@ pub mod summary;
 mod transfer;
 pub mod version;
 
-pub use db::Db;
+pub use db::{Db, Pool};
 pub use dialect::Dialect;
 pub use error::{Error, Result};
 pub use scoped::Scoped;

@@ -24,7 +24,7 @@
 //!   standby) becomes the primary, without a restart.
 
 use crate::error::Result;
-use crate::{Db, Scoped, version};
+use crate::{Db, Pool, Scoped, version};
 use sea_orm::{ConnectOptions, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -187,8 +187,8 @@ impl Servers {
 
 /// The pool options of a standby: short timeouts, and no connection made
 /// before the first read (a standby that is down does not stop a start).
-pub(crate) fn connect_options(url: &str, statement_timeout: Duration) -> Result<ConnectOptions> {
-    let mut opts = crate::dialect::connect_options(url, statement_timeout)?;
+pub(crate) fn connect_options(url: &str, pool: Pool) -> Result<ConnectOptions> {
+    let mut opts = crate::dialect::connect_options(url, pool)?;
     opts.connect_timeout(PROBE_TIMEOUT)
         .acquire_timeout(PROBE_TIMEOUT)
         .connect_lazy(true);

@@ -149,6 +149,7 @@ pub fn config_for(
         listen: "127.0.0.1:0".parse().expect("addr"),
         database_url: Some(database_url),
         owner_database_url,
+        db_pool_size: None,
         data_dir: dir.path().to_path_buf(),
         seeds: Some(repo_path("seeds")),
         jwt_issuer: "kpss".into(),
@@ -371,7 +372,7 @@ impl TestApp {
         }
         change(&mut self.config);
         let url = self.config.database_url().expect("url");
-        self.db = kpss_persistence::Db::connect_with(&url, self.config.limits.request_timeout)
+        self.db = kpss_persistence::Db::connect_with(&url, self.config.pool())
             .await
             .expect("connect");
         let running = kpss::start(&self.config, self.db.clone())
