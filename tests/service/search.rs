@@ -475,6 +475,9 @@ async fn bad_search_input_is_a_clear_error(b: Backend) {
             "{vars} -> {body}"
         );
     }
+    // A kind is spelled as search spells it, not as the audit log does.
+    let plan = json!({ "t": "domov", "f": { "kinds": ["Plan"] } });
+    assert_eq!(app.error_code(&admin, HITS, plan).await, "BAD_USER_INPUT");
     // Whatever the punctuation, a query is words or nothing.
     for text in [
         "\"",

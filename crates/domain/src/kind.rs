@@ -1,32 +1,10 @@
-//! What a change touched and what it did, from the database to the
+//! What a change did, from the database to the
 //! subscription payload. GraphQL shows them as strings with these spellings.
 
+use crate::EntityKind;
 use crate::region::RegionCode;
 use crate::value::Timestamp;
 use serde::{Deserialize, Serialize};
-
-/// The kinds of record the audit log and change events name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "&'static str")]
-pub enum EntityKind {
-    Plan,
-    Priority,
-    Measure,
-    Activity,
-    Evaluation,
-    Provider,
-    Service,
-}
-
-crate::enum_str!(EntityKind {
-    Plan = "Plan",
-    Priority = "Priority",
-    Measure = "Measure",
-    Activity = "Activity",
-    Evaluation = "Evaluation",
-    Provider = "Provider",
-    Service = "Service",
-});
 
 /// What a change did to its record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -89,6 +67,15 @@ mod tests {
         assert_eq!(AuditAction::Restored.as_str(), "RESTORED");
         let json = serde_json_like(EntityKind::Service);
         assert_eq!(json, "Service");
+    }
+
+    #[test]
+    fn every_kind_has_its_own_hit_name() {
+        for k in EntityKind::ALL {
+            assert_eq!(EntityKind::from_hit_name(k.hit_name()), Some(*k));
+        }
+        assert_eq!(EntityKind::Project.hit_name(), "PROJECT");
+        assert_eq!(EntityKind::from_hit_name("Project"), None);
     }
 
     fn serde_json_like(k: EntityKind) -> &'static str {

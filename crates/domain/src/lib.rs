@@ -45,3 +45,41 @@ pub mod text;
 pub mod value;
 
 pub use error::{Rule, ValidationError, ValidationResult};
+
+/// The kinds of record, from one list: the enum, the spelling the audit log
+/// and change events use (`as_str`) and the one of search hits (`hit_name`).
+macro_rules! kinds {
+    ($($v:ident = $name:literal, $hit:literal;)+) => {
+        /// The kinds of record: what the audit log and change events name
+        /// and what a search hit is. In the order search shows them.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[serde(try_from = "String", into = "&'static str")]
+        pub enum EntityKind { $($v),+ }
+
+        enum_str!(EntityKind { $($v = $name),+ });
+
+        impl EntityKind {
+            /// Its name as a search hit's kind.
+            pub fn hit_name(self) -> &'static str {
+                match self { $(EntityKind::$v => $hit),+ }
+            }
+
+            pub fn from_hit_name(s: &str) -> Option<Self> {
+                match s { $($hit => Some(EntityKind::$v),)+ _ => None }
+            }
+        }
+    };
+}
+
+// A new aggregate adds its module above and its kind here (at the end: the
+// order is the schema's).
+kinds! {
+    Plan = "Plan", "PLAN";
+    Priority = "Priority", "PRIORITY";
+    Measure = "Measure", "MEASURE";
+    Activity = "Activity", "ACTIVITY";
+    Provider = "Provider", "PROVIDER";
+    Service = "Service", "SERVICE";
+    Evaluation = "Evaluation", "EVALUATION";
+    Project = "Project", "PROJECT";
+}

@@ -4,16 +4,17 @@ use crate::columns::{parse, read_list, write_list};
 use crate::entity::{activity, measure};
 use crate::read::{self, Stored};
 use crate::scoped::Scoped;
-use crate::search::{Doc, Kind, Searchable};
+use crate::search::{Doc, Searchable};
 use crate::stored::{self, Archive, Change, Create, Editable};
 use crate::transfer::{At, Rows, in_order, under};
 use crate::{Error, Result};
 use chrono::Utc;
+use kpss_domain::EntityKind;
 use kpss_domain::activity::Activity;
 use kpss_domain::activity::{
     ActivityDraft, ActivityFields, ActivityForCreate, ActivityPatch, lines,
 };
-use kpss_domain::kind::{AuditAction, EntityKind};
+use kpss_domain::kind::AuditAction;
 use kpss_domain::region::RegionCode;
 use kpss_domain::seed::ActivityData;
 use kpss_domain::seed::{seed_provenance, stated_funding};
@@ -234,7 +235,7 @@ pub async fn set_archived(s: &Scoped, id: i64, expected: i32, archived: bool) ->
 }
 
 impl Searchable for activity::Entity {
-    const ENTRY_KIND: Kind = Kind::Activity;
+    const ENTRY_KIND: EntityKind = EntityKind::Activity;
 
     async fn docs_of<C: ConnectionTrait>(_c: &C, rows: Vec<activity::Model>) -> Result<Vec<Doc>> {
         rows.into_iter()

@@ -6,8 +6,8 @@ use crate::page::{Connection, Page};
 use crate::scoped::Scoped;
 use crate::{Error, Result, scope};
 use chrono::{DateTime, Utc};
+use kpss_domain::EntityKind;
 use kpss_domain::access::Grant;
-use kpss_domain::kind::EntityKind;
 use kpss_domain::region::RegionCode;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,

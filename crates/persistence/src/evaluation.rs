@@ -5,14 +5,15 @@ use crate::entity::{evaluation, measure, plan};
 use crate::events::Change;
 use crate::read::{self, Stored};
 use crate::scoped::Scoped;
-use crate::search::{self, Doc, Kind, Searchable};
+use crate::search::{self, Doc, Searchable};
 use crate::stored::{self, Entry};
 use crate::transfer::{At, SEED_ACTOR, under};
 use crate::{Error, Result};
 use chrono::Utc;
+use kpss_domain::EntityKind;
 use kpss_domain::evaluation::Evaluation;
 use kpss_domain::evaluation::{EvaluationFields, EvaluationForRecord};
-use kpss_domain::kind::{AuditAction, EntityKind};
+use kpss_domain::kind::AuditAction;
 use kpss_domain::seed::EvaluationData;
 use kpss_domain::seed::seed_provenance;
 use kpss_domain::source::Provenance;
@@ -228,7 +229,7 @@ pub(crate) async fn record_in(
 
 /// An evaluation is titled by its measure's code, and archived with it.
 impl Searchable for evaluation::Entity {
-    const ENTRY_KIND: Kind = Kind::Evaluation;
+    const ENTRY_KIND: EntityKind = EntityKind::Evaluation;
 
     async fn docs_of<C: ConnectionTrait>(c: &C, rows: Vec<evaluation::Model>) -> Result<Vec<Doc>> {
         let measures: std::collections::HashMap<i64, measure::Model> = measure::Entity::find()

@@ -13,8 +13,9 @@ use crate::entity::change_event;
 use crate::scoped::Scoped;
 use crate::{Db, Error, Result, dialect, version};
 use chrono::Utc;
+use kpss_domain::EntityKind;
 use kpss_domain::access::Ctx;
-use kpss_domain::kind::{AuditAction, EntityKind};
+use kpss_domain::kind::AuditAction;
 use kpss_domain::region::RegionCode;
 use sea_orm::{
     ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,

@@ -9,6 +9,7 @@
 
 #[macro_use]
 mod columns;
+#[macro_use]
 mod entity;
 mod read;
 mod scope;
@@ -43,3 +44,28 @@ pub use db::{Db, Pool};
 pub use dialect::Dialect;
 pub use error::{Error, Result};
 pub use scoped::Scoped;
+
+use kpss_domain::EntityKind;
+
+pub(crate) type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What is done with the table of a kind, whichever kind it is.
+pub(crate) trait ForTable {
+    type Out;
+    fn table<E: search::Searchable + read::Stored>(self) -> Self::Out;
+}
+
+/// The one place a kind meets its table: a new aggregate adds its module
+/// above and its line here.
+pub(crate) fn with_table<F: ForTable>(kind: EntityKind, f: F) -> F::Out {
+    match kind {
+        EntityKind::Plan => f.table::<entity::plan::Entity>(),
+        EntityKind::Project => f.table::<entity::plan_project::Entity>(),
+        EntityKind::Priority => f.table::<entity::priority::Entity>(),
+        EntityKind::Measure => f.table::<entity::measure::Entity>(),
+        EntityKind::Activity => f.table::<entity::activity::Entity>(),
+        EntityKind::Evaluation => f.table::<entity::evaluation::Entity>(),
+        EntityKind::Provider => f.table::<entity::provider::Entity>(),
+        EntityKind::Service => f.table::<entity::service::Entity>(),
+    }
+}

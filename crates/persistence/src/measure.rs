@@ -5,15 +5,16 @@ use crate::entity::{capacity, evaluation, measure, priority};
 use crate::page::{Connection, Page, contains, page, scoped};
 use crate::read::{self, Stored};
 use crate::scoped::Scoped;
-use crate::search::{Doc, Kind, Searchable, capacity_texts};
+use crate::search::{Doc, Searchable, capacity_texts};
 use crate::service::{capacities_of, replace_capacities};
 use crate::stored::{self, Archive, Change, Create, Editable};
 use crate::transfer::{At, Rows, in_order, under};
 use crate::{Error, Result};
 use chrono::Utc;
+use kpss_domain::EntityKind;
 use kpss_domain::access::Grant;
 use kpss_domain::evaluation::EvaluationStatus;
-use kpss_domain::kind::{AuditAction, EntityKind};
+use kpss_domain::kind::AuditAction;
 use kpss_domain::measure::Measure;
 use kpss_domain::measure::{Cost, MeasureDraft, MeasureFields, MeasureForCreate, MeasurePatch};
 use kpss_domain::region::RegionCode;
@@ -515,8 +516,9 @@ pub async fn set_archived(s: &Scoped, id: i64, expected: i32, archived: bool) ->
 }
 
 impl Searchable for measure::Entity {
-    const ENTRY_KIND: Kind = Kind::Measure;
-    const DEPENDENTS: Option<(Kind, &'static str)> = Some((Kind::Evaluation, "measure_id"));
+    const ENTRY_KIND: EntityKind = EntityKind::Measure;
+    const DEPENDENTS: Option<(EntityKind, &'static str)> =
+        Some((EntityKind::Evaluation, "measure_id"));
 
     async fn docs_of<C: ConnectionTrait>(c: &C, rows: Vec<measure::Model>) -> Result<Vec<Doc>> {
         let ids = rows.iter().map(|m| m.id).collect();

@@ -5,13 +5,14 @@ use crate::entity::{plan, plan_project};
 use crate::page::{Connection, Page, page, scoped};
 use crate::read::{self, Stored};
 use crate::scoped::Scoped;
-use crate::search::{Doc, Kind, Searchable};
+use crate::search::{Doc, Searchable};
 use crate::stored::{self, Archive, Change, Create, Editable};
 use crate::transfer::{At, Rows, in_order, under};
 use crate::{Error, Result};
 use chrono::Utc;
+use kpss_domain::EntityKind;
 use kpss_domain::access::Grant;
-use kpss_domain::kind::{AuditAction, EntityKind};
+use kpss_domain::kind::AuditAction;
 use kpss_domain::patch::Patch;
 use kpss_domain::plan::{Plan, Project};
 use kpss_domain::plan::{PlanDraft, PlanFields, PlanForCreate, PlanKind, PlanPatch, ProjectFields};
@@ -399,8 +400,8 @@ async fn replace_projects(
 }
 
 impl Searchable for plan::Entity {
-    const ENTRY_KIND: Kind = Kind::Plan;
-    const DEPENDENTS: Option<(Kind, &'static str)> = Some((Kind::Project, "plan_id"));
+    const ENTRY_KIND: EntityKind = EntityKind::Plan;
+    const DEPENDENTS: Option<(EntityKind, &'static str)> = Some((EntityKind::Project, "plan_id"));
 
     async fn docs_of<C: ConnectionTrait>(_c: &C, rows: Vec<plan::Model>) -> Result<Vec<Doc>> {
         Ok(rows
@@ -417,7 +418,7 @@ impl Searchable for plan::Entity {
 
 /// A project is found as archived when its plan is.
 impl Searchable for plan_project::Entity {
-    const ENTRY_KIND: Kind = Kind::Project;
+    const ENTRY_KIND: EntityKind = EntityKind::Project;
 
     async fn docs_of<C: ConnectionTrait>(
         c: &C,

@@ -3,12 +3,13 @@
 use crate::entity::{plan, priority};
 use crate::read::{self, Stored};
 use crate::scoped::Scoped;
-use crate::search::{Doc, Kind, Searchable};
+use crate::search::{Doc, Searchable};
 use crate::stored::{self, Archive, Change, Create, Editable};
 use crate::transfer::{At, Rows, in_order, under};
 use crate::{Error, Result};
 use chrono::Utc;
-use kpss_domain::kind::{AuditAction, EntityKind};
+use kpss_domain::EntityKind;
+use kpss_domain::kind::AuditAction;
 use kpss_domain::priority::Priority;
 use kpss_domain::priority::{PriorityDraft, PriorityFields, PriorityForCreate, PriorityPatch};
 use kpss_domain::region::RegionCode;
@@ -187,7 +188,7 @@ pub async fn set_archived(s: &Scoped, id: i64, expected: i32, archived: bool) ->
 }
 
 impl Searchable for priority::Entity {
-    const ENTRY_KIND: Kind = Kind::Priority;
+    const ENTRY_KIND: EntityKind = EntityKind::Priority;
 
     async fn docs_of<C: ConnectionTrait>(_c: &C, rows: Vec<priority::Model>) -> Result<Vec<Doc>> {
         Ok(rows

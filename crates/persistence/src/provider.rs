@@ -4,14 +4,15 @@ use crate::entity::provider;
 use crate::page::{Connection, Page, contains, page, scoped};
 use crate::read::{self, Stored};
 use crate::scoped::Scoped;
-use crate::search::{Doc, Kind, Searchable};
+use crate::search::{Doc, Searchable};
 use crate::stored::{self, Archive, Change, Create, Editable};
 use crate::transfer::{At, Rows, under};
 use crate::{Error, Result};
 use chrono::Utc;
+use kpss_domain::EntityKind;
 use kpss_domain::access::Grant;
 use kpss_domain::collation::sort_key;
-use kpss_domain::kind::{AuditAction, EntityKind};
+use kpss_domain::kind::AuditAction;
 use kpss_domain::region::RegionCode;
 use kpss_domain::seed::ProviderData;
 use kpss_domain::seed::seed_provenance;
@@ -163,7 +164,7 @@ pub async fn set_archived(s: &Scoped, id: i64, expected: i32, archived: bool) ->
 }
 
 impl Searchable for provider::Entity {
-    const ENTRY_KIND: Kind = Kind::Provider;
+    const ENTRY_KIND: EntityKind = EntityKind::Provider;
 
     async fn docs_of<C: ConnectionTrait>(_c: &C, rows: Vec<provider::Model>) -> Result<Vec<Doc>> {
         Ok(rows

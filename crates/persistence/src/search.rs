@@ -7,15 +7,13 @@
 //! so they find the same records. Snippets and highlights are made here,
 //! for the page of hits only.
 
-use crate::columns::{parse, read_list};
-use crate::entity::{
-    activity, capacity, evaluation, measure, plan, plan_project, priority, provider, search_entry,
-    service,
-};
+use crate::columns::read_list;
+use crate::entity::{capacity, plan, provider, search_entry};
 use crate::page::{Connection, Page};
 use crate::read::Stored;
 use crate::scoped::Scoped;
-use crate::{Error, Result, scope};
+use crate::{BoxFuture, Error, ForTable, Result, scope, with_table};
+use kpss_domain::EntityKind;
 use kpss_domain::access::Grant;
 use kpss_domain::analysis::{self, QueryTerm};
 use kpss_domain::region::RegionCode;
@@ -26,28 +24,9 @@ use sea_orm::{
 };
 use std::collections::HashMap;
 
-/// A kind of record: what a search hit is, and whose source lines
-/// `provenance::texts` reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
-    Plan,
-    Project,
-    Priority,
-    Measure,
-    Activity,
-    Evaluation,
-    Provider,
-    Service,
-}
-
-kpss_domain::enum_str!(Kind {
-    Plan = "PLAN", Project = "PROJECT", Priority = "PRIORITY", Measure = "MEASURE",
-    Activity = "ACTIVITY", Evaluation = "EVALUATION", Provider = "PROVIDER", Service = "SERVICE"
-});
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
-    pub kind: Kind,
+    pub kind: EntityKind,
     pub id: i64,
     pub region: RegionCode,
     pub title: String,
@@ -66,7 +45,7 @@ pub struct Hit {
 #[derive(Debug, Clone, Default)]
 pub struct SearchQuery {
     pub text: String,
-    pub kinds: Option<Vec<Kind>>,
+    pub kinds: Option<Vec<EntityKind>>,
     pub regions: Option<Grant>,
     pub include_archived: bool,
 }
@@ -78,7 +57,7 @@ const SNIPPET_WIDTH: usize = 160;
 
 /// What a record shows to search.
 pub(crate) struct Doc {
-    kind: Kind,
+    kind: EntityKind,
     id: i64,
     region: String,
     archived: bool,
@@ -90,7 +69,13 @@ pub(crate) struct Doc {
 }
 
 impl Doc {
-    pub(crate) fn new(kind: Kind, id: i64, region: String, archived: bool, title: String) -> Self {
+    pub(crate) fn new(
+        kind: EntityKind,
+        id: i64,
+        region: String,
+        archived: bool,
+        title: String,
+    ) -> Self {
         Doc {
             kind,
             id,
@@ -149,11 +134,11 @@ pub(crate) async fn capacity_texts(
 /// aggregate's module implements it.
 pub(crate) trait Searchable: EntityTrait {
     /// The kind of its search entries.
-    const ENTRY_KIND: Kind;
+    const ENTRY_KIND: EntityKind;
     /// The kind of the records whose entries show something of one of these
     /// (a plan's projects and a measure's evaluations take its archive flag
     /// and code), and the column that names it in them and in their entries.
-    const DEPENDENTS: Option<(Kind, &'static str)> = None;
+    const DEPENDENTS: Option<(EntityKind, &'static str)> = None;
 
     /// `rows` as documents.
     fn docs_of<C: ConnectionTrait>(
@@ -170,32 +155,8 @@ pub(crate) trait Searchable: EntityTrait {
     }
 }
 
-pub(crate) type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// What is done with the table of a kind, whichever kind it is.
-pub(crate) trait ForTable {
-    type Out;
-    fn table<E: Searchable + Stored>(self) -> Self::Out;
-}
-
-impl Kind {
-    /// The one place a kind meets its table.
-    pub(crate) fn with_table<F: ForTable>(self, f: F) -> F::Out {
-        match self {
-            Kind::Plan => f.table::<plan::Entity>(),
-            Kind::Project => f.table::<plan_project::Entity>(),
-            Kind::Priority => f.table::<priority::Entity>(),
-            Kind::Measure => f.table::<measure::Entity>(),
-            Kind::Activity => f.table::<activity::Entity>(),
-            Kind::Evaluation => f.table::<evaluation::Entity>(),
-            Kind::Provider => f.table::<provider::Entity>(),
-            Kind::Service => f.table::<service::Entity>(),
-        }
-    }
-}
-
 /// The records of `kind` meeting `cond`, as documents.
-async fn docs(c: &impl ConnectionTrait, kind: Kind, cond: Condition) -> Result<Vec<Doc>> {
+async fn docs(c: &impl ConnectionTrait, kind: EntityKind, cond: Condition) -> Result<Vec<Doc>> {
     struct Docs<'a, C>(&'a C, Condition);
     impl<'a, C: ConnectionTrait> ForTable for Docs<'a, C> {
         type Out = BoxFuture<'a, Result<Vec<Doc>>>;
@@ -203,7 +164,7 @@ async fn docs(c: &impl ConnectionTrait, kind: Kind, cond: Condition) -> Result<V
             Box::pin(E::docs(self.0, self.1))
         }
     }
-    kind.with_table(Docs(c, cond)).await
+    with_table(kind, Docs(c, cond)).await
 }
 
 async fn insert(c: &impl ConnectionTrait, docs: Vec<Doc>) -> Result<()> {
@@ -218,7 +179,7 @@ async fn insert(c: &impl ConnectionTrait, docs: Vec<Doc>) -> Result<()> {
                     .collect::<Vec<_>>();
                 Ok(search_entry::ActiveModel {
                     region_code: Set(d.region.clone()),
-                    kind: Set(d.kind.as_str().to_owned()),
+                    kind: Set(d.kind.hit_name().to_owned()),
                     entity_id: Set(d.id),
                     plan_id: Set(d.plan_id),
                     measure_id: Set(d.measure_id),
@@ -240,12 +201,12 @@ async fn insert(c: &impl ConnectionTrait, docs: Vec<Doc>) -> Result<()> {
 /// Replaces the entries of `kind` that `stale` picks with `docs`.
 async fn replace(
     c: &impl ConnectionTrait,
-    kind: Kind,
+    kind: EntityKind,
     stale: Condition,
     docs: Vec<Doc>,
 ) -> Result<()> {
     search_entry::Entity::delete_many()
-        .filter(search_entry::Column::Kind.eq(kind.as_str()))
+        .filter(search_entry::Column::Kind.eq(kind.hit_name()))
         .filter(stale)
         .exec(c)
         .await?;
@@ -280,7 +241,7 @@ pub(crate) async fn reindex_region(c: &impl ConnectionTrait, region: &str) -> Re
         .filter(search_entry::Column::RegionCode.eq(region))
         .exec(c)
         .await?;
-    for kind in Kind::ALL {
+    for kind in EntityKind::ALL {
         let in_region = Condition::all().add(Expr::col("region_code").eq(region));
         insert(c, docs(c, *kind, in_region).await?).await?;
     }
@@ -353,7 +314,7 @@ pub async fn search(s: &Scoped, q: &SearchQuery, page: Page) -> Result<Connectio
         cond = cond.add(scope::condition(g, search_entry::Column::RegionCode));
     }
     if let Some(kinds) = &q.kinds {
-        cond = cond.add(search_entry::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())));
+        cond = cond.add(search_entry::Column::Kind.is_in(kinds.iter().map(|k| k.hit_name())));
     }
     if !q.include_archived {
         cond = cond.add(search_entry::Column::Archived.eq(false));
@@ -399,7 +360,8 @@ fn hit(r: search_entry::Model, terms: &[QueryTerm]) -> Result<Hit> {
         .map_or(r.title.as_str(), |(_, f)| f.as_str());
     let snip = analysis::snippet(best, terms, SNIPPET_WIDTH);
     Ok(Hit {
-        kind: parse(&r.kind)?,
+        kind: EntityKind::from_hit_name(&r.kind)
+            .ok_or_else(|| Error::Data(format!("`{}` is not a kind of search hit", r.kind)))?,
         id: r.entity_id,
         region: RegionCode::parse("region", &r.region_code)?,
         snippet: snip.text,

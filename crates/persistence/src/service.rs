@@ -6,13 +6,14 @@ use crate::entity::{capacity, provider, service};
 use crate::page::{Connection, Page, contains, page, scoped};
 use crate::read::{self, Stored};
 use crate::scoped::Scoped;
-use crate::search::{Doc, Kind, Searchable, capacity_texts};
+use crate::search::{Doc, Searchable, capacity_texts};
 use crate::stored::{self, Archive, Change, Create, Editable};
 use crate::transfer::{At, Rows, in_order, under};
 use crate::{Error, Result};
 use chrono::Utc;
+use kpss_domain::EntityKind;
 use kpss_domain::access::Grant;
-use kpss_domain::kind::{AuditAction, EntityKind};
+use kpss_domain::kind::AuditAction;
 use kpss_domain::region::RegionCode;
 use kpss_domain::seed::{CapacityData, ServiceData, seed_provenance};
 use kpss_domain::service::{
@@ -356,7 +357,7 @@ pub async fn set_archived(s: &Scoped, id: i64, expected: i32, archived: bool) ->
 
 /// A service is found by its name, or else by its legal type's name.
 impl Searchable for service::Entity {
-    const ENTRY_KIND: Kind = Kind::Service;
+    const ENTRY_KIND: EntityKind = EntityKind::Service;
 
     async fn docs_of<C: ConnectionTrait>(c: &C, rows: Vec<service::Model>) -> Result<Vec<Doc>> {
         let ids = rows.iter().map(|s| s.id).collect();

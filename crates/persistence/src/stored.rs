@@ -11,7 +11,8 @@ use crate::scoped::Scoped;
 use crate::search::Searchable;
 use crate::{Error, Result, entity::region, scope, search};
 use chrono::Utc;
-use kpss_domain::kind::{AuditAction, EntityKind};
+use kpss_domain::EntityKind;
+use kpss_domain::kind::AuditAction;
 use kpss_domain::region::{KrajCode, RegionCode};
 use sea_orm::sea_query::ValueType;
 use sea_orm::{

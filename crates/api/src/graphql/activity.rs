@@ -8,11 +8,11 @@ use super::nodes::{Activity, ActivityById, Measure, MeasureById, SubActivitiesOf
 use super::source::{SourceOf, SourceRef, reading, source, sources};
 use crate::error::{Result, coded};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use kpss_domain::EntityKind;
 use kpss_domain::activity as dom_activity;
 use kpss_domain::activity::{ActivityDraft, ActivityForCreate};
 use kpss_domain::patch::Patch;
 use kpss_persistence::activity;
-use kpss_persistence::search::Kind;
 
 versioned!(Activity, activity, dom_activity::ActivityPatch);
 
@@ -46,12 +46,15 @@ impl Activity {
 
     /// The lines of the source document that state the activity; null for one created through the API.
     async fn source(&self) -> Option<SourceRef> {
-        source(&self.0.source, Kind::Activity, self.0.id)
+        source(&self.0.source, EntityKind::Activity, self.0.id)
     }
 
     /// Every range of lines that states the activity's values, its main range (`source`) first.
     async fn sources(&self) -> Vec<SourceRef> {
-        sources(&self.0.source, Some(SourceOf(Kind::Activity, self.0.id)))
+        sources(
+            &self.0.source,
+            Some(SourceOf(EntityKind::Activity, self.0.id)),
+        )
     }
 
     /// What was read and why, where the activity rests on a reading of a flattened or ambiguous layout, or on a doubtful value.

@@ -7,7 +7,7 @@ use super::scalars::DateTime;
 use crate::error::{Result, coded};
 use crate::graphql::enums;
 use async_graphql::{Context, ID, InputObject, Object};
-use kpss_domain::kind::EntityKind;
+use kpss_domain::EntityKind;
 use kpss_persistence::audit;
 
 connection!(AuditEntryConnection, AuditEntry);

@@ -3,7 +3,14 @@
 // The variants spell the contract's values (COMMUNITY_PLAN, SOCIAL_CARE, ...).
 #![allow(clippy::enum_variant_names)]
 
-use async_graphql::Enum;
+use async_graphql::parser::types::Field;
+use async_graphql::registry::{MetaEnumValue, MetaType, MetaTypeId, Registry};
+use async_graphql::{
+    ContextSelectionSet, Enum, InputType, InputValueError, InputValueResult, Name, OutputType,
+    Positioned, ServerResult, Value,
+};
+use kpss_domain::EntityKind;
+use std::borrow::Cow;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(remote = "kpss_domain::access::Role")]
@@ -225,17 +232,95 @@ pub enum EvaluationDimension {
     Status,
 }
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(remote = "kpss_persistence::search::Kind", name = "SearchHitKind")]
-pub enum SearchHitKind {
-    Plan,
-    Priority,
-    Measure,
-    Activity,
-    Provider,
-    Service,
-    Evaluation,
-    Project,
+/// What a search hit is: one value for each of the domain's kinds, so a
+/// new kind is a value here without a line of its own.
+#[derive(Copy, Clone, Eq, PartialEq)]
+pub struct SearchHitKind(pub EntityKind);
+
+impl SearchHitKind {
+    fn create_type_info(registry: &mut Registry) -> String {
+        registry.create_input_type::<Self, _>(MetaTypeId::Enum, |_| MetaType::Enum {
+            name: "SearchHitKind".into(),
+            description: None,
+            enum_values: EntityKind::ALL
+                .iter()
+                .map(|k| (k.hit_name().to_owned(), enum_value(k.hit_name())))
+                .collect(),
+            visible: None,
+            inaccessible: false,
+            tags: Vec::new(),
+            rust_typename: Some(std::any::type_name::<Self>()),
+            directive_invocations: Vec::new(),
+            requires_scopes: Vec::new(),
+        })
+    }
+}
+
+fn enum_value(name: &str) -> MetaEnumValue {
+    MetaEnumValue {
+        name: name.to_owned(),
+        description: None,
+        deprecation: Default::default(),
+        visible: None,
+        inaccessible: false,
+        tags: Vec::new(),
+        directive_invocations: Vec::new(),
+    }
+}
+
+impl InputType for SearchHitKind {
+    type RawValueType = Self;
+
+    fn type_name() -> Cow<'static, str> {
+        "SearchHitKind".into()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        Self::create_type_info(registry)
+    }
+
+    // As the derived enums parse: a name, or a string from the variables.
+    fn parse(value: Option<Value>) -> InputValueResult<Self> {
+        let value = value.unwrap_or_default();
+        let name = match &value {
+            Value::Enum(name) => name.as_str(),
+            Value::String(name) => name.as_str(),
+            _ => return Err(InputValueError::expected_type(value)),
+        };
+        EntityKind::from_hit_name(name)
+            .map(SearchHitKind)
+            .ok_or_else(|| {
+                InputValueError::custom(format!(
+                    r#"Enumeration type does not contain value "{name}"."#
+                ))
+            })
+    }
+
+    fn to_value(&self) -> Value {
+        Value::Enum(Name::new(self.0.hit_name()))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self> {
+        Some(self)
+    }
+}
+
+impl OutputType for SearchHitKind {
+    fn type_name() -> Cow<'static, str> {
+        "SearchHitKind".into()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        Self::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        _: &ContextSelectionSet<'_>,
+        _: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        Ok(self.to_value())
+    }
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]

@@ -7,10 +7,10 @@ use super::source::{SourceOf, SourceRef, reading, source, sources};
 use crate::error::{Result, coded};
 use crate::graphql::enums;
 use async_graphql::{Context, ID, InputObject, Object};
+use kpss_domain::EntityKind;
 use kpss_domain::evaluation::{EvaluationFields, EvaluationForRecord};
 use kpss_domain::value::Year;
 use kpss_persistence::evaluation;
-use kpss_persistence::search::Kind;
 
 #[Object]
 impl Evaluation {
@@ -45,12 +45,15 @@ impl Evaluation {
 
     /// The lines that state the evaluation; kept when it is replaced through the API (the audit log shows that).
     async fn source(&self) -> Option<SourceRef> {
-        source(&self.0.source, Kind::Evaluation, self.0.id)
+        source(&self.0.source, EntityKind::Evaluation, self.0.id)
     }
 
     /// Every range of lines that states the evaluation's values, its main range (`source`) first.
     async fn sources(&self) -> Vec<SourceRef> {
-        sources(&self.0.source, Some(SourceOf(Kind::Evaluation, self.0.id)))
+        sources(
+            &self.0.source,
+            Some(SourceOf(EntityKind::Evaluation, self.0.id)),
+        )
     }
 
     /// What was read and why, where the evaluation rests on a reading of a flattened or ambiguous layout, or on a doubtful value.

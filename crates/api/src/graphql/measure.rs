@@ -14,12 +14,12 @@ use super::source::{SourceOf, SourceRef, reading, source, sources};
 use crate::error::{Result, coded};
 use crate::graphql::enums;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use kpss_domain::EntityKind;
 use kpss_domain::measure::{Cost as CostData, MeasureDraft, MeasureForCreate};
 use kpss_domain::patch::Patch;
 use kpss_domain::value::AmountCzk;
 use kpss_domain::{ValidationResult, measure as dom_measure};
 use kpss_persistence::measure;
-use kpss_persistence::search::Kind;
 
 children!(
     PlannedCapacitiesOf,
@@ -97,12 +97,15 @@ impl Measure {
 
     /// The lines of the source document that state the measure; null for one created through the API.
     async fn source(&self) -> Option<SourceRef> {
-        source(&self.0.source, Kind::Measure, self.0.id)
+        source(&self.0.source, EntityKind::Measure, self.0.id)
     }
 
     /// Every range of lines that states the measure's values, its main range (`source`) first.
     async fn sources(&self) -> Vec<SourceRef> {
-        sources(&self.0.source, Some(SourceOf(Kind::Measure, self.0.id)))
+        sources(
+            &self.0.source,
+            Some(SourceOf(EntityKind::Measure, self.0.id)),
+        )
     }
 
     /// What was read and why, where the measure rests on a reading of a flattened or ambiguous layout, or on a doubtful value.

@@ -12,11 +12,11 @@ use super::source::{SourceOf, SourceRef, reading, source, sources};
 use crate::error::{Result, coded};
 use crate::graphql::enums;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use kpss_domain::EntityKind;
 use kpss_domain::patch::Patch;
 use kpss_domain::plan as dom_plan;
 use kpss_domain::plan::{PlanDraft, PlanForCreate};
 use kpss_persistence::plan;
-use kpss_persistence::search::Kind;
 
 versioned!(Plan, plan, dom_plan::PlanPatch);
 
@@ -109,12 +109,12 @@ impl Plan {
 
     /// The lines of the source document that state the plan; null for plans created through the API.
     async fn source(&self) -> Option<SourceRef> {
-        source(&self.0.source, Kind::Plan, self.0.id)
+        source(&self.0.source, EntityKind::Plan, self.0.id)
     }
 
     /// Every range of lines that states the plan's values, its main range (`source`) first.
     async fn sources(&self) -> Vec<SourceRef> {
-        sources(&self.0.source, Some(SourceOf(Kind::Plan, self.0.id)))
+        sources(&self.0.source, Some(SourceOf(EntityKind::Plan, self.0.id)))
     }
 
     /// What was read and why, where the plan rests on a reading of a flattened or ambiguous layout, or on a doubtful value.
@@ -170,12 +170,15 @@ impl PlanProject {
 
     /// The line of the project's table row.
     async fn source(&self) -> Option<SourceRef> {
-        source(&self.0.source, Kind::Project, self.0.id)
+        source(&self.0.source, EntityKind::Project, self.0.id)
     }
 
     /// Every range of lines that states the project's values, its main range (`source`) first.
     async fn sources(&self) -> Vec<SourceRef> {
-        sources(&self.0.source, Some(SourceOf(Kind::Project, self.0.id)))
+        sources(
+            &self.0.source,
+            Some(SourceOf(EntityKind::Project, self.0.id)),
+        )
     }
 
     /// What was read and why, where the project rests on a reading of a flattened or ambiguous layout, or on a doubtful value.

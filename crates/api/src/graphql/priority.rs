@@ -5,10 +5,10 @@ use super::nodes::{Measure, MeasuresOf, Plan, PlanById, Priority};
 use super::source::{SourceOf, SourceRef, reading, source, sources};
 use crate::error::{Result, coded};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use kpss_domain::EntityKind;
 use kpss_domain::priority as dom_priority;
 use kpss_domain::priority::{PriorityDraft, PriorityForCreate};
 use kpss_persistence::priority;
-use kpss_persistence::search::Kind;
 
 versioned!(Priority, priority, dom_priority::PriorityPatch);
 
@@ -38,12 +38,15 @@ impl Priority {
 
     /// The line of the source document that states the priority; null for one created through the API.
     async fn source(&self) -> Option<SourceRef> {
-        source(&self.0.source, Kind::Priority, self.0.id)
+        source(&self.0.source, EntityKind::Priority, self.0.id)
     }
 
     /// Every range of lines that states the priority's values, its main range (`source`) first.
     async fn sources(&self) -> Vec<SourceRef> {
-        sources(&self.0.source, Some(SourceOf(Kind::Priority, self.0.id)))
+        sources(
+            &self.0.source,
+            Some(SourceOf(EntityKind::Priority, self.0.id)),
+        )
     }
 
     /// What was read and why, where the priority rests on a reading of a flattened or ambiguous layout, or on a doubtful value.

@@ -7,9 +7,9 @@ use super::region::{Region, region_of};
 use super::source::{SourceOf, SourceRef, reading, source, sources};
 use crate::error::{Result, coded};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use kpss_domain::EntityKind;
 use kpss_domain::service::{self as svc, ProviderFields, ProviderForCreate};
 use kpss_persistence::provider;
-use kpss_persistence::search::Kind;
 
 connection!(ProviderConnection, Provider);
 
@@ -40,12 +40,15 @@ impl Provider {
 
     /// The lines that name the provider; null for one created through the API.
     async fn source(&self) -> Option<SourceRef> {
-        source(&self.0.source, Kind::Provider, self.0.id)
+        source(&self.0.source, EntityKind::Provider, self.0.id)
     }
 
     /// Every range of lines that states the provider's values, its main range (`source`) first.
     async fn sources(&self) -> Vec<SourceRef> {
-        sources(&self.0.source, Some(SourceOf(Kind::Provider, self.0.id)))
+        sources(
+            &self.0.source,
+            Some(SourceOf(EntityKind::Provider, self.0.id)),
+        )
     }
 
     /// What was read and why, where the provider rests on a reading of a flattened or ambiguous layout, or on a doubtful value.

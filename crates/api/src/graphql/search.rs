@@ -23,7 +23,7 @@ pub struct Highlight {
 #[Object]
 impl SearchHit {
     async fn kind(&self) -> enums::SearchHitKind {
-        self.0.kind.into()
+        enums::SearchHitKind(self.0.kind)
     }
 
     /// The record's id among records of its kind.
@@ -154,7 +154,7 @@ impl SearchQueries {
         let f = filter.unwrap_or_default();
         let q = SearchQuery {
             text,
-            kinds: f.kinds.map(|k| k.into_iter().map(Into::into).collect()),
+            kinds: f.kinds.map(|k| k.into_iter().map(|k| k.0).collect()),
             regions: grant(ctx, f.regions.as_deref(), f.kraje.as_deref()).await?,
             include_archived: f.include_archived.unwrap_or(false),
         };

@@ -8,10 +8,10 @@ use super::source::{SourceOf, SourceRef, reading, source, source_read, sources};
 use crate::error::{Result, coded};
 use crate::graphql::enums;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use kpss_domain::EntityKind;
 use kpss_domain::patch::Patch;
 use kpss_domain::service as svc;
 use kpss_domain::service::{Capacity as CapacityData, ServiceDraft, ServiceForCreate};
-use kpss_persistence::search::Kind;
 use kpss_persistence::service;
 
 children!(
@@ -63,12 +63,15 @@ impl Service {
 
     /// The lines that state the service; null for one created through the API.
     async fn source(&self) -> Option<SourceRef> {
-        source(&self.0.source, Kind::Service, self.0.id)
+        source(&self.0.source, EntityKind::Service, self.0.id)
     }
 
     /// Every range of lines that states the service's values, its main range (`source`) first.
     async fn sources(&self) -> Vec<SourceRef> {
-        sources(&self.0.source, Some(SourceOf(Kind::Service, self.0.id)))
+        sources(
+            &self.0.source,
+            Some(SourceOf(EntityKind::Service, self.0.id)),
+        )
     }
 
     /// What was read and why, where the service rests on a reading of a flattened or ambiguous layout, or on a doubtful value.

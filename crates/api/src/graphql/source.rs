@@ -5,9 +5,9 @@ use crate::error::{Result, coded};
 use async_graphql::dataloader::Loader;
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Context, Object};
+use kpss_domain::EntityKind;
 use kpss_domain::source::Provenance;
 use kpss_persistence::provenance;
-use kpss_persistence::search::Kind;
 use std::collections::HashMap;
 
 /// The fields that show where a record comes from, on any type.
@@ -46,14 +46,14 @@ pub struct SourceRef {
 
 /// The source lines of a record: read only when a query asks for them.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SourceOf(pub Kind, pub i64);
+pub struct SourceOf(pub EntityKind, pub i64);
 
 impl Loader<SourceOf> for super::loaders::Loaders {
     type Value = String;
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[SourceOf]) -> Result<HashMap<SourceOf, String>> {
-        let mut ids: HashMap<Kind, Vec<i64>> = HashMap::new();
+        let mut ids: HashMap<EntityKind, Vec<i64>> = HashMap::new();
         for k in keys {
             ids.entry(k.0).or_default().push(k.1);
         }
@@ -113,7 +113,7 @@ fn range(source: &kpss_domain::source::SourceRef, of: Option<SourceOf>) -> Sourc
 
 /// The `source` field of record `id` of `kind`: its main range, its text
 /// read when asked for; null for one created through the API.
-pub(super) fn source(p: &Option<Provenance>, kind: Kind, id: i64) -> Option<SourceRef> {
+pub(super) fn source(p: &Option<Provenance>, kind: EntityKind, id: i64) -> Option<SourceRef> {
     p.as_ref().map(|p| range(&p.main, Some(SourceOf(kind, id))))
 }
 

@@ -6,8 +6,9 @@ use crate::page::Page;
 use crate::search::{self, SearchQuery};
 use crate::seed::{SeedFiles, load};
 use crate::{Db, Error, Scoped, plan, priority};
+use kpss_domain::EntityKind;
 use kpss_domain::access::{Ctx, Role};
-use kpss_domain::kind::{AuditAction, EntityKind};
+use kpss_domain::kind::AuditAction;
 use kpss_domain::patch::Patch;
 use kpss_domain::plan::{PlanFields, PlanForCreate, PlanKind};
 use kpss_domain::priority::Priority;
@@ -110,7 +111,7 @@ async fn audit_of(db: &Db, id: i64) -> Vec<audit::Entry> {
 async fn found(db: &Db, text: &str) -> Vec<i64> {
     let q = SearchQuery {
         text: text.into(),
-        kinds: Some(vec![search::Kind::Priority]),
+        kinds: Some(vec![EntityKind::Priority]),
         ..Default::default()
     };
     let page = Page {
