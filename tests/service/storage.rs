@@ -340,6 +340,53 @@ async fn the_pool_holds_at_most_its_size(b: Backend) {
 
 crate::on_both_databases!(the_pool_holds_at_most_its_size);
 
+/// More continuously busy scopes than the pool has connections, each with a
+/// run of version reads that never ends while its callers keep coming: data
+/// reads still get a connection in time.
+async fn busy_version_reads_leave_connections_to_data_reads(b: Backend) {
+    use kpss_domain::access::{Ctx, Role};
+    use kpss_domain::region::RegionCode;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+
+    let (mut config, _dir) = fresh_config(b).await;
+    config.db_pool_size = Some(2);
+    let db = kpss::prepare_database(&config).await.expect("prepared");
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let mut busy = Vec::new();
+    for region in ["klatovy", "kromeriz", "karlovy-vary", "chomutov"] {
+        let code = RegionCode::parse("region", region).expect("code");
+        let ctx = Ctx::from_claims("busy".into(), Role::Viewer, [code].into(), false, [].into());
+        for _ in 0..8 {
+            let (s, stop) = (db.scoped(ctx.clone()), stop.clone());
+            busy.push(tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    kpss_persistence::version::of(&s).await.expect("a version");
+                }
+            }));
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    let mut reads = 0;
+    while started.elapsed() < Duration::from_secs(3) {
+        let s = db.scoped(Ctx::system("data read"));
+        let regions = kpss_persistence::region::list(&s).await;
+        assert_eq!(
+            regions.expect("a data read").len(),
+            4,
+            "after {reads} reads"
+        );
+        reads += 1;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for task in busy {
+        task.await.expect("busy caller");
+    }
+}
+
+crate::on_both_databases!(busy_version_reads_leave_connections_to_data_reads);
+
 #[tokio::test]
 async fn sqlite_database_runs_in_wal_mode() {
     let (config, dir) = fresh_config(Backend::Sqlite).await;

@@ -54,7 +54,11 @@ impl Db {
     pub async fn connect_with(url: &str, pool: Pool) -> Result<Self> {
         let statements = Arc::new(AtomicU64::new(0));
         let opts = dialect::connect_options(url, pool)?;
-        let server = Server::new(url, counted(Database::connect(opts).await?, &statements));
+        let server = Server::new(
+            url,
+            counted(Database::connect(opts).await?, &statements),
+            pool,
+        );
         let (events, _) = tokio::sync::broadcast::channel(1024);
         Ok(Self {
             servers: Arc::new(Servers::one(server)),
@@ -79,7 +83,7 @@ impl Db {
         for url in &replicas.urls {
             let opts = crate::replicas::connect_options(url, pool)?;
             let conn = Database::connect(opts).await?;
-            servers.push(Server::new(url, counted(conn, &self.statements)));
+            servers.push(Server::new(url, counted(conn, &self.statements), pool));
         }
         let db = Self {
             servers: Arc::new(Servers::new(servers, replicas)),

@@ -72,11 +72,11 @@ struct Health {
 }
 
 impl Server {
-    pub(crate) fn new(url: &str, conn: DatabaseConnection) -> Arc<Self> {
+    pub(crate) fn new(url: &str, conn: DatabaseConnection, pool: Pool) -> Arc<Self> {
         Arc::new(Self {
             url: url.to_owned(),
             conn,
-            versions: Arc::default(),
+            versions: Arc::new(version::Shared::new(pool.size)),
             health: Mutex::default(),
         })
     }

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 /// Counters per region: concurrent writers of one region mostly update
 /// different rows, so they do not wait for each other's commit.
@@ -90,9 +90,13 @@ async fn read(conn: &impl ConnectionTrait, read: &Grant) -> Result<i64, DbErr> {
 /// acknowledged before it asked, as a read of its own would; every caller
 /// waiting when a read starts takes its answer. One read per scope runs at
 /// a time, so at most one round trip stands between a caller and its version.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Shared {
     scopes: Mutex<HashMap<Grant, Scope>>,
+    /// Permits of the runs that may hold a transaction (see [`Held`]) at
+    /// once, a quarter of the pool: the runs of more busy scopes than that
+    /// read through the pool, so they never hold every connection.
+    holders: Arc<Semaphore>,
 }
 
 type Answer = watch::Sender<Option<Result<i64, DbErr>>>;
@@ -104,6 +108,13 @@ struct Scope {
 }
 
 impl Shared {
+    pub(crate) fn new(pool_size: u32) -> Self {
+        Self {
+            scopes: Mutex::default(),
+            holders: Arc::new(Semaphore::new((pool_size as usize / 4).max(1))),
+        }
+    }
+
     async fn of(self: &Arc<Self>, conn: &DatabaseConnection, scope: &Grant) -> Result<i64, DbErr> {
         let (mut answer, start) = {
             let mut scopes = self.scopes.lock().unwrap_or_else(PoisonError::into_inner);
@@ -137,7 +148,7 @@ impl Shared {
 async fn reads(shared: Arc<Shared>, conn: DatabaseConnection, scope: Grant, mut batch: Answer) {
     let mut held = Held::default();
     loop {
-        let answer = match held.transaction(&conn).await {
+        let answer = match held.transaction(&conn, &shared.holders).await {
             Ok(Some(t)) => read(t, &scope).await,
             Ok(None) => read(&conn, &scope).await,
             Err(e) => Err(e),
@@ -165,9 +176,10 @@ async fn reads(shared: Arc<Shared>, conn: DatabaseConnection, scope: Grant, mut 
 /// Where a run of version reads goes (a busy scope's run lasts as long as
 /// callers keep coming): where each statement of a transaction sees the
 /// latest commit, one transaction for up to a second, which spares each read
-/// a checkout of the pool and the ping of its return; elsewhere the pool.
+/// a checkout of the pool and the ping of its return; elsewhere, or
+/// without a permit of `Shared::holders`, the pool.
 #[derive(Default)]
-struct Held(Option<(DatabaseTransaction, Instant)>);
+struct Held(Option<(DatabaseTransaction, Instant, OwnedSemaphorePermit)>);
 
 /// How long one transaction serves a run of reads.
 const HELD_FOR: Duration = Duration::from_secs(1);
@@ -177,6 +189,7 @@ impl Held {
     async fn transaction(
         &mut self,
         conn: &DatabaseConnection,
+        holders: &Arc<Semaphore>,
     ) -> Result<Option<&DatabaseTransaction>, DbErr> {
         if !Dialect::of(conn).sees_later_commits_in_a_transaction() {
             return Ok(None);
@@ -184,12 +197,15 @@ impl Held {
         if self
             .0
             .as_ref()
-            .is_none_or(|(_, opened)| opened.elapsed() > HELD_FOR)
+            .is_none_or(|(_, opened, _)| opened.elapsed() > HELD_FOR)
         {
-            // The old one ends, and gives its connection back, first.
+            // The old one ends, and gives its connection and permit back, first.
             self.0 = None;
-            self.0 = Some((conn.begin().await?, Instant::now()));
+            let Ok(permit) = holders.clone().try_acquire_owned() else {
+                return Ok(None);
+            };
+            self.0 = Some((conn.begin().await?, Instant::now(), permit));
         }
-        Ok(self.0.as_ref().map(|(t, _)| t))
+        Ok(self.0.as_ref().map(|(t, _, _)| t))
     }
 }
