@@ -350,13 +350,29 @@ async fn busy_version_reads_leave_connections_to_data_reads(b: Backend) {
     use std::time::{Duration, Instant};
 
     let (mut config, _dir) = fresh_config(b).await;
-    config.db_pool_size = Some(2);
+    config.db_pool_size = Some(4);
     let db = kpss::prepare_database(&config).await.expect("prepared");
     let stop = std::sync::Arc::new(AtomicBool::new(false));
     let mut busy = Vec::new();
-    for region in ["klatovy", "kromeriz", "karlovy-vary", "chomutov"] {
-        let code = RegionCode::parse("region", region).expect("code");
-        let ctx = Ctx::from_claims("busy".into(), Role::Viewer, [code].into(), false, [].into());
+    let scopes: [&[&str]; 6] = [
+        &["klatovy"],
+        &["kromeriz"],
+        &["karlovy-vary"],
+        &["chomutov"],
+        &["klatovy", "kromeriz"],
+        &["karlovy-vary", "chomutov"],
+    ];
+    for regions in scopes {
+        let codes = regions
+            .iter()
+            .map(|r| RegionCode::parse("region", r).expect("code"));
+        let ctx = Ctx::from_claims(
+            "busy".into(),
+            Role::Viewer,
+            codes.collect(),
+            false,
+            [].into(),
+        );
         for _ in 0..8 {
             let (s, stop) = (db.scoped(ctx.clone()), stop.clone());
             busy.push(tokio::spawn(async move {
@@ -386,6 +402,62 @@ async fn busy_version_reads_leave_connections_to_data_reads(b: Backend) {
 }
 
 crate::on_both_databases!(busy_version_reads_leave_connections_to_data_reads);
+
+/// The tenant scope is the transaction's own (`set_config(…, true)` on
+/// PostgreSQL, under row-level security there): callers of two regions
+/// whose reads take turns on one pooled connection each get exactly their
+/// region's plans, never the other's or none.
+async fn callers_taking_turns_on_one_connection_keep_their_scopes(b: Backend) {
+    use kpss_domain::access::{Ctx, Role};
+    use kpss_domain::region::RegionCode;
+
+    let (mut config, _dir) = fresh_config(b).await;
+    config.db_pool_size = Some(1);
+    let db = kpss::prepare_database(&config).await.expect("prepared");
+    let regions = ["klatovy", "kromeriz"].map(|r| RegionCode::parse("region", r).expect("code"));
+    // A handle holds its read transaction, and so the connection, while it lives.
+    let all = kpss_persistence::plan::of_regions(&db.scoped(Ctx::system("ids")), &regions)
+        .await
+        .expect("plans");
+    let ids: Vec<i64> = all.iter().map(|p| p.id).collect();
+    let own = |region: &RegionCode| -> Vec<i64> {
+        all.iter()
+            .filter(|p| &p.region == region)
+            .map(|p| p.id)
+            .collect()
+    };
+    assert!(
+        regions.iter().all(|r| !own(r).is_empty()),
+        "both regions have plans"
+    );
+    let reads = (0..40).map(|i| {
+        let region = regions[i % 2].clone();
+        let ctx = Ctx::from_claims(
+            "reader".into(),
+            Role::Viewer,
+            [region.clone()].into(),
+            false,
+            [].into(),
+        );
+        let (s, ids) = (db.scoped(ctx), ids.clone());
+        async move {
+            let found = kpss_persistence::plan::by_ids(&s, &ids)
+                .await
+                .expect("plans");
+            (region, found.into_iter().map(|p| p.id).collect::<Vec<_>>())
+        }
+    });
+    for (region, mut found) in futures_util::future::join_all(reads).await {
+        found.sort_unstable();
+        let mut expected = own(&region);
+        expected.sort_unstable();
+        assert_eq!(found, expected, "{region}'s plans");
+    }
+    let (open, _idle) = db.pool_connections();
+    assert_eq!(open, 1, "the reads took turns on one connection");
+}
+
+crate::on_both_databases!(callers_taking_turns_on_one_connection_keep_their_scopes);
 
 #[tokio::test]
 async fn sqlite_database_runs_in_wal_mode() {

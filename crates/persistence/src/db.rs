@@ -131,7 +131,7 @@ impl Db {
         if !self.dialect().is_shared() {
             return f().await;
         }
-        let lock = dialect::prepare_lock(self.conn()).await?;
+        let lock = dialect::prepare_lock(&self.servers.primary().url).await?;
         let out = f().await;
         lock.commit().await?;
         out

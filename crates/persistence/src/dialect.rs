@@ -12,9 +12,9 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgListener};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    EntityTrait, QueryFilter, QueryTrait, RuntimeErr, Select, SqliteTransactionMode, Statement,
-    StatementBuilder, TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, EntityTrait, QueryFilter, QueryTrait, RuntimeErr, Select, SqliteTransactionMode,
+    Statement, StatementBuilder, TransactionOptions, TransactionTrait,
 };
 use std::time::Duration;
 
@@ -214,9 +214,15 @@ pub(crate) fn pool_connections(conn: &DatabaseConnection) -> (u32, usize) {
 /// A transaction holding the lock under which one of several instances
 /// sharing the database migrates and seeds (PostgreSQL's advisory lock;
 /// released when the transaction ends).
-pub(crate) async fn prepare_lock(conn: &DatabaseConnection) -> Result<DatabaseTransaction> {
+pub(crate) async fn prepare_lock(url: &str) -> Result<DatabaseTransaction> {
+    // On a connection of its own: the pool's serve the preparation, and a
+    // pool may hold only one.
+    let mut opts = ConnectOptions::new(url);
+    opts.sqlx_logging(false)
+        .max_connections(1)
+        .connect_timeout(POSTGRES_CONNECT_TIMEOUT);
     // Waiting for the lock is no statement to time out.
-    let lock = conn.begin().await?;
+    let lock = Database::connect(opts).await?.begin().await?;
     lock.execute_unprepared("SET LOCAL statement_timeout = 0")
         .await?;
     lock.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({PREPARE_LOCK})"))

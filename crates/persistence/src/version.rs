@@ -94,8 +94,9 @@ async fn read(conn: &impl ConnectionTrait, read: &Grant) -> Result<i64, DbErr> {
 pub(crate) struct Shared {
     scopes: Mutex<HashMap<Grant, Scope>>,
     /// Permits of the runs that may hold a transaction (see [`Held`]) at
-    /// once, a quarter of the pool: the runs of more busy scopes than that
-    /// read through the pool, so they never hold every connection.
+    /// once, a quarter of the pool (none of a pool under 4): the runs of
+    /// more busy scopes than that read through the pool, so they never hold
+    /// every connection.
     holders: Arc<Semaphore>,
 }
 
@@ -111,7 +112,7 @@ impl Shared {
     pub(crate) fn new(pool_size: u32) -> Self {
         Self {
             scopes: Mutex::default(),
-            holders: Arc::new(Semaphore::new((pool_size as usize / 4).max(1))),
+            holders: Arc::new(Semaphore::new(pool_size as usize / 4)),
         }
     }
 
