@@ -64,6 +64,7 @@ macro_rules! kinds {
                 match self { $(EntityKind::$v => $hit),+ }
             }
 
+            /// The kind whose search hit's name is `s`.
             pub fn from_hit_name(s: &str) -> Option<Self> {
                 match s { $($hit => Some(EntityKind::$v),)+ _ => None }
             }
