@@ -4,15 +4,15 @@ use crate::region::{KrajCode, RegionCode};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Viewer,
-    Editor,
-    Admin,
+crate::enum_str! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Role {
+        Viewer = "viewer",
+        Editor = "editor",
+        Admin = "admin",
+    }
 }
-
-crate::enum_str!(Role { Viewer = "viewer", Editor = "editor", Admin = "admin" });
 
 /// A set of regions: every region, or those named plus those of the named kraje.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]

@@ -20,24 +20,18 @@ pub struct Evaluation {
     pub version: i32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum EvaluationStatus {
-    Fulfilled,
-    PartiallyFulfilled,
-    InProgress,
-    NotFulfilled,
-    /// The source gives no readable status.
-    Unknown,
+crate::enum_str! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+    pub enum EvaluationStatus {
+        Fulfilled = "FULFILLED",
+        PartiallyFulfilled = "PARTIALLY_FULFILLED",
+        InProgress = "IN_PROGRESS",
+        NotFulfilled = "NOT_FULFILLED",
+        /// The source gives no readable status.
+        Unknown = "UNKNOWN",
+    }
 }
-
-crate::enum_str!(EvaluationStatus {
-    Fulfilled = "FULFILLED",
-    PartiallyFulfilled = "PARTIALLY_FULFILLED",
-    InProgress = "IN_PROGRESS",
-    NotFulfilled = "NOT_FULFILLED",
-    Unknown = "UNKNOWN",
-});
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvaluationFields {

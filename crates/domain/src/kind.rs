@@ -6,22 +6,17 @@ use crate::region::RegionCode;
 use crate::value::Timestamp;
 use serde::{Deserialize, Serialize};
 
-/// What a change did to its record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "&'static str")]
-pub enum AuditAction {
-    Created,
-    Updated,
-    Archived,
-    Restored,
+crate::enum_str! {
+    /// What a change did to its record.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(try_from = "String", into = "&'static str")]
+    pub enum AuditAction {
+        Created = "CREATED",
+        Updated = "UPDATED",
+        Archived = "ARCHIVED",
+        Restored = "RESTORED",
+    }
 }
-
-crate::enum_str!(AuditAction {
-    Created = "CREATED",
-    Updated = "UPDATED",
-    Archived = "ARCHIVED",
-    Restored = "RESTORED",
-});
 
 /// One change in the audit log: who did what to which record, and the record
 /// before and after (JSON).

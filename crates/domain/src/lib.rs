@@ -1,11 +1,17 @@
 //! The KPSS domain: what a community plan of social services is made of,
 //! and the rules every record obeys. Pure: no I/O, no database or GraphQL types.
 
-/// `as_str()` and `FromStr` for an enum stored as text, with the exact
-/// spellings of the contract.
+/// An enum stored as text, each variant with its exact spelling of the
+/// contract: the enum, `as_str()`, `FromStr` and `Display`.
 #[macro_export]
 macro_rules! enum_str {
-    ($t:ident { $($v:ident = $s:literal),+ $(,)? }) => {
+    (
+        $(#[$m:meta])*
+        $vis:vis enum $t:ident { $($(#[$vm:meta])* $v:ident = $s:literal),+ $(,)? }
+    ) => {
+        $(#[$m])*
+        $vis enum $t { $($(#[$vm])* $v),+ }
+
         impl $t {
             pub const ALL: &'static [$t] = &[$($t::$v),+];
             pub fn as_str(self) -> &'static str {
@@ -50,13 +56,13 @@ pub use error::{Rule, ValidationError, ValidationResult};
 /// and change events use (`as_str`) and the one of search hits (`hit_name`).
 macro_rules! kinds {
     ($($v:ident = $name:literal, $hit:literal;)+) => {
-        /// The kinds of record: what the audit log and change events name
-        /// and what a search hit is. In the order search shows them.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-        #[serde(try_from = "String", into = "&'static str")]
-        pub enum EntityKind { $($v),+ }
-
-        enum_str!(EntityKind { $($v = $name),+ });
+        enum_str! {
+            /// The kinds of record: what the audit log and change events name
+            /// and what a search hit is. In the order search shows them.
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+            #[serde(try_from = "String", into = "&'static str")]
+            pub enum EntityKind { $($v = $name),+ }
+        }
 
         impl EntityKind {
             /// Its name as a search hit's kind.

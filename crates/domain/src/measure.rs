@@ -41,24 +41,19 @@ pub struct Measure {
     pub version: i32,
 }
 
-/// What a document says about a list or a cost: it names something, it says
-/// there is none (or zero), it says it cannot be specified, or it says nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Statement {
-    #[default]
-    Stated,
-    None,
-    NotSpecifiable,
-    NotStated,
+crate::enum_str! {
+    /// What a document says about a list or a cost: it names something, it says
+    /// there is none (or zero), it says it cannot be specified, or it says nothing.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+    #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+    pub enum Statement {
+        #[default]
+        Stated = "STATED",
+        None = "NONE",
+        NotSpecifiable = "NOT_SPECIFIABLE",
+        NotStated = "NOT_STATED",
+    }
 }
-
-crate::enum_str!(Statement {
-    Stated = "STATED",
-    None = "NONE",
-    NotSpecifiable = "NOT_SPECIFIABLE",
-    NotStated = "NOT_STATED",
-});
 
 impl Statement {
     fn is_stated(&self) -> bool {

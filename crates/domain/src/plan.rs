@@ -47,23 +47,17 @@ pub struct Project {
     pub source: Option<Provenance>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum PlanKind {
-    CommunityPlan,
-    MediumTermPlan,
-    ActionPlan,
-    WorkPlan,
-    ShortTermPlan,
+crate::enum_str! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+    pub enum PlanKind {
+        CommunityPlan = "COMMUNITY_PLAN",
+        MediumTermPlan = "MEDIUM_TERM_PLAN",
+        ActionPlan = "ACTION_PLAN",
+        WorkPlan = "WORK_PLAN",
+        ShortTermPlan = "SHORT_TERM_PLAN",
+    }
 }
-
-crate::enum_str!(PlanKind {
-    CommunityPlan = "COMMUNITY_PLAN",
-    MediumTermPlan = "MEDIUM_TERM_PLAN",
-    ActionPlan = "ACTION_PLAN",
-    WorkPlan = "WORK_PLAN",
-    ShortTermPlan = "SHORT_TERM_PLAN",
-});
 
 /// A plan's own content, parsed.
 #[derive(Debug, Clone, PartialEq)]

@@ -75,19 +75,19 @@ macro_rules! code_conversions {
 code_conversions!(RegionCode);
 code_conversions!(KrajCode);
 
-/// What kind of territory a region's plans cover.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum RegionKind {
-    /// Správní obvod obce s rozšířenou působností.
-    Orp,
-    /// Statutární město.
-    StatutoryCity,
-    /// A kraj's own plans.
-    Kraj,
+crate::enum_str! {
+    /// What kind of territory a region's plans cover.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+    pub enum RegionKind {
+        /// Správní obvod obce s rozšířenou působností.
+        Orp = "ORP",
+        /// Statutární město.
+        StatutoryCity = "STATUTORY_CITY",
+        /// A kraj's own plans.
+        Kraj = "KRAJ",
+    }
 }
-
-crate::enum_str!(RegionKind { Orp = "ORP", StatutoryCity = "STATUTORY_CITY", Kraj = "KRAJ" });
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -39,58 +39,48 @@ pub struct OwnedCapacity {
     pub capacity: Capacity,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ServiceCategory {
-    SocialCounselling,
-    SocialCare,
-    SocialPrevention,
+crate::enum_str! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+    pub enum ServiceCategory {
+        SocialCounselling = "SOCIAL_COUNSELLING",
+        SocialCare = "SOCIAL_CARE",
+        SocialPrevention = "SOCIAL_PREVENTION",
+    }
 }
 
-crate::enum_str!(ServiceCategory {
-    SocialCounselling = "SOCIAL_COUNSELLING",
-    SocialCare = "SOCIAL_CARE",
-    SocialPrevention = "SOCIAL_PREVENTION",
-});
-
-/// Forma poskytování (§ 33).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ServiceForm {
-    Residential,
-    Outpatient,
-    Field,
+crate::enum_str! {
+    /// Forma poskytování (§ 33).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+    pub enum ServiceForm {
+        Residential = "RESIDENTIAL",
+        Outpatient = "OUTPATIENT",
+        Field = "FIELD",
+    }
 }
 
-crate::enum_str!(ServiceForm { Residential = "RESIDENTIAL", Outpatient = "OUTPATIENT", Field = "FIELD" });
-
-/// What a capacity number counts. Numbers of different units are never added.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum CapacityUnit {
-    ClientsAtOnce,
-    Beds,
-    InterventionsPerYear,
-    ClientsPerHour,
-    HousingUnits,
+crate::enum_str! {
+    /// What a capacity number counts. Numbers of different units are never added.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+    pub enum CapacityUnit {
+        ClientsAtOnce = "CLIENTS_AT_ONCE",
+        Beds = "BEDS",
+        InterventionsPerYear = "INTERVENTIONS_PER_YEAR",
+        ClientsPerHour = "CLIENTS_PER_HOUR",
+        HousingUnits = "HOUSING_UNITS",
+    }
 }
-
-crate::enum_str!(CapacityUnit {
-    ClientsAtOnce = "CLIENTS_AT_ONCE",
-    Beds = "BEDS",
-    InterventionsPerYear = "INTERVENTIONS_PER_YEAR",
-    ClientsPerHour = "CLIENTS_PER_HOUR",
-    HousingUnits = "HOUSING_UNITS",
-});
 
 macro_rules! service_types {
     ($($v:ident = $s:literal, $par:literal, $cat:ident, [$($form:ident),+], $name:literal;)+) => {
-        /// Druh sociální služby: one value per paragraph of the Act.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-        pub enum ServiceType { $($v),+ }
-
-        crate::enum_str!(ServiceType { $($v = $s),+ });
+        crate::enum_str! {
+            /// Druh sociální služby: one value per paragraph of the Act.
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+            #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+            pub enum ServiceType { $($v = $s),+ }
+        }
 
         impl ServiceType {
             /// Paragraph of Act No. 108/2006 Sb. ("40", "60a").
@@ -148,17 +138,17 @@ service_types! {
     SocialniRehabilitace = "SOCIALNI_REHABILITACE", "70", SocialPrevention, [Field, Outpatient, Residential], "sociální rehabilitace";
 }
 
-/// A network of the kraj's social services a capacity can be part of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Network {
-    /// základní síť
-    Basic,
-    /// rozvojová síť
-    Development,
+crate::enum_str! {
+    /// A network of the kraj's social services a capacity can be part of.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+    pub enum Network {
+        /// základní síť
+        Basic = "BASIC",
+        /// rozvojová síť
+        Development = "DEVELOPMENT",
+    }
 }
-
-crate::enum_str!(Network { Basic = "BASIC", Development = "DEVELOPMENT" });
 
 /// The part of a capacity that the document places in one network.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
