@@ -601,6 +601,20 @@ impl ProjectData {
 }
 
 impl PriorityData {
+    /// A priority that states only its code and title.
+    pub fn new(code: String, title: String) -> Self {
+        Self {
+            code,
+            title,
+            description: None,
+            group: None,
+            source: None,
+            sources: vec![],
+            reading: None,
+            measures: vec![],
+        }
+    }
+
     pub fn draft(&self) -> PriorityDraft {
         PriorityDraft {
             code: self.code.clone(),
@@ -817,16 +831,7 @@ mod tests {
     }
 
     fn priority(code: &str) -> PriorityData {
-        PriorityData {
-            code: code.into(),
-            title: "P".into(),
-            description: None,
-            group: None,
-            source: None,
-            sources: vec![],
-            reading: None,
-            measures: vec![],
-        }
+        PriorityData::new(code.into(), "P".into())
     }
 
     #[test]

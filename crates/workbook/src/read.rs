@@ -594,15 +594,8 @@ impl<'r> Build<'r> {
             self.places
                 .records
                 .insert(path.clone(), (Sheet::Priorities, row));
-            let p: PriorityData = self.decode(fields, &path, |f| PriorityData {
-                code: text(f, "code"),
-                title: text(f, "title"),
-                description: None,
-                group: None,
-                source: None,
-                sources: vec![],
-                reading: None,
-                measures: vec![],
+            let p: PriorityData = self.decode(fields, &path, |f| {
+                PriorityData::new(text(f, "code"), text(f, "title"))
             });
             priorities
                 .entry((
