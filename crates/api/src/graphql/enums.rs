@@ -5,12 +5,14 @@
 
 use async_graphql::parser::types::Field;
 use async_graphql::registry::{MetaEnumValue, MetaType, MetaTypeId, Registry};
+use async_graphql::resolver_utils::{EnumItem, EnumType, enum_value, parse_enum};
 use async_graphql::{
-    ContextSelectionSet, Enum, InputType, InputValueError, InputValueResult, Name, OutputType,
-    Positioned, ServerResult, Value,
+    ContextSelectionSet, Enum, InputType, InputValueResult, OutputType, Positioned, ServerResult,
+    Value,
 };
 use kpss_domain::EntityKind;
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(remote = "kpss_domain::access::Role")]
@@ -237,14 +239,29 @@ pub enum EvaluationDimension {
 #[derive(Copy, Clone, Eq, PartialEq)]
 pub struct SearchHitKind(pub EntityKind);
 
+impl EnumType for SearchHitKind {
+    fn items() -> &'static [EnumItem<Self>] {
+        static ITEMS: LazyLock<Vec<EnumItem<SearchHitKind>>> = LazyLock::new(|| {
+            EntityKind::ALL
+                .iter()
+                .map(|&k| EnumItem {
+                    name: k.hit_name(),
+                    value: SearchHitKind(k),
+                })
+                .collect()
+        });
+        &ITEMS
+    }
+}
+
 impl SearchHitKind {
     fn create_type_info(registry: &mut Registry) -> String {
         registry.create_input_type::<Self, _>(MetaTypeId::Enum, |_| MetaType::Enum {
             name: "SearchHitKind".into(),
             description: None,
-            enum_values: EntityKind::ALL
+            enum_values: Self::items()
                 .iter()
-                .map(|k| (k.hit_name().to_owned(), enum_value(k.hit_name())))
+                .map(|item| (item.name.to_owned(), enum_item(item.name)))
                 .collect(),
             visible: None,
             inaccessible: false,
@@ -256,7 +273,7 @@ impl SearchHitKind {
     }
 }
 
-fn enum_value(name: &str) -> MetaEnumValue {
+fn enum_item(name: &str) -> MetaEnumValue {
     MetaEnumValue {
         name: name.to_owned(),
         description: None,
@@ -279,25 +296,12 @@ impl InputType for SearchHitKind {
         Self::create_type_info(registry)
     }
 
-    // As the derived enums parse: a name, or a string from the variables.
     fn parse(value: Option<Value>) -> InputValueResult<Self> {
-        let value = value.unwrap_or_default();
-        let name = match &value {
-            Value::Enum(name) => name.as_str(),
-            Value::String(name) => name.as_str(),
-            _ => return Err(InputValueError::expected_type(value)),
-        };
-        EntityKind::from_hit_name(name)
-            .map(SearchHitKind)
-            .ok_or_else(|| {
-                InputValueError::custom(format!(
-                    r#"Enumeration type does not contain value "{name}"."#
-                ))
-            })
+        parse_enum(value.unwrap_or_default())
     }
 
     fn to_value(&self) -> Value {
-        Value::Enum(Name::new(self.0.hit_name()))
+        enum_value(*self)
     }
 
     fn as_raw_value(&self) -> Option<&Self> {
