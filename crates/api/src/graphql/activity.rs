@@ -5,6 +5,7 @@ use super::common::{
 };
 use super::enums;
 use super::nodes::{Activity, ActivityById, Measure, MeasureById, SubActivitiesOf};
+use super::records::Records;
 use super::source::{SourceOf, SourceRef, reading, source, sources};
 use crate::error::{Result, coded};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
@@ -100,7 +101,7 @@ impl Activity {
         &self.0.outputs
     }
 
-    async fn sub_activities(&self, ctx: &Context<'_>) -> Result<Vec<Activity>> {
+    async fn sub_activities(&self, ctx: &Context<'_>) -> Result<Records<Activity>> {
         children(ctx, SubActivitiesOf(self.0.id)).await
     }
 

@@ -2,6 +2,7 @@
 //! scoped handle, loaders), argument parsing and the mapping of errors.
 
 use super::loaders::{Batcher, Loaders};
+use super::records::Records;
 use crate::error::ApiError;
 use crate::error::{Result, coded};
 use async_graphql::dataloader::Loader;
@@ -62,13 +63,15 @@ where
 
 /// The records under a parent (its measures, its services, ...): none when
 /// the parent has none.
-pub(super) async fn children<K, V>(ctx: &Context<'_>, key: K) -> Result<Vec<V>>
+pub(super) async fn children<K, V>(ctx: &Context<'_>, key: K) -> Result<Records<V>>
 where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
     Loaders: Loader<K, Value = Vec<V>, Error = async_graphql::Error>,
     V: Send + Sync + Clone + 'static,
 {
-    Ok(loader(ctx).load_one(key).await?.unwrap_or_default())
+    Ok(Records(
+        loader(ctx).load_one(key).await?.unwrap_or_default(),
+    ))
 }
 
 pub(super) fn bad(field: &str, message: impl Into<String>) -> async_graphql::Error {

@@ -9,6 +9,7 @@ use super::nodes::{
     Priority, PriorityById, SubMeasuresOf,
 };
 use super::page::{page, page_info, total};
+use super::records::Records;
 use super::service::{Capacity, CapacityInput, capacities, capacities_patch};
 use super::source::{SourceOf, SourceRef, reading, source, sources};
 use crate::error::{Result, coded};
@@ -179,21 +180,21 @@ impl Measure {
     }
 
     /// Capacities the measure's output aims to create (e.g. a home with at least 50 beds); not existing services.
-    async fn planned_capacities(&self, ctx: &Context<'_>) -> Result<Vec<Capacity>> {
+    async fn planned_capacities(&self, ctx: &Context<'_>) -> Result<Records<Capacity>> {
         children(ctx, PlannedCapacitiesOf(self.0.id)).await
     }
 
-    async fn sub_measures(&self, ctx: &Context<'_>) -> Result<Vec<Measure>> {
+    async fn sub_measures(&self, ctx: &Context<'_>) -> Result<Records<Measure>> {
         children(ctx, SubMeasuresOf(self.0.id)).await
     }
 
     /// Top-level activities; sub-activities are in Activity.subActivities.
-    async fn activities(&self, ctx: &Context<'_>) -> Result<Vec<Activity>> {
+    async fn activities(&self, ctx: &Context<'_>) -> Result<Records<Activity>> {
         children(ctx, ActivitiesOf(self.0.id)).await
     }
 
     /// All evaluations, newest year first.
-    async fn evaluations(&self, ctx: &Context<'_>) -> Result<Vec<Evaluation>> {
+    async fn evaluations(&self, ctx: &Context<'_>) -> Result<Records<Evaluation>> {
         children(ctx, EvaluationsOf(self.0.id)).await
     }
 

@@ -20,6 +20,7 @@ mod plan;
 mod plan_file;
 mod priority;
 mod provider;
+mod records;
 mod region;
 mod scalars;
 mod search;

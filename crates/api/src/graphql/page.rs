@@ -19,7 +19,7 @@ macro_rules! connection {
     ($name:ident, $node:ident) => {
         #[derive(async_graphql::SimpleObject)]
         pub struct $name {
-            pub nodes: Vec<$node>,
+            pub nodes: $crate::graphql::records::Records<$node>,
             pub page_info: $crate::graphql::page::PageInfo,
             pub total_count: i32,
         }

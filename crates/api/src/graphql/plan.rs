@@ -6,6 +6,7 @@ use super::common::{
 };
 use super::nodes::{Plan, PlanById, PlanProject, PrioritiesOf, Priority, ProjectsOf};
 use super::page::{page, page_info, total};
+use super::records::Records;
 use super::region::{Region, region_of};
 use super::scalars::{Date, DateTime};
 use super::source::{SourceOf, SourceRef, reading, source, sources};
@@ -122,12 +123,12 @@ impl Plan {
         reading(&self.0.source)
     }
 
-    async fn priorities(&self, ctx: &Context<'_>) -> Result<Vec<Priority>> {
+    async fn priorities(&self, ctx: &Context<'_>) -> Result<Records<Priority>> {
         children(ctx, PrioritiesOf(self.0.id)).await
     }
 
     /// Projects the plan lists with their implementer and completion term.
-    async fn projects(&self, ctx: &Context<'_>) -> Result<Vec<PlanProject>> {
+    async fn projects(&self, ctx: &Context<'_>) -> Result<Records<PlanProject>> {
         children(ctx, ProjectsOf(self.0.id)).await
     }
 

@@ -2,6 +2,7 @@
 
 use super::common::{self, children, invalid, patch, related, scoped};
 use super::nodes::{Measure, MeasuresOf, Plan, PlanById, Priority};
+use super::records::Records;
 use super::source::{SourceOf, SourceRef, reading, source, sources};
 use crate::error::{Result, coded};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
@@ -64,7 +65,7 @@ impl Priority {
     }
 
     /// Top-level measures; sub-measures are in Measure.subMeasures.
-    async fn measures(&self, ctx: &Context<'_>) -> Result<Vec<Measure>> {
+    async fn measures(&self, ctx: &Context<'_>) -> Result<Records<Measure>> {
         children(ctx, MeasuresOf(self.0.id)).await
     }
 

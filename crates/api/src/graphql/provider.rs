@@ -3,6 +3,7 @@
 use super::common::{self, children, grant, invalid, region_code, scoped};
 use super::nodes::{Provider, Service, ServicesOf};
 use super::page::{page, page_info, total};
+use super::records::Records;
 use super::region::{Region, region_of};
 use super::source::{SourceOf, SourceRef, reading, source, sources};
 use crate::error::{Result, coded};
@@ -34,7 +35,7 @@ impl Provider {
         self.0.ico.as_deref()
     }
 
-    async fn services(&self, ctx: &Context<'_>) -> Result<Vec<Service>> {
+    async fn services(&self, ctx: &Context<'_>) -> Result<Records<Service>> {
         children(ctx, ServicesOf(self.0.id)).await
     }
 

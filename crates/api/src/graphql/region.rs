@@ -3,6 +3,7 @@
 use super::common::{caller, children, related, scoped};
 use super::loaders::{Loaders, grouped};
 use super::nodes::{Plan, PlansOf, Provider, ProvidersOf};
+use super::records::Records;
 use crate::error::{Result, coded};
 use crate::graphql::enums;
 use async_graphql::dataloader::Loader;
@@ -31,13 +32,13 @@ impl Viewer {
     }
 
     /// Regions this caller may read.
-    async fn regions(&self, ctx: &Context<'_>) -> Result<Vec<Region>> {
+    async fn regions(&self, ctx: &Context<'_>) -> Result<Records<Region>> {
         let found = regions::list(scoped(ctx)).await.map_err(coded)?;
         Ok(found.into_iter().map(Region).collect())
     }
 
     /// Regions this caller may change.
-    async fn writable_regions(&self, ctx: &Context<'_>) -> Result<Vec<Region>> {
+    async fn writable_regions(&self, ctx: &Context<'_>) -> Result<Records<Region>> {
         let found = regions::list(scoped(ctx)).await.map_err(coded)?;
         Ok(found
             .into_iter()
@@ -61,7 +62,7 @@ impl Kraj {
     }
 
     /// Visible regions of this kraj.
-    async fn regions(&self, ctx: &Context<'_>) -> Result<Vec<Region>> {
+    async fn regions(&self, ctx: &Context<'_>) -> Result<Records<Region>> {
         children(ctx, RegionsOf(self.0.code.clone())).await
     }
 }
@@ -87,11 +88,11 @@ impl Region {
         related(ctx, self.0.kraj.clone()).await
     }
 
-    async fn plans(&self, ctx: &Context<'_>) -> Result<Vec<Plan>> {
+    async fn plans(&self, ctx: &Context<'_>) -> Result<Records<Plan>> {
         children(ctx, PlansOf(self.0.code.clone())).await
     }
 
-    async fn providers(&self, ctx: &Context<'_>) -> Result<Vec<Provider>> {
+    async fn providers(&self, ctx: &Context<'_>) -> Result<Records<Provider>> {
         children(ctx, ProvidersOf(self.0.code.clone())).await
     }
 }
@@ -157,13 +158,13 @@ impl RegionQueries {
     }
 
     /// Kraje with at least one region visible to the caller.
-    async fn kraje(&self, ctx: &Context<'_>) -> Result<Vec<Kraj>> {
+    async fn kraje(&self, ctx: &Context<'_>) -> Result<Records<Kraj>> {
         let found = regions::kraje(scoped(ctx)).await.map_err(coded)?;
         Ok(found.into_iter().map(Kraj).collect())
     }
 
     /// Regions (tenants) visible to the caller, ordered by Czech collation of name.
-    async fn regions(&self, ctx: &Context<'_>) -> Result<Vec<Region>> {
+    async fn regions(&self, ctx: &Context<'_>) -> Result<Records<Region>> {
         let found = regions::list(scoped(ctx)).await.map_err(coded)?;
         Ok(found.into_iter().map(Region).collect())
     }

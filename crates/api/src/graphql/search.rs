@@ -3,6 +3,7 @@
 use super::common::{bad, grant, listed, loader, scoped};
 use super::nodes::{Measure, MeasureById, Plan, PlanById, Provider, ProviderById};
 use super::page::{PageInfo, cursor, page, total};
+use super::records::Records;
 use super::region::{Region, region_of};
 use crate::error::{Result, coded};
 use crate::graphql::enums;
@@ -124,7 +125,7 @@ impl SearchQueries {
         text: String,
         regions: Option<Vec<String>>,
         first: Option<i32>,
-    ) -> Result<Vec<SearchHit>> {
+    ) -> Result<Records<SearchHit>> {
         let p = page(ctx, "search", first, None)?;
         checked(&text)?;
         listed("regions", regions.as_deref())?;

@@ -3,6 +3,7 @@
 use super::common::{self, children, grant, invalid, patch, related, scoped};
 use super::nodes::{Provider, ProviderById, Service};
 use super::page::{page, page_info, total};
+use super::records::Records;
 use super::region::{Region, region_of};
 use super::source::{SourceOf, SourceRef, reading, source, source_read, sources};
 use crate::error::{Result, coded};
@@ -52,7 +53,7 @@ impl Service {
         self.0.name.as_deref()
     }
 
-    async fn capacities(&self, ctx: &Context<'_>) -> Result<Vec<Capacity>> {
+    async fn capacities(&self, ctx: &Context<'_>) -> Result<Records<Capacity>> {
         children(ctx, CapacitiesOf(self.0.id)).await
     }
 

@@ -3,6 +3,7 @@
 use super::common::{grant, id, maybe_related, scoped};
 use super::enums;
 use super::nodes::{Plan, PlanById, Provider, ProviderById};
+use super::records::Records;
 use super::region::{Kraj, Region};
 use super::service::{ServiceFilter, service_query};
 use crate::error::ApiError;
@@ -96,7 +97,7 @@ impl SummaryQueries {
         ctx: &Context<'_>,
         filter: Option<ServiceFilter>,
         group_by: Vec<enums::CapacityDimension>,
-    ) -> Result<Vec<CapacityGroup>> {
+    ) -> Result<Records<CapacityGroup>> {
         let q = service_query(ctx, filter.unwrap_or_default()).await?;
         let dims: Vec<summary::CapacityDim> = group_by.into_iter().map(Into::into).collect();
         let groups = summary::capacities(scoped(ctx), &q, &dims)
@@ -111,7 +112,7 @@ impl SummaryQueries {
         ctx: &Context<'_>,
         filter: Option<EvaluationFilter>,
         group_by: Vec<enums::EvaluationDimension>,
-    ) -> Result<Vec<EvaluationGroup>> {
+    ) -> Result<Records<EvaluationGroup>> {
         let f = filter.unwrap_or_default();
         let q = summary::EvaluationQuery {
             regions: grant(ctx, f.regions.as_deref(), f.kraje.as_deref()).await?,
