@@ -257,7 +257,7 @@ async fn writes_update_the_entries_of_their_records(b: Backend) {
         let rows = c
             .query_all_raw(sea_orm::Statement::from_string(
                 c.get_database_backend(),
-                "SELECT id, kind, entity_id FROM search_entry ORDER BY id",
+                "SELECT id, kind, entity_id, title || ' ' || body_terms FROM search_entry ORDER BY id",
             ))
             .await
             .expect("entries");
@@ -267,6 +267,7 @@ async fn writes_update_the_entries_of_their_records(b: Backend) {
                     r.try_get_by_index::<i64>(0).expect("id"),
                     r.try_get_by_index::<String>(1).expect("kind"),
                     r.try_get_by_index::<i64>(2).expect("entity"),
+                    r.try_get_by_index::<String>(3).expect("text"),
                 )
             })
             .collect::<BTreeSet<_>>()
@@ -348,9 +349,9 @@ async fn writes_update_the_entries_of_their_records(b: Backend) {
     let last = entries().await;
     let changed: Vec<_> = first
         .symmetric_difference(&last)
-        .map(|(_, k, _)| k.as_str())
+        .map(|(_, k, _, _)| k.as_str())
         .collect();
-    // The service's entry replaced (old and new row), the evaluation's added: nothing else.
+    // The service's entry rewritten (its old and new text), the evaluation's added: nothing else.
     assert_eq!(
         changed.iter().filter(|k| **k == "SERVICE").count(),
         2,
@@ -388,7 +389,7 @@ async fn writes_update_the_entries_of_their_records(b: Backend) {
     let edited = entries().await;
     let changed: Vec<_> = last
         .symmetric_difference(&edited)
-        .map(|(_, k, _)| k.as_str())
+        .map(|(_, k, _, _)| k.as_str())
         .collect();
     assert_eq!(changed, ["MEASURE", "MEASURE"], "{changed:?}");
     edit(json!({ "code": "9.9" })).await;

@@ -17,7 +17,7 @@ use kpss_domain::EntityKind;
 use kpss_domain::access::Grant;
 use kpss_domain::analysis::{self, QueryTerm};
 use kpss_domain::region::RegionCode;
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
@@ -167,7 +167,23 @@ async fn docs(c: &impl ConnectionTrait, kind: EntityKind, cond: Condition) -> Re
     with_table(kind, Docs(c, cond)).await
 }
 
+/// Writes `docs`, each over its record's entry where there is one (one
+/// entry per record: `ux_search_entry_record`).
 async fn insert(c: &impl ConnectionTrait, docs: Vec<Doc>) -> Result<()> {
+    use search_entry::Column as C;
+    let over_the_old = OnConflict::columns([C::Kind, C::EntityId])
+        .update_columns([
+            C::RegionCode,
+            C::PlanId,
+            C::MeasureId,
+            C::ProviderId,
+            C::Archived,
+            C::Title,
+            C::Fields,
+            C::TitleTerms,
+            C::BodyTerms,
+        ])
+        .to_owned();
     for chunk in docs.chunks(100) {
         let rows = chunk
             .iter()
@@ -193,7 +209,10 @@ async fn insert(c: &impl ConnectionTrait, docs: Vec<Doc>) -> Result<()> {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        search_entry::Entity::insert_many(rows).exec(c).await?;
+        search_entry::Entity::insert_many(rows)
+            .on_conflict(over_the_old.clone())
+            .exec(c)
+            .await?;
     }
     Ok(())
 }
@@ -225,8 +244,7 @@ pub(crate) async fn index<E: Searchable>(
     row: E::Model,
     dependents: bool,
 ) -> Result<()> {
-    let own_entry = Condition::all().add(search_entry::Column::EntityId.eq(id));
-    replace(c, E::ENTRY_KIND, own_entry, E::docs_of(c, vec![row]).await?).await?;
+    insert(c, E::docs_of(c, vec![row]).await?).await?;
     if let (true, Some((kind, parent))) = (dependents, E::DEPENDENTS) {
         // The same column names the parent in the records and in their entries.
         let of = || Condition::all().add(Expr::col(parent).eq(id));
