@@ -9,9 +9,7 @@ use chrono::{DateTime, Utc};
 use kpss_domain::EntityKind;
 use kpss_domain::access::Grant;
 use kpss_domain::region::RegionCode;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 pub use kpss_domain::kind::AuditEntry as Entry;
 
@@ -23,14 +21,13 @@ pub struct AuditQuery {
     pub since: Option<DateTime<Utc>>,
 }
 
-/// Writes the audit entry of `change` in its transaction.
-pub(crate) async fn record(
-    txn: &DatabaseTransaction,
+/// The audit entry of `change`, with the record `before` and `after` it.
+pub(crate) fn entry(
     change: &Change,
     before: Option<String>,
     after: Option<String>,
-) -> Result<()> {
-    let entry = audit_entry::ActiveModel {
+) -> audit_entry::ActiveModel {
+    audit_entry::ActiveModel {
         at: Set(DateTime::from_timestamp(change.at, 0).unwrap_or_else(Utc::now)),
         actor: Set(change.actor.clone()),
         region_code: Set(change.region.as_str().to_owned()),
@@ -40,9 +37,7 @@ pub(crate) async fn record(
         before: Set(before),
         after: Set(after),
         ..Default::default()
-    };
-    audit_entry::Entity::insert(entry).exec(txn).await?;
-    Ok(())
+    }
 }
 
 pub async fn list(s: &Scoped, q: &AuditQuery, p: Page) -> Result<Connection<Entry>> {

@@ -4,7 +4,7 @@
 //! other file asks which engine it runs on; it asks [`Dialect`] what the
 //! engine does.
 
-use crate::entity::data_version;
+use crate::entity::{audit_entry, data_version};
 use crate::{Pool, Result, scope};
 use kpss_domain::access::Grant;
 use kpss_domain::analysis::QueryTerm;
@@ -12,9 +12,10 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgListener};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, EntityTrait, QueryFilter, QueryTrait, RuntimeErr, Select, SqliteTransactionMode,
-    Statement, StatementBuilder, TransactionOptions, TransactionTrait,
+    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter, QueryTrait, RuntimeErr,
+    Select, SqliteTransactionMode, Statement, StatementBuilder, TransactionOptions,
+    TransactionTrait,
 };
 use std::time::Duration;
 
@@ -307,28 +308,57 @@ pub(crate) async fn set_scope(c: &impl ConnectionTrait, read: &Grant, write: &Gr
     Ok(())
 }
 
-/// Raises `region`'s data version (counter `shard`), stores `change` and
-/// notifies `channel` of its number on commit, in one statement: where
-/// changes travel through the database (PostgreSQL).
+/// Writes the audit entry `entry`, raises its region's data version
+/// (counter `shard`), stores `change` and notifies `channel` of its number
+/// on commit, in one statement: where changes travel through the database
+/// (PostgreSQL).
 pub(crate) async fn record_change(
     c: &impl ConnectionTrait,
-    region: &str,
+    entry: &audit_entry::ActiveModel,
     shard: i16,
     channel: &str,
     change: String,
 ) -> Result<()> {
+    use audit_entry::Column as A;
+    let column = |col: A| {
+        entry
+            .get(col)
+            .into_value()
+            .ok_or_else(|| crate::Error::Data(format!("the audit entry has no {col:?}")))
+    };
+    let mut values = vec![
+        column(A::RegionCode)?,
+        shard.into(),
+        change.into(),
+        channel.into(),
+    ];
+    for col in [
+        A::At,
+        A::Actor,
+        A::Entity,
+        A::EntityId,
+        A::Action,
+        A::Before,
+        A::After,
+    ] {
+        values.push(column(col)?);
+    }
     c.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
         RECORD_CHANGE,
-        [region.into(), shard.into(), change.into(), channel.into()],
+        values,
     ))
     .await?;
     Ok(())
 }
 
-/// The data version's upsert, the change's row and its notification: data-modifying
-/// `WITH` queries run once whether or not the outer query reads them.
-const RECORD_CHANGE: &str = "WITH version AS (\
+/// The audit entry, the data version's upsert, the change's row and its
+/// notification: data-modifying `WITH` queries run once whether or not the
+/// outer query reads them.
+const RECORD_CHANGE: &str = "WITH audit AS (\
+    INSERT INTO audit_entry (at, actor, region_code, entity, entity_id, action, before, after) \
+    VALUES ($5, $6, $1, $7, $8, $9, $10, $11)), \
+    version AS (\
     INSERT INTO data_version (region_code, shard, version) VALUES ($1, $2, 1) \
     ON CONFLICT (region_code, shard) DO UPDATE SET version = data_version.version + 1), \
     change AS (INSERT INTO change_event (region_code, change) VALUES ($1, $3) RETURNING seq) \

@@ -9,7 +9,7 @@
 //! SQLite (one process) a change is published in-process after commit.
 
 use crate::dialect::Dialect;
-use crate::entity::change_event;
+use crate::entity::{audit_entry, change_event};
 use crate::scoped::Scoped;
 use crate::{Db, Error, Result, dialect, version};
 use chrono::Utc;
@@ -45,18 +45,23 @@ pub struct Change {
     pub at: i64,
 }
 
-/// Records `change` in its writing transaction: the region's data version
-/// rises and, where the database carries changes to every instance, the
-/// change is stored and notified on commit (one statement).
-pub(crate) async fn queue(txn: &DatabaseTransaction, change: &Change) -> Result<()> {
-    let region = change.region.as_str();
+/// Records `change` in its writing transaction: its audit entry `entry`,
+/// the region's data version and, where the database carries changes to
+/// every instance, the change's row and its notification on commit (there
+/// all in one statement).
+pub(crate) async fn record(
+    txn: &DatabaseTransaction,
+    change: &Change,
+    entry: audit_entry::ActiveModel,
+) -> Result<()> {
     let shard = version::next_shard();
     if !Dialect::of(txn).notifies_changes() {
-        return version::bump_shard(txn, region, shard).await;
+        audit_entry::Entity::insert(entry).exec(txn).await?;
+        return version::bump_shard(txn, change.region.as_str(), shard).await;
     }
     let json = serde_json::to_string(change)
         .map_err(|e| Error::Data(format!("cannot encode a change: {e}")))?;
-    dialect::record_change(txn, region, shard, CHANNEL, json).await
+    dialect::record_change(txn, &entry, shard, CHANNEL, json).await
 }
 
 /// After commit: publishes in-process where the database does not.

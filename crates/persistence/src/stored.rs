@@ -278,14 +278,12 @@ pub(crate) async fn audit<S: Serialize>(
         actor: s.ctx().subject.clone(),
         at: Utc::now().timestamp(),
     };
-    crate::audit::record(
-        txn,
+    let entry = crate::audit::entry(
         &event,
         before.map(to_json).transpose()?,
         Some(to_json(after)?),
-    )
-    .await?;
-    events::queue(txn, &event).await?;
+    );
+    events::record(txn, &event, entry).await?;
     Ok(event)
 }
 
