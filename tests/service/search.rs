@@ -497,7 +497,66 @@ async fn bad_search_input_is_a_clear_error(b: Backend) {
     app.stop().await;
 }
 
+/// A measure's entry shows its planned capacities' texts: after the write
+/// that sets them, and after a later write that keeps them (whose entry is
+/// made from the state the write already read).
+async fn a_measure_entry_keeps_its_capacity_texts_through_other_edits(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.admin();
+    let m = app
+        .query(
+            &admin,
+            "{ measures(first: 1, filter: { regions: [\"klatovy\"] }) { nodes { id } } }",
+            json!({}),
+        )
+        .await["measures"]["nodes"][0]
+        .clone();
+    let update = |patch: Value| {
+        let (app, admin, id) = (&app, &admin, m["id"].clone());
+        async move {
+            let v = app
+                .query(
+                    admin,
+                    "query($id: ID!) { measure(id: $id) { version } }",
+                    json!({ "id": id }),
+                )
+                .await["measure"]["version"]
+                .clone();
+            app.query(
+                admin,
+                "mutation($id: ID!, $v: Int!, $p: MeasurePatch!) { updateMeasure(id: $id, expectedVersion: $v, patch: $p) { id } }",
+                json!({ "id": id, "v": v, "p": patch }),
+            )
+            .await;
+        }
+    };
+    let found = async || {
+        let h = hits(
+            &app,
+            &admin,
+            "kvetoucikaktus",
+            json!({ "kinds": ["MEASURE"] }),
+            5,
+        )
+        .await;
+        nodes(&h)
+            .iter()
+            .map(|n| n["id"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert!(found().await.is_empty());
+    update(
+        json!({ "plannedCapacities": [{ "value": 2, "unit": "BEDS", "text": "kvetoucikaktus" }] }),
+    )
+    .await;
+    assert_eq!(found().await, [m["id"].clone()]);
+    update(json!({ "output": "Jiný výstup." })).await;
+    assert_eq!(found().await, [m["id"].clone()]);
+    app.stop().await;
+}
+
 on_both_databases!(
+    a_measure_entry_keeps_its_capacity_texts_through_other_edits,
     relevance_cases_are_found_in_the_first_five,
     highlights_point_at_the_matched_words,
     archived_records_are_found_only_when_asked,

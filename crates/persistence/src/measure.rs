@@ -6,7 +6,7 @@ use crate::page::{Connection, Page, contains, page, scoped};
 use crate::read::{self, Stored};
 use crate::scoped::Scoped;
 use crate::search::{Doc, Searchable, capacity_texts};
-use crate::service::{capacities_of, replace_capacities};
+use crate::service::{capacities_of, replace_capacities, texts};
 use crate::stored::{self, Archive, Change, Create, Editable};
 use crate::transfer::{At, Rows, in_order, under};
 use crate::{Error, Result};
@@ -130,6 +130,9 @@ impl Editable for measure::Entity {
             measure,
             planned_capacities: before.planned_capacities.clone(),
         }))
+    }
+    fn doc_of_state(m: measure::Model, state: &MeasureState) -> Option<Result<Doc>> {
+        Some(doc(m, texts(&state.planned_capacities)))
     }
 }
 
@@ -525,23 +528,29 @@ impl Searchable for measure::Entity {
         let mut caps = capacity_texts(c, capacity::Column::MeasureId, ids).await?;
         rows.into_iter()
             .map(|m| {
-                let title = format!("{} {}", m.code, m.title);
-                let mut d = Doc::new(Self::ENTRY_KIND, m.id, m.region_code, m.archived, title)
-                    .with([m.rationale, m.description, m.term, m.output, m.cost_text])
-                    .lists(&[
-                        &m.target_groups,
-                        &m.responsible,
-                        &m.funding_sources,
-                        &m.risks,
-                        &m.planned_activities,
-                    ])?
-                    .with(caps.remove(&m.id).unwrap_or_default());
-                d.plan_id = Some(m.plan_id);
-                d.measure_id = Some(m.id);
-                Ok(d)
+                let texts = caps.remove(&m.id).unwrap_or_default();
+                doc(m, texts)
             })
             .collect()
     }
+}
+
+/// A measure's search document, with the texts of its planned capacities.
+fn doc(m: measure::Model, capacity_texts: Vec<Option<String>>) -> Result<Doc> {
+    let title = format!("{} {}", m.code, m.title);
+    let mut d = Doc::new(EntityKind::Measure, m.id, m.region_code, m.archived, title)
+        .with([m.rationale, m.description, m.term, m.output, m.cost_text])
+        .lists(&[
+            &m.target_groups,
+            &m.responsible,
+            &m.funding_sources,
+            &m.risks,
+            &m.planned_activities,
+        ])?
+        .with(capacity_texts);
+    d.plan_id = Some(m.plan_id);
+    d.measure_id = Some(m.id);
+    Ok(d)
 }
 
 /// What an imported measure hangs under.

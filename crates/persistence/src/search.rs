@@ -233,7 +233,8 @@ async fn replace(
 }
 
 /// Rewrites the search entry of one changed record `id` from its `row` as
-/// the change left it and, with `dependents`,
+/// the change left it (or its document `doc`, where the caller has it) and,
+/// with `dependents`,
 /// of the records whose entries show something of it (a plan's projects and
 /// a measure's evaluations take its archive flag and code). Entries of the
 /// dependent records are replaced all together: a plan's projects are
@@ -242,9 +243,14 @@ pub(crate) async fn index<E: Searchable>(
     c: &impl ConnectionTrait,
     id: i64,
     row: E::Model,
+    doc: Option<Doc>,
     dependents: bool,
 ) -> Result<()> {
-    insert(c, E::docs_of(c, vec![row]).await?).await?;
+    let own = match doc {
+        Some(doc) => vec![doc],
+        None => E::docs_of(c, vec![row]).await?,
+    };
+    insert(c, own).await?;
     if let (true, Some((kind, parent))) = (dependents, E::DEPENDENTS) {
         // The same column names the parent in the records and in their entries.
         let of = || Condition::all().add(Expr::col(parent).eq(id));

@@ -83,6 +83,9 @@ impl Editable for service::Entity {
             capacities: before.capacities.clone(),
         }))
     }
+    fn doc_of_state(s: service::Model, state: &ServiceState) -> Option<Result<Doc>> {
+        Some(doc(s, texts(&state.capacities)))
+    }
 }
 
 // ---------------------------------------------------------------- capacities
@@ -364,16 +367,27 @@ impl Searchable for service::Entity {
         let mut caps = capacity_texts(c, capacity::Column::ServiceId, ids).await?;
         rows.into_iter()
             .map(|s| {
-                let legal = parse::<ServiceType>(&s.service_type)?.name().to_owned();
-                let title = s.name.clone().unwrap_or_else(|| legal.clone());
-                let mut d = Doc::new(Self::ENTRY_KIND, s.id, s.region_code, s.archived, title)
-                    .with([Some(legal), s.scope])
-                    .with(caps.remove(&s.id).unwrap_or_default());
-                d.provider_id = Some(s.provider_id);
-                Ok(d)
+                let texts = caps.remove(&s.id).unwrap_or_default();
+                doc(s, texts)
             })
             .collect()
     }
+}
+
+/// A service's search document, with the texts of its capacities.
+fn doc(s: service::Model, capacity_texts: Vec<Option<String>>) -> Result<Doc> {
+    let legal = parse::<ServiceType>(&s.service_type)?.name().to_owned();
+    let title = s.name.clone().unwrap_or_else(|| legal.clone());
+    let mut d = Doc::new(EntityKind::Service, s.id, s.region_code, s.archived, title)
+        .with([Some(legal), s.scope])
+        .with(capacity_texts);
+    d.provider_id = Some(s.provider_id);
+    Ok(d)
+}
+
+/// The texts of `capacities`, as their search documents show them.
+pub(crate) fn texts(capacities: &[Capacity]) -> Vec<Option<String>> {
+    capacities.iter().map(|c| c.text.clone()).collect()
 }
 
 /// Imports a seed file's service with its capacities.

@@ -8,7 +8,7 @@ use crate::dialect::{self, Failure};
 use crate::events::{self, Change as Event};
 use crate::read::Stored;
 use crate::scoped::Scoped;
-use crate::search::Searchable;
+use crate::search::{Doc, Searchable};
 use crate::{Error, Result, entity::region, scope, search};
 use chrono::Utc;
 use kpss_domain::EntityKind;
@@ -65,6 +65,13 @@ pub(crate) trait Editable: Stored + Searchable {
     /// without reading them again; `None` where the record owns none (its
     /// state is then read as [`Editable::state`] reads it).
     fn with_owned_of(_before: &Self::State, _updated: &Self::Model) -> Option<Result<Self::State>> {
+        None
+    }
+
+    /// The search document of the row `m` whose state is `state`, without
+    /// reading what it owns again; `None` where the row alone makes it
+    /// ([`Searchable::docs_of`] then does).
+    fn doc_of_state(_m: Self::Model, _state: &Self::State) -> Option<Result<Doc>> {
         None
     }
 
@@ -185,15 +192,16 @@ pub(crate) async fn update_in<E: Editable>(
         .pop()
         .ok_or_else(|| conflict(head.version))?;
     let owned_rewritten = change.rewrite_owned(txn, &current).await?;
-    search::index::<E>(txn, id, updated.clone(), dependents).await?;
     // What the record owns is kept from `before` unless the change rewrote it.
     let kept = (!owned_rewritten)
         .then(|| E::with_owned_of(&before, &updated))
         .flatten();
     let after = match kept {
         Some(kept) => kept?,
-        None => E::state(txn, updated).await?,
+        None => E::state(txn, updated.clone()).await?,
     };
+    let doc = E::doc_of_state(updated.clone(), &after).transpose()?;
+    search::index::<E>(txn, id, updated, doc, dependents).await?;
     let entry = Entry {
         id,
         region: &head.region,
@@ -238,7 +246,7 @@ pub(crate) async fn created<E: Editable>(
     let m = m.ok_or_else(|| Error::NotFound(format!("new record {id} is gone")))?;
     let plan_id = E::plan_of(txn, &m).await?;
     let region = E::head(&m)?.region;
-    search::index::<E>(txn, id, m.clone(), true).await?;
+    search::index::<E>(txn, id, m.clone(), None, true).await?;
     let after = E::state(txn, m).await?;
     let entry = Entry {
         id,
