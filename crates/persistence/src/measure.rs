@@ -131,6 +131,7 @@ impl Editable for measure::Entity {
             planned_capacities: before.planned_capacities.clone(),
         }))
     }
+
     fn doc_of_state(m: measure::Model, state: &MeasureState) -> Option<Result<Doc>> {
         Some(doc(m, texts(&state.planned_capacities)))
     }

@@ -83,6 +83,7 @@ impl Editable for service::Entity {
             capacities: before.capacities.clone(),
         }))
     }
+
     fn doc_of_state(s: service::Model, state: &ServiceState) -> Option<Result<Doc>> {
         Some(doc(s, texts(&state.capacities)))
     }
