@@ -18,6 +18,7 @@ mod m20261203_000012_fidelity;
 mod m20261203_000013_carried_from;
 mod m20261204_000014_write_position;
 mod m20261205_000015_read_policy_for_all;
+mod m20261205_000016_child_indexes;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000013_carried_from::Migration),
             Box::new(m20261204_000014_write_position::Migration),
             Box::new(m20261205_000015_read_policy_for_all::Migration),
+            Box::new(m20261205_000016_child_indexes::Migration),
         ]
     }
 }

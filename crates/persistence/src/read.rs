@@ -121,3 +121,6 @@ pub(crate) async fn select_where<E: Stored>(s: &Scoped, cond: Condition) -> Resu
         .map(E::record)
         .collect()
 }
+
+#[cfg(test)]
+mod query_plans;

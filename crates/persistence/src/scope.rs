@@ -10,7 +10,12 @@ pub fn condition(grant: &Grant, region_code: impl ColumnTrait) -> Condition {
     if grant.all {
         return Condition::all();
     }
-    let mut any = Condition::any().add(Expr::val(1).eq(Expr::val(0)));
+    if grant.regions.is_empty() && grant.kraje.is_empty() {
+        return Condition::all().add(Expr::val(1).eq(Expr::val(0)));
+    }
+    // Only the terms that can match: a constant term in the `OR` would keep
+    // SQLite from using the region index and scan the table.
+    let mut any = Condition::any();
     if !grant.regions.is_empty() {
         any = any.add(region_code.is_in(grant.regions.iter().map(|r| r.as_str().to_owned())));
     }

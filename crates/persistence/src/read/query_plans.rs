@@ -1,0 +1,96 @@
+//! How SQLite finds the rows of the reads whose cost must not grow with the
+//! number of regions: it has no statistics, so an index that a condition
+//! names but that matches most of the table would be taken as readily as a
+//! selective one.
+
+use crate::Db;
+use crate::entity::{activity, measure};
+use crate::scope::condition;
+use kpss_domain::access::Grant;
+use kpss_domain::region::{KrajCode, RegionCode};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    Select, Statement,
+};
+
+async fn migrated() -> Db {
+    let db = Db::connect("sqlite::memory:").await.expect("connect");
+    db.migrate().await.expect("migrate");
+    db
+}
+
+/// SQLite's plan for `select`, its steps joined by "; ".
+async fn plan_of<E: EntityTrait>(db: &Db, select: Select<E>) -> String {
+    let backend = db.conn().get_database_backend();
+    let query = select.build(backend);
+    let explain = Statement::from_sql_and_values(
+        backend,
+        format!("EXPLAIN QUERY PLAN {}", query.sql),
+        query.values.map(|v| v.0).unwrap_or_default(),
+    );
+    let rows = db.conn().query_all_raw(explain).await.expect("explain");
+    let steps: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get::<String>("", "detail").expect("detail"))
+        .collect();
+    steps.join("; ")
+}
+
+#[tokio::test]
+async fn a_region_scope_searches_the_region_index() {
+    let db = migrated().await;
+    let region = RegionCode::parse("region", "klatovy").expect("a region");
+    let kraj = KrajCode::parse("kraj", "CZ032").expect("a kraj");
+    let grants = [
+        Grant {
+            regions: [region.clone()].into(),
+            ..Grant::default()
+        },
+        Grant {
+            kraje: [kraj.clone()].into(),
+            ..Grant::default()
+        },
+        Grant {
+            regions: [region].into(),
+            kraje: [kraj].into(),
+            all: false,
+        },
+    ];
+    for grant in &grants {
+        let select = measure::Entity::find()
+            .select_only()
+            .column(measure::Column::Id)
+            .filter(condition(grant, measure::Column::RegionCode));
+        let plan = plan_of(&db, select).await;
+        assert!(
+            plan.contains("INDEX ix_measure_region_code") && !plan.contains("SCAN measure"),
+            "{grant:?}: {plan}"
+        );
+    }
+}
+
+/// The conditions of `measure::of_priorities` and `activity::of_measures`.
+#[tokio::test]
+async fn top_level_rows_are_found_by_their_parents_record_not_by_having_none() {
+    let db = migrated().await;
+    let measures = measure::Entity::find().filter(
+        Condition::all()
+            .add(measure::Column::ParentId.is_null())
+            .add(measure::Column::Archived.eq(false))
+            .add(measure::Column::PriorityId.is_in([1, 2])),
+    );
+    let plan = plan_of(&db, measures).await;
+    assert!(plan.contains("INDEX ix_measure_priority_id"), "{plan}");
+    let activities = activity::Entity::find().filter(
+        Condition::all()
+            .add(activity::Column::ParentId.is_null())
+            .add(activity::Column::Archived.eq(false))
+            .add(activity::Column::MeasureId.is_in([1, 2])),
+    );
+    let plan = plan_of(&db, activities).await;
+    assert!(plan.contains("INDEX ix_activity_measure_id"), "{plan}");
+    // Children still take the parent index.
+    let children = measure::Entity::find().filter(measure::Column::ParentId.is_in([1, 2]));
+    let plan = plan_of(&db, children).await;
+    assert!(plan.contains("INDEX ix_measure_parent_id"), "{plan}");
+}

@@ -1,0 +1,46 @@
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::{ConnectionTrait, TransactionTrait};
+
+/// The `parent_id` indexes of measures and activities hold only the rows
+/// that have a parent. They serve the lookups of children (`parent_id IN
+/// (…)`), and a query of the top-level rows (`parent_id IS NULL`, most of
+/// the table) can no longer take them: without statistics SQLite took the
+/// parent index for it and read every top-level row of every region instead
+/// of the few under the priorities or measures asked for.
+pub struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m20261205_000016_child_indexes"
+    }
+}
+
+const TABLES: [&str; 2] = ["measure", "activity"];
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        parent_indexes(m, " WHERE parent_id IS NOT NULL").await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        parent_indexes(m, "").await
+    }
+}
+
+/// Makes each table's `parent_id` index anew, with `filter` (the same SQL on
+/// SQLite and PostgreSQL).
+async fn parent_indexes(m: &SchemaManager<'_>, filter: &str) -> Result<(), DbErr> {
+    // One connection for both statements: on SQLite another connection of
+    // the pool may still see the index that this one has dropped.
+    let txn = m.get_connection().begin().await?;
+    for t in TABLES {
+        txn.execute_unprepared(&format!("DROP INDEX IF EXISTS ix_{t}_parent_id"))
+            .await?;
+        txn.execute_unprepared(&format!(
+            "CREATE INDEX ix_{t}_parent_id ON {t} (parent_id){filter}"
+        ))
+        .await?;
+    }
+    txn.commit().await
+}
