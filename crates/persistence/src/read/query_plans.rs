@@ -69,28 +69,34 @@ async fn a_region_scope_searches_the_region_index() {
     }
 }
 
-/// The conditions of `measure::of_priorities` and `activity::of_measures`.
+/// Current top-level rows of two owners, as `measure::of_priorities` and
+/// `activity::of_measures` ask for them.
+fn top_level_of(
+    parent: impl ColumnTrait,
+    archived: impl ColumnTrait,
+    owner: impl ColumnTrait,
+) -> Condition {
+    Condition::all()
+        .add(parent.is_null())
+        .add(archived.eq(false))
+        .add(owner.is_in([1, 2]))
+}
+
 #[tokio::test]
-async fn top_level_rows_are_found_by_their_parents_record_not_by_having_none() {
+async fn top_level_rows_are_found_by_their_owner_not_by_having_no_parent() {
+    use activity::Column as A;
+    use measure::Column as M;
     let db = migrated().await;
-    let measures = measure::Entity::find().filter(
-        Condition::all()
-            .add(measure::Column::ParentId.is_null())
-            .add(measure::Column::Archived.eq(false))
-            .add(measure::Column::PriorityId.is_in([1, 2])),
-    );
+    let measures =
+        measure::Entity::find().filter(top_level_of(M::ParentId, M::Archived, M::PriorityId));
     let plan = plan_of(&db, measures).await;
     assert!(plan.contains("INDEX ix_measure_priority_id"), "{plan}");
-    let activities = activity::Entity::find().filter(
-        Condition::all()
-            .add(activity::Column::ParentId.is_null())
-            .add(activity::Column::Archived.eq(false))
-            .add(activity::Column::MeasureId.is_in([1, 2])),
-    );
+    let activities =
+        activity::Entity::find().filter(top_level_of(A::ParentId, A::Archived, A::MeasureId));
     let plan = plan_of(&db, activities).await;
     assert!(plan.contains("INDEX ix_activity_measure_id"), "{plan}");
     // Children still take the parent index.
-    let children = measure::Entity::find().filter(measure::Column::ParentId.is_in([1, 2]));
+    let children = measure::Entity::find().filter(M::ParentId.is_in([1, 2]));
     let plan = plan_of(&db, children).await;
     assert!(plan.contains("INDEX ix_measure_parent_id"), "{plan}");
 }
