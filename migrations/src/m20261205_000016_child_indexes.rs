@@ -1,12 +1,13 @@
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
 
-/// The `parent_id` indexes of measures and activities hold only the rows
-/// that have a parent. They serve the lookups of children (`parent_id IN
+/// On SQLite the `parent_id` indexes of measures and activities hold only
+/// the rows that have a parent. They serve the lookups of children (`parent_id IN
 /// (…)`), and a query of the top-level rows (`parent_id IS NULL`, most of
 /// the table) can no longer take them: without statistics SQLite took the
 /// parent index for it and read every top-level row of every region instead
-/// of the few under the priorities or measures asked for.
+/// of the few under the priorities or measures asked for. PostgreSQL keeps
+/// statistics and plans these reads by them; its indexes stay whole.
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -28,9 +29,11 @@ impl MigrationTrait for Migration {
     }
 }
 
-/// Makes each table's `parent_id` index anew, with `filter` (the same SQL on
-/// SQLite and PostgreSQL).
+/// Makes each table's `parent_id` index anew, with `filter` (SQLite only).
 async fn parent_indexes(m: &SchemaManager<'_>, filter: &str) -> Result<(), DbErr> {
+    if m.get_database_backend() != DbBackend::Sqlite {
+        return Ok(());
+    }
     // One connection for both statements: on SQLite another connection of
     // the pool may still see the index that this one has dropped.
     let txn = m.get_connection().begin().await?;
