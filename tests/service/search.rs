@@ -366,25 +366,7 @@ async fn writes_update_the_entries_of_their_records(b: Backend) {
 
     // An edit of the measure that its evaluations' entries do not show
     // replaces the measure's entry only; a new code rewrites theirs too.
-    let edit = |patch: Value| {
-        let (app, admin, id) = (&app, &admin, m["id"].clone());
-        async move {
-            let v = app
-                .query(
-                    admin,
-                    "query($id: ID!) { measure(id: $id) { version } }",
-                    json!({ "id": id }),
-                )
-                .await["measure"]["version"]
-                .clone();
-            app.query(
-                admin,
-                "mutation($id: ID!, $v: Int!, $p: MeasurePatch!) { updateMeasure(id: $id, expectedVersion: $v, patch: $p) { id } }",
-                json!({ "id": id, "v": v, "p": patch }),
-            )
-            .await;
-        }
-    };
+    let edit = |patch: Value| update_measure(&app, &admin, &m["id"], patch);
     edit(json!({ "output": "Jeden byt navíc." })).await;
     let edited = entries().await;
     let changed: Vec<_> = last
@@ -497,6 +479,24 @@ async fn bad_search_input_is_a_clear_error(b: Backend) {
     app.stop().await;
 }
 
+/// Updates measure `id` with `patch` at its current version.
+async fn update_measure(app: &TestApp, token: &str, id: &Value, patch: Value) {
+    let v = app
+        .query(
+            token,
+            "query($id: ID!) { measure(id: $id) { version } }",
+            json!({ "id": id }),
+        )
+        .await["measure"]["version"]
+        .clone();
+    app.query(
+        token,
+        "mutation($id: ID!, $v: Int!, $p: MeasurePatch!) { updateMeasure(id: $id, expectedVersion: $v, patch: $p) { id } }",
+        json!({ "id": id, "v": v, "p": patch }),
+    )
+    .await;
+}
+
 /// A measure's entry shows its planned capacities' texts: after the write
 /// that sets them, and after a later write that keeps them (whose entry is
 /// made from the state the write already read).
@@ -511,25 +511,7 @@ async fn a_measure_entry_keeps_its_capacity_texts_through_other_edits(b: Backend
         )
         .await["measures"]["nodes"][0]
         .clone();
-    let update = |patch: Value| {
-        let (app, admin, id) = (&app, &admin, m["id"].clone());
-        async move {
-            let v = app
-                .query(
-                    admin,
-                    "query($id: ID!) { measure(id: $id) { version } }",
-                    json!({ "id": id }),
-                )
-                .await["measure"]["version"]
-                .clone();
-            app.query(
-                admin,
-                "mutation($id: ID!, $v: Int!, $p: MeasurePatch!) { updateMeasure(id: $id, expectedVersion: $v, patch: $p) { id } }",
-                json!({ "id": id, "v": v, "p": patch }),
-            )
-            .await;
-        }
-    };
+    let update = |patch: Value| update_measure(&app, &admin, &m["id"], patch);
     let found = async || {
         let h = hits(
             &app,
