@@ -2,9 +2,9 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
 
 /// On SQLite the `parent_id` indexes of measures and activities hold only
-/// the rows that have a parent. They serve the lookups of children (`parent_id IN
-/// (…)`), and a query of the top-level rows (`parent_id IS NULL`, most of
-/// the table) can no longer take them: without statistics SQLite took the
+/// the rows that have a parent. They serve the lookups of children
+/// (`parent_id IN (…)`), and a query of the top-level rows (`parent_id IS
+/// NULL`, most of the table) can no longer take them: without statistics SQLite took the
 /// parent index for it and read every top-level row of every region instead
 /// of the few under the priorities or measures asked for. PostgreSQL keeps
 /// statistics and plans these reads by them; its indexes stay whole.

@@ -79,10 +79,15 @@ pub async fn by_ids(s: &Scoped, ids: &[i64]) -> Result<Vec<Activity>> {
 
 /// Current top-level activities of measures.
 pub async fn of_measures(s: &Scoped, measure_ids: &[i64]) -> Result<Vec<Activity>> {
-    let cond = Condition::all()
+    read::children::<activity::Entity>(s, activity::Column::MeasureId, measure_ids, top_level())
+        .await
+}
+
+/// Current activities without a parent.
+pub(crate) fn top_level() -> Condition {
+    Condition::all()
         .add(activity::Column::ParentId.is_null())
-        .add(activity::Column::Archived.eq(false));
-    read::children::<activity::Entity>(s, activity::Column::MeasureId, measure_ids, cond).await
+        .add(activity::Column::Archived.eq(false))
 }
 
 /// Current sub-activities of activities.

@@ -252,10 +252,15 @@ pub async fn by_ids(s: &Scoped, ids: &[i64]) -> Result<Vec<Measure>> {
 
 /// Current top-level measures of priorities.
 pub async fn of_priorities(s: &Scoped, priority_ids: &[i64]) -> Result<Vec<Measure>> {
-    let cond = Condition::all()
+    read::children::<measure::Entity>(s, measure::Column::PriorityId, priority_ids, top_level())
+        .await
+}
+
+/// Current measures without a parent.
+pub(crate) fn top_level() -> Condition {
+    Condition::all()
         .add(measure::Column::ParentId.is_null())
-        .add(measure::Column::Archived.eq(false));
-    read::children::<measure::Entity>(s, measure::Column::PriorityId, priority_ids, cond).await
+        .add(measure::Column::Archived.eq(false))
 }
 
 /// Current sub-measures of measures.

@@ -109,17 +109,21 @@ pub(crate) async fn children<E: Stored>(
 }
 
 pub(crate) async fn select_where<E: Stored>(s: &Scoped, cond: Condition) -> Result<Vec<E::Record>> {
-    let cond = cond.add(scope::condition(&s.ctx().read, E::REGION));
     let c = s.reader().await?;
-    E::readable(s)
-        .filter(cond)
-        .order_by_asc(E::ORDER)
-        .order_by_asc(E::ID)
+    readable_where::<E>(s, cond)
         .all(&c)
         .await?
         .into_iter()
         .map(E::record)
         .collect()
+}
+
+/// The rows of `E` that `s` reads and `cond` admits, in document order.
+fn readable_where<E: Stored>(s: &Scoped, cond: Condition) -> Select<E> {
+    E::readable(s)
+        .filter(cond.add(scope::condition(&s.ctx().read, E::REGION)))
+        .order_by_asc(E::ORDER)
+        .order_by_asc(E::ID)
 }
 
 #[cfg(test)]

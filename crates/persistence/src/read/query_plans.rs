@@ -3,14 +3,15 @@
 //! names but that matches most of the table would be taken as readily as a
 //! selective one.
 
+use super::readable_where;
 use crate::Db;
 use crate::entity::{activity, measure};
 use crate::scope::condition;
-use kpss_domain::access::Grant;
+use kpss_domain::access::{Ctx, Grant, Role};
 use kpss_domain::region::{KrajCode, RegionCode};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
-    Select, Statement,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Select,
+    Statement,
 };
 
 async fn migrated() -> Db {
@@ -69,34 +70,42 @@ async fn a_region_scope_searches_the_region_index() {
     }
 }
 
-/// Current top-level rows of two owners, as `measure::of_priorities` and
-/// `activity::of_measures` ask for them.
-fn top_level_of(
-    parent: impl ColumnTrait,
-    archived: impl ColumnTrait,
-    owner: impl ColumnTrait,
-) -> Condition {
-    Condition::all()
-        .add(parent.is_null())
-        .add(archived.eq(false))
-        .add(owner.is_in([1, 2]))
-}
-
+/// The top-level reads of a plan tree (`measure::of_priorities`,
+/// `activity::of_measures`) as `read::children` runs them, for a token of
+/// every region and one of one region.
 #[tokio::test]
-async fn top_level_rows_are_found_by_their_owner_not_by_having_no_parent() {
-    use activity::Column as A;
-    use measure::Column as M;
+async fn top_level_rows_are_not_found_by_having_no_parent() {
     let db = migrated().await;
-    let measures =
-        measure::Entity::find().filter(top_level_of(M::ParentId, M::Archived, M::PriorityId));
-    let plan = plan_of(&db, measures).await;
-    assert!(plan.contains("INDEX ix_measure_priority_id"), "{plan}");
-    let activities =
-        activity::Entity::find().filter(top_level_of(A::ParentId, A::Archived, A::MeasureId));
-    let plan = plan_of(&db, activities).await;
-    assert!(plan.contains("INDEX ix_activity_measure_id"), "{plan}");
+    let klatovy = RegionCode::parse("region", "klatovy").expect("a region");
+    let callers = [
+        Ctx::from_claims("all".into(), Role::Viewer, [].into(), true, [].into()),
+        Ctx::from_claims(
+            "one".into(),
+            Role::Viewer,
+            [klatovy].into(),
+            false,
+            [].into(),
+        ),
+    ];
+    for ctx in callers {
+        let s = db.scoped(ctx);
+        let by_priority =
+            crate::measure::top_level().add(measure::Column::PriorityId.is_in([1, 2]));
+        let by_measure =
+            crate::activity::top_level().add(activity::Column::MeasureId.is_in([1, 2]));
+        let plans = [
+            plan_of(&db, readable_where::<measure::Entity>(&s, by_priority)).await,
+            plan_of(&db, readable_where::<activity::Entity>(&s, by_measure)).await,
+        ];
+        for plan in plans {
+            assert!(
+                !plan.contains("parent_id") && !plan.contains("SCAN"),
+                "{plan}"
+            );
+        }
+    }
     // Children still take the parent index.
-    let children = measure::Entity::find().filter(M::ParentId.is_in([1, 2]));
+    let children = measure::Entity::find().filter(measure::Column::ParentId.is_in([1, 2]));
     let plan = plan_of(&db, children).await;
     assert!(plan.contains("INDEX ix_measure_parent_id"), "{plan}");
 }
