@@ -19,6 +19,7 @@ mod m20261203_000013_carried_from;
 mod m20261204_000014_write_position;
 mod m20261205_000015_read_policy_for_all;
 mod m20261205_000016_child_indexes;
+mod m20261206_000017_search_regions;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000014_write_position::Migration),
             Box::new(m20261205_000015_read_policy_for_all::Migration),
             Box::new(m20261205_000016_child_indexes::Migration),
+            Box::new(m20261206_000017_search_regions::Migration),
         ]
     }
 }

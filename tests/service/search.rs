@@ -238,6 +238,69 @@ async fn a_klatovy_token_never_gets_a_kromeriz_hit(b: Backend) {
     app.stop().await;
 }
 
+/// Every hit in `of` on every page, as "kind id region", in the order found.
+async fn every_hit(app: &TestApp, token: &str, text: &str, filter: Value) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let page = app
+            .query(
+                token,
+                HITS,
+                json!({ "t": text, "f": filter, "n": 100, "a": after }),
+            )
+            .await["searchHits"]
+            .clone();
+        found.extend(
+            nodes(&page)
+                .iter()
+                .map(|n| format!("{} {} {}", n["kind"], n["id"], n["region"]["code"])),
+        );
+        if page["pageInfo"]["hasNextPage"] != true {
+            return found;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+}
+
+/// A region's token, a kraj's token and a filter of regions or kraje find
+/// every hit of theirs, in the order of a national search: on SQLite the
+/// full-text index matches the regions with the words, and must leave none out.
+async fn scoped_searches_find_every_hit_of_their_regions(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.admin();
+    let klatovy = app.token(Role::Viewer, &["klatovy"], &[]);
+    let plzensky = app.token(Role::Viewer, &[], &["CZ032"]);
+    let two = app.token(Role::Viewer, &["klatovy"], &["CZ072"]);
+    for text in ["sociálních služeb", "domov", "senior", "Račín"] {
+        let national = every_hit(&app, &admin, text, json!(null)).await;
+        let of = |regions: &[&str]| -> Vec<String> {
+            national
+                .iter()
+                .filter(|h| regions.iter().any(|r| h.ends_with(&format!(" \"{r}\""))))
+                .cloned()
+                .collect()
+        };
+        assert!(!of(&["klatovy", "kromeriz"]).is_empty(), "{text}");
+        let callers = [
+            (&klatovy, json!(null), of(&["klatovy"])),
+            (&plzensky, json!(null), of(&["klatovy"])),
+            (&two, json!(null), of(&["klatovy", "kromeriz"])),
+            (&two, json!({ "kraje": ["CZ072"] }), of(&["kromeriz"])),
+            (
+                &admin,
+                json!({ "regions": ["chomutov", "klatovy"] }),
+                of(&["chomutov", "klatovy"]),
+            ),
+        ];
+        for (token, filter, expected) in callers {
+            let found = every_hit(&app, token, text, filter.clone()).await;
+            assert_eq!(found, expected, "{text} {filter}");
+        }
+    }
+    app.stop().await;
+}
+
 /// A service's new capacity text, an evaluation's comment and a measure's new
 /// title are found right after the write; other records keep their entries.
 async fn writes_update_the_entries_of_their_records(b: Backend) {
@@ -543,6 +606,7 @@ on_both_databases!(
     highlights_point_at_the_matched_words,
     archived_records_are_found_only_when_asked,
     a_klatovy_token_never_gets_a_kromeriz_hit,
+    scoped_searches_find_every_hit_of_their_regions,
     writes_update_the_entries_of_their_records,
     search_hits_page_with_cursors,
     bad_search_input_is_a_clear_error,

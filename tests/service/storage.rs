@@ -468,3 +468,39 @@ async fn sqlite_database_runs_in_wal_mode() {
         "WAL journal in use"
     );
 }
+
+/// A seeded SQLite database whose full-text index predates the regions in it
+/// (`m20261206_000017_search_regions` undone) is migrated: the index is
+/// rebuilt from the entries, each region's token finds exactly its entries.
+#[tokio::test]
+async fn an_sqlite_search_index_gains_the_regions_of_its_entries() {
+    use kpss_migrations::{Migrator, MigratorTrait};
+    let (config, _dir) = fresh_config(Backend::Sqlite).await;
+    kpss::prepare_database(&config).await.expect("prepared");
+    let conn = raw(&config.owner_url().expect("url")).await;
+    Migrator::down(&conn, Some(1))
+        .await
+        .expect("the index as it was");
+    let entries = "SELECT COUNT(*) FROM search_entry";
+    let columns =
+        "SELECT COUNT(*) FROM pragma_table_xinfo('search_entry') WHERE name = 'region_terms'";
+    assert_eq!(count(&conn, columns).await, 0);
+    Migrator::up(&conn, None).await.expect("upgraded");
+    let all = count(&conn, entries).await;
+    assert!(all > 0);
+    let mut found = 0;
+    for region in ["chomutov", "karlovy-vary", "klatovy", "kromeriz"] {
+        let token: String = region.bytes().map(|b| format!("{b:02x}")).collect();
+        let matched = count(
+            &conn,
+            &format!(
+                "SELECT COUNT(*) FROM search_fts WHERE search_fts MATCH 'region_terms: r{token}'"
+            ),
+        )
+        .await;
+        let of_region = count(&conn, &format!("{entries} WHERE region_code = '{region}'")).await;
+        assert_eq!(matched, of_region, "{region}");
+        found += matched;
+    }
+    assert_eq!(found, all);
+}

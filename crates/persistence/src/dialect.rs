@@ -4,11 +4,11 @@
 //! other file asks which engine it runs on; it asks [`Dialect`] what the
 //! engine does.
 
-use crate::entity::{audit_entry, data_version};
+use crate::entity::{audit_entry, data_version, region, search_entry};
 use crate::{Pool, Result, scope};
 use kpss_domain::access::Grant;
 use kpss_domain::analysis::QueryTerm;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SimpleExpr};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, QueryStatementBuilder, SimpleExpr};
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgListener};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
@@ -97,11 +97,15 @@ impl Dialect {
 
     /// Narrows `found` to the entries matching `terms`, and the expression
     /// that orders them best first: a `tsquery` through the owner's
-    /// `kpss_search_match` on PostgreSQL, FTS5 on SQLite.
+    /// `kpss_search_match` on PostgreSQL, FTS5 on SQLite. `grants` are the
+    /// regions the entries must be in (the caller's, a filter's): on SQLite
+    /// FTS5 matches them with the terms, so that it reads only their
+    /// entries; `found` must still hold their conditions, the tenant wall.
     pub(crate) fn full_text<E: EntityTrait>(
         self,
         mut found: Select<E>,
         terms: &[QueryTerm],
+        grants: &[&Grant],
     ) -> (Select<E>, SimpleExpr) {
         match self {
             Self::Postgres => {
@@ -119,12 +123,27 @@ impl Dialect {
                 (found, rank)
             }
             Self::Sqlite => {
-                QueryTrait::query(&mut found).inner_join(
-                    Alias::new("search_fts"),
-                    Expr::cust("search_fts.rowid = search_entry.id"),
-                );
-                found = found.filter(Expr::cust_with_values("search_fts MATCH ?", [fts5(terms)]));
-                (found, Expr::cust("bm25(search_fts, 10.0, 1.0)"))
+                // FTS5 first: SQLite keeps a CROSS JOIN's order. Given the
+                // region index first, it ran the full-text query once for
+                // every entry of the region.
+                QueryTrait::query(&mut found)
+                    .from_clear()
+                    .from(Alias::new("search_fts"))
+                    .cross_join(search_entry::Entity);
+                let mut query =
+                    "search_fts.rowid = search_entry.id AND search_fts MATCH (?".to_owned();
+                let mut parts = vec![Expr::val(format!(
+                    "{{title_terms body_terms}}: ({})",
+                    fts5(terms)
+                ))];
+                for g in grants.iter().filter(|g| !g.all) {
+                    query.push_str(" || ?");
+                    parts.push(fts5_regions(g));
+                }
+                query.push(')');
+                found = found.filter(Expr::cust_with_exprs(query, parts));
+                // `region_terms` weighs nothing: the rank is the texts' alone.
+                (found, Expr::cust("bm25(search_fts, 10.0, 1.0, 0.0)"))
             }
         }
     }
@@ -270,6 +289,33 @@ pub(crate) fn write_options() -> TransactionOptions {
         ..Default::default()
     }
 }
+
+/// The regions of `g` as a further condition of an FTS5 query, on the
+/// `region_terms` column (the token the migration
+/// `m20261206_000017_search_regions` gives an entry), read from the region
+/// table in the statement (a kraj's regions are its region rows). None
+/// (an empty text) beyond [`FTS5_MAX_REGIONS`]; "r", which no entry has,
+/// where the grant holds no region.
+fn fts5_regions(g: &Grant) -> SimpleExpr {
+    let condition = Query::select()
+        .expr(Expr::cust(format!(
+            "CASE WHEN count(*) = 0 THEN ' AND region_terms: r' \
+             WHEN count(*) <= {FTS5_MAX_REGIONS} THEN \
+             ' AND region_terms: (' || group_concat('r' || lower(hex(code)), ' OR ') || ')' \
+             ELSE '' END"
+        )))
+        .from(region::Entity)
+        .cond_where(scope::condition(g, region::Column::Code))
+        .to_owned();
+    SimpleExpr::SubQuery(None, Box::new(condition.into_sub_query_statement()))
+}
+
+/// The most regions a search names to FTS5. Its `bm25` weighs every phrase
+/// of the query for every row it ranks, the regions' too. At 206 regions,
+/// naming one region made three texts 1.3–5.6× faster than filtering after
+/// the match; naming 16, 2–3× for two of them and 0.8× for the third;
+/// naming 52, slower for two of three (`bench/results/search-latency.md`).
+const FTS5_MAX_REGIONS: usize = 16;
 
 /// A grant as row-level security reads it: `*`, or the region codes (the
 /// regions of granted kraje are looked up in the same statement).
@@ -469,4 +515,71 @@ pub(crate) async fn grant_service_role(conn: &DatabaseConnection, role: &str) ->
     }
     txn.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Db;
+    use kpss_domain::region::{KrajCode, RegionCode};
+
+    /// What `fts5_regions` adds to the FTS5 query for `g`.
+    async fn regions_condition(db: &Db, g: &Grant) -> String {
+        let select = Query::select().expr_as(fts5_regions(g), "c").to_owned();
+        let row = db
+            .conn()
+            .query_one(&select)
+            .await
+            .expect("the condition")
+            .expect("a row");
+        row.try_get("", "c").expect("text")
+    }
+
+    #[tokio::test]
+    async fn a_search_names_at_most_sixteen_regions_to_fts5() {
+        let db = Db::connect("sqlite::memory:").await.expect("connect");
+        db.migrate().await.expect("migrate");
+        let mut sql = "INSERT INTO kraj (code, name, name_key) VALUES ('CZ032', 'P', 'p'), ('CZ072', 'Z', 'z');
+            INSERT INTO region (code, name, name_key, kind, kraj_code) VALUES ('solo', 's', 's', 'orp', 'CZ072')".to_owned();
+        for i in 0..=FTS5_MAX_REGIONS {
+            sql.push_str(&format!(", ('r{i}', 'r', 'r', 'orp', 'CZ032')"));
+        }
+        db.conn().execute_unprepared(&sql).await.expect("regions");
+        let solo = RegionCode::parse("region", "solo").expect("a region");
+        let grant = |regions: Vec<RegionCode>, kraje: Vec<&str>| Grant {
+            regions: regions.into_iter().collect(),
+            kraje: kraje
+                .into_iter()
+                .map(|k| KrajCode::parse("kraj", k).expect("a kraj"))
+                .collect(),
+            all: false,
+        };
+        let cases = [
+            (
+                grant(vec![solo.clone()], vec![]),
+                " AND region_terms: (r736f6c6f)",
+            ),
+            (
+                grant(vec![], vec!["CZ072"]),
+                " AND region_terms: (r736f6c6f)",
+            ),
+            (grant(vec![solo], vec!["CZ032"]), ""),
+            (grant(vec![], vec![]), " AND region_terms: r"),
+        ];
+        for (g, expected) in cases {
+            assert_eq!(regions_condition(&db, &g).await, expected, "{g:?}");
+        }
+        let sixteen = grant(
+            (1..=FTS5_MAX_REGIONS)
+                .map(|i| RegionCode::parse("region", &format!("r{i}")).expect("a region"))
+                .collect(),
+            vec![],
+        );
+        let named = regions_condition(&db, &sixteen).await;
+        assert_eq!(
+            named.matches(" OR ").count(),
+            FTS5_MAX_REGIONS - 1,
+            "{named}"
+        );
+    }
 }

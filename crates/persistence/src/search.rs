@@ -17,10 +17,10 @@ use kpss_domain::EntityKind;
 use kpss_domain::access::Grant;
 use kpss_domain::analysis::{self, QueryTerm};
 use kpss_domain::region::RegionCode;
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, SimpleExpr};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, TransactionTrait,
 };
 use std::collections::HashMap;
 
@@ -330,21 +330,7 @@ pub async fn search(s: &Scoped, q: &SearchQuery, page: Page) -> Result<Connectio
             format!("at most {} words are searched", analysis::MAX_TERMS),
         ));
     }
-    let mut cond = Condition::all().add(scope::condition(
-        &s.ctx().read,
-        search_entry::Column::RegionCode,
-    ));
-    if let Some(g) = &q.regions {
-        cond = cond.add(scope::condition(g, search_entry::Column::RegionCode));
-    }
-    if let Some(kinds) = &q.kinds {
-        cond = cond.add(search_entry::Column::Kind.is_in(kinds.iter().map(|k| k.hit_name())));
-    }
-    if !q.include_archived {
-        cond = cond.add(search_entry::Column::Archived.eq(false));
-    }
-    let found = search_entry::Entity::find().filter(cond);
-    let (found, rank) = s.db().dialect().full_text(found, &terms);
+    let (found, rank) = matching(s, q, &terms);
     let c = s.reader().await?;
     let total_count = if page.count {
         found.clone().count(&c).await?
@@ -369,6 +355,27 @@ pub async fn search(s: &Scoped, q: &SearchQuery, page: Page) -> Result<Connectio
         has_next_page,
         total_count,
     })
+}
+
+/// The readable entries of `q` that match `terms`, and their rank (best first, ascending).
+pub(crate) fn matching(
+    s: &Scoped,
+    q: &SearchQuery,
+    terms: &[QueryTerm],
+) -> (Select<search_entry::Entity>, SimpleExpr) {
+    let grants: Vec<&Grant> = std::iter::once(&s.ctx().read).chain(&q.regions).collect();
+    let mut cond = Condition::all();
+    for g in &grants {
+        cond = cond.add(scope::condition(g, search_entry::Column::RegionCode));
+    }
+    if let Some(kinds) = &q.kinds {
+        cond = cond.add(search_entry::Column::Kind.is_in(kinds.iter().map(|k| k.hit_name())));
+    }
+    if !q.include_archived {
+        cond = cond.add(search_entry::Column::Archived.eq(false));
+    }
+    let found = search_entry::Entity::find().filter(cond);
+    s.db().dialect().full_text(found, terms, &grants)
 }
 
 /// A hit with the snippet of its best-matching field (the title on a tie).
