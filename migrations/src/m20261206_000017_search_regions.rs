@@ -1,14 +1,17 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
 
-/// On SQLite the full-text index holds each entry's region as a term
-/// (`region_terms`: "r" and the code's bytes in hex, one token), so that a
-/// search matches the caller's regions and the text together inside FTS5
-/// and reads only their entries. Before, FTS5 found the matches of every
-/// region and the region was filtered after, or (as SQLite planned it for a
-/// one-region grant) the full-text query ran once for every entry of the
-/// region; either way a search grew with the number of regions.
-/// PostgreSQL's search is unchanged.
+/// A search names the caller's regions where the database matches the
+/// words, so that it reads only their entries. Before, the full-text index
+/// gave the matches of every region and the region was filtered after (or,
+/// as SQLite planned it for a one-region grant, the full-text query ran
+/// once for every entry of the region): a search grew with the number of
+/// regions.
+/// - SQLite: the FTS5 table holds each entry's region as a term
+///   (`region_terms`: "r" and the code's bytes in hex, one token).
+/// - PostgreSQL: `kpss_search_match` names the caller's regions in its
+///   query (it tested them with `kpss_in_setting`, which no index serves),
+///   so that the planner may start from the region index or from the text's.
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -54,25 +57,55 @@ DROP TABLE search_fts;";
 const REGION_TERMS: &str = "ALTER TABLE search_entry ADD COLUMN region_terms TEXT
   GENERATED ALWAYS AS ('r' || lower(hex(region_code))) VIRTUAL;";
 
+/// The readable entries' ids that match `query`, as the owner (see
+/// `m20261201_000006_czech_search`), the caller's regions named in the
+/// query unless they are all. Planned for each call's regions: a plan
+/// kept for any regions took every region's matches from the text index.
+const POSTGRES_UP: &str = r#"CREATE OR REPLACE FUNCTION kpss_search_match(query tsquery) RETURNS bigint[]
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp SET plan_cache_mode = force_custom_plan AS $$
+DECLARE readable text := current_setting('kpss.read_regions', true);
+BEGIN
+  IF readable = '*' THEN
+    RETURN (SELECT coalesce(array_agg(id), '{}') FROM search_entry WHERE document @@ query);
+  END IF;
+  RETURN (SELECT coalesce(array_agg(id), '{}') FROM search_entry
+    WHERE document @@ query AND region_code = ANY (string_to_array(readable, ',')));
+END
+$$;"#;
+
+const POSTGRES_DOWN: &str = r#"CREATE OR REPLACE FUNCTION kpss_search_match(query tsquery) RETURNS bigint[]
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+  SELECT coalesce(array_agg(id), '{}') FROM search_entry
+  WHERE document @@ query AND kpss_in_setting(region_code, 'kpss.read_regions')
+$$;"#;
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let columns = ["title_terms", "body_terms", "region_terms"];
-        sqlite_only(m, &[DROP_INDEX, REGION_TERMS, &index(&columns)]).await
+        let sqlite = [DROP_INDEX, REGION_TERMS, &index(&columns)];
+        in_one_transaction(m, &sqlite, &[POSTGRES_UP]).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let columns = ["title_terms", "body_terms"];
         let drop_column = "ALTER TABLE search_entry DROP COLUMN region_terms;";
-        sqlite_only(m, &[DROP_INDEX, drop_column, &index(&columns)]).await
+        let sqlite = [DROP_INDEX, drop_column, &index(&columns)];
+        in_one_transaction(m, &sqlite, &[POSTGRES_DOWN]).await
     }
 }
 
-/// Runs `steps` in one transaction on SQLite; nothing on PostgreSQL.
-async fn sqlite_only(m: &SchemaManager<'_>, steps: &[&str]) -> Result<(), DbErr> {
-    if m.get_database_backend() != DbBackend::Sqlite {
-        return Ok(());
-    }
+/// Runs the steps of the connection's engine in one transaction.
+async fn in_one_transaction(
+    m: &SchemaManager<'_>,
+    sqlite: &[&str],
+    postgres: &[&str],
+) -> Result<(), DbErr> {
+    let steps = match m.get_database_backend() {
+        DbBackend::Sqlite => sqlite,
+        _ => postgres,
+    };
     // One connection: another connection of the pool may not yet see a table this one dropped.
     let txn = m.get_connection().begin().await?;
     for step in steps {

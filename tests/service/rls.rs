@@ -48,6 +48,42 @@ async fn the_service_role_sees_only_the_regions_of_its_settings() {
     app.stop().await;
 }
 
+/// The owner's search match answers the ids of the regions of the caller's
+/// setting only, all of them for "*", none without a setting or with an
+/// empty one: the same rule as the read policy, whichever index it takes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_search_match_keeps_to_the_regions_of_the_setting() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let c = as_service_role(&app).await;
+    let owner = Database::connect(app.config.owner_url().expect("owner"))
+        .await
+        .expect("owner");
+    let entries = |regions: &str| {
+        format!(
+            "SELECT COUNT(*) FROM search_entry WHERE document @@ 'domov'::tsquery \
+             AND ('{regions}' = '*' OR region_code = ANY (string_to_array('{regions}', ',')))"
+        )
+    };
+    let matched = "SELECT COALESCE(cardinality(kpss_search_match('domov'::tsquery)), 0)::bigint";
+    for regions in ["klatovy", "klatovy,kromeriz", "*", ""] {
+        let txn = c.begin().await.expect("begin");
+        txn.execute_unprepared(&format!(
+            "SELECT set_config('kpss.read_regions', '{regions}', true)"
+        ))
+        .await
+        .expect("setting");
+        let expected = count(&owner, &entries(regions)).await;
+        assert!(regions.is_empty() || expected > 0, "{regions}");
+        // More calls than PostgreSQL plans afresh before it may keep a plan.
+        for _ in 0..7 {
+            assert_eq!(count(&txn, matched).await, expected, "{regions}");
+        }
+        txn.rollback().await.expect("rollback");
+    }
+    assert_eq!(count(&c, matched).await, 0, "no setting");
+    app.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_settings_every_tenant_table_is_empty_and_plans_cannot_be_deleted() {
     let app = TestApp::spawn(Backend::Postgres).await;

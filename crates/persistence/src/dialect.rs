@@ -110,9 +110,11 @@ impl Dialect {
         match self {
             Self::Postgres => {
                 let tsq = tsquery(terms);
-                // Matched through the index by the owner's function (see the migration), in scope.
+                // Matched through the index by the owner's function (see the
+                // migrations), in scope. In a sub-select it runs once: as a
+                // filter, PostgreSQL may call it for every row it reads.
                 found = found.filter(Expr::cust_with_values(
-                    "search_entry.id = ANY (kpss_search_match(CAST($1 AS tsquery)))",
+                    "search_entry.id = ANY (CAST((SELECT kpss_search_match(CAST($1 AS tsquery))) AS bigint[]))",
                     [tsq.clone()],
                 ));
                 // Normalised by document length; A (title) weighs 1.0, B (body) 0.4.
