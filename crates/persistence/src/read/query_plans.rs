@@ -38,10 +38,27 @@ async fn plan_of<E: EntityTrait>(db: &Db, select: Select<E>) -> String {
     steps.join("; ")
 }
 
+fn klatovy() -> RegionCode {
+    RegionCode::parse("region", "klatovy").expect("a region")
+}
+
+/// Viewers of every region, of one region and of one kraj.
+fn callers() -> [Ctx; 3] {
+    let kraj = KrajCode::parse("kraj", "CZ032").expect("a kraj");
+    let viewer = |sub: &str, regions, all, kraje| {
+        Ctx::from_claims(sub.into(), Role::Viewer, regions, all, kraje)
+    };
+    [
+        viewer("all", [].into(), true, [].into()),
+        viewer("one", [klatovy()].into(), false, [].into()),
+        viewer("kraj", [].into(), false, [kraj].into()),
+    ]
+}
+
 #[tokio::test]
 async fn a_region_scope_searches_the_region_index() {
     let db = migrated().await;
-    let region = RegionCode::parse("region", "klatovy").expect("a region");
+    let region = klatovy();
     let kraj = KrajCode::parse("kraj", "CZ032").expect("a kraj");
     let grants = [
         Grant {
@@ -72,23 +89,11 @@ async fn a_region_scope_searches_the_region_index() {
 }
 
 /// The top-level reads of a plan tree (`measure::of_priorities`,
-/// `activity::of_measures`) as `read::children` runs them, for a token of
-/// every region and one of one region.
+/// `activity::of_measures`) as `read::children` runs them, for every caller.
 #[tokio::test]
 async fn top_level_rows_are_not_found_by_having_no_parent() {
     let db = migrated().await;
-    let klatovy = RegionCode::parse("region", "klatovy").expect("a region");
-    let callers = [
-        Ctx::from_claims("all".into(), Role::Viewer, [].into(), true, [].into()),
-        Ctx::from_claims(
-            "one".into(),
-            Role::Viewer,
-            [klatovy].into(),
-            false,
-            [].into(),
-        ),
-    ];
-    for ctx in callers {
+    for ctx in callers() {
         let s = db.scoped(ctx);
         let by_priority =
             crate::measure::top_level().add(measure::Column::PriorityId.is_in([1, 2]));
@@ -117,28 +122,15 @@ async fn top_level_rows_are_not_found_by_having_no_parent() {
 #[tokio::test]
 async fn a_search_starts_from_the_full_text_index() {
     let db = migrated().await;
-    let klatovy = RegionCode::parse("region", "klatovy").expect("a region");
-    let kraj = KrajCode::parse("kraj", "CZ032").expect("a kraj");
-    let callers = [
-        Ctx::from_claims("all".into(), Role::Viewer, [].into(), true, [].into()),
-        Ctx::from_claims(
-            "one".into(),
-            Role::Viewer,
-            [klatovy.clone()].into(),
-            false,
-            [].into(),
-        ),
-        Ctx::from_claims("kraj".into(), Role::Viewer, [].into(), false, [kraj].into()),
-    ];
     let filtered = SearchQuery {
         regions: Some(Grant {
-            regions: [klatovy].into(),
+            regions: [klatovy()].into(),
             ..Grant::default()
         }),
         ..SearchQuery::default()
     };
     let terms = kpss_domain::analysis::query("senior");
-    for ctx in callers {
+    for ctx in callers() {
         let s = db.scoped(ctx);
         for q in [&SearchQuery::default(), &filtered] {
             let plan = plan_of(&db, matching(&s, q, &terms).0).await;
