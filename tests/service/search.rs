@@ -238,7 +238,7 @@ async fn a_klatovy_token_never_gets_a_kromeriz_hit(b: Backend) {
     app.stop().await;
 }
 
-/// Every hit in `of` on every page, as "kind id region", in the order found.
+/// Every hit of `text` for `token` and `filter`, page after page, as "kind id region", in order.
 async fn every_hit(app: &TestApp, token: &str, text: &str, filter: Value) -> Vec<String> {
     let mut found = Vec::new();
     let mut after = Value::Null;
