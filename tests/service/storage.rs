@@ -478,7 +478,12 @@ async fn an_sqlite_search_index_gains_the_regions_of_its_entries() {
     let (config, _dir) = fresh_config(Backend::Sqlite).await;
     kpss::prepare_database(&config).await.expect("prepared");
     let conn = raw(&config.owner_url().expect("url")).await;
-    Migrator::down(&conn, Some(1))
+    let since = Migrator::migrations()
+        .iter()
+        .rev()
+        .position(|m| m.name() == "m20261206_000017_search_regions")
+        .expect("the migration");
+    Migrator::down(&conn, Some(since as u32 + 1))
         .await
         .expect("the index as it was");
     let entries = "SELECT COUNT(*) FROM search_entry";
