@@ -2,6 +2,7 @@
 //! schema only; data comes from `seeds/` through `kpss seed`.
 
 pub use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::TransactionTrait;
 
 mod m20261123_000001_initial;
 mod m20261123_000002_search;
@@ -94,6 +95,16 @@ pub async fn rename_applied(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
         .to_owned();
     conn.execute(&rename).await?;
     Ok(())
+}
+
+/// Runs `steps` in one transaction on one connection: on SQLite another
+/// connection of the pool may not yet see a table or index this one dropped.
+async fn in_one_transaction(m: &SchemaManager<'_>, steps: &[&str]) -> Result<(), DbErr> {
+    let txn = m.get_connection().begin().await?;
+    for step in steps {
+        txn.execute_unprepared(step).await?;
+    }
+    txn.commit().await
 }
 
 /// Every table with a `region_code`, as the migrations leave the schema on

@@ -1,5 +1,5 @@
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
+use sea_orm_migration::sea_orm::DbBackend;
 
 /// On SQLite the `parent_id` indexes of measures and activities hold only
 /// the rows that have a parent. They serve the lookups of children
@@ -34,16 +34,15 @@ async fn parent_indexes(m: &SchemaManager<'_>, filter: &str) -> Result<(), DbErr
     if m.get_database_backend() != DbBackend::Sqlite {
         return Ok(());
     }
-    // One connection for both statements: on SQLite another connection of
-    // the pool may still see the index that this one has dropped.
-    let txn = m.get_connection().begin().await?;
-    for t in TABLES {
-        txn.execute_unprepared(&format!("DROP INDEX IF EXISTS ix_{t}_parent_id"))
-            .await?;
-        txn.execute_unprepared(&format!(
-            "CREATE INDEX ix_{t}_parent_id ON {t} (parent_id){filter}"
-        ))
-        .await?;
-    }
-    txn.commit().await
+    let steps: Vec<String> = TABLES
+        .iter()
+        .flat_map(|t| {
+            [
+                format!("DROP INDEX IF EXISTS ix_{t}_parent_id"),
+                format!("CREATE INDEX ix_{t}_parent_id ON {t} (parent_id){filter}"),
+            ]
+        })
+        .collect();
+    let steps: Vec<&str> = steps.iter().map(String::as_str).collect();
+    crate::in_one_transaction(m, &steps).await
 }

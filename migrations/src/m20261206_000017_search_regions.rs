@@ -1,5 +1,5 @@
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
+use sea_orm_migration::sea_orm::DbBackend;
 
 /// A search names the caller's regions where the database matches the
 /// words, so that it reads only their entries. Before, the full-text index
@@ -83,33 +83,23 @@ $$;"#;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        let columns = ["title_terms", "body_terms", "region_terms"];
-        let sqlite = [DROP_INDEX, REGION_TERMS, &index(&columns)];
-        in_one_transaction(m, &sqlite, &[POSTGRES_UP]).await
+        let index = index(&["title_terms", "body_terms", "region_terms"]);
+        match m.get_database_backend() {
+            DbBackend::Sqlite => {
+                crate::in_one_transaction(m, &[DROP_INDEX, REGION_TERMS, &index]).await
+            }
+            _ => crate::in_one_transaction(m, &[POSTGRES_UP]).await,
+        }
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        let columns = ["title_terms", "body_terms"];
+        let index = index(&["title_terms", "body_terms"]);
         let drop_column = "ALTER TABLE search_entry DROP COLUMN region_terms;";
-        let sqlite = [DROP_INDEX, drop_column, &index(&columns)];
-        in_one_transaction(m, &sqlite, &[POSTGRES_DOWN]).await
+        match m.get_database_backend() {
+            DbBackend::Sqlite => {
+                crate::in_one_transaction(m, &[DROP_INDEX, drop_column, &index]).await
+            }
+            _ => crate::in_one_transaction(m, &[POSTGRES_DOWN]).await,
+        }
     }
-}
-
-/// Runs the steps of the connection's engine in one transaction.
-async fn in_one_transaction(
-    m: &SchemaManager<'_>,
-    sqlite: &[&str],
-    postgres: &[&str],
-) -> Result<(), DbErr> {
-    let steps = match m.get_database_backend() {
-        DbBackend::Sqlite => sqlite,
-        _ => postgres,
-    };
-    // One connection: another connection of the pool may not yet see a table this one dropped.
-    let txn = m.get_connection().begin().await?;
-    for step in steps {
-        txn.execute_unprepared(step).await?;
-    }
-    txn.commit().await
 }

@@ -134,10 +134,7 @@ impl Dialect {
                     .cross_join(search_entry::Entity);
                 let mut query =
                     "search_fts.rowid = search_entry.id AND search_fts MATCH (?".to_owned();
-                let mut parts = vec![Expr::val(format!(
-                    "{{title_terms body_terms}}: ({})",
-                    fts5(terms)
-                ))];
+                let mut parts = vec![Expr::val(fts5(terms))];
                 for g in grants.iter().filter(|g| !g.all) {
                     query.push_str(" || ?");
                     parts.push(fts5_regions(g));
@@ -252,7 +249,8 @@ pub(crate) async fn prepare_lock(url: &str) -> Result<DatabaseTransaction> {
     Ok(lock)
 }
 
-/// The query in FTS5's syntax. Terms are `[a-z0-9]+`, so quoting is safe.
+/// The query in FTS5's syntax, on the texts' columns (not `region_terms`).
+/// Terms are `[a-z0-9]+`, so quoting is safe.
 fn fts5(query: &[QueryTerm]) -> String {
     let parts: Vec<String> = query
         .iter()
@@ -262,7 +260,7 @@ fn fts5(query: &[QueryTerm]) -> String {
             QueryTerm::Phrase(ws) => format!("\"{}\"", ws.join(" ")),
         })
         .collect();
-    parts.join(" AND ")
+    format!("{{title_terms body_terms}}: ({})", parts.join(" AND "))
 }
 
 /// The query as a PostgreSQL `tsquery`. A phrase stays within the title
