@@ -114,8 +114,10 @@ fn parse_format(s: &str) -> Result<kpss_documents::Format, String> {
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
-    kpss::telemetry::init(cli.log_format);
-    if let Err(e) = run(cli).await {
+    let logs = kpss::telemetry::init(cli.log_format);
+    let result = run(cli).await;
+    drop(logs);
+    if let Err(e) = result {
         eprintln!("kpss: {e}");
         std::process::exit(1);
     }

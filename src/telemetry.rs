@@ -1,6 +1,7 @@
 //! Logs (text, or JSON lines with `KPSS_LOG_FORMAT=json`) and, with the
 //! `otlp` cargo feature, traces exported over OTLP.
 
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -12,24 +13,32 @@ pub enum LogFormat {
 }
 
 /// Installs the process's subscriber: the `KPSS_LOG` filter, logs to stderr.
-pub fn init(format: LogFormat) {
+/// Lines are written by a thread of their own, in batches (one line a request
+/// would otherwise cost each request a write to stderr); none is dropped, and
+/// the guard returned writes what is left when it is dropped.
+pub fn init(format: LogFormat) -> WorkerGuard {
+    let (stderr, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::BufWriter::new(std::io::stderr()));
     let filter = EnvFilter::try_from_env("KPSS_LOG").unwrap_or_else(|_| "info".into());
     let logs = match format {
         LogFormat::Text => tracing_subscriber::fmt::layer()
-            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_writer(stderr)
             .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .flatten_event(true)
             .with_current_span(false)
             .with_span_list(false)
-            .with_writer(std::io::stderr)
+            .with_writer(stderr)
             .boxed(),
     };
     let registry = tracing_subscriber::registry().with(filter).with(logs);
     #[cfg(feature = "otlp")]
     let registry = registry.with(otlp::layer());
     registry.init();
+    guard
 }
 
 #[cfg(feature = "otlp")]

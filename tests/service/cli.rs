@@ -122,16 +122,22 @@ impl Drop for Server {
 /// Starts `kpss serve` in its (empty) data folder with the given environment
 /// and returns it with the lines of its banner.
 fn serve_with(data: &std::path::Path, port: u16, env: &[(&str, &str)]) -> (Server, Vec<String>) {
-    let mut child = kpss()
-        .arg("serve")
+    launch(serve_command(data, port, env).stderr(Stdio::inherit()))
+}
+
+fn serve_command(data: &std::path::Path, port: u16, env: &[(&str, &str)]) -> Command {
+    let mut cmd = kpss();
+    cmd.arg("serve")
         .current_dir(data)
         .env("KPSS_DATA_DIR", data)
         .env("KPSS_LISTEN", format!("127.0.0.1:{port}"))
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("kpss serve");
+        .envs(env.iter().copied());
+    cmd
+}
+
+/// Starts `cmd` and returns it with the lines of its banner.
+fn launch(cmd: &mut Command) -> (Server, Vec<String>) {
+    let mut child = cmd.stdout(Stdio::piped()).spawn().expect("kpss serve");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let mut banner = Vec::new();
     for line in lines.by_ref() {
@@ -226,6 +232,30 @@ async fn serve_runs_with_no_configuration_and_stops_on_sigterm() {
     let (status, _) = ask(&http, port, &token, "{ me { subject } }").await;
     assert_eq!(status, 200);
     assert!(sigterm(&mut child).success());
+}
+
+/// The request log, written to a file: a line for each request, every line
+/// on disk once the server has stopped, and no terminal colour codes.
+#[tokio::test]
+async fn the_request_log_is_plain_text_and_complete_at_shutdown() {
+    let data = tempfile::tempdir().expect("dir");
+    let log = data.path().join("stderr.log");
+    let port = free_port();
+    let file = std::fs::File::create(&log).expect("log file");
+    let (mut server, banner) =
+        launch(serve_command(data.path(), port, &[("KPSS_LOG", "info")]).stderr(file));
+    let at = banner.iter().position(|l| l.contains("Admin token"));
+    let token = at.and_then(|i| banner.get(i + 1)).expect("a token");
+    let http = reqwest::Client::new();
+    for _ in 0..50 {
+        let (status, _) = ask(&http, port, token, "{ regions { code } }").await;
+        assert_eq!(status, 200);
+    }
+    assert!(sigterm(&mut server).success());
+    let text = std::fs::read_to_string(&log).expect("log");
+    let requests = text.lines().filter(|l| l.contains("graphql request"));
+    assert_eq!(requests.count(), 50, "{text}");
+    assert!(!text.contains('\u{1b}'), "colour codes in a file: {text}");
 }
 
 /// A configured secret or key set, or production, is no zero set-up: the
