@@ -12,7 +12,8 @@ impl MigrationName for Migration {
     }
 }
 
-const BY_ARRAY: &str = "region_code = ANY ((SELECT kpss_regions('kpss.read_regions'))::text[])";
+pub(crate) const BY_ARRAY: &str =
+    "region_code = ANY ((SELECT kpss_regions('kpss.read_regions'))::text[])";
 
 /// The tables whose read policy was `BY_ARRAY` when this migration was
 /// written (`search_entry` has its own; a later table writes its policy in
@@ -45,7 +46,7 @@ impl MigrationTrait for Migration {
 }
 
 /// Makes `using` the read policy of the tables (PostgreSQL only).
-async fn set_read_policy(m: &SchemaManager<'_>, using: &str) -> Result<(), DbErr> {
+pub(crate) async fn set_read_policy(m: &SchemaManager<'_>, using: &str) -> Result<(), DbErr> {
     if m.get_database_backend() != DbBackend::Postgres {
         return Ok(());
     }

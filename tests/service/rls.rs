@@ -13,6 +13,12 @@ async fn count(c: &impl ConnectionTrait, sql: &str) -> i64 {
     row.try_get_by_index::<i64>(0).expect("count")
 }
 
+async fn rows(c: &impl ConnectionTrait, sql: &str) -> Vec<sea_orm::QueryResult> {
+    c.query_all_raw(Statement::from_string(c.get_database_backend(), sql))
+        .await
+        .expect(sql)
+}
+
 async fn as_service_role(app: &TestApp) -> DatabaseConnection {
     Database::connect(app.config.database_url.as_deref().expect("service url"))
         .await
@@ -216,32 +222,32 @@ async fn a_role_without_grants_hears_only_numbers_of_changes() {
 
 /// Every tenant table reads through the same policy (`search_entry` through
 /// its own), and a reader of every region passes it without the array of
-/// every region's code.
+/// every region's code, on a setting read once per statement (a sub-select),
+/// not once per row.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_tenant_table_has_the_read_policy_with_the_way_for_readers_of_all() {
     let app = TestApp::spawn(Backend::Postgres).await;
     let owner = Database::connect(app.config.owner_url().expect("owner"))
         .await
         .expect("owner");
-    let rows = owner
-        .query_all_raw(Statement::from_string(
-            sea_orm::DbBackend::Postgres,
-            "SELECT tablename::text, qual FROM pg_policies WHERE policyname = 'kpss_read'",
-        ))
-        .await
-        .expect("policies");
-    let policies: std::collections::BTreeMap<String, String> = rows
-        .iter()
-        .map(|r| {
-            (
-                r.try_get_by_index(0).expect("table"),
-                r.try_get_by_index(1).expect("qual"),
-            )
-        })
-        .collect();
+    let policies: std::collections::BTreeMap<String, String> = rows(
+        &owner,
+        "SELECT tablename::text, qual FROM pg_policies WHERE policyname = 'kpss_read'",
+    )
+    .await
+    .iter()
+    .map(|r| {
+        (
+            r.try_get_by_index(0).expect("table"),
+            r.try_get_by_index(1).expect("qual"),
+        )
+    })
+    .collect();
     let all_first = policies["plan"].clone();
     assert!(
-        all_first.starts_with("((current_setting('kpss.read_regions'::text, true) = '*'::text) OR"),
+        all_first.starts_with(
+            "(( SELECT (current_setting('kpss.read_regions'::text, true) = '*'::text)) OR"
+        ),
         "{all_first}"
     );
     for table in kpss_migrations::TENANT_TABLES {
@@ -252,5 +258,26 @@ async fn every_tenant_table_has_the_read_policy_with_the_way_for_readers_of_all(
             assert_eq!(qual, &all_first, "{table}");
         }
     }
+    // As the service role: no row filter calls `current_setting`.
+    let c = as_service_role(&app).await;
+    let txn = c.begin().await.expect("begin");
+    txn.execute_unprepared("SELECT set_config('kpss.read_regions', '*', true)")
+        .await
+        .expect("settings");
+    let plan =
+        "EXPLAIN SELECT COUNT(*) FROM capacity JOIN service ON service.id = capacity.service_id";
+    let lines: Vec<String> = rows(&txn, plan)
+        .await
+        .iter()
+        .map(|r| r.try_get_by_index(0).expect("a line"))
+        .collect();
+    assert!(
+        lines.iter().filter(|l| l.contains("Filter:")).count() == 2
+            && !lines
+                .iter()
+                .any(|l| l.contains("Filter:") && l.contains("current_setting")),
+        "{lines:#?}"
+    );
+    txn.rollback().await.expect("rollback");
     app.stop().await;
 }
