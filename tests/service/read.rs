@@ -398,51 +398,112 @@ async fn capacity_summary_matches_the_seed_files(b: Backend) {
     app.stop().await;
 }
 
-async fn evaluation_summary_counts_latest_statuses(b: Backend) {
-    let app = TestApp::spawn(b).await;
-    let mut expected: BTreeMap<(String, String), i64> = BTreeMap::new();
-    fn latest(
+/// Per region and status, the measures (sub-measures too) of the seeds whose
+/// evaluation of `year`, or latest without one, has that status.
+fn seeded_statuses(year: Option<i32>) -> BTreeMap<(String, String), i64> {
+    fn count(
         m: &kpss_domain::seed::MeasureData,
         region: &str,
+        year: Option<i32>,
         out: &mut BTreeMap<(String, String), i64>,
     ) {
-        if let Some(e) = m.evaluations.iter().max_by_key(|e| e.year) {
+        let counted = match year {
+            Some(y) => m.evaluations.iter().find(|e| e.year == y),
+            None => m.evaluations.iter().max_by_key(|e| e.year),
+        };
+        if let Some(e) = counted {
             *out.entry((region.to_owned(), e.status.to_string()))
                 .or_default() += 1;
         }
-        m.sub_measures.iter().for_each(|s| latest(s, region, out));
+        m.sub_measures
+            .iter()
+            .for_each(|s| count(s, region, year, out));
     }
+    let mut out = BTreeMap::new();
     for region in REGIONS {
         for p in seed_file(region).plans {
             for pr in p.priorities {
                 pr.measures
                     .iter()
-                    .for_each(|m| latest(m, region, &mut expected));
+                    .for_each(|m| count(m, region, year, &mut out));
             }
         }
     }
-    let data = app
+    out
+}
+
+async fn evaluation_summary_counts_latest_statuses(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    const SUMMARY: &str = "query($y: Int) { evaluationSummary(filter: { year: $y }, groupBy: [REGION, STATUS]) { region { code } status count } }";
+    let summary = |year: Option<i32>| {
+        let app = &app;
+        async move {
+            let data = app.query(&app.admin(), SUMMARY, json!({ "y": year })).await;
+            data["evaluationSummary"]
+                .as_array()
+                .expect("groups")
+                .iter()
+                .map(|g| {
+                    (
+                        (
+                            g["region"]["code"].as_str().expect("r").to_owned(),
+                            g["status"].as_str().expect("s").to_owned(),
+                        ),
+                        g["count"].as_i64().expect("n"),
+                    )
+                })
+                .collect::<BTreeMap<(String, String), i64>>()
+        }
+    };
+    let got = summary(None).await;
+    assert_eq!(got, seeded_statuses(None));
+    // A year counts that year's evaluations, not the latest ones.
+    let year = 2008;
+    let of_year = seeded_statuses(Some(year));
+    assert!(!of_year.is_empty() && of_year != got, "{of_year:?}");
+    assert_eq!(summary(Some(year)).await, of_year);
+    // A later evaluation of a measure counts instead of its earlier one.
+    let admin = app.admin();
+    let region = got
+        .keys()
+        .next()
+        .expect("a region with evaluations")
+        .0
+        .clone();
+    let listed = app
         .query(
-            &app.admin(),
-            "{ evaluationSummary(groupBy: [REGION, STATUS]) { region { code } status count } }",
-            json!({}),
+            &admin,
+            "query($r: [String!]) { measures(filter: { regions: $r }, first: 100) { nodes { id evaluations { year status } } } }",
+            json!({ "r": [region] }),
         )
         .await;
-    let got: BTreeMap<(String, String), i64> = data["evaluationSummary"]
+    let (id, earlier) = listed["measures"]["nodes"]
         .as_array()
-        .expect("groups")
+        .expect("measures")
         .iter()
-        .map(|g| {
-            (
-                (
-                    g["region"]["code"].as_str().expect("r").to_owned(),
-                    g["status"].as_str().expect("s").to_owned(),
-                ),
-                g["count"].as_i64().expect("n"),
-            )
+        .find_map(|m| {
+            let e = m["evaluations"].as_array()?.first()?;
+            Some((m["id"].clone(), e["status"].as_str()?.to_owned()))
         })
-        .collect();
-    assert_eq!(got, expected);
+        .expect("a measure with an evaluation");
+    let later = if earlier == "NOT_FULFILLED" {
+        "FULFILLED"
+    } else {
+        "NOT_FULFILLED"
+    };
+    app.query(
+        &admin,
+        "mutation($id: ID!, $s: EvaluationStatus!) { recordEvaluation(measureId: $id, input: { year: 2030, status: $s }) { id } }",
+        json!({ "id": id, "s": later }),
+    )
+    .await;
+    let mut moved = got.clone();
+    let key = |status: &str| (region.clone(), status.to_owned());
+    *moved.get_mut(&key(&earlier)).expect("the earlier status") -= 1;
+    moved.retain(|_, n| *n > 0);
+    *moved.entry(key(later)).or_default() += 1;
+    assert_eq!(summary(None).await, moved);
+    assert_eq!(summary(Some(year)).await, of_year);
     let fulfilled = app
         .query(
             &app.admin(),
