@@ -18,6 +18,7 @@ use kpss_domain::seed::EvaluationData;
 use kpss_domain::seed::seed_provenance;
 use kpss_domain::source::Provenance;
 use sea_orm::ConnectionTrait;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, IntoIden, Query, SimpleExpr};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
     QuerySelect,
@@ -43,6 +44,29 @@ impl Stored for evaluation::Entity {
             version: e.version,
         })
     }
+}
+
+/// Whether the evaluation of the table `e` is its measure's latest: no later
+/// one of the same measure follows. Written as "its year is the greatest of
+/// the measure's" (a sub-select for each row), it made PostgreSQL expect a
+/// handful of rows and join the rest by nested loops
+/// (`bench/results/evaluation-summary-2026-12-06.md`).
+pub(crate) fn is_latest(e: impl IntoIden) -> SimpleExpr {
+    let e = e.into_iden();
+    let later = Alias::new("later");
+    let exists = Query::select()
+        .expr(Expr::val(1))
+        .from_as(evaluation::Entity, later.clone())
+        .and_where(
+            Expr::col((later.clone(), evaluation::Column::MeasureId))
+                .equals((e.clone(), evaluation::Column::MeasureId)),
+        )
+        .and_where(
+            Expr::col((later, evaluation::Column::Year))
+                .gt(Expr::col((e, evaluation::Column::Year))),
+        )
+        .to_owned();
+    Expr::exists(exists).not()
 }
 
 /// Evaluations of measures, newest year first.

@@ -25,7 +25,7 @@ use kpss_domain::source::Provenance;
 use kpss_domain::text::fold;
 use kpss_domain::value::{AmountCzk, Year, normalized_code};
 use sea_orm::ConnectionTrait;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
 };
@@ -226,23 +226,12 @@ pub async fn list(s: &Scoped, q: &MeasureQuery, p: Page) -> Result<Connection<Me
 
 /// Ids of measures whose latest evaluation has `status`.
 fn latest_with_status(status: EvaluationStatus) -> sea_orm::sea_query::SelectStatement {
-    let (l, e) = (Alias::new("l"), Alias::new("e"));
-    let latest = Query::select()
-        .expr(Func::max(Expr::col((l.clone(), evaluation::Column::Year))))
-        .from_as(evaluation::Entity, l.clone())
-        .and_where(
-            Expr::col((l, evaluation::Column::MeasureId))
-                .equals((e.clone(), evaluation::Column::MeasureId)),
-        )
-        .to_owned();
+    let e = Alias::new("e");
     Query::select()
         .column((e.clone(), evaluation::Column::MeasureId))
         .from_as(evaluation::Entity, e.clone())
         .and_where(Expr::col((e.clone(), evaluation::Column::Status)).eq(status.as_str()))
-        .and_where(
-            Expr::col((e, evaluation::Column::Year))
-                .eq(Expr::SubQuery(None, Box::new(latest.into()))),
-        )
+        .and_where(crate::evaluation::is_latest(e))
         .to_owned()
 }
 

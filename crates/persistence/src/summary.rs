@@ -249,27 +249,11 @@ pub async fn evaluations(
         ))
         .and_where(measure::Column::Archived.eq(false));
     // The evaluation that counts per measure: the one of `year` (a measure
-    // has one a year), or the latest, which no later one follows. As "the
-    // year is the greatest of the measure's" PostgreSQL misjudged how many
-    // rows pass and joined the regions by a nested loop: a national summary
-    // at 206 regions took 114-174 ms, now 11.
-    let year = Expr::col((evaluation::Entity, evaluation::Column::Year));
-    match filter.year {
-        Some(y) => q.and_where(year.eq(y)),
-        None => {
-            let l = Alias::new("l");
-            let later = Query::select()
-                .expr(Expr::val(1))
-                .from_as(evaluation::Entity, l.clone())
-                .and_where(
-                    Expr::col((l.clone(), evaluation::Column::MeasureId))
-                        .equals((evaluation::Entity, evaluation::Column::MeasureId)),
-                )
-                .and_where(Expr::col((l, evaluation::Column::Year)).gt(year))
-                .to_owned();
-            q.and_where(Expr::exists(later).not())
-        }
-    };
+    // has one a year), or the latest.
+    q.and_where(match filter.year {
+        Some(y) => Expr::col((evaluation::Entity, evaluation::Column::Year)).eq(y),
+        None => crate::evaluation::is_latest(evaluation::Entity),
+    });
     if let Some(g) = &filter.regions {
         q.cond_where(scope::condition(g, evaluation::Column::RegionCode));
     }
