@@ -12,6 +12,9 @@ impl MigrationName for Migration {
     }
 }
 
+/// Whether the caller reads every region.
+pub(crate) const ALL: &str = "current_setting('kpss.read_regions', true) = '*'";
+
 pub(crate) const BY_ARRAY: &str =
     "region_code = ANY ((SELECT kpss_regions('kpss.read_regions'))::text[])";
 
@@ -36,7 +39,7 @@ const TABLES: [&str; 12] = [
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        let all_first = format!("current_setting('kpss.read_regions', true) = '*' OR {BY_ARRAY}");
+        let all_first = format!("{ALL} OR {BY_ARRAY}");
         set_read_policy(m, &all_first).await
     }
 

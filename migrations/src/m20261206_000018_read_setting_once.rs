@@ -1,4 +1,4 @@
-use crate::m20261205_000015_read_policy_for_all::{BY_ARRAY, set_read_policy};
+use crate::m20261205_000015_read_policy_for_all::{ALL, BY_ARRAY, set_read_policy};
 use sea_orm_migration::prelude::*;
 
 /// PostgreSQL: the read policy reads its setting once per statement, not
@@ -16,7 +16,6 @@ impl MigrationName for Migration {
     }
 }
 
-const ALL: &str = "current_setting('kpss.read_regions', true) = '*'";
 const IN_REGIONS: &str = "region_code IN (SELECT unnest(kpss_regions('kpss.read_regions')))";
 
 #[async_trait::async_trait]

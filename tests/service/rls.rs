@@ -223,7 +223,7 @@ async fn a_role_without_grants_hears_only_numbers_of_changes() {
 /// Every tenant table reads through the same policy (`search_entry` through
 /// its own), and a reader of every region passes it without the array of
 /// every region's code, on a setting read once per statement (a sub-select),
-/// not once per row.
+/// not once per row; other readers' regions are looked up in a hash.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_tenant_table_has_the_read_policy_with_the_way_for_readers_of_all() {
     let app = TestApp::spawn(Backend::Postgres).await;
