@@ -5,11 +5,11 @@
 /// The model of a table whose rows name the lines of the source document
 /// that state them: its own columns, then the provenance columns.
 macro_rules! sourced_model {
-    ($table:literal, { $($columns:tt)* }) => {
+    ($table:literal, { $($(#[$meta:meta])* pub $column:ident: $type:ty,)* }) => {
         #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
         #[sea_orm(table_name = $table)]
         pub struct Model {
-            $($columns)*
+            $($(#[$meta])* pub $column: $type,)*
             pub source_document: Option<String>,
             pub source_line: Option<i32>,
             pub source_last_line: Option<i32>,
@@ -28,6 +28,22 @@ macro_rules! sourced_model {
         pub enum Relation {}
 
         impl ActiveModelBehavior for ActiveModel {}
+
+        impl crate::decode::Decode for Model {
+            fn decode(row: &QueryResult) -> Result<Self, DbErr> {
+                let mut cells = crate::decode::Cells::new(row);
+                Ok(Self {
+                    $($column: cells.take(stringify!($column))?,)*
+                    source_document: cells.take("source_document")?,
+                    source_line: cells.take("source_line")?,
+                    source_last_line: cells.take("source_last_line")?,
+                    source_text: cells.take("source_text")?,
+                    source_excerpt: cells.take("source_excerpt")?,
+                    source_more: cells.take("source_more")?,
+                    reading: cells.take("reading")?,
+                })
+            }
+        }
     };
 }
 
@@ -314,6 +330,13 @@ pub mod audit_entry {
     pub enum Relation {}
 
     impl ActiveModelBehavior for ActiveModel {}
+
+    /// Audit entries are read a page at a time, by administrators: sea-orm's own decoding.
+    impl crate::decode::Decode for Model {
+        fn decode(row: &QueryResult) -> Result<Self, DbErr> {
+            <Self as sea_orm::FromQueryResult>::from_query_result(row, "")
+        }
+    }
 }
 
 pub mod seed_import {

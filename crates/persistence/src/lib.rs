@@ -9,6 +9,7 @@
 
 #[macro_use]
 mod columns;
+mod decode;
 #[macro_use]
 mod entity;
 mod read;

@@ -1,5 +1,6 @@
 //! Pages of a list with cursors, in id order or by a sort key.
 
+use crate::decode::{Decode, Decoded};
 use crate::scoped::Scoped;
 use crate::{Result, scope};
 use kpss_domain::access::{Ctx, Grant};
@@ -39,7 +40,7 @@ pub(crate) async fn page<E, T>(
 ) -> Result<Connection<T>>
 where
     E: EntityTrait,
-    E::Model: Send + Sync,
+    E::Model: Decode + Send + Sync,
 {
     let c = s.reader().await?;
     let total_count = if page.count {
@@ -86,11 +87,15 @@ where
             }
         };
     }
-    let mut rows = q.limit(page.first + 1).all(&c).await?;
+    let mut rows = q
+        .limit(page.first + 1)
+        .into_model::<Decoded<E::Model>>()
+        .all(&c)
+        .await?;
     let has_next_page = rows.len() as u64 > page.first;
     rows.truncate(page.first as usize);
     Ok(Connection {
-        nodes: rows.into_iter().map(map).collect::<Result<_>>()?,
+        nodes: rows.into_iter().map(|r| map(r.0)).collect::<Result<_>>()?,
         has_next_page,
         total_count,
     })

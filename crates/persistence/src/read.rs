@@ -2,6 +2,7 @@
 //! without the columns it does not show, by id and by parent. An
 //! aggregate module implements [`Stored`] for its entity.
 
+use crate::decode::{Decode, Decoded};
 use crate::scoped::Scoped;
 use crate::{Result, scope};
 use sea_orm::sea_query::Expr;
@@ -14,7 +15,7 @@ use std::collections::HashMap;
 /// A table of tenant records and the domain record it reads as.
 pub(crate) trait Stored:
     EntityTrait<
-        Model: Send + Sync + IntoActiveModel<Self::ActiveModel>,
+        Model: Decode + Send + Sync + IntoActiveModel<Self::ActiveModel>,
         ActiveModel: ActiveModelTrait<Entity = Self> + Default + Send,
         Column: Send + Sync,
     >
@@ -111,10 +112,11 @@ pub(crate) async fn children<E: Stored>(
 pub(crate) async fn select_where<E: Stored>(s: &Scoped, cond: Condition) -> Result<Vec<E::Record>> {
     let c = s.reader().await?;
     readable_where::<E>(s, cond)
+        .into_model::<Decoded<E::Model>>()
         .all(&c)
         .await?
         .into_iter()
-        .map(E::record)
+        .map(|r| E::record(r.0))
         .collect()
 }
 

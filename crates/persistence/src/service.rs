@@ -2,6 +2,7 @@
 //! those a measure plans).
 
 use crate::columns::parse;
+use crate::decode::Decoded;
 use crate::entity::{capacity, provider, service};
 use crate::page::{Connection, Page, contains, page, scoped};
 use crate::read::{self, Stored};
@@ -130,10 +131,11 @@ pub(crate) async fn owned_capacities(
     let rows = capacity::Entity::find()
         .filter(cond)
         .order_by_asc(capacity::Column::Position)
+        .into_model::<Decoded<capacity::Model>>()
         .all(&c)
         .await?;
     rows.iter()
-        .map(|m| {
+        .map(|Decoded(m)| {
             let owner_id = if matches!(owner, capacity::Column::MeasureId) {
                 m.measure_id
             } else {

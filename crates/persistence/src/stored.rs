@@ -530,4 +530,4 @@ pub(crate) async fn next_position<E: Stored>(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

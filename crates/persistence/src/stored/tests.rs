@@ -41,7 +41,7 @@ fn admin(db: &Db) -> Scoped {
 }
 
 /// A migrated in-memory database with the regions and one plan of klatovy.
-async fn plan_in_klatovy() -> (Db, i64) {
+pub(crate) async fn plan_in_klatovy() -> (Db, i64) {
     // sqlx gives `:memory:` a shared cache: every connection of the pool sees one database.
     let db = Db::connect("sqlite::memory:").await.expect("connect");
     db.migrate().await.expect("migrate");
