@@ -2,8 +2,10 @@
 //! each column up by name, and formats the column's name into an error for
 //! every null it meets (an optional column reads as "not a value, but
 //! null"): a quarter of the service's time on an uncached list of measures.
-//! The reads of [`crate::read::Stored`] tables decode here instead, through
-//! the driver, with the same types and checks.
+//! The records a request reads (lists, loaders, the row a write changes,
+//! capacities) decode here instead, through the driver, with the same types
+//! and checks; bulk reads (seeds, imports, exports, search documents) keep
+//! sea-orm's decoding.
 
 use sea_orm::sqlx::{self, Column, Postgres, Row, Sqlite};
 use sea_orm::{DbErr, FromQueryResult, QueryResult, RuntimeErr, TryGetable};

@@ -114,9 +114,10 @@ pub(crate) async fn capacities_of(
     let rows = capacity::Entity::find()
         .filter(owner.eq(id))
         .order_by_asc(capacity::Column::Position)
+        .into_model::<Decoded<capacity::Model>>()
         .all(c)
         .await?;
-    rows.iter().map(to_capacity).collect()
+    rows.iter().map(|Decoded(m)| to_capacity(m)).collect()
 }
 
 /// Readable capacities of the measures or services `ids`, in order.

@@ -4,6 +4,7 @@
 //! failure). An aggregate module implements [`Editable`] for its entity
 //! and describes its commands as a [`Change`] or a [`Create`].
 
+use crate::decode::Decoded;
 use crate::dialect::{self, Failure};
 use crate::events::{self, Change as Event};
 use crate::read::Stored;
@@ -351,8 +352,10 @@ async fn readable<E: Editable>(
     Ok(E::find()
         .filter(E::ID.eq(id))
         .filter(scope::condition(&s.ctx().read, E::REGION))
+        .into_model::<Decoded<E::Model>>()
         .one(c)
-        .await?)
+        .await?
+        .map(|d| d.0))
 }
 
 /// The row of `id` for a change: in the caller's read scope and region
