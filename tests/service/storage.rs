@@ -469,6 +469,25 @@ async fn sqlite_database_runs_in_wal_mode() {
     );
 }
 
+/// The service's PostgreSQL connections plan a prepared statement once and
+/// keep the plan: planned anew for each execution, as PostgreSQL does first,
+/// a read under row-level security cost more to plan than to run
+/// (`bench/results/generic-plans-2026-12-06.md`).
+#[tokio::test]
+async fn postgresql_connections_keep_generic_plans() {
+    let (config, _dir) = fresh_config(Backend::Postgres).await;
+    let url = config.database_url().expect("url");
+    let db = kpss_persistence::Db::connect_with(&url, config.pool())
+        .await
+        .expect("connect");
+    assert_eq!(
+        db.postgres_setting("plan_cache_mode")
+            .await
+            .expect("setting"),
+        "force_generic_plan"
+    );
+}
+
 /// A seeded SQLite database whose full-text index predates the regions in it
 /// (`m20261206_000017_search_regions` undone) is migrated: the index is
 /// rebuilt from the entries, each region's token finds exactly its entries.

@@ -155,6 +155,14 @@ impl Db {
         Ok(())
     }
 
+    /// A PostgreSQL setting as the pool's connections have it (for the
+    /// tests of the settings the pool asks for).
+    pub async fn postgres_setting(&self, name: &str) -> Result<String> {
+        let sql = "SELECT current_setting($1)";
+        let value = dialect::postgres_value(self.conn(), sql, vec![name.into()]).await?;
+        Ok(value.unwrap_or_default())
+    }
+
     /// SQL statements run through this pool so far (for `/metrics`, and
     /// for the tests that prove resolvers batch).
     pub fn statements(&self) -> u64 {

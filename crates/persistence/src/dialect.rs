@@ -118,8 +118,11 @@ impl Dialect {
                     [tsq.clone()],
                 ));
                 // Normalised by document length; A (title) weighs 1.0, B (body) 0.4.
+                // The query in a sub-select is parsed once, not for every entry
+                // ranked (the generic plan of the pool's connections casts a
+                // parameter where it stands).
                 let rank = Expr::cust_with_values(
-                    "-ts_rank(search_entry.document, CAST($1 AS tsquery), 1)",
+                    "-ts_rank(search_entry.document, (SELECT CAST($1 AS tsquery)), 1)",
                     [tsq],
                 );
                 (found, rank)
@@ -189,8 +192,16 @@ pub(crate) fn connect_options(url: &str, pool: Pool) -> Result<ConnectOptions> {
         // per checkout, and lets its last transaction's queued ROLLBACK go
         // out with the next BEGIN.
         .test_before_acquire_if_idle_for(Duration::from_secs(1))
+        // Each prepared statement is planned once per connection: planned
+        // anew for each execution (PostgreSQL's choice for statements whose
+        // parameters could change the plan), a read under row-level security
+        // spent more of PostgreSQL's time planning than running
+        // (`bench/results/generic-plans-2026-12-06.md`).
         .map_sqlx_postgres_opts(move |o: PgConnectOptions| {
-            o.options([("statement_timeout", timeout.as_str())])
+            o.options([
+                ("statement_timeout", timeout.as_str()),
+                ("plan_cache_mode", "force_generic_plan"),
+            ])
         })
         .map_sqlx_sqlite_opts(|o: SqliteConnectOptions| {
             // WAL lets readers run beside one writer; foreign keys are off in SQLite unless asked.
@@ -202,6 +213,22 @@ pub(crate) fn connect_options(url: &str, pool: Pool) -> Result<ConnectOptions> {
                 .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string())
         });
     Ok(opts)
+}
+
+/// The first value of the first row that PostgreSQL answers to `sql`.
+pub(crate) async fn postgres_value<T: sea_orm::TryGetable>(
+    conn: &DatabaseConnection,
+    sql: &str,
+    values: Vec<sea_orm::Value>,
+) -> Result<Option<T>, DbErr> {
+    let row = conn
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            values,
+        ))
+        .await?;
+    row.map(|r| r.try_get_by_index::<T>(0)).transpose()
 }
 
 /// Creates a new SQLite database file readable by its owner only (SQLite

@@ -24,7 +24,7 @@
 //!   standby) becomes the primary, without a restart.
 
 use crate::error::Result;
-use crate::{Db, Pool, Scoped, version};
+use crate::{Db, Pool, Scoped, dialect, version};
 use sea_orm::{ConnectOptions, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -266,18 +266,9 @@ const RECORD_POSITION: &str = "INSERT INTO write_position (subject, lsn) \
     ON CONFLICT (subject) DO UPDATE SET lsn = GREATEST(write_position.lsn, EXCLUDED.lsn)";
 
 async fn position_of(db: &Db, subject: &str) -> Result<i64, DbErr> {
-    let row = db
-        .conn()
-        .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT lsn FROM write_position WHERE subject = $1",
-            [subject.into()],
-        ))
-        .await?;
-    Ok(row
-        .map(|r| r.try_get_by_index::<i64>(0))
-        .transpose()?
-        .unwrap_or(0))
+    let sql = "SELECT lsn FROM write_position WHERE subject = $1";
+    let lsn = dialect::postgres_value(db.conn(), sql, vec![subject.into()]).await?;
+    Ok(lsn.unwrap_or(0))
 }
 
 /// Whether a server is in recovery, and how far it has replayed (a standby)
