@@ -1,14 +1,15 @@
 //! Rows decoded into models by position. sea-orm's derived decoding looks
 //! each column up by name, and formats the column's name into an error for
 //! every null it meets (an optional column reads as "not a value, but
-//! null"): a quarter of the service's time on an uncached list of measures.
-//! The records a request reads (lists, loaders, the row a write changes,
+//! null"): on an uncached list of measures, decoding took a quarter of the
+//! service's time, half of it in those lookups and names
+//! (`bench/results/decode-2026-12-06.md`). The records a request reads (lists, loaders, the row a write changes,
 //! capacities) decode here instead, through the driver, with the same types
 //! and checks; bulk reads (seeds, imports, exports, search documents) keep
 //! sea-orm's decoding.
 
 use sea_orm::sqlx::{self, Column, Postgres, Row, Sqlite};
-use sea_orm::{DbErr, FromQueryResult, QueryResult, RuntimeErr, TryGetable};
+use sea_orm::{DbErr, FromQueryResult, QueryResult, RuntimeErr};
 use std::sync::Arc;
 
 /// A model read from a row whose columns are the table's, in declared order
@@ -44,8 +45,7 @@ pub(crate) trait Cell: Sized {
 
 impl<T> Cell for T
 where
-    T: TryGetable
-        + for<'r> sqlx::Decode<'r, Postgres>
+    T: for<'r> sqlx::Decode<'r, Postgres>
         + sqlx::Type<Postgres>
         + for<'r> sqlx::Decode<'r, Sqlite>
         + sqlx::Type<Sqlite>,
@@ -58,7 +58,7 @@ where
             named(r, i, name)?;
             r.try_get(i).map_err(query_err)
         } else {
-            Ok(row.try_get("", name)?)
+            Err(DbErr::Type("a row of neither PostgreSQL nor SQLite".into()))
         }
     }
 }
