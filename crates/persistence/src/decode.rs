@@ -3,14 +3,14 @@
 //! every null it meets (an optional column reads as "not a value, but
 //! null"): on an uncached list of measures, decoding took a quarter of the
 //! service's time, half of it in those lookups and names
-//! (`bench/results/decode-2026-12-06.md`). The records a request reads (lists, loaders, the row a write changes,
-//! capacities) decode here instead, through the driver, with the same types
-//! and checks; bulk reads (seeds, imports, exports, search documents) keep
-//! sea-orm's decoding.
+//! (`bench/results/decode-2026-12-06.md`). The records a request reads
+//! (lists, loaders, the row a write changes, capacities) decode here
+//! instead, through the engine's driver ([`dialect::cell`]), with the same
+//! types and checks; bulk reads (seeds, imports, exports, search documents)
+//! keep sea-orm's decoding.
 
-use sea_orm::sqlx::{self, Column, Postgres, Row, Sqlite};
-use sea_orm::{DbErr, FromQueryResult, QueryResult, RuntimeErr};
-use std::sync::Arc;
+use crate::dialect;
+use sea_orm::{DbErr, FromQueryResult, QueryResult};
 
 /// A model read from a row whose columns are the table's, in declared order
 /// (as `Entity::find` and [`crate::read::Stored::readable`] select them).
@@ -29,52 +29,14 @@ impl<'a> Cells<'a> {
         Self { row, next: 0 }
     }
 
-    /// The next cell, which must be column `name`: a select in another
-    /// order fails rather than fill one field with another's value.
-    pub(crate) fn take<T: Cell>(&mut self, name: &str) -> Result<T, DbErr> {
+    /// The next cell, which must be column `name`, as the driver decodes
+    /// it: a select in another order fails rather than fill one field with
+    /// another's value.
+    pub(crate) fn take<T: dialect::Cell>(&mut self, name: &str) -> Result<T, DbErr> {
         let i = self.next;
         self.next += 1;
-        T::at(self.row, i, name)
+        dialect::cell(self.row, i, name)
     }
-}
-
-/// A value of a cell, as the driver decodes it.
-pub(crate) trait Cell: Sized {
-    fn at(row: &QueryResult, i: usize, name: &str) -> Result<Self, DbErr>;
-}
-
-impl<T> Cell for T
-where
-    T: for<'r> sqlx::Decode<'r, Postgres>
-        + sqlx::Type<Postgres>
-        + for<'r> sqlx::Decode<'r, Sqlite>
-        + sqlx::Type<Sqlite>,
-{
-    fn at(row: &QueryResult, i: usize, name: &str) -> Result<Self, DbErr> {
-        if let Some(r) = row.try_as_pg_row() {
-            named(r, i, name)?;
-            r.try_get(i).map_err(query_err)
-        } else if let Some(r) = row.try_as_sqlite_row() {
-            named(r, i, name)?;
-            r.try_get(i).map_err(query_err)
-        } else {
-            Err(DbErr::Type("a row of neither PostgreSQL nor SQLite".into()))
-        }
-    }
-}
-
-fn named<R: Row>(row: &R, i: usize, name: &str) -> Result<(), DbErr> {
-    match row.columns().get(i) {
-        Some(c) if c.name() == name => Ok(()),
-        found => Err(DbErr::Type(format!(
-            "column {i} is {:?}, not {name:?}",
-            found.map(|c| c.name())
-        ))),
-    }
-}
-
-fn query_err(e: sqlx::Error) -> DbErr {
-    DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)))
 }
 
 /// A model as a selector's result: `select.into_model::<Decoded<_>>()`.

@@ -11,6 +11,7 @@ use kpss_domain::analysis::QueryTerm;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, QueryStatementBuilder, SimpleExpr};
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgListener};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sea_orm::sqlx::{self, Column as _, Row as _};
 use sea_orm::{
     ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
     DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter, QueryTrait, RuntimeErr,
@@ -229,6 +230,47 @@ pub(crate) async fn postgres_value<T: sea_orm::TryGetable>(
         ))
         .await?;
     row.map(|r| r.try_get_by_index::<T>(0)).transpose()
+}
+
+/// A value either engine's driver decodes.
+pub(crate) trait Cell:
+    for<'r> sqlx::Decode<'r, sqlx::Postgres>
+    + sqlx::Type<sqlx::Postgres>
+    + for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+    + sqlx::Type<sqlx::Sqlite>
+{
+}
+
+impl<T> Cell for T where
+    T: for<'r> sqlx::Decode<'r, sqlx::Postgres>
+        + sqlx::Type<sqlx::Postgres>
+        + for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+        + sqlx::Type<sqlx::Sqlite>
+{
+}
+
+/// Cell `i` of `row`, which must be column `name` (see [`crate::decode`]),
+/// as the engine's driver decodes it.
+pub(crate) fn cell<T: Cell>(row: &sea_orm::QueryResult, i: usize, name: &str) -> Result<T, DbErr> {
+    fn named<R: sqlx::Row>(row: &R, i: usize, name: &str) -> Result<(), DbErr> {
+        match row.columns().get(i) {
+            Some(c) if c.name() == name => Ok(()),
+            found => Err(DbErr::Type(format!(
+                "column {i} is {:?}, not {name:?}",
+                found.map(|c| c.name())
+            ))),
+        }
+    }
+    let query_err = |e| DbErr::Query(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(e)));
+    if let Some(r) = row.try_as_pg_row() {
+        named(r, i, name)?;
+        r.try_get(i).map_err(query_err)
+    } else if let Some(r) = row.try_as_sqlite_row() {
+        named(r, i, name)?;
+        r.try_get(i).map_err(query_err)
+    } else {
+        Err(DbErr::Type("a row of neither PostgreSQL nor SQLite".into()))
+    }
 }
 
 /// Creates a new SQLite database file readable by its owner only (SQLite
