@@ -22,6 +22,7 @@ mod m20261205_000015_read_policy_for_all;
 mod m20261205_000016_child_indexes;
 mod m20261206_000017_search_regions;
 mod m20261206_000018_read_setting_once;
+mod m20261206_000019_audit_plan;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000016_child_indexes::Migration),
             Box::new(m20261206_000017_search_regions::Migration),
             Box::new(m20261206_000018_read_setting_once::Migration),
+            Box::new(m20261206_000019_audit_plan::Migration),
         ]
     }
 }

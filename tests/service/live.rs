@@ -81,10 +81,16 @@ async fn subscribers(base: &str) -> f64 {
 }
 
 async fn subscribe(base: &str, token: &str) -> Socket {
+    subscribe_to(base, token, "region { code } entity action actor").await
+}
+
+/// A subscription to the `fields` of each change.
+async fn subscribe_to(base: &str, token: &str, fields: &str) -> Socket {
     let before = subscribers(base).await;
     let mut ws = connect(base, token).await;
     assert_eq!(next_json(&mut ws).await["type"], "connection_ack");
-    let sub = json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription { changes { region { code } entity action actor } }" } });
+    let query = format!("subscription {{ changes {{ {fields} }} }}");
+    let sub = json!({ "id": "1", "type": "subscribe", "payload": { "query": query } });
     ws.send(Message::Text(sub.to_string().into()))
         .await
         .expect("send");
@@ -157,6 +163,28 @@ pub async fn reader_receives_only_its_regions_changes(app: TestApp) {
     app.stop().await;
 }
 
+/// A change names the plan of its record (through the audit log on PostgreSQL).
+async fn a_change_names_its_plan(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let viewer = app.token(Role::Viewer, &["klatovy"], &[]);
+    let mut ws = subscribe_to(&app.base, &viewer, "entity planId").await;
+    record_evaluation(&app, 2038).await;
+    let plan = app
+        .query(
+            &viewer,
+            "{ measures(filter: { regions: [\"klatovy\"] }, first: 1) { nodes { plan { id } } } }",
+            json!({}),
+        )
+        .await["measures"]["nodes"][0]["plan"]["id"]
+        .clone();
+    assert!(plan.is_string(), "{plan}");
+    assert_eq!(
+        next_json(&mut ws).await["payload"]["data"]["changes"],
+        json!({ "entity": "Evaluation", "planId": plan })
+    );
+    app.stop().await;
+}
+
 async fn bad_and_expired_tokens_close_the_socket(b: Backend) {
     let app = TestApp::spawn(b).await;
     let mut ws = connect(&app.base, "garbage").await;
@@ -184,6 +212,7 @@ async fn bad_and_expired_tokens_close_the_socket(b: Backend) {
 
 crate::on_both_databases!(
     a_reader_receives_only_its_regions_changes,
+    a_change_names_its_plan,
     bad_and_expired_tokens_close_the_socket
 );
 
@@ -206,7 +235,7 @@ async fn changes_cross_instances_through_postgresql() {
     reader.stop().await;
 }
 
-/// Any role may send `NOTIFY kpss_changes`: a replayed change, the number of
+/// Any role may send `NOTIFY kpss_audit`: a replayed change, the number of
 /// one already delivered or of one to come reach no subscriber; the next
 /// real change arrives as the next event.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -227,13 +256,13 @@ async fn forged_notifications_reach_no_subscriber() {
     let row = owner
         .query_one_raw(sea_orm::Statement::from_string(
             sea_orm::DbBackend::Postgres,
-            "SELECT seq, change FROM change_event ORDER BY seq DESC LIMIT 1",
+            "SELECT id, after FROM audit_entry ORDER BY id DESC LIMIT 1",
         ))
         .await
         .expect("the change")
         .expect("a row");
-    let seq: i64 = row.try_get_by_index(0).expect("seq");
-    let change: String = row.try_get_by_index(1).expect("change");
+    let seq: i64 = row.try_get_by_index(0).expect("id");
+    let change: String = row.try_get_by_index(1).expect("after");
     let service = app.config.database_url.as_deref().expect("service url");
     let stranger = Database::connect(crate::support::postgres::stranger(service).await)
         .await
@@ -247,7 +276,7 @@ async fn forged_notifications_reach_no_subscriber() {
         stranger
             .execute_raw(sea_orm::Statement::from_sql_and_values(
                 sea_orm::DbBackend::Postgres,
-                "SELECT pg_notify('kpss_changes', $1)",
+                "SELECT pg_notify('kpss_audit', $1)",
                 [payload.into()],
             ))
             .await
@@ -275,12 +304,10 @@ async fn a_change_committed_after_a_later_numbered_one_still_arrives() {
         .expect("owner");
     // A write that has drawn its number and not committed yet.
     let slow = owner.begin().await.expect("begin");
-    let late = json!({ "region": "klatovy", "plan_id": null, "entity": "Provider", "entity_id": 1, "action": "CREATED", "actor": "slow", "at": 0 });
-    slow.execute_raw(sea_orm::Statement::from_sql_and_values(
-        sea_orm::DbBackend::Postgres,
-        "INSERT INTO change_event (region_code, change) VALUES ('klatovy', $1)",
-        [late.to_string().into()],
-    ))
+    slow.execute_unprepared(
+        "INSERT INTO audit_entry (at, actor, region_code, entity, entity_id, action) \
+         VALUES (now(), 'slow', 'klatovy', 'Provider', 1, 'CREATED')",
+    )
     .await
     .expect("insert");
     create_provider(&app, "klatovy").await;
@@ -288,7 +315,7 @@ async fn a_change_committed_after_a_later_numbered_one_still_arrives() {
         next_json(&mut ws).await["payload"]["data"]["changes"]["actor"],
         "tester"
     );
-    slow.execute_unprepared("NOTIFY kpss_changes")
+    slow.execute_unprepared("NOTIFY kpss_audit")
         .await
         .expect("notify");
     slow.commit().await.expect("commit");
@@ -325,7 +352,7 @@ async fn an_instance_without_subscribers_reads_no_changes() {
         .await
         .expect("the stranger logs in");
     stranger
-        .execute_unprepared("SELECT pg_notify('kpss_changes', '999999999')")
+        .execute_unprepared("SELECT pg_notify('kpss_audit', '999999999')")
         .await
         .expect("anyone may notify");
 

@@ -177,7 +177,7 @@ async fn a_role_without_grants_can_execute_no_function_of_the_service() {
     app.stop().await;
 }
 
-/// A role that can log in but has no grant may `LISTEN kpss_changes`: it
+/// A role that can log in but has no grant may `LISTEN kpss_audit`: it
 /// hears a number per write, never a region, record or editor, and cannot
 /// read the changes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -189,7 +189,7 @@ async fn a_role_without_grants_hears_only_numbers_of_changes() {
     let mut listener = sea_orm::sqlx::postgres::PgListener::connect(&stranger)
         .await
         .expect("the stranger logs in");
-    listener.listen("kpss_changes").await.expect("listen");
+    listener.listen("kpss_audit").await.expect("listen");
     let editor = app.token_for("editor@klatovy", Role::Editor, &["klatovy"], &[]);
     app.query(
         &editor,
@@ -210,9 +210,9 @@ async fn a_role_without_grants_hears_only_numbers_of_changes() {
         .await
         .expect("the stranger logs in");
     let refused = c
-        .execute_unprepared("SELECT * FROM change_event")
+        .execute_unprepared("SELECT * FROM audit_entry")
         .await
-        .expect_err("no SELECT on change_event");
+        .expect_err("no SELECT on the audit log");
     assert!(
         refused.to_string().contains("permission denied"),
         "{refused}"

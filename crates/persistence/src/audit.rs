@@ -36,6 +36,7 @@ pub(crate) fn entry(
         action: Set(change.action.as_str().to_owned()),
         before: Set(before),
         after: Set(after),
+        plan_id: Set(change.plan_id),
         ..Default::default()
     }
 }

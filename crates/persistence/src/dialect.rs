@@ -434,30 +434,18 @@ pub(crate) async fn set_scope(c: &impl ConnectionTrait, read: &Grant, write: &Gr
 }
 
 /// Writes the audit entry `entry`, raises its region's data version
-/// (counter `shard`), stores `change` and notifies `channel` of its number
-/// on commit, in one statement: where changes travel through the database
-/// (PostgreSQL).
+/// (counter `shard`) and notifies `channel` of the entry's id on commit, in
+/// one statement: where changes travel through the database (PostgreSQL).
 pub(crate) async fn record_change(
     c: &impl ConnectionTrait,
     entry: &audit_entry::ActiveModel,
     shard: i16,
     channel: &str,
-    change: String,
 ) -> Result<()> {
     use audit_entry::Column as A;
-    let column = |col: A| {
-        entry
-            .get(col)
-            .into_value()
-            .ok_or_else(|| crate::Error::Data(format!("the audit entry has no {col:?}")))
-    };
-    let mut values = vec![
-        column(A::RegionCode)?,
-        shard.into(),
-        change.into(),
-        channel.into(),
-    ];
+    let mut values = vec![shard.into(), channel.into()];
     for col in [
+        A::RegionCode,
         A::At,
         A::Actor,
         A::Entity,
@@ -465,8 +453,12 @@ pub(crate) async fn record_change(
         A::Action,
         A::Before,
         A::After,
+        A::PlanId,
     ] {
-        values.push(column(col)?);
+        let value = entry.get(col).into_value();
+        values.push(
+            value.ok_or_else(|| crate::Error::Data(format!("the audit entry has no {col:?}")))?,
+        );
     }
     c.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
@@ -477,17 +469,16 @@ pub(crate) async fn record_change(
     Ok(())
 }
 
-/// The audit entry, the data version's upsert, the change's row and its
-/// notification: data-modifying `WITH` queries run once whether or not the
-/// outer query reads them.
+/// The audit entry, the data version's upsert and the entry's notification:
+/// data-modifying `WITH` queries run once whether or not the outer query
+/// reads them.
 const RECORD_CHANGE: &str = "WITH audit AS (\
-    INSERT INTO audit_entry (at, actor, region_code, entity, entity_id, action, before, after) \
-    VALUES ($5, $6, $1, $7, $8, $9, $10, $11)), \
+    INSERT INTO audit_entry (region_code, at, actor, entity, entity_id, action, before, after, plan_id) \
+    VALUES ($3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id), \
     version AS (\
-    INSERT INTO data_version (region_code, shard, version) VALUES ($1, $2, 1) \
-    ON CONFLICT (region_code, shard) DO UPDATE SET version = data_version.version + 1), \
-    change AS (INSERT INTO change_event (region_code, change) VALUES ($1, $3) RETURNING seq) \
-    SELECT pg_notify($4, seq::text) FROM change";
+    INSERT INTO data_version (region_code, shard, version) VALUES ($3, $1, 1) \
+    ON CONFLICT (region_code, shard) DO UPDATE SET version = data_version.version + 1) \
+    SELECT pg_notify($2, id::text) FROM audit";
 
 /// What a database error means to the caller, by the codes of both engines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -563,6 +554,8 @@ pub(crate) async fn grant_service_role(conn: &DatabaseConnection, role: &str) ->
         return Ok(());
     }
     let role = format!("\"{}\"", role.replace('"', "\"\""));
+    // `change_event`: pruned by instances of the release before the audit log
+    // carried the changes, which may still run during an upgrade.
     let derived = ["capacity", "plan_project", "search_entry", "change_event"];
     let mut sql = vec![
         format!("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}"),

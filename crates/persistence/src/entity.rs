@@ -324,6 +324,9 @@ pub mod audit_entry {
         pub action: String,
         pub before: Option<String>,
         pub after: Option<String>,
+        /// The plan of the change, where it has one (null in entries written
+        /// before the log carried it).
+        pub plan_id: Option<i64>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -403,28 +406,6 @@ pub mod data_version {
         #[sea_orm(primary_key, auto_increment = false)]
         pub shard: i16,
         pub version: i64,
-    }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-}
-
-pub mod change_event {
-    use sea_orm::entity::prelude::*;
-
-    /// A change as subscribers receive it (PostgreSQL; see the migration `change_event`).
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-    #[sea_orm(table_name = "change_event")]
-    pub struct Model {
-        #[sea_orm(primary_key)]
-        pub seq: i64,
-        pub region_code: String,
-        pub at: DateTimeUtc,
-        /// The change as JSON.
-        #[sea_orm(column_type = "Text")]
-        pub change: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

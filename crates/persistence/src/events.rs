@@ -1,39 +1,40 @@
-//! Change events for subscriptions. On PostgreSQL a write inserts its change
-//! into `change_event` (a tenant table under row-level security) and sends
-//! `NOTIFY kpss_changes` with only the change's number, both in the writing
-//! transaction; every instance `LISTEN`s and, when notified, reads the
-//! changes it has not forwarded yet, as the service, and forwards them (an
-//! instance without subscriptions only notes their numbers). Any
-//! role that can log in may listen or notify on a channel: it learns only
-//! numbers, and a forged notification brings only what is in the table. On
-//! SQLite (one process) a change is published in-process after commit.
+//! Change events for subscriptions. The audit log is the change feed: on
+//! PostgreSQL a write inserts its audit entry (a tenant table under
+//! row-level security) and sends `NOTIFY kpss_audit` with only the entry's
+//! id, both in the writing transaction; every instance `LISTEN`s and, when
+//! notified, reads the entries it has not forwarded yet, as the service, and
+//! forwards their changes (an instance without subscriptions only notes
+//! their ids). Any role that can log in may listen or notify on a channel:
+//! it learns only numbers, and a forged notification brings only what is in
+//! the log. On SQLite (one process) a change is published in-process after
+//! commit.
 
 use crate::dialect::Dialect;
-use crate::entity::{audit_entry, change_event};
+use crate::entity::audit_entry;
 use crate::scoped::Scoped;
-use crate::{Db, Error, Result, dialect, version};
-use chrono::Utc;
+use crate::{Db, Result, dialect, version};
+use chrono::{DateTime, Utc};
 use kpss_domain::EntityKind;
 use kpss_domain::access::Ctx;
 use kpss_domain::kind::AuditAction;
 use kpss_domain::region::RegionCode;
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect,
 };
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-pub const CHANNEL: &str = "kpss_changes";
+/// The channel of audit entries' ids (`kpss_changes`, which instances of
+/// earlier releases listen on, carried the numbers of `change_event` rows:
+/// another channel keeps the two apart while both kinds of instance run).
+pub const CHANNEL: &str = "kpss_audit";
 
-/// How long changes stay in `change_event`; listeners prune older ones now and then.
-const KEEP: Duration = Duration::from_secs(3600);
-const PRUNE_EVERY: Duration = Duration::from_secs(600);
-
-/// How far below the highest forwarded number a missing one is still waited for.
+/// How far below the highest forwarded number a missing one is still waited
+/// for; also the most entries one read of the log returns.
 const WINDOW: i64 = 1000;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Change {
     pub region: RegionCode,
     pub plan_id: Option<i64>,
@@ -47,8 +48,8 @@ pub struct Change {
 
 /// Records `change` in its writing transaction: its audit entry `entry`,
 /// the region's data version and, where the database carries changes to
-/// every instance, the change's row and its notification on commit (there
-/// all in one statement).
+/// every instance, the entry's notification on commit (there all in one
+/// statement).
 pub(crate) async fn record(
     txn: &DatabaseTransaction,
     change: &Change,
@@ -59,9 +60,34 @@ pub(crate) async fn record(
         audit_entry::Entity::insert(entry).exec(txn).await?;
         return version::bump_shard(txn, change.region.as_str(), shard).await;
     }
-    let json = serde_json::to_string(change)
-        .map_err(|e| Error::Data(format!("cannot encode a change: {e}")))?;
-    dialect::record_change(txn, &entry, shard, CHANNEL, json).await
+    dialect::record_change(txn, &entry, shard, CHANNEL).await
+}
+
+/// What the listener reads of an audit entry: its id and change.
+#[derive(FromQueryResult)]
+struct Logged {
+    id: i64,
+    region_code: String,
+    plan_id: Option<i64>,
+    entity: String,
+    entity_id: i64,
+    action: String,
+    actor: String,
+    at: DateTime<Utc>,
+}
+
+impl Logged {
+    fn change(self) -> Result<Change> {
+        Ok(Change {
+            region: RegionCode::parse("region", &self.region_code)?,
+            plan_id: self.plan_id,
+            entity: crate::columns::parse(&self.entity)?,
+            entity_id: self.entity_id,
+            action: crate::columns::parse(&self.action)?,
+            actor: self.actor,
+            at: self.at.timestamp(),
+        })
+    }
 }
 
 /// After commit: publishes in-process where the database does not.
@@ -152,29 +178,28 @@ impl Db {
     }
 }
 
-/// What one instance's listener has forwarded. A number is drawn when a
-/// write inserts its change, just before it commits, so changes commit in
-/// about the order of their numbers, but not exactly: one below the highest
-/// forwarded may still come (or never: a rolled-back write's number). Such
-/// gaps are asked for again with every notification until they are
-/// `WINDOW` behind.
+/// What one instance's listener has forwarded. An id is drawn when a write
+/// inserts its audit entry, just before it commits, so entries commit in
+/// about the order of their ids, but not exactly: one below the highest
+/// forwarded may still come (or never: a rolled-back write's id). Such gaps
+/// are asked for again with every notification until they are `WINDOW`
+/// behind.
 struct Feed {
     /// The service reading every region.
     service: Scoped,
-    /// The highest number forwarded.
+    /// The highest id forwarded.
     top: i64,
-    /// Numbers below `top` not seen yet.
+    /// Ids below `top` not seen yet.
     gaps: BTreeSet<i64>,
-    pruned: Instant,
 }
 
 impl Feed {
-    /// Starts after the newest change: no history is replayed.
+    /// Starts after the newest entry: no history is replayed.
     async fn from_now(db: &Db) -> Result<Self> {
         let service = db.scoped_per_read(Ctx::system("change listener"));
-        let newest: Option<Option<i64>> = change_event::Entity::find()
+        let newest: Option<Option<i64>> = audit_entry::Entity::find()
             .select_only()
-            .column_as(change_event::Column::Seq.max(), "m")
+            .column_as(audit_entry::Column::Id.max(), "m")
             .into_tuple()
             .one(&service.reader().await?)
             .await?;
@@ -182,69 +207,67 @@ impl Feed {
             service,
             top: newest.flatten().unwrap_or(0),
             gaps: BTreeSet::new(),
-            pruned: Instant::now(),
         })
     }
 
-    /// Forwards the changes not forwarded yet, in the order of their numbers.
+    /// Forwards the changes not forwarded yet, in the order of their ids, a
+    /// window at a time.
     async fn forward(&mut self) -> Result<()> {
-        use change_event::Column::Seq;
-        let rows = change_event::Entity::find()
-            .filter(
-                Condition::any()
-                    .add(Seq.gt(self.top))
-                    .add(Seq.is_in(self.gaps.iter().copied())),
-            )
-            .order_by_asc(Seq)
-            .all(&self.service.reader().await?)
-            .await?;
-        let seen: BTreeSet<i64> = rows.iter().map(|r| r.seq).collect();
-        for row in rows {
-            match serde_json::from_str::<Change>(&row.change) {
-                Ok(change) => {
-                    let _ = self.service.db().events.send(change);
+        use audit_entry::Column as A;
+        loop {
+            let rows: Vec<Logged> = audit_entry::Entity::find()
+                .select_only()
+                .columns([A::Id, A::RegionCode, A::PlanId, A::Entity, A::EntityId])
+                .columns([A::Action, A::Actor, A::At])
+                .filter(
+                    Condition::any()
+                        .add(A::Id.gt(self.top))
+                        .add(A::Id.is_in(self.gaps.iter().copied())),
+                )
+                .order_by_asc(A::Id)
+                .limit(WINDOW as u64)
+                .into_model::<Logged>()
+                .all(&self.service.reader().await?)
+                .await?;
+            let full = rows.len() as i64 == WINDOW;
+            let seen: BTreeSet<i64> = rows.iter().map(|r| r.id).collect();
+            for row in rows {
+                let id = row.id;
+                match row.change() {
+                    Ok(change) => _ = self.service.db().events.send(change),
+                    Err(e) => tracing::warn!(error = %e, id, "unreadable audit entry"),
                 }
-                Err(e) => tracing::warn!(error = %e, seq = row.seq, "unreadable change"),
+            }
+            self.advance(&seen);
+            if !full {
+                return Ok(());
             }
         }
-        self.advance(&seen).await
     }
 
-    /// With no subscriber on this instance: takes the notified numbers as
-    /// forwarded without reading their changes (a write then costs the
-    /// instances that nobody listens to nothing). Any role may notify, so a
-    /// number far above the highest forwarded is not believed: the changes
-    /// are read instead.
+    /// With no subscriber on this instance: takes the notified ids as
+    /// forwarded without reading their entries (a write then costs the
+    /// instances that nobody listens to nothing). Any role may notify, so an
+    /// id far above the highest forwarded is not believed: the entries are
+    /// read instead.
     async fn pass(&mut self, notified: &BTreeSet<i64>) -> Result<()> {
         match notified.last() {
             Some(&newest) if newest > self.top + WINDOW => self.forward().await,
-            _ => self.advance(notified).await,
+            _ => {
+                self.advance(notified);
+                Ok(())
+            }
         }
     }
 
-    /// Marks the numbers `seen` as forwarded: the highest becomes the top and
+    /// Marks the ids `seen` as forwarded: the highest becomes the top and
     /// those missing below it are waited for.
-    async fn advance(&mut self, seen: &BTreeSet<i64>) -> Result<()> {
+    fn advance(&mut self, seen: &BTreeSet<i64>) {
         let top = seen.last().map_or(self.top, |&s| s.max(self.top));
         let oldest = top - WINDOW;
         self.gaps
             .extend((self.top.max(oldest) + 1..top).filter(|s| !seen.contains(s)));
         self.gaps.retain(|s| *s > oldest && !seen.contains(s));
         self.top = top;
-        if self.pruned.elapsed() >= PRUNE_EVERY {
-            self.pruned = Instant::now();
-            self.prune().await?;
-        }
-        Ok(())
-    }
-
-    async fn prune(&self) -> Result<()> {
-        let (txn, _turn) = self.service.begin_write().await?;
-        change_event::Entity::delete_many()
-            .filter(change_event::Column::At.lt(Utc::now() - KEEP))
-            .exec(&txn)
-            .await?;
-        txn.commit().await?;
-        Ok(())
     }
 }
