@@ -187,10 +187,29 @@ impl Db {
 struct Feed {
     /// The service reading every region.
     service: Scoped,
+    forwarded: Forwarded,
+}
+
+/// The ids a listener has forwarded: all up to `top` but the `gaps`.
+#[derive(Debug, Default, PartialEq)]
+struct Forwarded {
     /// The highest id forwarded.
     top: i64,
     /// Ids below `top` not seen yet.
     gaps: BTreeSet<i64>,
+}
+
+impl Forwarded {
+    /// Marks the ids `seen` as forwarded: the highest becomes the top and
+    /// those missing below it are waited for, while `WINDOW` behind it.
+    fn advance(&mut self, seen: &BTreeSet<i64>) {
+        let top = seen.last().map_or(self.top, |&s| s.max(self.top));
+        let oldest = top - WINDOW;
+        self.gaps
+            .extend((self.top.max(oldest) + 1..top).filter(|s| !seen.contains(s)));
+        self.gaps.retain(|s| *s > oldest && !seen.contains(s));
+        self.top = top;
+    }
 }
 
 impl Feed {
@@ -205,8 +224,10 @@ impl Feed {
             .await?;
         Ok(Self {
             service,
-            top: newest.flatten().unwrap_or(0),
-            gaps: BTreeSet::new(),
+            forwarded: Forwarded {
+                top: newest.flatten().unwrap_or(0),
+                gaps: BTreeSet::new(),
+            },
         })
     }
 
@@ -221,8 +242,8 @@ impl Feed {
                 .columns([A::Action, A::Actor, A::At])
                 .filter(
                     Condition::any()
-                        .add(A::Id.gt(self.top))
-                        .add(A::Id.is_in(self.gaps.iter().copied())),
+                        .add(A::Id.gt(self.forwarded.top))
+                        .add(A::Id.is_in(self.forwarded.gaps.iter().copied())),
                 )
                 .order_by_asc(A::Id)
                 .limit(WINDOW as u64)
@@ -238,7 +259,7 @@ impl Feed {
                     Err(e) => tracing::warn!(error = %e, id, "unreadable audit entry"),
                 }
             }
-            self.advance(&seen);
+            self.forwarded.advance(&seen);
             if !full {
                 return Ok(());
             }
@@ -252,22 +273,64 @@ impl Feed {
     /// read instead.
     async fn pass(&mut self, notified: &BTreeSet<i64>) -> Result<()> {
         match notified.last() {
-            Some(&newest) if newest > self.top + WINDOW => self.forward().await,
+            Some(&newest) if newest > self.forwarded.top + WINDOW => self.forward().await,
             _ => {
-                self.advance(notified);
+                self.forwarded.advance(notified);
                 Ok(())
             }
         }
     }
+}
 
-    /// Marks the ids `seen` as forwarded: the highest becomes the top and
-    /// those missing below it are waited for.
-    fn advance(&mut self, seen: &BTreeSet<i64>) {
-        let top = seen.last().map_or(self.top, |&s| s.max(self.top));
-        let oldest = top - WINDOW;
-        self.gaps
-            .extend((self.top.max(oldest) + 1..top).filter(|s| !seen.contains(s)));
-        self.gaps.retain(|s| *s > oldest && !seen.contains(s));
-        self.top = top;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(ids: &[i64]) -> BTreeSet<i64> {
+        ids.iter().copied().collect()
+    }
+
+    #[test]
+    fn an_id_missing_below_the_top_is_waited_for_until_it_comes() {
+        let mut f = Forwarded {
+            top: 10,
+            gaps: ids(&[]),
+        };
+        f.advance(&ids(&[11, 13, 14]));
+        assert_eq!((f.top, &f.gaps), (14, &ids(&[12])));
+        f.advance(&ids(&[12]));
+        assert_eq!((f.top, &f.gaps), (14, &ids(&[])));
+    }
+
+    #[test]
+    fn a_gap_further_behind_than_the_window_is_given_up() {
+        let mut f = Forwarded::default();
+        f.advance(&ids(&[2]));
+        assert_eq!(f.gaps, ids(&[1]));
+        f.advance(&ids(&[WINDOW + 1]));
+        assert_eq!(f.gaps, ids(&(3..=WINDOW).collect::<Vec<_>>()));
+        f.advance(&ids(&[2 * WINDOW + 5]));
+        assert!(
+            f.gaps.iter().all(|g| *g > WINDOW + 5),
+            "{:?}",
+            f.gaps.first()
+        );
+        assert_eq!(f.gaps.len() as i64, WINDOW - 1);
+    }
+
+    #[test]
+    fn nothing_seen_changes_nothing() {
+        let mut f = Forwarded {
+            top: 7,
+            gaps: ids(&[5]),
+        };
+        f.advance(&ids(&[]));
+        assert_eq!(
+            f,
+            Forwarded {
+                top: 7,
+                gaps: ids(&[5])
+            }
+        );
     }
 }
