@@ -785,7 +785,56 @@ async fn lists_answer_alike_in_order_and_concurrently(b: Backend) {
     app.stop().await;
 }
 
+/// A region's plans and providers, read for every region at once, are the
+/// ones the lists give when filtered to the region.
+async fn every_regions_plans_and_providers_are_its_own(b: Backend) {
+    let app = TestApp::spawn_with(b, |c, _| c.response_cache_mb = 0).await;
+    let admin = app.admin();
+    let ids = |v: &Value| {
+        let mut ids: Vec<String> = v
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|n| n["id"].as_str().expect("an id").to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let regions = app
+        .query(
+            &admin,
+            "{ regions { code plans { id } providers { id } } }",
+            json!({}),
+        )
+        .await;
+    let regions = regions["regions"].as_array().expect("regions").clone();
+    assert!(regions.len() >= 4);
+    let mut held = 0;
+    for r in &regions {
+        let listed = app
+            .query(
+                &admin,
+                "query($r: [String!]) { plans(first: 100, filter: { regions: $r }) { nodes { id } }
+                  providers(first: 100, filter: { regions: $r }) { nodes { id } } }",
+                json!({ "r": [r["code"]] }),
+            )
+            .await;
+        for field in ["plans", "providers"] {
+            assert_eq!(
+                ids(&r[field]),
+                ids(&listed[field]["nodes"]),
+                "{} {field}",
+                r["code"]
+            );
+            held += ids(&r[field]).len();
+        }
+    }
+    assert!(held > regions.len(), "the seeds hold plans and providers");
+    app.stop().await;
+}
+
 on_both_databases!(
+    every_regions_plans_and_providers_are_its_own,
     lists_answer_alike_in_order_and_concurrently,
     a_list_shows_every_field_it_selects_as_the_record_holds_it,
     a_total_is_counted_only_when_asked,

@@ -148,8 +148,12 @@ pub async fn by_ids(s: &Scoped, ids: &[i64]) -> Result<Vec<Plan>> {
 
 /// Current plans of regions.
 pub async fn of_regions(s: &Scoped, regions: &[RegionCode]) -> Result<Vec<Plan>> {
+    let of_regions = s
+        .db()
+        .dialect()
+        .in_regions(plan::Column::RegionCode, regions);
     let cond = Condition::all()
-        .add(plan::Column::RegionCode.is_in(regions.iter().map(RegionCode::as_str)))
+        .add(of_regions)
         .add(plan::Column::Archived.eq(false));
     read::select_where::<plan::Entity>(s, cond).await
 }

@@ -87,8 +87,12 @@ pub async fn by_ids(s: &Scoped, ids: &[i64]) -> Result<Vec<Provider>> {
 
 /// Current providers of regions, in Czech order of their names.
 pub async fn of_regions(s: &Scoped, regions: &[RegionCode]) -> Result<Vec<Provider>> {
+    let of_regions = s
+        .db()
+        .dialect()
+        .in_regions(provider::Column::RegionCode, regions);
     let cond = Condition::all()
-        .add(provider::Column::RegionCode.is_in(regions.iter().map(RegionCode::as_str)))
+        .add(of_regions)
         .add(provider::Column::Archived.eq(false));
     read::select_where::<provider::Entity>(s, cond).await
 }
