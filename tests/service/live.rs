@@ -259,20 +259,15 @@ async fn forged_notifications_reach_no_subscriber() {
             "SELECT id, after FROM audit_entry ORDER BY id DESC LIMIT 1",
         ))
         .await
-        .expect("the change")
+        .expect("the audit entry")
         .expect("a row");
-    let seq: i64 = row.try_get_by_index(0).expect("id");
-    let change: String = row.try_get_by_index(1).expect("after");
+    let id: i64 = row.try_get_by_index(0).expect("id");
+    let record: String = row.try_get_by_index(1).expect("after");
     let service = app.config.database_url.as_deref().expect("service url");
     let stranger = Database::connect(crate::support::postgres::stranger(service).await)
         .await
         .expect("the stranger logs in");
-    for payload in [
-        change,
-        seq.to_string(),
-        (seq + 1).to_string(),
-        String::new(),
-    ] {
+    for payload in [record, id.to_string(), (id + 1).to_string(), String::new()] {
         stranger
             .execute_raw(sea_orm::Statement::from_sql_and_values(
                 sea_orm::DbBackend::Postgres,
