@@ -231,7 +231,7 @@ pub(crate) async fn record_in(
     };
     let row = evaluation::Entity::find_by_id(id).one(txn).await?;
     let row = row.ok_or_else(|| Error::NotFound(format!("evaluation {id} is gone")))?;
-    search::index::<evaluation::Entity>(txn, id, row.clone(), None, false).await?;
+    let own_entry = search::index::<evaluation::Entity>(txn, id, row.clone(), None, false).await?;
     let after = evaluation::Entity::record(row)?;
     let entry = Entry {
         id,
@@ -246,6 +246,7 @@ pub(crate) async fn record_in(
         entry,
         before.as_ref(),
         &after,
+        own_entry,
     )
     .await?;
     Ok((after, event))

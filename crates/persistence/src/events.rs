@@ -18,9 +18,10 @@ use kpss_domain::EntityKind;
 use kpss_domain::access::Ctx;
 use kpss_domain::kind::AuditAction;
 use kpss_domain::region::RegionCode;
+use sea_orm::sea_query::InsertStatement;
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -46,21 +47,23 @@ pub struct Change {
     pub at: i64,
 }
 
-/// Records `change` in its writing transaction: its audit entry `entry`,
-/// the region's data version and, where the database carries changes to
-/// every instance, the entry's notification on commit (there all in one
-/// statement).
+/// Records `change` in its writing transaction: the record's search entry
+/// (`own_entry`), its audit entry `entry`, the region's data version and,
+/// where the database carries changes to every instance, the entry's
+/// notification on commit (there all in one statement).
 pub(crate) async fn record(
     txn: &DatabaseTransaction,
     change: &Change,
     entry: audit_entry::ActiveModel,
+    own_entry: InsertStatement,
 ) -> Result<()> {
     let shard = version::next_shard();
     if !Dialect::of(txn).notifies_changes() {
+        txn.execute(&own_entry).await?;
         audit_entry::Entity::insert(entry).exec(txn).await?;
         return version::bump_shard(txn, change.region.as_str(), shard).await;
     }
-    dialect::record_change(txn, &entry, shard, CHANNEL).await
+    dialect::record_change(txn, &own_entry, &entry, shard, CHANNEL).await
 }
 
 /// What the listener reads of an audit entry: its id and change.

@@ -17,10 +17,10 @@ use kpss_domain::EntityKind;
 use kpss_domain::access::Grant;
 use kpss_domain::analysis::{self, QueryTerm};
 use kpss_domain::region::RegionCode;
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, InsertStatement, OnConflict, SimpleExpr};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, TransactionTrait,
 };
 use std::collections::HashMap;
 
@@ -167,9 +167,17 @@ async fn docs(c: &impl ConnectionTrait, kind: EntityKind, cond: Condition) -> Re
     with_table(kind, Docs(c, cond)).await
 }
 
-/// Writes `docs`, each over its record's entry where there is one (one
-/// entry per record: `ux_search_entry_record`).
+/// Writes `docs`, each over its record's entry where there is one.
 async fn insert(c: &impl ConnectionTrait, docs: Vec<Doc>) -> Result<()> {
+    for chunk in docs.chunks(100) {
+        c.execute(&upsert(chunk)?).await?;
+    }
+    Ok(())
+}
+
+/// The statement that writes `docs`, each over its record's entry where
+/// there is one (one entry per record: `ux_search_entry_record`).
+pub(crate) fn upsert(docs: &[Doc]) -> Result<InsertStatement> {
     use search_entry::Column as C;
     let over_the_old = OnConflict::columns([C::Kind, C::EntityId])
         .update_columns([
@@ -184,37 +192,33 @@ async fn insert(c: &impl ConnectionTrait, docs: Vec<Doc>) -> Result<()> {
             C::BodyTerms,
         ])
         .to_owned();
-    for chunk in docs.chunks(100) {
-        let rows = chunk
-            .iter()
-            .map(|d| {
-                let body = d
-                    .fields
-                    .iter()
-                    .map(|f| analysis::terms(f))
-                    .collect::<Vec<_>>();
-                Ok(search_entry::ActiveModel {
-                    region_code: Set(d.region.clone()),
-                    kind: Set(d.kind.hit_name().to_owned()),
-                    entity_id: Set(d.id),
-                    plan_id: Set(d.plan_id),
-                    measure_id: Set(d.measure_id),
-                    provider_id: Set(d.provider_id),
-                    archived: Set(d.archived),
-                    title: Set(d.title.clone()),
-                    fields: Set(crate::columns::write_list(&d.fields)?),
-                    title_terms: Set(analysis::terms(&d.title)),
-                    body_terms: Set(body.join(" ")),
-                    ..Default::default()
-                })
+    let rows = docs
+        .iter()
+        .map(|d| {
+            let body = d
+                .fields
+                .iter()
+                .map(|f| analysis::terms(f))
+                .collect::<Vec<_>>();
+            Ok(search_entry::ActiveModel {
+                region_code: Set(d.region.clone()),
+                kind: Set(d.kind.hit_name().to_owned()),
+                entity_id: Set(d.id),
+                plan_id: Set(d.plan_id),
+                measure_id: Set(d.measure_id),
+                provider_id: Set(d.provider_id),
+                archived: Set(d.archived),
+                title: Set(d.title.clone()),
+                fields: Set(crate::columns::write_list(&d.fields)?),
+                title_terms: Set(analysis::terms(&d.title)),
+                body_terms: Set(body.join(" ")),
+                ..Default::default()
             })
-            .collect::<Result<Vec<_>>>()?;
-        search_entry::Entity::insert_many(rows)
-            .on_conflict(over_the_old.clone())
-            .exec(c)
-            .await?;
-    }
-    Ok(())
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(search_entry::Entity::insert_many(rows)
+        .on_conflict(over_the_old)
+        .into_query())
 }
 
 /// Replaces the entries of `kind` that `stale` picks with `docs`.
@@ -232,31 +236,30 @@ async fn replace(
     insert(c, docs).await
 }
 
-/// Rewrites the search entry of one changed record `id` from its `row` as
-/// the change left it (or its document `doc`, where the caller has it) and,
-/// with `dependents`,
-/// of the records whose entries show something of it (a plan's projects and
-/// a measure's evaluations take its archive flag and code). Entries of the
-/// dependent records are replaced all together: a plan's projects are
-/// rewritten whole.
+/// Rewrites the search entries of the records whose entries show
+/// something of the changed record `id`, with `dependents` (a plan's
+/// projects and a measure's evaluations take its archive flag and code),
+/// all together: a plan's projects are rewritten whole. Returns the
+/// statement that writes the record's own entry from its `row` as the
+/// change left it (or its document `doc`, where the caller has it), which
+/// the caller runs with the change's audit entry (`events::record`).
 pub(crate) async fn index<E: Searchable>(
     c: &impl ConnectionTrait,
     id: i64,
     row: E::Model,
     doc: Option<Doc>,
     dependents: bool,
-) -> Result<()> {
+) -> Result<InsertStatement> {
     let own = match doc {
         Some(doc) => vec![doc],
         None => E::docs_of(c, vec![row]).await?,
     };
-    insert(c, own).await?;
     if let (true, Some((kind, parent))) = (dependents, E::DEPENDENTS) {
         // The same column names the parent in the records and in their entries.
         let of = || Condition::all().add(Expr::col(parent).eq(id));
         replace(c, kind, of(), docs(c, kind, of()).await?).await?;
     }
-    Ok(())
+    upsert(&own)
 }
 
 /// Rebuilds the search entries of a region from its records (after an import).

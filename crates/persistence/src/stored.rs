@@ -15,7 +15,7 @@ use chrono::Utc;
 use kpss_domain::EntityKind;
 use kpss_domain::kind::AuditAction;
 use kpss_domain::region::{KrajCode, RegionCode};
-use sea_orm::sea_query::ValueType;
+use sea_orm::sea_query::{InsertStatement, ValueType};
 use sea_orm::{
     ActiveModelTrait, ActiveValue, ColumnTrait, Condition, DatabaseTransaction, EntityTrait,
     ModelTrait, QueryFilter, QuerySelect,
@@ -202,14 +202,14 @@ pub(crate) async fn update_in<E: Editable>(
         None => E::state(txn, updated.clone()).await?,
     };
     let doc = E::doc_of_state(updated.clone(), &after).transpose()?;
-    search::index::<E>(txn, id, updated, doc, dependents).await?;
+    let own_entry = search::index::<E>(txn, id, updated, doc, dependents).await?;
     let entry = Entry {
         id,
         region: &head.region,
         plan_id,
         action: change.action(),
     };
-    let event = audit(s, txn, E::KIND, entry, Some(&before), &after).await?;
+    let event = audit(s, txn, E::KIND, entry, Some(&before), &after, own_entry).await?;
     Ok((after, event))
 }
 
@@ -247,7 +247,7 @@ pub(crate) async fn created<E: Editable>(
     let m = m.ok_or_else(|| Error::NotFound(format!("new record {id} is gone")))?;
     let plan_id = E::plan_of(txn, &m).await?;
     let region = E::head(&m)?.region;
-    search::index::<E>(txn, id, m.clone(), None, true).await?;
+    let own_entry = search::index::<E>(txn, id, m.clone(), None, true).await?;
     let after = E::state(txn, m).await?;
     let entry = Entry {
         id,
@@ -255,7 +255,7 @@ pub(crate) async fn created<E: Editable>(
         plan_id,
         action: AuditAction::Created,
     };
-    let event = audit(s, txn, E::KIND, entry, None, &after).await?;
+    let event = audit(s, txn, E::KIND, entry, None, &after, own_entry).await?;
     Ok((after, event))
 }
 
@@ -268,7 +268,8 @@ pub(crate) struct Entry<'a> {
 }
 
 /// What a change leaves in its transaction besides the record and its
-/// search entries: its audit entry, the region's data version, the queued
+/// dependents' search entries: its own search entry (`own_entry`, from
+/// `search::index`), its audit entry, the region's data version, the queued
 /// change event (returned, to publish after the commit).
 pub(crate) async fn audit<S: Serialize>(
     s: &Scoped,
@@ -277,6 +278,7 @@ pub(crate) async fn audit<S: Serialize>(
     entry: Entry<'_>,
     before: Option<&S>,
     after: &S,
+    own_entry: InsertStatement,
 ) -> Result<Event> {
     let event = Event {
         region: RegionCode::parse("region", entry.region)?,
@@ -292,7 +294,7 @@ pub(crate) async fn audit<S: Serialize>(
         before.map(to_json).transpose()?,
         Some(to_json(after)?),
     );
-    events::record(txn, &event, entry).await?;
+    events::record(txn, &event, entry, own_entry).await?;
     Ok(event)
 }
 
