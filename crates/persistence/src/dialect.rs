@@ -475,29 +475,24 @@ pub(crate) async fn record_change(
     use audit_entry::Column as A;
     let search = DbBackend::Postgres.build(own_entry);
     let mut values = search.values.map_or_else(Vec::new, |v| v.0);
-    // The search entry's parameters come first; the others follow them.
-    let at = |n: usize| format!("${}", values.len() + n);
+    // The search entry's parameters come first; shard, channel and the
+    // audit entry's columns follow them.
+    let first = values.len();
+    let p = |n: usize| format!("${}", first + n);
+    let audit_values: Vec<String> = (3..=11).map(p).collect();
     let sql = format!(
         "WITH search AS ({search}), \
          audit AS (INSERT INTO audit_entry \
          (region_code, at, actor, entity, entity_id, action, before, after, plan_id) \
-         VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}) RETURNING id), \
-         version AS (INSERT INTO data_version (region_code, shard, version) VALUES ({}, {}, 1) \
+         VALUES ({audit}) RETURNING id), \
+         version AS (INSERT INTO data_version (region_code, shard, version) VALUES ({region}, {shard}, 1) \
          ON CONFLICT (region_code, shard) DO UPDATE SET version = data_version.version + 1) \
-         SELECT pg_notify({}, id::text) FROM audit",
-        at(3),
-        at(4),
-        at(5),
-        at(6),
-        at(7),
-        at(8),
-        at(9),
-        at(10),
-        at(11),
-        at(3),
-        at(1),
-        at(2),
+         SELECT pg_notify({channel}, id::text) FROM audit",
         search = search.sql,
+        audit = audit_values.join(", "),
+        region = p(3),
+        shard = p(1),
+        channel = p(2),
     );
     values.extend([shard.into(), channel.into()]);
     for col in [
