@@ -111,6 +111,26 @@ async fn in_one_transaction(m: &SchemaManager<'_>, steps: &[&str]) -> Result<(),
     txn.commit().await
 }
 
+/// Adds the nullable id column `column` to `table`.
+async fn add_optional_id(
+    m: &SchemaManager<'_>,
+    table: &'static str,
+    column: &'static str,
+) -> Result<(), DbErr> {
+    let id = sea_orm_migration::schema::big_integer_null(column);
+    m.alter_table(Table::alter().table(table).add_column(id).to_owned())
+        .await
+}
+
+async fn drop_column(
+    m: &SchemaManager<'_>,
+    table: &'static str,
+    column: &'static str,
+) -> Result<(), DbErr> {
+    m.alter_table(Table::alter().table(table).drop_column(column).to_owned())
+        .await
+}
+
 /// Every table with a `region_code`, as the migrations leave the schema on
 /// PostgreSQL: each has the row-level security policies, and the service
 /// role's grants follow this list.

@@ -1,5 +1,4 @@
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::schema::*;
 
 /// A measure rolled over into the next period's plan names the measure it
 /// was carried from (`rollOverPlan`); null for every other measure.
@@ -14,22 +13,10 @@ impl MigrationName for Migration {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.alter_table(
-            Table::alter()
-                .table("measure")
-                .add_column(big_integer_null("carried_from_id"))
-                .to_owned(),
-        )
-        .await
+        crate::add_optional_id(m, "measure", "carried_from_id").await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.alter_table(
-            Table::alter()
-                .table("measure")
-                .drop_column("carried_from_id")
-                .to_owned(),
-        )
-        .await
+        crate::drop_column(m, "measure", "carried_from_id").await
     }
 }

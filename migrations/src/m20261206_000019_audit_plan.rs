@@ -1,5 +1,4 @@
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::schema::*;
 
 /// The audit log is the change feed: an entry carries the plan of its
 /// change, and on PostgreSQL a write notifies its entry's id instead of
@@ -17,22 +16,10 @@ impl MigrationName for Migration {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.alter_table(
-            Table::alter()
-                .table("audit_entry")
-                .add_column(big_integer_null("plan_id"))
-                .to_owned(),
-        )
-        .await
+        crate::add_optional_id(m, "audit_entry", "plan_id").await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.alter_table(
-            Table::alter()
-                .table("audit_entry")
-                .drop_column("plan_id")
-                .to_owned(),
-        )
-        .await
+        crate::drop_column(m, "audit_entry", "plan_id").await
     }
 }
