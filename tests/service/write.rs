@@ -430,6 +430,43 @@ async fn of_concurrent_updates_with_one_version_exactly_one_wins(b: Backend) {
     assert_eq!(now["measure"], json!({ "title": winners[0], "version": 2 }));
     let log = app.query(&app.admin(), "query($id: ID) { auditLog(filter: { entity: \"Measure\", entityId: $id }) { totalCount } }", json!({ "id": ids.measure })).await;
     assert_eq!(log["auditLog"]["totalCount"], 1);
+    // The losers' search entries went with their updates.
+    let hits = app
+        .query(
+            &editor,
+            "{ search(text: \"Vítěz\", first: 50) { kind id title } }",
+            json!({}),
+        )
+        .await;
+    let titles: Vec<&Value> = hits["search"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .filter(|h| h["kind"] == "MEASURE" && h["id"] == ids.measure)
+        .map(|h| &h["title"])
+        .collect();
+    assert_eq!(titles.len(), 1, "{hits}");
+    assert!(
+        titles[0].as_str().is_some_and(|t| t.ends_with(&winners[0])),
+        "{hits}"
+    );
+}
+
+/// An update's answer is the record as stored (the service no longer reads
+/// the row back), the time of the change too.
+async fn an_updates_answer_is_what_a_read_finds(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let ids = klatovy(&app).await;
+    let editor = app.token(Role::Editor, &["klatovy"], &[]);
+    let fields = "title version updatedAt";
+    let ask = async |q: String| app.query(&editor, &q, json!({ "id": ids.plan })).await;
+    let answer = ask(format!("mutation($id: ID!) {{ updatePlan(id: $id, expectedVersion: 1, patch: {{ title: \"Akční plán\" }}) {{ {fields} }} }}")).await;
+    let read = ask(format!(
+        "query($id: ID!) {{ plan(id: $id) {{ {fields} }} }}"
+    ))
+    .await;
+    assert_eq!(answer["updatePlan"], read["plan"]);
+    app.stop().await;
 }
 
 async fn evaluations_replace_per_year_and_edits_reach_the_export(b: Backend) {
@@ -685,6 +722,7 @@ on_both_databases!(
     writes_outside_the_writable_regions_are_refused_and_change_nothing,
     invalid_input_is_refused_with_its_field_and_changes_nothing,
     of_concurrent_updates_with_one_version_exactly_one_wins,
+    an_updates_answer_is_what_a_read_finds,
     evaluations_replace_per_year_and_edits_reach_the_export,
     evaluation_versions_guard_replacements,
     concurrent_first_evaluations_of_a_year_queue,

@@ -10,13 +10,14 @@ use kpss_domain::access::Grant;
 use kpss_domain::analysis::QueryTerm;
 use kpss_domain::region::RegionCode;
 use sea_orm::sea_query::{
-    Alias, Expr, ExprTrait, Func, InsertStatement, Query, QueryStatementBuilder, SimpleExpr,
+    Alias, CommonTableExpression, Expr, ExprTrait, Func, InsertStatement, Query,
+    QueryStatementBuilder, SimpleExpr, SubQueryStatement, UpdateStatement, WithQuery,
 };
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgListener};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::sqlx::{self, Column as _, Row as _};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
     DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter, QueryTrait, RuntimeErr,
     Select, SqliteTransactionMode, Statement, StatementBuilder, TransactionOptions,
     TransactionTrait,
@@ -458,66 +459,54 @@ pub(crate) async fn set_scope(c: &impl ConnectionTrait, read: &Grant, write: &Gr
     Ok(())
 }
 
-/// Writes the changed record's search entry (`own_entry`), the audit
-/// entry `entry`, raises its region's data version (counter `shard`) and
-/// notifies `channel` of the entry's id on commit, in one statement: where
-/// changes travel through the database (PostgreSQL). Data-modifying `WITH`
-/// queries run once whether or not the outer query reads them; each round
-/// trip saved is about 25 µs of the service's CPU and as much of
-/// PostgreSQL's per write.
+/// Updates the record (`update`, where the change has one), writes its
+/// search entry (`own_entry`) and audit entry (`audit`), raises its
+/// region's data version (`bump`) and notifies `channel` of the entry's id
+/// on commit, in one statement: where changes travel through the database
+/// (PostgreSQL). Data-modifying `WITH` queries run once whether or not the
+/// outer query reads them; each round trip saved is about 25 µs of the
+/// service's CPU and as much of PostgreSQL's per write. False when the
+/// update found no row (the record moved on): the caller then rolls back.
 pub(crate) async fn record_change(
     c: &impl ConnectionTrait,
-    own_entry: &InsertStatement,
-    entry: &audit_entry::ActiveModel,
-    shard: i16,
+    update: Option<UpdateStatement>,
+    own_entry: InsertStatement,
+    mut audit: InsertStatement,
+    bump: InsertStatement,
     channel: &str,
-) -> Result<()> {
-    use audit_entry::Column as A;
-    let search = DbBackend::Postgres.build(own_entry);
-    let mut values = search.values.map_or_else(Vec::new, |v| v.0);
-    // The search entry's parameters come first; shard, channel and the
-    // audit entry's columns follow them.
-    let first = values.len();
-    let p = |n: usize| format!("${}", first + n);
-    let audit_values: Vec<String> = (3..=11).map(p).collect();
-    let sql = format!(
-        "WITH search AS ({search}), \
-         audit AS (INSERT INTO audit_entry \
-         (region_code, at, actor, entity, entity_id, action, before, after, plan_id) \
-         VALUES ({audit}) RETURNING id), \
-         version AS (INSERT INTO data_version (region_code, shard, version) VALUES ({region}, {shard}, 1) \
-         ON CONFLICT (region_code, shard) DO UPDATE SET version = data_version.version + 1) \
-         SELECT pg_notify({channel}, id::text) FROM audit",
-        search = search.sql,
-        audit = audit_values.join(", "),
-        region = p(3),
-        shard = p(1),
-        channel = p(2),
-    );
-    values.extend([shard.into(), channel.into()]);
-    for col in [
-        A::RegionCode,
-        A::At,
-        A::Actor,
-        A::Entity,
-        A::EntityId,
-        A::Action,
-        A::Before,
-        A::After,
-        A::PlanId,
-    ] {
-        let value = entry.get(col).into_value();
-        values.push(
-            value.ok_or_else(|| crate::Error::Data(format!("the audit entry has no {col:?}")))?,
-        );
+) -> Result<bool> {
+    // The statements move into the query: cloning them (sea-query's
+    // `to_owned`) copied every value twice.
+    let mut change = WithQuery::new();
+    let mut cte = |name: &str, q: SubQueryStatement| {
+        let mut cte = CommonTableExpression::new();
+        cte.query(q).table_name(Alias::new(name));
+        change.cte(cte);
+    };
+    let mut applied = Expr::val(true);
+    if let Some(mut update) = update {
+        update.returning_col(Alias::new("id"));
+        cte("updated", update.into());
+        let mut any = Query::select();
+        any.expr(Expr::val(1)).from(Alias::new("updated"));
+        applied = Expr::exists(any);
     }
-    c.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        sql,
-        values,
-    ))
-    .await?;
-    Ok(())
+    audit.returning_col(audit_entry::Column::Id);
+    cte("search", own_entry.into());
+    cte("audit", audit.into());
+    cte("version", bump.into());
+    let notify = Func::cust("pg_notify")
+        .arg(channel)
+        .arg(Expr::col((Alias::new("audit"), audit_entry::Column::Id)).cast_as("text"));
+    let mut select = Query::select();
+    select
+        .expr(notify)
+        .expr_as(applied, Alias::new("applied"))
+        .from(Alias::new("audit"));
+    change.query(select);
+    let row = c.query_one(&change).await?;
+    let row = row.ok_or_else(|| crate::Error::Data("the change wrote no audit entry".into()))?;
+    Ok(row.try_get::<bool>("", "applied")?)
 }
 
 /// What a database error means to the caller, by the codes of both engines.

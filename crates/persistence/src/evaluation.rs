@@ -231,7 +231,7 @@ pub(crate) async fn record_in(
     };
     let row = evaluation::Entity::find_by_id(id).one(txn).await?;
     let row = row.ok_or_else(|| Error::NotFound(format!("evaluation {id} is gone")))?;
-    let own_entry = search::index::<evaluation::Entity>(txn, id, row.clone(), None, false).await?;
+    let own_entry = search::own_entry::<evaluation::Entity>(txn, row.clone(), None).await?;
     let after = evaluation::Entity::record(row)?;
     let entry = Entry {
         id,
@@ -246,7 +246,10 @@ pub(crate) async fn record_in(
         entry,
         before.as_ref(),
         &after,
-        own_entry,
+        stored::Writes {
+            own_entry,
+            update: None,
+        },
     )
     .await?;
     Ok((after, event))

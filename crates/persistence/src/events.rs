@@ -18,10 +18,10 @@ use kpss_domain::EntityKind;
 use kpss_domain::access::Ctx;
 use kpss_domain::kind::AuditAction;
 use kpss_domain::region::RegionCode;
-use sea_orm::sea_query::InsertStatement;
+use sea_orm::sea_query::{InsertStatement, UpdateStatement};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -47,23 +47,34 @@ pub struct Change {
     pub at: i64,
 }
 
-/// Records `change` in its writing transaction: the record's search entry
-/// (`own_entry`), its audit entry `entry`, the region's data version and,
-/// where the database carries changes to every instance, the entry's
-/// notification on commit (there all in one statement).
+/// Records `change` in its writing transaction: the record's update
+/// (`update`, where the change has one; it applies only at the version it
+/// expects), its search entry (`own_entry`), its audit entry `entry`, the
+/// region's data version and, where the database carries changes to every
+/// instance, the entry's notification on commit (there all in one
+/// statement). False when the update found no row: the caller then rolls
+/// back.
 pub(crate) async fn record(
     txn: &DatabaseTransaction,
     change: &Change,
-    entry: audit_entry::ActiveModel,
+    update: Option<UpdateStatement>,
     own_entry: InsertStatement,
-) -> Result<()> {
-    let shard = version::next_shard();
-    if !Dialect::of(txn).notifies_changes() {
-        txn.execute(&own_entry).await?;
-        audit_entry::Entity::insert(entry).exec(txn).await?;
-        return version::bump_shard(txn, change.region.as_str(), shard).await;
+    entry: audit_entry::ActiveModel,
+) -> Result<bool> {
+    let bump = version::raise(change.region.as_str(), version::next_shard());
+    let audit = audit_entry::Entity::insert(entry).into_query();
+    if Dialect::of(txn).notifies_changes() {
+        return dialect::record_change(txn, update, own_entry, audit, bump, CHANNEL).await;
     }
-    dialect::record_change(txn, &own_entry, &entry, shard, CHANNEL).await
+    if let Some(update) = update
+        && txn.execute(&update).await?.rows_affected() == 0
+    {
+        return Ok(false);
+    }
+    for statement in [own_entry, audit, bump] {
+        txn.execute(&statement).await?;
+    }
+    Ok(true)
 }
 
 /// What the listener reads of an audit entry: its id and change.

@@ -236,30 +236,35 @@ async fn replace(
     insert(c, docs).await
 }
 
-/// Rewrites the search entries of the records whose entries show
-/// something of the changed record `id`, with `dependents` (a plan's
-/// projects and a measure's evaluations take its archive flag and code),
-/// all together: a plan's projects are rewritten whole. Returns the
-/// statement that writes the record's own entry from its `row` as the
-/// change left it (or its document `doc`, where the caller has it), which
-/// the caller runs with the change's audit entry (`events::record`).
-pub(crate) async fn index<E: Searchable>(
+/// The statement that writes the entry of the record whose row is `row`
+/// as a change leaves it (or whose document is `doc`, where the caller has
+/// it); the caller runs it with the change's audit entry (`events::record`).
+pub(crate) async fn own_entry<E: Searchable>(
     c: &impl ConnectionTrait,
-    id: i64,
     row: E::Model,
     doc: Option<Doc>,
-    dependents: bool,
 ) -> Result<InsertStatement> {
     let own = match doc {
         Some(doc) => vec![doc],
         None => E::docs_of(c, vec![row]).await?,
     };
-    if let (true, Some((kind, parent))) = (dependents, E::DEPENDENTS) {
-        // The same column names the parent in the records and in their entries.
-        let of = || Condition::all().add(Expr::col(parent).eq(id));
-        replace(c, kind, of(), docs(c, kind, of()).await?).await?;
-    }
     upsert(&own)
+}
+
+/// Rewrites the search entries of the records whose entries show
+/// something of the changed record `id` (a plan's projects and a
+/// measure's evaluations take its archive flag and code), all together: a
+/// plan's projects are rewritten whole. Runs after the record's change.
+pub(crate) async fn rewrite_dependents<E: Searchable>(
+    c: &impl ConnectionTrait,
+    id: i64,
+) -> Result<()> {
+    let Some((kind, parent)) = E::DEPENDENTS else {
+        return Ok(());
+    };
+    // The same column names the parent in the records and in their entries.
+    let of = || Condition::all().add(Expr::col(parent).eq(id));
+    replace(c, kind, of(), docs(c, kind, of()).await?).await
 }
 
 /// Rebuilds the search entries of a region from its records (after an import).

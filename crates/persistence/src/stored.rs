@@ -11,14 +11,14 @@ use crate::read::Stored;
 use crate::scoped::Scoped;
 use crate::search::{Doc, Searchable};
 use crate::{Error, Result, entity::region, scope, search};
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use kpss_domain::EntityKind;
 use kpss_domain::kind::AuditAction;
 use kpss_domain::region::{KrajCode, RegionCode};
-use sea_orm::sea_query::{InsertStatement, ValueType};
+use sea_orm::sea_query::{InsertStatement, UpdateStatement, ValueType};
 use sea_orm::{
     ActiveModelTrait, ActiveValue, ColumnTrait, Condition, DatabaseTransaction, EntityTrait,
-    ModelTrait, QueryFilter, QuerySelect,
+    Iterable, ModelTrait, QueryFilter, QuerySelect, QueryTrait,
 };
 use serde::Serialize;
 use std::future::Future;
@@ -174,24 +174,36 @@ pub(crate) async fn update_in<E: Editable>(
     check_version(head.version == expected, head.version)?;
     let before = E::state(txn, current.clone()).await?;
     let mut am = change.columns(s, txn, &current, &before).await?;
-    let dependents = E::SHOWN_BY_DEPENDENTS.is_none_or(|columns| {
-        columns.iter().any(|c| match am.get(*c) {
-            ActiveValue::Set(v) | ActiveValue::Unchanged(v) => v != current.get(*c),
-            ActiveValue::NotSet => false,
-        })
-    });
+    // A column set to the value it holds stays out of the UPDATE: PostgreSQL
+    // would write (and compress) its long texts again.
+    for c in E::Column::iter() {
+        if matches!(am.get(c), ActiveValue::Set(v) | ActiveValue::Unchanged(v) if v == current.get(c))
+        {
+            am.not_set(c);
+        }
+    }
+    let dependents =
+        E::SHOWN_BY_DEPENDENTS.is_none_or(|columns| columns.iter().any(|c| !am.is_not_set(*c)));
     am.set(E::VERSION, (expected + 1).into());
-    am.set(E::UPDATED_AT, Utc::now().into());
+    // Microseconds, as the databases keep it: the answer shows what is stored.
+    am.set(E::UPDATED_AT, Utc::now().trunc_subsecs(6).into());
     let plan_id = E::plan_of(txn, &current).await?;
-    // The new row comes back with the update (RETURNING): no second read.
-    let updated = E::update_many()
-        .set(am)
-        .filter(E::ID.eq(id))
-        .filter(E::VERSION.eq(expected))
-        .exec_with_returning(txn)
-        .await?
-        .pop()
-        .ok_or_else(|| conflict(head.version))?;
+    // The row as the update leaves it, without reading it back: the update
+    // runs in the change's statement.
+    let mut updated = current.clone();
+    for c in E::Column::iter() {
+        if let ActiveValue::Set(v) = am.get(c) {
+            updated.try_set(c, v)?;
+        }
+    }
+    let update = Versioned {
+        statement: E::update_many()
+            .set(am)
+            .filter(E::ID.eq(id))
+            .filter(E::VERSION.eq(expected))
+            .into_query(),
+        expected,
+    };
     let owned_rewritten = change.rewrite_owned(txn, &current).await?;
     // What the record owns is kept from `before` unless the change rewrote it.
     let kept = (!owned_rewritten)
@@ -202,14 +214,21 @@ pub(crate) async fn update_in<E: Editable>(
         None => E::state(txn, updated.clone()).await?,
     };
     let doc = E::doc_of_state(updated.clone(), &after).transpose()?;
-    let own_entry = search::index::<E>(txn, id, updated, doc, dependents).await?;
+    let own_entry = search::own_entry::<E>(txn, updated, doc).await?;
     let entry = Entry {
         id,
         region: &head.region,
         plan_id,
         action: change.action(),
     };
-    let event = audit(s, txn, E::KIND, entry, Some(&before), &after, own_entry).await?;
+    let writes = Writes {
+        own_entry,
+        update: Some(update),
+    };
+    let event = audit(s, txn, E::KIND, entry, Some(&before), &after, writes).await?;
+    if dependents {
+        search::rewrite_dependents::<E>(txn, id).await?;
+    }
     Ok((after, event))
 }
 
@@ -247,7 +266,7 @@ pub(crate) async fn created<E: Editable>(
     let m = m.ok_or_else(|| Error::NotFound(format!("new record {id} is gone")))?;
     let plan_id = E::plan_of(txn, &m).await?;
     let region = E::head(&m)?.region;
-    let own_entry = search::index::<E>(txn, id, m.clone(), None, true).await?;
+    let own_entry = search::own_entry::<E>(txn, m.clone(), None).await?;
     let after = E::state(txn, m).await?;
     let entry = Entry {
         id,
@@ -255,7 +274,12 @@ pub(crate) async fn created<E: Editable>(
         plan_id,
         action: AuditAction::Created,
     };
-    let event = audit(s, txn, E::KIND, entry, None, &after, own_entry).await?;
+    let writes = Writes {
+        own_entry,
+        update: None,
+    };
+    let event = audit(s, txn, E::KIND, entry, None, &after, writes).await?;
+    search::rewrite_dependents::<E>(txn, id).await?;
     Ok((after, event))
 }
 
@@ -267,10 +291,24 @@ pub(crate) struct Entry<'a> {
     pub action: AuditAction,
 }
 
-/// What a change leaves in its transaction besides the record and its
-/// dependents' search entries: its own search entry (`own_entry`, from
-/// `search::index`), its audit entry, the region's data version, the queued
-/// change event (returned, to publish after the commit).
+/// A record's update that applies only while the record is at version `expected`.
+pub(crate) struct Versioned {
+    pub statement: UpdateStatement,
+    pub expected: i32,
+}
+
+/// The statements a change runs with its audit entry: the record's own
+/// search entry (from `search::own_entry`) and its update, where it has one.
+pub(crate) struct Writes {
+    pub own_entry: InsertStatement,
+    pub update: Option<Versioned>,
+}
+
+/// What a change leaves in its transaction besides what the record owns
+/// and its dependents' search entries: `writes`, its audit entry, the
+/// region's data version, the queued change event (returned, to publish
+/// after the commit). CONFLICT when the update finds the record at another
+/// version.
 pub(crate) async fn audit<S: Serialize>(
     s: &Scoped,
     txn: &DatabaseTransaction,
@@ -278,7 +316,7 @@ pub(crate) async fn audit<S: Serialize>(
     entry: Entry<'_>,
     before: Option<&S>,
     after: &S,
-    own_entry: InsertStatement,
+    writes: Writes,
 ) -> Result<Event> {
     let event = Event {
         region: RegionCode::parse("region", entry.region)?,
@@ -294,8 +332,13 @@ pub(crate) async fn audit<S: Serialize>(
         before.map(to_json).transpose()?,
         Some(to_json(after)?),
     );
-    events::record(txn, &event, entry, own_entry).await?;
-    Ok(event)
+    let Writes { own_entry, update } = writes;
+    let (statement, expected) = update.map(|u| (u.statement, u.expected)).unzip();
+    let applied = events::record(txn, &event, statement, own_entry, entry).await?;
+    match expected {
+        Some(expected) if !applied => Err(conflict(expected)),
+        _ => Ok(event),
+    }
 }
 
 /// Commits the changes of `txn`, then publishes their events.

@@ -7,9 +7,9 @@ use crate::dialect::Dialect;
 use crate::entity::data_version;
 use crate::{Result, Scoped};
 use kpss_domain::access::Grant;
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, InsertStatement, OnConflict};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, Set,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryTrait, Set,
     TransactionTrait,
 };
 use std::collections::HashMap;
@@ -31,11 +31,12 @@ pub(crate) fn next_shard() -> i16 {
 
 /// Raises `region`'s version within the writing transaction `c`.
 pub(crate) async fn bump(c: &impl ConnectionTrait, region: &str) -> Result<()> {
-    bump_shard(c, region, next_shard()).await
+    c.execute(&raise(region, next_shard())).await?;
+    Ok(())
 }
 
-/// Raises `region`'s counter `shard` within the writing transaction `c`.
-pub(crate) async fn bump_shard(c: &impl ConnectionTrait, region: &str, shard: i16) -> Result<()> {
+/// The statement that raises `region`'s counter `shard`.
+pub(crate) fn raise(region: &str, shard: i16) -> InsertStatement {
     let am = data_version::ActiveModel {
         region_code: Set(region.to_owned()),
         shard: Set(shard),
@@ -52,9 +53,7 @@ pub(crate) async fn bump_shard(c: &impl ConnectionTrait, region: &str, shard: i1
     .to_owned();
     data_version::Entity::insert(am)
         .on_conflict(raise)
-        .exec_without_returning(c)
-        .await?;
-    Ok(())
+        .into_query()
 }
 
 /// The version of the data the caller may read: the sum of its regions'

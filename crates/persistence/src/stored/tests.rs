@@ -188,6 +188,18 @@ async fn update_at_the_current_version_bumps_it_and_audits_before_and_after() {
 }
 
 #[tokio::test]
+async fn an_updates_answer_is_the_record_as_stored() {
+    let (db, plan_id) = plan_in_klatovy().await;
+    let p = create(&db, plan_id, "Dostupné bydlení").await;
+    let editor = db.scoped(ctx(Role::Editor, "klatovy"));
+    let answer = priority::update(&editor, p.id, 1, &retitle("Podpora rodin"))
+        .await
+        .expect("updated");
+    let stored = priority::by_ids(&editor, &[p.id]).await.expect("read");
+    assert_eq!([answer], stored.as_slice());
+}
+
+#[tokio::test]
 async fn update_at_a_stale_version_is_a_conflict_and_changes_nothing() {
     let (db, plan_id) = plan_in_klatovy().await;
     let p = create(&db, plan_id, "Dostupné bydlení").await;
