@@ -590,13 +590,32 @@ async fn a_measure_entry_keeps_its_capacity_texts_through_other_edits(b: Backend
             .collect::<Vec<_>>()
     };
     assert!(found().await.is_empty());
-    update(
-        json!({ "plannedCapacities": [{ "value": 2, "unit": "BEDS", "text": "kvetoucikaktus" }] }),
-    )
+    update(json!({ "plannedCapacities": [
+        { "value": 2, "unit": "BEDS", "text": "kvetoucikaktus" },
+        { "value": 3, "unit": "CLIENTS_AT_ONCE", "text": "modrykaktus" },
+    ] }))
     .await;
     assert_eq!(found().await, [m["id"].clone()]);
     update(json!({ "output": "Jiný výstup." })).await;
     assert_eq!(found().await, [m["id"].clone()]);
+    // The later write read the capacities with the row: the audit entry
+    // shows both, in order, before and after.
+    let log = app
+        .query(
+            &admin,
+            "query($id: ID) { auditLog(filter: { entity: \"Measure\", entityId: $id }) { nodes { before after } } }",
+            json!({ "id": m["id"] }),
+        )
+        .await;
+    let last = log["auditLog"]["nodes"]
+        .as_array()
+        .and_then(|n| n.last())
+        .expect("entries");
+    for state in [&last["before"], &last["after"]] {
+        let state = state.as_str().expect("a state");
+        let (first, second) = (state.find("kvetoucikaktus"), state.find("modrykaktus"));
+        assert!(first.is_some() && first < second, "{state}");
+    }
     app.stop().await;
 }
 

@@ -15,7 +15,12 @@ use sea_orm::{DbErr, FromQueryResult, QueryResult};
 /// A model read from a row whose columns are the table's, in declared order
 /// (as `Entity::find` and [`crate::read::Stored::readable`] select them).
 pub(crate) trait Decode: Sized {
-    fn decode(row: &QueryResult) -> Result<Self, DbErr>;
+    /// The model from the row's next cells.
+    fn take(cells: &mut Cells) -> Result<Self, DbErr>;
+
+    fn decode(row: &QueryResult) -> Result<Self, DbErr> {
+        Self::take(&mut Cells::new(row))
+    }
 }
 
 /// A row's cells, taken in turn.
@@ -36,6 +41,22 @@ impl<'a> Cells<'a> {
         let i = self.next;
         self.next += 1;
         dialect::cell(self.row, i, name)
+    }
+
+    /// Passes over the next `n` cells.
+    pub(crate) fn skip(&mut self, n: usize) {
+        self.next += n;
+    }
+
+    /// The whole row (for a model decoded by name).
+    pub(crate) fn row(&self) -> &QueryResult {
+        self.row
+    }
+
+    /// Whether the next cell, column `name`, is null (a left join's missing
+    /// row), without taking it.
+    pub(crate) fn next_is_null(&self, name: &str) -> Result<bool, DbErr> {
+        Ok(dialect::cell::<Option<i64>>(self.row, self.next, name)?.is_none())
     }
 }
 

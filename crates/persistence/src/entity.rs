@@ -30,8 +30,7 @@ macro_rules! sourced_model {
         impl ActiveModelBehavior for ActiveModel {}
 
         impl crate::decode::Decode for Model {
-            fn decode(row: &QueryResult) -> Result<Self, DbErr> {
-                let mut cells = crate::decode::Cells::new(row);
+            fn take(cells: &mut crate::decode::Cells) -> Result<Self, DbErr> {
                 Ok(Self {
                     $($column: cells.take(stringify!($column))?,)*
                     source_document: cells.take("source_document")?,
@@ -336,8 +335,8 @@ pub mod audit_entry {
 
     /// Audit entries are read a page at a time, by administrators: sea-orm's own decoding.
     impl crate::decode::Decode for Model {
-        fn decode(row: &QueryResult) -> Result<Self, DbErr> {
-            <Self as sea_orm::FromQueryResult>::from_query_result(row, "")
+        fn take(cells: &mut crate::decode::Cells) -> Result<Self, DbErr> {
+            <Self as sea_orm::FromQueryResult>::from_query_result(cells.row(), "")
         }
     }
 }

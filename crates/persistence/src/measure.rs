@@ -6,7 +6,7 @@ use crate::page::{Connection, Page, contains, page, scoped};
 use crate::read::{self, Stored};
 use crate::scoped::Scoped;
 use crate::search::{Doc, Searchable, capacity_texts};
-use crate::service::{capacities_of, replace_capacities, texts};
+use crate::service::{capacities_of, replace_capacities, texts, with_capacities};
 use crate::stored::{self, Archive, Change, Create, Editable};
 use crate::transfer::{At, Rows, in_order, under};
 use crate::{Error, Result};
@@ -27,7 +27,7 @@ use kpss_domain::value::{AmountCzk, Year, normalized_code};
 use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, Select,
 };
 use serde::Serialize;
 
@@ -99,6 +99,16 @@ pub(crate) struct MeasureState {
     pub planned_capacities: Vec<Capacity>,
 }
 
+impl MeasureState {
+    fn of(m: &measure::Model, planned_capacities: Vec<Capacity>) -> Result<Self> {
+        let measure = measure::Entity::record(m.clone())?;
+        Ok(Self {
+            measure,
+            planned_capacities,
+        })
+    }
+}
+
 impl Editable for measure::Entity {
     const KIND: EntityKind = EntityKind::Measure;
     const VERSION: measure::Column = measure::Column::Version;
@@ -114,22 +124,24 @@ impl Editable for measure::Entity {
     const SHOWN_BY_DEPENDENTS: Option<&'static [measure::Column]> =
         Some(&[measure::Column::Code, measure::Column::Archived]);
 
+    async fn with_state(
+        c: &DatabaseTransaction,
+        select: Select<Self>,
+    ) -> Result<Option<(measure::Model, MeasureState)>> {
+        let owner = (capacity::Column::MeasureId, measure::Column::Id);
+        with_capacities(c, select, owner, MeasureState::of).await
+    }
+
     async fn state(c: &DatabaseTransaction, m: measure::Model) -> Result<MeasureState> {
-        Ok(MeasureState {
-            planned_capacities: capacities_of(c, capacity::Column::MeasureId, m.id).await?,
-            measure: Self::record(m)?,
-        })
+        let planned = capacities_of(c, capacity::Column::MeasureId, m.id).await?;
+        MeasureState::of(&m, planned)
     }
 
     fn with_owned_of(
         before: &MeasureState,
         updated: &measure::Model,
     ) -> Option<Result<MeasureState>> {
-        let measure = Self::record(updated.clone());
-        Some(measure.map(|measure| MeasureState {
-            measure,
-            planned_capacities: before.planned_capacities.clone(),
-        }))
+        Some(MeasureState::of(updated, before.planned_capacities.clone()))
     }
 
     fn doc_of_state(m: measure::Model, state: &MeasureState) -> Option<Result<Doc>> {

@@ -3,6 +3,7 @@
 
 use crate::columns::parse;
 use crate::decode::Decoded;
+use crate::decode::{Cells, Decode};
 use crate::entity::{capacity, provider, service};
 use crate::page::{Connection, Page, contains, page, scoped};
 use crate::read::{self, Stored};
@@ -24,10 +25,10 @@ use kpss_domain::service::{
 use kpss_domain::service::{OwnedCapacity, Service};
 use kpss_domain::source::Provenance;
 use sea_orm::ConnectionTrait;
-use sea_orm::sea_query::Query;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder,
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, IdenStatic,
+    Iterable, QueryFilter, QueryOrder, QueryTrait, Select,
 };
 use serde::Serialize;
 
@@ -60,6 +61,16 @@ pub(crate) struct ServiceState {
     pub capacities: Vec<Capacity>,
 }
 
+impl ServiceState {
+    fn of(m: &service::Model, capacities: Vec<Capacity>) -> Result<Self> {
+        let service = service::Entity::record(m.clone())?;
+        Ok(Self {
+            service,
+            capacities,
+        })
+    }
+}
+
 impl Editable for service::Entity {
     const KIND: EntityKind = EntityKind::Service;
     const VERSION: service::Column = service::Column::Version;
@@ -67,22 +78,24 @@ impl Editable for service::Entity {
     const ARCHIVED: service::Column = service::Column::Archived;
     type State = ServiceState;
 
+    async fn with_state(
+        c: &DatabaseTransaction,
+        select: Select<Self>,
+    ) -> Result<Option<(service::Model, ServiceState)>> {
+        let owner = (capacity::Column::ServiceId, service::Column::Id);
+        with_capacities(c, select, owner, ServiceState::of).await
+    }
+
     async fn state(c: &DatabaseTransaction, m: service::Model) -> Result<ServiceState> {
-        Ok(ServiceState {
-            capacities: capacities_of(c, capacity::Column::ServiceId, m.id).await?,
-            service: Self::record(m)?,
-        })
+        let capacities = capacities_of(c, capacity::Column::ServiceId, m.id).await?;
+        ServiceState::of(&m, capacities)
     }
 
     fn with_owned_of(
         before: &ServiceState,
         updated: &service::Model,
     ) -> Option<Result<ServiceState>> {
-        let service = Self::record(updated.clone());
-        Some(service.map(|service| ServiceState {
-            service,
-            capacities: before.capacities.clone(),
-        }))
+        Some(ServiceState::of(updated, before.capacities.clone()))
     }
 
     fn doc_of_state(s: service::Model, state: &ServiceState) -> Option<Result<Doc>> {
@@ -118,6 +131,48 @@ pub(crate) async fn capacities_of(
         .all(c)
         .await?;
     rows.iter().map(|Decoded(m)| to_capacity(m)).collect()
+}
+
+/// The row `select` finds (one) with its state, made by `state` from the
+/// row and its capacities (those whose `owner.0` is the row's `owner.1`),
+/// in order: one statement, a left join with a result row per capacity.
+pub(crate) async fn with_capacities<E: Stored, S>(
+    c: &DatabaseTransaction,
+    select: Select<E>,
+    owner: (capacity::Column, E::Column),
+    state: impl FnOnce(&E::Model, Vec<Capacity>) -> Result<S>,
+) -> Result<Option<(E::Model, S)>> {
+    let mut q = select.into_query();
+    q.join(
+        JoinType::LeftJoin,
+        capacity::Entity,
+        Expr::col((capacity::Entity, owner.0)).equals((E::default(), owner.1)),
+    );
+    for column in capacity::Column::iter() {
+        q.expr_as(
+            Expr::col((capacity::Entity, column)),
+            Alias::new(column.as_str()),
+        );
+    }
+    q.order_by((capacity::Entity, capacity::Column::Position), Order::Asc);
+    let rows = c.query_all(&q).await?;
+    let columns = E::Column::iter().count();
+    let mut found = None;
+    let mut capacities = Vec::new();
+    for row in &rows {
+        let mut cells = Cells::new(row);
+        if found.is_none() {
+            found = Some(E::Model::take(&mut cells)?);
+        } else {
+            cells.skip(columns);
+        }
+        if !cells.next_is_null("id")? {
+            capacities.push(to_capacity(&capacity::Model::take(&mut cells)?)?);
+        }
+    }
+    let Some(m) = found else { return Ok(None) };
+    let state = state(&m, capacities)?;
+    Ok(Some((m, state)))
 }
 
 /// Readable capacities of the measures or services `ids`, in order.

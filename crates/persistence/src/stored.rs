@@ -18,7 +18,7 @@ use kpss_domain::region::{KrajCode, RegionCode};
 use sea_orm::sea_query::{InsertStatement, UpdateStatement, ValueType};
 use sea_orm::{
     ActiveModelTrait, ActiveValue, ColumnTrait, Condition, DatabaseTransaction, EntityTrait,
-    Iterable, ModelTrait, QueryFilter, QuerySelect, QueryTrait,
+    Iterable, ModelTrait, QueryFilter, QuerySelect, QueryTrait, Select,
 };
 use serde::Serialize;
 use std::future::Future;
@@ -61,6 +61,22 @@ pub(crate) trait Editable: Stored + Searchable {
         c: &DatabaseTransaction,
         m: Self::Model,
     ) -> impl Future<Output = Result<Self::State>> + Send;
+
+    /// The record that `select` finds (one row) with its state, in one
+    /// statement where the kind reads both together (a row with its
+    /// capacities); by default the row, then [`Editable::state`].
+    fn with_state(
+        c: &DatabaseTransaction,
+        select: Select<Self>,
+    ) -> impl Future<Output = Result<Option<(Self::Model, Self::State)>>> + Send {
+        async move {
+            let found = select.into_model::<Decoded<Self::Model>>().one(c).await?;
+            match found {
+                Some(Decoded(m)) => Ok(Some((m.clone(), Self::state(c, m).await?))),
+                None => Ok(None),
+            }
+        }
+    }
 
     /// The state of the updated row `updated` with the rows `before` owns,
     /// without reading them again; `None` where the record owns none (its
@@ -164,7 +180,7 @@ pub(crate) async fn update_in<E: Editable>(
     expected: i32,
     change: &impl Change<E>,
 ) -> Result<(E::State, Event)> {
-    let current = load::<E>(s, txn, id).await?;
+    let (current, before) = load_with_state::<E>(s, txn, id).await?;
     let head = E::head(&current)?;
     if change.action() == AuditAction::Restored && !admin_of(s, &head.region)? {
         return Err(Error::Forbidden(
@@ -172,7 +188,6 @@ pub(crate) async fn update_in<E: Editable>(
         ));
     }
     check_version(head.version == expected, head.version)?;
-    let before = E::state(txn, current.clone()).await?;
     let mut am = change.columns(s, txn, &current, &before).await?;
     // A column set to the value it holds stays out of the UPDATE: PostgreSQL
     // would write (and compress) its long texts again.
@@ -387,6 +402,13 @@ fn conflict(current: i32) -> Error {
     }
 }
 
+/// The row of `id` in the caller's read scope.
+fn in_scope<E: Editable>(s: &Scoped, id: i64) -> Select<E> {
+    E::find()
+        .filter(E::ID.eq(id))
+        .filter(scope::condition(&s.ctx().read, E::REGION))
+}
+
 /// The row of `id` if the caller may read it: a record it cannot read is
 /// as one that does not exist (ids leak no existence).
 async fn readable<E: Editable>(
@@ -394,9 +416,7 @@ async fn readable<E: Editable>(
     c: &DatabaseTransaction,
     id: i64,
 ) -> Result<Option<E::Model>> {
-    Ok(E::find()
-        .filter(E::ID.eq(id))
-        .filter(scope::condition(&s.ctx().read, E::REGION))
+    Ok(in_scope::<E>(s, id)
         .into_model::<Decoded<E::Model>>()
         .one(c)
         .await?
@@ -412,20 +432,45 @@ pub(crate) async fn load<E: Editable>(
     c: &DatabaseTransaction,
     id: i64,
 ) -> Result<E::Model> {
-    match readable::<E>(s, c, id).await? {
-        Some(m) => {
-            let region = RegionCode::parse("region", &E::head(&m)?.region)?;
-            // A region the token names needs no lookup of its kraj.
-            if !s.ctx().write.names(&region) {
-                writable(s, c, region.as_str()).await?;
-            }
-            Ok(m)
-        }
-        None => Err(Error::NotFound(format!(
-            "there is no {} {id}",
-            E::KIND.as_str().to_lowercase()
-        ))),
+    let m = readable::<E>(s, c, id)
+        .await?
+        .ok_or_else(|| missing::<E>(id))?;
+    writable_region::<E>(s, c, &m).await?;
+    Ok(m)
+}
+
+/// [`load`] with the record's state (what it owns), read with the row
+/// where the kind can ([`Editable::with_state`]).
+async fn load_with_state<E: Editable>(
+    s: &Scoped,
+    c: &DatabaseTransaction,
+    id: i64,
+) -> Result<(E::Model, E::State)> {
+    let found = E::with_state(c, in_scope::<E>(s, id)).await?;
+    let (m, state) = found.ok_or_else(|| missing::<E>(id))?;
+    writable_region::<E>(s, c, &m).await?;
+    Ok((m, state))
+}
+
+fn missing<E: Editable>(id: i64) -> Error {
+    Error::NotFound(format!(
+        "there is no {} {id}",
+        E::KIND.as_str().to_lowercase()
+    ))
+}
+
+/// Whether the caller may write the region of the row `m`.
+async fn writable_region<E: Editable>(
+    s: &Scoped,
+    c: &DatabaseTransaction,
+    m: &E::Model,
+) -> Result<()> {
+    let region = RegionCode::parse("region", &E::head(m)?.region)?;
+    // A region the token names needs no lookup of its kraj.
+    if s.ctx().write.names(&region) {
+        return Ok(());
     }
+    writable(s, c, region.as_str()).await
 }
 
 /// The parent a new record hangs under: like [`load`], but a missing or
