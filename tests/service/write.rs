@@ -415,7 +415,15 @@ async fn of_concurrent_updates_with_one_version_exactly_one_wins(b: Backend) {
                     .expect("title")
                     .to_owned(),
             ),
-            Some("CONFLICT") => conflicts += 1,
+            Some("CONFLICT") => {
+                // A loser learns the version the winner left, whether it
+                // read the record before the winner's commit or after.
+                assert_eq!(
+                    body["errors"][0]["extensions"]["currentVersion"], 2,
+                    "{body}"
+                );
+                conflicts += 1
+            }
             Some(other) => panic!("unexpected {other}: {body}"),
         }
     }
@@ -449,6 +457,82 @@ async fn of_concurrent_updates_with_one_version_exactly_one_wins(b: Backend) {
     assert!(
         titles[0].as_str().is_some_and(|t| t.ends_with(&winners[0])),
         "{hits}"
+    );
+}
+
+/// An update that read the record before another change committed, and
+/// finds it changed when it writes, is refused with the version that change
+/// left, not the one it read. Another connection holds the row's lock with
+/// an uncommitted change until the update waits for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overtaken_update_answers_the_version_that_overtook_it() {
+    use sea_orm::{ConnectionTrait, Database, Statement, TransactionTrait};
+    let app = std::sync::Arc::new(TestApp::spawn(Backend::Postgres).await);
+    let ids = klatovy(&app).await;
+    let owner = Database::connect(app.config.owner_url().expect("owner"))
+        .await
+        .expect("owner connects");
+    let other = owner.begin().await.expect("begin");
+    other
+        .execute_raw(Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "UPDATE measure SET version = 2, title = 'Jinak' WHERE id = $1 AND version = 1",
+            [ids.measure.parse::<i64>().expect("id").into()],
+        ))
+        .await
+        .expect("the other change");
+    let pid: i32 = other
+        .query_one_raw(Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_backend_pid() AS pid",
+        ))
+        .await
+        .expect("pid")
+        .and_then(|r| r.try_get("", "pid").ok())
+        .expect("pid");
+    let editor = app.token(Role::Editor, &["klatovy"], &[]);
+    let update = tokio::spawn({
+        let (app, id) = (app.clone(), ids.measure.clone());
+        async move {
+            let q = "mutation($id: ID!) { updateMeasure(id: $id, expectedVersion: 1, patch: { title: \"Pozdě\" }) { version } }";
+            app.post(Some(&format!("Bearer {editor}")), q, json!({ "id": id }))
+                .await
+        }
+    });
+    // The update has read version 1 and waits for the row.
+    let waiting = format!(
+        "SELECT count(*)::bigint AS n FROM pg_locks WHERE locktype = 'transactionid' \
+         AND NOT granted AND transactionid = (SELECT transactionid FROM pg_locks \
+         WHERE locktype = 'transactionid' AND granted AND pid = {pid})"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while owner
+        .query_one_raw(Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            &waiting,
+        ))
+        .await
+        .expect("pg_locks")
+        .and_then(|r| r.try_get::<i64>("", "n").ok())
+        .unwrap_or(0)
+        == 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the update never waited"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    other.commit().await.expect("commit");
+    let (_, body) = update.await.expect("task");
+    let e = &body["errors"][0];
+    assert_eq!(e["extensions"]["code"], "CONFLICT", "{body}");
+    assert_eq!(e["extensions"]["currentVersion"], 2, "{body}");
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("current version 2")),
+        "{body}"
     );
 }
 

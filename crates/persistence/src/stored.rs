@@ -15,10 +15,10 @@ use chrono::{SubsecRound, Utc};
 use kpss_domain::EntityKind;
 use kpss_domain::kind::AuditAction;
 use kpss_domain::region::{KrajCode, RegionCode};
-use sea_orm::sea_query::{InsertStatement, UpdateStatement, ValueType};
+use sea_orm::sea_query::{InsertStatement, SelectStatement, UpdateStatement, ValueType};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue, ColumnTrait, Condition, DatabaseTransaction, EntityTrait,
-    Iterable, ModelTrait, QueryFilter, QuerySelect, QueryTrait, Select,
+    ActiveModelTrait, ActiveValue, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction,
+    EntityTrait, Iterable, ModelTrait, QueryFilter, QuerySelect, QueryTrait, Select,
 };
 use serde::Serialize;
 use std::future::Future;
@@ -217,7 +217,11 @@ pub(crate) async fn update_in<E: Editable>(
             .filter(E::ID.eq(id))
             .filter(E::VERSION.eq(expected))
             .into_query(),
-        expected,
+        version: E::find()
+            .select_only()
+            .column(E::VERSION)
+            .filter(E::ID.eq(id))
+            .into_query(),
     };
     let owned_rewritten = change.rewrite_owned(txn, &current).await?;
     // What the record owns is kept from `before` unless the change rewrote it.
@@ -306,10 +310,12 @@ pub(crate) struct Entry<'a> {
     pub action: AuditAction,
 }
 
-/// A record's update that applies only while the record is at version `expected`.
+/// A record's update that applies only while the record is at the version
+/// it was read at, and the query of the record's version, to answer an
+/// update that another change overtook.
 pub(crate) struct Versioned {
     pub statement: UpdateStatement,
-    pub expected: i32,
+    pub version: SelectStatement,
 }
 
 /// The statements a change runs with its audit entry: the record's own
@@ -348,10 +354,18 @@ pub(crate) async fn audit<S: Serialize>(
         Some(to_json(after)?),
     );
     let Writes { own_entry, update } = writes;
-    let (statement, expected) = update.map(|u| (u.statement, u.expected)).unzip();
+    let (statement, version) = update.map(|u| (u.statement, u.version)).unzip();
     let applied = events::record(txn, &event, statement, own_entry, entry).await?;
-    match expected {
-        Some(expected) if !applied => Err(conflict(expected)),
+    match version {
+        // Another change committed after the record was read (PostgreSQL's
+        // next statement sees it): the answer names its version.
+        Some(version) if !applied => {
+            let row = txn.query_one(&version).await?;
+            let now = row.map(|r| r.try_get_by_index::<i32>(0)).transpose()?;
+            Err(conflict(now.ok_or_else(|| {
+                Error::NotFound(format!("record {} is gone", event.entity_id))
+            })?))
+        }
         _ => Ok(event),
     }
 }
