@@ -684,6 +684,45 @@ async fn a_total_is_counted_only_when_asked(b: Backend) {
     app.stop().await;
 }
 
+/// A filter's regions cost no statement of their own on PostgreSQL: the
+/// statement that opens the request's transaction and sets its scope reads
+/// them. Another field of the same request finds the scope set, also when
+/// the filter named no region.
+async fn a_filters_regions_come_with_the_scope(b: Backend) {
+    let app = TestApp::spawn_with(b, |c, _| c.response_cache_mb = 0).await;
+    let token = app.token(Role::Viewer, &["klatovy"], &[]);
+    let run = async |q: &str| {
+        let before = app.db.statements();
+        let data = app.query(&token, q, json!({})).await;
+        (app.db.statements() - before, data)
+    };
+    let (filtered, klatovy) =
+        run("{ measures(first: 100, filter: { regions: [\"klatovy\"] }) { nodes { id } } }").await;
+    let (unfiltered, all) = run("{ measures(first: 100) { nodes { id } } }").await;
+    let lookup = match b {
+        Backend::Sqlite => 1,
+        Backend::Postgres => 0,
+    };
+    assert_eq!(filtered, unfiltered + lookup);
+    assert_eq!(
+        klatovy, all,
+        "a Klatovy viewer reads Klatovy's measures only"
+    );
+    assert!(
+        !all["measures"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .is_empty()
+    );
+    let (_, both) = run(
+        "{ none: measures(filter: { regions: [] }) { nodes { id } } all: measures(first: 100) { nodes { id } } }",
+    )
+    .await;
+    assert_eq!(both["none"]["nodes"], json!([]));
+    assert_eq!(both["all"], all["measures"]);
+    app.stop().await;
+}
+
 /// A list reads a long text or list only when its nodes select it (by name,
 /// alias or fragment); what it shows equals the record read by id, which
 /// reads everything.
@@ -838,6 +877,7 @@ on_both_databases!(
     lists_answer_alike_in_order_and_concurrently,
     a_list_shows_every_field_it_selects_as_the_record_holds_it,
     a_total_is_counted_only_when_asked,
+    a_filters_regions_come_with_the_scope,
     every_result_belongs_to_a_readable_region,
     records_of_unreadable_regions_are_null_by_id,
     filters_name_regions_by_the_contract,

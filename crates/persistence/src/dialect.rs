@@ -433,30 +433,65 @@ fn grant_params(g: &Grant) -> [sea_orm::Value; 3] {
     ]
 }
 
-const SET_SCOPE: &str = "SELECT set_config('kpss.read_regions', CASE WHEN $1 THEN '*' ELSE \
-    coalesce((SELECT string_agg(code, ',') FROM region WHERE code = ANY (string_to_array($2, ',')) \
-    OR kraj_code = ANY (string_to_array($3, ','))), '') END, true), \
-    set_config('kpss.write_regions', CASE WHEN $4 THEN '*' ELSE \
-    coalesce((SELECT string_agg(code, ',') FROM region WHERE code = ANY (string_to_array($5, ',')) \
-    OR kraj_code = ANY (string_to_array($6, ','))), '') END, true)";
+/// The statement that sets the caller's regions: `set_config` of the read
+/// and the write regions ($1–$3, $4–$6: [`grant_params`]).
+macro_rules! set_scope {
+    () => {
+        "SELECT set_config('kpss.read_regions', CASE WHEN $1 THEN '*' ELSE \
+        coalesce((SELECT string_agg(code, ',') FROM region WHERE code = ANY (string_to_array($2, ',')) \
+        OR kraj_code = ANY (string_to_array($3, ','))), '') END, true), \
+        set_config('kpss.write_regions', CASE WHEN $4 THEN '*' ELSE \
+        coalesce((SELECT string_agg(code, ',') FROM region WHERE code = ANY (string_to_array($5, ',')) \
+        OR kraj_code = ANY (string_to_array($6, ','))), '') END, true)"
+    };
+}
+
+const SET_SCOPE: &str = set_scope!();
+
+/// [`SET_SCOPE`], and the regions of a third grant ($7–$9) as rows of code
+/// and kraj (one row of nulls where there is none). The region table has
+/// no row-level security, so it does not matter which part runs first;
+/// the left join keeps the settings' row, so they are always set.
+const SET_SCOPE_NAMING: &str = concat!(
+    "SELECT r.code, r.kraj_code FROM (",
+    set_scope!(),
+    ") s LEFT JOIN region r ON $7 OR r.code = ANY (string_to_array($8, ',')) \
+    OR r.kraj_code = ANY (string_to_array($9, ','))"
+);
 
 /// Sets the caller's regions for row-level security, for the rest of the
-/// transaction `c` (PostgreSQL; nothing to do on SQLite).
-pub(crate) async fn set_scope(c: &impl ConnectionTrait, read: &Grant, write: &Grant) -> Result<()> {
+/// transaction `c` (PostgreSQL; nothing to do on SQLite). With `named`, the
+/// same statement reads the regions it covers, as (code, kraj) pairs: a
+/// request's first read (a filter's regions) then costs no round trip of
+/// its own. `None` where it read no regions: none were named, or the scope
+/// needs no statement.
+pub(crate) async fn set_scope(
+    c: &impl ConnectionTrait,
+    read: &Grant,
+    write: &Grant,
+    named: Option<&Grant>,
+) -> Result<Option<crate::scoped::Regions>> {
     if !Dialect::of(c).has_row_level_security() {
-        return Ok(());
+        return Ok(None);
     }
-    let values: Vec<sea_orm::Value> = grant_params(read)
+    let mut values: Vec<sea_orm::Value> = grant_params(read)
         .into_iter()
         .chain(grant_params(write))
         .collect();
-    c.query_one_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        SET_SCOPE,
-        values,
-    ))
-    .await?;
-    Ok(())
+    let Some(named) = named else {
+        let set = Statement::from_sql_and_values(DbBackend::Postgres, SET_SCOPE, values);
+        c.query_one_raw(set).await?;
+        return Ok(None);
+    };
+    values.extend(grant_params(named));
+    let set = Statement::from_sql_and_values(DbBackend::Postgres, SET_SCOPE_NAMING, values);
+    let mut found = Vec::new();
+    for row in c.query_all_raw(set).await? {
+        let code: Option<String> = row.try_get_by_index(0)?;
+        let kraj: Option<String> = row.try_get_by_index(1)?;
+        found.extend(code.zip(kraj));
+    }
+    Ok(Some(found))
 }
 
 /// Updates the record (`update`, where the change has one), writes its

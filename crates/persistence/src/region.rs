@@ -6,7 +6,7 @@ use crate::{Error, Result, scope};
 use kpss_domain::ValidationError;
 use kpss_domain::access::{Ctx, Grant};
 use kpss_domain::region::{Kraj, KrajCode, Region, RegionCode, RegionKind};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashMap;
 
 fn to_region(m: region::Model) -> Result<Region> {
@@ -124,35 +124,59 @@ pub async fn filter(
         .enumerate()
         .map(|(i, c)| KrajCode::parse(&format!("{field}.kraje[{i}]"), c))
         .collect::<Result<Vec<_>, _>>()?;
-    // One statement for every named region and every region of the named kraje.
-    let known: Vec<Region> = region::Entity::find()
-        .filter(
-            sea_orm::Condition::any()
-                .add(region::Column::Code.is_in(region_codes.iter().map(RegionCode::as_str)))
-                .add(region::Column::KrajCode.is_in(kraj_codes.iter().map(KrajCode::as_str))),
-        )
-        .all(&s.reader().await?)
-        .await?
+    // Every named region and every region of the named kraje, in one
+    // statement: the one that opens the read transaction where it is still
+    // to open.
+    let named = Grant {
+        all: false,
+        regions: region_codes.iter().cloned().collect(),
+        kraje: kraj_codes.iter().cloned().collect(),
+    };
+    let found = match s.reader_naming(Some(&named)).await? {
+        (_, Some(found)) => found,
+        (reader, None) => {
+            region::Entity::find()
+                .select_only()
+                .columns([region::Column::Code, region::Column::KrajCode])
+                .filter(
+                    Condition::any()
+                        .add(
+                            region::Column::Code
+                                .is_in(named.regions.iter().map(RegionCode::as_str)),
+                        )
+                        .add(
+                            region::Column::KrajCode
+                                .is_in(named.kraje.iter().map(KrajCode::as_str)),
+                        ),
+                )
+                .into_tuple()
+                .all(&reader)
+                .await?
+        }
+    };
+    let known = found
         .into_iter()
-        .map(to_region)
-        .collect::<Result<_>>()?;
-    let by_code: HashMap<&RegionCode, &Region> = known.iter().map(|r| (&r.code, r)).collect();
-    let mut grant = Grant::default();
-    for (i, code) in region_codes.into_iter().enumerate() {
-        let Some(region) = by_code.get(&code) else {
+        .map(|(code, kraj)| {
+            Ok((
+                RegionCode::parse("region.code", &code)?,
+                KrajCode::parse("region.kraj", &kraj)?,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let by_code: HashMap<&RegionCode, &KrajCode> = known.iter().map(|(r, k)| (r, k)).collect();
+    for (i, code) in region_codes.iter().enumerate() {
+        let Some(kraj) = by_code.get(code) else {
             let path = format!("{field}.regions[{i}]");
             return Err(ValidationError::new(path, format!("there is no region `{code}`")).into());
         };
-        if !ctx.read.covers(&region.code, &region.kraj) {
+        if !ctx.read.covers(code, kraj) {
             return Err(Error::Forbidden(format!(
                 "region `{code}` is not readable with this token"
             )));
         }
-        grant.regions.insert(code);
     }
-    let kraje_known: Vec<&KrajCode> = known.iter().map(|r| &r.kraj).collect();
-    for (i, code) in kraj_codes.into_iter().enumerate() {
-        let exists = kraje_known.contains(&&code)
+    for (i, code) in kraj_codes.iter().enumerate() {
+        let exists = known.iter().any(|(_, kraj)| kraj == code)
             || kraj::Entity::find_by_id(code.as_str())
                 .one(&s.reader().await?)
                 .await?
@@ -163,15 +187,14 @@ pub async fn filter(
         }
         if !known
             .iter()
-            .any(|r| r.kraj == code && ctx.read.covers(&r.code, &r.kraj))
+            .any(|(region, kraj)| kraj == code && ctx.read.covers(region, kraj))
         {
             return Err(Error::Forbidden(format!(
                 "no region of kraj `{code}` is readable with this token"
             )));
         }
-        grant.kraje.insert(code);
     }
-    Ok(Some(grant))
+    Ok(Some(named))
 }
 
 /// Readable regions by code (for a record's region).

@@ -13,6 +13,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 #[derive(Clone)]
 pub struct Scoped(Arc<Inner>);
 
+/// Regions as (code, kraj) pairs.
+pub(crate) type Regions = Vec<(String, String)>;
+
 /// A writer's place at the head of the queue (`Db::writer_turn`), held
 /// until its transaction ends.
 pub(crate) type WriterTurn = Option<tokio::sync::OwnedMutexGuard<()>>;
@@ -77,33 +80,48 @@ impl Scoped {
     /// commit); on PostgreSQL the handle's read transaction (read committed:
     /// each statement sees the latest commit too).
     pub(crate) async fn reader(&self) -> Result<DatabaseExecutor<'_>> {
+        Ok(self.reader_naming(None).await?.0)
+    }
+
+    /// [`Scoped::reader`]; where the statement that opens the read
+    /// transaction is still to run, it also reads the regions `named`
+    /// covers, as (code, kraj) pairs (see [`dialect::set_scope`]). `None`
+    /// where they are still to read.
+    pub(crate) async fn reader_naming(
+        &self,
+        named: Option<&Grant>,
+    ) -> Result<(DatabaseExecutor<'_>, Option<Regions>)> {
         let db = &self.0.db;
         if !db.dialect().has_row_level_security() {
-            return Ok(db.conn().into());
+            return Ok((db.conn().into(), None));
         }
         if !self.0.shared {
             let primary = db.servers.primary();
-            return Ok(DatabaseExecutor::OwnedTransaction(
-                self.begin_read(primary).await?,
-            ));
+            let (txn, found) = self.begin_read(primary, named).await?;
+            return Ok((DatabaseExecutor::OwnedTransaction(txn), found));
         }
+        let mut found = None;
         let opened = self
             .0
             .reads
             .get_or_init(|| async {
-                let mut opened = self.begin_read(self.server().await).await;
+                let mut opened = self.begin_read(self.server().await, named).await;
                 // A standby that fails leaves the rotation; the primary reads instead.
                 if opened.is_err() && self.fall_back() {
-                    opened = self.begin_read(self.server().await).await;
+                    opened = self.begin_read(self.server().await, named).await;
                 }
-                opened.map_err(|e| match e {
-                    crate::Error::Db(e) => e,
-                    e => DbErr::Custom(e.to_string()),
-                })
+                match opened {
+                    Ok((txn, regions)) => {
+                        found = regions;
+                        Ok(txn)
+                    }
+                    Err(crate::Error::Db(e)) => Err(e),
+                    Err(e) => Err(DbErr::Custom(e.to_string())),
+                }
             })
             .await;
         match opened {
-            Ok(txn) => Ok(txn.into()),
+            Ok(txn) => Ok((txn.into(), found)),
             Err(e) => Err(e.clone().into()),
         }
     }
@@ -139,10 +157,14 @@ impl Scoped {
         true
     }
 
-    async fn begin_read(&self, server: &Server) -> Result<DatabaseTransaction> {
+    async fn begin_read(
+        &self,
+        server: &Server,
+        named: Option<&Grant>,
+    ) -> Result<(DatabaseTransaction, Option<Regions>)> {
         let txn = server.conn.begin().await?;
-        dialect::set_scope(&txn, &self.0.ctx.read, &Grant::default()).await?;
-        Ok(txn)
+        let found = dialect::set_scope(&txn, &self.0.ctx.read, &Grant::default(), named).await?;
+        Ok((txn, found))
     }
 
     /// A write transaction with the caller's read and write scope, and the
@@ -155,7 +177,7 @@ impl Scoped {
             .conn()
             .begin_with_options(dialect::write_options())
             .await?;
-        dialect::set_scope(&txn, &self.0.ctx.read, &self.0.ctx.write).await?;
+        dialect::set_scope(&txn, &self.0.ctx.read, &self.0.ctx.write, None).await?;
         Ok((txn, turn))
     }
 }
