@@ -115,6 +115,10 @@ pub struct Config {
     /// Serve GraphiQL at `GET /graphql` (default: on, off in production).
     #[arg(long, env = "KPSS_GRAPHIQL", value_enum)]
     pub graphiql: Option<Switch>,
+    /// Changes an instance keeps for subscribers that fall behind; one that
+    /// misses more is told so and its subscription completes.
+    #[arg(long, env = "KPSS_SUBSCRIPTION_BUFFER", default_value_t = 1024)]
+    pub subscription_buffer: usize,
     /// How long requests under way may take to finish after SIGTERM.
     #[arg(long, env = "KPSS_SHUTDOWN_TIMEOUT", value_parser = humantime::parse_duration, default_value = "10s")]
     pub shutdown_timeout: Duration,
@@ -492,6 +496,7 @@ pub async fn start(config: &Config, db: Db) -> Result<Running, Error> {
         oidc.start().await;
     }
     // Changes written by any instance reach this one's subscribers (PostgreSQL).
+    let db = db.keeping_changes(config.subscription_buffer);
     db.listen_for_changes().await?;
     let (shutdown, stopping) = watch::channel(false);
     let state = AppState::new(Shared {

@@ -130,6 +130,54 @@ async fn create_provider(app: &TestApp, region: &str) {
     app.query(&editor, "mutation($r: String!) { createProvider(input: { region: $r, name: \"Nový poskytovatel\" }) { id } }", json!({ "r": region })).await;
 }
 
+/// A subscriber that falls so far behind that changes were dropped for it
+/// (a roll-over writes one change per record at once; the instance keeps 4
+/// here) is told how many it missed, with SERVICE_UNAVAILABLE, and its
+/// subscription completes.
+async fn a_subscriber_that_falls_behind_is_told_and_completed(b: Backend) {
+    let app = TestApp::spawn_with(b, |c, _| c.subscription_buffer = 4).await;
+    let mut ws = subscribe(&app.base, &app.admin()).await;
+    let editor = app.token(Role::Editor, &["klatovy"], &[]);
+    let plan = app
+        .query(
+            &editor,
+            "{ plans(filter: { regions: [\"klatovy\"], kinds: [ACTION_PLAN] }) { nodes { id } } }",
+            json!({}),
+        )
+        .await["plans"]["nodes"][0]["id"]
+        .clone();
+    let rolled = app
+        .query(
+            &editor,
+            "mutation($id: ID!) { rollOverPlan(id: $id, periodStart: 2031, periodEnd: 2031) { priorities { id } } }",
+            json!({ "id": plan }),
+        )
+        .await;
+    assert!(
+        !rolled["rollOverPlan"]["priorities"]
+            .as_array()
+            .expect("priorities")
+            .is_empty()
+    );
+    let told = loop {
+        let message = next_json(&mut ws).await;
+        assert_eq!(message["type"], "next", "{message}");
+        if message["payload"]["errors"].is_array() {
+            break message;
+        }
+    };
+    let error = &told["payload"]["errors"][0];
+    assert_eq!(error["extensions"]["code"], "SERVICE_UNAVAILABLE", "{told}");
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("missed")),
+        "{told}"
+    );
+    assert_eq!(next_json(&mut ws).await["type"], "complete");
+    app.stop().await;
+}
+
 /// A Klatovy editor evaluates the region's first measure for `year` (a new evaluation).
 async fn record_evaluation(app: &TestApp, year: i32) {
     let editor = app.token(Role::Editor, &["klatovy"], &[]);
@@ -212,6 +260,7 @@ async fn bad_and_expired_tokens_close_the_socket(b: Backend) {
 
 crate::on_both_databases!(
     a_reader_receives_only_its_regions_changes,
+    a_subscriber_that_falls_behind_is_told_and_completed,
     a_change_names_its_plan,
     bad_and_expired_tokens_close_the_socket
 );

@@ -44,6 +44,10 @@ impl Default for Pool {
     }
 }
 
+/// How many changes an instance keeps for the subscribers that are behind,
+/// unless set (`Db::keeping_changes`).
+const CHANGES_KEPT: usize = 1024;
+
 impl Db {
     /// `sqlite://path/to/file.db` (created when missing) or `postgres://...`.
     pub async fn connect(url: &str) -> Result<Self> {
@@ -59,13 +63,21 @@ impl Db {
             counted(Database::connect(opts).await?, &statements),
             pool,
         );
-        let (events, _) = tokio::sync::broadcast::channel(1024);
+        let (events, _) = tokio::sync::broadcast::channel(CHANGES_KEPT);
         Ok(Self {
             servers: Arc::new(Servers::one(server)),
             statements,
             events,
             writers: Arc::default(),
         })
+    }
+
+    /// The same database, keeping at most `changes` changes for the
+    /// subscribers that are behind (1,024 unless set); to call before
+    /// anything subscribes.
+    pub fn keeping_changes(self, changes: usize) -> Self {
+        let (events, _) = tokio::sync::broadcast::channel(changes.max(1));
+        Self { events, ..self }
     }
 
     /// The same database with PostgreSQL hot standbys of it for reads (see

@@ -180,6 +180,7 @@ pub fn config_for(
         environment: kpss::Environment::Development,
         introspection: None,
         graphiql: None,
+        subscription_buffer: 1024,
         shutdown_timeout: std::time::Duration::from_secs(10),
     }
 }
