@@ -499,11 +499,12 @@ pub async fn start(config: &Config, db: Db) -> Result<Running, Error> {
     let db = db.keeping_changes(config.subscription_buffer);
     db.listen_for_changes().await?;
     let (shutdown, stopping) = watch::channel(false);
+    let metrics = Arc::new(kpss_api::metrics::Metrics::default());
     let state = AppState::new(Shared {
-        schema: Guarded::new(build_schema(db.clone(), &limits), &limits),
+        schema: Guarded::new(build_schema(db.clone(), &limits, metrics.clone()), &limits),
         db,
         auth: Arc::new(auth),
-        metrics: Arc::default(),
+        metrics,
         documents: Arc::new(documents),
         rate: Arc::new(RateLimit::new(
             limits.rate_limit_per_second,

@@ -69,6 +69,11 @@ pub async fn next_json(ws: &mut Socket) -> Value {
 
 /// The subscriptions listening for changes in the service at `base`.
 async fn subscribers(base: &str) -> f64 {
+    metric(base, "kpss_change_subscribers").await
+}
+
+/// The value of an unlabelled metric of the service at `base`.
+async fn metric(base: &str, name: &str) -> f64 {
     let text = reqwest::get(format!("{base}/metrics"))
         .await
         .expect("metrics")
@@ -76,8 +81,8 @@ async fn subscribers(base: &str) -> f64 {
         .await
         .expect("text");
     text.lines()
-        .find_map(|l| l.strip_prefix("kpss_change_subscribers ")?.parse().ok())
-        .expect("kpss_change_subscribers in /metrics")
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("{name} in /metrics"))
 }
 
 async fn subscribe(base: &str, token: &str) -> Socket {
@@ -132,8 +137,8 @@ async fn create_provider(app: &TestApp, region: &str) {
 
 /// A subscriber that falls so far behind that changes were dropped for it
 /// (a roll-over writes one change per record at once; the instance keeps 4
-/// here) is told how many it missed, with SERVICE_UNAVAILABLE, and its
-/// subscription completes.
+/// here) is told how many it missed, with SERVICE_UNAVAILABLE, its
+/// subscription completes, and `/metrics` counts it.
 async fn a_subscriber_that_falls_behind_is_told_and_completed(b: Backend) {
     let app = TestApp::spawn_with(b, |c, _| c.subscription_buffer = 4).await;
     let mut ws = subscribe(&app.base, &app.admin()).await;
@@ -175,6 +180,10 @@ async fn a_subscriber_that_falls_behind_is_told_and_completed(b: Backend) {
         "{told}"
     );
     assert_eq!(next_json(&mut ws).await["type"], "complete");
+    assert_eq!(
+        metric(&app.base, "kpss_subscriptions_behind_total").await,
+        1.0
+    );
     app.stop().await;
 }
 

@@ -80,6 +80,11 @@ impl Metrics {
         self.record(|| metrics::counter!("kpss_rate_limited_total").increment(1));
     }
 
+    /// A subscription that fell behind and missed changes (it then ends).
+    pub fn subscription_behind(&self) {
+        self.record(|| metrics::counter!("kpss_subscriptions_behind_total").increment(1));
+    }
+
     /// A subscription socket opened (+1) or closed (-1).
     pub fn subscription_sockets(&self, change: f64) {
         self.record(|| metrics::gauge!("kpss_subscription_sockets_open").increment(change));

@@ -33,6 +33,7 @@ pub use loaders::Steps;
 pub use source::asks_for_provenance;
 
 use crate::limits::Limits;
+use crate::metrics::Metrics;
 use activity::ActivityMutations;
 use async_graphql::MergedObject;
 use audit::AuditQueries;
@@ -80,14 +81,15 @@ pub struct Mutation(
 
 pub type Schema = async_graphql::Schema<Query, Mutation, subscription::Subscription>;
 
-pub fn build_schema(db: Db, limits: &Limits) -> Schema {
+pub fn build_schema(db: Db, limits: &Limits, metrics: Arc<Metrics>) -> Schema {
     let builder = Schema::build(
         Query::default(),
         Mutation::default(),
         subscription::Subscription,
     )
     .data(db)
-    .data(limits.clone());
+    .data(limits.clone())
+    .data(metrics);
     if limits.introspection {
         builder.finish()
     } else {

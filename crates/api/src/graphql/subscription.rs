@@ -6,12 +6,14 @@ use super::enums;
 use super::region::Region;
 use super::scalars::DateTime;
 use crate::error::{ApiError, Result, coded};
+use crate::metrics::Metrics;
 use async_graphql::{Context, ID, Object, Subscription as SubscriptionMacro};
 use futures_util::Stream;
 use kpss_domain::region::RegionCode;
 use kpss_persistence::events::Change;
 use kpss_persistence::region as regions;
 use std::collections::HashSet;
+use std::sync::Arc;
 use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -72,7 +74,8 @@ impl Subscription {
             .filter(|r| wanted.as_ref().is_none_or(|g| g.covers(&r.code, &r.kraj)))
             .map(|r| r.code)
             .collect();
-        Ok(live(db.subscribe(), visible))
+        let metrics = ctx.data::<Arc<Metrics>>()?.clone();
+        Ok(live(db.subscribe(), visible, metrics))
     }
 }
 
@@ -83,17 +86,20 @@ impl Subscription {
 fn live(
     events: Receiver<Change>,
     visible: HashSet<RegionCode>,
+    metrics: Arc<Metrics>,
 ) -> impl Stream<Item = Result<PlanChange>> {
-    futures_util::stream::unfold(Some((events, visible)), |open| async move {
-        let (mut events, visible) = open?;
+    let open = Some((events, visible, metrics));
+    futures_util::stream::unfold(open, |open| async move {
+        let (mut events, visible, metrics) = open?;
         loop {
             match events.recv().await {
                 Ok(change) if visible.contains(&change.region) => {
-                    return Some((Ok(PlanChange(change)), Some((events, visible))));
+                    return Some((Ok(PlanChange(change)), Some((events, visible, metrics))));
                 }
                 Ok(_) => continue,
                 Err(RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "a subscriber fell behind; its stream ends");
+                    metrics.subscription_behind();
                     let e = ApiError::ServiceUnavailable(format!(
                         "this subscription fell behind and missed {missed} changes; \
                          read the data again and subscribe anew"
@@ -136,7 +142,7 @@ mod tests {
     async fn a_subscriber_gets_its_regions_changes_in_order() {
         let (tx, rx) = tokio::sync::broadcast::channel(8);
         let visible = HashSet::from([RegionCode::parse("r", "klatovy").expect("code")]);
-        let stream = live(rx, visible);
+        let stream = live(rx, visible, Arc::default());
         for (region, id) in [("klatovy", 1), ("kromeriz", 2), ("klatovy", 3)] {
             tx.send(change(region, id)).expect("send");
         }
@@ -149,7 +155,7 @@ mod tests {
     async fn a_subscriber_that_missed_changes_is_told_and_its_stream_ends() {
         let (tx, rx) = tokio::sync::broadcast::channel(2);
         let visible = HashSet::from([RegionCode::parse("r", "klatovy").expect("code")]);
-        let stream = live(rx, visible);
+        let stream = live(rx, visible, Arc::default());
         for id in 1..=5 {
             tx.send(change("klatovy", id)).expect("send");
         }
