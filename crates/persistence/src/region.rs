@@ -138,17 +138,7 @@ pub async fn filter(
             region::Entity::find()
                 .select_only()
                 .columns([region::Column::Code, region::Column::KrajCode])
-                .filter(
-                    Condition::any()
-                        .add(
-                            region::Column::Code
-                                .is_in(named.regions.iter().map(RegionCode::as_str)),
-                        )
-                        .add(
-                            region::Column::KrajCode
-                                .is_in(named.kraje.iter().map(KrajCode::as_str)),
-                        ),
-                )
+                .filter(scope::condition(&named, region::Column::Code))
                 .into_tuple()
                 .all(&reader)
                 .await?

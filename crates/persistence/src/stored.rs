@@ -217,11 +217,7 @@ pub(crate) async fn update_in<E: Editable>(
             .filter(E::ID.eq(id))
             .filter(E::VERSION.eq(expected))
             .into_query(),
-        version: E::find()
-            .select_only()
-            .column(E::VERSION)
-            .filter(E::ID.eq(id))
-            .into_query(),
+        version: (version_query::<E>, id),
     };
     let owned_rewritten = change.rewrite_owned(txn, &current).await?;
     // What the record owns is kept from `before` unless the change rewrote it.
@@ -311,11 +307,19 @@ pub(crate) struct Entry<'a> {
 }
 
 /// A record's update that applies only while the record is at the version
-/// it was read at, and the query of the record's version, to answer an
-/// update that another change overtook.
+/// it was read at, and how to query the record's version (a function and
+/// the id: built only to answer an update that another change overtook).
 pub(crate) struct Versioned {
     pub statement: UpdateStatement,
-    pub version: SelectStatement,
+    pub version: (fn(i64) -> SelectStatement, i64),
+}
+
+fn version_query<E: Editable>(id: i64) -> SelectStatement {
+    E::find()
+        .select_only()
+        .column(E::VERSION)
+        .filter(E::ID.eq(id))
+        .into_query()
 }
 
 /// The statements a change runs with its audit entry: the record's own
@@ -359,11 +363,11 @@ pub(crate) async fn audit<S: Serialize>(
     match version {
         // Another change committed after the record was read (PostgreSQL's
         // next statement sees it): the answer names its version.
-        Some(version) if !applied => {
-            let row = txn.query_one(&version).await?;
+        Some((query, id)) if !applied => {
+            let row = txn.query_one(&query(id)).await?;
             let now = row.map(|r| r.try_get_by_index::<i32>(0)).transpose()?;
             Err(conflict(now.ok_or_else(|| {
-                Error::NotFound(format!("record {} is gone", event.entity_id))
+                Error::NotFound(format!("record {id} is gone"))
             })?))
         }
         _ => Ok(event),
