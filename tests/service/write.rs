@@ -302,6 +302,12 @@ async fn invalid_input_is_refused_with_its_field_and_changes_nothing(b: Backend)
             "input.title",
         ),
         (create_plan, plan("<p>Plán</p>", 2024, 2024), "input.title"),
+        // A right-to-left override shows a reader other text than is stored.
+        (
+            create_plan,
+            plan("Plán \u{202E}4202", 2024, 2024),
+            "input.title",
+        ),
         (
             create_plan,
             json!({ "in": { "region": "nowhere", "title": "P", "kind": "ACTION_PLAN", "periodStart": 2024, "periodEnd": 2024 } }),
@@ -341,6 +347,11 @@ async fn invalid_input_is_refused_with_its_field_and_changes_nothing(b: Backend)
             create_measure,
             json!({ "p": ids.priority, "in": { "code": "9.5", "title": "M", "targetGroups": ["senioři", " "] } }),
             "input.targetGroups[1]",
+        ),
+        (
+            create_measure,
+            json!({ "p": ids.priority, "in": { "code": "9.6", "title": "M", "description": "zvonek\u{7}" } }),
+            "input.description",
         ),
     ];
     for (q, vars, field) in cases {
@@ -383,6 +394,15 @@ async fn invalid_input_is_refused_with_its_field_and_changes_nothing(b: Backend)
         )
         .await;
     assert_eq!(title["plan"]["title"], "Kroměříž");
+    // A form's line breaks (`\r\n`) are stored as `\n`.
+    let measure = app
+        .query(
+            &editor,
+            "mutation($p: ID!, $in: MeasureInput!) { createMeasure(priorityId: $p, input: $in) { description } }",
+            json!({ "p": ids.priority, "in": { "code": "9.7", "title": "M", "description": "první\r\n\r\ndruhý" } }),
+        )
+        .await;
+    assert_eq!(measure["createMeasure"]["description"], "první\n\ndruhý");
     app.stop().await;
 }
 

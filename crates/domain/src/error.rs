@@ -21,6 +21,8 @@ pub enum Rule {
         max: usize,
     },
     Markup,
+    /// A control or text-direction character (not a line break or a tab).
+    Invisible(char),
     OneLine,
     YearOutside(i32),
     EndsBefore {
@@ -185,6 +187,16 @@ impl Rule {
             Self::Markup => s(
                 "must be plain text, without HTML tags",
                 "musí být prostý text, bez značek HTML",
+            ),
+            Self::Invisible(c) => (
+                format!(
+                    "contains the invisible character U+{:04X}: of control and text-direction characters, plain text has only line breaks and tabs",
+                    u32::from(*c)
+                ),
+                format!(
+                    "obsahuje neviditelný znak U+{:04X}: z řídicích znaků a znaků směru textu smí prostý text obsahovat jen konce řádků a tabulátory",
+                    u32::from(*c)
+                ),
             ),
             Self::OneLine => s(
                 "is one line; give each line as an entry of its own",

@@ -1,4 +1,5 @@
-//! Text rules: NFC, no markup, bounded length.
+//! Text rules: NFC, `\n` line breaks, no markup, no invisible characters,
+//! bounded length.
 
 use crate::error::{Rule, ValidationError, ValidationResult};
 use unicode_normalization::UnicodeNormalization;
@@ -13,9 +14,19 @@ pub fn nfc(s: &str) -> String {
     s.nfc().collect()
 }
 
+/// The stored form of a text: NFC, each line break a `\n` (a browser's form
+/// sends `\r\n`).
+fn stored(s: &str) -> String {
+    if s.contains('\r') {
+        nfc(&s.replace("\r\n", "\n").replace('\r', "\n"))
+    } else {
+        nfc(s)
+    }
+}
+
 /// A required one-line value (title, name, code): trimmed, non-empty, bounded.
 pub fn required(field: &str, value: &str, max: usize) -> ValidationResult<String> {
-    let value = nfc(value.trim());
+    let value = stored(value.trim());
     if value.is_empty() {
         return Err(ValidationError::new(field, Rule::Empty));
     }
@@ -26,7 +37,7 @@ pub fn required(field: &str, value: &str, max: usize) -> ValidationResult<String
 pub fn optional(field: &str, value: Option<&str>, max: usize) -> ValidationResult<Option<String>> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(v) => bounded(field, nfc(v), max).map(Some),
+        Some(v) => bounded(field, stored(v), max).map(Some),
     }
 }
 
@@ -47,7 +58,21 @@ fn bounded(field: &str, value: String, max: usize) -> ValidationResult<String> {
     if looks_like_markup(&value) {
         return Err(ValidationError::new(field, Rule::Markup));
     }
+    if let Some(c) = value.chars().find(|c| invisible(*c)) {
+        return Err(ValidationError::new(field, Rule::Invisible(c)));
+    }
     Ok(value)
+}
+
+/// A control character other than a line break or a tab, or one that
+/// changes the direction of the text around it: none is plain text, and
+/// the direction ones can show a reader other words than are stored.
+fn invisible(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(
+            c,
+            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
 }
 
 /// `<p>`, `</i>`, `<ul style=...>`: the tags the PDF conversion leaves behind.
@@ -119,6 +144,33 @@ mod tests {
         assert!(optional("d", Some("<p>text</p>"), 100).is_err());
         assert!(optional("d", Some("a <u>b</u>"), 100).is_err());
         assert!(optional("d", Some("kapacita < 5 a x>2"), 100).is_ok());
+    }
+
+    #[test]
+    fn line_breaks_are_stored_as_newlines() {
+        let text = optional("d", Some("první\r\n\r\ndruhý\rtřetí"), 100).unwrap();
+        assert_eq!(text.as_deref(), Some("první\n\ndruhý\ntřetí"));
+    }
+
+    #[test]
+    fn invisible_characters_are_rejected_but_tabs_and_line_breaks_are_not() {
+        for bad in [
+            "a\u{7}b",
+            "a\u{0}b",
+            "a\u{7f}b",
+            "a\u{85}b",
+            "a\u{202E}b",
+            "a\u{2067}b",
+            "a\u{200F}b",
+        ] {
+            let err = optional("d", Some(bad), 100).unwrap_err();
+            assert_eq!(err.field, "d", "{bad:?}");
+            assert!(matches!(err.rule, Rule::Invisible(_)), "{bad:?}");
+        }
+        assert!(required("t", "Kroměříž\u{202E}", 100).is_err());
+        assert!(optional("d", Some("a\tb\n\nc"), 100).is_ok());
+        // Joiners and soft hyphens are not direction marks.
+        assert!(optional("d", Some("a\u{00AD}b\u{200D}c"), 100).is_ok());
     }
 
     #[test]
