@@ -689,6 +689,26 @@ mod tests {
         assert_eq!(u64::try_from(bytes), Ok(SQLITE_MMAP_BYTES));
     }
 
+    /// `.cargo/config.toml` builds SQLite without the allocation mutex and
+    /// with plans that do not depend on bound values.
+    #[tokio::test]
+    async fn sqlite_is_built_for_concurrent_connections() {
+        let db = Db::connect("sqlite::memory:").await.expect("connect");
+        for option in ["DEFAULT_MEMSTATUS=0", "ENABLE_QPSG"] {
+            let row = db
+                .conn()
+                .query_one_raw(Statement::from_string(
+                    DbBackend::Sqlite,
+                    format!("SELECT sqlite_compileoption_used('{option}')"),
+                ))
+                .await
+                .expect("the option")
+                .expect("a row");
+            let used: i64 = row.try_get_by_index(0).expect("a number");
+            assert_eq!(used, 1, "SQLite is built without SQLITE_{option}");
+        }
+    }
+
     #[tokio::test]
     async fn a_search_names_at_most_sixteen_regions_to_fts5() {
         let db = Db::connect("sqlite::memory:").await.expect("connect");
