@@ -117,7 +117,7 @@ pub struct Config {
     pub graphiql: Option<Switch>,
     /// Changes an instance keeps for subscribers that fall behind; one that
     /// misses more is told so and its subscription completes.
-    #[arg(long, env = "KPSS_SUBSCRIPTION_BUFFER", default_value_t = 1024)]
+    #[arg(long, env = "KPSS_SUBSCRIPTION_BUFFER", default_value_t = kpss_persistence::db::CHANGES_KEPT)]
     pub subscription_buffer: usize,
     /// How long requests under way may take to finish after SIGTERM.
     #[arg(long, env = "KPSS_SHUTDOWN_TIMEOUT", value_parser = humantime::parse_duration, default_value = "10s")]

@@ -46,7 +46,7 @@ impl Default for Pool {
 
 /// How many changes an instance keeps for the subscribers that are behind,
 /// unless set (`Db::keeping_changes`).
-const CHANGES_KEPT: usize = 1024;
+pub const CHANGES_KEPT: usize = 1024;
 
 impl Db {
     /// `sqlite://path/to/file.db` (created when missing) or `postgres://...`.

@@ -180,7 +180,7 @@ pub fn config_for(
         environment: kpss::Environment::Development,
         introspection: None,
         graphiql: None,
-        subscription_buffer: 1024,
+        subscription_buffer: kpss_persistence::db::CHANGES_KEPT,
         shutdown_timeout: std::time::Duration::from_secs(10),
     }
 }
