@@ -35,6 +35,15 @@ async fn klatovy(app: &TestApp) -> Ids {
     }
 }
 
+/// The id of a new activity of `measure`.
+async fn an_activity(app: &TestApp, editor: &str, measure: &str) -> String {
+    app.query(editor, "mutation($m: ID!) { createActivity(measureId: $m, input: { code: \"1.1.1\", title: \"Setkání\" }) { id } }", json!({ "m": measure }))
+        .await["createActivity"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned()
+}
+
 /// The first error's code and field.
 async fn error(app: &TestApp, token: &str, q: &str, vars: Value) -> (String, Option<String>) {
     let (_, body) = app.post(Some(&format!("Bearer {token}")), q, vars).await;
@@ -403,6 +412,119 @@ async fn invalid_input_is_refused_with_its_field_and_changes_nothing(b: Backend)
         )
         .await;
     assert_eq!(measure["createMeasure"]["description"], "první\n\ndruhý");
+    app.stop().await;
+}
+
+/// A stored value that a newer rule refuses (a text-direction character,
+/// written here behind the service's back as an older version could) does
+/// not lock its record: a patch of another field is refused naming it, and
+/// a patch that mends it is accepted.
+async fn a_patch_can_mend_a_stored_value_a_newer_rule_refuses(b: Backend) {
+    use sea_orm::{ConnectionTrait, Database, Statement};
+    let app = TestApp::spawn(b).await;
+    let ids = klatovy(&app).await;
+    let editor = app.token(Role::Editor, &["klatovy"], &[]);
+    let activity = an_activity(&app, &editor, &ids.measure).await;
+    let owner = Database::connect(app.config.owner_url().expect("owner"))
+        .await
+        .expect("owner");
+    let backend = owner.get_database_backend();
+    let cases = [
+        (
+            "plan",
+            "title",
+            &ids.plan,
+            "updatePlan",
+            "preparedBy: \"OSVZ\"",
+        ),
+        (
+            "priority",
+            "title",
+            &ids.priority,
+            "updatePriority",
+            "description: \"Popis\"",
+        ),
+        (
+            "measure",
+            "output",
+            &ids.measure,
+            "updateMeasure",
+            "risks: [\"Nedostatek financí\"]",
+        ),
+        (
+            "activity",
+            "title",
+            &activity,
+            "updateActivity",
+            "schedule: \"2024\"",
+        ),
+        (
+            "provider",
+            "name",
+            &ids.provider,
+            "updateProvider",
+            "ico: \"12345678\"",
+        ),
+        (
+            "service",
+            "name",
+            &ids.service,
+            "updateService",
+            "scope: \"Klatovsko\"",
+        ),
+    ];
+    let before = app.audit_total().await;
+    for (table, column, id, mutation, other) in cases {
+        let row: i64 = id.parse().expect("a numeric id");
+        owner
+            .execute_raw(Statement::from_sql_and_values(
+                backend,
+                format!("UPDATE {table} SET {column} = $1 WHERE id = $2"),
+                ["Název \u{202E}obrácený".into(), row.into()],
+            ))
+            .await
+            .expect("the old value written");
+        let version: i32 = owner
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                format!("SELECT version FROM {table} WHERE id = $1"),
+                [row.into()],
+            ))
+            .await
+            .expect("read")
+            .expect("the row")
+            .try_get_by_index(0)
+            .expect("its version");
+        let patch = |p: &str| {
+            format!(
+                "mutation($id: ID!, $v: Int!) {{ r: {mutation}(id: $id, expectedVersion: $v, patch: {{ {p} }}) {{ {column} version }} }}"
+            )
+        };
+        let vars = json!({ "id": id, "v": version });
+        let (code, named) = error(&app, &editor, &patch(other), vars.clone()).await;
+        assert_eq!(
+            (code.as_str(), named.as_deref()),
+            ("BAD_USER_INPUT", Some(format!("patch.{column}").as_str())),
+            "{mutation}"
+        );
+        let mended = app
+            .query(
+                &editor,
+                &patch(&format!("{column}: \"Název opravený\"")),
+                vars,
+            )
+            .await;
+        assert_eq!(
+            (&mended["r"][column], &mended["r"]["version"]),
+            (&json!("Název opravený"), &json!(version + 1)),
+            "{mutation}"
+        );
+    }
+    assert_eq!(
+        app.audit_total().await,
+        before + 6,
+        "only the mending patches were written"
+    );
     app.stop().await;
 }
 
@@ -831,6 +953,7 @@ on_both_databases!(
     evaluation_versions_guard_replacements,
     concurrent_first_evaluations_of_a_year_queue,
     codes_stay_unique_among_current_siblings_through_updates,
+    a_patch_can_mend_a_stored_value_a_newer_rule_refuses,
 );
 
 /// Every update and archive mutation: success with the current version, then
@@ -839,10 +962,7 @@ async fn every_update_checks_the_version(b: Backend) {
     let app = TestApp::spawn(b).await;
     let ids = klatovy(&app).await;
     let editor = app.token(Role::Editor, &["klatovy"], &[]);
-    let activity = app
-        .query(&editor, "mutation($m: ID!) { createActivity(measureId: $m, input: { code: \"1.1.1\", title: \"Setkání\" }) { id } }", json!({ "m": ids.measure }))
-        .await["createActivity"]["id"]
-        .clone();
+    let activity = json!(an_activity(&app, &editor, &ids.measure).await);
     let cases = [
         (
             "updatePlan",

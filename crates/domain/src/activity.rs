@@ -151,8 +151,9 @@ impl ActivityPatch {
         }
     }
 
-    pub fn apply(self, current: &ActivityFields) -> ValidationResult<ActivityFields> {
-        let mut d = current.draft();
+    /// Sets the patched fields in the stored content `d` and validates the
+    /// result once, so a patch can mend a stored value a newer rule refuses.
+    pub fn apply(self, mut d: ActivityDraft) -> ValidationResult<ActivityFields> {
         self.code.apply_required("code", &mut d.code)?;
         self.title.apply_required("title", &mut d.title)?;
         self.description.apply(&mut d.description);

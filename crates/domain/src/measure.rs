@@ -352,8 +352,9 @@ impl MeasurePatch {
         }
     }
 
-    pub fn apply(self, current: &MeasureFields) -> ValidationResult<MeasureFields> {
-        let mut d = current.draft();
+    /// Sets the patched fields in the stored content `d` and validates the
+    /// result once, so a patch can mend a stored value a newer rule refuses.
+    pub fn apply(self, mut d: MeasureDraft) -> ValidationResult<MeasureFields> {
         self.code.apply_required("code", &mut d.code)?;
         self.title.apply_required("title", &mut d.title)?;
         self.rationale.apply(&mut d.rationale);

@@ -262,9 +262,10 @@ impl PlanPatch {
         }
     }
 
-    /// The plan's content after this patch (the parent is checked against the database).
-    pub fn apply(self, current: &PlanFields) -> ValidationResult<PlanFields> {
-        let mut d = current.draft();
+    /// The plan's content after this patch (the parent is checked against the database):
+    /// the patched fields set in the stored content `d`, validated once, so a patch
+    /// can mend a stored value a newer rule refuses.
+    pub fn apply(self, mut d: PlanDraft) -> ValidationResult<PlanFields> {
         self.title.apply_required("title", &mut d.title)?;
         self.kind.apply_required("kind", &mut d.kind)?;
         self.period_start
@@ -352,7 +353,7 @@ mod tests {
             prepared_by: Patch::Set("OSV".into()),
             ..PlanPatch::default()
         };
-        let patched = patch.apply(&fields()).unwrap();
+        let patched = patch.apply(fields().draft()).unwrap();
         assert_eq!(patched.title.as_str(), "Nový");
         assert_eq!(patched.prepared_by.as_deref(), Some("OSV"));
         assert_eq!(patched.period, fields().period);
@@ -360,7 +361,7 @@ mod tests {
             prepared_by: Patch::Clear,
             ..PlanPatch::default()
         }
-        .apply(&patched)
+        .apply(patched.draft())
         .unwrap();
         assert_eq!(cleared.prepared_by, None);
     }
@@ -383,14 +384,14 @@ mod tests {
             period_end: Patch::Set(2020),
             ..PlanPatch::default()
         }
-        .apply(&fields())
+        .apply(fields().draft())
         .unwrap_err();
         assert_eq!(err.field, "period_end");
         let err = PlanPatch {
             title: Patch::Clear,
             ..PlanPatch::default()
         }
-        .apply(&fields())
+        .apply(fields().draft())
         .unwrap_err();
         assert_eq!(err.field, "title");
     }

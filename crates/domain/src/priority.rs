@@ -85,8 +85,9 @@ impl PriorityPatch {
         }
     }
 
-    pub fn apply(self, current: &PriorityFields) -> ValidationResult<PriorityFields> {
-        let mut d = current.draft();
+    /// Sets the patched fields in the stored content `d` and validates the
+    /// result once, so a patch can mend a stored value a newer rule refuses.
+    pub fn apply(self, mut d: PriorityDraft) -> ValidationResult<PriorityFields> {
         self.code.apply_required("code", &mut d.code)?;
         self.title.apply_required("title", &mut d.title)?;
         self.description.apply(&mut d.description);

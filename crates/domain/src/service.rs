@@ -265,11 +265,11 @@ pub struct ProviderPatch {
 }
 
 impl ProviderPatch {
-    pub fn apply(self, current: &ProviderFields) -> ValidationResult<ProviderFields> {
-        let name = self
-            .name
-            .required("name", current.name.as_str().to_owned())?;
-        let ico = self.ico.optional(current.ico.clone());
+    /// Sets the patched fields in the stored `name` and `ico` and validates
+    /// the result once, so a patch can mend a stored value a newer rule refuses.
+    pub fn apply(self, name: String, ico: Option<String>) -> ValidationResult<ProviderFields> {
+        let name = self.name.required("name", name)?;
+        let ico = self.ico.optional(ico);
         ProviderFields::parse(&name, ico.as_deref())
     }
 }
@@ -328,8 +328,9 @@ pub struct ServicePatch {
 }
 
 impl ServicePatch {
-    pub fn apply(self, current: &ServiceFields) -> ValidationResult<ServiceFields> {
-        let mut d = current.draft();
+    /// Sets the patched fields in the stored content `d` and validates the
+    /// result once, so a patch can mend a stored value a newer rule refuses.
+    pub fn apply(self, mut d: ServiceDraft) -> ValidationResult<ServiceFields> {
         self.service_type
             .apply_required("service_type", &mut d.service_type)?;
         self.name.apply(&mut d.name);

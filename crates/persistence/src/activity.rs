@@ -117,7 +117,8 @@ fn content(f: &ActivityFields) -> Result<activity::ActiveModel> {
     })
 }
 
-pub(crate) fn fields_of(m: &activity::Model) -> Result<ActivityFields> {
+/// The activity's content as stored, not validated again (see [`ActivityPatch::apply`]).
+pub(crate) fn draft_of(m: &activity::Model) -> Result<ActivityDraft> {
     let r = activity::Entity::record(m.clone())?;
     Ok(ActivityDraft {
         code: r.code,
@@ -128,8 +129,7 @@ pub(crate) fn fields_of(m: &activity::Model) -> Result<ActivityFields> {
         financing_items: r.financing_items,
         financing_statement: Some(r.financing_statement),
         outputs: r.outputs,
-    }
-    .parse()?)
+    })
 }
 
 /// Activities under the same measure and parent.
@@ -210,7 +210,7 @@ impl Change<activity::Entity> for ActivityPatch {
     ) -> Result<activity::ActiveModel> {
         let fields = self
             .clone()
-            .apply(&fields_of(current)?)
+            .apply(draft_of(current)?)
             .map_err(|e| Error::Invalid(e.under("patch")))?;
         // A change that keeps the code cannot make it clash.
         if fields.code.normalized() != current.code_key {

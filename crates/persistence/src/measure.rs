@@ -322,18 +322,16 @@ fn content(f: &MeasureFields) -> Result<measure::ActiveModel> {
     })
 }
 
-pub(crate) async fn fields_of(
-    c: &DatabaseTransaction,
-    m: &measure::Model,
-) -> Result<MeasureFields> {
-    fields_with(
+pub(crate) async fn draft_of(c: &DatabaseTransaction, m: &measure::Model) -> Result<MeasureDraft> {
+    draft_with(
         m,
         capacities_of(c, capacity::Column::MeasureId, m.id).await?,
     )
 }
 
-/// The measure's content from its row and its planned capacities.
-fn fields_with(m: &measure::Model, planned_capacities: Vec<Capacity>) -> Result<MeasureFields> {
+/// The measure's content from its row and its planned capacities, not
+/// validated again (see [`MeasurePatch::apply`]).
+fn draft_with(m: &measure::Model, planned_capacities: Vec<Capacity>) -> Result<MeasureDraft> {
     let r = measure::Entity::record(m.clone())?;
     Ok(MeasureDraft {
         code: r.code,
@@ -354,8 +352,7 @@ fn fields_with(m: &measure::Model, planned_capacities: Vec<Capacity>) -> Result<
         planned_capacities,
         priority_title: r.priority_title,
         alternative_title: r.alternative_title,
-    }
-    .parse()?)
+    })
 }
 
 /// Measures under the same priority and parent.
@@ -464,7 +461,7 @@ impl Change<measure::Entity> for MeasurePatch {
         let planned = before.planned_capacities.clone();
         let fields = self
             .clone()
-            .apply(&fields_with(current, planned)?)
+            .apply(draft_with(current, planned)?)
             .map_err(|e| Error::Invalid(e.under("patch")))?;
         // A change that keeps the code cannot make it clash.
         if fields.code.normalized() != current.code_key {

@@ -210,7 +210,8 @@ fn content(f: &PlanFields) -> Result<plan::ActiveModel> {
     })
 }
 
-pub(crate) fn fields_of(m: &plan::Model) -> Result<PlanFields> {
+/// The plan's content as stored, not validated again (see [`PlanPatch::apply`]).
+fn draft_of(m: &plan::Model) -> Result<PlanDraft> {
     Ok(PlanDraft {
         title: m.title.clone(),
         kind: parse(&m.kind)?,
@@ -226,8 +227,7 @@ pub(crate) fn fields_of(m: &plan::Model) -> Result<PlanFields> {
         issued_on: m.issued_on.map(from_date).transpose()?,
         document_title: m.document_title.clone(),
         notes: read_list(&m.notes)?,
-    }
-    .parse()?)
+    })
 }
 
 /// Inserts a plan (without children); the seed loader adds its key and source.
@@ -323,7 +323,7 @@ impl Change<plan::Entity> for PlanPatch {
         check_parent(s, c, &current.region_code, parent_id, Some(current.id)).await?;
         let fields = self
             .clone()
-            .apply(&fields_of(current)?)
+            .apply(draft_of(current)?)
             .map_err(|e| Error::Invalid(e.under("patch")))?;
         Ok(plan::ActiveModel {
             parent_id: Set(parent_id),

@@ -78,14 +78,14 @@ fn content(f: &PriorityFields) -> priority::ActiveModel {
     }
 }
 
-pub(crate) fn fields_of(m: &priority::Model) -> Result<PriorityFields> {
-    Ok(PriorityDraft {
+/// The priority's content as stored, not validated again (see [`PriorityPatch::apply`]).
+pub(crate) fn draft_of(m: &priority::Model) -> PriorityDraft {
+    PriorityDraft {
         code: m.code.clone(),
         title: m.title.clone(),
         description: m.description.clone(),
         group: m.group_name.clone(),
     }
-    .parse()?)
 }
 
 /// A priority's code is unique within its plan and group.
@@ -165,7 +165,7 @@ impl Change<priority::Entity> for PriorityPatch {
     ) -> Result<priority::ActiveModel> {
         let fields = self
             .clone()
-            .apply(&fields_of(current)?)
+            .apply(draft_of(current))
             .map_err(|e| Error::Invalid(e.under("patch")))?;
         // A change that keeps the code and the group cannot make it clash.
         if fields.code.normalized() != current.code_key || fields.group != current.group_name {

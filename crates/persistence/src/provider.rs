@@ -149,10 +149,9 @@ impl Change<provider::Entity> for ProviderPatch {
         current: &provider::Model,
         _before: &Provider,
     ) -> Result<provider::ActiveModel> {
-        let fields = ProviderFields::parse(&current.name, current.ico.as_deref())?;
         let fields = self
             .clone()
-            .apply(&fields)
+            .apply(current.name.clone(), current.ico.clone())
             .map_err(|e| Error::Invalid(e.under("patch")))?;
         Ok(content(&fields))
     }

@@ -349,15 +349,15 @@ impl Create<service::Entity> for ServiceForCreate {
     }
 }
 
-/// The service's content from its row and its capacities.
-fn fields_with(m: &service::Model, capacities: Vec<Capacity>) -> Result<ServiceFields> {
+/// The service's content from its row and its capacities, not validated
+/// again (see [`ServicePatch::apply`]).
+fn draft_with(m: &service::Model, capacities: Vec<Capacity>) -> Result<ServiceDraft> {
     Ok(ServiceDraft {
         service_type: parse(&m.service_type)?,
         name: m.name.clone(),
         scope: m.scope.clone(),
         capacities,
-    }
-    .parse()?)
+    })
 }
 
 impl Change<service::Entity> for ServicePatch {
@@ -374,7 +374,7 @@ impl Change<service::Entity> for ServicePatch {
     ) -> Result<service::ActiveModel> {
         let fields = self
             .clone()
-            .apply(&fields_with(current, before.capacities.clone())?)
+            .apply(draft_with(current, before.capacities.clone())?)
             .map_err(|e| Error::Invalid(e.under("patch")))?;
         Ok(content(&fields))
     }

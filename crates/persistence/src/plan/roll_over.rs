@@ -57,13 +57,13 @@ pub async fn roll_over(s: &Scoped, cmd: &PlanRollOver) -> Result<Plan> {
             if own.is_empty() {
                 continue;
             }
-            let f = crate::priority::fields_of(&pr)?;
+            let f = crate::priority::draft_of(&pr).parse()?;
             let position = pr.position as usize;
             let id = crate::priority::insert(&txn, region, plan_id, position, &f, None).await?;
             events.push(stored::created::<priority::Entity>(s, &txn, id).await?.1);
             // Sub-measures come after their measure (`carried` orders them so).
             for m in own {
-                let mut f = crate::measure::fields_of(&txn, m).await?;
+                let mut f = crate::measure::draft_of(&txn, m).await?.parse()?;
                 for c in &mut f.planned_capacities {
                     c.source = None;
                 }
@@ -167,7 +167,7 @@ async fn activities(
             break;
         }
         for a in ready {
-            let f = crate::activity::fields_of(&a)?;
+            let f = crate::activity::draft_of(&a)?.parse()?;
             let parent = a.parent_id.and_then(|p| copies.get(&p).copied());
             let position = a.position as usize;
             let id = crate::activity::insert(c, region, to, parent, position, &f, None).await?;
