@@ -137,22 +137,7 @@ async fn create_provider(app: &TestApp, region: &str) {
 async fn a_subscriber_that_falls_behind_is_told_and_completed(b: Backend) {
     let app = TestApp::spawn_with(b, |c, _| c.subscription_buffer = 4).await;
     let mut ws = subscribe(&app.base, &app.admin()).await;
-    let editor = app.token(Role::Editor, &["klatovy"], &[]);
-    let plan = app
-        .query(
-            &editor,
-            "{ plans(filter: { regions: [\"klatovy\"], kinds: [ACTION_PLAN] }) { nodes { id } } }",
-            json!({}),
-        )
-        .await["plans"]["nodes"][0]["id"]
-        .clone();
-    let rolled = app
-        .query(
-            &editor,
-            "mutation($id: ID!) { rollOverPlan(id: $id, periodStart: 2031, periodEnd: 2031) { priorities { id } } }",
-            json!({ "id": plan }),
-        )
-        .await;
+    let rolled = roll_over_klatovy(&app).await;
     assert!(
         !rolled["rollOverPlan"]["priorities"]
             .as_array()
@@ -177,6 +162,26 @@ async fn a_subscriber_that_falls_behind_is_told_and_completed(b: Backend) {
     assert_eq!(next_json(&mut ws).await["type"], "complete");
     assert_eq!(app.counter("kpss_subscriptions_behind_total").await, 1.0);
     app.stop().await;
+}
+
+/// A Klatovy editor rolls the region's first action plan over to 2031
+/// (a change per record it copies, committed at once).
+async fn roll_over_klatovy(app: &TestApp) -> Value {
+    let editor = app.token(Role::Editor, &["klatovy"], &[]);
+    let plan = app
+        .query(
+            &editor,
+            "{ plans(filter: { regions: [\"klatovy\"], kinds: [ACTION_PLAN] }) { nodes { id } } }",
+            json!({}),
+        )
+        .await["plans"]["nodes"][0]["id"]
+        .clone();
+    app.query(
+        &editor,
+        "mutation($id: ID!) { rollOverPlan(id: $id, periodStart: 2031, periodEnd: 2031) { priorities { id } } }",
+        json!({ "id": plan }),
+    )
+    .await
 }
 
 /// A Klatovy editor evaluates the region's first measure for `year` (a new evaluation).
@@ -384,6 +389,8 @@ async fn an_instance_without_subscribers_reads_no_changes() {
     for _ in 0..5 {
         create_provider(&writer, "klatovy").await;
     }
+    // A roll-over commits a change per record at once: one notification names them all.
+    roll_over_klatovy(&writer).await;
     // Time for the notifications to arrive (the listener read every change within it before).
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(

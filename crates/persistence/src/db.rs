@@ -18,6 +18,8 @@ pub struct Db {
     pub(crate) servers: Arc<Servers>,
     statements: Arc<AtomicU64>,
     pub(crate) events: tokio::sync::broadcast::Sender<crate::events::Change>,
+    /// The committed changes this instance has yet to notify (PostgreSQL).
+    pub(crate) unnotified: Arc<crate::events::Unnotified>,
     /// The writers' queue where the engine takes one at a time (SQLite).
     writers: Arc<tokio::sync::Mutex<()>>,
 }
@@ -68,6 +70,7 @@ impl Db {
             servers: Arc::new(Servers::one(server)),
             statements,
             events,
+            unnotified: Arc::default(),
             writers: Arc::default(),
         })
     }

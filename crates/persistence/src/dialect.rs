@@ -495,21 +495,20 @@ pub(crate) async fn set_scope(
 }
 
 /// Updates the record (`update`, where the change has one), writes its
-/// search entry (`own_entry`) and audit entry (`audit`), raises its
-/// region's data version (`bump`) and notifies `channel` of the entry's id
-/// on commit, in one statement: where changes travel through the database
-/// (PostgreSQL). Data-modifying `WITH` queries run once whether or not the
-/// outer query reads them; each round trip saved is about 25 µs of the
-/// service's CPU and as much of PostgreSQL's per write. False when the
-/// update found no row (the record moved on): the caller then rolls back.
+/// search entry (`own_entry`) and audit entry (`audit`) and raises its
+/// region's data version (`bump`), in one statement: where changes travel
+/// through the database (PostgreSQL). Data-modifying `WITH` queries run
+/// once whether or not the outer query reads them; each round trip saved is
+/// about 25 µs of the service's CPU and as much of PostgreSQL's per write.
+/// The audit entry's id, or `None` when the update found no row (the record
+/// moved on): the caller then rolls back.
 pub(crate) async fn record_change(
     c: &impl ConnectionTrait,
     update: Option<UpdateStatement>,
     own_entry: InsertStatement,
     mut audit: InsertStatement,
     bump: InsertStatement,
-    channel: &str,
-) -> Result<bool> {
+) -> Result<Option<i64>> {
     // The statements move into the query: cloning them (sea-query's
     // `to_owned`) copied every value twice.
     let mut change = WithQuery::new();
@@ -530,18 +529,34 @@ pub(crate) async fn record_change(
     cte("search", own_entry.into());
     cte("audit", audit.into());
     cte("version", bump.into());
-    let notify = Func::cust("pg_notify")
-        .arg(channel)
-        .arg(Expr::col((Alias::new("audit"), audit_entry::Column::Id)).cast_as("text"));
     let mut select = Query::select();
     select
-        .expr(notify)
+        .expr_as(
+            Expr::col((Alias::new("audit"), audit_entry::Column::Id)),
+            Alias::new("entry"),
+        )
         .expr_as(applied, Alias::new("applied"))
         .from(Alias::new("audit"));
     change.query(select);
     let row = c.query_one(&change).await?;
     let row = row.ok_or_else(|| crate::Error::Data("the change wrote no audit entry".into()))?;
-    Ok(row.try_get::<bool>("", "applied")?)
+    let entry = row.try_get::<i64>("", "entry")?;
+    Ok(row.try_get::<bool>("", "applied")?.then_some(entry))
+}
+
+/// Sends `payload` to the listeners of `channel` in a transaction of its
+/// own, whose commit does not wait for the log's flush: a notification is
+/// only a wake-up (PostgreSQL). A `NOTIFY` in a writing transaction would
+/// hold the lock that queues notifying commits one at a time until its
+/// commit is flushed.
+pub(crate) async fn notify(c: &impl ConnectionTrait, channel: &str, payload: &str) -> Result<()> {
+    c.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)",
+        [channel.into(), payload.into()],
+    ))
+    .await?;
+    Ok(())
 }
 
 /// What a database error means to the caller, by the codes of both engines.

@@ -2,7 +2,7 @@
 
 use crate::columns::parse;
 use crate::entity::{evaluation, measure, plan};
-use crate::events::Change;
+use crate::events::Recorded;
 use crate::read::{self, Stored};
 use crate::scoped::Scoped;
 use crate::search::{self, Doc, Searchable};
@@ -168,7 +168,7 @@ pub(crate) async fn record_in(
     txn: &DatabaseTransaction,
     m: &measure::Model,
     cmd: &EvaluationForRecord,
-) -> Result<(Evaluation, Change)> {
+) -> Result<(Evaluation, Recorded)> {
     if m.archived {
         return Err(Error::invalid(
             "measure_id",

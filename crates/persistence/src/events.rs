@@ -1,13 +1,15 @@
 //! Change events for subscriptions. The audit log is the change feed: on
 //! PostgreSQL a write inserts its audit entry (a tenant table under
-//! row-level security) and sends `NOTIFY kpss_audit` with only the entry's
-//! id, both in the writing transaction; every instance `LISTEN`s and, when
-//! notified, reads the entries it has not forwarded yet, as the service, and
-//! forwards their changes (an instance without subscriptions only notes
-//! their ids). Any role that can log in may listen or notify on a channel:
-//! it learns only numbers, and a forged notification brings only what is in
-//! the log. On SQLite (one process) a change is published in-process after
-//! commit.
+//! row-level security) and, once committed, sends `NOTIFY kpss_audit` with
+//! only the entries' ids; every instance `LISTEN`s and, when notified, reads
+//! the entries it has not forwarded yet, as the service, and forwards their
+//! changes (an instance without subscriptions only notes their ids). A
+//! notification that is never sent (the writer stopped between its commit
+//! and the notification) delays its changes until the next one: each read
+//! takes every entry not forwarded yet. Any role that can log in may listen
+//! or notify on a channel: it learns only numbers, and a forged
+//! notification brings only what is in the log. On SQLite (one process) a
+//! change is published in-process after commit.
 
 use crate::dialect::Dialect;
 use crate::entity::audit_entry;
@@ -47,34 +49,49 @@ pub struct Change {
     pub at: i64,
 }
 
+/// A change recorded in a writing transaction, to publish once it commits.
+#[derive(Debug)]
+pub(crate) struct Recorded {
+    change: Change,
+    /// Its audit entry's id, where the database carries changes to every
+    /// instance (the notification names it).
+    entry: Option<i64>,
+}
+
 /// Records `change` in its writing transaction: the record's update
 /// (`update`, where the change has one; it applies only at the version it
-/// expects), its search entry (`own_entry`), its audit entry `entry`, the
-/// region's data version and, where the database carries changes to every
-/// instance, the entry's notification on commit (there all in one
-/// statement). False when the update found no row: the caller then rolls
-/// back.
+/// expects), its search entry (`own_entry`), its audit entry `entry` and the
+/// region's data version (where the database carries changes to every
+/// instance, in one statement). `None` when the update found no row: the
+/// caller then rolls back.
 pub(crate) async fn record(
     txn: &DatabaseTransaction,
-    change: &Change,
+    change: Change,
     update: Option<UpdateStatement>,
     own_entry: InsertStatement,
     entry: audit_entry::ActiveModel,
-) -> Result<bool> {
+) -> Result<Option<Recorded>> {
     let bump = version::raise(change.region.as_str(), version::next_shard());
     let audit = audit_entry::Entity::insert(entry).into_query();
     if Dialect::of(txn).notifies_changes() {
-        return dialect::record_change(txn, update, own_entry, audit, bump, CHANNEL).await;
+        let entry = dialect::record_change(txn, update, own_entry, audit, bump).await?;
+        return Ok(entry.map(|id| Recorded {
+            change,
+            entry: Some(id),
+        }));
     }
     if let Some(update) = update
         && txn.execute(&update).await?.rows_affected() == 0
     {
-        return Ok(false);
+        return Ok(None);
     }
     for statement in [own_entry, audit, bump] {
         txn.execute(&statement).await?;
     }
-    Ok(true)
+    Ok(Some(Recorded {
+        change,
+        entry: None,
+    }))
 }
 
 /// What the listener reads of an audit entry: its id and change.
@@ -104,10 +121,48 @@ impl Logged {
     }
 }
 
-/// After commit: publishes in-process where the database does not.
-pub(crate) fn committed(db: &Db, change: Change) {
+/// The most ids one notification names: its payload stays under
+/// PostgreSQL's 8,000 bytes.
+const NOTIFIED_AT_ONCE: usize = 400;
+
+/// The ids of committed audit entries not notified yet, and the turn to
+/// notify: the writer whose turn comes sends every id waiting then, its
+/// own and those of writers that committed meanwhile (who then find theirs sent).
+#[derive(Debug, Default)]
+pub(crate) struct Unnotified {
+    ids: std::sync::Mutex<Vec<i64>>,
+    turn: tokio::sync::Mutex<()>,
+}
+
+impl Unnotified {
+    fn ids(&self) -> std::sync::MutexGuard<'_, Vec<i64>> {
+        self.ids
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// After commit: notifies every instance of the entries where the database
+/// carries changes, else publishes the changes in-process. The write stands
+/// whatever happens here.
+pub(crate) async fn committed(db: &Db, recorded: Vec<Recorded>) {
     if !db.dialect().notifies_changes() {
-        let _ = db.events.send(change);
+        for r in recorded {
+            let _ = db.events.send(r.change);
+        }
+        return;
+    }
+    let waiting = &db.unnotified;
+    waiting
+        .ids()
+        .extend(recorded.iter().filter_map(|r| r.entry));
+    let _turn = waiting.turn.lock().await;
+    let ids = std::mem::take(&mut *waiting.ids());
+    for ids in ids.chunks(NOTIFIED_AT_ONCE) {
+        let payload = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        if let Err(e) = dialect::notify(db.conn(), CHANNEL, &payload).await {
+            tracing::warn!(error = %e, "cannot notify the listeners of a change; the next notification brings it");
+        }
     }
 }
 
@@ -157,9 +212,11 @@ impl Db {
                         let mut lost = first.is_none();
                         let buffered = std::iter::from_fn(|| listener.next_buffered());
                         for n in first.into_iter().chain(buffered) {
-                            match n.payload().parse::<i64>() {
-                                Ok(seq) => _ = notified.insert(seq),
-                                Err(_) => lost = true,
+                            for id in n.payload().split(',') {
+                                match id.parse::<i64>() {
+                                    Ok(id) => _ = notified.insert(id),
+                                    Err(_) => lost = true,
+                                }
                             }
                         }
                         let done = if !lost && db.subscribers() == 0 {

@@ -8,7 +8,7 @@
 //! neither compares nor changes it.
 
 use crate::entity::{activity, evaluation, measure, plan, priority};
-use crate::events::Change as Event;
+use crate::events::Recorded as Event;
 use crate::scoped::Scoped;
 use crate::stored::{self, Archive};
 use crate::transfer::{Rows, in_order};

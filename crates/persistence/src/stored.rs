@@ -6,7 +6,7 @@
 
 use crate::decode::Decoded;
 use crate::dialect::{self, Failure};
-use crate::events::{self, Change as Event};
+use crate::events::{self, Recorded as Event};
 use crate::read::Stored;
 use crate::scoped::Scoped;
 use crate::search::{Doc, Searchable};
@@ -343,7 +343,7 @@ pub(crate) async fn audit<S: Serialize>(
     after: &S,
     writes: Writes,
 ) -> Result<Event> {
-    let event = Event {
+    let change = events::Change {
         region: RegionCode::parse("region", entry.region)?,
         plan_id: entry.plan_id,
         entity,
@@ -353,24 +353,29 @@ pub(crate) async fn audit<S: Serialize>(
         at: Utc::now().timestamp(),
     };
     let entry = crate::audit::entry(
-        &event,
+        &change,
         before.map(to_json).transpose()?,
         Some(to_json(after)?),
     );
     let Writes { own_entry, update } = writes;
     let (statement, version) = update.map(|u| (u.statement, u.version)).unzip();
-    let applied = events::record(txn, &event, statement, own_entry, entry).await?;
-    match version {
+    match (
+        events::record(txn, change, statement, own_entry, entry).await?,
+        version,
+    ) {
+        (Some(recorded), _) => Ok(recorded),
         // Another change committed after the record was read (PostgreSQL's
         // next statement sees it): the answer names its version.
-        Some((query, id)) if !applied => {
+        (None, Some((query, id))) => {
             let row = txn.query_one(&query(id)).await?;
             let now = row.map(|r| r.try_get_by_index::<i32>(0)).transpose()?;
             Err(conflict(now.ok_or_else(|| {
                 Error::NotFound(format!("record {id} is gone"))
             })?))
         }
-        _ => Ok(event),
+        (None, None) => Err(Error::Data(
+            "a change without an update found no row".into(),
+        )),
     }
 }
 
@@ -378,9 +383,7 @@ pub(crate) async fn audit<S: Serialize>(
 pub(crate) async fn commit(s: &Scoped, txn: DatabaseTransaction, events: Vec<Event>) -> Result<()> {
     txn.commit().await?;
     crate::replicas::wrote(s).await;
-    for event in events {
-        events::committed(s.db(), event);
-    }
+    events::committed(s.db(), events).await;
     Ok(())
 }
 

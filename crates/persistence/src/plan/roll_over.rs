@@ -4,7 +4,7 @@
 use crate::Result;
 use crate::columns::parse;
 use crate::entity::{activity, evaluation, measure, plan, priority};
-use crate::events::Change as Event;
+use crate::events::Recorded as Event;
 use crate::scoped::Scoped;
 use crate::stored;
 use kpss_domain::evaluation::EvaluationStatus;
