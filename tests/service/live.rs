@@ -272,20 +272,34 @@ crate::on_both_databases!(
 );
 
 /// Two service instances on one PostgreSQL database: a change written through
-/// one reaches a subscriber of the other (LISTEN/NOTIFY), after commit.
+/// one reaches a subscriber of the other (LISTEN/NOTIFY), after commit; so
+/// does every one of concurrent changes, which share notifications.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_cross_instances_through_postgresql() {
     let writer = TestApp::spawn(Backend::Postgres).await;
     let url = writer.config.database_url.clone();
     // The second instance shares the first one's database.
     let reader = TestApp::spawn_with(Backend::Postgres, move |c, _| c.database_url = url).await;
-    let mut ws = subscribe(&reader.base, &reader.token(Role::Viewer, &["klatovy"], &[])).await;
+    let token = reader.token(Role::Viewer, &["klatovy"], &[]);
+    let mut ws = subscribe_to(&reader.base, &token, "region { code } entity entityId").await;
     create_provider(&writer, "klatovy").await;
     let event = next_json(&mut ws).await;
     assert_eq!(
         event["payload"]["data"]["changes"]["region"]["code"], "klatovy",
         "{event}"
     );
+    const AT_ONCE: usize = 24;
+    futures_util::future::join_all((0..AT_ONCE).map(|_| create_provider(&writer, "klatovy"))).await;
+    let mut ids = std::collections::BTreeSet::new();
+    while ids.len() < AT_ONCE {
+        let event = next_json(&mut ws).await;
+        let change = &event["payload"]["data"]["changes"];
+        assert_eq!(change["entity"], "Provider", "{event}");
+        assert!(
+            ids.insert(change["entityId"].to_string()),
+            "delivered once: {event}"
+        );
+    }
     writer.stop().await;
     reader.stop().await;
 }
@@ -389,8 +403,6 @@ async fn an_instance_without_subscribers_reads_no_changes() {
     for _ in 0..5 {
         create_provider(&writer, "klatovy").await;
     }
-    // A roll-over commits a change per record at once: one notification names them all.
-    roll_over_klatovy(&writer).await;
     // Time for the notifications to arrive (the listener read every change within it before).
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(
@@ -407,6 +419,18 @@ async fn an_instance_without_subscribers_reads_no_changes() {
         .execute_unprepared("SELECT pg_notify('kpss_audit', '999999999')")
         .await
         .expect("anyone may notify");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Changes that share notifications: a roll-over's (one commit) and
+    // concurrent writers'. Each is noted, unread, so none comes later.
+    let before = reader.db.statements();
+    roll_over_klatovy(&writer).await;
+    futures_util::future::join_all((0..8).map(|_| create_provider(&writer, "klatovy"))).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        reader.db.statements(),
+        before,
+        "changes that share a notification are noted unread"
+    );
 
     let mut ws = subscribe(&reader.base, &reader.token(Role::Viewer, &["klatovy"], &[])).await;
     record_evaluation(&writer, 2037).await;
