@@ -359,24 +359,18 @@ pub(crate) async fn audit<S: Serialize>(
     );
     let Writes { own_entry, update } = writes;
     let (statement, version) = update.map(|u| (u.statement, u.version)).unzip();
-    match (
-        events::record(txn, change, statement, own_entry, entry).await?,
-        version,
-    ) {
-        (Some(recorded), _) => Ok(recorded),
-        // Another change committed after the record was read (PostgreSQL's
-        // next statement sees it): the answer names its version.
-        (None, Some((query, id))) => {
-            let row = txn.query_one(&query(id)).await?;
-            let now = row.map(|r| r.try_get_by_index::<i32>(0)).transpose()?;
-            Err(conflict(now.ok_or_else(|| {
-                Error::NotFound(format!("record {id} is gone"))
-            })?))
-        }
-        (None, None) => Err(Error::Data(
-            "a change without an update found no row".into(),
-        )),
+    if let Some(recorded) = events::record(txn, change, statement, own_entry, entry).await? {
+        return Ok(recorded);
     }
+    // The update found no row: another change committed after the record
+    // was read (PostgreSQL's next statement sees it); the answer names its version.
+    let (query, id) =
+        version.ok_or_else(|| Error::Data("a change without an update found no row".into()))?;
+    let row = txn.query_one(&query(id)).await?;
+    let now = row.map(|r| r.try_get_by_index::<i32>(0)).transpose()?;
+    Err(conflict(now.ok_or_else(|| {
+        Error::NotFound(format!("record {id} is gone"))
+    })?))
 }
 
 /// Commits the changes of `txn`, then publishes their events.
