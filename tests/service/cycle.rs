@@ -357,6 +357,7 @@ async fn a_roll_over_copies_content_and_activities(b: Backend) {
         .await;
     app.query(&editor, "mutation($m: ID!) { recordEvaluation(measureId: $m, input: { year: 2024, status: IN_PROGRESS }) { id } }", json!({ "m": measure }))
         .await;
+    refuses_a_refused_stored_value_until_mended(&app, &editor, &plan, &measure, &activity).await;
     let shape = "priorities { code title measures { code title alternativeTitle fundingStatement expectedCost { amountCzk text }
                  plannedCapacities { value atLeast unit networkShares { network value } }
                  activities { code title financingStatement subActivities { code title scheduleItems } } } }";
@@ -382,6 +383,64 @@ async fn a_roll_over_copies_content_and_activities(b: Backend) {
         "Stavba"
     );
     app.stop().await;
+}
+
+/// A copied record holding a value a newer rule refuses (a text-direction
+/// character, written behind the service's back as an older version could)
+/// makes the roll-over `BAD_USER_INPUT` naming that record, and write
+/// nothing; once an update mends it, the roll-over goes through.
+async fn refuses_a_refused_stored_value_until_mended(
+    app: &TestApp,
+    editor: &str,
+    plan: &Value,
+    measure: &Value,
+    activity: &Value,
+) {
+    use sea_orm::{ConnectionTrait, Database, Statement};
+    let owner = Database::connect(app.config.owner_url().expect("owner"))
+        .await
+        .expect("owner");
+    let roll_over =
+        "mutation($id: ID!) { rollOverPlan(id: $id, periodStart: 2025, periodEnd: 2025) { id } }";
+    let cases = [
+        ("measure", "output", measure, "updateMeasure"),
+        ("activity", "title", activity, "updateActivity"),
+    ];
+    for (table, column, id, update) in cases {
+        let row: i64 = id.as_str().and_then(|i| i.parse().ok()).expect("an id");
+        owner
+            .execute_raw(Statement::from_sql_and_values(
+                owner.get_database_backend(),
+                format!("UPDATE {table} SET {column} = $1 WHERE id = $2"),
+                ["Název \u{202E}obrácený".into(), row.into()],
+            ))
+            .await
+            .expect("the old value written");
+        let audited = app.audit_total().await;
+        let (code, field, _) = error(app, editor, roll_over, json!({ "id": plan })).await;
+        assert_eq!(
+            (code.as_str(), field),
+            ("BAD_USER_INPUT", Some(format!("{table} {row}.{column}")))
+        );
+        assert_eq!(app.audit_total().await, audited, "nothing is written");
+        let version: i32 = owner
+            .query_one_raw(Statement::from_sql_and_values(
+                owner.get_database_backend(),
+                format!("SELECT version FROM {table} WHERE id = $1"),
+                [row.into()],
+            ))
+            .await
+            .expect("read")
+            .expect("the row")
+            .try_get_by_index(0)
+            .expect("its version");
+        app.query(
+            editor,
+            &format!("mutation($id: ID!, $v: Int!) {{ {update}(id: $id, expectedVersion: $v, patch: {{ {column}: \"Název\" }}) {{ id }} }}"),
+            json!({ "id": id, "v": version }),
+        )
+        .await;
+    }
 }
 
 on_both_databases!(

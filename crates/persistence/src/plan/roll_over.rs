@@ -7,6 +7,7 @@ use crate::entity::{activity, evaluation, measure, plan, priority};
 use crate::events::Recorded as Event;
 use crate::scoped::Scoped;
 use crate::stored;
+use kpss_domain::error::ValidationError;
 use kpss_domain::evaluation::EvaluationStatus;
 use kpss_domain::plan::Plan;
 use kpss_domain::plan::{PlanFields, PlanKind, PlanRollOver};
@@ -57,13 +58,18 @@ pub async fn roll_over(s: &Scoped, cmd: &PlanRollOver) -> Result<Plan> {
             if own.is_empty() {
                 continue;
             }
-            let f = crate::priority::draft_of(&pr).parse()?;
+            let f = crate::priority::draft_of(&pr)
+                .parse()
+                .map_err(|e| stored_as(e, "priority", pr.id))?;
             let position = pr.position as usize;
             let id = crate::priority::insert(&txn, region, plan_id, position, &f, None).await?;
             events.push(stored::created::<priority::Entity>(s, &txn, id).await?.1);
             // Sub-measures come after their measure (`carried` orders them so).
             for m in own {
-                let mut f = crate::measure::draft_of(&txn, m).await?.parse()?;
+                let mut f = crate::measure::draft_of(&txn, m)
+                    .await?
+                    .parse()
+                    .map_err(|e| stored_as(e, "measure", m.id))?;
                 for c in &mut f.planned_capacities {
                     c.source = None;
                 }
@@ -86,6 +92,13 @@ pub async fn roll_over(s: &Scoped, cmd: &PlanRollOver) -> Result<Plan> {
         Ok(new_plan.plan)
     })
     .await
+}
+
+/// A copied record's stored content that a rule refuses (stored before the
+/// rule was made) names the record (`measure 12.output`): it is mended
+/// with an update of that record, and then the roll-over goes through.
+fn stored_as(e: ValidationError, kind: &str, id: i64) -> ValidationError {
+    e.under(&format!("{kind} {id}"))
 }
 
 /// The current measures of plan `plan_id` to carry over, in document order,
@@ -167,7 +180,9 @@ async fn activities(
             break;
         }
         for a in ready {
-            let f = crate::activity::draft_of(&a)?.parse()?;
+            let f = crate::activity::draft_of(&a)?
+                .parse()
+                .map_err(|e| stored_as(e, "activity", a.id))?;
             let parent = a.parent_id.and_then(|p| copies.get(&p).copied());
             let position = a.position as usize;
             let id = crate::activity::insert(c, region, to, parent, position, &f, None).await?;
