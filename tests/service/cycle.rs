@@ -357,7 +357,10 @@ async fn a_roll_over_copies_content_and_activities(b: Backend) {
         .await;
     app.query(&editor, "mutation($m: ID!) { recordEvaluation(measureId: $m, input: { year: 2024, status: IN_PROGRESS }) { id } }", json!({ "m": measure }))
         .await;
-    refuses_a_refused_stored_value_until_mended(&app, &editor, &plan, &measure, &activity).await;
+    a_refused_stored_value_stops_the_roll_over_until_mended(
+        &app, &editor, &plan, &measure, &activity,
+    )
+    .await;
     let shape = "priorities { code title measures { code title alternativeTitle fundingStatement expectedCost { amountCzk text }
                  plannedCapacities { value atLeast unit networkShares { network value } }
                  activities { code title financingStatement subActivities { code title scheduleItems } } } }";
@@ -389,17 +392,13 @@ async fn a_roll_over_copies_content_and_activities(b: Backend) {
 /// character, written behind the service's back as an older version could)
 /// makes the roll-over `BAD_USER_INPUT` naming that record, and write
 /// nothing; once an update mends it, the roll-over goes through.
-async fn refuses_a_refused_stored_value_until_mended(
+async fn a_refused_stored_value_stops_the_roll_over_until_mended(
     app: &TestApp,
     editor: &str,
     plan: &Value,
     measure: &Value,
     activity: &Value,
 ) {
-    use sea_orm::{ConnectionTrait, Database, Statement};
-    let owner = Database::connect(app.config.owner_url().expect("owner"))
-        .await
-        .expect("owner");
     let roll_over =
         "mutation($id: ID!) { rollOverPlan(id: $id, periodStart: 2025, periodEnd: 2025) { id } }";
     let cases = [
@@ -408,14 +407,9 @@ async fn refuses_a_refused_stored_value_until_mended(
     ];
     for (table, column, id, update) in cases {
         let row: i64 = id.as_str().and_then(|i| i.parse().ok()).expect("an id");
-        owner
-            .execute_raw(Statement::from_sql_and_values(
-                owner.get_database_backend(),
-                format!("UPDATE {table} SET {column} = $1 WHERE id = $2"),
-                ["Název \u{202E}obrácený".into(), row.into()],
-            ))
-            .await
-            .expect("the old value written");
+        let version = app
+            .store_unchecked(table, column, row, "Název \u{202E}obrácený")
+            .await;
         let audited = app.audit_total().await;
         let (code, field, _) = error(app, editor, roll_over, json!({ "id": plan })).await;
         assert_eq!(
@@ -423,17 +417,6 @@ async fn refuses_a_refused_stored_value_until_mended(
             ("BAD_USER_INPUT", Some(format!("{table} {row}.{column}")))
         );
         assert_eq!(app.audit_total().await, audited, "nothing is written");
-        let version: i32 = owner
-            .query_one_raw(Statement::from_sql_and_values(
-                owner.get_database_backend(),
-                format!("SELECT version FROM {table} WHERE id = $1"),
-                [row.into()],
-            ))
-            .await
-            .expect("read")
-            .expect("the row")
-            .try_get_by_index(0)
-            .expect("its version");
         app.query(
             editor,
             &format!("mutation($id: ID!, $v: Int!) {{ {update}(id: $id, expectedVersion: $v, patch: {{ {column}: \"Název\" }}) {{ id }} }}"),

@@ -420,15 +420,10 @@ async fn invalid_input_is_refused_with_its_field_and_changes_nothing(b: Backend)
 /// not lock its record: a patch of another field is refused naming it, and
 /// a patch that mends it is accepted.
 async fn a_patch_can_mend_a_stored_value_a_newer_rule_refuses(b: Backend) {
-    use sea_orm::{ConnectionTrait, Database, Statement};
     let app = TestApp::spawn(b).await;
     let ids = klatovy(&app).await;
     let editor = app.token(Role::Editor, &["klatovy"], &[]);
     let activity = an_activity(&app, &editor, &ids.measure).await;
-    let owner = Database::connect(app.config.owner_url().expect("owner"))
-        .await
-        .expect("owner");
-    let backend = owner.get_database_backend();
     let cases = [
         (
             "plan",
@@ -476,25 +471,9 @@ async fn a_patch_can_mend_a_stored_value_a_newer_rule_refuses(b: Backend) {
     let before = app.audit_total().await;
     for (table, column, id, mutation, other) in cases {
         let row: i64 = id.parse().expect("a numeric id");
-        owner
-            .execute_raw(Statement::from_sql_and_values(
-                backend,
-                format!("UPDATE {table} SET {column} = $1 WHERE id = $2"),
-                ["Název \u{202E}obrácený".into(), row.into()],
-            ))
-            .await
-            .expect("the old value written");
-        let version: i32 = owner
-            .query_one_raw(Statement::from_sql_and_values(
-                backend,
-                format!("SELECT version FROM {table} WHERE id = $1"),
-                [row.into()],
-            ))
-            .await
-            .expect("read")
-            .expect("the row")
-            .try_get_by_index(0)
-            .expect("its version");
+        let version = app
+            .store_unchecked(table, column, row, "Název \u{202E}obrácený")
+            .await;
         let patch = |p: &str| {
             format!(
                 "mutation($id: ID!, $v: Int!) {{ r: {mutation}(id: $id, expectedVersion: $v, patch: {{ {p} }}) {{ {column} version }} }}"

@@ -334,6 +334,38 @@ impl TestApp {
             .expect("total")
     }
 
+    /// Writes `value` into a record's column behind the service's back (the
+    /// owner's connection, no rule applied), as an older version could have
+    /// stored it; returns the record's version, which stays as it was.
+    pub async fn store_unchecked(&self, table: &str, column: &str, id: i64, value: &str) -> i32 {
+        use sea_orm::{ConnectionTrait, Database, Statement};
+        let owner = Database::connect(self.config.owner_url().expect("owner"))
+            .await
+            .expect("owner");
+        let backend = owner.get_database_backend();
+        owner
+            .execute_raw(Statement::from_sql_and_values(
+                backend,
+                format!("UPDATE {table} SET {column} = $1 WHERE id = $2"),
+                [value.into(), id.into()],
+            ))
+            .await
+            .expect("the value written");
+        let version = owner
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                format!("SELECT version FROM {table} WHERE id = $1"),
+                [id.into()],
+            ))
+            .await
+            .expect("read")
+            .expect("the row")
+            .try_get_by_index(0)
+            .expect("its version");
+        owner.close().await.expect("closed");
+        version
+    }
+
     /// A query with a bearer token that must succeed without errors; returns `data`.
     pub async fn query(&self, token: &str, query: &str, variables: Value) -> Value {
         let (status, body) = self
