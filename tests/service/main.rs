@@ -33,5 +33,6 @@ mod schema;
 mod search;
 mod seeds;
 mod storage;
+mod structure;
 mod workbook;
 mod write;

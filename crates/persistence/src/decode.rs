@@ -5,11 +5,11 @@
 //! service's time, half of it in those lookups and names
 //! (`bench/results/decode-2026-12-06.md`). The records a request reads
 //! (lists, loaders, the row a write changes, capacities) decode here
-//! instead, through the engine's driver ([`dialect::cell`]), with the same
+//! instead, through the engine's driver ([`row::cell`]), with the same
 //! types and checks; bulk reads (seeds, imports, exports, search documents)
 //! keep sea-orm's decoding.
 
-use crate::dialect;
+use crate::dialect::row;
 use sea_orm::{DbErr, FromQueryResult, QueryResult};
 
 /// A model read from a row whose columns are the table's, in declared order
@@ -37,10 +37,10 @@ impl<'a> Cells<'a> {
     /// The next cell, which must be column `name`, as the driver decodes
     /// it: a select in another order fails rather than fill one field with
     /// another's value.
-    pub(crate) fn take<T: dialect::Cell>(&mut self, name: &str) -> Result<T, DbErr> {
+    pub(crate) fn take<T: row::Cell>(&mut self, name: &str) -> Result<T, DbErr> {
         let i = self.next;
         self.next += 1;
-        dialect::cell(self.row, i, name)
+        row::cell(self.row, i, name)
     }
 
     /// Passes over the next `n` cells.
@@ -56,7 +56,7 @@ impl<'a> Cells<'a> {
     /// Whether the next cell, column `name`, is null (a left join's missing
     /// row), without taking it.
     pub(crate) fn next_is_null(&self, name: &str) -> Result<bool, DbErr> {
-        Ok(dialect::cell::<Option<i64>>(self.row, self.next, name)?.is_none())
+        Ok(row::cell::<Option<i64>>(self.row, self.next, name)?.is_none())
     }
 }
 

@@ -2,7 +2,7 @@
 //! tenant settings that row-level security reads, change notifications, the
 //! data version, full-text matching, and what a database error means. No
 //! other file asks which engine it runs on; it asks [`Dialect`] what the
-//! engine does.
+//! engine does. Reading a row's cells is in [`row`], which needs no table.
 
 use crate::entity::{audit_entry, data_version, region, search_entry};
 use crate::{Pool, Result, scope};
@@ -15,7 +15,6 @@ use sea_orm::sea_query::{
 };
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgListener};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sea_orm::sqlx::{self, Column as _, Row as _};
 use sea_orm::{
     ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
     DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter, QueryTrait, RuntimeErr,
@@ -23,6 +22,8 @@ use sea_orm::{
     TransactionTrait,
 };
 use std::time::Duration;
+
+pub(crate) mod row;
 
 /// The database engine of a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -258,47 +259,6 @@ pub(crate) async fn postgres_value<T: sea_orm::TryGetable>(
     row.map(|r| r.try_get_by_index::<T>(0)).transpose()
 }
 
-/// A value either engine's driver decodes.
-pub(crate) trait Cell:
-    for<'r> sqlx::Decode<'r, sqlx::Postgres>
-    + sqlx::Type<sqlx::Postgres>
-    + for<'r> sqlx::Decode<'r, sqlx::Sqlite>
-    + sqlx::Type<sqlx::Sqlite>
-{
-}
-
-impl<T> Cell for T where
-    T: for<'r> sqlx::Decode<'r, sqlx::Postgres>
-        + sqlx::Type<sqlx::Postgres>
-        + for<'r> sqlx::Decode<'r, sqlx::Sqlite>
-        + sqlx::Type<sqlx::Sqlite>
-{
-}
-
-/// Cell `i` of `row`, which must be column `name` (see [`crate::decode`]),
-/// as the engine's driver decodes it.
-pub(crate) fn cell<T: Cell>(row: &sea_orm::QueryResult, i: usize, name: &str) -> Result<T, DbErr> {
-    fn named<R: sqlx::Row>(row: &R, i: usize, name: &str) -> Result<(), DbErr> {
-        match row.columns().get(i) {
-            Some(c) if c.name() == name => Ok(()),
-            found => Err(DbErr::Type(format!(
-                "column {i} is {:?}, not {name:?}",
-                found.map(|c| c.name())
-            ))),
-        }
-    }
-    let query_err = |e| DbErr::Query(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(e)));
-    if let Some(r) = row.try_as_pg_row() {
-        named(r, i, name)?;
-        r.try_get(i).map_err(query_err)
-    } else if let Some(r) = row.try_as_sqlite_row() {
-        named(r, i, name)?;
-        r.try_get(i).map_err(query_err)
-    } else {
-        Err(DbErr::Type("a row of neither PostgreSQL nor SQLite".into()))
-    }
-}
-
 /// Creates a new SQLite database file readable by its owner only (SQLite
 /// gives its journal files the same mode).
 fn create_private_sqlite_file(url: &str) -> std::io::Result<()> {
@@ -459,6 +419,9 @@ const SET_SCOPE_NAMING: &str = concat!(
     OR r.kraj_code = ANY (string_to_array($9, ','))"
 );
 
+/// Regions as (code, kraj) pairs.
+pub(crate) type Regions = Vec<(String, String)>;
+
 /// Sets the caller's regions for row-level security, for the rest of the
 /// transaction `c` (PostgreSQL; nothing to do on SQLite). With `named`, the
 /// same statement reads the regions it covers, as (code, kraj) pairs: a
@@ -470,7 +433,7 @@ pub(crate) async fn set_scope(
     read: &Grant,
     write: &Grant,
     named: Option<&Grant>,
-) -> Result<Option<crate::scoped::Regions>> {
+) -> Result<Option<Regions>> {
     if !Dialect::of(c).has_row_level_security() {
         return Ok(None);
     }

@@ -13,9 +13,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 #[derive(Clone)]
 pub struct Scoped(Arc<Inner>);
 
-/// Regions as (code, kraj) pairs.
-pub(crate) type Regions = Vec<(String, String)>;
-
 /// A writer's place at the head of the queue (`Db::writer_turn`), held
 /// until its transaction ends.
 pub(crate) type WriterTurn = Option<tokio::sync::OwnedMutexGuard<()>>;
@@ -90,7 +87,7 @@ impl Scoped {
     pub(crate) async fn reader_naming(
         &self,
         named: Option<&Grant>,
-    ) -> Result<(DatabaseExecutor<'_>, Option<Regions>)> {
+    ) -> Result<(DatabaseExecutor<'_>, Option<dialect::Regions>)> {
         let db = &self.0.db;
         if !db.dialect().has_row_level_security() {
             return Ok((db.conn().into(), None));
@@ -161,7 +158,7 @@ impl Scoped {
         &self,
         server: &Server,
         named: Option<&Grant>,
-    ) -> Result<(DatabaseTransaction, Option<Regions>)> {
+    ) -> Result<(DatabaseTransaction, Option<dialect::Regions>)> {
         let txn = server.conn.begin().await?;
         let found = dialect::set_scope(&txn, &self.0.ctx.read, &Grant::default(), named).await?;
         Ok((txn, found))
