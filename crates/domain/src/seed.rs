@@ -232,7 +232,7 @@ pub struct PriorityData {
     pub measures: Vec<MeasureData>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MeasureData {
     pub code: String,
@@ -286,7 +286,7 @@ pub struct MeasureData {
     pub reading: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActivityData {
     pub code: String,

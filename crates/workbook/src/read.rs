@@ -926,28 +926,7 @@ fn fallback_measure(f: &Map<String, Value>) -> MeasureData {
     MeasureData {
         code: text(f, "code"),
         title: text(f, "title"),
-        rationale: None,
-        description: None,
-        target_groups: vec![],
-        term: None,
-        term_start_year: None,
-        term_end_year: None,
-        responsible: vec![],
-        output: None,
-        expected_cost: None,
-        funding_sources: vec![],
-        funding_statement: None,
-        risks: vec![],
-        planned_activities: vec![],
-        planned_capacities: vec![],
-        priority_title: None,
-        alternative_title: None,
-        evaluations: vec![],
-        activities: vec![],
-        sub_measures: vec![],
-        source: None,
-        sources: vec![],
-        reading: None,
+        ..Default::default()
     }
 }
 
@@ -980,16 +959,7 @@ fn fallback_activity(f: &Map<String, Value>) -> ActivityData {
     ActivityData {
         code: text(f, "code"),
         title: text(f, "title"),
-        description: None,
-        responsible: vec![],
-        schedule_items: vec![],
-        financing_items: vec![],
-        financing_statement: None,
-        outputs: vec![],
-        source: None,
-        sources: vec![],
-        reading: None,
-        sub_activities: vec![],
+        ..Default::default()
     }
 }
 
