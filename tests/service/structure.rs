@@ -1,7 +1,8 @@
 //! The code's structure: no two modules of a crate import each other,
 //! directly or through others. A module may use its parent's items and its
 //! parent may use its own submodules' (a module made of files); any other
-//! circle is refused, with the names each module takes from the next.
+//! circle fails the test, which names each module of it and those of the
+//! circle it imports.
 
 use crate::support::repo_path;
 use std::collections::{BTreeMap, BTreeSet};
